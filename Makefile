@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both create .venv on first use and install the project into it from pyproject.toml,
+# so a machine with only Python 3.11 and make is enough.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo up test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/lbdemo demo $(ARGS)
+
+up: $(STAMP)
+	$(BIN)/lbdemo up $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check lbdemo loadtests tests
+	$(BIN)/mypy
+	$(BIN)/pytest -q $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/lbdemo bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .lbdemo .pytest_cache .mypy_cache

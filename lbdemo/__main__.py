@@ -1,0 +1,7 @@
+"""``python -m lbdemo`` is the ``lbdemo`` command."""
+
+import sys
+
+from lbdemo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""The ``lbdemo`` command line: parse, build config objects, call the command; no logic here.
+
+Every subcommand lives in one module of ``lbdemo.commands`` that exposes
+``register(subparsers)``; the module's parser sets ``func`` (a callable taking the parsed
+namespace and returning an exit status). Modules are discovered, so adding a command is adding
+a file.
+
+Errors the user can act on (:class:`lbdemo.errors.LbdemoError`) are printed as one line and exit
+with status 2, like a usage error; nothing prints a traceback at the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from lbdemo import __version__, commands
+from lbdemo.errors import LbdemoError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="lbdemo",
+        description="Round-robin balancer, stateless replicas, private vs shared storage.",
+    )
+    parser.add_argument("--version", action="version", version=f"lbdemo {__version__}")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser
+    )
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        status: int = args.func(args)
+    except LbdemoError as exc:
+        print(f"lbdemo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

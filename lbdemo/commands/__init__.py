@@ -1,0 +1,1 @@
+"""One module per ``lbdemo`` subcommand (or group of subcommands); see :mod:`lbdemo.cli`."""
