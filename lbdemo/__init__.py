@@ -1,3 +1,3 @@
-"""lbdemo: a round-robin balancer in front of stateless replicas, and the proof of why they need shared state."""
+"""lbdemo: a round-robin balancer in front of stateless replicas, and why they need shared state."""
 
 __version__ = "0.1.0"
