@@ -1,0 +1,192 @@
+"""``lbdemo up`` and ``lbdemo down``: run a stack in the foreground or in the background."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lbdemo import serving
+from lbdemo.config import add_state_argument, state_root
+from lbdemo.errors import StateError, UsageError
+from lbdemo.procs import pid_alive, signal_pid
+from lbdemo.stack import STORAGE_CHOICES, Stack, StackConfig
+
+DETACH_TIMEOUT_S = 60.0
+
+
+def register(subparsers: Any) -> None:
+    up = subparsers.add_parser(
+        "up", help="start the balancer, N replicas and their storage",
+        description="Start PostgreSQL, N replica processes and the balancer on 127.0.0.1; "
+                    "Ctrl-C stops everything.",
+    )
+    add_state_argument(up)
+    up.add_argument("--replicas", "-n", type=int, default=3, help="number of replicas (default 3)")
+    up.add_argument("--storage", choices=STORAGE_CHOICES, default="shared",
+                    help="private: one PostgreSQL per replica in its container layer; "
+                         "shared: one PostgreSQL on a named volume (default)")
+    up.add_argument("--dsn", help="use this existing PostgreSQL server as the shared store")
+    up.add_argument("--port", "-p", type=int, default=8080,
+                    help="balancer port on 127.0.0.1 (default 8080; 0 picks a free one)")
+    up.add_argument("--strategy", default="round-robin",
+                    help="balancing strategy (default round-robin)")
+    up.add_argument("--image", default="lbdemo/catalog:1.0", help="replica image")
+    up.add_argument("--detach", "-d", action="store_true",
+                    help="run in the background; stop it with `lbdemo down`")
+    up.add_argument("--json", action="store_true", help="print the stack description as JSON")
+    up.set_defaults(func=run_up)
+
+    down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
+    add_state_argument(down)
+    down.set_defaults(func=run_down)
+
+
+def config_from(args: argparse.Namespace) -> StackConfig:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    config = StackConfig(
+        state_root=state_root(args), replicas=args.replicas, storage=args.storage, dsn=args.dsn,
+        image=args.image, balancer_listen=f"127.0.0.1:{args.port}", strategy=args.strategy,
+    )
+    config.validate()
+    return config
+
+
+def run_up(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    supervisor_file = config.run_dir / "supervisor.pid"
+    running = _running_supervisor(supervisor_file)
+    if running is not None:
+        raise StateError(f"a stack is already running on {config.state_root} (pid {running}); "
+                         "stop it with `lbdemo down`")
+    if args.detach:
+        return _detach(args, config)
+    return serving.run(_foreground(config, args.json))
+
+
+async def _foreground(config: StackConfig, as_json: bool) -> int:
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def on_signal() -> None:
+        # During start-up, cancelling is how we stop (Stack.start cleans up after itself).
+        if not stopping.is_set():
+            stopping.set()
+            if stack.balancer is None:
+                main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    stack = Stack(config)
+    supervisor_file = config.run_dir / "supervisor.pid"
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    supervisor_file.write_text(str(os.getpid()))
+    try:
+        try:
+            await stack.start()
+        except asyncio.CancelledError:
+            print("lbdemo: interrupted during start-up; everything is stopped", file=sys.stderr)
+            return 130
+        description = stack.describe()
+        print(json.dumps(description, indent=2) if as_json else render(description), flush=True)
+        await stopping.wait()
+        print("lbdemo: stopping...", file=sys.stderr, flush=True)
+        await stack.stop()
+        print("lbdemo: stopped", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        await stack.stop()
+        supervisor_file.unlink(missing_ok=True)
+
+
+def render(description: dict[str, Any]) -> str:
+    """The human summary of a running stack."""
+    store = description["store"]
+    where = {
+        "shared-volume": f"one shared PostgreSQL on volume {store.get('volume')} "
+                         f"({store.get('data')})",
+        "private-layers": "one private PostgreSQL per replica, in its container layer",
+        "external": "the external PostgreSQL server given by --dsn",
+    }[store["kind"]]
+    balancer = description["balancer"]
+    lines = [
+        f"lbdemo: {len(description['replicas'])} replicas, {description['storage']} storage: "
+        f"{where}",
+        f"  balancer  {balancer['url']}   (pid {balancer['pid']}, admin {balancer['admin_url']})",
+    ]
+    for replica in description["replicas"]:
+        data = f"  data {replica['data']}" if replica["data"] else ""
+        lines.append(f"  {replica['name']:<9} {replica['url']}  (pid {replica['pid']}){data}")
+    lines.append(f"all healthy in {description['started_in_s']:.2f} s. "
+                 "Try: curl -i -X PUT -d '{\"price\": 1200, \"write_id\": \"w1\"}' "
+                 f"{balancer['url']}/products/apple")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def _detach(args: argparse.Namespace, config: StackConfig) -> int:
+    """Start ``lbdemo up`` (foreground) as a background process and wait until it is up."""
+    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(config.state_root),
+            "--replicas", str(config.replicas), "--storage", config.storage,
+            "--port", str(args.port), "--strategy", config.strategy, "--image", config.image]
+    if config.dsn:
+        argv += ["--dsn", config.dsn]
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    stack_file = config.run_dir / "stack.json"
+    stack_file.unlink(missing_ok=True)
+    log_path = config.run_dir / "up.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   start_new_session=True)
+    deadline = time.monotonic() + DETACH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if stack_file.exists():
+            print(render(json.loads(stack_file.read_text())).replace(
+                "Press Ctrl-C to stop.", "Running in the background: `lbdemo down` stops it."))
+            return 0
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+            raise StateError(f"the stack did not start: {' '.join(tail)}")
+        time.sleep(0.05)
+    process.terminate()
+    raise StateError(f"the stack did not come up within {DETACH_TIMEOUT_S:.0f} s; see {log_path}")
+
+
+def run_down(args: argparse.Namespace) -> int:
+    supervisor_file = state_root(args) / "run" / "supervisor.pid"
+    pid = _running_supervisor(supervisor_file)
+    if pid is None:
+        print(f"lbdemo: no stack is running on {state_root(args)}", file=sys.stderr)
+        return 0
+    signal_pid(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
+    print("lbdemo: stopped")
+    return 0
+
+
+def _running_supervisor(pid_file: Path) -> int | None:
+    """The pid in ``pid_file`` if it is a live lbdemo process (not a recycled pid)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    with contextlib.suppress(Exception):
+        if b"lbdemo" in cmdline and pid_alive(pid):
+            return pid
+    return None

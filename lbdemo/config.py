@@ -1,0 +1,37 @@
+"""Where lbdemo keeps its state, and the only module that reads environment variables.
+
+The state root holds everything lbdemo writes on its own (laid out like ``/var/lib/docker``)::
+
+    <state>/
+      containers/<id>/config.json   one container record (name, image, mounts, state)
+      containers/<id>/layer/        its writable container layer (private PostgreSQL data)
+      volumes/<name>/_data          a named volume's data (the shared PostgreSQL data)
+      run/                          pid files, sockets and logs of a running stack
+
+It is ``--state DIR``, else ``$LBDEMO_STATE``, else ``.lbdemo`` in the working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+STATE_ENV = "LBDEMO_STATE"
+DEFAULT_STATE_DIR = ".lbdemo"
+
+
+def add_state_argument(parser: argparse.ArgumentParser) -> None:
+    """Give a subcommand the common ``--state DIR`` option."""
+    parser.add_argument(
+        "--state",
+        metavar="DIR",
+        default=None,
+        help=f"state root (default: ${STATE_ENV}, else ./{DEFAULT_STATE_DIR})",
+    )
+
+
+def state_root(args: argparse.Namespace) -> Path:
+    """The absolute state root for a parsed command line (the directory may not exist yet)."""
+    chosen = getattr(args, "state", None) or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
+    return Path(chosen).expanduser().resolve()

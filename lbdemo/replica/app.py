@@ -1,0 +1,136 @@
+"""``create_app(settings, store)``: the replica's aiohttp application.
+
+Handlers are thin (parse → store → JSON). Every response, errors included and those aiohttp
+produces itself (404, 405), carries ``X-Replica`` and a JSON body, because that header is what
+lets the checker say which replica served a stale read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from lbdemo.errors import StoreError
+from lbdemo.replica.validation import (
+    MAX_BODY_BYTES,
+    InvalidInput,
+    check_product_id,
+    parse_price_update,
+)
+from lbdemo.store.base import Product, Store
+
+REPLICA_HEADER = "X-Replica"
+
+
+@dataclass(frozen=True)
+class ReplicaSettings:
+    name: str
+    image: str = "lbdemo/catalog:1.0"
+
+    @property
+    def image_version(self) -> tuple[int, ...]:
+        tag = self.image.rsplit(":", 1)[1] if ":" in self.image.rsplit("/", 1)[-1] else "1.0"
+        try:
+            return tuple(int(part) for part in tag.split("."))
+        except ValueError:
+            return (1, 0)
+
+
+SETTINGS = web.AppKey("settings", ReplicaSettings)
+STORE = web.AppKey("store", Store)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, "status": status, **extra}, status=status)
+
+
+def product_body(product: Product, settings: ReplicaSettings) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": product.id,
+        "price": product.price,
+        "write_id": product.write_id,
+        "version": product.version,
+        "updated_at": product.updated_at.isoformat(),
+        "replica": settings.name,
+        "image": settings.image,
+    }
+    if settings.image_version >= (1, 1):
+        body["currency"] = "KRW"  # what catalog 1.1 adds: visible after a rolling upgrade
+    return body
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn refusals, aiohttp's own HTTP errors and store outages into JSON responses."""
+    try:
+        return await handler(request)
+    except InvalidInput as exc:
+        return json_error(exc.status, exc.message)
+    except StoreError as exc:
+        return json_error(503, "database unavailable", detail=str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason)
+
+
+async def add_replica_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers[REPLICA_HEADER] = request.app[SETTINGS].name
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refusing more than MAX_BODY_BYTES before reading it all."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise InvalidInput(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    body = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInput(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+async def put_product(request: web.Request) -> web.Response:
+    product_id = check_product_id(request.match_info["product_id"])
+    update = parse_price_update(await read_body(request))
+    product = await request.app[STORE].put(product_id, update.price, update.write_id)
+    return web.json_response(product_body(product, request.app[SETTINGS]))
+
+
+async def get_product(request: web.Request) -> web.Response:
+    product_id = check_product_id(request.match_info["product_id"])
+    product = await request.app[STORE].get(product_id)
+    if product is None:
+        return json_error(404, "no such product", id=product_id)
+    return web.json_response(product_body(product, request.app[SETTINGS]))
+
+
+async def list_products(request: web.Request) -> web.Response:
+    """Every product id → write id this replica can see: what the final audit asks."""
+    snapshot = await request.app[STORE].snapshot()
+    return web.json_response(
+        {"replica": request.app[SETTINGS].name, "count": len(snapshot), "products": snapshot}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    await request.app[STORE].ping()
+    settings = request.app[SETTINGS]
+    return web.json_response({"status": "ok", "replica": settings.name, "image": settings.image})
+
+
+def create_app(settings: ReplicaSettings, store: Store) -> web.Application:
+    # aiohttp's own size check answers in plain text; ours (read_body) answers in JSON, so the
+    # framework's limit only has to stay above ours.
+    app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY_BYTES * 2)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app.on_response_prepare.append(add_replica_header)
+    app.router.add_route("PUT", "/products/{product_id}", put_product)
+    app.router.add_route("GET", "/products/{product_id}", get_product)
+    app.router.add_route("GET", "/products", list_products)
+    app.router.add_route("GET", "/healthz", healthz)
+    return app

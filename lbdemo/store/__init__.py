@@ -1,0 +1,1 @@
+"""Storage for the replicas: PostgreSQL through asyncpg, embedded (pgserver wheel) or external."""

@@ -1,0 +1,239 @@
+"""Start and stop PostgreSQL servers from the binaries shipped in the ``pgserver`` wheel.
+
+We use the wheel's binaries directly rather than ``pgserver.get_server()``: that helper stops the
+server from an ``atexit`` hook, sleeps a whole second while polling, and listens only on a Unix
+socket. Here each server is a child process whose pid we own (see :mod:`lbdemo.procs`), listening
+on 127.0.0.1, so a replica reaches an embedded server exactly as a ``--dsn`` one; it is ready in
+well under a second.
+
+PostgreSQL refuses to run as root. When we are root, the server runs as the unprivileged user
+``pgserver`` (the user the pgserver wheel itself creates): its data directory is chowned to that
+user, and the directories above it and above the binaries must let that user through, so we add
+the traverse bit (``o+x``; never read or write) where it is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import pwd
+import signal
+import socket
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lbdemo.errors import StoreError
+from lbdemo.procs import Child, RunAs, pid_alive, signal_pid, spawn
+
+SERVICE_USER = "pgserver"
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+PORT_ATTEMPTS = 5
+
+
+def postgres_bin_dir() -> Path:
+    """The ``bin`` folder of the PostgreSQL build inside the installed pgserver wheel."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        raise StoreError("the pgserver package is not installed; run `make test` or `make demo`")
+    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    if not (bin_dir / "postgres").exists():
+        raise StoreError(f"no PostgreSQL binaries in {bin_dir}")
+    return bin_dir
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (callers retry on a clash)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _service_account() -> pwd.struct_passwd | None:
+    """The account PostgreSQL runs as: ourselves, or ``pgserver`` when we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SERVICE_USER)
+
+
+def _run_as(account: pwd.struct_passwd | None) -> RunAs:
+    """Drop root for the service account, its group too: root's group must neither grant
+    access by accident nor deny it by matching a directory's group bits."""
+    if account is None:
+        return {}
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+
+def _let_traverse(path: Path) -> None:
+    """Add o+x to ``path`` and its ancestors where missing, so another user can reach below."""
+    for directory in [path, *path.parents]:
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            directory.chmod(mode | stat.S_IXOTH)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where a running embedded server can be reached."""
+
+    pgdata: Path
+    port: int
+    pid: int
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL cluster in ``pgdata``: initialised on first use, started, stopped.
+
+    ``pgdata`` is the folder a container would mount at ``/var/lib/postgresql/data``: inside a
+    container layer (private storage) or a named volume's ``_data`` (shared storage).
+    """
+
+    def __init__(self, pgdata: Path, *, log_file: Path | None = None) -> None:
+        self.pgdata = pgdata
+        self.log_file = log_file or pgdata.parent / "postgres.log"
+        self._child: Child | None = None
+        self._info: ServerInfo | None = None
+
+    @property
+    def info(self) -> ServerInfo:
+        if self._info is None:
+            raise StoreError(f"PostgreSQL in {self.pgdata} is not running")
+        return self._info
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child else None
+
+    @property
+    def running(self) -> bool:
+        return self._child is not None and self._child.running
+
+    async def initialise(self) -> None:
+        """Run initdb unless ``pgdata`` holds a cluster already (a volume outliving a server)."""
+        account = _service_account()
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        if account is not None:
+            os.chown(self.pgdata, account.pw_uid, account.pw_gid)
+            _let_traverse(self.pgdata.parent)
+            _let_traverse(postgres_bin_dir())
+        self.pgdata.chmod(0o700)
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        process = await asyncio.create_subprocess_exec(
+            str(postgres_bin_dir() / "initdb"),
+            "-D", str(self.pgdata),
+            "-U", "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",  # a fresh, empty cluster: nothing to lose if the machine crashes now
+            "--no-instructions",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            **_run_as(account),
+        )
+        output, _ = await process.communicate()
+        if process.returncode != 0:
+            last = output.decode(errors="replace").strip().splitlines()[-1:]
+            raise StoreError(f"initdb failed for {self.pgdata}: {' '.join(last)}")
+
+    async def start(self, port: int | None = None) -> ServerInfo:
+        """Start the server on 127.0.0.1 and wait until it accepts connections."""
+        await asyncio.to_thread(self.stop_leftover)
+        await self.initialise()
+        account = _service_account()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(1 if port else PORT_ATTEMPTS):
+            chosen = port or free_port()
+            self._child = await spawn(
+                f"postgres {self.pgdata}",
+                [
+                    str(postgres_bin_dir() / "postgres"),
+                    "-D", str(self.pgdata),
+                    "-h", "127.0.0.1",
+                    "-p", str(chosen),
+                    "-c", "unix_socket_directories=",
+                    "-c", "max_connections=200",
+                    "-c", "shared_buffers=32MB",
+                ],
+                log_path=self.log_file,
+                wait_ready=False,
+                parent_death_signal=signal.SIGINT,  # PostgreSQL's fast shutdown
+                run_as=_run_as(account),
+            )
+            if await self._wait_ready(self._child):
+                self._info = ServerInfo(self.pgdata, chosen, self._child.pid)
+                return self._info
+            # most likely the port was taken between free_port() and bind(): try another one
+        tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+        raise StoreError(f"PostgreSQL in {self.pgdata} did not start: {' | '.join(tail)}")
+
+    async def _wait_ready(self, child: Child) -> bool:
+        """Poll postmaster.pid until its status line says ``ready``, or the process exits."""
+        pid_file = self.pgdata / "postmaster.pid"
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline and child.running:
+            with contextlib.suppress(OSError):
+                lines = pid_file.read_text().splitlines()
+                if len(lines) >= 8 and lines[0].strip() == str(child.pid) \
+                        and lines[7].strip() == "ready":
+                    return True
+            await asyncio.sleep(0.01)
+        await child.stop(signal.SIGINT, timeout_s=3)
+        return False
+
+    async def stop(self) -> None:
+        """Fast shutdown (SIGINT: roll back open transactions, checkpoint, exit); then SIGKILL."""
+        child, self._child, self._info = self._child, None, None
+        if child is not None:
+            await child.stop(signal.SIGINT, timeout_s=STOP_TIMEOUT_S)
+
+    async def kill(self) -> None:
+        """SIGKILL the postmaster, as a crash would; its backends exit when they notice."""
+        child, self._child, self._info = self._child, None, None
+        if child is not None:
+            child.kill()
+            await child.stop(timeout_s=5)
+
+    def stop_leftover(self) -> None:
+        """Stop a server that a killed earlier run left running on this data directory.
+
+        Identified by the pid in ``postmaster.pid`` *and* that process's command line naming this
+        data directory, so a recycled pid is never signalled by mistake.
+        """
+        pid = _leftover_pid(self.pgdata)
+        if pid is None:
+            return
+        signal_pid(pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and pid_alive(pid):
+            time.sleep(0.05)
+        if pid_alive(pid):
+            signal_pid(pid, signal.SIGKILL)
+
+
+def _leftover_pid(pgdata: Path) -> int | None:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0].strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    is_postgres = bool(cmdline) and cmdline[0].endswith(b"/postgres")
+    return pid if is_postgres and str(pgdata).encode() in cmdline else None
