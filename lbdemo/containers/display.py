@@ -1,0 +1,100 @@
+"""How Docker's CLI prints things: sizes, durations, tables, statuses and error lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from lbdemo.containers.containers import Container, parse_time
+from lbdemo.containers.errors import DaemonError, NoSuchImageError
+from lbdemo.errors import LbdemoError, StateError
+
+_DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+
+
+def human_size(size: float) -> str:
+    """go-units ``HumanSize``: decimal units, 4 significant digits, no space (``36B``)."""
+    unit = 0
+    while size >= 1000 and unit < len(_DECIMAL_UNITS) - 1:
+        size /= 1000
+        unit += 1
+    return f"{size:.4g}{_DECIMAL_UNITS[unit]}"
+
+
+def human_duration(seconds: float) -> str:
+    """go-units ``HumanDuration``, the words of ``Up 3 minutes`` and ``2 hours ago``."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(seconds / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds // 3600) // 24 // 365} years"
+
+
+def _since(text: str, now: datetime) -> float:
+    when = parse_time(text)
+    return (now - when).total_seconds() if when else 0.0
+
+
+def created_text(created: str, now: datetime | None = None) -> str:
+    return f"{human_duration(_since(created, now or datetime.now(UTC)))} ago"
+
+
+def status_text(container: Container, now: datetime | None = None) -> str:
+    """``docker ps``'s STATUS column."""
+    now = now or datetime.now(UTC)
+    if container.status == "running":
+        return f"Up {human_duration(_since(container.started_at, now))}"
+    if container.status == "exited":
+        ago = human_duration(_since(container.finished_at, now))
+        return f"Exited ({container.exit_code}) {ago} ago"
+    return "Created"
+
+
+def ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Docker's tabwriter (min width 10, padding 3); the last column is not padded."""
+    all_rows = [list(header), *[list(r) for r in rows]]
+    widths = [max(10, max(len(r[i]) for r in all_rows) + 3) for i in range(len(header) - 1)]
+    lines = []
+    for row in all_rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append(("".join(cells) + row[-1]).rstrip())
+    return "\n".join(lines)
+
+
+def json_array(items: Sequence[Any]) -> str:
+    """``docker inspect``'s output: a JSON array indented by four spaces."""
+    return json.dumps(list(items), indent=4)
+
+
+def error_line(exc: LbdemoError) -> str:
+    """The line Docker's CLI prints for an error the engine returned."""
+    if isinstance(exc, NoSuchImageError):
+        return str(exc)  # Docker's CLI says this itself, before it would try to pull
+    if isinstance(exc, DaemonError | StateError):
+        return f"Error response from daemon: {exc}"
+    return str(exc)
