@@ -14,7 +14,9 @@ import os
 import signal
 import sys
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def announce_ready(**fields: Any) -> None:
@@ -32,8 +34,12 @@ def stop_event_on_signals() -> asyncio.Event:
     return stop
 
 
-def run(main: Coroutine[Any, Any, int]) -> int:
-    """Run ``main`` on uvloop when it is installed, else on asyncio's own loop."""
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop when it is installed, else on asyncio's own loop.
+
+    For the data path (replica, balancer). Supervising code uses plain ``asyncio.run``: uvloop's
+    subprocess support lacks ``user=``/``group=``, which starting PostgreSQL as root needs.
+    """
     try:
         import uvloop
     except ImportError:

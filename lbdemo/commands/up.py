@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.errors import StateError, UsageError
 from lbdemo.procs import pid_alive, signal_pid
@@ -25,23 +24,38 @@ DETACH_TIMEOUT_S = 60.0
 
 def register(subparsers: Any) -> None:
     up = subparsers.add_parser(
-        "up", help="start the balancer, N replicas and their storage",
+        "up",
+        help="start the balancer, N replicas and their storage",
         description="Start PostgreSQL, N replica processes and the balancer on 127.0.0.1; "
-                    "Ctrl-C stops everything.",
+        "Ctrl-C stops everything.",
     )
     add_state_argument(up)
     up.add_argument("--replicas", "-n", type=int, default=3, help="number of replicas (default 3)")
-    up.add_argument("--storage", choices=STORAGE_CHOICES, default="shared",
-                    help="private: one PostgreSQL per replica in its container layer; "
-                         "shared: one PostgreSQL on a named volume (default)")
+    up.add_argument(
+        "--storage",
+        choices=STORAGE_CHOICES,
+        default="shared",
+        help="private: one PostgreSQL per replica in its container layer; "
+        "shared: one PostgreSQL on a named volume (default)",
+    )
     up.add_argument("--dsn", help="use this existing PostgreSQL server as the shared store")
-    up.add_argument("--port", "-p", type=int, default=8080,
-                    help="balancer port on 127.0.0.1 (default 8080; 0 picks a free one)")
-    up.add_argument("--strategy", default="round-robin",
-                    help="balancing strategy (default round-robin)")
+    up.add_argument(
+        "--port",
+        "-p",
+        type=int,
+        default=8080,
+        help="balancer port on 127.0.0.1 (default 8080; 0 picks a free one)",
+    )
+    up.add_argument(
+        "--strategy", default="round-robin", help="balancing strategy (default round-robin)"
+    )
     up.add_argument("--image", default="lbdemo/catalog:1.0", help="replica image")
-    up.add_argument("--detach", "-d", action="store_true",
-                    help="run in the background; stop it with `lbdemo down`")
+    up.add_argument(
+        "--detach",
+        "-d",
+        action="store_true",
+        help="run in the background; stop it with `lbdemo down`",
+    )
     up.add_argument("--json", action="store_true", help="print the stack description as JSON")
     up.set_defaults(func=run_up)
 
@@ -54,8 +68,13 @@ def config_from(args: argparse.Namespace) -> StackConfig:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     config = StackConfig(
-        state_root=state_root(args), replicas=args.replicas, storage=args.storage, dsn=args.dsn,
-        image=args.image, balancer_listen=f"127.0.0.1:{args.port}", strategy=args.strategy,
+        state_root=state_root(args),
+        replicas=args.replicas,
+        storage=args.storage,
+        dsn=args.dsn,
+        image=args.image,
+        balancer_listen=f"127.0.0.1:{args.port}",
+        strategy=args.strategy,
     )
     config.validate()
     return config
@@ -66,11 +85,13 @@ def run_up(args: argparse.Namespace) -> int:
     supervisor_file = config.run_dir / "supervisor.pid"
     running = _running_supervisor(supervisor_file)
     if running is not None:
-        raise StateError(f"a stack is already running on {config.state_root} (pid {running}); "
-                         "stop it with `lbdemo down`")
+        raise StateError(
+            f"a stack is already running on {config.state_root} (pid {running}); "
+            "stop it with `lbdemo down`"
+        )
     if args.detach:
         return _detach(args, config)
-    return serving.run(_foreground(config, args.json))
+    return asyncio.run(_foreground(config, args.json))
 
 
 async def _foreground(config: StackConfig, as_json: bool) -> int:
@@ -115,7 +136,7 @@ def render(description: dict[str, Any]) -> str:
     store = description["store"]
     where = {
         "shared-volume": f"one shared PostgreSQL on volume {store.get('volume')} "
-                         f"({store.get('data')})",
+        f"({store.get('data')})",
         "private-layers": "one private PostgreSQL per replica, in its container layer",
         "external": "the external PostgreSQL server given by --dsn",
     }[store["kind"]]
@@ -128,18 +149,35 @@ def render(description: dict[str, Any]) -> str:
     for replica in description["replicas"]:
         data = f"  data {replica['data']}" if replica["data"] else ""
         lines.append(f"  {replica['name']:<9} {replica['url']}  (pid {replica['pid']}){data}")
-    lines.append(f"all healthy in {description['started_in_s']:.2f} s. "
-                 "Try: curl -i -X PUT -d '{\"price\": 1200, \"write_id\": \"w1\"}' "
-                 f"{balancer['url']}/products/apple")
+    lines.append(
+        f"all healthy in {description['started_in_s']:.2f} s. "
+        'Try: curl -i -X PUT -d \'{"price": 1200, "write_id": "w1"}\' '
+        f"{balancer['url']}/products/apple"
+    )
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
 
 def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     """Start ``lbdemo up`` (foreground) as a background process and wait until it is up."""
-    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(config.state_root),
-            "--replicas", str(config.replicas), "--storage", config.storage,
-            "--port", str(args.port), "--strategy", config.strategy, "--image", config.image]
+    argv = [
+        sys.executable,
+        "-m",
+        "lbdemo",
+        "up",
+        "--state",
+        str(config.state_root),
+        "--replicas",
+        str(config.replicas),
+        "--storage",
+        config.storage,
+        "--port",
+        str(args.port),
+        "--strategy",
+        config.strategy,
+        "--image",
+        config.image,
+    ]
     if config.dsn:
         argv += ["--dsn", config.dsn]
     config.run_dir.mkdir(parents=True, exist_ok=True)
@@ -147,13 +185,17 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     stack_file.unlink(missing_ok=True)
     log_path = config.run_dir / "up.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
     deadline = time.monotonic() + DETACH_TIMEOUT_S
     while time.monotonic() < deadline:
         if stack_file.exists():
-            print(render(json.loads(stack_file.read_text())).replace(
-                "Press Ctrl-C to stop.", "Running in the background: `lbdemo down` stops it."))
+            print(
+                render(json.loads(stack_file.read_text())).replace(
+                    "Press Ctrl-C to stop.", "Running in the background: `lbdemo down` stops it."
+                )
+            )
             return 0
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]

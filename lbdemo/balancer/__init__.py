@@ -1,0 +1,13 @@
+"""The load balancer: an asyncio HTTP/1.1 reverse proxy with per-request round robin.
+
+``server`` (lifecycle), ``proxy`` and ``upstream`` (the data path), ``pool`` (replicas and
+their keep-alive connections), ``strategy`` (round robin & co), ``health``, ``admin``, ``metrics``.
+Run it with ``python -m lbdemo.balancer``.
+"""
+
+from __future__ import annotations
+
+from lbdemo.balancer.config import BalancerConfig, Upstream, parse_upstream
+from lbdemo.balancer.server import Balancer
+
+__all__ = ["Balancer", "BalancerConfig", "Upstream", "parse_upstream"]

@@ -1,0 +1,666 @@
+"""The data path: a :class:`ClientConnection` per client socket, an :class:`Exchange` per request.
+
+A request is parsed with httptools as it arrives; once its head is complete it is *dispatched*:
+the strategy picks a replica, an idle keep-alive connection to it is taken (or opened), the
+rewritten head and any body bytes received so far are written, and the rest of the body is
+streamed as it comes. Requests pipelined on one connection queue behind the active one (reading
+pauses meanwhile), so responses leave in order. Backpressure is passed both ways with
+``pause_reading``/``resume_reading``: memory per connection stays bounded whatever the body size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Collection, Coroutine
+from typing import TYPE_CHECKING, Any, cast
+
+import httptools
+
+from lbdemo.balancer.http import (
+    HOP_BY_HOP,
+    IDEMPOTENT_RETRYABLE,
+    LAST_CHUNK,
+    chunk,
+    connection_tokens,
+    error_response,
+)
+from lbdemo.balancer.pool import Replica, ReplicaSet
+from lbdemo.balancer.upstream import UpstreamConnection
+
+if TYPE_CHECKING:
+    from lbdemo.balancer.config import BalancerConfig
+    from lbdemo.balancer.metrics import Metrics
+    from lbdemo.balancer.strategy import Strategy
+
+log = logging.getLogger(__name__)
+
+# Reasons the client socket's reading is paused; reading resumes when none is left.
+PAUSE_PIPELINE = 1  # a request is queued behind the active one
+PAUSE_UPSTREAM = 2  # the replica's socket buffer is full
+PAUSE_PENDING = 4  # body bytes are piling up while we connect to the replica
+PAUSE_CLOSING = 8  # we will not read anything more
+PENDING_LIMIT = 256 * 1024
+
+_NO_REPLICAS: tuple[Replica, ...] = ()
+
+
+class ProxyContext:
+    """What every connection of one balancer shares: config, membership, strategy, metrics."""
+
+    def __init__(
+        self,
+        config: BalancerConfig,
+        replicas: ReplicaSet,
+        strategy: Strategy,
+        metrics: Metrics,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.config = config
+        self.replicas = replicas
+        self.strategy = strategy
+        self.metrics = metrics
+        self.loop = loop
+        self.connections: set[ClientConnection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+        # A coarse clock, advanced by the timeout sweeper: cheap enough to read per request.
+        self.now = loop.time()
+        self.max_header = config.max_header_bytes
+        self.max_body = config.max_body_bytes
+        self.pool_max_idle = config.pool_max_idle
+        sticky_header = getattr(strategy, "header", None)
+        sticky_cookie = getattr(strategy, "cookie", None)
+        self.sticky_header: bytes | None = sticky_header
+        self.sticky_cookie: bytes | None = sticky_cookie
+        self.key_from = getattr(strategy, "key_from", None)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def open_connection(self, replica: Replica) -> UpstreamConnection:
+        """A new connection to ``replica``; raises OSError or TimeoutError."""
+        _, conn = await asyncio.wait_for(
+            self.loop.create_connection(
+                lambda: UpstreamConnection(replica, self), replica.host, replica.port
+            ),
+            self.config.connect_timeout,
+        )
+        return conn
+
+    def connect_failed(self, replica: Replica) -> None:
+        """Passive ejection: a replica we cannot connect to leaves the rotation at once."""
+        replica.errors += 1
+        if not self.config.passive_ejection or not replica.healthy:
+            return
+        replica.set_healthy(False)
+        replica.passes = 0
+        log.warning("replica %s ejected: connect failed", replica.name)
+        if self.config.health_interval <= 0:
+            # Nobody checks actively, so give it another chance later.
+            self.loop.call_later(self.config.passive_cooldown, _readmit, replica)
+
+
+def _readmit(replica: Replica) -> None:
+    if not replica.removed:
+        replica.set_healthy(True)
+
+
+class Exchange:
+    """One request and its response, from head parsed to response sent."""
+
+    __slots__ = (
+        "body_size",
+        "chunked",
+        "discard",
+        "has_host",
+        "head",
+        "http10",
+        "idempotent",
+        "keep_alive",
+        "key",
+        "method",
+        "pending",
+        "pending_size",
+        "rechunk",
+        "replica",
+        "request_done",
+        "response_done",
+        "response_started",
+        "seen_up_at",
+        "seen_up_rx",
+        "started",
+        "status",
+        "upstream",
+    )
+
+    def __init__(self, method: bytes, head: bytes, started: float) -> None:
+        self.method = method
+        self.head = head
+        self.started = started
+        self.idempotent = method in IDEMPOTENT_RETRYABLE
+        self.has_host = True
+        self.chunked = False
+        self.keep_alive = True
+        self.http10 = False
+        self.key: bytes | None = None
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.body_size = 0
+        self.request_done = False
+        self.response_started = False
+        self.response_done = False
+        self.discard = False
+        self.rechunk = False
+        self.status = 0
+        self.replica: Replica | None = None
+        self.upstream: UpstreamConnection | None = None
+        self.seen_up_rx = 0
+        self.seen_up_at = 0.0
+
+
+class _Reject(Exception):
+    """Raised inside a parser callback to abandon the connection with an error status."""
+
+
+class ClientConnection(asyncio.Protocol):
+    """The client side of the data path."""
+
+    def __init__(self, ctx: ProxyContext) -> None:
+        self.ctx = ctx
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.write_paused = False
+        self.rx = 0
+        self._parser = httptools.HttpRequestParser(self)
+        self._queue: deque[Exchange] = deque()
+        self._reading: Exchange | None = None
+        self._pause = 0
+        self._no_more = False
+        self._close_when_idle = False
+        self._final: bytes | None = None
+        self._reject: tuple[int, str] | None = None
+        self._ip = b"unknown"
+        self._seen_rx = 0
+        self._seen_at = ctx.now
+        # Per-request parse state, reset in on_message_begin.
+        self._in_head = False
+        self._head_began_now = False
+        self._head_size = 0
+        self._head_extra = 0
+        self._url: list[bytes] = []
+        self._headers: list[bytes] = []
+        self._tokens: set[bytes] | None = None
+        self._xff: bytes | None = None
+        self._has_host = False
+        self._chunked = False
+        self._length = -1
+        self._key_header: bytes | None = None
+        self._cookie: bytes | None = None
+
+    # -- socket lifecycle --------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but have its interface.
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self._ip = str(peer[0]).encode("latin-1")
+        self.ctx.connections.add(self)
+        self._seen_at = self.ctx.now
+        if self.ctx.closing:
+            transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.ctx.connections.discard(self)
+        for ex in self._queue:
+            if not ex.response_done:
+                ex.status = ex.status if ex.response_started else 499
+                self._record(ex)
+                self._drop_upstream(ex, abort=True)
+        self._queue.clear()
+
+    def send(self, data: bytes) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: close now if idle, else after the response in progress."""
+        self._close_when_idle = True
+        if not self._queue and not self._in_head:
+            self.close()
+
+    def closing_after(self, ex: Exchange) -> bool:
+        """Whether the connection closes after ``ex`` (the response then says so)."""
+        if self._close_when_idle:
+            return True
+        return self._no_more and bool(self._queue) and self._queue[-1] is ex
+
+    # -- flow control ------------------------------------------------------------------------------
+
+    def _set_pause(self, reason: int) -> None:
+        if not self._pause and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+        self._pause |= reason
+
+    def _clear_pause(self, reason: int) -> None:
+        if self._pause & reason:
+            self._pause &= ~reason
+            if not self._pause and self.transport is not None and not self.closed:
+                self.transport.resume_reading()
+
+    def upstream_full(self, full: bool) -> None:
+        if full:
+            self._set_pause(PAUSE_UPSTREAM)
+        else:
+            self._clear_pause(PAUSE_UPSTREAM)
+
+    def pause_writing(self) -> None:
+        # The client reads the response slower than the replica sends it.
+        self.write_paused = True
+        if self._queue and self._queue[0].upstream is not None:
+            self._queue[0].upstream.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self._queue and self._queue[0].upstream is not None:
+            self._queue[0].upstream.resume_reading()
+
+    # -- parsing the request -----------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.rx += 1
+        if self._no_more and self._reading is None:
+            return  # after "Connection: close" or an error, further input is ignored
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._terminal(501, "protocol upgrade is not supported")
+            return
+        except httptools.HttpParserError as exc:
+            if self._reject is not None:
+                status, message = self._reject
+            elif isinstance(exc, httptools.HttpParserCallbackError):
+                log.error("data path failed", exc_info=exc.__context__ or exc)
+                status, message = 500, "internal error in the balancer"
+            else:
+                status, message = 400, f"malformed request: {exc}"
+            self._terminal(status, message)
+            return
+        if self._in_head:
+            # A header too long to be reported piecewise grows inside the parser; count it here.
+            if self._head_began_now:
+                self._head_began_now = False
+            else:
+                self._head_extra += len(data)
+                if self._head_extra > self.ctx.max_header:
+                    self._terminal(431, "request header section too large")
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._reject = (status, message)
+        raise _Reject(message)
+
+    def on_message_begin(self) -> None:
+        self._in_head = True
+        self._head_began_now = True
+        self._head_size = 0
+        self._head_extra = 0
+        self._url = []
+        self._headers = []
+        self._tokens = None
+        self._xff = None
+        self._has_host = False
+        self._chunked = False
+        self._length = -1
+        self._key_header = None
+        self._cookie = None
+
+    def on_url(self, url: bytes) -> None:
+        self._url.append(url)
+        self._head_size += len(url)
+        if self._head_size > self.ctx.max_header:
+            self._refuse(431, "request header section too large")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            return  # a trailer of a chunked body: not forwarded
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.ctx.max_header:
+            self._refuse(431, "request header section too large")
+        lname = name.lower()
+        if lname in HOP_BY_HOP or lname.startswith(b"proxy-"):
+            if lname == b"transfer-encoding":
+                self._chunked = b"chunked" in value.lower()
+            elif lname == b"connection":
+                self._tokens = connection_tokens(value)
+            return
+        if lname == b"x-forwarded-for":
+            self._xff = value if self._xff is None else self._xff + b", " + value
+            return
+        if lname == b"x-forwarded-proto":
+            return
+        if lname == b"host":
+            self._has_host = True
+        elif lname == b"content-length":
+            self._length = int(value) if value.isdigit() else -1
+        elif lname == self.ctx.sticky_header:
+            self._key_header = value
+        elif lname == b"cookie":
+            self._cookie = value
+        self._headers += (name, b": ", value, b"\r\n")
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        ctx = self.ctx
+        parser = self._parser
+        if parser.should_upgrade():
+            self._refuse(501, "protocol upgrade is not supported")
+        if self._length > ctx.max_body:
+            self._refuse(413, f"request body larger than {ctx.max_body} bytes")
+        method = parser.get_method()
+        headers = self._headers
+        if self._tokens:
+            headers = _drop_named(headers, self._tokens)
+        xff = self._ip if self._xff is None else self._xff + b", " + self._ip
+        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
+        parts = [method, b" ", url, b" HTTP/1.1\r\n", *headers]
+        parts += (b"X-Forwarded-For: ", xff, b"\r\nX-Forwarded-Proto: http\r\n")
+        if self._chunked:
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+        ex = Exchange(method, b"".join(parts), ctx.loop.time())
+        ex.has_host = self._has_host
+        ex.chunked = self._chunked
+        ex.http10 = parser.get_http_version() == "1.0"
+        ex.keep_alive = parser.should_keep_alive() and not self._close_when_idle
+        if ctx.sticky_header is not None or ctx.sticky_cookie is not None:
+            ex.key = ctx.key_from(self._key_header, self._cookie) if ctx.key_from else None
+        self._reading = ex
+        queue = self._queue
+        queue.append(ex)
+        if len(queue) == 1:
+            self._dispatch(ex)
+        else:
+            self._set_pause(PAUSE_PIPELINE)
+
+    def on_body(self, body: bytes) -> None:
+        ex = self._reading
+        if ex is None:
+            return
+        ex.body_size += len(body)
+        if ex.body_size > self.ctx.max_body:
+            self._refuse(413, f"request body larger than {self.ctx.max_body} bytes")
+        if ex.discard:
+            return
+        data = chunk(body) if ex.chunked else body
+        up = ex.upstream
+        if up is not None:
+            up.transport.write(data)  # type: ignore[union-attr]
+        else:
+            ex.pending.append(data)
+            ex.pending_size += len(data)
+            if ex.pending_size > PENDING_LIMIT:
+                self._set_pause(PAUSE_PENDING)
+
+    def on_message_complete(self) -> None:
+        ex = self._reading
+        self._reading = None
+        if ex is None:
+            return
+        ex.request_done = True
+        if not ex.keep_alive:
+            self._no_more = True
+        if ex.discard:
+            if ex.response_done and self._queue and self._queue[0] is ex:
+                self._finish(ex)
+            return
+        if ex.chunked:
+            up = ex.upstream
+            if up is not None:
+                up.transport.write(LAST_CHUNK)  # type: ignore[union-attr]
+            else:
+                ex.pending.append(LAST_CHUNK)
+
+    # -- sending it upstream -----------------------------------------------------------------------
+
+    def _dispatch(self, ex: Exchange, tried: Collection[Replica] = _NO_REPLICAS) -> None:
+        ctx = self.ctx
+        replica = ctx.strategy.pick(ctx.replicas.members, ex.key, tried)
+        if replica is None:
+            if tried:
+                last = list(tried)[-1]
+                self._respond_error(ex, 502, f"cannot connect to replica {last.name}", last)
+            else:
+                self._respond_error(ex, 503, "no healthy replica", None)
+            return
+        conn = replica.take_idle()
+        if conn is not None:
+            self._attach(ex, replica, conn)
+        else:
+            ctx.spawn(self._connect(ex, replica, tried))
+
+    async def _connect(self, ex: Exchange, replica: Replica, tried: Collection[Replica]) -> None:
+        ctx = self.ctx
+        try:
+            conn = await ctx.open_connection(replica)
+        except (OSError, TimeoutError) as exc:
+            ctx.connect_failed(replica)
+            if self.closed or ex.response_done:
+                return
+            if ex.idempotent and ctx.config.retry_idempotent:
+                # Nothing was sent, so trying the next replica cannot repeat a side effect.
+                self._dispatch(ex, (*tried, replica))
+                return
+            why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+            message = f"cannot connect to replica {replica.name}: {why}"
+            self._respond_error(ex, 502, message, replica)
+            return
+        if self.closed or ex.response_done:
+            conn.close()
+            return
+        self._attach(ex, replica, conn)
+
+    def _attach(self, ex: Exchange, replica: Replica, conn: UpstreamConnection) -> None:
+        ex.replica = replica
+        ex.upstream = conn
+        replica.begin()
+        conn.bind(self, ex)
+        if self.write_paused:
+            conn.pause_reading()
+        head = ex.head
+        if not ex.has_host:
+            head += b"Host: %s:%d\r\n" % (replica.host.encode("idna"), replica.port)
+        if ex.pending:
+            data = b"".join([head, b"\r\n", *ex.pending])
+            ex.pending = []
+            ex.pending_size = 0
+            self._clear_pause(PAUSE_PENDING)
+        else:
+            data = head + b"\r\n"
+        ex.seen_up_rx = conn.rx
+        ex.seen_up_at = self.ctx.now
+        conn.transport.write(data)  # type: ignore[union-attr]
+
+    # -- finishing ---------------------------------------------------------------------------------
+
+    def response_complete(self, ex: Exchange) -> None:
+        """The replica's response was sent to the client in full."""
+        ex.response_done = True
+        ex.upstream = None
+        self._record(ex)
+        replica = ex.replica
+        if replica is not None:
+            ex.replica = None
+            replica.end()
+        if ex.request_done:
+            self._finish(ex)
+        else:
+            # The replica answered before the request body ended: read and drop the rest.
+            ex.discard = True
+
+    def upstream_failed(
+        self, ex: Exchange, conn: UpstreamConnection, message: str, *, retryable: bool
+    ) -> None:
+        """The replica connection broke or misbehaved while serving ``ex``."""
+        if ex.upstream is not conn:
+            return
+        ex.upstream = None
+        replica = ex.replica
+        ex.replica = None
+        if replica is not None:
+            replica.end()
+        if self.closed or ex.response_done:
+            return
+        if (
+            retryable
+            and conn.uses > 1
+            and ex.idempotent
+            and not ex.response_started
+            and ex.body_size == 0
+            and self.ctx.config.retry_idempotent
+        ):
+            # A reused keep-alive connection the replica had closed just before we wrote:
+            # the request was not processed, and GET/HEAD/OPTIONS may be sent again anyway.
+            self._dispatch(ex)
+            return
+        if replica is not None:
+            replica.errors += 1
+        if ex.response_started:
+            ex.response_done = True
+            self._record(ex, replica.name if replica else None)
+            self.close()  # the client sees a truncated response, never a corrupt one
+            return
+        self._respond_error(ex, 502, f"{message} ({replica.name if replica else '?'})", replica)
+
+    def _respond_error(
+        self, ex: Exchange, status: int, message: str, replica: Replica | None
+    ) -> None:
+        """Answer ``ex`` with the balancer's own JSON error (it must not have started)."""
+        self._drop_upstream(ex, abort=True)
+        close = not ex.keep_alive or self.closing_after(ex)
+        self.send(error_response(status, message, replica.name if replica else None, close=close))
+        ex.status = status
+        ex.response_started = ex.response_done = True
+        self._record(ex, replica.name if replica else None)
+        if ex.request_done:
+            self._finish(ex)
+        else:
+            ex.discard = True
+
+    def _drop_upstream(self, ex: Exchange, *, abort: bool) -> None:
+        conn = ex.upstream
+        ex.upstream = None
+        if ex.replica is not None:
+            ex.replica.end()
+            ex.replica = None
+        if conn is not None:
+            if abort:
+                conn.abort()
+            else:
+                conn.close()
+
+    def _record(self, ex: Exchange, name: str | None = None) -> None:
+        if name is None and ex.replica is not None:
+            name = ex.replica.name
+        self.ctx.metrics.observe(name, ex.status, self.ctx.loop.time() - ex.started)
+
+    def _finish(self, ex: Exchange) -> None:
+        queue = self._queue
+        if queue and queue[0] is ex:
+            queue.popleft()
+        if queue:
+            if len(queue) == 1:
+                self._clear_pause(PAUSE_PIPELINE)
+            nxt = queue[0]
+            if not nxt.response_done:
+                self._dispatch(nxt)
+            return
+        self._clear_pause(PAUSE_PIPELINE)
+        if self._final is not None:
+            self.send(self._final)
+            self._final = None
+            self.close()
+        elif not ex.keep_alive or (self._close_when_idle and not self._in_head):
+            self.close()
+
+    def _terminal(self, status: int, message: str) -> None:
+        """Stop reading; answer the requests queued ahead, then this error, then close."""
+        self._no_more = True
+        self._set_pause(PAUSE_CLOSING)
+        self._reading = None
+        self._in_head = False
+        final = error_response(status, message, None, close=True)
+        self.ctx.metrics.observe(None, status, 0.0)
+        for ex in list(self._queue):
+            if ex.request_done:
+                continue
+            self._queue.remove(ex)
+            if ex.response_started and not ex.response_done:
+                self._record(ex)
+                self._drop_upstream(ex, abort=True)
+                self._queue.clear()
+                if self.transport is not None:
+                    self.transport.abort()
+                return
+            self._drop_upstream(ex, abort=True)
+        if self._queue:
+            self._final = final
+        else:
+            self.send(final)
+            self.close()
+
+    # -- timeouts ----------------------------------------------------------------------------------
+
+    def check_timeouts(self, now: float) -> None:
+        """Called by the sweeper every tick with the loop's time."""
+        if self.closed:
+            return
+        if self.rx != self._seen_rx:
+            self._seen_rx = self.rx
+            self._seen_at = now
+        config = self.ctx.config
+        idle = now - self._seen_at
+        queue = self._queue
+        if not self._pause and (self._in_head or self._reading is not None):
+            if idle > config.client_timeout:
+                self._terminal(408, "client sent no data in time")
+            return
+        if not queue:
+            if idle > config.keepalive_timeout and not self._in_head:
+                self.close()
+            return
+        ex = queue[0]
+        conn = ex.upstream
+        if conn is None or not ex.request_done or conn.reading_paused:
+            return
+        if conn.rx != ex.seen_up_rx:
+            ex.seen_up_rx = conn.rx
+            ex.seen_up_at = now
+        elif now - ex.seen_up_at > config.upstream_timeout:
+            replica = ex.replica
+            if replica is not None:
+                replica.errors += 1
+            if ex.response_started:
+                self._record(ex)
+                self._drop_upstream(ex, abort=True)
+                self.close()
+            else:
+                self._respond_error(
+                    ex, 504, f"replica {replica.name if replica else '?'} timed out", replica
+                )
+
+
+def _drop_named(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
+    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
+    kept: list[bytes] = []
+    for i in range(0, len(headers), 4):
+        if headers[i].lower() not in tokens:
+            kept += headers[i : i + 4]
+    return kept

@@ -1,0 +1,253 @@
+"""A keep-alive connection from the balancer to a replica: parse the response, stream it on.
+
+The connection is bound to one exchange at a time (``bind``); between exchanges it sits in its
+replica's idle stack. Response bytes are collected while one ``data_received`` is parsed and
+written to the client in one call, so a small response costs one ``send`` instead of three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, cast
+
+import httptools
+
+from lbdemo.balancer.http import HOP_BY_HOP, LAST_CHUNK, chunk, connection_tokens, reason
+
+if TYPE_CHECKING:
+    from lbdemo.balancer.pool import Replica
+    from lbdemo.balancer.proxy import ClientConnection, Exchange, ProxyContext
+
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """The replica side of the data path."""
+
+    def __init__(self, replica: Replica, ctx: ProxyContext) -> None:
+        self.replica = replica
+        self.ctx = ctx
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.client: ClientConnection | None = None
+        self.ex: Exchange | None = None
+        self.closed = False
+        self.reading_paused = False
+        self.uses = 0
+        self.idle_since = 0.0
+        self.rx = 0  # bumped on every read: the timeout sweeper watches it move
+        self._out: list[bytes] = []
+        self._headers: list[bytes] = []
+        self._tokens: set[bytes] | None = None
+        self._length: bytes | None = None
+        self._chunked = False
+        self._interim = False
+        self._head_only = False
+        self._got_bytes = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but have its interface.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def usable(self) -> bool:
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def bind(self, client: ClientConnection, ex: Exchange) -> None:
+        self.client = client
+        self.ex = ex
+        self.uses += 1
+        self._got_bytes = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        self.client = None
+        self.ex = None
+        if self.transport is not None:
+            self.transport.abort()
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and self.transport is not None:
+            self.reading_paused = False
+            if not self.closed:
+                self.transport.resume_reading()
+
+    # Flow control for the request body: the replica reads slower than the client sends.
+    def pause_writing(self) -> None:
+        if self.client is not None:
+            self.client.upstream_full(True)
+
+    def resume_writing(self) -> None:
+        if self.client is not None:
+            self.client.upstream_full(False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        client, ex = self.client, self.ex
+        self.client = self.ex = None
+        if client is None or ex is None:
+            self.replica.forget(self)
+            return
+        if ex.response_started and not ex.response_done and self._eof_delimited():
+            # A body without length or chunking ends when the replica closes: that is success.
+            self._finish_response(client, ex, reusable=False)
+            return
+        self._flush(client)
+        client.upstream_failed(
+            ex, self, "replica closed the connection", retryable=not self._got_bytes
+        )
+
+    def _eof_delimited(self) -> bool:
+        return self._length is None and not self._chunked and not self._head_only
+
+    # -- reading the response ----------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.rx += 1
+        client = self.client
+        if client is None:
+            # Bytes on an idle connection: the replica is confused; never reuse it.
+            self.replica.forget(self)
+            self.close()
+            return
+        self._got_bytes = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            ex = self.ex
+            self._flush(client)
+            self.client = self.ex = None
+            self.abort()
+            if ex is not None:
+                client.upstream_failed(ex, self, "invalid response from replica", retryable=False)
+            return
+        if self._head_only:
+            # httptools cannot be told a response answers HEAD; it would wait for the body.
+            self._head_only = False
+            keep = self.parser.should_keep_alive()
+            self.parser = httptools.HttpResponseParser(self)
+            ex = self.ex
+            if ex is not None:
+                self._finish_response(client, ex, reusable=keep)
+            return
+        if self._out:
+            self._flush(client)
+
+    def on_message_begin(self) -> None:
+        self._headers = []
+        self._tokens = None
+        self._length = None
+        self._chunked = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        ex = self.ex
+        if ex is None or ex.response_started:
+            return  # trailers: not forwarded
+        lname = name.lower()
+        if lname in HOP_BY_HOP or lname.startswith(b"proxy-"):
+            if lname == b"transfer-encoding":
+                self._chunked = b"chunked" in value.lower()
+            elif lname == b"connection":
+                self._tokens = connection_tokens(value)
+            return
+        if lname == b"content-length":
+            self._length = value
+            return
+        self._headers += (name, b": ", value, b"\r\n")
+
+    def on_headers_complete(self) -> None:
+        ex = self.ex
+        if ex is None:
+            return
+        status = self.parser.get_status_code()
+        headers = self._headers
+        if self._tokens:
+            headers = _drop_named(headers, self._tokens)
+        status_line = b"HTTP/1.1 %d %s\r\n" % (status, reason(status))
+        if status < 200:
+            # 100 Continue and friends: pass on, then wait for the final response.
+            self._interim = True
+            self._out += (status_line, *headers, b"\r\n")
+            return
+        ex.status = status
+        ex.response_started = True
+        method = ex.method
+        if self._length is not None and not self._chunked:
+            headers += (b"Content-Length: ", self._length, b"\r\n")
+        elif method == b"HEAD" or status in _NO_BODY_STATUS:
+            pass
+        elif not ex.http10:
+            ex.rechunk = True
+            headers.append(b"Transfer-Encoding: chunked\r\n")
+        else:
+            ex.keep_alive = False  # an HTTP/1.0 client learns the end of the body from the close
+        client = self.client
+        if not ex.keep_alive or (client is not None and client.closing_after(ex)):
+            ex.keep_alive = False
+            headers.append(b"Connection: close\r\n")
+        elif ex.http10:
+            headers.append(b"Connection: keep-alive\r\n")
+        self._out += (status_line, *headers, b"\r\n")
+        if method == b"HEAD":
+            self._head_only = True
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.ex
+        if ex is None or self._head_only:
+            return
+        self._out.append(chunk(body) if ex.rechunk else body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        if self._head_only:
+            return
+        client, ex = self.client, self.ex
+        if client is None or ex is None:
+            return
+        self._finish_response(client, ex, reusable=self.parser.should_keep_alive())
+
+    # -- handing back ------------------------------------------------------------------------------
+
+    def _finish_response(self, client: ClientConnection, ex: Exchange, reusable: bool) -> None:
+        if ex.rechunk:
+            self._out.append(LAST_CHUNK)
+        self._flush(client)
+        self.client = self.ex = None
+        reusable = reusable and ex.request_done and not self.closed
+        if reusable:
+            if self.reading_paused:
+                self.resume_reading()
+            self.idle_since = self.ctx.now
+            self.replica.give_back(self, self.ctx.pool_max_idle)
+        else:
+            self.close()
+        client.response_complete(ex)
+
+    def _flush(self, client: ClientConnection) -> None:
+        out = self._out
+        if out:
+            self._out = []
+            client.send(out[0] if len(out) == 1 else b"".join(out))
+
+
+def _drop_named(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
+    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
+    kept: list[bytes] = []
+    for i in range(0, len(headers), 4):
+        if headers[i].lower() not in tokens:
+            kept += headers[i : i + 4]
+    return kept

@@ -1,0 +1,98 @@
+"""A real stack (PostgreSQL, replica processes, balancer process) in each storage layout."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+
+from lbdemo.procs import pid_alive
+from tests.utils import running_stack
+
+pytestmark = pytest.mark.slow
+
+_ids = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_ids)}"
+
+
+async def test_round_robin_is_per_request_over_one_keep_alive_connection(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="shared") as stack, ClientSession() as http:
+        served = []
+        for _ in range(6):
+            async with http.get(f"{stack.url}/healthz") as r:
+                served.append(r.headers["X-Replica"])
+        connector = http.connector
+        assert connector is not None
+    assert served == ["r1", "r2", "r3", "r1", "r2", "r3"]
+
+
+async def test_shared_write_through_the_balancer_is_read_back_by_every_replica(
+    tmp_path: Path,
+) -> None:
+    write_id = unique("w")
+    async with running_stack(tmp_path, storage="shared") as stack, ClientSession() as http:
+        async with http.put(f"{stack.url}/products/apple",
+                            json={"price": 700, "write_id": write_id}) as r:
+            assert r.status == 200
+        for replica in stack.replicas:
+            async with http.get(f"{replica.url}/products/apple") as r:
+                body = await r.json()
+            assert (r.status, body["write_id"], body["replica"]) == (200, write_id, replica.name)
+        data_dir = stack.config.volume_data_dir()
+    assert (data_dir / "PG_VERSION").exists(), "the shared cluster lives on the named volume"
+
+
+async def test_private_write_is_found_on_exactly_one_replica(tmp_path: Path) -> None:
+    write_id = unique("w")
+    async with running_stack(tmp_path, storage="private") as stack, ClientSession() as http:
+        async with http.put(f"{stack.url}/products/apple",
+                            json={"price": 700, "write_id": write_id}) as r:
+            assert r.status == 200
+            writer = r.headers["X-Replica"]
+        found = []
+        for replica in stack.replicas:
+            async with http.get(f"{replica.url}/products/apple") as r:
+                if r.status == 200:
+                    found.append(replica.name)
+                else:
+                    assert r.status == 404
+        layers = [stack.config.layer_dir(r.name) for r in stack.replicas]
+        assert all((layer / "pgdata" / "PG_VERSION").exists() for layer in layers)
+    assert found == [writer]
+    assert not any(layer.exists() for layer in layers), "stopping removes the container layers"
+
+
+async def test_a_killed_replica_yields_502_for_its_turns_and_the_balancer_survives(
+    tmp_path: Path,
+) -> None:
+    async with running_stack(tmp_path, storage="shared") as stack, ClientSession() as http:
+        victim = stack.replicas[1]
+        os.kill(victim.child.pid, signal.SIGKILL)
+        await victim.child.process.wait()
+        statuses: dict[str, list[int]] = {}
+        for _ in range(9):
+            async with http.get(f"{stack.url}/healthz") as r:
+                name = r.headers.get("X-Replica", "balancer")
+                statuses.setdefault(name, []).append(r.status)
+                if r.status == 502:
+                    assert (await r.json())["error"]
+        assert stack.balancer is not None and stack.balancer.running
+    assert set(statuses["r1"]) == {200} and set(statuses["r3"]) == {200}
+    # until health checks eject it, the dead replica's turns fail fast with 502
+    assert set(statuses.get("balancer", [])) <= {502}
+
+
+async def test_stop_leaves_no_process_behind(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="private") as stack:
+        pids = [r.child.pid for r in stack.replicas] + [s.pid for s in stack.servers if s.pid]
+        assert stack.balancer is not None
+        pids.append(stack.balancer.pid)
+        assert all(pid_alive(p) for p in pids)
+    assert not any(pid_alive(p) for p in pids)
