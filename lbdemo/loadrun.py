@@ -1,0 +1,372 @@
+"""Run the Locust workload (``loadtests/consistency.py``) in its own process and read its results.
+
+Locust monkey-patches the interpreter with gevent, so it never runs inside lbdemo's asyncio
+processes: :func:`run_locust` starts ``python -m locust`` as a child, streams its output lines to
+a callback, enforces a hard deadline, and reads the final totals from the workload's one-line
+``summary:`` (Locust's own CSV files lag up to a second behind the end of the run, so they are
+only the fallback).
+
+Locust exits with status 1 when any request failed, which includes the stale reads the workload
+reports on purpose; that is a finished run with findings, not a crash. A crash is an exit
+status of 2 or more (or death by a signal), or a run that left no history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import json
+import math
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lbdemo
+from lbdemo.errors import ProcessError, UsageError
+
+LOCUSTFILE_NAME = "consistency.py"
+STALE_READ_MARK = "stale read"
+SUMMARY_MARK = "summary: "  # the workload's final line, see loadtests/consistency.py
+# Locust needs a moment to import gevent and spawn users, and a moment to write its reports.
+DEFAULT_GRACE_S = 20.0
+# How long a terminated Locust may take to flush its history and reports before it is killed.
+TERMINATE_WAIT_S = 5.0
+_OUTPUT_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class LocustStats:
+    """A run's totals: requests and failures as Locust counts them, and the stale reads among them.
+
+    ``ops_recorded`` is the number of history lines (None when read from CSV): it exceeds
+    ``requests`` by the writes the end of the run interrupted, recorded as ``unknown``.
+    """
+
+    requests: int
+    failures: int
+    rps: float
+    stale_reads: int
+    ops_recorded: int | None = None
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    """What one Locust run left behind."""
+
+    exit_code: int | None  # None: the process had to be killed (see ``timed_out``)
+    history_file: Path
+    csv_prefix: Path | None
+    html: Path | None
+    stats: LocustStats | None  # None when Locust reported no totals (it crashed early)
+    timed_out: bool = False
+    output_tail: list[str] = field(default_factory=list)
+
+    @property
+    def had_failures(self) -> bool:
+        """Locust's exit status 1: the run finished and some requests failed (e.g. stale reads)."""
+        return self.exit_code == 1
+
+    @property
+    def crash_reason(self) -> str | None:
+        """Why this run is not a finished run, or None when it is one."""
+        if self.timed_out:
+            return "Locust did not finish in time and was stopped"
+        if self.exit_code is None or self.exit_code < 0:
+            return f"Locust was killed by a signal (exit status {self.exit_code})"
+        if self.exit_code >= 2:
+            return f"Locust failed with exit status {self.exit_code}"
+        if not _has_header(self.history_file):
+            return f"Locust wrote no history to {self.history_file}"
+        return None
+
+    @property
+    def crashed(self) -> bool:
+        return self.crash_reason is not None
+
+    def raise_if_crashed(self) -> None:
+        reason = self.crash_reason
+        if reason is None:
+            return
+        last = next((line for line in reversed(self.output_tail) if line.strip()), "")
+        raise ProcessError(f"{reason}: {last.strip()}" if last else reason)
+
+
+def find_locustfile() -> Path:
+    """The workload file: ``loadtests/`` of the source tree the (editable) package lives in."""
+    path = Path(lbdemo.__file__).resolve().parent.parent / "loadtests" / LOCUSTFILE_NAME
+    if not path.is_file():
+        raise ProcessError(
+            f"cannot find the Locust workload at {path}; run lbdemo from its source tree "
+            "(pip install -e .)"
+        )
+    return path
+
+
+def locust_command(
+    locustfile: Path,
+    host: str,
+    history_file: Path,
+    *,
+    users: int,
+    spawn_rate: float,
+    duration_s: float,
+    keys: int,
+    write_ratio: float,
+    csv_prefix: Path | None,
+    html: Path | None,
+    progress_interval_s: float,
+) -> list[str]:
+    """The argv that runs the workload headless; its only output is progress lines and a summary."""
+    argv = [
+        sys.executable, "-m", "locust",
+        "-f", str(locustfile),
+        "--headless", "--only-summary",
+        "--host", host,
+        "-u", str(users),
+        "-r", f"{spawn_rate:g}",
+        # Locust's run time is whole seconds; round up so a short run still runs.
+        "-t", f"{max(1, math.ceil(duration_s))}s",
+        "--history-file", str(history_file),
+        "--keys", str(keys),
+        "--write-ratio", f"{write_ratio:g}",
+        "--progress-interval", f"{progress_interval_s:g}",
+    ]  # fmt: skip
+    if csv_prefix is not None:
+        argv += ["--csv", str(csv_prefix)]
+    if html is not None:
+        argv += ["--html", str(html)]
+    return argv
+
+
+async def run_locust(
+    host: str,
+    history_file: Path,
+    *,
+    users: int,
+    spawn_rate: float,
+    duration_s: float,
+    keys: int = 8,
+    write_ratio: float = 0.3,
+    csv_prefix: Path | None = None,
+    html: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+    progress_interval_s: float = 1.0,
+    grace_s: float = DEFAULT_GRACE_S,
+    check: bool = True,
+) -> LocustRun:
+    """Run the workload against ``host`` for ``duration_s`` seconds and return what it left.
+
+    ``on_line`` receives every output line of Locust (progress lines start with ``progress:``).
+    The process is stopped (SIGTERM, then SIGKILL) when it outlives ``duration_s + grace_s``
+    or when the calling task is cancelled. With ``check`` (the default) a crash raises
+    :class:`ProcessError`; a run whose only problem is failed requests (exit status 1) does not.
+    Locust writes ``<csv_prefix>_stats.csv`` etc. and an HTML report only when asked to.
+    """
+    _validate(
+        host, history_file, users, spawn_rate, duration_s, keys, write_ratio, csv_prefix, html
+    )
+    argv = locust_command(
+        find_locustfile(), host, history_file,
+        users=users, spawn_rate=spawn_rate, duration_s=duration_s, keys=keys,
+        write_ratio=write_ratio, csv_prefix=csv_prefix, html=html,
+        progress_interval_s=progress_interval_s,
+    )  # fmt: skip
+    # The run replaces the file anyway; removing it first means a crash before Locust's first
+    # write cannot pass an old run's history off as this run's.
+    history_file.unlink(missing_ok=True)
+    result = await run_process(argv, deadline_s=duration_s + grace_s, on_line=on_line)
+    stats = parse_summary(result.summary_line)
+    if stats is None and csv_prefix is not None:
+        stats = read_stats(csv_prefix)
+    run = LocustRun(
+        exit_code=result.exit_code,
+        history_file=history_file,
+        csv_prefix=csv_prefix,
+        html=html,
+        stats=stats,
+        timed_out=result.timed_out,
+        output_tail=result.tail,
+    )
+    if check:
+        run.raise_if_crashed()
+    return run
+
+
+def run_locust_sync(host: str, history_file: Path, **kwargs: object) -> LocustRun:
+    """:func:`run_locust` for callers without an event loop."""
+    return asyncio.run(run_locust(host, history_file, **kwargs))  # type: ignore[arg-type]
+
+
+def parse_summary(line: str | None) -> LocustStats | None:
+    """The totals from the workload's ``summary: {json}`` line, or None if absent or garbled."""
+    if line is None or not line.startswith(SUMMARY_MARK):
+        return None
+    try:
+        data = json.loads(line[len(SUMMARY_MARK) :])
+        return LocustStats(
+            requests=int(data["requests"]),
+            failures=int(data["failures"]),
+            rps=float(data["rps"]),
+            stale_reads=int(data["stale_reads"]),
+            ops_recorded=int(data["ops_recorded"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_stats(csv_prefix: Path) -> LocustStats | None:
+    """Totals from ``<prefix>_stats.csv`` and stale reads from ``<prefix>_failures.csv``."""
+    stats_path = Path(f"{csv_prefix}_stats.csv")
+    try:
+        with stats_path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError:
+        return None
+    total = next((row for row in rows if row.get("Name") == "Aggregated"), None)
+    if total is None:
+        return None
+    stale = 0
+    failures_path = Path(f"{csv_prefix}_failures.csv")
+    with contextlib.suppress(OSError), failures_path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if STALE_READ_MARK in row.get("Error", ""):
+                stale += int(row.get("Occurrences") or 0)
+    return LocustStats(
+        requests=int(total["Request Count"]),
+        failures=int(total["Failure Count"]),
+        rps=float(total["Requests/s"]),
+        stale_reads=stale,
+    )
+
+
+# ---- internals ----------------------------------------------------------------------------
+
+
+def _validate(
+    host: str,
+    history_file: Path,
+    users: int,
+    spawn_rate: float,
+    duration_s: float,
+    keys: int,
+    write_ratio: float,
+    csv_prefix: Path | None,
+    html: Path | None,
+) -> None:
+    if not host.startswith(("http://", "https://")):
+        raise UsageError(f"the load-test host must be an http:// URL, not {host!r}")
+    if users < 1:
+        raise UsageError(f"users must be at least 1, not {users}")
+    if not spawn_rate > 0:
+        raise UsageError(f"spawn rate must be positive, not {spawn_rate}")
+    if not duration_s > 0:
+        raise UsageError(f"duration must be positive, not {duration_s}")
+    if keys < 1:
+        raise UsageError(f"keys must be at least 1, not {keys}")
+    if not 0.0 <= write_ratio <= 1.0:
+        raise UsageError(f"write ratio must be between 0 and 1, not {write_ratio}")
+    if history_file.is_dir():
+        raise UsageError(f"history file {history_file} is a directory")
+    for what, path in (("history file", history_file), ("CSV prefix", csv_prefix), ("HTML", html)):
+        if path is not None and not path.parent.is_dir():
+            raise UsageError(f"{what} {path}: directory {path.parent} does not exist")
+
+
+def _has_header(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return '"header"' in fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    exit_code: int | None  # None when the deadline passed and the process was stopped
+    timed_out: bool
+    tail: list[str]  # the last lines of output
+    summary_line: str | None  # the last line starting with SUMMARY_MARK
+
+
+async def run_process(
+    argv: list[str],
+    *,
+    deadline_s: float,
+    on_line: Callable[[str], None] | None = None,
+    terminate_wait_s: float = TERMINATE_WAIT_S,
+) -> ProcessResult:
+    """Run ``argv`` (stdout and stderr merged, line by line to ``on_line``) until it exits.
+
+    At ``deadline_s``, or when the calling task is cancelled, the process is terminated and,
+    if it lingers, killed; it never outlives this call.
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+        )
+    except OSError as exc:
+        raise ProcessError(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
+    output = _Output(on_line)
+    reader = asyncio.ensure_future(output.pump(proc))
+    timed_out = False
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=deadline_s)
+    except TimeoutError:
+        timed_out = True
+        await _stop(proc, terminate_wait_s)
+    except BaseException:
+        # Cancelled (Ctrl-C in the caller's asyncio.run): never leave the process running.
+        await asyncio.shield(_stop(proc, terminate_wait_s))
+        raise
+    finally:
+        # The pipe closes when the process is gone (unless it left children holding it).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(reader), timeout=terminate_wait_s)
+        reader.cancel()
+    return ProcessResult(
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        tail=list(output.tail),
+        summary_line=output.summary_line,
+    )
+
+
+class _Output:
+    def __init__(self, on_line: Callable[[str], None] | None) -> None:
+        self.on_line = on_line
+        self.tail: deque[str] = deque(maxlen=_OUTPUT_TAIL_LINES)
+        self.summary_line: str | None = None
+
+    async def pump(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.tail.append(line)
+            if line.startswith(SUMMARY_MARK):
+                self.summary_line = line
+            if self.on_line is not None:
+                self.on_line(line)
+
+
+async def _stop(proc: asyncio.subprocess.Process, wait_s: float) -> None:
+    """SIGTERM (Locust then flushes its history and reports), SIGKILL if it lingers."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=wait_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()

@@ -1,0 +1,355 @@
+"""Locust workload that records every operation it performs, for the consistency checker.
+
+    locust -f loadtests/consistency.py --headless -u 20 -r 20 -t 30s \\
+        --host http://127.0.0.1:8080 --history-file history.jsonl
+
+Each Locust user is one ``client`` of the history and issues one operation at a time, without
+waiting between them: it writes unique values (``write_id`` = ``<run prefix>-<client>-<seq>``)
+to a few product keys and reads keys back, half of its reads of the key it last wrote
+(read-your-own-write) and half of a random key (other users' writes). The history format is
+``docs/history-format.md``; the workload is described in ``docs/workload.md``.
+
+A read this process can prove stale is also reported to Locust as a failure whose message starts
+with ``stale read``, so the console, CSV and HTML show it live; the offline checker stays the
+source of truth.
+
+Imports only the standard library, Locust (with its gevent and geventhttpclient) and its sibling
+modules: Locust monkey-patches the process with gevent, which must never meet lbdemo's asyncio
+servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+import geventhttpclient.client
+from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+from oplog import (
+    FAIL,
+    OK,
+    UNKNOWN,
+    HistoryWriter,
+    history_path_for_process,
+    read_outcome,
+    write_outcome,
+)
+from staleness import StaleReadDetector
+
+PUT_NAME = "PUT /products/[id]"
+GET_NAME = "GET /products/[id]"
+OWN_KEY_READ_SHARE = 0.5
+SUMMARY_MARK = "summary: "
+_KEY_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+# ---- one operation, one attempt ----------------------------------------------------------
+
+
+def _retry_only_reads(method: str) -> bool:
+    return method.upper() in ("GET", "HEAD")
+
+
+# geventhttpclient re-sends an idempotent request (PUT included) whose connection closed before
+# the response, up to pool size + 1 times. A re-sent write can land after other clients' writes
+# and make a correct store look inconsistent, and when the re-send meets a refused connection
+# the write would be recorded as `fail` although the first attempt may have landed. So writes
+# are sent exactly once; a cut connection makes them `unknown`. (Pinned by a test: if a new
+# geventhttpclient renames this hook, the test that drops connections fails.)
+geventhttpclient.client._may_retry_after_send_error = _retry_only_reads
+
+
+# ---- command line -------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _key_prefix(text: str) -> str:
+    if not _KEY_PREFIX_RE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"use letters, digits, '-' or '_' only: {text!r}")
+    return text
+
+
+def _history_file(text: str) -> str:
+    parent = Path(text).parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"directory does not exist: {str(parent)!r}")
+    return text
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any) -> None:
+    parser.add_argument(
+        "--history-file",
+        type=_history_file,
+        default="history.jsonl",
+        help="JSON Lines operation history to write (workers add .<pid> before the suffix)",
+    )
+    parser.add_argument("--keys", type=_positive_int, default=8, help="number of product keys")
+    parser.add_argument(
+        "--write-ratio", type=_ratio, default=0.3, help="share of operations that are writes"
+    )
+    parser.add_argument("--key-prefix", type=_key_prefix, default="p", help="product id prefix")
+    parser.add_argument(
+        "--progress-interval",
+        type=_non_negative_float,
+        default=0.0,
+        help="print a one-line progress summary every N seconds (0: never)",
+    )
+
+
+# ---- per-process run state ----------------------------------------------------------------
+
+
+class Workload:
+    """What the users of one Locust process share: settings, the history and the stale detector."""
+
+    def __init__(self, environment: Environment) -> None:
+        options = environment.parsed_options
+        assert options is not None  # Locust always parses options before `init`
+        self.environment = environment
+        self.keys = [f"{options.key_prefix}{i}" for i in range(options.keys)]
+        self.write_ratio: float = options.write_ratio
+        self.progress_interval: float = options.progress_interval
+        self.per_process = isinstance(environment.runner, WorkerRunner)
+        path = history_path_for_process(Path(options.history_file), per_process=self.per_process)
+        self.writer = HistoryWriter(path, environment.host or "")
+        self.detector = StaleReadDetector()
+        self.prefix = ""
+        self._client_numbers = itertools.count(1)
+        self._progress: gevent.Greenlet | None = None
+        self._started = 0.0
+
+    def start(self) -> None:
+        # A fresh prefix per run, so write ids are never reused across runs or processes.
+        self.prefix = secrets.token_hex(4)
+        self.detector = StaleReadDetector()
+        self.writer.open()
+        self._started = time.monotonic()
+        if self.progress_interval > 0:
+            self._progress = gevent.spawn(self._report_progress)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.kill(block=False)
+            self._progress = None
+        self.writer.close()
+
+    def summary(self) -> dict[str, Any]:
+        """The run's totals; ``lbdemo.loadrun`` parses this from the ``summary:`` line."""
+        total = self.environment.stats.total
+        return {
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "rps": round(total.total_rps, 1),
+            "stale_reads": self.detector.stale_reads,
+            "ops_recorded": self.writer.ops_recorded,
+            "history_file": str(self.writer.path),
+        }
+
+    def new_client_id(self) -> str:
+        number = next(self._client_numbers)
+        # Client ids must stay distinct when several processes' histories are merged.
+        return f"{os.getpid()}.u{number}" if self.per_process else f"u{number}"
+
+    def _report_progress(self) -> None:
+        while True:
+            gevent.sleep(self.progress_interval)
+            elapsed = time.monotonic() - self._started
+            ops = self.writer.ops_recorded
+            total = self.environment.stats.total
+            print(
+                f"progress: elapsed={elapsed:.1f}s ops={ops} ops_per_s={ops / elapsed:.0f} "
+                f"failures={total.num_failures} stale_reads={self.detector.stale_reads}",
+                flush=True,
+            )
+
+
+_workload: Workload | None = None
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_kwargs: Any) -> None:
+    global _workload
+    # The master of a distributed run spawns no users, so it records nothing.
+    if not isinstance(environment.runner, MasterRunner):
+        _workload = Workload(environment)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
+    if _workload is not None:
+        _workload.start()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    if _workload is None:
+        return
+    _workload.stop()
+    # Locust's CSV files lag up to a second behind; this line has the exact final totals.
+    # A worker's own stats are shipped to the master and reset, so only a local run prints it.
+    if isinstance(environment.runner, LocalRunner):
+        print(SUMMARY_MARK + json.dumps(_workload.summary()), flush=True)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    if _workload is not None:
+        _workload.stop()
+
+
+# ---- the user -----------------------------------------------------------------------------
+
+
+def _replica(response: Any) -> str | None:
+    headers = response.headers
+    if not headers:
+        return None
+    value = headers.get("X-Replica")
+    return str(value) if value is not None else None
+
+
+def _body_complete(response: Any) -> bool:
+    """False when the status line arrived but reading the body failed (connection cut)."""
+    exc = response.request_meta.get("exception")
+    return exc is None or getattr(exc, "code", None) == response.status_code
+
+
+class ProductUser(FastHttpUser):
+    """One client: writes unique values and reads them back, one operation at a time."""
+
+    wait_time = constant(0)
+    # Bounded, so a hung balancer turns into `unknown` writes instead of a stalled run.
+    network_timeout = 10.0
+    connection_timeout = 5.0
+    # One operation at a time per user, so one connection is all it needs.
+    concurrency = 1
+
+    def on_start(self) -> None:
+        assert _workload is not None
+        self.workload = _workload
+        self.client_id = self.workload.new_client_id()
+        self.seq = 0
+        self.last_written_key: str | None = None
+
+    @task
+    def one_operation(self) -> None:
+        workload = self.workload
+        if random.random() < workload.write_ratio:
+            self.write(random.choice(workload.keys))
+        elif self.last_written_key is not None and random.random() < OWN_KEY_READ_SHARE:
+            self.read(self.last_written_key)
+        else:
+            self.read(random.choice(workload.keys))
+
+    def write(self, key: str) -> None:
+        workload = self.workload
+        self.seq += 1
+        write_id = f"{workload.prefix}-{self.client_id}-{self.seq}"
+        price = random.randrange(1_000_000)
+        self.last_written_key = key
+        invoke = time.monotonic()
+        try:
+            with self.client.request(
+                "PUT",
+                f"/products/{key}",
+                name=PUT_NAME,
+                json={"price": price, "write_id": write_id},
+                catch_response=True,
+            ) as response:
+                complete = time.monotonic()
+                status = response.status_code or None
+                outcome = write_outcome(
+                    status, getattr(response, "error", None), _body_complete(response)
+                )
+                if outcome == OK:
+                    # Before anything that could yield, so acknowledgements enter the
+                    # detector in completion order.
+                    workload.detector.write_acknowledged(key, write_id, invoke, complete)
+                    response.success()
+                elif status is not None and 200 <= status < 300:
+                    response.failure("write acknowledged but the response was cut off")
+        except gevent.GreenletExit:
+            # The run stopped mid-request: the write may have reached a replica, and a read
+            # may have seen it, so it must be in the history, as `unknown`.
+            workload.writer.record(
+                client=self.client_id, op="write", key=key, write_id=write_id, price=price,
+                invoke=invoke, complete=time.monotonic(), status=None, outcome=UNKNOWN,
+                replica=None,
+            )  # fmt: skip
+            raise
+        workload.writer.record(
+            client=self.client_id, op="write", key=key, write_id=write_id, price=price,
+            invoke=invoke, complete=complete, status=status, outcome=outcome,
+            replica=_replica(response),
+        )  # fmt: skip
+
+    def read(self, key: str) -> None:
+        workload = self.workload
+        invoke = time.monotonic()
+        with self.client.request(
+            "GET", f"/products/{key}", name=GET_NAME, catch_response=True
+        ) as response:
+            complete = time.monotonic()
+            status = response.status_code or None
+            outcome = read_outcome(status, _body_complete(response))
+            write_id: str | None = None
+            price: int | None = None
+            if outcome == OK and status == 200:
+                try:
+                    row = json.loads(response.content or b"")
+                    write_id, price = str(row["write_id"]), row["price"]
+                except (ValueError, KeyError, TypeError):
+                    outcome = FAIL
+                    response.failure("read returned a body without write_id and price")
+            if outcome == OK:
+                reason = workload.detector.check_read(key, write_id, invoke)
+                if reason is None:
+                    response.success()  # a 404 is an answer ("not found"), not an error
+                else:
+                    response.failure(f"stale read: {reason}")
+        workload.writer.record(
+            client=self.client_id, op="read", key=key, write_id=write_id, price=price,
+            invoke=invoke, complete=complete, status=status, outcome=outcome,
+            replica=_replica(response),
+        )  # fmt: skip
