@@ -1,0 +1,27 @@
+"""The consistency checker: pure functions from an operation history (and a final audit) to a
+:class:`CheckResult`.
+
+- :mod:`.anomalies`: stale, read-your-writes, monotonic-read and garbage reads
+- :mod:`.linearizability`: the per-key zone check
+- :mod:`.audit`: what the replicas hold at the end; divergent keys and lost writes
+- :mod:`.result`: ``check()`` runs them all
+"""
+
+from __future__ import annotations
+
+from lbdemo.checker.anomalies import KINDS, Anomaly
+from lbdemo.checker.audit import Audit, load_audit
+from lbdemo.checker.linearizability import KeyVerdict
+from lbdemo.checker.result import CONSISTENT, INCONSISTENT, CheckResult, check
+
+__all__ = [
+    "CONSISTENT",
+    "INCONSISTENT",
+    "KINDS",
+    "Anomaly",
+    "Audit",
+    "CheckResult",
+    "KeyVerdict",
+    "check",
+    "load_audit",
+]

@@ -1,0 +1,20 @@
+"""Reports: JSON for machines (:func:`build_report`), Markdown for people
+(:func:`render_markdown`), and two runs side by side (:func:`compare`)."""
+
+from __future__ import annotations
+
+from lbdemo.report.build import REPORT_FORMAT, build_report
+from lbdemo.report.compare import compare
+from lbdemo.report.io import load_report, write_report, write_text
+from lbdemo.report.markdown import render_markdown, verdict_reason
+
+__all__ = [
+    "REPORT_FORMAT",
+    "build_report",
+    "compare",
+    "load_report",
+    "render_markdown",
+    "verdict_reason",
+    "write_report",
+    "write_text",
+]

@@ -1,0 +1,145 @@
+"""``build_report``: one run's history, check result and audit as a versioned JSON document.
+
+Field names are snake_case and stable; consumers (``lbdemo compare``, ``lbdemo check``, the
+results/ folder) read ``format`` first. Add fields freely; rename or remove one only with a new
+format version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lbdemo.checker import KINDS, Audit, CheckResult
+from lbdemo.history import History, Op
+
+REPORT_FORMAT = "lbdemo-report/1"
+EXPLAINED_PER_KIND = 5
+DIVERGENT_EXAMPLES = 10
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in 0..100) of an already sorted list; None if empty."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * q // 100))  # ceil without floats drifting
+    return sorted_values[min(len(sorted_values), int(rank)) - 1]
+
+
+def _latency(ops: list[Op]) -> dict[str, float | int | None]:
+    ms = sorted((op.complete - op.invoke) * 1000.0 for op in ops)
+
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 3)
+
+    return {
+        "count": len(ms),
+        "p50": r(percentile(ms, 50)),
+        "p95": r(percentile(ms, 95)),
+        "p99": r(percentile(ms, 99)),
+        "max": r(ms[-1] if ms else None),
+    }
+
+
+def _by_outcome(ops: list[Op]) -> dict[str, int]:
+    out = {"ok": 0, "fail": 0, "unknown": 0}
+    for op in ops:
+        out[op.outcome] += 1
+    return out
+
+
+def _replicas(
+    history: History, result: CheckResult, audit: Audit | None
+) -> list[dict[str, Any]]:
+    per: dict[str, dict[str, Any]] = {}
+
+    def entry(name: str) -> dict[str, Any]:
+        if name not in per:
+            per[name] = {"replica": name, "ops": 0, "reads": 0, "writes": 0,
+                         "stale_reads": 0, "rows": None}
+        return per[name]
+
+    for op in history.ops:
+        if op.replica is None:
+            continue
+        e = entry(op.replica)
+        e["ops"] += 1
+        e["reads" if op.op == "read" else "writes"] += 1
+    for name, n in result.by_replica["stale_read"].items():
+        if name != "-":
+            entry(name)["stale_reads"] = n
+    if audit is not None:
+        for name in audit.replicas:
+            entry(name)
+        for name, rows in audit.rows.items():
+            entry(name)["rows"] = rows
+    return [per[name] for name in sorted(per)]
+
+
+def build_report(
+    result: CheckResult,
+    history: History,
+    audit: Audit | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON-ready report of one run. ``meta`` (scenario, storage, replicas, users, duration,
+    command, started_at...) is copied under ``"run"`` as given."""
+    ops = history.ops
+    reads = [op for op in ops if op.op == "read"]
+    writes = [op for op in ops if op.op == "write"]
+    span = history.span
+    ok = [op for op in ops if op.outcome == "ok"]
+    rates = result.rates
+    keys_bad = [v for v in result.keys.values() if not v.linearizable]
+    lost = result.samples["lost_write"]
+    return {
+        "format": REPORT_FORMAT,
+        "run": dict(meta or {}),
+        "verdict": result.verdict,
+        "audited": result.audited,
+        "totals": {
+            "ops": len(ops),
+            "reads": len(reads),
+            "writes": len(writes),
+            "by_outcome": _by_outcome(ops),
+            "reads_by_outcome": _by_outcome(reads),
+            "writes_by_outcome": _by_outcome(writes),
+            "observed_reads": result.reads,
+            "acknowledged_writes": result.acknowledged_writes,
+            "unknown_writes": result.unknown_writes,
+            "ops_without_replica": sum(op.replica is None for op in ops),
+            "keys": len(result.keys),
+            "clients": len({op.client for op in ops}),
+        },
+        "measured_duration_s": round(span, 6),
+        "ops_per_s": round(len(ops) / span, 3) if span > 0 else None,
+        # Latency of operations that took effect: failures return early and would flatter it.
+        "latency_ms": {
+            "all": _latency(ok),
+            "reads": _latency([op for op in ok if op.op == "read"]),
+            "writes": _latency([op for op in ok if op.op == "write"]),
+        },
+        "anomalies": {
+            kind: {"count": result.counts[kind], "rate": rates[kind]} for kind in KINDS
+        },
+        "replicas": _replicas(history, result, audit),
+        "divergent_keys": {
+            "count": len(result.divergent_keys) if result.audited else None,
+            "examples": result.divergent_keys[:DIVERGENT_EXAMPLES],
+        },
+        "lost_writes": {
+            "count": result.counts["lost_write"] if result.audited else None,
+            "rate": rates["lost_write"],
+            "examples": [a.ops[0].write_id for a in lost[:DIVERGENT_EXAMPLES]],
+        },
+        "linearizability": {
+            "verdict": "linearizable" if not keys_bad else "not linearizable",
+            "keys_linearizable": len(result.keys) - len(keys_bad),
+            "keys_not_linearizable": len(keys_bad),
+            "witnesses": [
+                {"key": v.key, "witness": v.witness} for v in keys_bad[:EXPLAINED_PER_KIND]
+            ],
+        },
+        "explained_anomalies": [
+            a.to_dict() for kind in KINDS for a in result.samples[kind][:EXPLAINED_PER_KIND]
+        ],
+    }

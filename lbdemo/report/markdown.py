@@ -1,0 +1,150 @@
+"""Markdown for people: a report as tables and sentences, readable raw in a terminal too."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+KIND_LABELS = {
+    "stale_read": "stale reads",
+    "read_your_writes": "read-your-writes violations",
+    "monotonic_read": "monotonic-read violations",
+    "garbage_read": "garbage reads",
+    "lost_write": "lost writes",
+}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    """A Markdown table padded so that its columns also line up as plain text."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c.rjust(w) if i in right else c.ljust(w)
+                  for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+    ) + "|"
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def fmt(value: Any) -> str:
+    """Numbers as people read them: thousands separators, 3 significant decimals at most."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.2f}%"
+
+
+def verdict_reason(report: dict[str, Any]) -> str:
+    """Why the verdict is what it is, in one line (without the verdict itself)."""
+    parts = []
+    for kind, label in KIND_LABELS.items():
+        n = report["anomalies"].get(kind, {}).get("count") or 0
+        if n:
+            rate = report["anomalies"][kind].get("rate")
+            parts.append(f"{n:,} {label} ({fmt_rate(rate)})")
+    lin = report.get("linearizability", {})
+    if lin.get("keys_not_linearizable"):
+        parts.append(f"{lin['keys_not_linearizable']} keys not linearizable")
+    div = (report.get("divergent_keys") or {}).get("count")
+    if div:
+        parts.append(f"{div} divergent keys")
+    if parts:
+        return ", ".join(parts)
+    totals = report.get("totals", {})
+    return (
+        f"no anomaly in {totals.get('observed_reads', 0):,} reads and "
+        f"{totals.get('acknowledged_writes', 0):,} acknowledged writes"
+        + ("" if report.get("audited") else " (no final audit)")
+    )
+
+
+def _title(run: dict[str, Any]) -> str:
+    scenario = run.get("scenario") or "run"
+    storage = run.get("storage")
+    return f"{scenario} ({storage} storage)" if storage else str(scenario)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested meta (``{"locust": {"exit_code": 0}}``) as dotted rows (``locust.exit_code``)."""
+    rows: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            rows += _flat(v, f"{prefix}{k}.")
+        else:
+            rows.append((f"{prefix}{k}", v))
+    return rows
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    run = report.get("run", {})
+    totals = report["totals"]
+    lat = report["latency_ms"]
+    out = [f"# lbdemo report: {_title(run)}", "",
+           f"**Verdict: {report['verdict'].upper()}**: {verdict_reason(report)}", ""]
+
+    if run:
+        out += ["## Run", "", table(["", "value"], [[k, fmt(v)] for k, v in _flat(run)]), ""]
+
+    rows = [
+        ["operations", fmt(totals["ops"])],
+        ["reads / writes", f"{fmt(totals['reads'])} / {fmt(totals['writes'])}"],
+        ["outcomes ok / fail / unknown",
+         " / ".join(fmt(totals["by_outcome"][k]) for k in ("ok", "fail", "unknown"))],
+        ["measured duration (s)", fmt(report["measured_duration_s"])],
+        ["throughput (ops/s)", fmt(report["ops_per_s"])],
+    ]
+    for which in ("all", "reads", "writes"):
+        d = lat[which]
+        rows.append([f"latency {which} p50 / p95 / p99 (ms)",
+                     " / ".join(fmt(d[p]) for p in ("p50", "p95", "p99"))])
+    for kind, label in KIND_LABELS.items():
+        a = report["anomalies"][kind]
+        rows.append([label, f"{fmt(a['count'])} ({fmt_rate(a['rate'])})"])
+    lin = report["linearizability"]
+    rows.append(["linearizability",
+                 f"{lin['verdict']} ({lin['keys_linearizable']} keys yes, "
+                 f"{lin['keys_not_linearizable']} no)"])
+    div = report["divergent_keys"]
+    rows.append(["divergent keys", fmt(div["count"])])
+    out += ["## Summary", "", table(["metric", "value"], rows), ""]
+
+    reps = report.get("replicas", [])
+    if reps:
+        out += ["## Per replica", "", table(
+            ["replica", "ops", "reads", "writes", "stale reads served", "rows (audit)"],
+            [[r["replica"], fmt(r["ops"]), fmt(r["reads"]), fmt(r["writes"]),
+              fmt(r["stale_reads"]), fmt(r["rows"])] for r in reps],
+            right=(1, 2, 3, 4, 5),
+        ), ""]
+
+    if div["examples"]:
+        out += [f"Divergent keys (first {len(div['examples'])}): "
+                + ", ".join(div["examples"]), ""]
+    lost = report["lost_writes"]
+    if lost["examples"]:
+        out += ["Lost writes (first few): " + ", ".join(lost["examples"]), ""]
+    if lin["witnesses"]:
+        out += ["## Why not linearizable", ""]
+        out += [f"- {w['witness']}" for w in lin["witnesses"]] + [""]
+    explained = report.get("explained_anomalies", [])
+    if explained:
+        out += ["## Explained anomalies", ""]
+        out += [f"- **{KIND_LABELS.get(a['kind'], a['kind'])}**: {a['explanation']}"
+                for a in explained] + [""]
+    return "\n".join(out)

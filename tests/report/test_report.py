@@ -1,0 +1,148 @@
+"""The JSON report's fields, its Markdown rendering, and the side-by-side comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reportkit import CLEAN, STALE, write_history
+
+from lbdemo.checker import Audit, check
+from lbdemo.errors import UsageError
+from lbdemo.history import read_history
+from lbdemo.report import (
+    REPORT_FORMAT,
+    build_report,
+    compare,
+    load_report,
+    render_markdown,
+    write_report,
+)
+from lbdemo.report.build import percentile
+
+META = {"scenario": "private", "storage": "private", "replicas": 2, "users": 3,
+        "duration": 1.0, "command": "lbdemo demo", "started_at": "2026-01-01T00:00:00Z"}
+
+
+def make_report(tmp_path: Path, ops: list[Any], audit: Audit | None = None,
+                meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    history = read_history(write_history(tmp_path / "h.jsonl", ops))
+    return build_report(check(history, audit), history, audit, meta or META)
+
+
+AUDIT = Audit(replicas={"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, rows={"r1": 1, "r2": 1})
+
+
+def test_report_has_every_documented_field(tmp_path: Path) -> None:
+    report = make_report(tmp_path, STALE, AUDIT)
+    assert report["format"] == REPORT_FORMAT
+    assert report["run"] == META
+    assert report["verdict"] == "inconsistent"
+    assert set(report) >= {
+        "totals", "measured_duration_s", "ops_per_s", "latency_ms", "anomalies", "replicas",
+        "divergent_keys", "lost_writes", "linearizability", "explained_anomalies", "audited",
+    }
+    totals = report["totals"]
+    assert (totals["ops"], totals["reads"], totals["writes"]) == (5, 3, 2)
+    assert totals["by_outcome"] == {"ok": 5, "fail": 0, "unknown": 0}
+    for which in ("all", "reads", "writes"):
+        assert set(report["latency_ms"][which]) >= {"p50", "p95", "p99"}
+    assert report["latency_ms"]["writes"]["p99"] == pytest.approx(20.0)
+    assert report["anomalies"]["stale_read"] == {"count": 1, "rate": pytest.approx(1 / 3)}
+    assert set(report["anomalies"]) == {
+        "stale_read", "read_your_writes", "monotonic_read", "garbage_read", "lost_write"}
+    assert report["divergent_keys"] == {"count": 2, "examples": ["p1", "p2"]}
+    assert report["linearizability"]["verdict"] == "not linearizable"
+    assert report["linearizability"]["keys_not_linearizable"] == 1
+    assert report["linearizability"]["keys_linearizable"] == 2
+    assert report["explained_anomalies"][0]["kind"] == "stale_read"
+    json.dumps(report)  # JSON-ready as built
+
+
+def test_per_replica_breakdown_counts_ops_stale_reads_and_audited_rows(tmp_path: Path) -> None:
+    report = make_report(tmp_path, STALE, AUDIT)
+    assert report["replicas"] == [
+        {"replica": "r1", "ops": 1, "reads": 0, "writes": 1, "stale_reads": 0, "rows": 1},
+        {"replica": "r2", "ops": 4, "reads": 3, "writes": 1, "stale_reads": 1, "rows": 1},
+    ]
+
+
+def test_clean_run_without_audit_is_consistent_and_leaves_audit_fields_empty(
+    tmp_path: Path,
+) -> None:
+    report = make_report(tmp_path, CLEAN)
+    assert report["verdict"] == "consistent"
+    assert report["audited"] is False
+    assert report["lost_writes"]["count"] is None
+    assert report["divergent_keys"]["count"] is None
+    assert report["totals"]["by_outcome"]["fail"] == 1
+    assert report["totals"]["ops_without_replica"] == 1
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(i) for i in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([7.0], 95) == 7.0
+    assert percentile([], 50) is None
+
+
+def test_markdown_shows_verdict_summary_replicas_and_explanations(tmp_path: Path) -> None:
+    text = render_markdown(make_report(tmp_path, STALE, AUDIT))
+    assert text.startswith("# lbdemo report: private (private storage)")
+    assert "**Verdict: INCONSISTENT**: 1 stale reads (33.33%)" in text
+    assert "| stale reads " in text
+    assert "## Per replica" in text
+    assert re.search(r"^\| r2 +\| +4 \| +3 \| +1 \| +1 \| +1 \|$", text, re.M)
+    assert "## Explained anomalies" in text
+    assert "read by u2 at t=0.100s on p1 served by r2 returned not found" in text
+    assert "Divergent keys (first 2): p1, p2" in text
+
+
+def test_markdown_run_table_flattens_nested_meta(tmp_path: Path) -> None:
+    meta = {"scenario": "s", "locust": {"exit_code": 0, "failures": None}}
+    text = render_markdown(make_report(tmp_path, CLEAN, meta=meta))
+    assert re.search(r"^\| locust\.exit_code +\| 0 +\|$", text, re.M)
+    assert re.search(r"^\| locust\.failures +\| – +\|$", text, re.M)
+
+
+def test_markdown_of_a_clean_run_says_so(tmp_path: Path) -> None:
+    text = render_markdown(make_report(tmp_path, CLEAN))
+    assert "**Verdict: CONSISTENT**: no anomaly in 3 reads and 2 acknowledged writes" in text
+    assert "## Explained anomalies" not in text
+
+
+def test_compare_lines_up_two_reports_with_differences(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_report(tmp_path / "a", CLEAN, meta={"scenario": "shared", "storage": "shared"})
+    b = make_report(tmp_path / "b", STALE, AUDIT)
+    text = compare(a, b, labels=("shared", "private"))
+    lines = text.splitlines()
+    assert [c.strip() for c in lines[0].split("|")[1:5]] == [
+        "metric", "shared", "private", "difference (B − A)"]
+    assert len({len(line) for line in lines}) == 1  # columns line up in a terminal
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:5]]
+            for line in lines[2:]}
+    assert rows["verdict"] == ["consistent", "inconsistent", "differs"]
+    assert rows["stale reads"] == ["0", "1", "+1"]
+    assert rows["stale reads rate"] == ["0.00%", "33.33%", "+33.33 pp"]
+    assert rows["operations"] == ["6", "5", "-1 (-17%)"]
+    assert rows["lost writes rate"] == ["–", "0.00%", ""]
+
+
+def test_report_files_round_trip_and_non_reports_are_usage_errors(tmp_path: Path) -> None:
+    report = make_report(tmp_path, CLEAN)
+    write_report(tmp_path / "r.json", report)
+    assert load_report(tmp_path / "r.json") == report
+    (tmp_path / "x.json").write_text('{"format": "other"}')
+    with pytest.raises(UsageError, match="not an lbdemo report"):
+        load_report(tmp_path / "x.json")
+    (tmp_path / "y.json").write_text("[1")
+    with pytest.raises(UsageError, match="not JSON"):
+        load_report(tmp_path / "y.json")
+    with pytest.raises(UsageError, match="cannot read report"):
+        load_report(tmp_path / "missing.json")
