@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import BalancerFactory, FakeReplica, start_replica
+from fakes import BalancerFactory, FakeReplica, start_replica
 from rawhttp import RawClient
 
 from lbdemo.balancer import Balancer

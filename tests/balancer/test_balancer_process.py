@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import aiohttp
-from conftest import FakeReplica
+from fakes import FakeReplica
 from rawhttp import RawClient
 
 

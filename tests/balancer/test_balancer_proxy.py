@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import BalancerFactory, FakeReplica
+from fakes import BalancerFactory, FakeReplica
 from rawhttp import RawClient, build_request
 
 from lbdemo.balancer import Upstream

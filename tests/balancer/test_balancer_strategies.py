@@ -7,7 +7,7 @@ import random
 from collections import Counter
 
 import pytest
-from conftest import BalancerFactory, FakeReplica
+from fakes import BalancerFactory, FakeReplica
 from rawhttp import RawClient
 
 from lbdemo.balancer.config import BalancerConfig, Upstream

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import BalancerFactory, FakeReplica
+from fakes import BalancerFactory, FakeReplica
 from rawhttp import RawClient, build_request
 
 MB = 1024 * 1024

@@ -1,0 +1,1 @@
+"""``lbdemo bench``: this balancer against nginx and HAProxy over the same three tiny replicas."""

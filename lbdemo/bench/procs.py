@@ -1,0 +1,97 @@
+"""Child processes of a benchmark: started with a ready check, always stopped by pid."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from lbdemo.errors import ProcessError
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for servers that cannot report the one they got)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_port(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ProcessError(f"{name} exited with status {proc.returncode} at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ProcessError(f"{name} did not listen on port {port} within {timeout:.0f} s")
+
+
+class Children:
+    """Every process the bench starts; ``stop_all`` ends them by pid (TERM, then KILL)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the children ourselves
+            )
+        except OSError as exc:
+            raise ProcessError(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
+        finally:
+            log.close()
+        self.procs.append(proc)
+        return proc
+
+    def start_with_ready_line(
+        self, name: str, argv: Sequence[str], timeout: float = 30.0
+    ) -> dict[str, object]:
+        """Start a process that prints one JSON ready line; return that line."""
+        proc = self.start(name, argv)
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        os.set_blocking(proc.stdout.fileno(), False)
+        buffer = b""
+        while time.monotonic() < deadline:
+            chunk = proc.stdout.read()
+            if chunk:
+                buffer += chunk
+                if b"\n" in buffer:
+                    ready: dict[str, object] = json.loads(buffer.split(b"\n", 1)[0])
+                    return ready
+            elif proc.poll() is not None:
+                raise ProcessError(f"{name} exited with status {proc.returncode} at start")
+            time.sleep(0.02)
+        raise ProcessError(f"{name} printed no ready line within {timeout:.0f} s")
+
+    def stop_all(self, timeout: float = 5.0) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGTERM)
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.procs.clear()

@@ -1,0 +1,250 @@
+"""One benchmark run: start replicas and proxies once, measure them in alternating rounds, report.
+
+Targets are measured one at a time with the same load; the order flips every round so a slow
+drift of the machine (other work, thermal) does not always favour the same target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lbdemo import __version__
+from lbdemo.bench import loadgen
+from lbdemo.bench.loadgen import LoadResult
+from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
+from lbdemo.bench.procs import Children, free_port, wait_port
+
+TARGETS = ("lbdemo", "nginx", "haproxy", "direct")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    duration: float = 5.0
+    rounds: int = 3
+    connections: int = 32
+    out_dir: Path = Path("results")
+    use_wrk: bool = True
+    command: str = "lbdemo bench"
+
+
+@dataclass
+class _Target:
+    name: str
+    urls: list[tuple[str, int]]
+    rounds: list[LoadResult] = field(default_factory=list)
+
+
+def _port_of(url: object) -> int:
+    return int(str(url).rsplit(":", 1)[1])
+
+
+def _measure(target: _Target, config: BenchConfig, with_wrk: bool) -> LoadResult:
+    if not with_wrk:
+        return asyncio.run(loadgen.run_builtin(target.urls, config.duration, config.connections))
+    if len(target.urls) == 1:
+        host, port = target.urls[0]
+        return loadgen.run_wrk(f"http://{host}:{port}/", config.duration, config.connections)
+    # wrk speaks to one address: hit the replicas directly with one wrk each, at the same time.
+    return _parallel_wrk(target.urls, config)
+
+
+def _parallel_wrk(urls: list[tuple[str, int]], config: BenchConfig) -> LoadResult:
+    import concurrent.futures
+
+    share = [config.connections // len(urls) + (i < config.connections % len(urls)) for i in
+             range(len(urls))]  # fmt: skip
+    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+        results = list(
+            pool.map(
+                lambda item: loadgen.run_wrk(
+                    f"http://{item[0][0]}:{item[0][1]}/", config.duration, item[1]
+                ),
+                zip(urls, share, strict=True),
+            )
+        )
+    total = sum(r.requests for r in results)
+    return LoadResult(
+        rps=sum(r.rps for r in results),
+        p50_ms=sum(r.p50_ms * r.requests for r in results) / total if total else 0.0,
+        p99_ms=max(r.p99_ms for r in results),
+        requests=total,
+        errors=sum(r.errors for r in results),
+    )
+
+
+def _summary(rounds: list[LoadResult]) -> dict[str, Any]:
+    return {
+        "rps": round(statistics.median(r.rps for r in rounds), 1),
+        "p50_ms": round(statistics.median(r.p50_ms for r in rounds), 3),
+        "p99_ms": round(statistics.median(r.p99_ms for r in rounds), 3),
+        "errors": sum(r.errors for r in rounds),
+        "rounds": [r.to_json() for r in rounds],
+    }
+
+
+def _short(version: str | None) -> str | None:
+    """The name and version from a tool's banner, e.g. 'nginx/1.22.1' or 'HAProxy 2.6.12'."""
+    if version is None:
+        return None
+    words = version.replace("version:", "").replace("version", "").split()
+    if len(words) > 1 and words[1].lower().startswith(words[0].lower()):
+        return words[1]  # "nginx nginx/1.22.1"
+    return " ".join(words[:2])
+
+
+def machine_info() -> dict[str, Any]:
+    import aiohttp
+    import httptools
+
+    try:
+        import uvloop
+
+        uvloop_version: str | None = uvloop.__version__
+    except ImportError:
+        uvloop_version = None
+    return {
+        "nproc": os.cpu_count(),
+        # Other work on the machine skews every number; the load average at least shows it.
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "lbdemo": __version__,
+        "uvloop": uvloop_version,
+        "httptools": httptools.__version__,
+        "aiohttp": aiohttp.__version__,
+        "nginx": _short(version_of(["nginx", "-v"])),
+        "haproxy": _short(version_of(["haproxy", "-v"])),
+        "wrk": _short(version_of(["wrk", "--version"])),
+    }
+
+
+def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Run the whole benchmark and return the report (also written to ``config.out_dir``)."""
+    notes: list[str] = []
+    with_wrk = config.use_wrk and loadgen.wrk_available()
+    if not with_wrk:
+        notes.append("wrk not installed (or --no-wrk): built-in Python load generator used")
+    with tempfile.TemporaryDirectory(prefix="lbdemo-bench-") as tmp:
+        workdir = Path(tmp)
+        children = Children(workdir)
+        try:
+            targets = _start_everything(children, workdir, notes, progress)
+            for round_no in range(config.rounds):
+                order = targets if round_no % 2 == 0 else list(reversed(targets))
+                for target in order:
+                    progress(f"round {round_no + 1}/{config.rounds}: {target.name}")
+                    target.rounds.append(_measure(target, config, with_wrk))
+        finally:
+            children.stop_all()
+    report = _report(config, targets, notes, with_wrk)
+    write_report(report, config.out_dir)
+    return report
+
+
+def _start_everything(
+    children: Children, workdir: Path, notes: list[str], progress: Callable[[str], None]
+) -> list[_Target]:
+    python = sys.executable
+    progress("starting 3 replicas")
+    replica_ports = []
+    for i in (1, 2, 3):
+        ready = children.start_with_ready_line(
+            f"replica-r{i}", [python, "-m", "lbdemo.bench.replica", "--name", f"r{i}"]
+        )
+        replica_ports.append(_port_of(ready["url"]))
+    ups = [f"--upstream=r{i}=http://127.0.0.1:{p}" for i, p in enumerate(replica_ports, 1)]
+    ready = children.start_with_ready_line(
+        "lbdemo", [python, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0", *ups]
+    )
+    targets = [_Target("lbdemo", [("127.0.0.1", _port_of(ready["url"]))])]
+    for name, make in (("nginx", nginx_command), ("haproxy", haproxy_command)):
+        peer = make(workdir, free_port(), replica_ports)
+        if peer is None:
+            notes.append(f"{name} not installed: skipped")
+            continue
+        progress(f"starting {name}")
+        proc = children.start(name, peer.argv)
+        wait_port(name, peer.port, proc)
+        targets.append(_Target(name, [("127.0.0.1", peer.port)]))
+    targets.append(_Target("direct", [("127.0.0.1", p) for p in replica_ports]))
+    return targets
+
+
+def _report(
+    config: BenchConfig, targets: list[_Target], notes: list[str], with_wrk: bool
+) -> dict[str, Any]:
+    results = {t.name: _summary(t.rounds) for t in targets if t.rounds}
+    ratios: dict[str, dict[str, float]] = {}
+    nginx = results.get("nginx")
+    if nginx:
+        for name, summary in results.items():
+            ratios[name] = {
+                "rps": round(summary["rps"] / nginx["rps"], 3) if nginx["rps"] else 0.0,
+                "p99": round(summary["p99_ms"] / nginx["p99_ms"], 3) if nginx["p99_ms"] else 0.0,
+            }
+    else:
+        notes.append("no nginx in this run: no ratios")
+    return {
+        "command": config.command,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "settings": {
+            "duration_s": config.duration,
+            "rounds": config.rounds,
+            "connections": config.connections,
+            "load_generator": "wrk -t1 --latency" if with_wrk else "built-in (asyncio)",
+        },
+        "results": results,
+        "ratios_to_nginx": ratios,
+        "notes": notes,
+    }
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    settings = report["settings"]
+    machine = report["machine"]
+    lines = [
+        "# Benchmark: lbdemo balancer vs nginx vs HAProxy",
+        "",
+        f"- command: `{report['command']}`",
+        f"- date: {report['date']}",
+        f"- machine: {machine['nproc']} CPUs (load average {machine['loadavg_1m']} at start), "
+        f"{machine['platform']}, Python {machine['python']}",
+        f"- versions: uvloop {machine['uvloop']}, httptools {machine['httptools']}, "
+        f"aiohttp {machine['aiohttp']}, {machine['nginx']}, {machine['haproxy']}, {machine['wrk']}",
+        f"- load: {settings['load_generator']}, {settings['connections']} connections, "
+        f"{settings['duration_s']} s x {settings['rounds']} rounds per target (order alternates); "
+        "medians shown",
+        "- three aiohttp replicas answer `GET /` with 6 bytes; every proxy: 1 worker, round robin,"
+        " keep-alive upstream; `direct` = the replicas without a proxy (the ceiling)",
+        "",
+        "| target | requests/s | p50 ms | p99 ms | errors | rps / nginx | p99 / nginx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ratios = report["ratios_to_nginx"]
+    for name, summary in report["results"].items():
+        ratio = ratios.get(name, {})
+        lines.append(
+            f"| {name} | {summary['rps']:.0f} | {summary['p50_ms']:.2f} | {summary['p99_ms']:.2f} "
+            f"| {summary['errors']} | {ratio.get('rps', '-')} | {ratio.get('p99', '-')} |"
+        )
+    if report["notes"]:
+        lines += ["", "Notes:", *(f"- {note}" for note in report["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "bench.md").write_text(render_markdown(report))

@@ -1,0 +1,58 @@
+"""``lbdemo bench``: measure the balancer against nginx, HAProxy and the bare replicas."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from lbdemo.errors import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark the balancer against nginx and HAProxy",
+        description="Start three tiny replicas, then measure this balancer, nginx, HAProxy and "
+        "the replicas directly in alternating rounds; write bench.json and bench.md.",
+    )
+    parser.add_argument("--duration", type=float, default=5.0, metavar="S", help="seconds/run")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N")
+    parser.add_argument("--connections", type=int, default=32, metavar="N")
+    parser.add_argument("--out", default="results", metavar="DIR", help="(default: results/)")
+    parser.add_argument(
+        "--no-wrk", action="store_true", help="use the built-in load generator even if wrk exists"
+    )
+    parser.set_defaults(func=run)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from lbdemo.bench.runner import BenchConfig, render_markdown
+    from lbdemo.bench.runner import run as run_bench
+
+    if args.duration <= 0 or args.rounds < 1 or args.connections < 1:
+        raise UsageError("--duration, --rounds and --connections must be positive")
+    config = BenchConfig(
+        duration=args.duration,
+        rounds=args.rounds,
+        connections=args.connections,
+        out_dir=Path(args.out),
+        use_wrk=not args.no_wrk,
+        command=shlex.join(
+            ["lbdemo", "bench", "--duration", f"{args.duration:g}", "--rounds", str(args.rounds),
+             "--connections", str(args.connections), "--out", args.out]
+            + (["--no-wrk"] if args.no_wrk else [])
+        ),
+    )  # fmt: skip
+    # SIGTERM like Ctrl-C: unwind through the runner's finally, which stops every child.
+    signal.signal(signal.SIGTERM, _interrupt)
+    report = run_bench(config, progress=lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    print(render_markdown(report), end="")
+    return 0

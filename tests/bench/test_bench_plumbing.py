@@ -1,0 +1,111 @@
+"""The bench's plumbing, without nginx/HAProxy/wrk: parsing, the built-in generator, reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from lbdemo.bench.loadgen import LoadResult, parse_wrk, percentile, run_builtin
+from lbdemo.bench.procs import Children
+from lbdemo.bench.replica import create_app
+from lbdemo.bench.runner import BenchConfig, _report, _Target, write_report
+from lbdemo.errors import ProcessError
+
+WRK_SAMPLE = """Running 5s test @ http://127.0.0.1:8080/
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.81ms    1.72ms  38.41ms   91.30%
+    Req/Sec    11.88k     1.83k   14.93k    80.00%
+  Latency Distribution
+     50%  812.00us
+     75%    2.94ms
+     90%    3.88ms
+     99%    1.02s
+  59123 requests in 5.01s, 5.83MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  11823.35
+Transfer/sec:      1.94MB
+"""
+
+
+def test_wrk_output_is_parsed_with_units_and_errors() -> None:
+    result = parse_wrk(WRK_SAMPLE)
+    assert result == LoadResult(rps=11823.35, p50_ms=0.812, p99_ms=1020.0, requests=59123, errors=7)
+
+
+def test_wrk_output_without_latency_distribution_is_refused() -> None:
+    with pytest.raises(ValueError):
+        parse_wrk("Requests/sec: 10\n")
+
+
+def test_percentile_uses_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([], 99) == 0.0
+
+
+@pytest_asyncio.fixture
+async def bench_replica() -> AsyncIterator[int]:
+    runner = web.AppRunner(create_app("r1"), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield int(runner.addresses[0][1])
+    finally:
+        await runner.cleanup()
+
+
+async def test_builtin_generator_measures_a_replica(bench_replica: int) -> None:
+    result = await run_builtin([("127.0.0.1", bench_replica)], duration=0.5, connections=4)
+    assert result.errors == 0
+    assert result.requests > 10 and result.rps > 10
+    assert 0 < result.p50_ms <= result.p99_ms
+
+
+def _result(rps: float, p99: float) -> LoadResult:
+    return LoadResult(rps=rps, p50_ms=p99 / 2, p99_ms=p99, requests=int(rps), errors=0)
+
+
+def test_report_gives_ratios_to_nginx_and_is_written_as_json_and_markdown(
+    tmp_path: Path,
+) -> None:
+    targets = [
+        _Target("lbdemo", [], [_result(1100, 4.0), _result(900, 6.0), _result(1000, 5.0)]),
+        _Target("nginx", [], [_result(1000, 5.0)] * 3),
+    ]
+    notes = ["haproxy not installed: skipped"]
+    report = _report(BenchConfig(rounds=3, command="lbdemo bench --rounds 3"), targets, notes, True)
+    assert report["results"]["lbdemo"]["rps"] == 1000.0
+    assert report["ratios_to_nginx"]["lbdemo"] == {"rps": 1.0, "p99": 1.0}
+    write_report(report, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "bench.json").read_text())["command"] == (
+        "lbdemo bench --rounds 3"
+    )
+    markdown = (tmp_path / "out" / "bench.md").read_text()
+    assert "| lbdemo | 1000 |" in markdown and "haproxy not installed" in markdown
+    assert "nproc" not in markdown and "CPUs" in markdown
+
+
+def test_children_are_stopped_by_pid(tmp_path: Path) -> None:
+    children = Children(tmp_path)
+    proc = children.start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+    children.stop_all(timeout=5)
+    assert proc.poll() is not None
+    assert children.procs == []
+
+
+def test_a_child_that_never_gets_ready_is_an_error_and_is_stopped(tmp_path: Path) -> None:
+    children = Children(tmp_path)
+    try:
+        with pytest.raises(ProcessError):
+            children.start_with_ready_line("mute", [sys.executable, "-c", "pass"], timeout=5)
+    finally:
+        children.stop_all()
