@@ -1,0 +1,1 @@
+"""The consistency demo: the same load against private and shared storage, checked and compared."""
