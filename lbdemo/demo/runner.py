@@ -49,7 +49,8 @@ async def run_demo(config: DemoConfig) -> tuple[list[ScenarioOutcome], str]:
         scenario = replace(base, name=name, storage=storage,  # type: ignore[arg-type]
                            dsn=config.dsn if storage == "shared" else None)
         outcomes.append(await run_scenario(scenario, _tagged(tag)))
-    table = compare(outcomes[0].report, outcomes[1].report)
+    private, shared = (outcome.report for outcome in outcomes)
+    table = compare(private, shared, labels=("private", "shared"))
     (config.out_dir / "compare.md").write_text(table)
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
