@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.config import add_state_argument, state_root
-from lbdemo.demo.runner import DemoConfig, run_demo
+from lbdemo.demo.runner import run_demo
+from lbdemo.demo.scenario import ScenarioConfig
 from lbdemo.errors import UsageError
 
 
@@ -45,13 +46,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--dsn must be a postgresql:// URL")
     if not 1 <= args.replicas <= 32:
         raise UsageError(f"--replicas must be between 1 and 32, got {args.replicas}")
-    config = DemoConfig(
-        state_root=state_root(args),
-        out_dir=args.out.resolve(),
-        replicas=args.replicas,
-        users=args.users,
-        duration_s=args.duration,
-        keys=args.keys,
+    config = ScenarioConfig(
+        name="demo", storage="shared", state_root=state_root(args), out_dir=args.out.resolve(),
+        replicas=args.replicas, users=args.users, duration_s=args.duration, keys=args.keys,
         dsn=args.dsn,
     )
     _, table = asyncio.run(run_demo(config))

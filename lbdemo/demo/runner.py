@@ -5,25 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 from lbdemo.demo.scenario import ScenarioConfig, ScenarioOutcome, run_scenario
 from lbdemo.report import compare
+from lbdemo.stack import Storage
 
-SCENARIOS = (("private", "private"), ("shared", "shared"))
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    state_root: Path
-    out_dir: Path
-    replicas: int = 3
-    users: int = 20
-    duration_s: float = 20.0
-    keys: int = 8
-    dsn: str | None = None
-    strategy: str = "round-robin"
+SCENARIOS: tuple[Storage, ...] = ("private", "shared")
 
 
 def say(message: str) -> None:
@@ -34,23 +22,21 @@ def _tagged(tag: str) -> Callable[[str], None]:
     return lambda line: say(f"{tag} {line}")
 
 
-async def run_demo(config: DemoConfig) -> tuple[list[ScenarioOutcome], str]:
+async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
+    """Run ``base`` once per storage layout, same load, and compare the two reports.
+
+    ``base.dsn`` is one shared server: it serves the shared scenario; the private one needs a
+    server per replica, so it always runs on embedded PostgreSQL.
+    """
     began = time.monotonic()
-    base = ScenarioConfig(
-        name="", storage="shared", state_root=config.state_root, out_dir=config.out_dir,
-        replicas=config.replicas, users=config.users, duration_s=config.duration_s,
-        keys=config.keys, strategy=config.strategy,
-    )
     outcomes = []
-    for number, (name, storage) in enumerate(SCENARIOS, start=1):
-        tag = f"[{number}/{len(SCENARIOS)} {name}]"
-        # --dsn is one shared server: it serves the shared scenario; the private one needs a
-        # server per replica, so it always runs on embedded PostgreSQL.
-        scenario = replace(base, name=name, storage=storage,  # type: ignore[arg-type]
-                           dsn=config.dsn if storage == "shared" else None)
+    for number, storage in enumerate(SCENARIOS, start=1):
+        scenario = replace(base, name=storage, storage=storage,
+                           dsn=base.dsn if storage == "shared" else None)
+        tag = f"[{number}/{len(SCENARIOS)} {storage}]"
         outcomes.append(await run_scenario(scenario, _tagged(tag)))
     private, shared = (outcome.report for outcome in outcomes)
-    table = compare(private, shared, labels=("private", "shared"))
-    (config.out_dir / "compare.md").write_text(table)
+    table = compare(private, shared, labels=SCENARIOS)
+    (base.out_dir / "compare.md").write_text(table)
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
