@@ -36,7 +36,7 @@ async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
         tag = f"[{number}/{len(SCENARIOS)} {storage}]"
         outcomes.append(await run_scenario(scenario, _tagged(tag)))
     private, shared = (outcome.report for outcome in outcomes)
-    table = compare(private, shared, labels=SCENARIOS)
+    table = compare(private, shared, labels=("private", "shared"))
     (base.out_dir / "compare.md").write_text(table)
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
