@@ -19,6 +19,7 @@ import csv
 import json
 import math
 import os
+import re
 import signal
 import sys
 from collections import deque
@@ -30,6 +31,9 @@ import lbdemo
 from lbdemo.errors import ProcessError, UsageError
 
 LOCUSTFILE_NAME = "consistency.py"
+DEFAULT_KEY_PREFIX = "p"
+# Product ids are [A-Za-z0-9_-]{1,64}; leave room for the key number.
+KEY_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,48}")
 STALE_READ_MARK = "stale read"
 SUMMARY_MARK = "summary: "  # the workload's final line, see loadtests/consistency.py
 # Locust needs a moment to import gevent and spawn users, and a moment to write its reports.
@@ -120,6 +124,7 @@ def locust_command(
     csv_prefix: Path | None,
     html: Path | None,
     progress_interval_s: float,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
 ) -> list[str]:
     """The argv that runs the workload headless; its only output is progress lines and a summary."""
     argv = [
@@ -133,6 +138,7 @@ def locust_command(
         "-t", f"{max(1, math.ceil(duration_s))}s",
         "--history-file", str(history_file),
         "--keys", str(keys),
+        "--key-prefix", key_prefix,
         "--write-ratio", f"{write_ratio:g}",
         "--progress-interval", f"{progress_interval_s:g}",
     ]  # fmt: skip
@@ -152,6 +158,7 @@ async def run_locust(
     duration_s: float,
     keys: int = 8,
     write_ratio: float = 0.3,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
     csv_prefix: Path | None = None,
     html: Path | None = None,
     on_line: Callable[[str], None] | None = None,
@@ -166,15 +173,19 @@ async def run_locust(
     or when the calling task is cancelled. With ``check`` (the default) a crash raises
     :class:`ProcessError`; a run whose only problem is failed requests (exit status 1) does not.
     Locust writes ``<csv_prefix>_stats.csv`` etc. and an HTML report only when asked to.
+    Product ids are ``<key_prefix>0`` ... ``<key_prefix><keys - 1>``: a prefix of its own per run
+    keeps a run clear of rows earlier runs left on a shared volume.
     """
     _validate(
         host, history_file, users, spawn_rate, duration_s, keys, write_ratio, csv_prefix, html
     )
+    if not KEY_PREFIX.fullmatch(key_prefix):
+        raise UsageError(f"key prefix must match {KEY_PREFIX.pattern}, not {key_prefix!r}")
     argv = locust_command(
         find_locustfile(), host, history_file,
         users=users, spawn_rate=spawn_rate, duration_s=duration_s, keys=keys,
         write_ratio=write_ratio, csv_prefix=csv_prefix, html=html,
-        progress_interval_s=progress_interval_s,
+        progress_interval_s=progress_interval_s, key_prefix=key_prefix,
     )  # fmt: skip
     # The run replaces the file anyway; removing it first means a crash before Locust's first
     # write cannot pass an old run's history off as this run's.

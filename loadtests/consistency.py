@@ -255,6 +255,9 @@ def _body_complete(response: Any) -> bool:
     return exc is None or getattr(exc, "code", None) == response.status_code
 
 
+CLIENT_HEADER = "X-Client-Id"
+
+
 class ProductUser(FastHttpUser):
     """One client: writes unique values and reads them back, one operation at a time."""
 
@@ -269,6 +272,8 @@ class ProductUser(FastHttpUser):
         assert _workload is not None
         self.workload = _workload
         self.client_id = self.workload.new_client_id()
+        # Names the client to a balancer with the sticky strategy (ignored by the others).
+        self.identity = {CLIENT_HEADER: self.client_id}
         self.seq = 0
         self.last_written_key: str | None = None
 
@@ -295,6 +300,7 @@ class ProductUser(FastHttpUser):
                 f"/products/{key}",
                 name=PUT_NAME,
                 json={"price": price, "write_id": write_id},
+                headers=self.identity,
                 catch_response=True,
             ) as response:
                 complete = time.monotonic()
@@ -328,7 +334,7 @@ class ProductUser(FastHttpUser):
         workload = self.workload
         invoke = time.monotonic()
         with self.client.request(
-            "GET", f"/products/{key}", name=GET_NAME, catch_response=True
+            "GET", f"/products/{key}", name=GET_NAME, headers=self.identity, catch_response=True
         ) as response:
             complete = time.monotonic()
             status = response.status_code or None

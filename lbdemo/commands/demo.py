@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.demo.runner import run_demo
 from lbdemo.demo.scenario import ScenarioConfig
@@ -29,6 +30,9 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
     demo.add_argument("--keys", type=int, default=8, help="product keys written (default 8)")
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
+    demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
+                      help="balancing strategy (default round-robin; try sticky: each client "
+                           "then reads its own writes, but clients still disagree)")
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     config = ScenarioConfig(
         name="demo", storage="shared", state_root=state_root(args), out_dir=args.out.resolve(),
         replicas=args.replicas, users=args.users, duration_s=args.duration, keys=args.keys,
-        dsn=args.dsn,
+        dsn=args.dsn, strategy=args.strategy,
     )
     _, table = asyncio.run(run_demo(config))
     print(table)

@@ -8,6 +8,7 @@ Its files, under ``out_dir``: ``<name>-history.jsonl`` (every operation), ``<nam
 from __future__ import annotations
 
 import json
+import secrets
 import shlex
 import sys
 import time
@@ -64,15 +65,19 @@ async def run_scenario(config: ScenarioConfig, progress: Progress) -> ScenarioOu
     try:
         progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         progress(f"load: {config.users} Locust users for {config.duration_s:g} s")
+        # Keys of this run's own: a shared volume (or --dsn server) keeps earlier runs' rows,
+        # which this run's history knows nothing of.
+        key_prefix = f"{config.name}-{secrets.token_hex(4)}-p"
         run = await run_locust(
             stack.url, history_file, users=config.users, spawn_rate=config.users,
             duration_s=config.duration_s, keys=config.keys, write_ratio=config.write_ratio,
+            key_prefix=key_prefix,
             csv_prefix=out / f"{config.name}-locust", html=out / f"{config.name}-locust.html",
             on_line=lambda line: _locust_progress(line, progress),
         )
         progress("final audit: asking every replica directly ...")
         history = read_history([history_file])
-        keys = {op.key for op in history.ops}
+        keys = {f"{key_prefix}{n}" for n in range(config.keys)}
         audit = await take_audit([(r.name, r.url) for r in stack.replicas], keys)
     finally:
         await stack.stop()
