@@ -7,6 +7,7 @@ lets the checker say which replica served a stale read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from lbdemo.replica.validation import (
 from lbdemo.store.base import Product, Store
 
 REPLICA_HEADER = "X-Replica"
+log = logging.getLogger("lbdemo.replica")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         if exc.status < 400:
             raise
         return json_error(exc.status, exc.reason)
+    except Exception:
+        # A bug, not bad input: log it with its traceback, answer in the API's own shape.
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return json_error(500, "internal error")
 
 
 async def add_replica_header(request: web.Request, response: web.StreamResponse) -> None:

@@ -151,8 +151,12 @@ class EmbeddedPostgres:
         )
         output, _ = await process.communicate()
         if process.returncode != 0:
-            last = output.decode(errors="replace").strip().splitlines()[-1:]
-            raise StoreError(f"initdb failed for {self.pgdata}: {' '.join(last)}")
+            text = output.decode(errors="replace")
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_file.open("a") as log:
+                log.write(text)
+            errors = [line for line in text.splitlines() if "error" in line.lower()]
+            raise StoreError(f"initdb failed for {self.pgdata}: {' | '.join(errors[:2])}")
 
     async def start(self, port: int | None = None) -> ServerInfo:
         """Start the server on 127.0.0.1 and wait until it accepts connections."""

@@ -40,7 +40,11 @@ SELECT_ALL = "SELECT id, write_id FROM products"
 SCHEMA_LOCK_KEY = 0x1BDE30
 
 # What the driver raises when the server is gone, slow or refuses: all become StoreError.
-DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError is what a pooled connection whose server just died can raise.
+DB_ERRORS = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 def _row(record: Any) -> Product:

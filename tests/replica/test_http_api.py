@@ -10,6 +10,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from lbdemo.replica.app import ReplicaSettings, create_app
+from lbdemo.store.base import MemoryStore, Product
 from lbdemo.store.postgres import PostgresStore
 
 
@@ -135,5 +136,21 @@ async def test_catalog_1_1_adds_a_visible_field(store: PostgresStore, http: Clie
         async with http.put(url, json={"price": 3, "write_id": "w"}) as r:
             body = await r.json()
         assert body["image"] == "lbdemo/catalog:1.1" and body["currency"] == "KRW"
+    finally:
+        await server.close()
+
+
+async def test_an_unexpected_error_is_a_500_in_json_with_x_replica(http: ClientSession) -> None:
+    class BrokenStore(MemoryStore):
+        async def get(self, product_id: str) -> Product | None:
+            raise RuntimeError("a bug")
+
+    server = TestServer(create_app(ReplicaSettings("r5"), BrokenStore()), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with http.get(str(server.make_url("/products/x"))) as r:
+            assert r.status == 500
+            assert r.headers["X-Replica"] == "r5"
+            assert (await r.json())["error"] == "internal error"
     finally:
         await server.close()
