@@ -1,14 +1,21 @@
-"""A running stack: store server(s), N replica processes, one balancer process.
+"""A running stack: containers from images (store, N replicas), one balancer, one daemon.
 
-``Stack(config).start()`` brings everything up and returns when every replica answered its
-health check through its ready line; ``stop()`` takes it down in reverse order. The layouts:
+``Stack(config).start()`` does what ``docker compose up`` would, with lbdemo's runtime
+(:mod:`lbdemo.runtime`): it creates the containers through the
+:class:`~lbdemo.containers.containers.ContainerStore`, starts their processes, puts the replicas
+behind a balancer and serves the daemon's control API (so ``lbdemo run/stop/kill/upgrade`` work
+while it runs). It returns when every replica answered its health check through its ready line;
+``stop()`` takes everything down in reverse order and removes the stack's containers with their
+layers, as ``docker compose down`` does; named volumes stay. The layouts:
 
-* ``private``: replica ``rK`` gets its own PostgreSQL whose data directory is inside the
-  replica's container layer, ``<state>/containers/rK/layer/pgdata``; the layer is deleted when the
-  stack goes down, as ``docker rm`` deletes a container's layer.
-* ``shared``: one PostgreSQL whose data directory is the named volume
-  ``<state>/volumes/<volume>/_data``; it outlives the stack. With ``dsn`` an existing server is
-  used instead and nothing is started for storage.
+* ``private``: replica container ``lbdemo-rK`` runs its own PostgreSQL whose data directory is
+  ``/var/lib/postgresql/data`` inside its container layer
+  (``<state>/containers/<id>/layer/var/lib/postgresql/data``): deleted with the container.
+* ``shared``: one store container ``lbdemo-db`` (image ``lbdemo/postgres:16``) mounts the named
+  volume ``lbdemo-pgdata`` at ``/var/lib/postgresql/data``; the volume outlives the stack. With
+  ``dsn`` an existing server is used instead and no store container is made.
+
+The X-Replica header of every response is the name of the container that served it.
 """
 
 from __future__ import annotations
@@ -17,19 +24,39 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lbdemo.containers.containers import Container
+from lbdemo.containers.images import PGDATA_PATH
+from lbdemo.containers.mounts import parse_volume_spec
 from lbdemo.errors import UsageError
 from lbdemo.procs import Child, spawn
+from lbdemo.runtime.admin import BalancerAdmin
+from lbdemo.runtime.api import ControlServer
+from lbdemo.runtime.engine import (
+    DB_NAME,
+    PROJECT,
+    PROJECT_LABEL,
+    REPLICA_PREFIX,
+    RESTART_POLICIES,
+    SERVICE_LABEL,
+    ContainerProcess,
+    Event,
+    Runtime,
+)
 from lbdemo.store.embedded import EmbeddedPostgres
 
 Storage = Literal["private", "shared"]
 STORAGE_CHOICES: tuple[Storage, ...] = ("private", "shared")
+STORE_IMAGE = "lbdemo/postgres:16"
+
+# What ``Stack.replicas`` holds: a running replica container (``.name``, ``.url``, ``.child``,
+# ``.server``, ``.id``, ``.image``).
+ReplicaHandle = ContainerProcess
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,7 @@ class StackConfig:
     balancer_listen: str = "127.0.0.1:8080"
     strategy: str = "round-robin"
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    restart: str = "always"  # the stack's replicas are cattle: a dead one is replaced
 
     def validate(self) -> None:
         if not 1 <= self.replicas <= 32:
@@ -53,40 +81,43 @@ class StackConfig:
             raise UsageError("--dsn names one shared server; use it with --storage shared")
         if self.dsn is not None and not self.dsn.startswith(("postgres://", "postgresql://")):
             raise UsageError("--dsn must be a postgresql:// URL")
+        if self.restart not in RESTART_POLICIES:
+            raise UsageError(f"--restart must be no or always, got {self.restart!r}")
 
     @property
     def run_dir(self) -> Path:
         return self.state_root / "run"
 
-    def layer_dir(self, replica: str) -> Path:
-        return self.state_root / "containers" / replica / "layer"
-
     def volume_data_dir(self) -> Path:
         return self.state_root / "volumes" / self.volume / "_data"
 
 
-@dataclass
-class ReplicaHandle:
-    name: str
-    child: Child
-    store_dsn: str
-    server: EmbeddedPostgres | None = None
-
-    @property
-    def url(self) -> str:
-        return str(self.child.ready["url"])
-
-
 class Stack:
-    """Starts and stops the processes of one stack; knows their pids and URLs."""
+    """Starts and stops one stack; knows its containers, their pids and URLs."""
 
     def __init__(self, config: StackConfig) -> None:
         config.validate()
         self.config = config
-        self.replicas: list[ReplicaHandle] = []
-        self.servers: list[EmbeddedPostgres] = []
+        self.runtime = Runtime(
+            config.state_root,
+            config.run_dir,
+            private_store=config.storage == "private" and config.dsn is None,
+            shared_dsn=config.dsn,
+            on_change=self._changed,
+        )
         self.balancer: Child | None = None
+        self.control: ControlServer | None = None
         self.started_in_s: float | None = None
+
+    @property
+    def replicas(self) -> list[ContainerProcess]:
+        """The running replica containers, in the order they started."""
+        return self.runtime.replicas
+
+    @property
+    def servers(self) -> list[EmbeddedPostgres]:
+        """Every PostgreSQL server the stack runs (store container, or one per replica)."""
+        return [p.server for p in self.runtime.procs.values() if p.server is not None]
 
     @property
     def url(self) -> str:
@@ -101,96 +132,107 @@ class Stack:
 
     async def start(self) -> None:
         began = time.monotonic()
-        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        config = self.config
+        config.run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            dsns = await self._start_storage()
-            names = [f"r{k}" for k in range(1, self.config.replicas + 1)]
-            starting = (self._start_replica(n, d) for n, d in zip(names, dsns, strict=True))
-            self.replicas = list(await asyncio.gather(*starting))
+            self._remove_leftovers()
+            if config.storage == "shared" and config.dsn is None:
+                await self._start_store()
+            containers = [
+                self._create_replica(f"{REPLICA_PREFIX}{k}") for k in range(1, config.replicas + 1)
+            ]
+            await asyncio.gather(*(self.runtime.launch(c) for c in containers))
             self.balancer = await self._start_balancer()
+            admin_url = self.admin_url
+            assert admin_url is not None
+            self.runtime.admin = BalancerAdmin(admin_url, config.admin_token)
+            self.control = ControlServer(self.runtime, config.run_dir)
+            await self.control.start()
         except BaseException:
             await self.stop()
             raise
         self.started_in_s = time.monotonic() - began
         self._write_state_file()
 
-    async def _start_storage(self) -> list[str]:
-        """One DSN per replica: the same shared one, or one private server each."""
-        config = self.config
-        if config.dsn is not None:
-            return [config.dsn] * config.replicas
-        if config.storage == "shared":
-            server = EmbeddedPostgres(
-                config.volume_data_dir(), log_file=config.run_dir / "postgres-shared.log"
-            )
-            self.servers = [server]
-            info = await server.start()
-            return [info.dsn] * config.replicas
-        self.servers = []
-        for k in range(1, config.replicas + 1):
-            layer = config.layer_dir(f"r{k}")
-            shutil.rmtree(layer, ignore_errors=True)  # a new container starts from its image
-            self.servers.append(
-                EmbeddedPostgres(layer / "pgdata", log_file=config.run_dir / f"postgres-r{k}.log")
-            )
-        infos = await asyncio.gather(*(s.start() for s in self.servers))
-        return [info.dsn for info in infos]
+    def _remove_leftovers(self) -> None:
+        """A stack killed before its ``down`` left records (and maybe processes): clear them."""
+        store = self.runtime.store
+        for container in store.list(all=True):
+            if container.labels.get(PROJECT_LABEL) == PROJECT:
+                store.remove(container.id, force=True)
 
-    async def _start_replica(self, name: str, dsn: str) -> ReplicaHandle:
-        child = await spawn(
-            f"replica {name}",
-            [sys.executable, "-m", "lbdemo.replica", "--name", name, "--dsn", dsn,
-             "--image", self.config.image],
-            log_path=self.config.run_dir / f"replica-{name}.log",
+    async def _start_store(self) -> None:
+        mount = parse_volume_spec(f"{self.config.volume}:{PGDATA_PATH}")
+        container = self.runtime.create(
+            STORE_IMAGE, DB_NAME, [mount], {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"}
         )
-        server = None
-        if self.config.storage == "private" and self.config.dsn is None:
-            server = self.servers[int(name[1:]) - 1]
-        return ReplicaHandle(name, child, dsn, server)
+        await self.runtime.launch(container)
+
+    def _create_replica(self, name: str) -> Container:
+        return self.runtime.create(
+            self.config.image,
+            name,
+            labels={PROJECT_LABEL: PROJECT, SERVICE_LABEL: "replica"},
+            restart=self.config.restart,
+        )
 
     async def _start_balancer(self) -> Child:
         argv = [sys.executable, "-m", "lbdemo.balancer", "--listen", self.config.balancer_listen,
-                "--strategy", self.config.strategy, "--admin", "127.0.0.1:0"]
+                "--strategy", self.config.strategy, "--admin", "127.0.0.1:0"]  # fmt: skip
         for replica in self.replicas:
             argv += ["--upstream", f"{replica.name}={replica.url}"]
         env = {**os.environ, "LBDEMO_ADMIN_TOKEN": self.config.admin_token}
         return await spawn("balancer", argv, log_path=self.config.run_dir / "balancer.log", env=env)
 
     async def stop(self) -> None:
-        """Balancer first (no new requests), then replicas, then the databases."""
+        """Daemon API, balancer (no new requests), replicas, stores; then the containers go."""
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
         if self.balancer is not None:
             await self.balancer.stop()
             self.balancer = None
-        await asyncio.gather(*(r.child.stop() for r in self.replicas))
-        await asyncio.gather(*(s.stop() for s in self.servers))
-        if self.config.storage == "private":
-            for replica in self.replicas:
-                shutil.rmtree(self.config.layer_dir(replica.name).parent, ignore_errors=True)
-        self.replicas, self.servers = [], []
+        admin = self.runtime.admin
+        await self.runtime.close()
+        if admin is not None:
+            await admin.close()
+        self._remove_leftovers()
         (self.config.run_dir / "stack.json").unlink(missing_ok=True)
 
     def describe(self) -> dict[str, Any]:
-        """What ``up`` prints and ``stack.json`` records: URLs, pids, where data lives."""
+        """What ``up`` prints and ``stack.json`` records: URLs, pids, containers, data."""
         config = self.config
+        stores = self.runtime.stores
+        store: dict[str, Any]
+        if config.dsn:
+            store = {"kind": "external", "dsn": config.dsn}
+        elif config.storage == "shared":
+            db = stores[0] if stores else None
+            store = {"kind": "shared-volume", "volume": config.volume,
+                     "data": str(config.volume_data_dir()), "pid": db.pid if db else None,
+                     "container": DB_NAME, "id": db.id if db else None}  # fmt: skip
+        else:
+            store = {"kind": "private-layers"}
         return {
             "storage": config.storage,
-            "balancer": {"url": self.url, "admin_url": self.admin_url,
-                         "pid": self.balancer.pid if self.balancer else None},
-            "replicas": [
-                {"name": r.name, "url": r.url, "pid": r.child.pid,
-                 "data": str(r.server.pgdata) if r.server else None,
-                 "store_pid": r.server.pid if r.server else None}
-                for r in self.replicas
-            ],
-            "store": (
-                {"kind": "external", "dsn": config.dsn} if config.dsn else
-                {"kind": "shared-volume", "volume": config.volume,
-                 "data": str(config.volume_data_dir()), "pid": self.servers[0].pid}
-                if config.storage == "shared" else {"kind": "private-layers"}
-            ),
+            "balancer": {
+                "url": self.url,
+                "admin_url": self.admin_url,
+                "pid": self.balancer.pid if self.balancer else None,
+            },
+            "replicas": [r.describe() for r in self.replicas],
+            "store": store,
+            "daemon": {
+                "url": self.control.url if self.control else None,
+                "file": str(config.run_dir / "daemon.json"),
+            },
             "started_in_s": round(self.started_in_s or 0.0, 3),
             "config": {k: str(v) for k, v in asdict(config).items() if k != "admin_token"},
         }
+
+    def _changed(self, event: Event) -> None:
+        if self.balancer is not None and self.started_in_s is not None:
+            self._write_state_file()
 
     def _write_state_file(self) -> None:
         path = self.config.run_dir / "stack.json"

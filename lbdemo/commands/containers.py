@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from lbdemo.containers.images import find_image, image_rows
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.volumes import VolumeStore
 from lbdemo.errors import LbdemoError, StateError, UsageError
+from lbdemo.runtime.client import DaemonClient
+from lbdemo.runtime.client import DaemonError as RuntimeDaemonError
 
 # ``docker create``/``docker run`` exit 125 when the engine refuses.
 CREATE_FAILED = 125
@@ -90,7 +93,12 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rm(args: argparse.Namespace) -> int:
-    store = ContainerStore(state_root(args))
+    root = state_root(args)
+    daemon = DaemonClient.maybe_connect(root)
+    if daemon is not None:
+        # A live daemon owns the processes: it takes the container out of the rotation first.
+        return _rm_through(daemon, args)
+    store = ContainerStore(root)
     status = 0
     for ref in args.names:
         try:
@@ -103,6 +111,22 @@ def _rm(args: argparse.Namespace) -> int:
             continue
         except LbdemoError as exc:
             print(error_line(exc), file=sys.stderr)
+            status = 1
+            continue
+        print(ref)
+    return status
+
+
+def _rm_through(daemon: DaemonClient, args: argparse.Namespace) -> int:
+    query = urllib.parse.urlencode({"force": int(args.force), "v": int(args.volumes)})
+    status = 0
+    for ref in args.names:
+        try:
+            daemon.request("DELETE", f"/containers/{urllib.parse.quote(ref, safe='')}?{query}")
+        except RuntimeDaemonError as exc:
+            if args.force and exc.status == 404:
+                continue  # docker rm -f: a container that is already gone is not an error
+            print(f"Error response from daemon: {exc}", file=sys.stderr)
             status = 1
             continue
         print(ref)

@@ -17,6 +17,7 @@ from typing import Any
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.errors import StateError, UsageError
 from lbdemo.procs import pid_alive, signal_pid
+from lbdemo.runtime.engine import RESTART_POLICIES
 from lbdemo.stack import STORAGE_CHOICES, Stack, StackConfig
 
 DETACH_TIMEOUT_S = 60.0
@@ -51,6 +52,12 @@ def register(subparsers: Any) -> None:
     )
     up.add_argument("--image", default="lbdemo/catalog:1.0", help="replica image")
     up.add_argument(
+        "--restart",
+        choices=RESTART_POLICIES,
+        default="always",
+        help="always (default): a replica container that dies is replaced by a fresh one",
+    )
+    up.add_argument(
         "--detach",
         "-d",
         action="store_true",
@@ -75,6 +82,7 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         image=args.image,
         balancer_listen=f"127.0.0.1:{args.port}",
         strategy=args.strategy,
+        restart=args.restart,
     )
     config.validate()
     return config
@@ -135,8 +143,8 @@ def render(description: dict[str, Any]) -> str:
     """The human summary of a running stack."""
     store = description["store"]
     where = {
-        "shared-volume": f"one shared PostgreSQL on volume {store.get('volume')} "
-        f"({store.get('data')})",
+        "shared-volume": f"one shared PostgreSQL, container {store.get('container')} "
+        f"(pid {store.get('pid')}) on volume {store.get('volume')} ({store.get('data')})",
         "private-layers": "one private PostgreSQL per replica, in its container layer",
         "external": "the external PostgreSQL server given by --dsn",
     }[store["kind"]]
@@ -148,7 +156,14 @@ def render(description: dict[str, Any]) -> str:
     ]
     for replica in description["replicas"]:
         data = f"  data {replica['data']}" if replica["data"] else ""
-        lines.append(f"  {replica['name']:<9} {replica['url']}  (pid {replica['pid']}){data}")
+        lines.append(
+            f"  {replica['name']:<11} {replica['url']}  ({replica['id'][:12]}, "
+            f"{replica['image']}, pid {replica['pid']}){data}"
+        )
+    lines.append(
+        "  containers: `lbdemo ps`; try `lbdemo kill lbdemo-r2`, "
+        "`lbdemo upgrade --image lbdemo/catalog:1.1`"
+    )
     lines.append(
         f"all healthy in {description['started_in_s']:.2f} s. "
         'Try: curl -i -X PUT -d \'{"price": 1200, "write_id": "w1"}\' '
@@ -177,6 +192,8 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         config.strategy,
         "--image",
         config.image,
+        "--restart",
+        config.restart,
     ]
     if config.dsn:
         argv += ["--dsn", config.dsn]

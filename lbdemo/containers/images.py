@@ -81,9 +81,34 @@ def _catalog(version: str, created: str, aliases: tuple[str, ...] = ()) -> Image
     )
 
 
+def _postgres(version: str, created: str, aliases: tuple[str, ...] = ()) -> Image:
+    # The shared store's image: its process is the embedded PostgreSQL server, its data dir
+    # the conventional /var/lib/postgresql/data that a named volume is mounted on.
+    return Image(
+        repository="lbdemo/postgres",
+        tag=version,
+        cmd=("postgres", "-D", "/var/lib/postgresql/data"),
+        env=MappingProxyType({"PGDATA": "/var/lib/postgresql/data", "PG_MAJOR": version}),
+        labels=MappingProxyType(
+            {
+                "org.opencontainers.image.title": "PostgreSQL from the pgserver wheel",
+                "org.opencontainers.image.version": version,
+            }
+        ),
+        created=created,
+        aliases=aliases,
+    )
+
+
+CATALOG_REPOSITORY = "lbdemo/catalog"
+POSTGRES_REPOSITORY = "lbdemo/postgres"
+# Where PostgreSQL keeps its cluster inside a container: a volume here outlives the container.
+PGDATA_PATH = "/var/lib/postgresql/data"
+
 BUILTIN_IMAGES: tuple[Image, ...] = (
     _catalog("1.1", "2024-06-01T00:00:00Z", aliases=(DEFAULT_TAG,)),
     _catalog("1.0", "2024-01-01T00:00:00Z"),
+    _postgres("16", "2024-05-01T00:00:00Z", aliases=(DEFAULT_TAG,)),
 )
 
 

@@ -158,13 +158,16 @@ def test_images_lists_every_tag_with_its_id(tmp_path: Path) -> None:
     assert lines[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
     rows = {tuple(line.split()[:3]) for line in lines[1:]}
     v11, v10 = find_image("lbdemo/catalog:1.1"), find_image("lbdemo/catalog:1.0")
+    pg = find_image("lbdemo/postgres:16")
     assert rows == {
         ("lbdemo/catalog", "1.1", v11.short_id),
         ("lbdemo/catalog", "latest", v11.short_id),
         ("lbdemo/catalog", "1.0", v10.short_id),
+        ("lbdemo/postgres", "16", pg.short_id),
+        ("lbdemo/postgres", "latest", pg.short_id),
     }
     assert lbdemo("images", "-q", "--state", str(tmp_path)).out.split() == [
-        v11.short_id, v10.short_id
+        v11.short_id, v10.short_id, pg.short_id
     ]  # fmt: skip
 
 
@@ -174,7 +177,7 @@ def test_image_ids_are_sha256_of_the_manifest_and_versions_differ_visibly() -> N
     assert (v10.env["CATALOG_VERSION"], v11.env["CATALOG_VERSION"]) == ("1.0", "1.1")
     assert find_image("lbdemo/catalog") is find_image("lbdemo/catalog:latest") is v11
     assert find_image(v10.id) is v10 and find_image(v10.short_id) is v10
-    assert len(BUILTIN_IMAGES) == 2
+    assert len(BUILTIN_IMAGES) == 3
 
 
 def test_the_real_cli_discovers_the_commands_and_prints_one_line_errors(tmp_path: Path) -> None:

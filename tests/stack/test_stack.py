@@ -30,7 +30,7 @@ async def test_round_robin_is_per_request_over_one_keep_alive_connection(tmp_pat
                 served.append(r.headers["X-Replica"])
         connector = http.connector
         assert connector is not None
-    assert served == ["r1", "r2", "r3", "r1", "r2", "r3"]
+    assert served == ["lbdemo-r1", "lbdemo-r2", "lbdemo-r3"] * 2, "X-Replica is the container name"
 
 
 async def test_shared_write_through_the_balancer_is_read_back_by_every_replica(
@@ -63,8 +63,10 @@ async def test_private_write_is_found_on_exactly_one_replica(tmp_path: Path) -> 
                     found.append(replica.name)
                 else:
                     assert r.status == 404
-        layers = [stack.config.layer_dir(r.name) for r in stack.replicas]
-        assert all((layer / "pgdata" / "PG_VERSION").exists() for layer in layers)
+        layers = [r.container.layer for r in stack.replicas]
+        assert all(
+            (layer / "var/lib/postgresql/data/PG_VERSION").exists() for layer in layers
+        ), "each replica container's PostgreSQL data lives in its own layer"
     assert found == [writer]
     assert not any(layer.exists() for layer in layers), "stopping removes the container layers"
 
@@ -84,7 +86,7 @@ async def test_a_killed_replica_yields_502_for_its_turns_and_the_balancer_surviv
                 if r.status == 502:
                     assert (await r.json())["error"]
         assert stack.balancer is not None and stack.balancer.running
-    assert set(statuses["r1"]) == {200} and set(statuses["r3"]) == {200}
+    assert set(statuses["lbdemo-r1"]) == {200} and set(statuses["lbdemo-r3"]) == {200}
     # until health checks eject it, the dead replica's turns fail fast with 502
     assert set(statuses.get("balancer", [])) <= {502}
 
@@ -96,3 +98,4 @@ async def test_stop_leaves_no_process_behind(tmp_path: Path) -> None:
         pids.append(stack.balancer.pid)
         assert all(pid_alive(p) for p in pids)
     assert not any(pid_alive(p) for p in pids)
+    assert not list((tmp_path / "containers").glob("*/config.json")), "down removes containers"

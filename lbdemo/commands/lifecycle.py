@@ -1,0 +1,201 @@
+"""``lbdemo run | start | stop | restart | kill | upgrade``: the verbs that need the daemon.
+
+They talk to the daemon that ``lbdemo up`` runs (see :mod:`lbdemo.runtime.api`), as ``docker``
+talks to dockerd. Output and errors follow Docker's CLI: ``stop``/``start``/``kill`` print each
+name as given; ``run -d`` prints the new container's id; an engine error prints
+``Error response from daemon: ...`` and the command exits 1 (``run`` exits 125); with no daemon
+they print ``Cannot connect to the lbdemo daemon at <state>. Is 'lbdemo up' running?`` and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+from lbdemo.config import add_state_argument, state_root
+from lbdemo.containers.display import error_line
+from lbdemo.containers.errors import DaemonError as EngineError
+from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
+from lbdemo.errors import LbdemoError, UsageError
+from lbdemo.runtime.client import DaemonClient, DaemonError, DaemonUnavailable
+from lbdemo.runtime.engine import RESTART_POLICIES
+
+RUN_FAILED = 125  # docker run's status when the engine refuses
+
+
+def _connect(args: argparse.Namespace) -> DaemonClient | None:
+    try:
+        return DaemonClient.connect(state_root(args))
+    except DaemonUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return None
+
+
+def _quote(ref: str) -> str:
+    return urllib.parse.quote(ref, safe="")
+
+
+def _each(args: argparse.Namespace, verb: str, query: str = "") -> int:
+    """Apply ``verb`` to every named container; report each failure, go on with the rest."""
+    client = _connect(args)
+    if client is None:
+        return 1
+    status = 0
+    for ref in args.names:
+        try:
+            client.request("POST", f"/containers/{_quote(ref)}/{verb}{query}", {})
+        except DaemonUnavailable as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        except DaemonError as exc:
+            print(f"Error response from daemon: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        print(ref)
+    return status
+
+
+def _start(args: argparse.Namespace) -> int:
+    return _each(args, "start")
+
+
+def _stop(args: argparse.Namespace) -> int:
+    return _each(args, "stop", f"?t={args.time:g}")
+
+
+def _restart(args: argparse.Namespace) -> int:
+    return _each(args, "restart")
+
+
+def _kill(args: argparse.Namespace) -> int:
+    return _each(args, "kill", f"?signal={_quote(args.signal)}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    cwd = Path.cwd()
+    # Specs are read here, in the caller's working directory, as Docker's CLI reads them.
+    try:
+        mounts: list[Mount] = [parse_volume_spec(s, cwd) for s in args.volume or []]
+        mounts += [parse_mount_spec(s, cwd) for s in args.mount or []]
+    except LbdemoError as exc:
+        if isinstance(exc, UsageError) and not isinstance(exc, EngineError):
+            raise  # a malformed flag: the CLI's one-line usage error, exit 2
+        print(error_line(exc), file=sys.stderr)
+        return RUN_FAILED
+    client = _connect(args)
+    if client is None:
+        return 1
+    body = {
+        "image": args.image,
+        "name": args.name,
+        "mounts": [m.to_record() for m in mounts],
+        "restart": args.restart,
+    }
+    try:
+        created = client.request("POST", "/containers", body)
+    except DaemonUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except DaemonError as exc:
+        print(f"Error response from daemon: {exc}", file=sys.stderr)
+        return RUN_FAILED
+    print(created["Id"], flush=True)
+    if args.detach:
+        return 0
+    return _follow(client, state_root(args), str(created["Name"]))
+
+
+def _follow(client: DaemonClient, root: Path, name: str) -> int:
+    """Foreground ``run``: show the container's output until Ctrl-C, which stops it."""
+    log = root / "run" / f"replica-{name}.log"
+    position = 0
+    try:
+        while True:
+            try:
+                with log.open("rb") as f:
+                    f.seek(position)
+                    chunk = f.read()
+            except OSError:
+                chunk = b""
+            if chunk:
+                position += len(chunk)
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        try:
+            client.request("POST", f"/containers/{_quote(name)}/stop", {})
+        except LbdemoError as exc:
+            print(exc, file=sys.stderr)
+        return 130
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    client = _connect(args)
+    if client is None:
+        return 1
+    print(f"rolling upgrade to {args.image}, one replica at a time ...", flush=True)
+    try:
+        result = client.request("POST", "/upgrade", {"image": args.image})
+    except DaemonUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except DaemonError as exc:
+        print(f"Error response from daemon: {exc}", file=sys.stderr)
+        return 1
+    for step in result["replaced"]:
+        print(
+            f"  {step['old']} ({step['old_id'][:12]}, {step['old_image']}) -> "
+            f"{step['new']} ({step['new_id'][:12]}, {step['new_image']})"
+        )
+    print(f"{len(result['replaced'])} replica(s) now run {args.image}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run", help="create and start a replica container that joins the rotation (docker run)"
+    )
+    run.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    run.add_argument("--name", help="assign a name to the container")
+    run.add_argument("-v", "--volume", action="append", metavar="SPEC", help="bind mount a volume")
+    run.add_argument("--mount", action="append", metavar="SPEC", help="attach a filesystem mount")
+    run.add_argument(
+        "--restart",
+        choices=RESTART_POLICIES,
+        default="no",
+        help="always: a container that dies is replaced by a fresh one (default no)",
+    )
+    run.add_argument("image", metavar="IMAGE")
+    add_state_argument(run)
+    run.set_defaults(func=_run)
+
+    for verb, func, text in (
+        ("start", _start, "start stopped containers; they rejoin the rotation"),
+        ("stop", _stop, "drain, leave the rotation and stop containers (SIGTERM)"),
+        ("restart", _restart, "stop then start containers (a store keeps its port)"),
+    ):
+        parser = subparsers.add_parser(verb, help=text)
+        parser.add_argument("names", nargs="+", metavar="CONTAINER")
+        if verb == "stop":
+            parser.add_argument(
+                "-t", "--time", type=float, default=10.0, help="seconds before SIGKILL (10)"
+            )
+        add_state_argument(parser)
+        parser.set_defaults(func=func)
+
+    kill = subparsers.add_parser("kill", help="send a signal to containers (SIGKILL by default)")
+    kill.add_argument("-s", "--signal", default="KILL", help="signal to send (default KILL)")
+    kill.add_argument("names", nargs="+", metavar="CONTAINER")
+    add_state_argument(kill)
+    kill.set_defaults(func=_kill)
+
+    upgrade = subparsers.add_parser(
+        "upgrade", help="rolling upgrade: replace the replicas one at a time, no failed request"
+    )
+    upgrade.add_argument("--image", required=True, help="the new image, e.g. lbdemo/catalog:1.1")
+    add_state_argument(upgrade)
+    upgrade.set_defaults(func=_upgrade)

@@ -1,0 +1,488 @@
+"""The supervisor: containers from records to processes, and back, with Docker's lifecycle.
+
+:class:`Runtime` is what dockerd is to ``docker``: it turns a container record of
+:class:`~lbdemo.containers.containers.ContainerStore` into running processes, records
+``running``/``exited`` with pids, and keeps the balancer's rotation in step with them. What a
+container runs follows from its image:
+
+* ``lbdemo/catalog:*``: a replica process (``python -m lbdemo.replica``) named after the
+  container, so ``X-Replica`` is the container's name. With private storage it also gets its own
+  PostgreSQL whose data directory is the container path ``/var/lib/postgresql/data``: in its
+  layer unless a volume is mounted there, so it is deleted with the container.
+* ``lbdemo/postgres:*``: the shared store, an embedded PostgreSQL on whatever
+  ``/var/lib/postgresql/data`` resolves to (the named volume).
+
+Cattle, not pets: a replica that dies unasked leaves the rotation at once and, with restart
+policy ``always``, is *replaced*: the dead container is removed with its layer and a fresh one
+from the same image takes its name. ``stop`` is a deliberate stop (no replacement, layer kept);
+``kill`` is a crash as far as the policy is concerned (the task's "kill a replica" lesson).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from lbdemo.containers.containers import Container, ContainerStore
+from lbdemo.containers.errors import ContainerRunningError, NoSuchContainerError
+from lbdemo.containers.fs import ContainerFS
+from lbdemo.containers.images import (
+    CATALOG_REPOSITORY,
+    PGDATA_PATH,
+    POSTGRES_REPOSITORY,
+    find_image,
+)
+from lbdemo.containers.mounts import Mount
+from lbdemo.errors import ProcessError, StateError, UsageError
+from lbdemo.procs import Child, spawn
+from lbdemo.runtime.admin import BalancerAdmin
+from lbdemo.store.embedded import EmbeddedPostgres
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+PROJECT = "lbdemo"
+REPLICA_PREFIX = "lbdemo-r"
+DB_NAME = "lbdemo-db"
+RESTART_POLICIES = ("no", "always")
+STOP_TIMEOUT_S = 10.0
+# After the balancer let go of a replica, a connection it opened just before may still carry a
+# request; a moment before SIGTERM lets that request arrive and be served.
+LEAVE_GRACE_S = 0.1
+HEALTH_TIMEOUT_S = 10.0
+
+Event = dict[str, Any]
+
+
+def exit_status(returncode: int | None) -> int:
+    """A process's status as Docker shows it: death by signal N is ``128 + N`` (137: SIGKILL)."""
+    if returncode is None:
+        return -1
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def parse_signal(text: str) -> signal.Signals:
+    """``KILL``, ``SIGKILL`` or ``9`` -> SIGKILL (``docker kill -s`` accepts all three)."""
+    name = text.upper()
+    if name.isdigit():
+        try:
+            return signal.Signals(int(name))
+        except ValueError:
+            pass
+    else:
+        with contextlib.suppress(KeyError):
+            return signal.Signals[name if name.startswith("SIG") else "SIG" + name]
+    raise UsageError(f"invalid signal: {text}")
+
+
+@dataclass
+class ContainerProcess:
+    """A running container: its record, its processes, where it serves."""
+
+    container: Container
+    child: Child | None  # the replica process; None for a store container
+    server: EmbeddedPostgres | None  # its PostgreSQL: private store, or the store container's own
+    store_dsn: str = ""
+    stopping: bool = False
+    watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.container.id
+
+    @property
+    def name(self) -> str:
+        return self.container.name
+
+    @property
+    def image(self) -> str:
+        return self.container.image
+
+    @property
+    def is_replica(self) -> bool:
+        return self.child is not None
+
+    @property
+    def url(self) -> str:
+        if self.child is None:
+            return ""
+        return str(self.child.ready["url"])
+
+    @property
+    def pid(self) -> int:
+        if self.child is not None:
+            return self.child.pid
+        return self.server.pid or 0 if self.server else 0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "image": self.image,
+            "url": self.url,
+            "pid": self.pid,
+            "data": str(self.server.pgdata) if self.server and self.child else None,
+            "store_pid": self.server.pid if self.server and self.child else None,
+        }
+
+
+class Runtime:
+    """Containers of one state root as processes; every change goes through one lock."""
+
+    def __init__(
+        self,
+        state_root: Path,
+        run_dir: Path,
+        *,
+        private_store: bool,
+        shared_dsn: str | None = None,
+        on_change: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.store = ContainerStore(state_root)
+        self.run_dir = run_dir
+        self.private_store = private_store
+        self.shared_dsn = shared_dsn
+        self.admin: BalancerAdmin | None = None
+        self.procs: dict[str, ContainerProcess] = {}  # container id -> process, in start order
+        self.events: list[Event] = []
+        self._on_change = on_change
+        self._lock = asyncio.Lock()
+        self._closing = False
+        self._ports: dict[str, int] = {}  # store container name -> port, kept across restarts
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def replicas(self) -> list[ContainerProcess]:
+        """Running replicas in creation order (the balancer's initial rotation order)."""
+        running = [p for p in self.procs.values() if p.is_replica]
+        return sorted(running, key=lambda p: (p.container.created, p.name))
+
+    @property
+    def stores(self) -> list[ContainerProcess]:
+        return [p for p in self.procs.values() if not p.is_replica]
+
+    def find(self, ref: str) -> ContainerProcess | None:
+        container = self.store.get(ref)
+        return self.procs.get(container.id)
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        event = {"event": kind, **fields}
+        self.events.append(event)
+        if self._on_change is not None:
+            self._on_change(event)
+
+    # -- creating and starting ---------------------------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        name: str | None = None,
+        mounts: Sequence[Mount] = (),
+        labels: dict[str, str] | None = None,
+        restart: str = "no",
+    ) -> Container:
+        if restart not in RESTART_POLICIES:
+            raise UsageError(f"invalid restart policy {restart!r}: use no or always")
+        repository = find_image(image).repository
+        if repository not in (CATALOG_REPOSITORY, POSTGRES_REPOSITORY):
+            raise UsageError(f"lbdemo cannot run image {image}")
+        return self.store.create(
+            image, name=name, mounts=mounts, labels=labels, restart_policy=restart
+        )
+
+    async def launch(self, container: Container) -> ContainerProcess:
+        """Start a created or exited container's processes and record them (no rotation)."""
+        if find_image(container.image).repository == POSTGRES_REPOSITORY:
+            proc = await self._start_store(container)
+        else:
+            proc = await self._start_replica(container)
+        self.procs[container.id] = proc
+        self.store.set_state(container.id, "running", pid=proc.pid)
+        if proc.child is not None:
+            proc.watcher = asyncio.create_task(self._watch(proc))
+        self._event("start", id=container.id, name=container.name, image=container.image)
+        return proc
+
+    def _pgdata(self, container: Container) -> Path:
+        # The container path resolves through a mount (volume: survives) or into the layer.
+        return ContainerFS(container).resolve(PGDATA_PATH, write=True)
+
+    async def _start_store(self, container: Container) -> ContainerProcess:
+        server = EmbeddedPostgres(
+            self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log"
+        )
+        # Same name, same port: the replicas' DSN stays right when the store is replaced.
+        info = await server.start(self._ports.get(container.name))
+        self._ports[container.name] = info.port
+        self.shared_dsn = info.dsn
+        return ContainerProcess(container, None, server, info.dsn)
+
+    async def _start_replica(self, container: Container) -> ContainerProcess:
+        server = None
+        dsn = self.shared_dsn
+        if self.private_store:
+            server = EmbeddedPostgres(
+                self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log"
+            )
+            dsn = (await server.start()).dsn
+        if dsn is None:
+            raise StateError("no store to connect a replica to: the store container is not running")
+        try:
+            child = await spawn(
+                f"replica {container.name}",
+                [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
+                 "--dsn", dsn, "--image", container.image],
+                log_path=self.run_dir / f"replica-{container.name}.log",
+            )  # fmt: skip
+        except BaseException:
+            if server is not None:
+                await server.stop()
+            with contextlib.suppress(StateError):
+                self.store.set_state(container.id, "exited", exit_code=1)
+            raise
+        return ContainerProcess(container, child, server, dsn)
+
+    async def _healthy(self, proc: ContainerProcess) -> None:
+        """The replica answers its health check itself, before any client is sent to it."""
+        timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            try:
+                async with http.get(f"{proc.url}/healthz") as r:
+                    if r.status == 200:
+                        return
+                    raise ProcessError(f"{proc.name} is not healthy: HTTP {r.status}")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise ProcessError(f"{proc.name} is not healthy: {exc}") from exc
+
+    # -- the rotation ------------------------------------------------------------------------
+
+    async def _join(self, proc: ContainerProcess) -> None:
+        if self.admin is not None and proc.is_replica:
+            await self.admin.add(proc.name, proc.url)
+            self._event("join", name=proc.name, url=proc.url)
+
+    async def _leave(self, proc: ContainerProcess, *, drain: bool) -> None:
+        """Out of the rotation; with ``drain``, after its in-flight requests have finished."""
+        if self.admin is None or not proc.is_replica:
+            return
+        with contextlib.suppress(ProcessError):
+            # drain first: the replica stops receiving requests the moment this returns
+            await self.admin.drain(proc.name, wait=drain)
+        await self.admin.remove(proc.name)
+        self._event("leave", name=proc.name)
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def _stop_processes(self, proc: ContainerProcess, sig: int, timeout_s: float) -> int:
+        """Replica first, then its private PostgreSQL; the container's status is the replica's."""
+        proc.stopping = True
+        code = 0
+        if proc.child is not None:
+            code = exit_status(await proc.child.stop(sig, timeout_s=timeout_s))
+        if proc.server is not None:
+            await proc.server.stop()
+        if proc.watcher is not None and proc.watcher is not asyncio.current_task():
+            proc.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await proc.watcher
+        self.procs.pop(proc.id, None)
+        return code
+
+    def _record_exit(self, container_id: str, code: int) -> None:
+        with contextlib.suppress(NoSuchContainerError):
+            self.store.set_state(container_id, "exited", exit_code=code)
+
+    async def _watch(self, proc: ContainerProcess) -> None:
+        assert proc.child is not None
+        returncode = await proc.child.process.wait()
+        if proc.stopping or self._closing:
+            return
+        async with self._lock:
+            if proc.stopping or self._closing or proc.id not in self.procs:
+                return
+            await self._died(proc, exit_status(returncode))
+
+    async def _died(self, proc: ContainerProcess, code: int) -> None:
+        """Nobody asked it to stop: out of the rotation now, then replace it if it is cattle."""
+        proc.stopping = True
+        self._record_exit(proc.id, code)
+        self._event("die", id=proc.id, name=proc.name, exit_code=code)
+        try:
+            await self._leave(proc, drain=False)
+        except ProcessError as exc:
+            self._event("warning", message=str(exc))
+        await self._stop_processes(proc, signal.SIGKILL, 1.0)  # its other processes die with it
+        old = proc.container
+        if old.restart_policy != "always" or self._closing:
+            return
+        # Replace, not repair: the dead container goes with its layer, a fresh one takes its name.
+        self.store.remove(old.id, force=True)
+        try:
+            new = self.create(old.image, old.name, old.mounts, dict(old.labels), "always")
+            fresh = await self.launch(new)
+            await self._healthy(fresh)
+            await self._join(fresh)
+        except Exception as exc:  # a failed replacement must not kill the supervisor
+            self._event("warning", message=f"could not replace {old.name}: {exc}")
+            return
+        self._event("replace", name=old.name, old_id=old.id, new_id=new.id, image=new.image)
+
+    # -- Docker's verbs ----------------------------------------------------------------------
+
+    async def run(
+        self,
+        image: str,
+        name: str | None = None,
+        mounts: Sequence[Mount] = (),
+        labels: dict[str, str] | None = None,
+        restart: str = "no",
+    ) -> ContainerProcess:
+        """``docker run -d``: create, start, wait until healthy, join the rotation."""
+        async with self._lock:
+            container = self.create(image, name, mounts, labels, restart)
+            return await self._start_and_join(container)
+
+    async def _start_and_join(self, container: Container) -> ContainerProcess:
+        proc = await self.launch(container)
+        try:
+            if proc.is_replica:
+                await self._healthy(proc)
+                await self._join(proc)
+        except BaseException:
+            code = await self._stop_processes(proc, signal.SIGTERM, STOP_TIMEOUT_S)
+            self._record_exit(container.id, code)
+            raise
+        return proc
+
+    async def start(self, ref: str) -> Container:
+        """``docker start``: a created or exited container runs again, on its own layer."""
+        async with self._lock:
+            container = self.store.get(ref)
+            if container.id in self.procs:
+                return container  # already running: docker start is a no-op then
+            await self._start_and_join(container)
+            return container
+
+    async def stop(self, ref: str, timeout_s: float = STOP_TIMEOUT_S) -> Container:
+        """``docker stop``: leave the rotation (drained), SIGTERM, SIGKILL after the timeout."""
+        async with self._lock:
+            container = self.store.get(ref)
+            proc = self.procs.get(container.id)
+            if proc is None:
+                return container
+            proc.stopping = True
+            await self._leave(proc, drain=True)
+            await asyncio.sleep(LEAVE_GRACE_S)
+            code = await self._stop_processes(proc, signal.SIGTERM, timeout_s)
+            self._record_exit(container.id, code)
+            self._event("stop", id=container.id, name=container.name, exit_code=code)
+            return container
+
+    async def restart(self, ref: str) -> Container:
+        """``docker restart``: the same container (same layer, same port for a store)."""
+        await self.stop(ref)
+        return await self.start(ref)
+
+    async def kill(self, ref: str, sig: signal.Signals = signal.SIGKILL) -> Container:
+        """``docker kill``: just the signal; what follows is the watcher's business."""
+        container = self.store.get(ref)
+        proc = self.procs.get(container.id)
+        if proc is None:
+            raise StateError(
+                f"Cannot kill container: {ref}: container {container.id} is not running"
+            )
+        if proc.child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.child.process.send_signal(sig)
+        elif proc.pid:
+            # A store container has no watcher: its record turns exited when its pid is gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, sig)
+        return container
+
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> Container:
+        """``docker rm [-f]``: out of the rotation, killed (``force``), record and layer gone."""
+        async with self._lock:
+            container = self.store.get(ref)
+            proc = self.procs.get(container.id)
+            if proc is not None:
+                if not force:
+                    raise ContainerRunningError(container.id)
+                proc.stopping = True
+                await self._leave(proc, drain=False)
+                code = await self._stop_processes(proc, signal.SIGKILL, 1.0)
+                self._record_exit(container.id, code)
+            removed = self.store.remove(container.id, force=True, volumes=volumes)
+            self._event("destroy", id=container.id, name=container.name)
+            return removed
+
+    async def upgrade(
+        self, image: str, progress: Callable[[str], None] = lambda _: None
+    ) -> list[dict[str, str]]:
+        """Rolling upgrade: per replica, start the new one, let it join, drain and remove the old.
+
+        At every moment at least the other replicas and usually one more are in the rotation,
+        and a replica leaves only after its in-flight requests finished: no request fails.
+        """
+        target = find_image(image)
+        if target.repository != CATALOG_REPOSITORY:
+            raise UsageError(
+                f"upgrade replaces replicas; {image} is not a {CATALOG_REPOSITORY} image"
+            )
+        replaced: list[dict[str, str]] = []
+        async with self._lock:
+            for old in list(self.replicas):
+                if old.container.labels.get(SERVICE_LABEL) != "replica":
+                    continue  # containers started with `lbdemo run` are the user's to replace
+                new_container = self.create(
+                    image, self.next_replica_name(), old.container.mounts,
+                    dict(old.container.labels), old.container.restart_policy,
+                )  # fmt: skip
+                new = await self._start_and_join(new_container)
+                progress(f"{new.name} ({new.id[:12]}, {image}) joined; draining {old.name}")
+                old.stopping = True
+                await self._leave(old, drain=True)
+                await asyncio.sleep(LEAVE_GRACE_S)
+                code = await self._stop_processes(old, signal.SIGTERM, STOP_TIMEOUT_S)
+                self._record_exit(old.id, code)
+                self.store.remove(old.id, force=True)
+                progress(f"{old.name} ({old.id[:12]}, {old.image}) stopped and removed")
+                replaced.append(
+                    {"old": old.name, "old_id": old.id, "old_image": old.image,
+                     "new": new.name, "new_id": new.id, "new_image": image}
+                )  # fmt: skip
+                self._event("upgrade", old=old.name, new=new.name, image=image)
+        return replaced
+
+    def next_replica_name(self) -> str:
+        numbers = [0]
+        for container in self.store.list(all=True):
+            match = re.fullmatch(re.escape(REPLICA_PREFIX) + r"(\d+)", container.name)
+            if match:
+                numbers.append(int(match[1]))
+        return f"{REPLICA_PREFIX}{max(numbers) + 1}"
+
+    # -- the end ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop every process (replicas, then stores); records say exited, layers stay."""
+        self._closing = True
+        self.admin = None
+        replicas, stores = self.replicas, self.stores
+
+        async def stop(proc: ContainerProcess) -> None:
+            code = await self._stop_processes(proc, signal.SIGTERM, STOP_TIMEOUT_S)
+            self._record_exit(proc.id, code)
+
+        await asyncio.gather(*(stop(p) for p in replicas), return_exceptions=True)
+        await asyncio.gather(*(stop(p) for p in stores), return_exceptions=True)
