@@ -1,4 +1,4 @@
-"""``lbdemo demo``: the private scenario, then the shared one, then the comparison."""
+"""``lbdemo demo``: each scenario once per storage layout (private, then shared), compared."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from lbdemo.demo.scenario import ScenarioConfig, ScenarioOutcome, run_scenario
+from lbdemo.demo.upgrade import UpgradeScenarioConfig, run_upgrade_scenario
 from lbdemo.report import compare
 from lbdemo.stack import Storage
 
@@ -40,3 +42,36 @@ async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
     (base.out_dir / "compare.md").write_text(table)
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
+
+
+async def run_upgrade_demo(base: UpgradeScenarioConfig) -> str:
+    """The rolling-upgrade scenario once per storage layout; returns the side-by-side table."""
+    began = time.monotonic()
+    reports = []
+    for number, storage in enumerate(SCENARIOS, start=1):
+        tag = f"[{number}/{len(SCENARIOS)} upgrade, {storage}]"
+        reports.append(await run_upgrade_scenario(replace(base, storage=storage), _tagged(tag)))
+    table = upgrade_table(reports)
+    (base.out_dir / "upgrade-compare.md").write_text(table)
+    say(f"demo finished in {time.monotonic() - began:.0f} s")
+    return table
+
+
+def upgrade_table(reports: list[dict[str, Any]]) -> str:
+    """What a rolling upgrade did to each layout, side by side."""
+    def survived(report: dict[str, Any]) -> str:
+        counts = report["pre_upgrade_writes_survived"].values()
+        return f"{min(counts, default=0)} of {report['pre_upgrade_writes_acknowledged']}"
+
+    rows = [
+        ("replicas replaced", lambda r: str(len(r["replaced"]))),
+        ("images after", lambda r: ", ".join(r["images_after"])),
+        ("upgrade took (s)", lambda r: f"{r['upgrade_s']:.2f}"),
+        ("requests during the upgrade", lambda r: f"{r['requests_during_upgrade']:,}"),
+        ("failed requests during the upgrade", lambda r: str(r["failed_requests_during_upgrade"])),
+        ("pre-upgrade writes on every replica after", survived),
+    ]
+    header = "| | " + " | ".join(r["storage"] for r in reports) + " |"
+    lines = [header, "|---|" + "---:|" * len(reports)]
+    lines += [f"| {label} | " + " | ".join(cell(r) for r in reports) + " |" for label, cell in rows]
+    return "\n".join(lines) + "\n"
