@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -79,6 +80,9 @@ def config_from_args(args: argparse.Namespace, token: str | None) -> BalancerCon
 async def serve(config: BalancerConfig, generated_token: str | None) -> int:
     balancer = Balancer(config)
     await balancer.start()
+    # Everything allocated so far lives as long as the process: keep the collector from
+    # walking it again and again (a full collection of it would be a latency spike).
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

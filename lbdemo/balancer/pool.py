@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.balancer.config import Upstream
+from lbdemo.balancer.heads import ResponseScanner
 
 if TYPE_CHECKING:
     from lbdemo.balancer.upstream import UpstreamConnection
@@ -36,6 +37,7 @@ class Replica:
         "port",
         "removed",
         "requests",
+        "scanner",
         "upstream",
     )
 
@@ -56,6 +58,8 @@ class Replica:
         self.fails = 0  # consecutive failed health checks
         self.idle: list[UpstreamConnection] = []
         self._idle_waiters: list[asyncio.Future[None]] = []
+        # Shared by this replica's connections: its responses look alike, whichever carried them.
+        self.scanner = ResponseScanner()
 
     @property
     def url(self) -> str:
@@ -85,10 +89,6 @@ class Replica:
 
     # -- in-flight accounting ----------------------------------------------------------------------
 
-    def begin(self) -> None:
-        self.in_flight += 1
-        self.requests += 1
-
     def end(self) -> None:
         self.in_flight -= 1
         if self.in_flight == 0 and self._idle_waiters:
@@ -115,7 +115,7 @@ class Replica:
         idle = self.idle
         while idle:
             conn = idle.pop()
-            if conn.usable():
+            if not conn.closed and not conn.transport.is_closing():  # type: ignore[union-attr]
                 return conn
         return None
 

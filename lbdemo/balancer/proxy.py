@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Collection, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
 import httptools
 
+from lbdemo.balancer.heads import scan_request
 from lbdemo.balancer.http import (
     HOP_BY_HOP,
     IDEMPOTENT_RETRYABLE,
@@ -45,9 +47,33 @@ PENDING_LIMIT = 256 * 1024
 
 _NO_REPLICAS: tuple[Replica, ...] = ()
 
+# Request durations for the histogram: a vDSO clock read, and finer than uvloop's loop.time(),
+# which counts in milliseconds.
+clock = time.perf_counter
+
 
 class ProxyContext:
     """What every connection of one balancer shares: config, membership, strategy, metrics."""
+
+    # Slots on the classes of the data path: their attributes are read on every request.
+    __slots__ = (
+        "closing",
+        "config",
+        "connections",
+        "fast_requests",
+        "key_from",
+        "loop",
+        "max_body",
+        "max_header",
+        "metrics",
+        "now",
+        "pool_max_idle",
+        "replicas",
+        "sticky_cookie",
+        "sticky_header",
+        "strategy",
+        "tasks",
+    )
 
     def __init__(
         self,
@@ -75,6 +101,8 @@ class ProxyContext:
         self.sticky_header: bytes | None = sticky_header
         self.sticky_cookie: bytes | None = sticky_cookie
         self.key_from = getattr(strategy, "key_from", None)
+        # Sticky strategies read a header or cookie of every request: those take the parser.
+        self.fast_requests = sticky_header is None and sticky_cookie is None
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
@@ -110,7 +138,11 @@ def _readmit(replica: Replica) -> None:
 
 
 class Exchange:
-    """One request and its response, from head parsed to response sent."""
+    """One request and its response, from head parsed to response sent.
+
+    ``head`` is the request head as it goes upstream, final empty line included (a ``Host``
+    line is added at attach time when the client sent none).
+    """
 
     __slots__ = (
         "body_size",
@@ -147,7 +179,9 @@ class Exchange:
         self.keep_alive = True
         self.http10 = False
         self.key: bytes | None = None
-        self.pending: list[bytes] = []
+        # Body bytes that arrived before a replica connection; most requests have none, so
+        # the list is only made when needed.
+        self.pending: list[bytes] | None = None
         self.pending_size = 0
         self.body_size = 0
         self.request_done = False
@@ -161,6 +195,15 @@ class Exchange:
         self.seen_up_rx = 0
         self.seen_up_at = 0.0
 
+    def hold(self, data: bytes) -> int:
+        """Keep body bytes until a replica connection is attached; returns the bytes held."""
+        if self.pending is None:
+            self.pending = [data]
+        else:
+            self.pending.append(data)
+        self.pending_size += len(data)
+        return self.pending_size
+
 
 class _Reject(Exception):
     """Raised inside a parser callback to abandon the connection with an error status."""
@@ -168,6 +211,43 @@ class _Reject(Exception):
 
 class ClientConnection(asyncio.Protocol):
     """The client side of the data path."""
+
+    __slots__ = (
+        "_chunked",
+        "_close_when_idle",
+        "_cookie",
+        "_final",
+        "_forwarded",
+        "_has_host",
+        "_head_began_now",
+        "_head_extra",
+        "_head_size",
+        "_headers",
+        "_in_head",
+        "_ip",
+        "_key_header",
+        "_length",
+        "_no_more",
+        "_parser",
+        "_pause",
+        "_plain_host",
+        "_plain_in",
+        "_plain_method",
+        "_plain_out",
+        "_queue",
+        "_reading",
+        "_reject",
+        "_seen_at",
+        "_seen_rx",
+        "_tokens",
+        "_url",
+        "_xff",
+        "closed",
+        "ctx",
+        "rx",
+        "transport",
+        "write_paused",
+    )
 
     def __init__(self, ctx: ProxyContext) -> None:
         self.ctx = ctx
@@ -184,6 +264,13 @@ class ClientConnection(asyncio.Protocol):
         self._final: bytes | None = None
         self._reject: tuple[int, str] | None = None
         self._ip = b"unknown"
+        self._forwarded = b"X-Forwarded-For: unknown\r\nX-Forwarded-Proto: http\r\n\r\n"
+        # The last plain request head and what it became: keep-alive clients often repeat one
+        # request byte for byte, and then neither scan nor rewrite is needed again.
+        self._plain_in = b""
+        self._plain_out = b""
+        self._plain_method = b""
+        self._plain_host = False
         self._seen_rx = 0
         self._seen_at = ctx.now
         # Per-request parse state, reset in on_message_begin.
@@ -209,6 +296,8 @@ class ClientConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self._ip = str(peer[0]).encode("latin-1")
+        # The lines a plain request head gets, built once per connection.
+        self._forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % self._ip
         self.ctx.connections.add(self)
         self._seen_at = self.ctx.now
         if self.ctx.closing:
@@ -278,6 +367,16 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.rx += 1
+        # The parser is between messages when nothing is queued and no head has begun: if the
+        # fast path declines, the parser below still gets the message from its first byte.
+        if (
+            not self._queue
+            and not self._in_head
+            and not self._no_more
+            and not self._close_when_idle
+            and self._plain_request(data)
+        ):
+            return
         if self._no_more and self._reading is None:
             return  # after "Connection: close" or an error, further input is ignored
         try:
@@ -303,6 +402,28 @@ class ClientConnection(asyncio.Protocol):
                 self._head_extra += len(data)
                 if self._head_extra > self.ctx.max_header:
                     self._terminal(431, "request header section too large")
+
+    def _plain_request(self, data: bytes) -> bool:
+        """Forward ``data`` if it is exactly one plain body-less head (see ``scan_request``)."""
+        if data != self._plain_in:
+            if (
+                data[-4:] != b"\r\n\r\n"
+                or len(data) > self.ctx.max_header
+                or not self.ctx.fast_requests
+            ):
+                return False
+            scan = scan_request(data)
+            if scan is None:
+                return False
+            self._plain_in = data
+            self._plain_out = data[:-2] + self._forwarded
+            self._plain_method, self._plain_host = scan
+        ex = Exchange(self._plain_method, self._plain_out, clock())
+        ex.has_host = self._plain_host
+        ex.request_done = True
+        self._queue.append(ex)
+        self._dispatch(ex)
+        return True
 
     def _refuse(self, status: int, message: str) -> None:
         self._reject = (status, message)
@@ -375,7 +496,8 @@ class ClientConnection(asyncio.Protocol):
         parts += (b"X-Forwarded-For: ", xff, b"\r\nX-Forwarded-Proto: http\r\n")
         if self._chunked:
             parts.append(b"Transfer-Encoding: chunked\r\n")
-        ex = Exchange(method, b"".join(parts), ctx.loop.time())
+        parts.append(b"\r\n")
+        ex = Exchange(method, b"".join(parts), clock())
         ex.has_host = self._has_host
         ex.chunked = self._chunked
         ex.http10 = parser.get_http_version() == "1.0"
@@ -404,9 +526,7 @@ class ClientConnection(asyncio.Protocol):
         if up is not None:
             up.transport.write(data)  # type: ignore[union-attr]
         else:
-            ex.pending.append(data)
-            ex.pending_size += len(data)
-            if ex.pending_size > PENDING_LIMIT:
+            if ex.hold(data) > PENDING_LIMIT:
                 self._set_pause(PAUSE_PENDING)
 
     def on_message_complete(self) -> None:
@@ -426,7 +546,7 @@ class ClientConnection(asyncio.Protocol):
             if up is not None:
                 up.transport.write(LAST_CHUNK)  # type: ignore[union-attr]
             else:
-                ex.pending.append(LAST_CHUNK)
+                ex.hold(LAST_CHUNK)
 
     # -- sending it upstream -----------------------------------------------------------------------
 
@@ -470,20 +590,20 @@ class ClientConnection(asyncio.Protocol):
     def _attach(self, ex: Exchange, replica: Replica, conn: UpstreamConnection) -> None:
         ex.replica = replica
         ex.upstream = conn
-        replica.begin()
+        replica.in_flight += 1
+        replica.requests += 1
         conn.bind(self, ex)
         if self.write_paused:
             conn.pause_reading()
-        head = ex.head
+        data = ex.head
         if not ex.has_host:
-            head += b"Host: %s:%d\r\n" % (replica.host.encode("idna"), replica.port)
+            host = b"Host: %s:%d\r\n\r\n" % (replica.host.encode("idna"), replica.port)
+            data = data[:-2] + host
         if ex.pending:
-            data = b"".join([head, b"\r\n", *ex.pending])
-            ex.pending = []
+            data = b"".join([data, *ex.pending])
+            ex.pending = None
             ex.pending_size = 0
             self._clear_pause(PAUSE_PENDING)
-        else:
-            data = head + b"\r\n"
         ex.seen_up_rx = conn.rx
         ex.seen_up_at = self.ctx.now
         conn.transport.write(data)  # type: ignore[union-attr]
@@ -494,11 +614,13 @@ class ClientConnection(asyncio.Protocol):
         """The replica's response was sent to the client in full."""
         ex.response_done = True
         ex.upstream = None
-        self._record(ex)
         replica = ex.replica
         if replica is not None:
             ex.replica = None
+            self.ctx.metrics.observe(replica.name, ex.status, clock() - ex.started)
             replica.end()
+        else:
+            self._record(ex)
         if ex.request_done:
             self._finish(ex)
         else:
@@ -569,7 +691,7 @@ class ClientConnection(asyncio.Protocol):
     def _record(self, ex: Exchange, name: str | None = None) -> None:
         if name is None and ex.replica is not None:
             name = ex.replica.name
-        self.ctx.metrics.observe(name, ex.status, self.ctx.loop.time() - ex.started)
+        self.ctx.metrics.observe(name, ex.status, clock() - ex.started)
 
     def _finish(self, ex: Exchange) -> None:
         queue = self._queue
@@ -582,7 +704,8 @@ class ClientConnection(asyncio.Protocol):
             if not nxt.response_done:
                 self._dispatch(nxt)
             return
-        self._clear_pause(PAUSE_PIPELINE)
+        if self._pause:
+            self._clear_pause(PAUSE_PIPELINE)
         if self._final is not None:
             self.send(self._final)
             self._final = None

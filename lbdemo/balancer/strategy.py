@@ -40,6 +40,12 @@ class RoundRobin:
     ) -> Replica | None:
         n = len(replicas)
         start = self._next
+        if start < n and not exclude:
+            # The common case, without the loop: the replica whose turn it is can take it.
+            replica = replicas[start]
+            if replica.available:
+                self._next = start + 1 if start + 1 < n else 0
+                return replica
         for k in range(n):
             i = (start + k) % n
             replica = replicas[i]

@@ -3,6 +3,10 @@
 The connection is bound to one exchange at a time (``bind``); between exchanges it sits in its
 replica's idle stack. Response bytes are collected while one ``data_received`` is parsed and
 written to the client in one call, so a small response costs one ``send`` instead of three.
+
+Fast path: a response whose head arrives whole and that :func:`scan_response` calls plain
+(``Content-Length``, no hop-by-hop header) is passed on as raw bytes, and the rest of its body
+is counted, not parsed. Everything else goes through httptools and is rebuilt header by header.
 """
 
 from __future__ import annotations
@@ -24,6 +28,31 @@ _NO_BODY_STATUS = frozenset({204, 304})
 class UpstreamConnection(asyncio.Protocol):
     """The replica side of the data path."""
 
+    __slots__ = (
+        "_chunked",
+        "_got_bytes",
+        "_head_only",
+        "_headers",
+        "_interim",
+        "_length",
+        "_out",
+        "_parser_idle",
+        "_raw_left",
+        "_scan",
+        "_tokens",
+        "client",
+        "closed",
+        "ctx",
+        "ex",
+        "idle_since",
+        "parser",
+        "reading_paused",
+        "replica",
+        "rx",
+        "transport",
+        "uses",
+    )
+
     def __init__(self, replica: Replica, ctx: ProxyContext) -> None:
         self.replica = replica
         self.ctx = ctx
@@ -44,15 +73,16 @@ class UpstreamConnection(asyncio.Protocol):
         self._interim = False
         self._head_only = False
         self._got_bytes = False
+        # True between messages: only then may the fast path take the next bytes.
+        self._parser_idle = True
+        self._raw_left = 0  # body bytes still to pass on of a response forwarded raw
+        self._scan = replica.scanner.scan
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its interface.
         self.transport = cast(asyncio.Transport, transport)
-
-    def usable(self) -> bool:
-        return not self.closed and self.transport is not None and not self.transport.is_closing()
 
     def bind(self, client: ClientConnection, ex: Exchange) -> None:
         self.client = client
@@ -110,6 +140,8 @@ class UpstreamConnection(asyncio.Protocol):
         )
 
     def _eof_delimited(self) -> bool:
+        if self._raw_left:
+            return False
         return self._length is None and not self._chunked and not self._head_only
 
     # -- reading the response ----------------------------------------------------------------------
@@ -123,6 +155,17 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             return
         self._got_bytes = True
+        left = self._raw_left
+        if left:
+            self._raw_more(client, data, left)
+            return
+        if self._parser_idle:
+            ex = self.ex
+            if ex is not None and ex.method != b"HEAD":
+                scan = self._scan(data)
+                if scan is not None and scan[1] + scan[2] >= len(data):
+                    self._raw_start(client, ex, data, scan)
+                    return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -138,6 +181,7 @@ class UpstreamConnection(asyncio.Protocol):
             self._head_only = False
             keep = self.parser.should_keep_alive()
             self.parser = httptools.HttpResponseParser(self)
+            self._parser_idle = True
             ex = self.ex
             if ex is not None:
                 self._finish_response(client, ex, reusable=keep)
@@ -146,6 +190,7 @@ class UpstreamConnection(asyncio.Protocol):
             self._flush(client)
 
     def on_message_begin(self) -> None:
+        self._parser_idle = False
         self._headers = []
         self._tokens = None
         self._length = None
@@ -210,6 +255,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._out.append(chunk(body) if ex.rechunk else body)
 
     def on_message_complete(self) -> None:
+        self._parser_idle = True
         if self._interim:
             self._interim = False
             return
@@ -220,15 +266,57 @@ class UpstreamConnection(asyncio.Protocol):
             return
         self._finish_response(client, ex, reusable=self.parser.should_keep_alive())
 
+    # -- the fast path: raw bytes ---------------------------------------------------------------
+
+    def _raw_start(
+        self, client: ClientConnection, ex: Exchange, data: bytes, scan: tuple[int, int, int]
+    ) -> None:
+        """Pass on a plain response whose head is in ``data`` (``scan``: status, sizes)."""
+        status, head, body = scan
+        ex.status = status
+        ex.response_started = True
+        left = head + body - len(data)
+        if not ex.keep_alive or client.closing_after(ex):
+            ex.keep_alive = False
+            data = b"%sConnection: close\r\n%s" % (data[: head - 2], data[head - 2 :])
+        elif ex.http10:
+            data = b"%sConnection: keep-alive\r\n%s" % (data[: head - 2], data[head - 2 :])
+        if not client.closed:
+            client.transport.write(data)  # type: ignore[union-attr]
+        if left:
+            self._raw_left = left
+        else:
+            self._finish_response(client, ex, reusable=True)
+
+    def _raw_more(self, client: ClientConnection, data: bytes, left: int) -> None:
+        """More body of a response forwarded raw; ``left`` bytes of it were still due."""
+        n = len(data)
+        if n < left:
+            self._raw_left = left - n
+            client.send(data)
+            return
+        self._raw_left = 0
+        ex = self.ex
+        if n == left:
+            client.send(data)
+            if ex is not None:
+                self._finish_response(client, ex, reusable=True)
+            return
+        # Bytes beyond the declared length: the response is whole, the connection is not.
+        client.send(data[:left])
+        self.close()
+        if ex is not None:
+            self._finish_response(client, ex, reusable=False)
+
     # -- handing back ------------------------------------------------------------------------------
 
     def _finish_response(self, client: ClientConnection, ex: Exchange, reusable: bool) -> None:
         if ex.rechunk:
             self._out.append(LAST_CHUNK)
-        self._flush(client)
+        if self._out:
+            self._flush(client)
         self.client = self.ex = None
-        reusable = reusable and ex.request_done and not self.closed
-        if reusable:
+        if reusable and ex.request_done and not self.closed:
             if self.reading_paused:
                 self.resume_reading()
             self.idle_since = self.ctx.now

@@ -1,12 +1,17 @@
 """One benchmark run: start replicas and proxies once, measure them in alternating rounds, report.
 
 Targets are measured one at a time with the same load; the order flips every round so a slow
-drift of the machine (other work, thermal) does not always favour the same target.
+drift of the machine (other work, thermal) does not always favour the same target. Every target
+first gets the same short warm-up (connection pools filled, interpreters specialised), which is
+not recorded. Besides the ratio of medians, the report gives the median of per-round ratios to
+nginx: measurements of one round are close in time, so other work on the machine skews them
+alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -32,6 +37,7 @@ TARGETS = ("lbdemo", "nginx", "haproxy", "direct")
 class BenchConfig:
     duration: float = 5.0
     rounds: int = 3
+    warmup: float = 1.0  # seconds of load per target before the first round, not recorded
     connections: int = 32
     out_dir: Path = Path("results")
     use_wrk: bool = True
@@ -43,6 +49,7 @@ class _Target:
     name: str
     urls: list[tuple[str, int]]
     rounds: list[LoadResult] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)  # 1-minute load average before each round
 
 
 def _port_of(url: object) -> int:
@@ -83,14 +90,29 @@ def _parallel_wrk(urls: list[tuple[str, int]], config: BenchConfig) -> LoadResul
     )
 
 
-def _summary(rounds: list[LoadResult]) -> dict[str, Any]:
+def _summary(target: _Target) -> dict[str, Any]:
+    rounds = target.rounds
+    # Tests build targets without loads: those rounds say null.
+    loads: list[float | None] = [*target.loads, *[None] * (len(rounds) - len(target.loads))]
     return {
         "rps": round(statistics.median(r.rps for r in rounds), 1),
         "p50_ms": round(statistics.median(r.p50_ms for r in rounds), 3),
         "p99_ms": round(statistics.median(r.p99_ms for r in rounds), 3),
         "errors": sum(r.errors for r in rounds),
-        "rounds": [r.to_json() for r in rounds],
+        "rounds": [
+            {**r.to_json(), "loadavg_1m": load} for r, load in zip(rounds, loads, strict=True)
+        ],
     }
+
+
+def _paired_ratio(mine: list[LoadResult], nginx: list[LoadResult], field_name: str) -> float:
+    """The median over rounds of mine/nginx, each pair measured in the same round."""
+    ratios = [
+        getattr(a, field_name) / getattr(b, field_name)
+        for a, b in zip(mine, nginx, strict=False)
+        if getattr(b, field_name)
+    ]
+    return round(statistics.median(ratios), 3) if ratios else 0.0
 
 
 def _short(version: str | None) -> str | None:
@@ -132,6 +154,7 @@ def machine_info() -> dict[str, Any]:
 def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the whole benchmark and return the report (also written to ``config.out_dir``)."""
     notes: list[str] = []
+    load_before = round(os.getloadavg()[0], 2)
     with_wrk = config.use_wrk and loadgen.wrk_available()
     if not with_wrk:
         notes.append("wrk not installed (or --no-wrk): built-in Python load generator used")
@@ -140,14 +163,21 @@ def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -
         children = Children(workdir)
         try:
             targets = _start_everything(children, workdir, notes, progress)
+            if config.warmup > 0:
+                warmup = dataclasses.replace(config, duration=config.warmup)
+                for target in targets:
+                    progress(f"warm-up: {target.name}")
+                    _measure(target, warmup, with_wrk)
             for round_no in range(config.rounds):
                 order = targets if round_no % 2 == 0 else list(reversed(targets))
                 for target in order:
                     progress(f"round {round_no + 1}/{config.rounds}: {target.name}")
+                    target.loads.append(round(os.getloadavg()[0], 2))
                     target.rounds.append(_measure(target, config, with_wrk))
         finally:
             children.stop_all()
     report = _report(config, targets, notes, with_wrk)
+    report["machine"]["loadavg_1m_before"] = load_before
     write_report(report, config.out_dir)
     return report
 
@@ -184,14 +214,20 @@ def _start_everything(
 def _report(
     config: BenchConfig, targets: list[_Target], notes: list[str], with_wrk: bool
 ) -> dict[str, Any]:
-    results = {t.name: _summary(t.rounds) for t in targets if t.rounds}
+    results = {t.name: _summary(t) for t in targets if t.rounds}
     ratios: dict[str, dict[str, float]] = {}
     nginx = results.get("nginx")
+    nginx_rounds = next((t.rounds for t in targets if t.name == "nginx"), [])
     if nginx:
-        for name, summary in results.items():
-            ratios[name] = {
+        for target in targets:
+            if not target.rounds:
+                continue
+            summary = results[target.name]
+            ratios[target.name] = {
                 "rps": round(summary["rps"] / nginx["rps"], 3) if nginx["rps"] else 0.0,
                 "p99": round(summary["p99_ms"] / nginx["p99_ms"], 3) if nginx["p99_ms"] else 0.0,
+                "rps_paired": _paired_ratio(target.rounds, nginx_rounds, "rps"),
+                "p99_paired": _paired_ratio(target.rounds, nginx_rounds, "p99_ms"),
             }
     else:
         notes.append("no nginx in this run: no ratios")
@@ -202,6 +238,7 @@ def _report(
         "settings": {
             "duration_s": config.duration,
             "rounds": config.rounds,
+            "warmup_s": config.warmup,
             "connections": config.connections,
             "load_generator": "wrk -t1 --latency" if with_wrk else "built-in (asyncio)",
         },
@@ -219,26 +256,38 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"- command: `{report['command']}`",
         f"- date: {report['date']}",
-        f"- machine: {machine['nproc']} CPUs (load average {machine['loadavg_1m']} at start), "
+        f"- machine: {machine['nproc']} CPUs (1-min load average "
+        f"{machine.get('loadavg_1m_before', machine['loadavg_1m'])} before the bench started; "
+        "the bench itself keeps about 3 processes busy), "
         f"{machine['platform']}, Python {machine['python']}",
         f"- versions: uvloop {machine['uvloop']}, httptools {machine['httptools']}, "
         f"aiohttp {machine['aiohttp']}, {machine['nginx']}, {machine['haproxy']}, {machine['wrk']}",
         f"- load: {settings['load_generator']}, {settings['connections']} connections, "
+        f"{settings.get('warmup_s', 0):g} s warm-up, then "
         f"{settings['duration_s']} s x {settings['rounds']} rounds per target (order alternates); "
-        "medians shown",
+        "medians shown; *paired* = median of the per-round ratios",
         "- three aiohttp replicas answer `GET /` with 6 bytes; every proxy: 1 worker, round robin,"
-        " keep-alive upstream; `direct` = the replicas without a proxy (the ceiling)",
+        " keep-alive upstream, adds X-Forwarded-For and -Proto; `direct` = the replicas without a"
+        " proxy (the ceiling)",
         "",
-        "| target | requests/s | p50 ms | p99 ms | errors | rps / nginx | p99 / nginx |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| target | requests/s | p50 ms | p99 ms | errors | rps / nginx | p99 / nginx "
+        "| rps / nginx, paired | p99 / nginx, paired |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     ratios = report["ratios_to_nginx"]
     for name, summary in report["results"].items():
         ratio = ratios.get(name, {})
         lines.append(
             f"| {name} | {summary['rps']:.0f} | {summary['p50_ms']:.2f} | {summary['p99_ms']:.2f} "
-            f"| {summary['errors']} | {ratio.get('rps', '-')} | {ratio.get('p99', '-')} |"
+            f"| {summary['errors']} | {ratio.get('rps', '-')} | {ratio.get('p99', '-')} "
+            f"| {ratio.get('rps_paired', '-')} | {ratio.get('p99_paired', '-')} |"
         )
+    per_round = [
+        f"{name}: " + ", ".join(f"{r['rps']:.0f}" for r in summary["rounds"])
+        for name, summary in report["results"].items()
+    ]
+    lines += ["", "Requests/s per round (in the order measured within each target):", ""]
+    lines += [f"- {line}" for line in per_round]
     if report["notes"]:
         lines += ["", "Notes:", *(f"- {note}" for note in report["notes"])]
     return "\n".join(lines) + "\n"

@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--duration", type=float, default=5.0, metavar="S", help="seconds/run")
     parser.add_argument("--rounds", type=int, default=3, metavar="N")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, metavar="S", help="unrecorded seconds per target"
+    )
     parser.add_argument("--connections", type=int, default=32, metavar="N")
     parser.add_argument("--out", default="results", metavar="DIR", help="(default: results/)")
     parser.add_argument(
@@ -39,15 +42,19 @@ def run(args: argparse.Namespace) -> int:
 
     if args.duration <= 0 or args.rounds < 1 or args.connections < 1:
         raise UsageError("--duration, --rounds and --connections must be positive")
+    if args.warmup < 0:
+        raise UsageError("--warmup must not be negative")
     config = BenchConfig(
         duration=args.duration,
         rounds=args.rounds,
+        warmup=args.warmup,
         connections=args.connections,
         out_dir=Path(args.out),
         use_wrk=not args.no_wrk,
         command=shlex.join(
             ["lbdemo", "bench", "--duration", f"{args.duration:g}", "--rounds", str(args.rounds),
-             "--connections", str(args.connections), "--out", args.out]
+             "--warmup", f"{args.warmup:g}", "--connections", str(args.connections),
+             "--out", args.out]
             + (["--no-wrk"] if args.no_wrk else [])
         ),
     )  # fmt: skip

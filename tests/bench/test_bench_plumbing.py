@@ -14,7 +14,7 @@ from aiohttp import web
 from lbdemo.bench.loadgen import LoadResult, parse_wrk, percentile, run_builtin
 from lbdemo.bench.procs import Children
 from lbdemo.bench.replica import create_app
-from lbdemo.bench.runner import BenchConfig, _report, _Target, write_report
+from lbdemo.bench.runner import BenchConfig, _report, _Target, render_markdown, write_report
 from lbdemo.errors import ProcessError
 
 WRK_SAMPLE = """Running 5s test @ http://127.0.0.1:8080/
@@ -84,7 +84,13 @@ def test_report_gives_ratios_to_nginx_and_is_written_as_json_and_markdown(
     notes = ["haproxy not installed: skipped"]
     report = _report(BenchConfig(rounds=3, command="lbdemo bench --rounds 3"), targets, notes, True)
     assert report["results"]["lbdemo"]["rps"] == 1000.0
-    assert report["ratios_to_nginx"]["lbdemo"] == {"rps": 1.0, "p99": 1.0}
+    # Ratio of medians 1.0; per-round ratios 1.1, 0.9, 1.0 and 0.8, 1.2, 1.0: medians 1.0 too.
+    assert report["ratios_to_nginx"]["lbdemo"] == {
+        "rps": 1.0,
+        "p99": 1.0,
+        "rps_paired": 1.0,
+        "p99_paired": 1.0,
+    }
     write_report(report, tmp_path / "out")
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["command"] == (
         "lbdemo bench --rounds 3"
@@ -92,6 +98,20 @@ def test_report_gives_ratios_to_nginx_and_is_written_as_json_and_markdown(
     markdown = (tmp_path / "out" / "bench.md").read_text()
     assert "| lbdemo | 1000 |" in markdown and "haproxy not installed" in markdown
     assert "nproc" not in markdown and "CPUs" in markdown
+
+
+def test_paired_ratio_compares_rounds_measured_together() -> None:
+    # Round 2 was slow for nginx, round 3 for lbdemo: the medians hide it, the pairs do not.
+    targets = [
+        _Target("lbdemo", [], [_result(1000, 4.0), _result(2000, 4.0), _result(3000, 4.0)]),
+        _Target("nginx", [], [_result(900, 5.0), _result(2500, 5.0), _result(2000, 5.0)]),
+    ]
+    report = _report(BenchConfig(rounds=3), targets, [], True)
+    ratios = report["ratios_to_nginx"]["lbdemo"]
+    assert ratios["rps"] == 1.0
+    assert ratios["rps_paired"] == 1.111  # median of 1.111, 0.8, 1.5
+    assert ratios["p99_paired"] == 0.8
+    assert "| 1.111 |" in render_markdown(report)
 
 
 def test_children_are_stopped_by_pid(tmp_path: Path) -> None:
