@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
 
 def _label(path: str, report: dict[str, Any]) -> str:
     run = report.get("run") or {}
-    name = " ".join(str(run[k]) for k in ("scenario", "storage") if run.get(k))
-    return name or Path(path).stem
+    parts = [str(run[k]) for k in ("scenario", "storage") if run.get(k)]
+    return " ".join(dict.fromkeys(parts)) or Path(path).stem  # "private", not "private private"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,7 +39,11 @@ async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
         outcomes.append(await run_scenario(scenario, _tagged(tag)))
     private, shared = (outcome.report for outcome in outcomes)
     table = compare(private, shared, labels=("private", "shared"))
-    (base.out_dir / "compare.md").write_text(table)
+    command = private["run"].get("command", "lbdemo demo")
+    (base.out_dir / "compare.md").write_text(
+        f"# private vs shared storage, same load\n\nMade by `{command}`; the reports: "
+        "[private.md](private.md), [shared.md](shared.md).\n\n{table}"
+    )
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
 
@@ -52,7 +56,12 @@ async def run_upgrade_demo(base: UpgradeScenarioConfig) -> str:
         tag = f"[{number}/{len(SCENARIOS)} upgrade, {storage}]"
         reports.append(await run_upgrade_scenario(replace(base, storage=storage), _tagged(tag)))
     table = upgrade_table(reports)
-    (base.out_dir / "upgrade-compare.md").write_text(table)
+    (base.out_dir / "upgrade-compare.md").write_text(
+        "# A rolling upgrade under load, private vs shared storage\n\n"
+        f"Made by `lbdemo {' '.join(sys.argv[1:])}`; the reports: "
+        "[upgrade-private.md](upgrade-private.md), [upgrade-shared.md](upgrade-shared.md).\n\n"
+        f"{table}"
+    )
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return table
 

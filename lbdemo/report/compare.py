@@ -1,4 +1,5 @@
-"""Two reports side by side: one row per metric, columns A, B and the difference B − A."""
+"""Two reports side by side: one row per metric, columns A, B and the difference B − A
+(headed with the reports' labels)."""
 
 from __future__ import annotations
 
@@ -67,7 +68,10 @@ def _difference(a: Any, b: Any, is_rate: bool) -> str:
             return "0"
         if is_rate:
             return f"{d * 100:+.2f} pp"
-        text = f"{d:+,}" if isinstance(d, int) else f"{d:+,.3f}".rstrip("0").rstrip(".")
+        if isinstance(d, int) or abs(d) >= 100:  # ops/s and counts: decimals are noise there
+            text = f"{d:+,.0f}"
+        else:
+            text = f"{d:+,.3f}".rstrip("0").rstrip(".")
         if a:
             text += f" ({d / a * 100:+.0f}%)"
         return text
@@ -83,4 +87,5 @@ def compare(a: dict[str, Any], b: dict[str, Any], labels: tuple[str, str] = ("A"
             continue
         show = fmt_rate if is_rate else fmt
         rows.append([label, show(va), show(vb), _difference(va, vb, is_rate)])
-    return table(["metric", labels[0], labels[1], "difference (B − A)"], rows, right=(1, 2, 3))
+    header = ["metric", labels[0], labels[1], f"difference ({labels[1]} − {labels[0]})"]
+    return table(header, rows, right=(1, 2, 3))

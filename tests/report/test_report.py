@@ -123,7 +123,7 @@ def test_compare_lines_up_two_reports_with_differences(tmp_path: Path) -> None:
     text = compare(a, b, labels=("shared", "private"))
     lines = text.splitlines()
     assert [c.strip() for c in lines[0].split("|")[1:5]] == [
-        "metric", "shared", "private", "difference (B − A)"]
+        "metric", "shared", "private", "difference (private − shared)"]
     assert len({len(line) for line in lines}) == 1  # columns line up in a terminal
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:5]]
             for line in lines[2:]}
