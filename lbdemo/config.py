@@ -35,3 +35,11 @@ def state_root(args: argparse.Namespace) -> Path:
     """The absolute state root for a parsed command line (the directory may not exist yet)."""
     chosen = getattr(args, "state", None) or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
     return Path(chosen).expanduser().resolve()
+
+
+ADMIN_TOKEN_ENV = "LBDEMO_ADMIN_TOKEN"
+
+
+def admin_token_from_env() -> str | None:
+    """The balancer admin token the user chose, if any (else one is generated)."""
+    return os.environ.get(ADMIN_TOKEN_ENV) or None

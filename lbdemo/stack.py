@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lbdemo.config import ADMIN_TOKEN_ENV
 from lbdemo.containers.containers import Container
 from lbdemo.containers.images import PGDATA_PATH
 from lbdemo.containers.mounts import parse_volume_spec
@@ -146,6 +147,7 @@ class Stack:
             admin_url = self.admin_url
             assert admin_url is not None
             self.runtime.admin = BalancerAdmin(admin_url, config.admin_token)
+            self._write_admin_token()
             self.control = ControlServer(self.runtime, config.run_dir)
             await self.control.start()
         except BaseException:
@@ -153,6 +155,18 @@ class Stack:
             raise
         self.started_in_s = time.monotonic() - began
         self._write_state_file()
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.config.run_dir / "admin-token"
+
+    def _write_admin_token(self) -> None:
+        """The admin API's bearer token, readable by this user only (never on a command line)."""
+        path = self.admin_token_file
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.config.admin_token + "\n")
 
     def _remove_leftovers(self) -> None:
         """A stack killed before its ``down`` left records (and maybe processes): clear them."""
@@ -181,7 +195,7 @@ class Stack:
                 "--strategy", self.config.strategy, "--admin", "127.0.0.1:0"]  # fmt: skip
         for replica in self.replicas:
             argv += ["--upstream", f"{replica.name}={replica.url}"]
-        env = {**os.environ, "LBDEMO_ADMIN_TOKEN": self.config.admin_token}
+        env = {**os.environ, ADMIN_TOKEN_ENV: self.config.admin_token}
         return await spawn("balancer", argv, log_path=self.config.run_dir / "balancer.log", env=env)
 
     async def stop(self) -> None:
@@ -198,6 +212,7 @@ class Stack:
             await admin.close()
         self._remove_leftovers()
         (self.config.run_dir / "stack.json").unlink(missing_ok=True)
+        self.admin_token_file.unlink(missing_ok=True)
 
     def describe(self) -> dict[str, Any]:
         """What ``up`` prints and ``stack.json`` records: URLs, pids, containers, data."""
@@ -218,6 +233,7 @@ class Stack:
             "balancer": {
                 "url": self.url,
                 "admin_url": self.admin_url,
+                "admin_token_file": str(self.admin_token_file),
                 "pid": self.balancer.pid if self.balancer else None,
             },
             "replicas": [r.describe() for r in self.replicas],

@@ -11,10 +11,11 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lbdemo.config import add_state_argument, state_root
+from lbdemo.config import add_state_argument, admin_token_from_env, state_root
 from lbdemo.errors import StateError, UsageError
 from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import RESTART_POLICIES
@@ -84,6 +85,9 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         strategy=args.strategy,
         restart=args.restart,
     )
+    chosen_token = admin_token_from_env()
+    if chosen_token is not None:
+        config = replace(config, admin_token=chosen_token)
     config.validate()
     return config
 
@@ -152,7 +156,9 @@ def render(description: dict[str, Any]) -> str:
     lines = [
         f"lbdemo: {len(description['replicas'])} replicas, {description['storage']} storage: "
         f"{where}",
-        f"  balancer  {balancer['url']}   (pid {balancer['pid']}, admin {balancer['admin_url']})",
+        f"  {'balancer':<11} {balancer['url']}  (pid {balancer['pid']})",
+        f"  {'admin API':<11} {balancer['admin_url']}  (/replicas, /metrics; bearer token in "
+        f"{balancer['admin_token_file']})",
     ]
     for replica in description["replicas"]:
         data = f"  data {replica['data']}" if replica["data"] else ""

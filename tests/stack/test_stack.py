@@ -99,3 +99,20 @@ async def test_stop_leaves_no_process_behind(tmp_path: Path) -> None:
         assert all(pid_alive(p) for p in pids)
     assert not any(pid_alive(p) for p in pids)
     assert not list((tmp_path / "containers").glob("*/config.json")), "down removes containers"
+
+
+async def test_the_admin_token_is_in_a_private_file_and_opens_the_admin_api(
+    tmp_path: Path,
+) -> None:
+    async with running_stack(tmp_path, storage="shared", replicas=2) as stack, \
+            ClientSession() as http:
+        token_file = stack.admin_token_file
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        token = token_file.read_text().strip()
+        async with http.get(f"{stack.admin_url}/replicas") as r:
+            assert r.status == 401
+        async with http.get(f"{stack.admin_url}/replicas",
+                            headers={"Authorization": f"Bearer {token}"}) as r:
+            assert r.status == 200
+            assert sorted(x["name"] for x in await r.json()) == ["lbdemo-r1", "lbdemo-r2"]
+    assert not token_file.exists()
