@@ -42,7 +42,7 @@ async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
     command = private["run"].get("command", "lbdemo demo")
     (base.out_dir / "compare.md").write_text(
         f"# private vs shared storage, same load\n\nMade by `{command}`; the reports: "
-        "[private.md](private.md), [shared.md](shared.md).\n\n{table}"
+        f"[private.md](private.md), [shared.md](shared.md).\n\n{table}"
     )
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
