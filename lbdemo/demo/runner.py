@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from lbdemo.demo.scenario import ScenarioConfig, ScenarioOutcome, run_scenario
@@ -18,6 +19,17 @@ SCENARIOS: tuple[Storage, ...] = ("private", "shared")
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def write_comparison(out_dir: Path, private: dict[str, Any], shared: dict[str, Any]) -> str:
+    """Write ``compare.md`` next to the two reports; returns the bare table."""
+    table = compare(private, shared, labels=("private", "shared"))
+    command = private.get("run", {}).get("command", "lbdemo demo")
+    (out_dir / "compare.md").write_text(
+        f"# private vs shared storage, same load\n\nMade by `{command}`; the reports: "
+        f"[private.md](private.md), [shared.md](shared.md).\n\n{table}"
+    )
+    return table
 
 
 def _tagged(tag: str) -> Callable[[str], None]:
@@ -38,12 +50,7 @@ async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
         tag = f"[{number}/{len(SCENARIOS)} {storage}]"
         outcomes.append(await run_scenario(scenario, _tagged(tag)))
     private, shared = (outcome.report for outcome in outcomes)
-    table = compare(private, shared, labels=("private", "shared"))
-    command = private["run"].get("command", "lbdemo demo")
-    (base.out_dir / "compare.md").write_text(
-        f"# private vs shared storage, same load\n\nMade by `{command}`; the reports: "
-        f"[private.md](private.md), [shared.md](shared.md).\n\n{table}"
-    )
+    table = write_comparison(base.out_dir, private, shared)
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return outcomes, table
 
