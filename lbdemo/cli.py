@@ -55,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LbdemoError as exc:
         print(f"lbdemo: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # Nearly always a path the user named (--state, --out) that cannot be made or written.
+        print(f"lbdemo: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return status
