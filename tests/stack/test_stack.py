@@ -8,10 +8,12 @@ import os
 import signal
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp import ClientSession
 
 from lbdemo.procs import pid_alive
+from lbdemo.store.embedded import ServerInfo
 from tests.utils import running_stack
 
 pytestmark = pytest.mark.slow
@@ -129,3 +131,24 @@ async def test_the_admin_token_is_in_a_private_file_and_opens_the_admin_api(
             assert r.status == 200
             assert sorted(x["name"] for x in await r.json()) == ["lbdemo-r1", "lbdemo-r2"]
     assert not token_file.exists()
+
+
+async def test_dsn_runs_the_replicas_on_an_existing_server(
+    tmp_path: Path, pg_server: ServerInfo
+) -> None:
+    write_id = unique("w")
+    stack_running = running_stack(tmp_path, storage="shared", replicas=2, dsn=pg_server.dsn)
+    async with stack_running as stack, ClientSession() as http:
+        assert stack.describe()["store"]["kind"] == "external"
+        assert not (tmp_path / "volumes").exists() or not any((tmp_path / "volumes").iterdir())
+        async with http.put(f"{stack.url}/products/dsn-key",
+                            json={"price": 9, "write_id": write_id}) as r:
+            assert r.status == 200
+        for replica in stack.replicas:
+            async with http.get(f"{replica.url}/products/dsn-key") as r:
+                assert (await r.json())["write_id"] == write_id
+    conn = await asyncpg.connect(pg_server.dsn)
+    try:
+        assert await conn.fetchval("SELECT write_id FROM products WHERE id = 'dsn-key'") == write_id
+    finally:
+        await conn.close()
