@@ -19,6 +19,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import shutil
 import signal
 import socket
 import stat
@@ -137,6 +138,18 @@ class EmbeddedPostgres:
         self.pgdata.chmod(0o700)
         if (self.pgdata / "PG_VERSION").exists():
             return
+        was_empty = not any(self.pgdata.iterdir())
+        failure = await self._initdb(account)
+        if failure and was_empty:
+            # Seen rarely on a loaded machine: initdb fails and cannot clean up after itself.
+            # The directory held nothing of anyone's before, so clear what initdb left, retry.
+            _clear_directory(self.pgdata)
+            failure = await self._initdb(account)
+        if failure:
+            raise StoreError(f"initdb failed for {self.pgdata}: {failure} (see {self.log_file})")
+
+    async def _initdb(self, account: pwd.struct_passwd | None) -> str | None:
+        """Run initdb once; None on success, else its error lines (the whole output is logged)."""
         process = await asyncio.create_subprocess_exec(
             str(postgres_bin_dir() / "initdb"),
             "-D", str(self.pgdata),
@@ -150,13 +163,14 @@ class EmbeddedPostgres:
             **_run_as(account),
         )
         output, _ = await process.communicate()
-        if process.returncode != 0:
-            text = output.decode(errors="replace")
-            self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            with self.log_file.open("a") as log:
-                log.write(text)
-            errors = [line for line in text.splitlines() if "error" in line.lower()]
-            raise StoreError(f"initdb failed for {self.pgdata}: {' | '.join(errors[:2])}")
+        if process.returncode == 0:
+            return None
+        text = output.decode(errors="replace")
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("a") as log:
+            log.write(text)
+        errors = [line for line in text.splitlines() if "error" in line.lower()]
+        return " | ".join(errors[:2]) or f"exit status {process.returncode}"
 
     async def start(self, port: int | None = None) -> ServerInfo:
         """Start the server on 127.0.0.1 and wait until it accepts connections."""
@@ -231,6 +245,15 @@ class EmbeddedPostgres:
             time.sleep(0.05)
         if pid_alive(pid):
             signal_pid(pid, signal.SIGKILL)
+
+
+def _clear_directory(directory: Path) -> None:
+    """Remove everything inside ``directory`` (not the directory: it may be a mount point)."""
+    for entry in directory.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _leftover_pid(pgdata: Path) -> int | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from lbdemo.errors import StoreError
 from lbdemo.procs import pid_alive
 from lbdemo.replica.app import ReplicaSettings, create_app
 from lbdemo.store.embedded import EmbeddedPostgres
@@ -79,3 +81,15 @@ async def test_stop_is_a_fast_shutdown_that_ends_the_process(tmp_path: Path) -> 
     await server.stop()
     assert not pid_alive(info.pid)
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists(), "a clean shutdown removes it"
+
+
+async def test_a_directory_holding_other_files_is_refused_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    pgdata = tmp_path / "not-a-cluster"
+    pgdata.mkdir()
+    (pgdata / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="initdb failed"):
+        await EmbeddedPostgres(pgdata).start()
+    assert sorted(p.name for p in pgdata.iterdir()) == ["notes.txt"]
+    assert (pgdata / "notes.txt").read_text() == "mine"
