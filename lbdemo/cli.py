@@ -29,6 +29,15 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+# The order `lbdemo --help` lists command modules in: the main job first, Docker's verbs after.
+HELP_ORDER = ("demo", "up", "check", "compare", "lifecycle", "containers", "volume", "bench")
+
+
+def _help_order(module: pkgutil.ModuleInfo) -> tuple[int, str]:
+    rank = HELP_ORDER.index(module.name) if module.name in HELP_ORDER else len(HELP_ORDER)
+    return rank, module.name
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="lbdemo",
@@ -38,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=OneLineParser
     )
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=_help_order):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(subparsers)
     return parser
