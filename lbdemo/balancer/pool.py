@@ -23,7 +23,6 @@ class Replica:
     """One upstream replica and its connection pool."""
 
     __slots__ = (
-        "_idle_waiters",
         "available",
         "draining",
         "errors",
@@ -31,6 +30,7 @@ class Replica:
         "healthy",
         "host",
         "idle",
+        "idle_waiters",
         "in_flight",
         "name",
         "passes",
@@ -57,7 +57,7 @@ class Replica:
         self.passes = 0  # consecutive successful health checks
         self.fails = 0  # consecutive failed health checks
         self.idle: list[UpstreamConnection] = []
-        self._idle_waiters: list[asyncio.Future[None]] = []
+        self.idle_waiters: list[asyncio.Future[None]] = []
         # Shared by this replica's connections: its responses look alike, whichever carried them.
         self.scanner = ResponseScanner()
 
@@ -91,18 +91,21 @@ class Replica:
 
     def end(self) -> None:
         self.in_flight -= 1
-        if self.in_flight == 0 and self._idle_waiters:
-            for fut in self._idle_waiters:
-                if not fut.done():
-                    fut.set_result(None)
-            self._idle_waiters.clear()
+        if self.in_flight == 0 and self.idle_waiters:
+            self.wake_idle_waiters()
+
+    def wake_idle_waiters(self) -> None:
+        for fut in self.idle_waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self.idle_waiters.clear()
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is in flight; False when ``timeout`` passed first."""
         if self.in_flight == 0:
             return True
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._idle_waiters.append(fut)
+        self.idle_waiters.append(fut)
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:

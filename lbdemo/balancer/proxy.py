@@ -618,10 +618,24 @@ class ClientConnection(asyncio.Protocol):
         if replica is not None:
             ex.replica = None
             self.ctx.metrics.observe(replica.name, ex.status, clock() - ex.started)
-            replica.end()
+            # Replica.end(), inlined: this runs once per request.
+            replica.in_flight -= 1
+            if not replica.in_flight and replica.idle_waiters:
+                replica.wake_idle_waiters()
         else:
             self._record(ex)
         if ex.request_done:
+            queue = self._queue
+            if (
+                len(queue) == 1
+                and queue[0] is ex
+                and ex.keep_alive
+                and not (self._pause or self._close_when_idle)
+            ):
+                # The common end of a keep-alive exchange: nothing queued behind, nothing
+                # paused, nothing to close; what _finish would conclude, without the call.
+                queue.clear()
+                return
             self._finish(ex)
         else:
             # The replica answered before the request body ended: read and drop the rest.
