@@ -21,6 +21,7 @@ The X-Replica header of every response is the name of the container that served 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import secrets
@@ -34,7 +35,7 @@ from lbdemo.config import ADMIN_TOKEN_ENV
 from lbdemo.containers.containers import Container
 from lbdemo.containers.images import PGDATA_PATH
 from lbdemo.containers.mounts import parse_volume_spec
-from lbdemo.errors import UsageError
+from lbdemo.errors import StateError, UsageError
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.runtime.api import ControlServer
@@ -93,6 +94,34 @@ class StackConfig:
         return self.state_root / "volumes" / self.volume / "_data"
 
 
+class StackLock:
+    """One stack per state root: an flock held for the stack's life, released by the kernel
+    if the process dies. Without it, a second stack (``lbdemo demo`` beside a running ``lbdemo
+    up``) would clear the first one's containers and stop its database."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, path: Path, state_root: Path) -> StackLock:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StateError(
+                f"a stack is already running on {state_root} (pid {holder}); stop it with "
+                "`lbdemo down`, or give this one its own --state"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        return cls(fd)
+
+    def release(self) -> None:
+        os.close(self._fd)  # closing the descriptor drops the flock
+
+
 class Stack:
     """Starts and stops one stack; knows its containers, their pids and URLs."""
 
@@ -109,6 +138,7 @@ class Stack:
         self.balancer: Child | None = None
         self.control: ControlServer | None = None
         self.started_in_s: float | None = None
+        self._lock: StackLock | None = None
 
     @property
     def replicas(self) -> list[ContainerProcess]:
@@ -135,6 +165,7 @@ class Stack:
         began = time.monotonic()
         config = self.config
         config.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = StackLock.acquire(config.run_dir / "stack.lock", config.state_root)
         try:
             self._remove_leftovers()
             if config.storage == "shared" and config.dsn is None:
@@ -213,6 +244,9 @@ class Stack:
         self._remove_leftovers()
         (self.config.run_dir / "stack.json").unlink(missing_ok=True)
         self.admin_token_file.unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def describe(self) -> dict[str, Any]:
         """What ``up`` prints and ``stack.json`` records: URLs, pids, containers, data."""

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from aiohttp import ClientSession
 
+from lbdemo.errors import StateError
 from lbdemo.procs import pid_alive
 from lbdemo.store.embedded import ServerInfo
 from tests.utils import running_stack
@@ -152,3 +153,18 @@ async def test_dsn_runs_the_replicas_on_an_existing_server(
         assert await conn.fetchval("SELECT write_id FROM products WHERE id = 'dsn-key'") == write_id
     finally:
         await conn.close()
+
+
+async def test_a_second_stack_on_the_same_state_root_is_refused_and_the_first_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    async with running_stack(tmp_path, storage="shared", replicas=1) as first, \
+            ClientSession() as http:
+        with pytest.raises(StateError, match="already running"):
+            async with running_stack(tmp_path, storage="private", replicas=1):
+                pass
+        async with http.get(f"{first.url}/healthz") as r:
+            assert r.status == 200
+        assert [r.name for r in first.replicas] == ["lbdemo-r1"]
+    async with running_stack(tmp_path, storage="shared", replicas=1):
+        pass  # once the first is down, the state root is free again
