@@ -111,20 +111,55 @@ def find_locustfile() -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Workload:
+    """What Locust is asked to do: how many users, how fast, how long, on which keys."""
+
+    users: int
+    spawn_rate: float
+    duration_s: float
+    keys: int = 8
+    write_ratio: float = 0.3
+    key_prefix: str = DEFAULT_KEY_PREFIX
+
+    def check(self) -> None:
+        """Raise UsageError for a value Locust would refuse or misread; nothing has started."""
+        if self.users < 1:
+            raise UsageError(f"users must be at least 1, not {self.users}")
+        if not self.spawn_rate > 0:
+            raise UsageError(f"spawn rate must be positive, not {self.spawn_rate}")
+        if not self.duration_s > 0:
+            raise UsageError(f"duration must be positive, not {self.duration_s}")
+        if self.keys < 1:
+            raise UsageError(f"keys must be at least 1, not {self.keys}")
+        if not 0.0 <= self.write_ratio <= 1.0:
+            raise UsageError(f"write ratio must be between 0 and 1, not {self.write_ratio}")
+        if not KEY_PREFIX.fullmatch(self.key_prefix):
+            raise UsageError(
+                f"key prefix must match {KEY_PREFIX.pattern}, not {self.key_prefix!r}"
+            )
+
+    def locust_args(self) -> list[str]:
+        return [
+            "-u", str(self.users),
+            "-r", f"{self.spawn_rate:g}",
+            # Locust's run time is whole seconds; round up so a short run still runs.
+            "-t", f"{max(1, math.ceil(self.duration_s))}s",
+            "--keys", str(self.keys),
+            "--key-prefix", self.key_prefix,
+            "--write-ratio", f"{self.write_ratio:g}",
+        ]  # fmt: skip
+
+
 def locust_command(
     locustfile: Path,
     host: str,
     history_file: Path,
+    workload: Workload,
     *,
-    users: int,
-    spawn_rate: float,
-    duration_s: float,
-    keys: int,
-    write_ratio: float,
     csv_prefix: Path | None,
     html: Path | None,
     progress_interval_s: float,
-    key_prefix: str = DEFAULT_KEY_PREFIX,
 ) -> list[str]:
     """The argv that runs the workload headless; its only output is progress lines and a summary."""
     argv = [
@@ -132,14 +167,8 @@ def locust_command(
         "-f", str(locustfile),
         "--headless", "--only-summary",
         "--host", host,
-        "-u", str(users),
-        "-r", f"{spawn_rate:g}",
-        # Locust's run time is whole seconds; round up so a short run still runs.
-        "-t", f"{max(1, math.ceil(duration_s))}s",
+        *workload.locust_args(),
         "--history-file", str(history_file),
-        "--keys", str(keys),
-        "--key-prefix", key_prefix,
-        "--write-ratio", f"{write_ratio:g}",
         "--progress-interval", f"{progress_interval_s:g}",
     ]  # fmt: skip
     if csv_prefix is not None:
@@ -176,17 +205,13 @@ async def run_locust(
     Product ids are ``<key_prefix>0`` ... ``<key_prefix><keys - 1>``: a prefix of its own per run
     keeps a run clear of rows earlier runs left on a shared volume.
     """
-    _validate(
-        host, history_file, users, spawn_rate, duration_s, keys, write_ratio, csv_prefix, html
-    )
-    if not KEY_PREFIX.fullmatch(key_prefix):
-        raise UsageError(f"key prefix must match {KEY_PREFIX.pattern}, not {key_prefix!r}")
+    workload = Workload(users, spawn_rate, duration_s, keys, write_ratio, key_prefix)
+    workload.check()
+    _check_paths(host, history_file, csv_prefix, html)
     argv = locust_command(
-        find_locustfile(), host, history_file,
-        users=users, spawn_rate=spawn_rate, duration_s=duration_s, keys=keys,
-        write_ratio=write_ratio, csv_prefix=csv_prefix, html=html,
-        progress_interval_s=progress_interval_s, key_prefix=key_prefix,
-    )  # fmt: skip
+        find_locustfile(), host, history_file, workload,
+        csv_prefix=csv_prefix, html=html, progress_interval_s=progress_interval_s,
+    )
     # The run replaces the file anyway; removing it first means a crash before Locust's first
     # write cannot pass an old run's history off as this run's.
     history_file.unlink(missing_ok=True)
@@ -258,29 +283,11 @@ def read_stats(csv_prefix: Path) -> LocustStats | None:
 # ---- internals ----------------------------------------------------------------------------
 
 
-def _validate(
-    host: str,
-    history_file: Path,
-    users: int,
-    spawn_rate: float,
-    duration_s: float,
-    keys: int,
-    write_ratio: float,
-    csv_prefix: Path | None,
-    html: Path | None,
+def _check_paths(
+    host: str, history_file: Path, csv_prefix: Path | None, html: Path | None
 ) -> None:
     if not host.startswith(("http://", "https://")):
         raise UsageError(f"the load-test host must be an http:// URL, not {host!r}")
-    if users < 1:
-        raise UsageError(f"users must be at least 1, not {users}")
-    if not spawn_rate > 0:
-        raise UsageError(f"spawn rate must be positive, not {spawn_rate}")
-    if not duration_s > 0:
-        raise UsageError(f"duration must be positive, not {duration_s}")
-    if keys < 1:
-        raise UsageError(f"keys must be at least 1, not {keys}")
-    if not 0.0 <= write_ratio <= 1.0:
-        raise UsageError(f"write ratio must be between 0 and 1, not {write_ratio}")
     if history_file.is_dir():
         raise UsageError(f"history file {history_file} is a directory")
     for what, path in (("history file", history_file), ("CSV prefix", csv_prefix), ("HTML", html)):
