@@ -152,13 +152,37 @@ def _why(exc: BaseException, log_path: Path) -> str:
     return f"{reason}" + (f"; log {log_path}: {' | '.join(tail)}" if tail else "")
 
 
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` is a live (not zombie) process."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name, or None if there is none.
+
+    The command name (field 2) may hold spaces and parentheses; the fields after it are fixed:
+    [0] is the state, [19] the start time in clock ticks since boot.
+    """
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (ticks since boot), to tell a reused pid apart later."""
+    fields = _stat_fields(pid)
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
+    """True if ``pid`` is a live process: not a zombie, and (given ``start_ticks``) not a later
+    process that reused the pid."""
+    if pid <= 0:
         return False
-    return state != "Z"
+    fields = _stat_fields(pid)
+    if not fields or fields[0] in ("Z", "X"):
+        return False
+    return start_ticks is None or process_start_ticks(pid) == start_ticks
 
 
 def signal_pid(pid: int, sig: int) -> None:

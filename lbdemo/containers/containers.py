@@ -42,6 +42,7 @@ from lbdemo.containers.mounts import Mount
 from lbdemo.containers.names import new_id, random_name, validate_container_name
 from lbdemo.containers.volumes import VolumeStore
 from lbdemo.errors import StateError, UsageError
+from lbdemo.procs import pid_alive, process_start_ticks
 
 Status = Literal["created", "running", "exited"]
 STATUSES: tuple[Status, ...] = ("created", "running", "exited")
@@ -192,46 +193,6 @@ class Container:
             },
             "NetworkSettings": {"Ports": list(self.ports)},
         }
-
-
-def _proc_start_ticks(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses; fields after it are fixed.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
-    """Whether ``pid`` is a live process (not a zombie, and not a later process reusing it)."""
-    if pid <= 0:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            stat = f.read()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        stat = ""
-    if stat:
-        state = stat[stat.rfind(")") + 2 :].split()[:1]
-        if state == ["Z"] or state == ["X"]:
-            return False
-        return start_ticks is None or _proc_start_ticks(pid) == start_ticks
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _default_kill(pid: int) -> None:
@@ -415,7 +376,7 @@ class ContainerStore:
             if status == "running":
                 assert pid is not None
                 container = replace(
-                    container, status="running", pid=pid, pid_start=_proc_start_ticks(pid),
+                    container, status="running", pid=pid, pid_start=process_start_ticks(pid),
                     exit_code=0, started_at=now,
                 )  # fmt: skip
             elif status == "exited":

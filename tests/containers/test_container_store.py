@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lbdemo.containers.containers import LOST_EXIT_CODE, ContainerStore, pid_alive
+from lbdemo.containers.containers import LOST_EXIT_CODE, ContainerStore
 from lbdemo.containers.errors import (
     ContainerRunningError,
     InvalidNameError,
@@ -24,6 +24,7 @@ from lbdemo.containers.errors import (
 from lbdemo.containers.fs import ContainerFS
 from lbdemo.containers.mounts import parse_mount_spec, parse_volume_spec
 from lbdemo.errors import UsageError
+from lbdemo.procs import pid_alive
 
 IMAGE = "lbdemo/catalog:1.0"
 
