@@ -6,7 +6,6 @@ Both answer with a :class:`LoadResult`: requests per second, latency percentiles
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lbdemo.errors import ProcessError
+from lbdemo.stats import percentile
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,6 @@ def run_wrk(url: str, duration: float, connections: int, timeout: float = 60.0) 
     return parse_wrk(done.stdout)
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) by nearest rank; 0.0 for no values."""
-    if not sorted_values:
-        return 0.0
-    rank = math.ceil(q / 100 * len(sorted_values))
-    return sorted_values[max(0, min(len(sorted_values), rank) - 1)]
-
 
 async def _one_connection(
     host: str, port: int, deadline: float, latencies: list[float], errors: list[int]
@@ -145,8 +138,8 @@ async def run_builtin(
     latencies.sort()
     return LoadResult(
         rps=len(latencies) / elapsed if elapsed > 0 else 0.0,
-        p50_ms=percentile(latencies, 50) * 1000,
-        p99_ms=percentile(latencies, 99) * 1000,
+        p50_ms=(percentile(latencies, 50) or 0.0) * 1000,
+        p99_ms=(percentile(latencies, 99) or 0.0) * 1000,
         requests=len(latencies),
         errors=errors[0],
     )

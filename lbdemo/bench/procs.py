@@ -15,14 +15,6 @@ from pathlib import Path
 from lbdemo.errors import ProcessError
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (for servers that cannot report the one they got)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_port(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

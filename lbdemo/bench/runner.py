@@ -28,7 +28,8 @@ from lbdemo import __version__
 from lbdemo.bench import loadgen
 from lbdemo.bench.loadgen import LoadResult
 from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
-from lbdemo.bench.procs import Children, free_port, wait_port
+from lbdemo.bench.procs import Children, wait_port
+from lbdemo.procs import free_port
 
 TARGETS = ("lbdemo", "nginx", "haproxy", "direct")
 

@@ -11,18 +11,12 @@ from typing import Any
 
 from lbdemo.checker import KINDS, Audit, CheckResult
 from lbdemo.history import History, Op
+from lbdemo.stats import percentile
 
 REPORT_FORMAT = "lbdemo-report/1"
 EXPLAINED_PER_KIND = 5
 DIVERGENT_EXAMPLES = 10
 
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in 0..100) of an already sorted list; None if empty."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * q // 100))  # ceil without floats drifting
-    return sorted_values[min(len(sorted_values), int(rank)) - 1]
 
 
 def _latency(ops: list[Op]) -> dict[str, float | int | None]:

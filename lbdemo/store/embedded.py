@@ -21,7 +21,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lbdemo.errors import StoreError
-from lbdemo.procs import Child, RunAs, pid_alive, signal_pid, spawn
+from lbdemo.procs import Child, RunAs, free_port, pid_alive, signal_pid, spawn
 
 SERVICE_USER = "pgserver"
 READY_TIMEOUT_S = 30.0
@@ -46,14 +45,6 @@ def postgres_bin_dir() -> Path:
     if not (bin_dir / "postgres").exists():
         raise StoreError(f"no PostgreSQL binaries in {bin_dir}")
     return bin_dir
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (callers retry on a clash)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _service_account() -> pwd.struct_passwd | None:

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from lbdemo.bench.loadgen import LoadResult, parse_wrk, percentile, run_builtin
+from lbdemo.bench.loadgen import LoadResult, parse_wrk, run_builtin
 from lbdemo.bench.procs import Children
 from lbdemo.bench.replica import create_app
 from lbdemo.bench.runner import BenchConfig, _report, _Target, render_markdown, write_report
@@ -43,13 +43,6 @@ def test_wrk_output_is_parsed_with_units_and_errors() -> None:
 def test_wrk_output_without_latency_distribution_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_wrk("Requests/sec: 10\n")
-
-
-def test_percentile_uses_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 50) == 50.0
-    assert percentile(values, 99) == 99.0
-    assert percentile([], 99) == 0.0
 
 
 @pytest_asyncio.fixture

@@ -21,7 +21,7 @@ from lbdemo.report import (
     render_markdown,
     write_report,
 )
-from lbdemo.report.build import percentile
+from lbdemo.stats import percentile
 
 META = {"scenario": "private", "storage": "private", "replicas": 2, "users": 3,
         "duration": 1.0, "command": "lbdemo demo", "started_at": "2026-01-01T00:00:00Z"}
