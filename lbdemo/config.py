@@ -1,4 +1,5 @@
-"""Where lbdemo keeps its state, and the only module that reads environment variables.
+"""Where lbdemo keeps its state, and the only module that reads lbdemo's environment variables
+(child processes are given the environment whole; nothing else looks into it).
 
 The state root holds everything lbdemo writes on its own (laid out like ``/var/lib/docker``)::
 
@@ -43,3 +44,12 @@ ADMIN_TOKEN_ENV = "LBDEMO_ADMIN_TOKEN"
 def admin_token_from_env() -> str | None:
     """The balancer admin token the user chose, if any (else one is generated)."""
     return os.environ.get(ADMIN_TOKEN_ENV) or None
+
+
+STORE_DSN_ENV = "LBDEMO_STORE_DSN"
+
+
+def store_dsn_from_env() -> str | None:
+    """A PostgreSQL URL given through the environment rather than a command line, where every
+    local user could read it (a password in it included)."""
+    return os.environ.get(STORE_DSN_ENV) or None

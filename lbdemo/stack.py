@@ -6,14 +6,15 @@
 behind a balancer and serves the daemon's control API (so ``lbdemo run/stop/kill/upgrade`` work
 while it runs). It returns when every replica answered its health check through its ready line;
 ``stop()`` takes everything down in reverse order and removes the stack's containers with their
-layers, as ``docker compose down`` does; named volumes stay. The layouts:
+layers, as ``docker compose down`` does; named volumes stay. Where the data lives is the
+config's :class:`~lbdemo.layout.Layout`, passed to the runtime unchanged:
 
 * ``private``: replica container ``lbdemo-rK`` runs its own PostgreSQL whose data directory is
   ``/var/lib/postgresql/data`` inside its container layer
   (``<state>/containers/<id>/layer/var/lib/postgresql/data``): deleted with the container.
-* ``shared``: one store container ``lbdemo-db`` (image ``lbdemo/postgres:16``) mounts the named
-  volume ``lbdemo-pgdata`` at ``/var/lib/postgresql/data``; the volume outlives the stack. With
-  ``dsn`` an existing server is used instead and no store container is made.
+* ``shared-volume``: one store container ``lbdemo-db`` (image ``lbdemo/postgres:16``) mounts the
+  named volume at ``/var/lib/postgresql/data``; the volume outlives the stack.
+* ``external``: every replica uses the server given by ``--dsn``; no store container is made.
 
 The X-Replica header of every response is the name of the container that served it.
 """
@@ -24,18 +25,23 @@ import asyncio
 import fcntl
 import json
 import os
+import re
 import secrets
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import ADMIN_TOKEN_ENV
 from lbdemo.containers.containers import Container
-from lbdemo.containers.images import PGDATA_PATH
+from lbdemo.containers.errors import NoSuchImageError
+from lbdemo.containers.images import CATALOG_REPOSITORY, PGDATA_PATH, find_image
 from lbdemo.containers.mounts import parse_volume_spec
 from lbdemo.errors import StateError, UsageError
+from lbdemo.layout import Layout
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.runtime.api import ControlServer
@@ -52,46 +58,68 @@ from lbdemo.runtime.engine import (
 )
 from lbdemo.store.embedded import EmbeddedPostgres
 
-Storage = Literal["private", "shared"]
-STORAGE_CHOICES: tuple[Storage, ...] = ("private", "shared")
 STORE_IMAGE = "lbdemo/postgres:16"
-
-# What ``Stack.replicas`` holds: a running replica container (``.name``, ``.url``, ``.child``,
-# ``.server``, ``.id``, ``.image``).
-ReplicaHandle = ContainerProcess
+MAX_REPLICAS = 32
+_LISTEN = re.compile(r"127\.0\.0\.1:(\d{1,5})")
 
 
 @dataclass(frozen=True)
 class StackConfig:
+    """Everything a stack is started with, checked on construction: a StackConfig that exists
+    is valid, so nothing starts before a bad option is refused."""
+
     state_root: Path
+    layout: Layout = field(default_factory=lambda: Layout.from_options("shared"))
     replicas: int = 3
-    storage: Storage = "shared"
-    dsn: str | None = None
     image: str = "lbdemo/catalog:1.0"
-    volume: str = "lbdemo-pgdata"
     balancer_listen: str = "127.0.0.1:8080"
     strategy: str = "round-robin"
-    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     restart: str = "always"  # the stack's replicas are cattle: a dead one is replaced
 
-    def validate(self) -> None:
-        if not 1 <= self.replicas <= 32:
-            raise UsageError(f"--replicas must be between 1 and 32, got {self.replicas}")
-        if self.storage not in STORAGE_CHOICES:
-            raise UsageError(f"--storage must be private or shared, got {self.storage!r}")
-        if self.dsn is not None and self.storage == "private":
-            raise UsageError("--dsn names one shared server; use it with --storage shared")
-        if self.dsn is not None and not self.dsn.startswith(("postgres://", "postgresql://")):
-            raise UsageError("--dsn must be a postgresql:// URL")
+    def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise UsageError(
+                f"--replicas must be between 1 and {MAX_REPLICAS}, got {self.replicas}"
+            )
+        if self.strategy not in STRATEGIES:
+            raise UsageError(
+                f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
         if self.restart not in RESTART_POLICIES:
-            raise UsageError(f"--restart must be no or always, got {self.restart!r}")
+            raise UsageError(
+                f"--restart must be one of {', '.join(RESTART_POLICIES)}, got {self.restart!r}"
+            )
+        try:
+            repository = find_image(self.image).repository
+        except NoSuchImageError as exc:
+            raise UsageError(f"--image: {exc}") from None
+        if repository != CATALOG_REPOSITORY:
+            raise UsageError(f"--image must be a {CATALOG_REPOSITORY} image, got {self.image}")
+        match = _LISTEN.fullmatch(self.balancer_listen)
+        if match is None or int(match[1]) > 65535:
+            raise UsageError(f"--port must be between 0 and 65535 ({self.balancer_listen!r})")
 
     @property
     def run_dir(self) -> Path:
         return self.state_root / "run"
 
-    def volume_data_dir(self) -> Path:
-        return self.state_root / "volumes" / self.volume / "_data"
+    def volume_data_dir(self) -> Path | None:
+        if self.layout.volume is None:
+            return None
+        return self.state_root / "volumes" / self.layout.volume / "_data"
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as JSON (numbers as numbers; no token, no password)."""
+        return {
+            "state_root": str(self.state_root),
+            "layout": self.layout.describe(),
+            "replicas": self.replicas,
+            "image": self.image,
+            "balancer_listen": self.balancer_listen,
+            "strategy": self.strategy,
+            "restart": self.restart,
+        }
 
 
 class StackLock:
@@ -125,20 +153,22 @@ class StackLock:
 class Stack:
     """Starts and stops one stack; knows its containers, their pids and URLs."""
 
-    def __init__(self, config: StackConfig) -> None:
-        config.validate()
+    def __init__(
+        self, config: StackConfig, *, on_event: Callable[[Event], None] | None = None
+    ) -> None:
         self.config = config
+        self._on_event = on_event  # told of every change once the stack is up
         self.runtime = Runtime(
-            config.state_root,
-            config.run_dir,
-            private_store=config.storage == "private" and config.dsn is None,
-            shared_dsn=config.dsn,
-            on_change=self._changed,
+            config.state_root, config.run_dir, config.layout, on_change=self._changed
         )
         self.balancer: Child | None = None
         self.control: ControlServer | None = None
         self.started_in_s: float | None = None
         self._lock: StackLock | None = None
+
+    @property
+    def layout(self) -> Layout:
+        return self.config.layout
 
     @property
     def replicas(self) -> list[ContainerProcess]:
@@ -162,13 +192,15 @@ class Stack:
         return str(value) if value else None
 
     async def start(self) -> None:
+        """Take the state root's stack lock, then start everything; on any failure, stop what
+        was started. Without the lock nothing is cleaned, created or started."""
         began = time.monotonic()
         config = self.config
         config.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock = StackLock.acquire(config.run_dir / "stack.lock", config.state_root)
         try:
             self._remove_leftovers()
-            if config.storage == "shared" and config.dsn is None:
+            if config.layout.store_container:
                 await self._start_store()
             containers = [
                 self._create_replica(f"{REPLICA_PREFIX}{k}") for k in range(1, config.replicas + 1)
@@ -200,17 +232,21 @@ class Stack:
             out.write(self.config.admin_token + "\n")
 
     def _remove_leftovers(self) -> None:
-        """A stack killed before its ``down`` left records (and maybe processes): clear them."""
+        """A stack killed before its ``down`` left records (and maybe processes): clear them,
+        and containers that hold a stack name (a store replaced by hand with ``lbdemo run``).
+        Only ever called with the stack lock held: no other stack can be using them."""
         store = self.runtime.store
         for container in store.list(all=True):
-            if container.labels.get(PROJECT_LABEL) == PROJECT:
+            ours = container.labels.get(PROJECT_LABEL) == PROJECT
+            if ours or _is_stack_name(container.name):
                 store.remove(container.id, force=True)
 
     async def _start_store(self) -> None:
-        mount = parse_volume_spec(f"{self.config.volume}:{PGDATA_PATH}")
+        mount = parse_volume_spec(f"{self.config.layout.volume}:{PGDATA_PATH}")
         container = self.runtime.create(
-            STORE_IMAGE, DB_NAME, [mount], {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"}
-        )
+            STORE_IMAGE, DB_NAME, [mount], {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"},
+            restart="always" if self.config.restart != "no" else "no",
+        )  # fmt: skip
         await self.runtime.launch(container)
 
     def _create_replica(self, name: str) -> Container:
@@ -230,7 +266,10 @@ class Stack:
         return await spawn("balancer", argv, log_path=self.config.run_dir / "balancer.log", env=env)
 
     async def stop(self) -> None:
-        """Daemon API, balancer (no new requests), replicas, stores; then the containers go."""
+        """Daemon API, balancer (no new requests), replicas, stores; then the containers go.
+        A stack that never took the lock stops nothing: what runs belongs to another stack."""
+        if self._lock is None:
+            return
         if self.control is not None:
             await self.control.stop()
             self.control = None
@@ -244,26 +283,25 @@ class Stack:
         self._remove_leftovers()
         (self.config.run_dir / "stack.json").unlink(missing_ok=True)
         self.admin_token_file.unlink(missing_ok=True)
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        self._lock.release()
+        self._lock = None
 
     def describe(self) -> dict[str, Any]:
         """What ``up`` prints and ``stack.json`` records: URLs, pids, containers, data."""
         config = self.config
-        stores = self.runtime.stores
-        store: dict[str, Any]
-        if config.dsn:
-            store = {"kind": "external", "dsn": config.dsn}
-        elif config.storage == "shared":
-            db = stores[0] if stores else None
-            store = {"kind": "shared-volume", "volume": config.volume,
-                     "data": str(config.volume_data_dir()), "pid": db.pid if db else None,
-                     "container": DB_NAME, "id": db.id if db else None}  # fmt: skip
-        else:
-            store = {"kind": "private-layers"}
+        store: dict[str, Any] = config.layout.describe()
+        db = self.runtime.stack_store
+        if config.layout.store_container:
+            store |= {
+                "container": DB_NAME,
+                "id": db.id if db else None,
+                "pid": db.pid if db else None,
+                "data": str(config.volume_data_dir()),
+            }
         return {
-            "storage": config.storage,
+            "format": STACK_FORMAT,
+            "pid": os.getpid(),
+            "layout": store,
             "balancer": {
                 "url": self.url,
                 "admin_url": self.admin_url,
@@ -271,21 +309,29 @@ class Stack:
                 "pid": self.balancer.pid if self.balancer else None,
             },
             "replicas": [r.describe() for r in self.replicas],
-            "store": store,
             "daemon": {
                 "url": self.control.url if self.control else None,
                 "file": str(config.run_dir / "daemon.json"),
             },
             "started_in_s": round(self.started_in_s or 0.0, 3),
-            "config": {k: str(v) for k, v in asdict(config).items() if k != "admin_token"},
+            "config": config.describe(),
         }
 
     def _changed(self, event: Event) -> None:
         if self.balancer is not None and self.started_in_s is not None:
             self._write_state_file()
+            if self._on_event is not None:
+                self._on_event(event)
 
     def _write_state_file(self) -> None:
         path = self.config.run_dir / "stack.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.describe(), indent=2))
         tmp.replace(path)
+
+
+STACK_FORMAT = "lbdemo-stack/1"
+
+
+def _is_stack_name(name: str) -> bool:
+    return name == DB_NAME or re.fullmatch(re.escape(REPLICA_PREFIX) + r"\d+", name) is not None

@@ -1,23 +1,76 @@
-"""Helpers for tests that run real processes: a stack as an async context manager."""
+"""The helpers every test shares: a real stack as an async context manager, the CLI run as a
+user would run it (through ``lbdemo.cli.main``), and waiting for a condition."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import io
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from lbdemo.stack import Stack, StackConfig, Storage
+from lbdemo.cli import main
+from lbdemo.layout import Layout
+from lbdemo.stack import Stack, StackConfig
 
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    state_root: Path, *, storage: Storage, replicas: int = 3, dsn: str | None = None
+    state_root: Path,
+    *,
+    storage: str = "shared",
+    replicas: int = 3,
+    dsn: str | None = None,
+    restart: str = "always",
+    image: str = "lbdemo/catalog:1.0",
 ) -> AsyncIterator[Stack]:
-    """A real stack on free ports; stopped on exit, also when the test fails."""
-    stack = Stack(StackConfig(state_root=state_root, replicas=replicas, storage=storage,
-                              dsn=dsn, balancer_listen="127.0.0.1:0"))
+    """A real stack (its daemon included) on free ports; stopped on exit, also on failure."""
+    stack = Stack(StackConfig(
+        state_root=state_root, layout=Layout.from_options(storage, dsn=dsn), replicas=replicas,
+        image=image, balancer_listen="127.0.0.1:0", restart=restart,
+    ))  # fmt: skip
     await stack.start()
     try:
         yield stack
     finally:
         await stack.stop()
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+def run_cli(*argv: str, stdin: str = "") -> Result:
+    """``lbdemo ARGV`` in this process: exit status, stdout and stderr, as a shell would see."""
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(argv))
+            except SystemExit as exc:  # argparse's usage errors and --help
+                status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    finally:
+        sys.stdin = old_stdin
+    return Result(status, out.getvalue(), err.getvalue())
+
+
+async def run_cli_async(*argv: str) -> Result:
+    """:func:`run_cli` in a worker thread: for commands that talk to a daemon running on the
+    test's own event loop."""
+    return await asyncio.to_thread(run_cli, *argv)
+
+
+async def eventually(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)

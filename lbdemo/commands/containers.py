@@ -30,8 +30,7 @@ from lbdemo.containers.images import find_image, image_rows
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.volumes import VolumeStore
 from lbdemo.errors import LbdemoError, StateError, UsageError
-from lbdemo.runtime.client import DaemonClient
-from lbdemo.runtime.client import DaemonError as RuntimeDaemonError
+from lbdemo.runtime.client import DaemonClient, DaemonRefusal
 
 # ``docker create``/``docker run`` exit 125 when the engine refuses.
 CREATE_FAILED = 125
@@ -123,7 +122,7 @@ def _rm_through(daemon: DaemonClient, args: argparse.Namespace) -> int:
     for ref in args.names:
         try:
             daemon.request("DELETE", f"/containers/{urllib.parse.quote(ref, safe='')}?{query}")
-        except RuntimeDaemonError as exc:
+        except DaemonRefusal as exc:
             if args.force and exc.status == 404:
                 continue  # docker rm -f: a container that is already gone is not an error
             print(f"Error response from daemon: {exc}", file=sys.stderr)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.display import error_line
-from lbdemo.containers.errors import DaemonError as EngineError
+from lbdemo.containers.errors import DaemonError
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.errors import LbdemoError, UsageError
-from lbdemo.runtime.client import DaemonClient, DaemonError, DaemonUnavailable
+from lbdemo.runtime.client import DaemonClient, DaemonRefusal, DaemonUnavailable
 from lbdemo.runtime.engine import RESTART_POLICIES
 
 RUN_FAILED = 125  # docker run's status when the engine refuses
@@ -50,7 +50,7 @@ def _each(args: argparse.Namespace, verb: str, query: str = "") -> int:
         except DaemonUnavailable as exc:
             print(exc, file=sys.stderr)
             return 1
-        except DaemonError as exc:
+        except DaemonRefusal as exc:
             print(f"Error response from daemon: {exc}", file=sys.stderr)
             status = 1
             continue
@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         mounts: list[Mount] = [parse_volume_spec(s, cwd) for s in args.volume or []]
         mounts += [parse_mount_spec(s, cwd) for s in args.mount or []]
     except LbdemoError as exc:
-        if isinstance(exc, UsageError) and not isinstance(exc, EngineError):
+        if isinstance(exc, UsageError) and not isinstance(exc, DaemonError):
             raise  # a malformed flag: the CLI's one-line usage error, exit 2
         print(error_line(exc), file=sys.stderr)
         return RUN_FAILED
@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
     except DaemonUnavailable as exc:
         print(exc, file=sys.stderr)
         return 1
-    except DaemonError as exc:
+    except DaemonRefusal as exc:
         print(f"Error response from daemon: {exc}", file=sys.stderr)
         return RUN_FAILED
     print(created["Id"], flush=True)
@@ -143,7 +143,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     except DaemonUnavailable as exc:
         print(exc, file=sys.stderr)
         return 1
-    except DaemonError as exc:
+    except DaemonRefusal as exc:
         print(f"Error response from daemon: {exc}", file=sys.stderr)
         return 1
     for step in result["replaced"]:

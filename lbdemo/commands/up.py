@@ -11,15 +11,22 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lbdemo.config import add_state_argument, admin_token_from_env, state_root
-from lbdemo.errors import StateError, UsageError
+from lbdemo.balancer.config import STRATEGIES
+from lbdemo.config import (
+    STORE_DSN_ENV,
+    add_state_argument,
+    admin_token_from_env,
+    state_root,
+    store_dsn_from_env,
+)
+from lbdemo.errors import StateError
+from lbdemo.layout import STORAGE_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
-from lbdemo.runtime.engine import RESTART_POLICIES
-from lbdemo.stack import STORAGE_CHOICES, Stack, StackConfig
+from lbdemo.runtime.engine import RESTART_POLICIES, Event
+from lbdemo.stack import Stack, StackConfig
 
 DETACH_TIMEOUT_S = 60.0
 
@@ -40,7 +47,11 @@ def register(subparsers: Any) -> None:
         help="private: one PostgreSQL per replica in its container layer; "
         "shared: one PostgreSQL on a named volume (default)",
     )
-    up.add_argument("--dsn", help="use this existing PostgreSQL server as the shared store")
+    up.add_argument(
+        "--dsn",
+        default=store_dsn_from_env(),
+        help=f"use this existing PostgreSQL server as the shared store (default ${STORE_DSN_ENV})",
+    )
     up.add_argument(
         "--port",
         "-p",
@@ -49,7 +60,9 @@ def register(subparsers: Any) -> None:
         help="balancer port on 127.0.0.1 (default 8080; 0 picks a free one)",
     )
     up.add_argument(
-        "--strategy", default="round-robin", help="balancing strategy (default round-robin)"
+        "--strategy",
+        default="round-robin",
+        help=f"balancing strategy: {', '.join(STRATEGIES)} (default round-robin)",
     )
     up.add_argument("--image", default="lbdemo/catalog:1.0", help="replica image")
     up.add_argument(
@@ -73,23 +86,21 @@ def register(subparsers: Any) -> None:
 
 
 def config_from(args: argparse.Namespace) -> StackConfig:
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
-    config = StackConfig(
+    """Every option checked here, before anything starts (a bad one is a UsageError)."""
+    extra: dict[str, Any] = {}
+    chosen_token = admin_token_from_env()
+    if chosen_token is not None:
+        extra["admin_token"] = chosen_token
+    return StackConfig(
         state_root=state_root(args),
+        layout=Layout.from_options(args.storage, dsn=args.dsn),
         replicas=args.replicas,
-        storage=args.storage,
-        dsn=args.dsn,
         image=args.image,
         balancer_listen=f"127.0.0.1:{args.port}",
         strategy=args.strategy,
         restart=args.restart,
+        **extra,
     )
-    chosen_token = admin_token_from_env()
-    if chosen_token is not None:
-        config = replace(config, admin_token=chosen_token)
-    config.validate()
-    return config
 
 
 def run_up(args: argparse.Namespace) -> int:
@@ -121,16 +132,18 @@ async def _foreground(config: StackConfig, as_json: bool) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    stack = Stack(config)
+    stack = Stack(config, on_event=None if as_json else _print_event)
     supervisor_file = config.run_dir / "supervisor.pid"
-    config.run_dir.mkdir(parents=True, exist_ok=True)
-    supervisor_file.write_text(str(os.getpid()))
+    wrote_pid = False
     try:
         try:
             await stack.start()
         except asyncio.CancelledError:
             print("lbdemo: interrupted during start-up; everything is stopped", file=sys.stderr)
             return 130
+        # Only once the stack lock is ours: a refused `up` must not overwrite another's pid.
+        supervisor_file.write_text(str(os.getpid()))
+        wrote_pid = True
         description = stack.describe()
         print(json.dumps(description, indent=2) if as_json else render(description), flush=True)
         await stopping.wait()
@@ -140,92 +153,122 @@ async def _foreground(config: StackConfig, as_json: bool) -> int:
         return 0
     finally:
         await stack.stop()
-        supervisor_file.unlink(missing_ok=True)
+        if wrote_pid:
+            supervisor_file.unlink(missing_ok=True)
 
 
 def render(description: dict[str, Any]) -> str:
-    """The human summary of a running stack."""
-    store = description["store"]
-    where = {
-        "shared-volume": f"one shared PostgreSQL, container {store.get('container')} "
-        f"(pid {store.get('pid')}) on volume {store.get('volume')} ({store.get('data')})",
-        "private-layers": "one private PostgreSQL per replica, in its container layer",
-        "external": "the external PostgreSQL server given by --dsn",
-    }[store["kind"]]
+    """The human summary of a running stack, in lines of at most 100 columns where paths allow."""
+    layout = description["layout"]
     balancer = description["balancer"]
-    lines = [
-        f"lbdemo: {len(description['replicas'])} replicas, {description['storage']} storage: "
-        f"{where}",
+    lines = [f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
+             f"{layout['summary']}"]  # fmt: skip
+    if layout.get("container"):
+        lines.append(f"  {layout['container']:<11} pid {layout['pid']}, data {layout['data']}")
+    lines += [
         f"  {'balancer':<11} {balancer['url']}  (pid {balancer['pid']})",
-        f"  {'admin API':<11} {balancer['admin_url']}  (/replicas, /metrics; bearer token in "
-        f"{balancer['admin_token_file']})",
+        f"  {'admin API':<11} {balancer['admin_url']}  (/replicas, /metrics)",
+        f"  {'':<11} bearer token in {balancer['admin_token_file']}",
     ]
     for replica in description["replicas"]:
-        data = f"  data {replica['data']}" if replica["data"] else ""
         lines.append(
-            f"  {replica['name']:<11} {replica['url']}  ({replica['id'][:12]}, "
-            f"{replica['image']}, pid {replica['pid']}){data}"
+            f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]}  "
+            f"{replica['image']}  pid {replica['pid']}"
         )
-    lines.append(
-        "  containers: `lbdemo ps`; try `lbdemo kill lbdemo-r2`, "
-        "`lbdemo upgrade --image lbdemo/catalog:1.1`"
-    )
-    lines.append(
-        f"all healthy in {description['started_in_s']:.2f} s. "
-        'Try: curl -i -X PUT -d \'{"price": 1200, "write_id": "w1"}\' '
-        f"{balancer['url']}/products/apple"
-    )
-    lines.append("Press Ctrl-C to stop.")
+    lines += [
+        f"all healthy in {description['started_in_s']:.2f} s. Try:",
+        f"  curl -X PUT -d '{{\"price\": 1200, \"write_id\": \"w1\"}}' "
+        f"{balancer['url']}/products/apple",
+        "  lbdemo get apple --each-replica     lbdemo ps     lbdemo kill lbdemo-r2",
+        "  lbdemo upgrade --image lbdemo/catalog:1.1",
+        "Press Ctrl-C to stop.",
+    ]
     return "\n".join(lines)
 
 
+def describe_event(event: Event) -> str | None:
+    """One line for a change in the running stack, or None for events nobody needs to see."""
+    kind = event.get("event")
+    name = event.get("name", "")
+    short = str(event.get("id", ""))[:12]
+    if kind == "die":
+        return f"{name} ({short}) died, exit status {event.get('exit_code')}"
+    if kind == "replace":
+        return (f"{name} replaced: {str(event.get('old_id'))[:12]} -> "
+                f"{str(event.get('new_id'))[:12]} (fresh container, empty layer)")  # fmt: skip
+    if kind == "restart":
+        return f"{name} ({short}) restarted: same container, same data"
+    if kind == "join":
+        return f"{name} joined the rotation ({event.get('url')})"
+    if kind == "leave":
+        return f"{name} left the rotation"
+    if kind == "stop":
+        return f"{name} ({short}) stopped, exit status {event.get('exit_code')}"
+    if kind == "destroy":
+        return f"{name} ({short}) removed"
+    if kind == "start":
+        return f"{name} ({short}, {event.get('image')}) started"
+    if kind == "upgrade":
+        return f"{event.get('old')} upgraded: {event.get('new')} runs {event.get('image')}"
+    if kind == "warning":
+        return f"warning: {event.get('message')}"
+    return None
+
+
+def _print_event(event: Event) -> None:
+    line = describe_event(event)
+    if line is not None:
+        stamp = time.strftime("%H:%M:%S")
+        print(f"{stamp} {line}", flush=True)
+
+
 def _detach(args: argparse.Namespace, config: StackConfig) -> int:
-    """Start ``lbdemo up`` (foreground) as a background process and wait until it is up."""
-    argv = [
-        sys.executable,
-        "-m",
-        "lbdemo",
-        "up",
-        "--state",
-        str(config.state_root),
-        "--replicas",
-        str(config.replicas),
-        "--storage",
-        config.storage,
-        "--port",
-        str(args.port),
-        "--strategy",
-        config.strategy,
-        "--image",
-        config.image,
-        "--restart",
-        config.restart,
-    ]
-    if config.dsn:
-        argv += ["--dsn", config.dsn]
+    """Start ``lbdemo up`` (foreground) as a background process and wait until it is up.
+
+    Up means: ``stack.json`` names *that* process. A file another stack wrote is never taken for
+    ours, and if the background process exits first (refused by the stack lock, say), its reason
+    is ours.
+    """
+    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(config.state_root),
+            "--replicas", str(config.replicas), "--storage", config.layout.storage,
+            "--port", str(args.port), "--strategy", config.strategy, "--image", config.image,
+            "--restart", config.restart]  # fmt: skip
+    env = dict(os.environ)
+    if config.layout.dsn:
+        env[STORE_DSN_ENV] = config.layout.dsn  # not on a command line, where anyone can read it
     config.run_dir.mkdir(parents=True, exist_ok=True)
     stack_file = config.run_dir / "stack.json"
-    stack_file.unlink(missing_ok=True)
     log_path = config.run_dir / "up.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env
         )
     deadline = time.monotonic() + DETACH_TIMEOUT_S
     while time.monotonic() < deadline:
-        if stack_file.exists():
-            print(
-                render(json.loads(stack_file.read_text())).replace(
+        description = _read_description(stack_file)
+        if description is not None and description.get("pid") == process.pid:
+            if args.json:
+                print(json.dumps(description, indent=2))
+            else:
+                print(render(description).replace(
                     "Press Ctrl-C to stop.", "Running in the background: `lbdemo down` stops it."
-                )
-            )
+                ))  # fmt: skip
             return 0
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
-            raise StateError(f"the stack did not start: {' '.join(tail)}")
+            reason = " ".join(tail).removeprefix("lbdemo: error: ")
+            raise StateError(f"the stack did not start: {reason}")
         time.sleep(0.05)
     process.terminate()
     raise StateError(f"the stack did not come up within {DETACH_TIMEOUT_S:.0f} s; see {log_path}")
+
+
+def _read_description(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def run_down(args: argparse.Namespace) -> int:

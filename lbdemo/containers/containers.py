@@ -30,16 +30,16 @@ from lbdemo.containers.errors import (
     VolumeInUseError,
 )
 from lbdemo.containers.images import find_image
-from lbdemo.containers.layout import (
+from lbdemo.containers.mounts import Mount
+from lbdemo.containers.names import new_id, random_name, validate_container_name
+from lbdemo.containers.paths import (
     CONTAINER_ID,
-    Layout,
+    StatePaths,
     read_json,
     remove_tree_atomically,
     state_lock,
     write_json_atomic,
 )
-from lbdemo.containers.mounts import Mount
-from lbdemo.containers.names import new_id, random_name, validate_container_name
 from lbdemo.containers.volumes import VolumeStore
 from lbdemo.errors import StateError, UsageError
 from lbdemo.procs import pid_alive, process_start_ticks
@@ -206,26 +206,26 @@ class ContainerStore:
 
     def __init__(self, state_root: Path) -> None:
         self.root = Path(state_root)
-        self.layout = Layout(self.root)
+        self.paths = StatePaths(self.root)
         self.volumes = VolumeStore(self.root)
 
     # -- reading ---------------------------------------------------------------------------
 
     def _load(self, container_id: str) -> Container:
         try:
-            data = read_json(self.layout.container_config(container_id))
+            data = read_json(self.paths.container_config(container_id))
         except FileNotFoundError as exc:
             raise NoSuchContainerError(container_id) from exc
         except ValueError as exc:
             raise StateError(f"container {container_id}: unreadable record: {exc}") from exc
-        return Container.from_record(data, self.layout.container_layer(container_id))
+        return Container.from_record(data, self.paths.container_layer(container_id))
 
     def _save(self, container: Container) -> None:
-        write_json_atomic(self.layout.container_config(container.id), container.to_record())
+        write_json_atomic(self.paths.container_config(container.id), container.to_record())
 
     def _all_raw(self) -> list[Container]:
         containers = []
-        for container_id in self.layout.container_ids():
+        for container_id in self.paths.container_ids():
             try:
                 containers.append(self._load(container_id))
             except NoSuchContainerError:
@@ -235,7 +235,7 @@ class ContainerStore:
     def _resolve_id(self, ref: str) -> str:
         """Docker's lookup order: full id, then exact name, then a unique id prefix."""
         ref = ref.removeprefix("/") if ref.startswith("/") else ref
-        if CONTAINER_ID.match(ref) and ref in self.layout.container_ids():
+        if CONTAINER_ID.fullmatch(ref) and ref in self.paths.container_ids():
             return ref
         containers = self._all_raw()
         for container in containers:
@@ -338,7 +338,7 @@ class ContainerStore:
             container_id = new_id()
             while container_id in existing.values():
                 container_id = new_id()
-            self.layout.container_layer(container_id).mkdir(parents=True)
+            self.paths.container_layer(container_id).mkdir(parents=True)
             container = Container(
                 id=container_id,
                 name=bare_name,
@@ -349,7 +349,7 @@ class ContainerStore:
                 env={**found.env, **(env or {})},
                 labels={**found.labels, **(labels or {})},
                 mounts=tuple(resolved),
-                layer=self.layout.container_layer(container_id),
+                layer=self.paths.container_layer(container_id),
                 ports=tuple(ports),
                 restart_policy=restart_policy,
             )
@@ -409,7 +409,7 @@ class ContainerStore:
                     raise ContainerRunningError(container.id)
                 (kill or _default_kill)(container.pid)
             remove_tree_atomically(
-                self.layout.container_dir(container.id), self.layout.containers_dir
+                self.paths.container_dir(container.id), self.paths.containers_dir
             )
             if volumes:
                 for mount in container.mounts:

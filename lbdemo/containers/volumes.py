@@ -22,15 +22,15 @@ from lbdemo.containers.errors import (
     UnknownDriverError,
     VolumeInUseError,
 )
-from lbdemo.containers.layout import (
-    Layout,
+from lbdemo.containers.names import new_id, validate_volume_name
+from lbdemo.containers.paths import (
+    StatePaths,
     read_json,
     remove_tree_atomically,
     state_lock,
     tree_size,
     write_json_atomic,
 )
-from lbdemo.containers.names import new_id, validate_volume_name
 from lbdemo.errors import StateError, UsageError
 
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
@@ -110,32 +110,32 @@ class VolumeStore:
 
     def __init__(self, state_root: Path) -> None:
         self.root = Path(state_root)
-        self.layout = Layout(self.root)
+        self.paths = StatePaths(self.root)
 
     # -- reading ---------------------------------------------------------------------------
 
     def exists(self, name: str) -> bool:
         try:
-            return self.layout.volume_meta(name).is_file()
+            return self.paths.volume_meta(name).is_file()
         except StateError:
             return False
 
     def get(self, name: str) -> Volume:
         try:
-            meta = read_json(self.layout.volume_meta(name))
+            meta = read_json(self.paths.volume_meta(name))
         except (StateError, FileNotFoundError, NotADirectoryError) as exc:
             raise NoSuchVolumeError(name) from exc
         return Volume(
             name=name,
             created_at=str(meta.get("CreatedAt", "")),
-            mountpoint=self.layout.volume_data(name),
+            mountpoint=self.paths.volume_data(name),
             labels=meta.get("Labels"),
             options=meta.get("Options"),
         )
 
     def all(self) -> list[Volume]:
         volumes = []
-        for name in self.layout.volume_names():
+        for name in self.paths.volume_names():
             try:
                 volumes.append(self.get(name))
             except NoSuchVolumeError:
@@ -145,9 +145,9 @@ class VolumeStore:
     def users(self) -> dict[str, list[str]]:
         """Volume name -> ids of the container records (any state) that mount it."""
         used: dict[str, list[str]] = {}
-        for container_id in self.layout.container_ids():
+        for container_id in self.paths.container_ids():
             try:
-                record = read_json(self.layout.container_config(container_id))
+                record = read_json(self.paths.container_config(container_id))
             except (OSError, ValueError):
                 continue
             for mount in record.get("Mounts", []):
@@ -207,16 +207,22 @@ class VolumeStore:
             labels = {**(labels or {}), ANONYMOUS_LABEL: ""}
         with state_lock(self.root):
             if self.exists(name):
+                if not self.mountpoint_is_safe(name):
+                    # A link planted as _data would let a container write outside the state root.
+                    raise StateError(
+                        f"volume {name}: its data directory {self.paths.volume_data(name)} is "
+                        "not a plain directory; refusing to mount it"
+                    )
                 return self.get(name)
-            volume_dir = self.layout.volume_dir(name)
+            volume_dir = self.paths.volume_dir(name)
             volume_dir.mkdir(parents=True, exist_ok=True)
-            self.layout.volume_data(name).mkdir(exist_ok=True)
+            self.paths.volume_data(name).mkdir(exist_ok=True)
             meta = {
                 "CreatedAt": rfc3339_now(),
                 "Labels": dict(labels) if labels is not None else None,
                 "Options": dict(options) if options is not None else None,
             }
-            write_json_atomic(self.layout.volume_meta(name), meta)
+            write_json_atomic(self.paths.volume_meta(name), meta)
             return self.get(name)
 
     def remove(self, name: str, force: bool = False) -> None:
@@ -232,7 +238,7 @@ class VolumeStore:
             users = self.users().get(name)
             if users:
                 raise VolumeInUseError(name, users)
-            remove_tree_atomically(self.layout.volume_dir(name), self.layout.volumes_dir)
+            remove_tree_atomically(self.paths.volume_dir(name), self.paths.volumes_dir)
 
     def prune(self, all: bool = False, filters: Sequence[str] = ()) -> PruneResult:
         """Remove unused volumes: anonymous ones, or every unused one with ``all``.
@@ -258,12 +264,12 @@ class VolumeStore:
                 if any(_label_matches(labels, v) for v in parsed.get("label!", [])):
                     continue
                 size = tree_size(volume.mountpoint)
-                remove_tree_atomically(self.layout.volume_dir(volume.name), self.layout.volumes_dir)
+                remove_tree_atomically(self.paths.volume_dir(volume.name), self.paths.volumes_dir)
                 deleted.append(volume.name)
                 reclaimed += size
         return PruneResult(deleted, reclaimed)
 
     def mountpoint_is_safe(self, name: str) -> bool:
         """The volume's ``_data`` is a real directory, not a link planted to lead elsewhere."""
-        data = self.layout.volume_data(name)
+        data = self.paths.volume_data(name)
         return data.is_dir() and not os.path.islink(data)

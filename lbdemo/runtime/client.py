@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lbdemo.errors import LbdemoError
+from lbdemo.containers.errors import DaemonError
+from lbdemo.errors import LbdemoError, StateError
 from lbdemo.runtime.api import DAEMON_FILE
 
 REQUEST_TIMEOUT_S = 300.0  # an upgrade of many replicas answers only when it is done
@@ -30,8 +31,9 @@ class DaemonUnavailable(LbdemoError):
         )
 
 
-class DaemonError(LbdemoError):
-    """The daemon refused; Docker prints the message after ``Error response from daemon:``."""
+class DaemonRefusal(StateError, DaemonError):
+    """The running daemon answered a request with an error (``status`` is its HTTP status);
+    like every :class:`DaemonError`, Docker prints it after ``Error response from daemon:``."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -82,6 +84,6 @@ class DaemonClient:
                 message = json.loads(exc.read()).get("message", exc.reason)
             except (ValueError, AttributeError):
                 message = str(exc.reason)
-            raise DaemonError(exc.code, str(message)) from None
+            raise DaemonRefusal(exc.code, str(message)) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             raise DaemonUnavailable(self.state_root) from None

@@ -6,23 +6,28 @@
 container runs follows from its image:
 
 * ``lbdemo/catalog:*``: a replica process (``python -m lbdemo.replica``) named after the
-  container, so ``X-Replica`` is the container's name. With private storage it also gets its own
-  PostgreSQL whose data directory is the container path ``/var/lib/postgresql/data``: in its
-  layer unless a volume is mounted there, so it is deleted with the container.
-* ``lbdemo/postgres:*``: the shared store, an embedded PostgreSQL on whatever
-  ``/var/lib/postgresql/data`` resolves to (the named volume).
+  container, so ``X-Replica`` is the container's name. Which store it talks to is the stack's
+  :class:`~lbdemo.layout.Layout`, fixed when the runtime is made: with ``private`` it also gets
+  its own PostgreSQL whose data directory is the container path ``/var/lib/postgresql/data``
+  (in its layer unless a volume is mounted there, so it is deleted with the container); with
+  ``shared-volume`` it uses the stack's store container ``lbdemo-db`` (never another database
+  container a user started); with ``external`` the server given by ``--dsn``.
+* ``lbdemo/postgres:*``: an embedded PostgreSQL on whatever ``/var/lib/postgresql/data``
+  resolves to (a named volume). Like PostgreSQL itself, lbdemo refuses a second server on a data
+  directory a running container's server holds.
 
 Cattle, not pets: a replica that dies unasked leaves the rotation at once and, with restart
 policy ``always``, is *replaced*: the dead container is removed with its layer and a fresh one
 from the same image takes its name. ``stop`` is a deliberate stop (no replacement, layer kept);
 ``kill`` is a crash as far as the policy is concerned (the task's "kill a replica" lesson).
+A replica whose own PostgreSQL dies has died too. A store container that dies is restarted
+with policy ``always``: the same container, on the same volume and port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -43,7 +48,8 @@ from lbdemo.containers.images import (
     find_image,
 )
 from lbdemo.containers.mounts import Mount
-from lbdemo.errors import ProcessError, StateError, UsageError
+from lbdemo.errors import ProcessError, StateError, StoreError, UsageError
+from lbdemo.layout import Layout
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.store.embedded import EmbeddedPostgres
@@ -59,6 +65,8 @@ STOP_TIMEOUT_S = 10.0
 # request; a moment before SIGTERM lets that request arrive and be served.
 LEAVE_GRACE_S = 0.1
 HEALTH_TIMEOUT_S = 10.0
+RESTART_ATTEMPTS = 6
+RESTART_DELAY_S = 0.2
 
 Event = dict[str, Any]
 
@@ -142,15 +150,13 @@ class Runtime:
         self,
         state_root: Path,
         run_dir: Path,
+        layout: Layout,
         *,
-        private_store: bool,
-        shared_dsn: str | None = None,
         on_change: Callable[[Event], None] | None = None,
     ) -> None:
         self.store = ContainerStore(state_root)
         self.run_dir = run_dir
-        self.private_store = private_store
-        self.shared_dsn = shared_dsn
+        self.layout = layout
         self.admin: BalancerAdmin | None = None
         self.procs: dict[str, ContainerProcess] = {}  # container id -> process, in start order
         self.events: list[Event] = []
@@ -208,8 +214,7 @@ class Runtime:
             proc = await self._start_replica(container)
         self.procs[container.id] = proc
         self.store.set_state(container.id, "running", pid=proc.pid)
-        if proc.child is not None:
-            proc.watcher = asyncio.create_task(self._watch(proc))
+        proc.watcher = asyncio.create_task(self._watch(proc))
         self._event("start", id=container.id, name=container.name, image=container.image)
         return proc
 
@@ -217,26 +222,60 @@ class Runtime:
         # The container path resolves through a mount (volume: survives) or into the layer.
         return ContainerFS(container).resolve(PGDATA_PATH, write=True)
 
+    async def _start_postgres(
+        self, container: Container, port: int | None = None
+    ) -> EmbeddedPostgres:
+        """A container's PostgreSQL on its data directory; refused, as PostgreSQL refuses it,
+        when a running container's server already holds that directory."""
+        pgdata = self._pgdata(container)
+        holder = next(
+            (p for p in self.procs.values()
+             if p.server is not None and p.id != container.id and p.server.pgdata == pgdata),
+            None,
+        )  # fmt: skip
+        server = EmbeddedPostgres(pgdata, log_file=self.run_dir / f"postgres-{container.name}.log")
+        try:
+            # A server left by a dead container is stopped first; a live one never is: then
+            # PostgreSQL itself refuses, and its reason is what the user sees.
+            await server.start(port, stop_leftover=holder is None)
+        except StoreError as exc:
+            if holder is None:
+                raise
+            raise StateError(
+                f"cannot start {container.name}: the data directory is in use by the PostgreSQL "
+                f"server of container {holder.name}; PostgreSQL says: {exc}. Several database "
+                "servers cannot share one data directory: run one server with its data on the "
+                "volume, and let the stateless replicas share that server"
+            ) from None
+        return server
+
+    @property
+    def stack_store(self) -> ContainerProcess | None:
+        """The stack's own store container, if it runs (never one a user started by hand)."""
+        return next((p for p in self.stores if _is_stack_store(p.container)), None)
+
     async def _start_store(self, container: Container) -> ContainerProcess:
-        server = EmbeddedPostgres(
-            self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log"
-        )
-        # Same name, same port: the replicas' DSN stays right when the store is replaced.
-        info = await server.start(self._ports.get(container.name))
-        self._ports[container.name] = info.port
-        self.shared_dsn = info.dsn
-        return ContainerProcess(container, None, server, info.dsn)
+        # Same name, same port: the replicas' DSN stays right when the store is restarted.
+        server = await self._start_postgres(container, self._ports.get(container.name))
+        self._ports[container.name] = server.info.port
+        return ContainerProcess(container, None, server, server.info.dsn)
+
+    def _replica_dsn(self) -> str:
+        """The store every replica of this stack shares (not for a private layout)."""
+        if self.layout.dsn is not None:
+            return self.layout.dsn
+        store = self.stack_store
+        if store is None:
+            raise StateError(f"no store to connect a replica to: {DB_NAME} is not running")
+        return store.store_dsn
 
     async def _start_replica(self, container: Container) -> ContainerProcess:
         server = None
-        dsn = self.shared_dsn
-        if self.private_store:
-            server = EmbeddedPostgres(
-                self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log"
-            )
-            dsn = (await server.start()).dsn
-        if dsn is None:
-            raise StateError("no store to connect a replica to: the store container is not running")
+        if self.layout.store_per_replica:
+            server = await self._start_postgres(container)
+            dsn = server.info.dsn
+        else:
+            dsn = self._replica_dsn()
         try:
             child = await spawn(
                 f"replica {container.name}",
@@ -303,8 +342,18 @@ class Runtime:
             self.store.set_state(container_id, "exited", exit_code=code)
 
     async def _watch(self, proc: ContainerProcess) -> None:
-        assert proc.child is not None
-        returncode = await proc.child.process.wait()
+        """Wait until any process of the container exits: the replica, or its PostgreSQL (a
+        replica whose own store is gone can only answer 503: it has died as far as anyone can
+        tell)."""
+        waits = [p.wait() for p in (proc.child.process if proc.child else None,
+                                     proc.server.process if proc.server else None) if p]
+        tasks = [asyncio.ensure_future(w) for w in waits]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+        returncode = next(iter(done)).result() if done else None
         if proc.stopping or self._closing:
             return
         async with self._lock:
@@ -313,7 +362,8 @@ class Runtime:
             await self._died(proc, exit_status(returncode))
 
     async def _died(self, proc: ContainerProcess, code: int) -> None:
-        """Nobody asked it to stop: out of the rotation now, then replace it if it is cattle."""
+        """Nobody asked it to stop: out of the rotation now, then replace it if it is cattle
+        (a replica), or restart the same container (a store: its data is on the volume)."""
         proc.stopping = True
         self._record_exit(proc.id, code)
         self._event("die", id=proc.id, name=proc.name, exit_code=code)
@@ -324,6 +374,9 @@ class Runtime:
         await self._stop_processes(proc, signal.SIGKILL, 1.0)  # its other processes die with it
         old = proc.container
         if old.restart_policy != "always" or self._closing:
+            return
+        if not proc.is_replica:
+            await self._restart_store(old)
             return
         # Replace, not repair: the dead container goes with its layer, a fresh one takes its name.
         self.store.remove(old.id, force=True)
@@ -336,6 +389,24 @@ class Runtime:
             self._event("warning", message=f"could not replace {old.name}: {exc}")
             return
         self._event("replace", name=old.name, old_id=old.id, new_id=new.id, image=new.image)
+
+    async def _restart_store(self, container: Container) -> None:
+        """Restart policy ``always`` for a store: the same container, with Docker's growing
+        delay between tries (a killed postmaster's backends take a moment to notice and go)."""
+        delay = RESTART_DELAY_S
+        for attempt in range(1, RESTART_ATTEMPTS + 1):
+            if self._closing:
+                return
+            try:
+                await self.launch(container)
+            except Exception as exc:  # a failed restart must not kill the supervisor
+                self._event("warning", message=f"could not restart {container.name} "
+                                               f"(try {attempt}): {exc}")  # fmt: skip
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            self._event("restart", id=container.id, name=container.name)
+            return
 
     # -- Docker's verbs ----------------------------------------------------------------------
 
@@ -401,13 +472,10 @@ class Runtime:
             raise StateError(
                 f"Cannot kill container: {ref}: container {container.id} is not running"
             )
-        if proc.child is not None:
+        target = proc.child.process if proc.child else proc.server.process if proc.server else None
+        if target is not None:
             with contextlib.suppress(ProcessLookupError):
-                proc.child.process.send_signal(sig)
-        elif proc.pid:
-            # A store container has no watcher: its record turns exited when its pid is gone.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, sig)
+                target.send_signal(sig)
         return container
 
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> Container:
@@ -486,3 +554,10 @@ class Runtime:
 
         await asyncio.gather(*(stop(p) for p in replicas), return_exceptions=True)
         await asyncio.gather(*(stop(p) for p in stores), return_exceptions=True)
+
+
+def _is_stack_store(container: Container) -> bool:
+    # By name, as compose finds a service: a store replaced by hand under the same name (on the
+    # same volume, given the same port) is the stack's store; a second one under another name
+    # never is, so replicas cannot split between two databases.
+    return container.name == DB_NAME

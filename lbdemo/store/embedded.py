@@ -118,6 +118,11 @@ class EmbeddedPostgres:
     def running(self) -> bool:
         return self._child is not None and self._child.running
 
+    @property
+    def process(self) -> asyncio.subprocess.Process | None:
+        """The postmaster, for whoever watches it die (or signals it, as ``docker kill`` would)."""
+        return self._child.process if self._child else None
+
     async def initialise(self) -> None:
         """Run initdb unless ``pgdata`` holds a cluster already (a volume outliving a server)."""
         account = _service_account()
@@ -163,9 +168,14 @@ class EmbeddedPostgres:
         errors = [line for line in text.splitlines() if "error" in line.lower()]
         return " | ".join(errors[:2]) or f"exit status {process.returncode}"
 
-    async def start(self, port: int | None = None) -> ServerInfo:
-        """Start the server on 127.0.0.1 and wait until it accepts connections."""
-        await asyncio.to_thread(self.stop_leftover)
+    async def start(self, port: int | None = None, *, stop_leftover: bool = True) -> ServerInfo:
+        """Start the server on 127.0.0.1 and wait until it accepts connections.
+
+        ``stop_leftover``: first stop a server a dead owner left on this data directory. Pass
+        False when a live owner may hold it: PostgreSQL then refuses, with its own reason.
+        """
+        if stop_leftover:
+            await asyncio.to_thread(self.stop_leftover)
         await self.initialise()
         account = _service_account()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,10 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from containers_cli import lbdemo
-
 from lbdemo.containers.containers import ContainerStore, parse_time
 from lbdemo.containers.display import human_duration, human_size, status_text, table
 from lbdemo.containers.images import BUILTIN_IMAGES, find_image
+from tests.utils import run_cli as lbdemo
 
 
 def test_create_prints_the_full_id_and_records_state_created(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from containers_cli import lbdemo
 
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.errors import InvalidNameError, NoSuchVolumeError, VolumeInUseError
 from lbdemo.containers.mounts import parse_volume_spec
 from lbdemo.containers.volumes import ANONYMOUS_LABEL, VolumeStore
+from tests.utils import run_cli as lbdemo
 
 IMAGE = "lbdemo/catalog:1.1"
 

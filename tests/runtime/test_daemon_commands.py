@@ -16,9 +16,15 @@ from aiohttp import ClientSession
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.volumes import VolumeStore
 from lbdemo.procs import pid_alive
-from tests.runtime.helpers import daemon_stack, eventually, lbdemo
+from tests.utils import Result, eventually, run_cli_async
+from tests.utils import running_stack as daemon_stack
 
 NO_DAEMON = "Cannot connect to the lbdemo daemon at {}. Is 'lbdemo up' running?\n"
+
+
+async def lbdemo(root: Path, *argv: str) -> Result:
+    """The CLI with this test's state root, as a user in another shell would run it."""
+    return await run_cli_async(*argv, "--state", str(root))
 
 
 @pytest.mark.parametrize(

@@ -140,7 +140,7 @@ async def test_dsn_runs_the_replicas_on_an_existing_server(
     write_id = unique("w")
     stack_running = running_stack(tmp_path, storage="shared", replicas=2, dsn=pg_server.dsn)
     async with stack_running as stack, ClientSession() as http:
-        assert stack.describe()["store"]["kind"] == "external"
+        assert stack.describe()["layout"]["name"] == "external"
         assert not (tmp_path / "volumes").exists() or not any((tmp_path / "volumes").iterdir())
         async with http.put(f"{stack.url}/products/dsn-key",
                             json={"price": 9, "write_id": write_id}) as r:

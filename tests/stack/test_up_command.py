@@ -46,8 +46,8 @@ def test_up_then_sigint_leaves_no_child_alive_and_restarts_cleanly(
             pids = [description["balancer"]["pid"]]
             pids += [r["pid"] for r in description["replicas"]]
             pids += [r["store_pid"] for r in description["replicas"] if r["store_pid"]]
-            if description["store"].get("pid"):
-                pids.append(description["store"]["pid"])
+            if description["layout"].get("pid"):
+                pids.append(description["layout"]["pid"])
             assert len(pids) == (5 if storage == "private" else 4)
             assert all(pid_alive(pid) for pid in pids)
             process.send_signal(signal.SIGINT)

@@ -31,18 +31,14 @@ from typing import Any
 
 from lbdemo.errors import StateError
 
-CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
+CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 
 
-class Layout:
+class StatePaths:
     """The paths of one state root; builds no path from unchecked input."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-
-    @property
-    def lock_path(self) -> Path:
-        return self.root / ".lock"
 
     @property
     def containers_dir(self) -> Path:
@@ -53,7 +49,7 @@ class Layout:
         return self.root / "volumes"
 
     def container_dir(self, container_id: str) -> Path:
-        if not CONTAINER_ID.match(container_id):
+        if not CONTAINER_ID.fullmatch(container_id):
             raise StateError(f"not a container id: {container_id!r}")
         return self.containers_dir / container_id
 
@@ -84,7 +80,7 @@ class Layout:
         return sorted(
             e.name
             for e in entries
-            if CONTAINER_ID.match(e.name)
+            if CONTAINER_ID.fullmatch(e.name)
             and e.is_dir(follow_symlinks=False)
             and os.path.isfile(os.path.join(e.path, "config.json"))
         )

@@ -1,0 +1,55 @@
+"""Every bad option of `up` and `demo` is refused before anything starts: one line, status 2,
+no file under the state root, no process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.utils import run_cli
+
+BAD_UP = [
+    ["--strategy", "bogus"],
+    ["--replicas", "0"],
+    ["--replicas", "33"],
+    ["--storage", "cloud"],
+    ["--dsn", "mysql://x"],
+    ["--storage", "private", "--dsn", "postgresql://x"],
+    ["--port", "99999"],
+    ["--port", "-1"],
+    ["--image", "lbdemo/catalog:9.9"],
+    ["--image", "lbdemo/postgres:16"],
+    ["--restart", "sometimes"],
+]
+BAD_DEMO = [
+    ["--strategy", "bogus"],
+    ["--users", "0"],
+    ["--duration", "0.5"],
+    ["--keys", "0"],
+    ["--write-ratio", "1.5"],
+    ["--replicas", "0"],
+    ["--dsn", "mysql://x"],
+    ["--scenario", "upgrade", "--dsn", "postgresql://localhost/x"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_UP, ids=" ".join)
+def test_up_refuses_a_bad_option_before_starting_anything(tmp_path: Path, args: list[str]) -> None:
+    state = tmp_path / "state"
+    result = run_cli("up", "--state", str(state), *args)
+    assert result.status == 2, result
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert result.out == ""
+    assert not state.exists(), "nothing was created, so nothing was started"
+
+
+@pytest.mark.parametrize("args", BAD_DEMO, ids=" ".join)
+def test_demo_refuses_a_bad_option_before_starting_anything(
+    tmp_path: Path, args: list[str]
+) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    result = run_cli("demo", "--state", str(state), "--out", str(out), *args)
+    assert result.status == 2, result
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert not state.exists() and not out.exists()
