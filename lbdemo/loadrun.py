@@ -112,7 +112,7 @@ def find_locustfile() -> Path:
 
 
 @dataclass(frozen=True)
-class Workload:
+class LoadPlan:
     """What Locust is asked to do: how many users, how fast, how long, on which keys."""
 
     users: int
@@ -155,7 +155,7 @@ def locust_command(
     locustfile: Path,
     host: str,
     history_file: Path,
-    workload: Workload,
+    plan: LoadPlan,
     *,
     csv_prefix: Path | None,
     html: Path | None,
@@ -167,7 +167,7 @@ def locust_command(
         "-f", str(locustfile),
         "--headless", "--only-summary",
         "--host", host,
-        *workload.locust_args(),
+        *plan.locust_args(),
         "--history-file", str(history_file),
         "--progress-interval", f"{progress_interval_s:g}",
     ]  # fmt: skip
@@ -205,11 +205,11 @@ async def run_locust(
     Product ids are ``<key_prefix>0`` ... ``<key_prefix><keys - 1>``: a prefix of its own per run
     keeps a run clear of rows earlier runs left on a shared volume.
     """
-    workload = Workload(users, spawn_rate, duration_s, keys, write_ratio, key_prefix)
-    workload.check()
+    plan = LoadPlan(users, spawn_rate, duration_s, keys, write_ratio, key_prefix)
+    plan.check()
     _check_paths(host, history_file, csv_prefix, html)
     argv = locust_command(
-        find_locustfile(), host, history_file, workload,
+        find_locustfile(), host, history_file, plan,
         csv_prefix=csv_prefix, html=html, progress_interval_s=progress_interval_s,
     )
     # The run replaces the file anyway; removing it first means a crash before Locust's first
@@ -231,11 +231,6 @@ async def run_locust(
     if check:
         run.raise_if_crashed()
     return run
-
-
-def run_locust_sync(host: str, history_file: Path, **kwargs: object) -> LocustRun:
-    """:func:`run_locust` for callers without an event loop."""
-    return asyncio.run(run_locust(host, history_file, **kwargs))  # type: ignore[arg-type]
 
 
 def parse_summary(line: str | None) -> LocustStats | None:

@@ -23,7 +23,7 @@ from lbdemo.report import (
     load_report,
     render_markdown,
     verdict_reason,
-    write_report,
+    write_json,
     write_text,
 )
 
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         report = _report_from_history(args)
         markdown = render_markdown(report)
         if args.json_out:
-            write_report(args.json_out, report)
+            write_json(args.json_out, report)
         if args.md_out:
             write_text(args.md_out, markdown)
         print(markdown)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import add_state_argument, state_root
-from lbdemo.demo.runner import run_demo, run_upgrade_demo
-from lbdemo.demo.scenario import ScenarioConfig
-from lbdemo.demo.upgrade import UpgradeScenarioConfig
+from lbdemo.demo.pipeline import LoadSettings
+from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
 from lbdemo.errors import UsageError
+from lbdemo.layout import Layout
+from lbdemo.stack import StackConfig
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +23,8 @@ def register(subparsers: Any) -> None:
         help="run the private and the shared scenario and compare them",
         description="Start a stack with private storage, load it with Locust, audit and check "
         "it; then the same with shared storage; print the side-by-side comparison "
-        "and write the reports.",
+        "and write the reports. Exits 1 if shared storage was not consistent or private "
+        "storage showed no inconsistency.",
     )
     add_state_argument(demo)
     demo.add_argument(
@@ -30,54 +33,52 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     demo.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
     demo.add_argument("--keys", type=int, default=8, help="product keys written (default 8)")
+    demo.add_argument(
+        "--write-ratio", type=float, default=0.3, help="share of writes (default 0.3)"
+    )
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
-        "--scenario", choices=("consistency", "upgrade"), default="consistency",
+        "--scenario", choices=SCENARIOS, default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
              "lbdemo/catalog:1.1 under load, and which earlier writes survive it",
-    )
+    )  # fmt: skip
     demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
                       help="balancing strategy (default round-robin; try sticky: each client "
-                           "then reads its own writes, but clients still disagree)")
+                           "then reads its own writes, but clients still disagree)")  # fmt: skip
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
     demo.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    if not 1 <= args.duration <= 3600:
-        raise UsageError(f"--duration must be between 1 and 3600 seconds, got {args.duration:g}")
-    if not 1 <= args.users <= 1000:
-        raise UsageError(f"--users must be between 1 and 1000, got {args.users}")
-    if not 1 <= args.keys <= 10000:
-        raise UsageError(f"--keys must be between 1 and 10000, got {args.keys}")
-    if args.dsn is not None and not args.dsn.startswith(("postgres://", "postgresql://")):
-        raise UsageError("--dsn must be a postgresql:// URL")
-    if not 1 <= args.replicas <= 32:
-        raise UsageError(f"--replicas must be between 1 and 32, got {args.replicas}")
-    if args.scenario == "upgrade":
-        return _upgrade(args)
-    config = ScenarioConfig(
-        name="demo", storage="shared", state_root=state_root(args), out_dir=args.out.resolve(),
-        replicas=args.replicas, users=args.users, duration_s=args.duration, keys=args.keys,
-        dsn=args.dsn, strategy=args.strategy,
-    )
-    _, table = asyncio.run(run_demo(config))
-    print(table)
-    print(f"reports in {config.out_dir}/: private.md, shared.md, compare.md (and .json)")
-    return 0
-
-
-def _upgrade(args: argparse.Namespace) -> int:
-    if args.dsn is not None:
+def plan_from(args: argparse.Namespace) -> DemoPlan:
+    """Every option checked here, before the first stack starts."""
+    if args.scenario == "upgrade" and args.dsn is not None:
         raise UsageError("the upgrade scenario runs on embedded PostgreSQL; drop --dsn")
-    config = UpgradeScenarioConfig(
-        storage="shared", state_root=state_root(args), out_dir=args.out.resolve(),
-        replicas=args.replicas, users=args.users, duration_s=args.duration,
+    layouts = [Layout.from_options("private"), Layout.from_options("shared", dsn=args.dsn)]
+    root = state_root(args)
+    return DemoPlan(
+        scenario=args.scenario,
+        layouts=layouts,
+        stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
+                          balancer_listen="127.0.0.1:0"),
+        load=LoadSettings(users=args.users, duration_s=args.duration, keys=args.keys,
+                          write_ratio=args.write_ratio),
+        out_dir=args.out.resolve(),
+        argv=tuple(sys.argv[1:]) or ("demo",),
     )
-    table = asyncio.run(run_upgrade_demo(config))
-    print(table)
-    print(f"reports in {config.out_dir}/: upgrade-private.md, upgrade-shared.md, "
-          "upgrade-compare.md (and .json)")
-    return 0
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = plan_from(args)
+    outcome = asyncio.run(run_demo(plan, say))
+    print(outcome.table)
+    names = ", ".join(f"{r['run']['label']}.md" for r in outcome.reports)
+    print(f"reports in {plan.out_dir}/: {names}, {outcome.comparison_path.name} (and .json)")
+    for problem in outcome.problems:
+        print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
+    return 1 if outcome.problems else 0

@@ -41,3 +41,15 @@ async def _listing(http: ClientSession, name: str, url: str) -> dict[str, str | 
     except (ClientError, TimeoutError) as exc:
         raise ProcessError(f"audit: replica {name} at {url} did not answer: {exc}") from exc
     return dict(body["products"])
+
+
+def restrict(audit: Audit, keys: Iterable[str]) -> Audit:
+    """The part of ``audit`` about ``keys`` (a key a replica lacks stays None: absent)."""
+    wanted = set(keys)
+    values = {
+        name: {key: products.get(key) for key in wanted}
+        for name, products in audit.replicas.items()
+    }
+    rows = {name: sum(1 for v in products.values() if v is not None)
+            for name, products in values.items()}  # fmt: skip
+    return Audit(replicas=values, rows=rows)

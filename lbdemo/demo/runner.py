@@ -1,93 +1,127 @@
-"""``lbdemo demo``: each scenario once per storage layout (private, then shared), compared."""
+"""``lbdemo demo``: one scenario per layout (private, then shared), same load, compared."""
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from lbdemo.demo.scenario import ScenarioConfig, ScenarioOutcome, run_scenario
-from lbdemo.demo.upgrade import UpgradeScenarioConfig, run_upgrade_scenario
-from lbdemo.report import compare
-from lbdemo.stack import Storage
+from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
+from lbdemo.demo.upgrade import UpgradeScenario
+from lbdemo.layout import Layout
+from lbdemo.report import compare_reports
+from lbdemo.report.io import write_text
+from lbdemo.stack import StackConfig
 
-SCENARIOS: tuple[Storage, ...] = ("private", "shared")
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def write_comparison(out_dir: Path, private: dict[str, Any], shared: dict[str, Any]) -> str:
-    """Write ``compare.md`` next to the two reports; returns the bare table."""
-    table = compare(private, shared, labels=("private", "shared"))
-    command = private.get("run", {}).get("command", "lbdemo demo")
-    (out_dir / "compare.md").write_text(
-        f"# private vs shared storage, same load\n\nMade by `{command}`; the reports: "
-        f"[private.md](private.md), [shared.md](shared.md).\n\n{table}"
-    )
-    return table
+Progress = Callable[[str], None]
+SCENARIOS = ("consistency", "upgrade")
 
 
-def _tagged(tag: str) -> Callable[[str], None]:
-    return lambda line: say(f"{tag} {line}")
+@dataclass(frozen=True)
+class DemoPlan:
+    """What ``lbdemo demo`` runs, every option checked before the first stack starts."""
+
+    scenario: str
+    layouts: Sequence[Layout]
+    stack: StackConfig  # the settings every layout's stack shares; its layout is replaced
+    load: LoadSettings
+    out_dir: Path
+    argv: Sequence[str] = ()
+
+    def label(self, layout: Layout) -> str:
+        return layout.storage if self.scenario == "consistency" else f"upgrade-{layout.storage}"
+
+    def specs(self) -> list[RunSpec]:
+        return [
+            RunSpec(self.label(layout), self.scenario, replace(self.stack, layout=layout),
+                    self.load, self.out_dir, tuple(self.argv))
+            for layout in self.layouts
+        ]
 
 
-async def run_demo(base: ScenarioConfig) -> tuple[list[ScenarioOutcome], str]:
-    """Run ``base`` once per storage layout, same load, and compare the two reports.
+@dataclass
+class DemoOutcome:
+    runs: list[RunOutcome]
+    table: str
+    comparison_path: Path
+    problems: list[str]  # why the demo did not show what it should (exit status 1)
 
-    ``base.dsn`` is one shared server: it serves the shared scenario; the private one needs a
-    server per replica, so it always runs on embedded PostgreSQL.
-    """
+    @property
+    def reports(self) -> list[dict[str, Any]]:
+        return [run.report for run in self.runs]
+
+
+def _scenario(name: str) -> Scenario:
+    return UpgradeScenario() if name == "upgrade" else Scenario()
+
+
+async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
+    """Each layout in turn through the pipeline; then the comparison, and what went wrong."""
     began = time.monotonic()
-    outcomes = []
-    for number, storage in enumerate(SCENARIOS, start=1):
-        scenario = replace(base, name=storage, storage=storage,
-                           dsn=base.dsn if storage == "shared" else None)
-        tag = f"[{number}/{len(SCENARIOS)} {storage}]"
-        outcomes.append(await run_scenario(scenario, _tagged(tag)))
-    private, shared = (outcome.report for outcome in outcomes)
-    table = write_comparison(base.out_dir, private, shared)
+    runs = []
+    specs = plan.specs()
+    for number, spec in enumerate(specs, start=1):
+        tag = f"[{number}/{len(specs)} {spec.label}]"
+        runs.append(await run_under_load(spec, _scenario(plan.scenario), _tagged(say, tag)))
+    reports = [run.report for run in runs]
+    if plan.scenario == "upgrade":
+        name, title = "upgrade-compare.md", "A rolling upgrade under load"
+        table = upgrade_table(reports)
+    else:
+        name, title = "compare.md", "Private vs shared storage, same load"
+        table = compare_reports(reports)
+    links = ", ".join(f"[{r['run']['label']}.md]({r['run']['label']}.md)" for r in reports)
+    command = " ".join(plan.argv) or "lbdemo demo"
+    path = plan.out_dir / name
+    write_text(path, f"# {title}\n\nMade by `{command}`; the reports: {links}.\n\n{table}")
     say(f"demo finished in {time.monotonic() - began:.0f} s")
-    return outcomes, table
+    return DemoOutcome(runs, table, path, expectations(plan.scenario, reports))
 
 
-async def run_upgrade_demo(base: UpgradeScenarioConfig) -> str:
-    """The rolling-upgrade scenario once per storage layout; returns the side-by-side table."""
-    began = time.monotonic()
-    reports = []
-    for number, storage in enumerate(SCENARIOS, start=1):
-        tag = f"[{number}/{len(SCENARIOS)} upgrade, {storage}]"
-        reports.append(await run_upgrade_scenario(replace(base, storage=storage), _tagged(tag)))
-    table = upgrade_table(reports)
-    (base.out_dir / "upgrade-compare.md").write_text(
-        "# A rolling upgrade under load, private vs shared storage\n\n"
-        f"Made by `lbdemo {' '.join(sys.argv[1:])}`; the reports: "
-        "[upgrade-private.md](upgrade-private.md), [upgrade-shared.md](upgrade-shared.md).\n\n"
-        f"{table}"
-    )
-    say(f"demo finished in {time.monotonic() - began:.0f} s")
-    return table
+def expectations(scenario: str, reports: list[dict[str, Any]]) -> list[str]:
+    """What the demo exists to show, checked: shared storage consistent (and keeping every
+    write through an upgrade), private storage not. Each failure is one sentence."""
+    problems = []
+    for report in reports:
+        label, storage = report["run"]["label"], report["run"]["layout"]["storage"]
+        if scenario == "upgrade":
+            section = report["upgrade"]
+            kept = min(section["pre_upgrade_writes_survived"].values(), default=0)
+            if storage == "shared" and kept != section["pre_upgrade_writes_acknowledged"]:
+                problems.append(f"{label}: the shared store lost pre-upgrade writes")
+        elif storage == "shared" and report["verdict"] != "consistent":
+            problems.append(f"{label}: shared storage was not consistent")
+        elif storage == "private" and report["verdict"] == "consistent":
+            problems.append(f"{label}: private storage showed no inconsistency")
+    return problems
 
 
 def upgrade_table(reports: list[dict[str, Any]]) -> str:
     """What a rolling upgrade did to each layout, side by side."""
-    def survived(report: dict[str, Any]) -> str:
-        counts = report["pre_upgrade_writes_survived"].values()
-        return f"{min(counts, default=0)} of {report['pre_upgrade_writes_acknowledged']}"
 
-    rows = [
-        ("replicas replaced", lambda r: str(len(r["replaced"]))),
-        ("images after", lambda r: ", ".join(r["images_after"])),
-        ("upgrade took (s)", lambda r: f"{r['upgrade_s']:.2f}"),
-        ("requests during the upgrade", lambda r: f"{r['requests_during_upgrade']:,}"),
-        ("failed requests during the upgrade", lambda r: str(r["failed_requests_during_upgrade"])),
+    def survived(section: dict[str, Any]) -> str:
+        kept = min(section["pre_upgrade_writes_survived"].values(), default=0)
+        return f"{kept:,} of {section['pre_upgrade_writes_acknowledged']:,}"
+
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("replicas replaced", lambda s: f"{len(s['replaced']):,}"),
+        ("images after", lambda s: ", ".join(s["images_after"])),
+        ("upgrade took (s)", lambda s: f"{s['upgrade_s']:.2f}"),
+        ("requests during the upgrade", lambda s: f"{s['requests_during_upgrade']:,}"),
+        ("failed requests during the upgrade",
+         lambda s: f"{s['failed_requests_during_upgrade']:,}"),
         ("pre-upgrade writes on every replica after", survived),
-    ]
-    header = "| | " + " | ".join(r["storage"] for r in reports) + " |"
+    ]  # fmt: skip
+    header = "| | " + " | ".join(r["run"]["layout"]["storage"] for r in reports) + " |"
     lines = [header, "|---|" + "---:|" * len(reports)]
-    lines += [f"| {label} | " + " | ".join(cell(r) for r in reports) + " |" for label, cell in rows]
+    lines += [
+        f"| {label} | " + " | ".join(cell(r["upgrade"]) for r in reports) + " |"
+        for label, cell in rows
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _tagged(say: Progress, tag: str) -> Progress:
+    return lambda line: say(f"{tag} {line}")

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 from lbdemo.report.build import REPORT_FORMAT, build_report
-from lbdemo.report.compare import compare
-from lbdemo.report.io import load_report, write_report, write_text
+from lbdemo.report.compare import compare, compare_reports
+from lbdemo.report.io import load_report, write_json, write_text
 from lbdemo.report.markdown import render_markdown, verdict_reason
 
 __all__ = [
     "REPORT_FORMAT",
     "build_report",
     "compare",
+    "compare_reports",
     "load_report",
     "render_markdown",
     "verdict_reason",
-    "write_report",
+    "write_json",
     "write_text",
 ]

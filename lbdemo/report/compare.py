@@ -89,3 +89,9 @@ def compare(a: dict[str, Any], b: dict[str, Any], labels: tuple[str, str] = ("A"
         rows.append([label, show(va), show(vb), _difference(va, vb, is_rate)])
     header = ["metric", labels[0], labels[1], f"difference ({labels[1]} − {labels[0]})"]
     return table(header, rows, right=(1, 2, 3))
+
+
+def compare_reports(reports: list[dict[str, Any]]) -> str:
+    """Interim: two reports side by side, labelled by their own labels."""
+    a, b = reports[0], reports[1]
+    return compare(a, b, labels=(a["run"]["label"], b["run"]["label"]))

@@ -41,5 +41,5 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def write_report(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
-    write_text(path, json.dumps(report, indent=2) + "\n")
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    write_text(path, json.dumps(data, indent=2) + "\n")

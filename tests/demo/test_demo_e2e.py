@@ -9,29 +9,35 @@ from pathlib import Path
 
 import pytest
 
-from lbdemo.demo.scenario import ScenarioConfig, run_scenario
+from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
+from lbdemo.demo.runner import DemoPlan, run_demo
+from lbdemo.layout import Layout
+from lbdemo.stack import StackConfig
 
 pytestmark = pytest.mark.slow
 
 
 async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_path: Path) -> None:
-    reports = {}
-    # "again" runs on the volume the first shared run left full of rows: a run must only be
-    # judged on its own keys, or old rows would look like garbage reads.
-    for name, storage in (("shared", "shared"), ("private", "private"), ("again", "shared")):
-        config = ScenarioConfig(
-            name=name, storage=storage, state_root=tmp_path / "state", out_dir=tmp_path / "out",
-            replicas=3, users=10, duration_s=3 if name != "again" else 2,
-        )
-        reports[name] = (await run_scenario(config, lambda _line: None)).report
-    private, shared = reports["private"], reports["shared"]
-    assert reports["again"]["verdict"] == "consistent"
-    assert reports["again"]["anomalies"]["garbage_read"]["count"] == 0
+    out, state = tmp_path / "out", tmp_path / "state"
+    plan = DemoPlan(
+        scenario="consistency",
+        layouts=[Layout.from_options("private"), Layout.from_options("shared")],
+        stack=StackConfig(state_root=state, balancer_listen="127.0.0.1:0"),
+        load=LoadSettings(users=10, duration_s=3),
+        out_dir=out,
+        argv=("demo", "--duration", "3"),
+    )
+    outcome = await run_demo(plan, lambda _line: None)
+    private, shared = outcome.reports
+    assert outcome.problems == [], "the demo showed what it exists to show"
 
+    assert private["run"]["label"] == "private"
+    assert private["run"]["layout"]["name"] == "private"
     assert private["anomalies"]["stale_read"]["count"] > 0
     assert private["divergent_keys"]["count"] > 0
     assert private["verdict"] == "inconsistent"
 
+    assert shared["run"]["layout"]["name"] == "shared-volume"
     assert shared["totals"]["ops"] > 500
     assert shared["anomalies"]["stale_read"]["count"] == 0
     assert shared["anomalies"]["read_your_writes"]["count"] == 0
@@ -39,15 +45,29 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
     assert shared["linearizability"]["verdict"] == "linearizable"
     assert shared["verdict"] == "consistent"
 
+    # "again" runs on the volume the first shared run left full of rows: a run must only be
+    # judged on its own keys, or old rows would look like garbage reads.
+    again = await run_under_load(
+        RunSpec("again", "consistency", plan.specs()[1].stack, LoadSettings(users=5, duration_s=2),
+                out),
+        Scenario(),
+        lambda _line: None,
+    )  # fmt: skip
+    assert again.report["verdict"] == "consistent"
+    assert again.report["anomalies"]["garbage_read"]["count"] == 0
+
     # the files a user would look at, and the CI gate on them
-    out = tmp_path / "out"
+    compare = (out / "compare.md").read_text()
+    assert "`demo --duration 3`" in compare and "[private.md](private.md)" in compare
     for name in ("private", "shared"):
-        assert json.loads((out / f"{name}.json").read_text())["verdict"] == reports[name]["verdict"]
+        assert json.loads((out / f"{name}.json").read_text())["verdict"] == \
+            outcome.reports[name == "shared"]["verdict"]
         assert (out / f"{name}.md").read_text().startswith("# ")
         assert (out / f"{name}-history.jsonl").exists() and (out / f"{name}-audit.json").exists()
+
     def gate(report: str) -> int:
         argv = [sys.executable, "-m", "lbdemo", "check", str(out / report), "--expect",
-                "consistent"]
+                "consistent"]  # fmt: skip
         return subprocess.run(argv, capture_output=True, timeout=60).returncode
 
     assert gate("shared.json") == 0

@@ -19,7 +19,7 @@ from lbdemo.report import (
     compare,
     load_report,
     render_markdown,
-    write_report,
+    write_json,
 )
 from lbdemo.stats import percentile
 
@@ -136,7 +136,7 @@ def test_compare_lines_up_two_reports_with_differences(tmp_path: Path) -> None:
 
 def test_report_files_round_trip_and_non_reports_are_usage_errors(tmp_path: Path) -> None:
     report = make_report(tmp_path, CLEAN)
-    write_report(tmp_path / "r.json", report)
+    write_json(tmp_path / "r.json", report)
     assert load_report(tmp_path / "r.json") == report
     (tmp_path / "x.json").write_text('{"format": "other"}')
     with pytest.raises(UsageError, match="not an lbdemo report"):

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from lbdemo.containers.containers import ContainerStore
-from lbdemo.demo.upgrade import UpgradeScenarioConfig, run_upgrade_scenario
+from lbdemo.demo.pipeline import LoadSettings, RunSpec, run_under_load
+from lbdemo.demo.upgrade import UpgradeScenario
+from lbdemo.layout import Layout
+from lbdemo.stack import StackConfig
 
 pytestmark = pytest.mark.slow
 
@@ -16,24 +19,27 @@ pytestmark = pytest.mark.slow
 async def test_rolling_upgrade_fails_no_request_and_only_shared_storage_keeps_the_data(
     tmp_path: Path, storage: str
 ) -> None:
-    config = UpgradeScenarioConfig(
-        storage=storage,  # type: ignore[arg-type]
-        state_root=tmp_path / "state", out_dir=tmp_path / "out",
-        replicas=3, keys=10, users=4, duration_s=12,
+    state, out = tmp_path / "state", tmp_path / "out"
+    spec = RunSpec(
+        f"upgrade-{storage}", "upgrade",
+        StackConfig(state_root=state, layout=Layout.from_options(storage),
+                    balancer_listen="127.0.0.1:0"),
+        LoadSettings(users=4, duration_s=12), out,
     )  # fmt: skip
-    lines: list[str] = []
-    report = await run_upgrade_scenario(config, lines.append)
+    outcome = await run_under_load(spec, UpgradeScenario(keys=10), lambda _line: None)
+    section = outcome.report["upgrade"]
 
-    assert report["requests_during_upgrade"] > 0, "the upgrade ran under traffic"
-    assert report["requests_after_upgrade"] > 0, "and the traffic outlasted it"
-    assert report["failed_requests"] == 0
-    assert report["images_after"] == ["lbdemo/catalog:1.1"]
-    assert len(report["replaced"]) == 3
-    assert all(step["old_id"] != step["new_id"] for step in report["replaced"])
-    assert report["pre_upgrade_writes_acknowledged"] == 10
-    survived = report["pre_upgrade_writes_survived"]
+    assert section["requests_during_upgrade"] > 0, "the upgrade ran under traffic"
+    assert section["requests_after_upgrade"] > 0, "and the traffic outlasted it"
+    assert section["failed_requests"] == 0
+    assert section["images_after"] == ["lbdemo/catalog:1.1"]
+    assert len(section["replaced"]) == 3
+    assert all(step["old_id"] != step["new_id"] for step in section["replaced"])
+    assert section["pre_upgrade_writes_acknowledged"] == 10
+    survived = section["pre_upgrade_writes_survived"]
     assert len(survived) == 3
     expected = 0 if storage == "private" else 10
     assert set(survived.values()) == {expected}
-    assert (config.out_dir / f"upgrade-{storage}.md").read_text().startswith("# Rolling upgrade")
-    assert ContainerStore(config.state_root).list(all=True) == [], "down removed the containers"
+    assert outcome.report["run"]["periods"][0]["label"] == "rolling upgrade"
+    assert "## Rolling upgrade" in (out / f"upgrade-{storage}.md").read_text()
+    assert ContainerStore(state).list(all=True) == [], "down removed the containers"

@@ -1,0 +1,248 @@
+"""One stack under load: the pipeline every scenario runs.
+
+    start the stack ─▶ (scenario: before) ─▶ Locust ∥ (scenario: during) ─▶ final audit
+        ─▶ stop the stack ─▶ check the history ─▶ one report, written by one writer
+
+A scenario is what it adds to that: the consistency scenario adds nothing; the upgrade scenario
+writes products before the load and rolls the replicas to a new image during it. What a
+scenario adds goes under its own key in the same report, so every report has the same keys.
+
+The files of run ``<label>`` under ``out_dir``: ``<label>-history.jsonl`` (every operation),
+``<label>-audit.json``, ``<label>.json`` / ``.md`` (the report), and Locust's own
+``<label>-locust_*.csv`` and ``<label>-locust.html``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lbdemo.checker import Audit, CheckResult, check
+from lbdemo.demo.audit import restrict, take_audit
+from lbdemo.errors import UsageError
+from lbdemo.history import History, read_history
+from lbdemo.loadrun import LocustRun, run_locust
+from lbdemo.provenance import embedded_postgres_version, run_provenance
+from lbdemo.report import build_report, render_markdown
+from lbdemo.report.io import write_json, write_text
+from lbdemo.stack import Stack, StackConfig
+
+Progress = Callable[[str], None]
+HISTORY_WAIT_S = 30.0  # Locust needs a moment (gevent, spawning users) before its first request
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """The load every scenario applies through the balancer, checked on construction."""
+
+    users: int = 20
+    duration_s: float = 20.0
+    keys: int = 8
+    write_ratio: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.users <= 1000:
+            raise UsageError(f"--users must be between 1 and 1000, got {self.users}")
+        if not 1 <= self.duration_s <= 3600:
+            raise UsageError(
+                f"--duration must be between 1 and 3600 seconds, got {self.duration_s:g}"
+            )
+        if not 1 <= self.keys <= 10000:
+            raise UsageError(f"--keys must be between 1 and 10000, got {self.keys}")
+        if not 0.0 <= self.write_ratio <= 1.0:
+            raise UsageError(f"--write-ratio must be between 0 and 1, got {self.write_ratio:g}")
+
+    def describe(self) -> dict[str, Any]:
+        return {"users": self.users, "duration_s": self.duration_s, "keys": self.keys,
+                "write_ratio": self.write_ratio}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the pipeline: which stack, which load, which name, where the files go."""
+
+    label: str  # names the files and the report's column in a comparison
+    scenario: str  # "consistency", "upgrade", ...
+    stack: StackConfig
+    load: LoadSettings
+    out_dir: Path
+    argv: Sequence[str] = ()  # the command line that asked for it, for the report
+
+
+@dataclass
+class RunContext:
+    """What a scenario's steps get: the running stack, and where to record what they did."""
+
+    stack: Stack
+    spec: RunSpec
+    progress: Progress
+    history_file: Path
+    extra_audit_keys: set[str] = field(default_factory=set)
+    periods: list[dict[str, Any]] = field(default_factory=list)  # monotonic start/end + label
+
+
+class Scenario:
+    """The consistency scenario, and the base of every other: it adds nothing to the pipeline."""
+
+    name = "consistency"
+
+    async def before(self, ctx: RunContext) -> None:
+        """Runs once the stack is up, before the load starts."""
+
+    async def during(self, ctx: RunContext, load: asyncio.Task[LocustRun]) -> None:
+        """Runs while the load runs (the load task is given to wait for its traffic)."""
+
+    def report_section(
+        self, ctx: RunContext, history: History, audit: Audit
+    ) -> dict[str, Any] | None:
+        """What this scenario adds to the report, under its own key (None: nothing)."""
+        return None
+
+    def render_section(self, section: dict[str, Any]) -> str:
+        """That section in Markdown, appended to the report's own."""
+        return ""
+
+
+@dataclass
+class RunOutcome:
+    report: dict[str, Any]
+    history: History
+    result: CheckResult
+    audit: Audit
+    json_path: Path
+    markdown_path: Path
+
+
+async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) -> RunOutcome:
+    """Start the stack, load it (while the scenario does its part), audit, stop, check, report."""
+    out = spec.out_dir
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {out}: {exc.strerror or exc}") from None
+    label = spec.label
+    history_file = out / f"{label}-history.jsonl"
+    history_file.unlink(missing_ok=True)
+    stack = Stack(spec.stack)
+    layout = spec.stack.layout
+    progress(f"starting {spec.stack.replicas} replicas with {layout.summary} ...")
+    await stack.start()
+    started_at = datetime.now(UTC)
+    ctx = RunContext(stack, spec, progress, history_file)
+    # Keys of this run's own: a shared volume (or --dsn server) keeps earlier runs' rows,
+    # which this run's history knows nothing of.
+    key_prefix = f"{label}-{secrets.token_hex(4)}-p"
+    load = spec.load
+    try:
+        progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
+        await scenario.before(ctx)
+        progress(f"load: {load.users} Locust users for {load.duration_s:g} s")
+        locust = asyncio.create_task(run_locust(
+            stack.url, history_file, users=load.users, spawn_rate=load.users,
+            duration_s=load.duration_s, keys=load.keys, write_ratio=load.write_ratio,
+            key_prefix=key_prefix,
+            csv_prefix=out / f"{label}-locust", html=out / f"{label}-locust.html",
+            on_line=lambda line: _locust_progress(line, load.duration_s, progress),
+        ))  # fmt: skip
+        try:
+            await scenario.during(ctx, locust)
+            run = await locust
+        finally:
+            if not locust.done():
+                locust.cancel()
+                await asyncio.gather(locust, return_exceptions=True)
+        progress("final audit: asking every replica directly ...")
+        run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
+        full_audit = await take_audit(
+            [(r.name, r.url) for r in stack.replicas], run_keys | ctx.extra_audit_keys
+        )
+    finally:
+        await stack.stop()
+    audit = restrict(full_audit, run_keys)
+    write_json(out / f"{label}-audit.json", audit.to_dict())
+    history = read_history([history_file])
+    began = time.monotonic()
+    result = check(history, audit)
+    progress(f"checked {len(history.ops):,} operations in {time.monotonic() - began:.2f} s")
+    meta = {
+        "label": label,
+        "scenario": scenario.name,
+        "layout": layout.describe(),
+        "settings": {"replicas": spec.stack.replicas, **load.describe(),
+                     "strategy": spec.stack.strategy, "image": spec.stack.image},
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "stack_start_s": round(stack.started_in_s or 0.0, 3),
+        "periods": [_relative(p, history) for p in ctx.periods],
+        "locust": {
+            "exit_code": run.exit_code,
+            "requests": run.stats.requests if run.stats else None,
+            "failures": run.stats.failures if run.stats else None,
+            "stale_reads": run.stats.stale_reads if run.stats else None,
+        },
+        "files": {
+            "history": history_file.name,
+            "audit": f"{label}-audit.json",
+            "locust_csv": f"{label}-locust_stats.csv",
+            "locust_html": f"{label}-locust.html",
+        },
+        **run_provenance(
+            spec.argv,
+            postgresql=None if layout.dsn else embedded_postgres_version(),
+        ),
+    }
+    report = build_report(result, history, audit, meta)
+    markdown = render_markdown(report)
+    section = scenario.report_section(ctx, history, full_audit)
+    if section is not None:
+        report[scenario.name] = section
+        markdown += scenario.render_section(section)
+    json_path = out / f"{label}.json"
+    markdown_path = out / f"{label}.md"
+    write_json(json_path, report)
+    write_text(markdown_path, markdown)
+    return RunOutcome(report, history, result, audit, json_path, markdown_path)
+
+
+def _relative(period: dict[str, Any], history: History) -> dict[str, Any]:
+    """A period recorded in monotonic seconds, as seconds from the history's first operation
+    (CLOCK_MONOTONIC is machine-wide: Locust's clock and ours are the same clock)."""
+    t0 = history.t0
+    return {"label": period["label"], "start_s": round(period["start"] - t0, 3),
+            "end_s": round(period["end"] - t0, 3)}  # fmt: skip
+
+
+def _locust_progress(line: str, duration_s: float, progress: Progress) -> None:
+    if not line.startswith("progress:"):
+        return
+    fields = dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
+    try:
+        left = max(0.0, duration_s - float(fields.get("elapsed", "0").rstrip("s")))
+        remaining = f"{left:4.0f} s left"
+    except ValueError:
+        remaining = ""
+    progress(
+        f"  {remaining}  ops={int(fields.get('ops', 0)):>7,} ({fields.get('ops_per_s', '?')}/s)"
+        f"  stale reads seen live={fields.get('stale_reads', '?')}"
+    )
+
+
+async def wait_for_traffic(history_file: Path, load: asyncio.Task[LocustRun]) -> None:
+    """Until Locust has recorded a few operations (or has ended: its crash is raised)."""
+    deadline = time.monotonic() + HISTORY_WAIT_S
+    while time.monotonic() < deadline and not load.done():
+        try:
+            with history_file.open("rb") as f:
+                if sum(1 for _ in f) > 5:
+                    return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    if load.done():
+        await load  # raises the crash, if that is why it ended
+    raise TimeoutError("Locust sent no request in time")
