@@ -30,7 +30,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 # The order `lbdemo --help` lists command modules in: the main job first, Docker's verbs after.
-HELP_ORDER = ("demo", "up", "check", "compare", "lifecycle", "containers", "volume", "bench")
+HELP_ORDER = (
+    "demo", "up", "get", "check", "compare", "lifecycle", "containers", "volume", "bench",
+)
 
 
 def _help_order(module: pkgutil.ModuleInfo) -> tuple[int, str]:

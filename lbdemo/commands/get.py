@@ -1,0 +1,108 @@
+"""``lbdemo get KEY [--each-replica]``: one product, through the balancer or from every replica.
+
+With ``--each-replica`` every replica of the running stack is asked directly, bypassing the
+balancer: the seed's picture of "product A" priced differently on each server, in one command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import ClientError, ClientSession, ClientTimeout
+
+from lbdemo.config import add_state_argument, state_root
+from lbdemo.errors import StateError, UsageError
+from lbdemo.replica.validation import PRODUCT_ID
+
+TIMEOUT_S = 5.0
+
+
+def register(subparsers: Any) -> None:
+    get = subparsers.add_parser(
+        "get",
+        help="read one product through the balancer, or from every replica directly",
+        description="Read product KEY from the running stack (`lbdemo up`). With "
+        "--each-replica, ask every replica directly and show what each one holds.",
+    )
+    add_state_argument(get)
+    get.add_argument("key", metavar="KEY", help="product id")
+    get.add_argument(
+        "--each-replica", action="store_true", help="ask every replica directly, not the balancer"
+    )
+    get.add_argument("--json", action="store_true", help="print JSON")
+    get.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not PRODUCT_ID.fullmatch(args.key):
+        raise UsageError(f"a product id must match {PRODUCT_ID.pattern}, got {args.key!r}")
+    description = _running_stack(args)
+    if args.each_replica:
+        targets = [(r["name"], r["id"], r["url"]) for r in description["replicas"]]
+    else:
+        targets = [("balancer", "", description["balancer"]["url"])]
+    rows = asyncio.run(_ask_all(targets, args.key))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(render(rows, args.key))
+    return 0
+
+
+def _running_stack(args: argparse.Namespace) -> dict[str, Any]:
+    root = state_root(args)
+    try:
+        data = json.loads((root / "run" / "stack.json").read_text())
+    except (OSError, ValueError):
+        raise StateError(f"no stack is running on {root}; start one with `lbdemo up`") from None
+    if not isinstance(data, dict) or "replicas" not in data:
+        raise StateError(f"{root / 'run' / 'stack.json'} is not a stack description")
+    return data
+
+
+async def _ask_all(targets: list[tuple[str, str, str]], key: str) -> list[dict[str, Any]]:
+    async with ClientSession(timeout=ClientTimeout(total=TIMEOUT_S)) as http:
+        return list(await asyncio.gather(*(_ask(http, *t, key) for t in targets)))
+
+
+async def _ask(http: ClientSession, name: str, cid: str, url: str, key: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "asked": name, "container_id": cid[:12], "status": None, "replica": None,
+        "price": None, "write_id": None, "error": None,
+    }  # fmt: skip
+    try:
+        async with http.get(f"{url}/products/{quote(key, safe='')}") as response:
+            row["status"] = response.status
+            row["replica"] = response.headers.get("X-Replica")
+            body = await response.json(content_type=None)
+    except (ClientError, TimeoutError, ValueError) as exc:
+        row["error"] = str(exc) or type(exc).__name__
+        return row
+    if response.status == 200 and isinstance(body, dict):
+        row["price"], row["write_id"] = body.get("price"), body.get("write_id")
+    elif isinstance(body, dict):
+        row["error"] = body.get("error")
+    return row
+
+
+def render(rows: list[dict[str, Any]], key: str) -> str:
+    lines = [f"{key}:", f"  {'REPLICA':<12} {'CONTAINER':<12} {'PRICE':>10}  WRITE ID"]
+    for row in rows:
+        who = row["replica"] or row["asked"]
+        if row["status"] == 200:
+            what = f"{row['price']:>10}  {row['write_id']}"
+        elif row["status"] == 404:
+            what = f"{'-':>10}  (not found)"
+        else:
+            why = row["error"] or f"HTTP {row['status']}"
+            what = f"{'?':>10}  ({why})"
+        lines.append(f"  {who:<12} {row['container_id']:<12} {what}")
+    values = {(r["price"], r["write_id"]) for r in rows if r["status"] in (200, 404)}
+    if len(rows) > 1:
+        lines.append("  the replicas agree" if len(values) == 1 else
+                     f"  the replicas disagree: {len(values)} different answers")  # fmt: skip
+    return "\n".join(lines)

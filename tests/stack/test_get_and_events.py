@@ -1,0 +1,90 @@
+"""What a presenter with only a terminal sees: `lbdemo get KEY --each-replica`, and the event
+line `lbdemo up` prints for each change of the running stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+
+from lbdemo.commands.up import describe_event
+from tests.utils import run_cli, run_cli_async, running_stack
+
+
+@pytest.mark.slow
+async def test_each_replica_shows_what_each_private_store_holds(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="private", replicas=3) as stack, \
+            ClientSession() as http:  # fmt: skip
+        async with http.put(f"{stack.url}/products/apple",
+                            json={"price": 1200, "write_id": "w-apple"}) as r:  # fmt: skip
+            writer = r.headers["X-Replica"]
+        shown = await run_cli_async("get", "apple", "--each-replica", "--state", str(tmp_path))
+        assert shown.status == 0, shown.err
+        lines = shown.out.splitlines()
+        assert lines[0] == "apple:"
+        holder = next(line for line in lines if line.strip().startswith(writer))
+        assert "1200" in holder and "w-apple" in holder
+        assert sum("(not found)" in line for line in lines) == 2
+        assert lines[-1] == "  the replicas disagree: 2 different answers"
+        as_json = await run_cli_async("get", "apple", "--each-replica", "--json",
+                                      "--state", str(tmp_path))  # fmt: skip
+        rows = json.loads(as_json.out)
+        assert {r["replica"] for r in rows} == {r.name for r in stack.replicas}
+        assert sorted(r["status"] for r in rows) == [200, 404, 404]
+
+
+def test_get_without_a_stack_or_with_a_bad_key_is_one_line(tmp_path: Path) -> None:
+    missing = run_cli("get", "apple", "--state", str(tmp_path))
+    assert missing.status == 2 and "no stack is running" in missing.err
+    bad = run_cli("get", "../etc", "--state", str(tmp_path))
+    assert bad.status == 2 and bad.err.count("\n") == 1
+
+
+def test_events_become_one_line_each() -> None:
+    assert describe_event({"event": "die", "name": "lbdemo-r2", "id": "a" * 64,
+                           "exit_code": 137}) == "lbdemo-r2 (aaaaaaaaaaaa) died, exit status 137"
+    assert describe_event({"event": "replace", "name": "lbdemo-r2", "old_id": "a" * 64,
+                           "new_id": "b" * 64}) == (
+        "lbdemo-r2 replaced: aaaaaaaaaaaa -> bbbbbbbbbbbb (fresh container, empty layer)")
+    assert describe_event({"event": "leave", "name": "lbdemo-r2"}) == "lbdemo-r2 left the rotation"
+    assert describe_event({"event": "something-internal"}) is None
+
+
+@pytest.mark.slow
+def test_up_in_the_foreground_prints_a_line_when_a_replica_dies_and_is_replaced(
+    tmp_path: Path,
+) -> None:
+    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(tmp_path), "--port", "0",
+            "--replicas", "2"]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in seen:
+            assert time.monotonic() < deadline and process.poll() is None, seen
+            seen.append(process.stdout.readline().rstrip("\n"))
+        assert all(len(line) <= 100 for line in seen if str(tmp_path) not in line), seen
+        kill = [sys.executable, "-m", "lbdemo", "kill", "lbdemo-r2", "--state", str(tmp_path)]
+        killed = subprocess.run(kill, capture_output=True, text=True, timeout=60)
+        assert killed.returncode == 0, killed.stderr
+        events: list[str] = []
+        while not any("replaced" in line for line in events):
+            assert time.monotonic() < deadline + 30, events
+            events.append(process.stdout.readline().rstrip("\n"))
+        text = "\n".join(events)
+        assert "lbdemo-r2" in text and "died, exit status 137" in text
+        assert "left the rotation" in text and "joined the rotation" in text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
