@@ -11,7 +11,7 @@ from typing import Any
 
 from lbdemo.demo.scenario import ScenarioConfig, ScenarioOutcome, run_scenario
 from lbdemo.demo.upgrade import UpgradeScenarioConfig, run_upgrade_scenario
-from lbdemo.report import compare
+from lbdemo.report import compare_reports
 from lbdemo.stack import Storage
 
 SCENARIOS: tuple[Storage, ...] = ("private", "shared")
@@ -23,7 +23,7 @@ def say(message: str) -> None:
 
 def write_comparison(out_dir: Path, private: dict[str, Any], shared: dict[str, Any]) -> str:
     """Write ``compare.md`` next to the two reports; returns the bare table."""
-    table = compare(private, shared, labels=("private", "shared"))
+    table = compare_reports([private, shared])
     command = private.get("run", {}).get("command", "lbdemo demo")
     (out_dir / "compare.md").write_text(
         f"# private vs shared storage, same load\n\nMade by `{command}`; the reports: "

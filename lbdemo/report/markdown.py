@@ -75,9 +75,10 @@ def verdict_reason(report: dict[str, Any]) -> str:
 
 
 def _title(run: dict[str, Any]) -> str:
-    scenario = run.get("scenario") or "run"
-    storage = run.get("storage")
-    return f"{scenario} ({storage} storage)" if storage else str(scenario)
+    label = run.get("label") or run.get("scenario") or "run"
+    layout = run.get("layout")
+    name = layout.get("name") if isinstance(layout, dict) else None
+    return f"{label} ({name} layout)" if name and name != label else str(label)
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
