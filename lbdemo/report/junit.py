@@ -37,9 +37,11 @@ def junit_xml(report: dict[str, Any], judgements: Sequence[Judgement], *, suite:
     properties = ET.SubElement(testsuite, "properties")
     for name, value in _properties(report):
         ET.SubElement(properties, "property", {"name": name, "value": _safe(value)})
+    # By the run's label, not the file's path: CI keeps a testcase's history by its classname.
+    classname = f"{CLASSNAME}.{_dotted(str(run.get('label') or 'report'))}"
     for j in judgements:
         case = ET.SubElement(testsuite, "testcase",
-                             {"classname": f"{CLASSNAME}.{_dotted(suite)}", "name": _safe(j.name),
+                             {"classname": classname, "name": _safe(j.name),
                               "time": "0"})
         if j.passed is False:
             failure = ET.SubElement(case, "failure", {"message": _safe(j.message), "type": "limit"})
@@ -53,7 +55,7 @@ def junit_xml(report: dict[str, Any], judgements: Sequence[Judgement], *, suite:
 
 
 def _dotted(name: str) -> str:
-    """A suite name as a classname part: CI tools split classnames on dots."""
+    """A label as one classname part: CI tools split classnames on dots."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "report"
 
 

@@ -271,3 +271,21 @@ def test_check_of_a_history_records_its_provenance_and_label(
     assert run["command"] == f"lbdemo check --history {history} --json {out}"
     assert run["postgresql"] is None
     assert {"lbdemo_version", "git_commit", "host", "load_average", "python"} <= set(run)
+
+
+def test_check_and_compare_of_a_malformed_report_exit_2_in_one_line(
+    reports: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean, _ = reports
+    report = json.loads(clean.read_text())
+    report["anomalies"]["stale_read"]["rate"] = "high"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(report))
+    capsys.readouterr()
+    assert main(["check", str(bad), "--max-stale-rate", "0.1", "--junit",
+                 str(tmp_path / "j.xml")]) == 2
+    assert main(["compare", str(clean), str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"lbdemo: error: {bad}: malformed lbdemo report "
+                   "(anomalies.stale_read.rate is str)"] * 2
+    assert not (tmp_path / "j.xml").exists()

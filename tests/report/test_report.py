@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run
@@ -148,3 +149,32 @@ def test_write_json_replaces_whole_files_and_names_an_unwritable_path(tmp_path: 
 def test_markdown_title_names_the_label_and_a_layout_of_another_name(tmp_path: Path) -> None:
     report = make_report(tmp_path, CLEAN, run=scenario_run("shared", "shared-volume"))
     assert render_markdown(report).startswith("# lbdemo report: shared (shared-volume layout)\n")
+
+
+@pytest.mark.parametrize("path, value, said", [
+    ("run", "x", "run is str"),
+    ("anomalies.stale_read", 5, "anomalies.stale_read is int"),
+    ("anomalies.stale_read.count", "1", "anomalies.stale_read.count is str"),
+    ("totals.ops", True, "totals.ops is bool"),
+    ("latency_ms.all.p99", [1], "latency_ms.all.p99 is list"),
+    ("linearizability.witnesses", [{"key": "p1"}], "witnesses holds an entry without key and"),
+    ("replicas", [1], "replicas holds an entry without replica"),
+    ("lost_writes", None, "lost_writes is NoneType"),
+    ("latency_ms", "deleted", "no latency_ms.all"),
+])
+def test_a_malformed_report_is_refused_in_one_line_before_anything_reads_it(
+    tmp_path: Path, path: str, value: Any, said: str
+) -> None:
+    report = make_report(tmp_path, STALE, AUDIT)
+    *parents, last = path.split(".")
+    target = report
+    for key in parents:
+        target = target[key]
+    if value == "deleted":
+        target[last] = {}
+    else:
+        target[last] = value
+    write_json(tmp_path / "bad.json", report)
+    with pytest.raises(UsageError, match="malformed lbdemo report") as caught:
+        load_report(tmp_path / "bad.json")
+    assert said in str(caught.value) and "\n" not in str(caught.value)
