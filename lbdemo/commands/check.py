@@ -31,6 +31,7 @@ from lbdemo.report import (
     write_json,
     write_text,
 )
+from lbdemo.report.io import refuse_overwriting_inputs
 
 
 def rate_limit(text: str) -> float:
@@ -101,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     if (args.report is None) == (args.history is None):
         raise UsageError("give either a REPORT.json or --history H.jsonl, not both or neither")
     limits = Limits(args.expect, args.max_stale_rate, args.max_lost_writes)
+    inputs = [args.report] if args.report else [*args.history, *filter(None, [args.audit])]
+    refuse_overwriting_inputs(inputs, {"--junit": args.junit, "--json": args.json_out,
+                                       "--markdown": args.md_out})
     if args.report is not None:
         for flag, value in (("--audit", args.audit), ("--json", args.json_out),
                             ("--markdown", args.md_out)):

@@ -14,6 +14,7 @@ from typing import Any
 from lbdemo.errors import UsageError
 from lbdemo.report import compare_reports, load_report, settings_warning, write_text
 from lbdemo.report.compare import headings
+from lbdemo.report.io import refuse_overwriting_inputs
 
 
 def register(subparsers: Any) -> None:
@@ -32,6 +33,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if len(args.reports) < 2:
         raise UsageError("compare needs two reports or more")
+    refuse_overwriting_inputs(args.reports, {"--out": args.out})
     reports = [load_report(path) for path in args.reports]
     text = compare_reports(reports)
     warning = settings_warning(reports)

@@ -19,6 +19,7 @@ from typing import Any
 
 from lbdemo.report.figures import (
     COUNT,
+    GIB,
     LOAD,
     MILLISECONDS,
     NOT_MEASURED,
@@ -197,7 +198,7 @@ def _run_notes(reports: Sequence[Report]) -> list[str]:
         host = run.get("host") or {}
         if host:
             memory = host.get("memory_bytes")
-            gib = f", {figure(memory / 2**30, LOAD)} GiB" if isinstance(memory, int) else ""
+            gib = f", {figure(memory, GIB)}" if isinstance(memory, int) else ""
             parts.append(f"host: {figure(host.get('cpus'), COUNT)} × "
                          f"{host.get('cpu_model') or 'unknown CPU'}{gib}")
         files = run.get("files") or {}

@@ -29,6 +29,7 @@ PER_SECOND = Unit(0)
 MILLISECONDS = Unit(2)
 SECONDS = Unit(1)
 LOAD = Unit(2)  # load averages
+GIB = Unit(1, 1 / 2**30, " GiB")  # memory, given in bytes
 
 
 def is_number(value: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,17 @@ def _check_shape(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
             if not isinstance(item, dict) or not all(isinstance(item.get(f), str)
                                                      for f in fields):
                 raise refuse(f"{dotted} holds an entry without {' and '.join(fields)}")
+
+
+def refuse_overwriting_inputs(
+    inputs: Sequence[str | os.PathLike[str]], outputs: dict[str, str | os.PathLike[str] | None]
+) -> None:
+    """A usage error when an output (``{"--out": path}``) names one of the input files: a
+    typo must not replace a run's report or history with a table."""
+    taken = {Path(path).resolve() for path in inputs}
+    for flag, path in outputs.items():
+        if path is not None and Path(path).resolve() in taken:
+            raise UsageError(f"{flag} {path} is one of the input files; choose another name")
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -289,3 +289,21 @@ def test_check_and_compare_of_a_malformed_report_exit_2_in_one_line(
     assert err == [f"lbdemo: error: {bad}: malformed lbdemo report "
                    "(anomalies.stale_read.rate is str)"] * 2
     assert not (tmp_path / "j.xml").exists()
+
+
+def test_outputs_that_name_an_input_file_are_refused_before_anything_is_written(
+    reports: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean, stale = reports
+    before = clean.read_text()
+    history = write_history(tmp_path / "h.jsonl", CLEAN)
+    capsys.readouterr()
+    assert main(["compare", str(clean), str(stale), "--out", str(clean)]) == 2
+    assert main(["check", str(clean), "--junit", str(clean)]) == 2
+    assert main(["check", "--history", str(history), "--json", str(history)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"lbdemo: error: --out {clean} is one of the input files; choose another name"
+    assert err[1].startswith("lbdemo: error: --junit")
+    assert err[2].startswith("lbdemo: error: --json")
+    assert clean.read_text() == before
+    assert history.read_text().startswith('{"type": "header"')
