@@ -144,3 +144,13 @@ def test_headline_colours_the_verdict_only_when_asked(
     assert "\033[32mconsistent\033[0m" in coloured
     plain = re.sub(r"\033\[[0-9;]*m", "", coloured)
     assert plain == headline(list(private_shared))  # colour changes no alignment
+
+
+def test_a_label_with_a_pipe_or_newline_stays_in_its_cell(tmp_path: Path) -> None:
+    odd = make_report(tmp_path / "a", STALE, AUDIT, scenario_run("private", "private"))
+    odd["run"]["label"] = "a|b\nc"
+    other = make_report(tmp_path / "b", CLEAN, CLEAN_AUDIT, scenario_run("shared", "shared-volume"))
+    text = compare_reports([odd, other])
+    header = next(line for line in text.splitlines() if line.startswith("| setting"))
+    assert "a\\|b c (private)" in header
+    assert len(re.findall(r"(?<!\\)\|", header)) == 5  # four cells: five unescaped bars
