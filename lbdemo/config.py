@@ -53,3 +53,9 @@ def store_dsn_from_env() -> str | None:
     """A PostgreSQL URL given through the environment rather than a command line, where every
     local user could read it (a password in it included)."""
     return os.environ.get(STORE_DSN_ENV) or None
+
+
+def color_wanted(stream: object) -> bool:
+    """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
-from lbdemo.config import add_state_argument, state_root
+from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.pipeline import LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
 from lbdemo.errors import UsageError
 from lbdemo.layout import Layout
+from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
 
 
@@ -65,7 +66,7 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         load=LoadSettings(users=args.users, duration_s=args.duration, keys=args.keys,
                           write_ratio=args.write_ratio),
         out_dir=args.out.resolve(),
-        argv=tuple(sys.argv[1:]) or ("demo",),
+        argv=tuple(getattr(args, "argv", None) or ("demo",)),
     )
 
 
@@ -76,9 +77,17 @@ def say(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
     outcome = asyncio.run(run_demo(plan, say))
-    print(outcome.table)
+    if plan.scenario == "upgrade":
+        print(outcome.table)
+    else:
+        # What matters first, readable from the back of the room; the whole table is in the file.
+        print(headline(outcome.reports, color=color_wanted(sys.stdout)))
+    warning = settings_warning(outcome.reports)
+    if warning:
+        print(f"lbdemo: warning: {warning}", file=sys.stderr)
     names = ", ".join(f"{r['run']['label']}.md" for r in outcome.reports)
-    print(f"reports in {plan.out_dir}/: {names}, {outcome.comparison_path.name} (and .json)")
+    print(f"\nreports in {plan.out_dir}/: {names} (and .json)")
+    print(f"side by side: {outcome.comparison_path}")
     for problem in outcome.problems:
         print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0
