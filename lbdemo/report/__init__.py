@@ -4,9 +4,10 @@ judgements for CI (:func:`judge`, :func:`junit_xml`)."""
 
 from __future__ import annotations
 
+from lbdemo.files import write_json, write_text
 from lbdemo.report.build import REPORT_FORMAT, build_report
 from lbdemo.report.compare import compare_reports, headline, settings_warning
-from lbdemo.report.io import load_report, write_json, write_text
+from lbdemo.report.io import load_report
 from lbdemo.report.judge import Judgement, Limits, judge
 from lbdemo.report.junit import junit_xml
 from lbdemo.report.markdown import render_markdown, verdict_reason

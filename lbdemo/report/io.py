@@ -1,4 +1,4 @@
-"""Reading reports and writing every JSON file the project writes, with one-line errors."""
+"""Reading reports, with one-line errors for anything that is not one (writing: lbdemo.files)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from lbdemo.checker import KINDS
 from lbdemo.errors import UsageError
+from lbdemo.files import write_json, write_text
 from lbdemo.report.build import REPORT_FORMAT
 
 REPORT_FAMILY = REPORT_FORMAT.rsplit("/", 1)[0]  # "lbdemo-report"
@@ -121,27 +122,4 @@ def refuse_overwriting_inputs(
             raise UsageError(f"{flag} {path} is one of the input files; choose another name")
 
 
-def write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write a file the user named, whole or not at all (a reader never sees half of it); a
-    missing directory or a permission is a usage error."""
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """The one writer of the project's JSON files: indented, UTF-8, newline-terminated, whole.
-
-    NaN and infinities are refused (``json.dumps`` would write ``NaN``, which is not JSON and
-    which other readers reject): a non-finite figure is a bug to surface, not to publish.
-    """
-    try:
-        text = json.dumps(data, indent=2, allow_nan=False)
-    except ValueError as exc:
-        raise UsageError(f"cannot write {path}: {exc}") from None
-    write_text(path, text + "\n")
+__all__ = ["REPORT_FAMILY", "load_report", "refuse_overwriting_inputs", "write_json", "write_text"]
