@@ -22,6 +22,7 @@ from string import Template
 from typing import Any
 
 from lbdemo.checker import KINDS, Anomaly, Audit, CheckResult
+from lbdemo.errors import UsageError
 from lbdemo.history import History, Op
 from lbdemo.report.markdown import KIND_LABELS, fmt, fmt_rate
 from lbdemo.report.series import build_series, every_anomaly
@@ -446,7 +447,7 @@ def render_compare_html(reports: list[dict[str, Any]]) -> str:
     """Two or more runs side by side: the same charts on the same scales, differences called
     out, settings shown. Draws from the report JSON alone (its ``series``)."""
     if len(reports) < 2:
-        raise ValueError("a comparison needs at least two reports")
+        raise UsageError("a comparison needs at least two reports")
     labels = [run_label(r) for r in reports]
     runs_html = "".join(
         f'<div class="run-head">{_verdict_html(r)}<h2>{html.escape(lab)}</h2>'
