@@ -388,6 +388,9 @@ def _differs(values: list[Any]) -> bool:
     return high > 0 and (high - low) / high > 0.10
 
 
+_NOT_SETTINGS = frozenset({"started_at", "command"})
+
+
 def compare_rows(reports: list[dict[str, Any]]) -> list[tuple[str, list[Any], bool]]:
     """(label, value per run, differs?) for the headline metrics of several runs."""
     rows = []
@@ -435,7 +438,9 @@ def _compare_table_html(reports: list[dict[str, Any]]) -> str:
         names.extend(k for k in s if k not in names)
     for name in names:
         values = [s.get(name, "–") for s in settings]
-        cls = ' class="differs"' if len(set(values)) > 1 else ""
+        # When and how a run was started always differs; that is not a difference in settings.
+        differs = len(set(values)) > 1 and name not in _NOT_SETTINGS
+        cls = ' class="differs"' if differs else ""
         cells = "".join(f"<td>{html.escape(v)}</td>" for v in values)
         body.append(f'<tr{cls} data-setting="{html.escape(name)}"><th>{html.escape(name)}</th>'
                     f"{cells}</tr>")
