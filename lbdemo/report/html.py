@@ -14,6 +14,7 @@ import base64
 import gzip
 import html
 import json
+import math
 import os
 from collections.abc import Iterable
 from functools import cache
@@ -230,7 +231,8 @@ def _op_columns(
         key.append(ki[op.key])
         is_write = op.op == "write"
         kind.append((3 if is_write else 0) + OUTCOME_CODES[op.outcome])
-        price.append(op.price)
+        # JSON has no infinity; a history may hold one (1e999 parses as inf).
+        price.append(op.price if op.price is None or math.isfinite(op.price) else None)
         if is_write:
             wids.append(op.write_id or "")
             val.append(0)

@@ -38,7 +38,8 @@ def test_report_renders_its_charts_with_no_console_errors(
         ".map(u => ({points: u.data[0].length, series: u.series.length}))")
     buckets = len(run.report["series"]["t_s"])
     assert charts[0]["points"] == buckets and charts[2]["points"] == buckets
-    assert charts[1]["series"] == 1 + len(run.audit.replicas)
+    # x, the latest acknowledged write, one series per replica
+    assert charts[1]["series"] == 2 + len(run.audit.replicas)
     # The timeline canvas has something drawn on it, and anomalies are marked.
     painted = browser.execute_script(
         "const c = document.getElementById('timeline');"

@@ -61,33 +61,41 @@
   if (D.default_key) keySelect.value = D.default_key;
   const keyEl = document.getElementById("chart-key");
 
+  // Per key: every value a replica served (a read) or stored (a write), as points, over the
+  // staircase of the latest acknowledged write. Points off the staircase are a replica holding
+  // something else: with private storage they scatter; with shared storage they sit on it (a
+  // read overlapping a write may show either value, so a point can sit one step behind).
   function keyData(key) {
     const ki = D.keys.indexOf(key);
     const R = D.replicas.length;
-    const xs = [];
-    const ys = [];
-    for (let r = 0; r < R; r++) ys.push([]);
-    let observations = 0;
+    const idx = [];
     for (let i = 0; i < n; i++) {
-      if (O.key[i] !== ki || O.rep[i] < 0 || O.kind[i] % 3 !== 0) continue;
-      // A write stores its value; a read shows what its replica held (null: not found).
+      if (O.key[i] !== ki || O.kind[i] % 3 !== 0) continue;  // only ops that took effect
+      idx.push(i);
+    }
+    idx.sort(function (a, b) { return comp[a] - comp[b]; });
+    const xs = [], latest = [], ys = [];
+    for (let r = 0; r < R; r++) ys.push([]);
+    let current = null, observations = 0;
+    for (const i of idx) {
+      if (isWrite(i)) current = O.price[i];
+      if (O.rep[i] < 0) continue;
+      // A read that found nothing is a gap (null); no observation is undefined (spanned).
       const v = (!isWrite(i) && O.val[i] === -1) ? null : O.price[i];
       xs.push(comp[i]);
+      latest.push(current);
       for (let r = 0; r < R; r++) ys[r].push(r === O.rep[i] ? v : undefined);
       observations++;
     }
-    // uPlot wants x sorted; completion order differs slightly from invocation order.
-    const order = xs.map(function (_, j) { return j; }).sort(function (a, b) { return xs[a] - xs[b]; });
-    const data = [order.map(function (j) { return xs[j]; })];
-    for (let r = 0; r < R; r++) data.push(order.map(function (j) { return ys[r][j]; }));
+    const data = [xs, latest].concat(ys);
     // The final audit, a little after the end of the run.
-    const end = D.span_s * 1.01 + 0.01;
     const audited = D.audit.filter(function (row) { return row[1] === key; });
     if (audited.length) {
-      data[0].push(end);
+      xs.push(D.span_s * 1.01 + 0.01);
+      latest.push(current);
       for (let r = 0; r < R; r++) {
         const row = audited.find(function (x) { return x[0] === D.replicas[r]; });
-        data[r + 1].push(row ? row[3] : undefined);
+        ys[r].push(row ? row[3] : undefined);
       }
     }
     const finals = audited.map(function (row) { return row[0] + ": " + (row[2] === null ? "absent" : LB.fmt(row[3], 0) + " (" + row[2] + ")"); });
@@ -97,10 +105,12 @@
   function drawKey(key) {
     const kd = keyData(key);
     if (api.charts.key) api.charts.key.destroy();
-    const series = [{label: "seconds"}];
+    const series = [{label: "seconds"},
+      {label: "latest acknowledged write", stroke: "#555", width: 1.5, dash: [5, 3],
+       paths: uPlot.paths.stepped({align: 1}), points: {show: false}}];
     D.replicas.forEach(function (name, r) {
-      series.push({label: name, stroke: repColor(r), width: 2,
-                   paths: uPlot.paths.stepped({align: 1}), points: {show: true, size: 5, fill: repColor(r)}});
+      series.push({label: name, stroke: repColor(r), fill: repColor(r), width: 0,
+                   paths: function () { return null; }, points: {show: true, size: 7, fill: repColor(r)}});
     });
     api.charts.key = new uPlot({
       width: LB.width(keyEl), height: 300,
@@ -109,10 +119,10 @@
       series: series,
       plugins: [LB.periodsPlugin(D.periods)],
     }, kd.data, keyEl);
-    // The whole run is a blur of prices: start on its last second and the final audit, where
-    // the lines end apart (private storage) or together (shared). Drag to zoom, double-click: all.
+    // The whole run is a blur of prices: start on its last moments and the final audit, where
+    // the replicas end apart (private storage) or together (shared). Drag to zoom, double-click: all.
     const xs = kd.data[0];
-    if (xs.length > 1 && xs[xs.length - 1] > 1.5) api.charts.key.setScale("x", {min: xs[xs.length - 1] - 1.2, max: xs[xs.length - 1] + 0.05});
+    if (xs.length > 1 && xs[xs.length - 1] > 1.5) api.charts.key.setScale("x", {min: xs[xs.length - 1] - 0.8, max: xs[xs.length - 1] + 0.05});
     keyEl.dataset.key = key;
     keyEl.dataset.points = String(kd.observations);
     document.getElementById("key-summary").textContent = kd.observations.toLocaleString("en-US") +
