@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lbdemo.checker import KINDS, Anomaly, Audit, CheckResult
-from lbdemo.checker.anomalies import READ_KINDS, AnomalyLog, group_by_key, scan_key
+from lbdemo.checker.anomalies import (
+    LOST_WRITE,
+    READ_KINDS,
+    AnomalyLog,
+    group_by_key,
+    scan_key,
+)
 from lbdemo.checker.audit import find_lost_writes
-from lbdemo.history import History, gc_paused
+from lbdemo.history import History, Op, gc_paused
 from lbdemo.stats import percentile
 
 SERIES_FORMAT = "lbdemo-series/1"
@@ -59,6 +65,42 @@ def every_anomaly(
             yield from log.samples[kind]
         else:
             yield from result.samples[kind]
+
+
+class _OffenderLog(AnomalyLog):
+    """An AnomalyLog that keeps every offender and never formats a sentence."""
+
+    def __init__(self) -> None:
+        super().__init__(sample_limit=0)
+        self.offenders: list[tuple[str, Op]] = []
+
+    def add(self, kind: str, offender: Op, explain: Callable[[], Anomaly]) -> None:
+        self.offenders.append((kind, offender))
+
+
+def every_offender(
+    result: CheckResult, history: History, audit: Audit | None = None
+) -> Iterator[tuple[str, Op]]:
+    """(kind, offending op) of every anomaly: what the series need, without the sentences."""
+    method = getattr(result, "anomalies", None)
+    if callable(method) or all(
+        len(result.samples[kind]) >= result.counts.get(kind, 0) for kind in KINDS
+    ):
+        for a in every_anomaly(result, history, audit):
+            if a.ops:
+                yield a.kind, a.ops[0]
+        return
+    log = _OffenderLog()
+    with gc_paused():
+        groups = group_by_key(history.ops)
+        for key in sorted(groups):
+            scan_key(groups[key], log, history.t0)
+        if audit is not None:
+            find_lost_writes(history.ops, audit, log, history.t0)
+    yield from log.offenders
+    if audit is None:
+        for a in result.samples[LOST_WRITE]:
+            yield a.kind, a.ops[0]
 
 
 def bucket_width(span_s: float) -> float:
@@ -114,10 +156,12 @@ def build_series(
 
     by_kind = {kind: [0] * n for kind in KINDS}
     if anomalies is None:
-        anomalies = list(every_anomaly(result, history, audit)) if n else []
-    for a in anomalies:
-        if a.ops and a.kind in by_kind:
-            by_kind[a.kind][index(a.ops[0].invoke)] += 1
+        offenders: Iterable[tuple[str, Op]] = every_offender(result, history, audit) if n else ()
+    else:
+        offenders = ((a.kind, a.ops[0]) for a in anomalies if a.ops)
+    for kind, offender in offenders:
+        if kind in by_kind:
+            by_kind[kind][index(offender.invoke)] += 1
 
     quantiles: dict[str, list[float | None]] = {f"p{q}": [] for q in QUANTILES}
     for values in latencies:

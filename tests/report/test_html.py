@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ from lbdemo.report.html import (
     report_data,
     run_settings,
 )
-from lbdemo.report.series import MAX_BUCKETS, bucket_width, build_series, every_anomaly
+from lbdemo.report.series import (
+    MAX_BUCKETS,
+    bucket_width,
+    build_series,
+    every_anomaly,
+    every_offender,
+)
 
 META = {"scenario": "private", "storage": "private", "replicas": 2, "users": 3,
         "duration_s": 1.0, "command": "lbdemo demo",
@@ -78,8 +85,11 @@ def test_series_counts_every_anomaly_even_beyond_the_checkers_sample() -> None:
     series = build_series(history, result)
     assert sum(series["anomalies_per_s"]["stale_read"]) == 40
     every = list(every_anomaly(result, history))
+    offenders = list(every_offender(result, history))
     for kind in READ_KINDS:
         assert sum(a.kind == kind for a in every) == result.counts[kind]
+        assert sum(k == kind for k, _ in offenders) == result.counts[kind]
+    assert Counter(offenders) == Counter((a.kind, a.ops[0]) for a in every)
 
 
 def test_every_anomaly_prefers_the_checkers_own_iterator() -> None:
