@@ -4,9 +4,11 @@ The HTML report and the compare page draw their rate and latency charts from the
 the compare page needs nothing but report JSON files. A 20 s run gives 20 buckets per series (a
 few KB); a run longer than :data:`MAX_BUCKETS` seconds gets wider buckets instead of more.
 
-Each value is a count in its bucket divided by ``bucket_s``: a per-second rate. Operations are
-placed by their invocation time, anomalies by their offending operation's. The last bucket is
-usually partial, so its rates read low; ``last_bucket_s`` says how much of it the run covered.
+Each value is a count in its bucket divided by the bucket's width: a per-second rate. Operations
+are placed by their invocation time, anomalies by their offending operation's. A run rarely
+lasts a whole number of buckets, so the last bucket takes the remainder: it is between half and
+one and a half ``bucket_s`` wide (``last_bucket_s``), and its rates are divided by that width,
+so the series does not drop at the end of every run.
 
 Also here, :func:`every_anomaly`: every anomaly of a run with its sentence, which both the series
 and the HTML timeline need (the check result itself keeps only a sample per kind).
@@ -108,8 +110,8 @@ def bucket_width(span_s: float) -> float:
     return float(max(1, math.ceil(span_s / MAX_BUCKETS)))
 
 
-def _rates(counts: list[int], width: float) -> list[float]:
-    return [round(c / width, 3) for c in counts]
+def _rates(counts: list[int], widths: list[float]) -> list[float]:
+    return [round(c / w, 3) for c, w in zip(counts, widths, strict=True)]
 
 
 def build_series(
@@ -126,9 +128,10 @@ def build_series(
     t0 = history.t0
     span = history.span
     width = bucket_width(span)
-    n = max(1, math.ceil(span / width)) if ops else 0
-    # An op invoked exactly at the end of the span (zero-length) still belongs to the last one.
+    n = max(1, round(span / width)) if ops else 0
     last = n - 1
+    # The last bucket runs to the end of the span; a zero span (one instant op) counts as 1 ms.
+    widths = [width] * last + ([max(span - last * width, 1e-3)] if n else [])
 
     def index(t: float) -> int:
         return min(last, max(0, int((t - t0) // width)))
@@ -173,14 +176,14 @@ def build_series(
     return {
         "format": SERIES_FORMAT,
         "bucket_s": width,
-        "last_bucket_s": round(span - last * width, 3) if n else 0.0,
+        "last_bucket_s": round(widths[-1], 3) if n else 0.0,
         "t_s": [round(i * width, 3) for i in range(n)],
-        "reads_per_s": _rates(reads, width),
-        "writes_per_s": _rates(writes, width),
-        "failed_per_s": _rates(failed, width),
-        "anomalies_per_s": {kind: _rates(c, width) for kind, c in by_kind.items()},
+        "reads_per_s": _rates(reads, widths),
+        "writes_per_s": _rates(writes, widths),
+        "failed_per_s": _rates(failed, widths),
+        "anomalies_per_s": {kind: _rates(c, widths) for kind, c in by_kind.items()},
         "latency_ms": quantiles,
         "replica_requests_per_s": {
-            name: _rates(per_replica[name], width) for name in sorted(per_replica)
+            name: _rates(per_replica[name], widths) for name in sorted(per_replica)
         },
     }

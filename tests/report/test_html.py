@@ -71,10 +71,13 @@ def test_series_counts_operations_and_stale_reads_per_second() -> None:
     series = build_series(history, result)
     assert series["bucket_s"] == 1.0
     assert series["t_s"] == [0.0, 1.0, 2.0]
-    assert series["reads_per_s"] == [5.0, 5.0, 5.0]
+    # The run ends at 2.505 s: the last bucket is 0.505 s wide, and its rates count that.
+    assert series["last_bucket_s"] == 0.505
+    last = round(5 / 0.505, 3)
+    assert series["reads_per_s"] == [5.0, 5.0, last]
     assert series["writes_per_s"] == [1.0, 0.0, 0.0]
-    assert series["anomalies_per_s"]["stale_read"] == [5.0, 5.0, 5.0]
-    assert series["replica_requests_per_s"] == {"r1": [1.0, 0.0, 0.0], "r2": [5.0, 5.0, 5.0]}
+    assert series["anomalies_per_s"]["stale_read"] == [5.0, 5.0, last]
+    assert series["replica_requests_per_s"] == {"r1": [1.0, 0.0, 0.0], "r2": [5.0, 5.0, last]}
     assert series["latency_ms"]["p50"][1] == pytest.approx(5.0)
 
 
@@ -83,7 +86,9 @@ def test_series_counts_every_anomaly_even_beyond_the_checkers_sample() -> None:
     result = check(history, sample_limit=3)
     assert len(result.samples["stale_read"]) == 3 < result.counts["stale_read"] == 40
     series = build_series(history, result)
-    assert sum(series["anomalies_per_s"]["stale_read"]) == 40
+    widths = [1.0] * (len(series["t_s"]) - 1) + [series["last_bucket_s"]]
+    assert sum(r * w for r, w in zip(series["anomalies_per_s"]["stale_read"], widths,
+                                       strict=True)) == pytest.approx(40, rel=1e-3)
     every = list(every_anomaly(result, history))
     offenders = list(every_offender(result, history))
     for kind in READ_KINDS:
@@ -111,7 +116,9 @@ def test_a_long_run_gets_wider_buckets_not_more() -> None:
     ops = [op("u1", "read", "p1", None, float(t), t + 0.01, "r1") for t in range(0, 3600, 3)]
     series = build_series(history_of(ops), check(history_of(ops)))
     assert len(series["t_s"]) <= MAX_BUCKETS
-    assert sum(series["reads_per_s"]) * series["bucket_s"] == pytest.approx(len(ops), rel=0.01)
+    widths = [series["bucket_s"]] * (len(series["t_s"]) - 1) + [series["last_bucket_s"]]
+    assert sum(r * w for r, w in zip(series["reads_per_s"], widths, strict=True)) == (
+        pytest.approx(len(ops), rel=0.01))
 
 
 def test_series_of_an_empty_history_are_empty() -> None:

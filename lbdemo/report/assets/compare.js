@@ -4,7 +4,7 @@
   const D = await LB.decode("lbdemo-data");
   const api = window.LBDEMO = {ready: false, charts: {rates: [], latency: [], replicas: []}, scales: {}};
   const runs = D.runs.filter(function (r) { return r.series && r.series.t_s; });
-  const xMax = Math.max.apply(null, runs.map(function (r) { return r.series.t_s.length * r.series.bucket_s; }).concat([1]));
+  const xMax = Math.max.apply(null, runs.map(function (r) { const t = r.series.t_s; return t.length ? t[t.length - 1] + (r.series.last_bucket_s || r.series.bucket_s) : 0; }).concat([1]));
   const rateMax = LB.max(runs.flatMap(function (r) {
     return [r.series.reads_per_s].concat(Object.values(r.series.anomalies_per_s)); })) * 1.05 || 1;
   const latMax = LB.max(runs.flatMap(function (r) { return Object.values(r.series.latency_ms); })) * 1.05 || 1;

@@ -190,7 +190,16 @@
     }
     // Anomaly marks on top: a red triangle over the op and a red outline.
     ctx.fillStyle = "#d62728"; ctx.strokeStyle = "#d62728";
-    for (const i of visibleMarks()) {
+    const marks = visibleMarks();
+    if (marks.length > plotW / 4) {
+      // Too many to tell apart (a whole large run): thin ticks; zoom in for marks you can hover.
+      for (const i of marks) {
+        const p = markPoint(i);
+        ctx.fillRect(p.x - 0.5, top + O.cli[i] * rowH, 1, Math.max(2, rowH / 2));
+      }
+      marks.length = 0;
+    }
+    for (const i of marks) {
       const p = markPoint(i);
       ctx.beginPath(); ctx.moveTo(p.x - 4, p.y - 5); ctx.lineTo(p.x + 4, p.y - 5); ctx.lineTo(p.x, p.y + 2); ctx.fill();
       ctx.strokeRect(Math.max(left, xOf(inv[i])) - 0.5, top + O.cli[i] * rowH + 0.5,
