@@ -16,6 +16,7 @@ from typing import Any
 
 from lbdemo.checker import KINDS, Audit, CheckResult
 from lbdemo.history import History, Op
+from lbdemo.report.series import build_series
 from lbdemo.stats import percentile
 
 REPORT_FORMAT = "lbdemo-report/2"
@@ -137,6 +138,7 @@ def build_report(
                 {"key": v.key, "witness": v.witness} for v in keys_bad[:EXPLAINED_PER_KIND]
             ],
         },
+        "series": build_series(history, result, audit),
         "explained_anomalies": [
             a.to_dict() for kind in KINDS for a in result.samples[kind][:EXPLAINED_PER_KIND]
         ],
