@@ -75,7 +75,7 @@ class StackConfig:
     balancer_listen: str = "127.0.0.1:8080"
     strategy: str = "round-robin"
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
-    restart: str = "always"  # the stack's replicas are cattle: a dead one is replaced
+    restart: str = "replace"  # the stack's replicas are cattle: a dead one is replaced
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -245,6 +245,7 @@ class Stack:
         mount = parse_volume_spec(f"{self.config.layout.volume}:{PGDATA_PATH}")
         container = self.runtime.create(
             STORE_IMAGE, DB_NAME, [mount], {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"},
+            # A store is no cattle: restarted as itself (its data is on the volume anyway).
             restart="always" if self.config.restart != "no" else "no",
         )  # fmt: skip
         await self.runtime.launch(container)

@@ -24,7 +24,7 @@ async def running_stack(
     storage: str = "shared",
     replicas: int = 3,
     dsn: str | None = None,
-    restart: str = "always",
+    restart: str = "replace",
     image: str = "lbdemo/catalog:1.0",
 ) -> AsyncIterator[Stack]:
     """A real stack (its daemon included) on free ports; stopped on exit, also on failure."""

@@ -1,19 +1,22 @@
 """``lbdemo compare A.json B.json [C.json ...] [--out FILE]``: runs side by side, in context.
 
-Prints (and with ``--out`` also writes) Markdown: each run's settings, layout, date, command and
-files, then its results, rates before counts, with a difference column for exactly two runs.
-When the runs' settings differ, one warning line goes to stderr and into the file.
+Prints Markdown: each run's settings, layout, date, command and files, then its results, rates
+before counts, with a difference column for exactly two runs. ``--out FILE`` also writes it,
+and the runs' charts side by side on the same scales to ``FILE`` with ``.html``. When the runs'
+settings differ, one warning line goes to stderr and into the file.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from lbdemo.errors import UsageError
 from lbdemo.report import compare_reports, load_report, settings_warning, write_text
 from lbdemo.report.compare import headings
+from lbdemo.report.html import render_compare_html
 from lbdemo.report.io import refuse_overwriting_inputs
 
 
@@ -26,20 +29,25 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("reports", nargs="+", metavar="REPORT.json",
                         help="two or more reports, one column each, in this order")
-    parser.add_argument("--out", metavar="FILE", help="also write the Markdown to FILE")
+    parser.add_argument(
+        "--out", metavar="FILE",
+        help="also write the Markdown to FILE, and the charts side by side to FILE with .html",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if len(args.reports) < 2:
         raise UsageError("compare needs two reports or more")
-    refuse_overwriting_inputs(args.reports, {"--out": args.out})
+    html = str(Path(args.out).with_suffix(".html")) if args.out else None
+    refuse_overwriting_inputs(args.reports, {"--out": args.out, "--out (.html)": html})
     reports = [load_report(path) for path in args.reports]
     text = compare_reports(reports)
     warning = settings_warning(reports)
     if warning:
         print(f"lbdemo: warning: {warning}", file=sys.stderr)
-    if args.out:
+    if args.out and html:
         write_text(args.out, f"# {' vs '.join(headings(reports))}\n\n{text}")
+        write_text(html, render_compare_html(reports))
     print(text, end="")
     return 0

@@ -85,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
     warning = settings_warning(outcome.reports)
     if warning:
         print(f"lbdemo: warning: {warning}", file=sys.stderr)
-    names = ", ".join(f"{r['run']['label']}.md" for r in outcome.reports)
-    print(f"\nreports in {plan.out_dir}/: {names} (and .json)")
-    print(f"side by side: {outcome.comparison_path}")
+    names = ", ".join(f"{r['run']['label']}.html" for r in outcome.reports)
+    print(f"\nreports in {plan.out_dir}/: {names} (and .md, .json)")
+    print(f"side by side: {outcome.comparison_path.with_suffix('.html')} (and .md)")
     for problem in outcome.problems:
         print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0

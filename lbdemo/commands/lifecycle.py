@@ -167,7 +167,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--restart",
         choices=RESTART_POLICIES,
         default="no",
-        help="always: a container that dies is replaced by a fresh one (default no)",
+        help="always: a container that dies is restarted, the same one on its own layer "
+        "(Docker's policy); replace: it is removed and a fresh one from the image takes its "
+        "name (an orchestrator's); default no",
     )
     run.add_argument("image", metavar="IMAGE")
     add_state_argument(run)

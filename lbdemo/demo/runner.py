@@ -13,6 +13,7 @@ from lbdemo.demo.upgrade import UpgradeScenario
 from lbdemo.files import write_text
 from lbdemo.layout import Layout
 from lbdemo.report import compare_reports
+from lbdemo.report.html import render_compare_html
 from lbdemo.stack import StackConfig
 
 Progress = Callable[[str], None]
@@ -76,6 +77,7 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
     command = " ".join(plan.argv) or "lbdemo demo"
     path = plan.out_dir / name
     write_text(path, f"# {title}\n\nMade by `{command}`; the reports: {links}.\n\n{table}")
+    write_text(path.with_suffix(".html"), render_compare_html(reports))
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return DemoOutcome(runs, table, path, expectations(plan.scenario, reports))
 

@@ -59,7 +59,7 @@ SERVICE_LABEL = "com.docker.compose.service"
 PROJECT = "lbdemo"
 REPLICA_PREFIX = "lbdemo-r"
 DB_NAME = "lbdemo-db"
-RESTART_POLICIES = ("no", "always")
+RESTART_POLICIES = ("no", "always", "replace")
 STOP_TIMEOUT_S = 10.0
 # After the balancer let go of a replica, a connection it opened just before may still carry a
 # request; a moment before SIGTERM lets that request arrive and be served.
@@ -198,7 +198,9 @@ class Runtime:
         restart: str = "no",
     ) -> Container:
         if restart not in RESTART_POLICIES:
-            raise UsageError(f"invalid restart policy {restart!r}: use no or always")
+            raise UsageError(
+                f"invalid restart policy {restart!r}: use {', '.join(RESTART_POLICIES)}"
+            )
         repository = find_image(image).repository
         if repository not in (CATALOG_REPOSITORY, POSTGRES_REPOSITORY):
             raise UsageError(f"lbdemo cannot run image {image}")
@@ -362,8 +364,7 @@ class Runtime:
             await self._died(proc, exit_status(returncode))
 
     async def _died(self, proc: ContainerProcess, code: int) -> None:
-        """Nobody asked it to stop: out of the rotation now, then replace it if it is cattle
-        (a replica), or restart the same container (a store: its data is on the volume)."""
+        """Nobody asked it to stop: out of the rotation now, then its restart policy."""
         proc.stopping = True
         self._record_exit(proc.id, code)
         self._event("die", id=proc.id, name=proc.name, exit_code=code)
@@ -372,40 +373,40 @@ class Runtime:
         except ProcessError as exc:
             self._event("warning", message=str(exc))
         await self._stop_processes(proc, signal.SIGKILL, 1.0)  # its other processes die with it
-        old = proc.container
-        if old.restart_policy != "always" or self._closing:
-            return
-        if not proc.is_replica:
-            await self._restart_store(old)
-            return
-        # Replace, not repair: the dead container goes with its layer, a fresh one takes its name.
-        self.store.remove(old.id, force=True)
-        try:
-            new = self.create(old.image, old.name, old.mounts, dict(old.labels), "always")
-            fresh = await self.launch(new)
-            await self._healthy(fresh)
-            await self._join(fresh)
-        except Exception as exc:  # a failed replacement must not kill the supervisor
-            self._event("warning", message=f"could not replace {old.name}: {exc}")
-            return
-        self._event("replace", name=old.name, old_id=old.id, new_id=new.id, image=new.image)
+        if proc.container.restart_policy != "no" and not self._closing:
+            await self._bring_back(proc.container)
 
-    async def _restart_store(self, container: Container) -> None:
-        """Restart policy ``always`` for a store: the same container, with Docker's growing
-        delay between tries (a killed postmaster's backends take a moment to notice and go)."""
-        delay = RESTART_DELAY_S
+    async def _bring_back(self, dead: Container) -> None:
+        """``always``: Docker's restart, the same container again on its own layer (what it
+        wrote is still there). ``replace``: what an orchestrator does with a failed task, the
+        dead container removed with its layer and a fresh one from the same image under its name
+        (cattle). Tries again with a growing delay, as dockerd does: a killed PostgreSQL's
+        backends, for one, take a moment to notice and go."""
+        replace = dead.restart_policy == "replace"
+        current, delay = dead, RESTART_DELAY_S
         for attempt in range(1, RESTART_ATTEMPTS + 1):
             if self._closing:
                 return
             try:
-                await self.launch(container)
+                if replace:
+                    with contextlib.suppress(NoSuchContainerError):
+                        self.store.remove(current.id, force=True)
+                    current = self.create(
+                        dead.image, dead.name, dead.mounts, dict(dead.labels), "replace"
+                    )
+                await self._start_and_join(current)
             except Exception as exc:  # a failed restart must not kill the supervisor
-                self._event("warning", message=f"could not restart {container.name} "
+                verb = "replace" if replace else "restart"
+                self._event("warning", message=f"could not {verb} {dead.name} "
                                                f"(try {attempt}): {exc}")  # fmt: skip
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
-            self._event("restart", id=container.id, name=container.name)
+            if replace:
+                self._event("replace", name=dead.name, old_id=dead.id, new_id=current.id,
+                            image=current.image)  # fmt: skip
+            else:
+                self._event("restart", id=dead.id, name=dead.name)
             return
 
     # -- Docker's verbs ----------------------------------------------------------------------
