@@ -16,7 +16,6 @@ import html
 import json
 import math
 import os
-from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from string import Template
@@ -25,6 +24,7 @@ from typing import Any
 from lbdemo.checker import KINDS, Anomaly, Audit, CheckResult
 from lbdemo.errors import UsageError
 from lbdemo.history import History, Op
+from lbdemo.report.compare import headings, run_label
 from lbdemo.report.markdown import KIND_LABELS, fmt, fmt_rate
 from lbdemo.report.series import build_series, every_anomaly
 
@@ -68,36 +68,23 @@ def _page(template: str, title: str, header: str, data: object, script: str) -> 
 # ---------------------------------------------------------------------------------------------
 # Run settings: tolerant of reports written before and after ``run.label``/``layout``/``settings``
 
-_SETTING_FIELDS = ("scenario", "storage", "store", "replicas", "users", "duration_s", "keys",
-                   "write_ratio", "strategy", "command", "started_at")
-
-
-def run_label(report: dict[str, Any]) -> str:
-    run = report.get("run") or {}
-    label = run.get("label") or run.get("scenario") or run.get("storage")
-    return str(label) if label else "run"
-
-
 def run_layout(report: dict[str, Any]) -> str | None:
     run = report.get("run") or {}
-    layout = run.get("layout") or run.get("storage")
+    layout = run.get("layout")
+    if isinstance(layout, dict):
+        return str(layout.get("summary") or layout.get("name"))
     return None if layout is None else str(layout)
 
 
 def run_settings(report: dict[str, Any]) -> dict[str, str]:
-    """The settings a run was made with, as display strings: ``run.settings`` when the report
-    has it, else the individual fields older reports carry at the top of ``run``."""
+    """The settings a run was made with (its layout and ``run.settings``), as display strings."""
     run = report.get("run") or {}
     out: dict[str, str] = {}
     layout = run_layout(report)
     if layout is not None:
         out["layout"] = layout
     settings = run.get("settings")
-    if isinstance(settings, dict):
-        items: Iterable[tuple[str, Any]] = settings.items()
-    else:
-        items = ((k, run[k]) for k in _SETTING_FIELDS if k in run)
-    for key, value in items:
+    for key, value in (settings.items() if isinstance(settings, dict) else ()):
         if isinstance(value, dict | list):
             value = json.dumps(value, separators=(", ", ": "))
         out.setdefault(str(key), fmt(value))
@@ -310,7 +297,7 @@ def report_data(
                       | set(audit.replicas if audit is not None else ()), key=_natural)
     columns, index, clients, keys = _op_columns(history, replicas)
     return {
-        "label": run_label(report),
+        "label": run_label(report, 1),
         "verdict": report.get("verdict"),
         "span_s": round(history.span, 6),
         "time_unit_s": TIME_UNIT_S,
@@ -341,7 +328,7 @@ def render_report_html(
     ``link_base``: the folder the page will be written to, so that absolute file paths in
     ``report["run"]["files"]`` become relative links (relative ones are kept as they are).
     """
-    label = run_label(report)
+    label = run_label(report, 1)
     header = (
         f'<h1>{html.escape(label)}</h1>'
         f'<div class="top">{_verdict_html(report)}'
@@ -404,7 +391,7 @@ def compare_rows(reports: list[dict[str, Any]]) -> list[tuple[str, list[Any], bo
 
 def _callouts(reports: list[dict[str, Any]]) -> list[str]:
     """Sentences for the differences that matter most."""
-    labels = [run_label(r) for r in reports]
+    labels = headings(reports)
     out = []
     verdicts = [r.get("verdict") for r in reports]
     if len(set(verdicts)) > 1:
@@ -427,7 +414,7 @@ def _callouts(reports: list[dict[str, Any]]) -> list[str]:
 
 
 def _compare_table_html(reports: list[dict[str, Any]]) -> str:
-    labels = [run_label(r) for r in reports]
+    labels = headings(reports)
     head = "".join(f"<th>{html.escape(lab)}</th>" for lab in labels)
     body = []
     for label, values, differs in compare_rows(reports):
@@ -455,7 +442,7 @@ def render_compare_html(reports: list[dict[str, Any]]) -> str:
     out, settings shown. Draws from the report JSON alone (its ``series``)."""
     if len(reports) < 2:
         raise UsageError("a comparison needs at least two reports")
-    labels = [run_label(r) for r in reports]
+    labels = headings(reports)
     runs_html = "".join(
         f'<div class="run-head">{_verdict_html(r)}<h2>{html.escape(lab)}</h2>'
         f'<p class="settings">{_settings_html(r)}</p></div>'

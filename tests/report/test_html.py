@@ -33,8 +33,9 @@ from lbdemo.report.series import (
     every_offender,
 )
 
-META = {"scenario": "private", "storage": "private", "replicas": 2, "users": 3,
-        "duration_s": 1.0, "command": "lbdemo demo",
+META = {"label": "private", "scenario": "consistency",
+        "layout": {"name": "private", "storage": "private", "summary": "private"},
+        "settings": {"replicas": 2, "users": 3, "duration_s": 1.0}, "command": "lbdemo demo",
         "files": {"locust_html": "private-locust.html", "locust_csv": "private-locust_stats.csv"}}
 AUDIT = Audit(replicas={"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, rows={"r1": 1, "r2": 1})
 
@@ -246,21 +247,21 @@ def test_report_page_stays_under_50_bytes_per_operation() -> None:
 # Settings and the compare page
 
 
-def test_run_settings_reads_old_and_new_report_shapes() -> None:
-    old = {"run": {"storage": "private", "replicas": 3, "users": 20, "duration_s": 20.0}}
-    assert run_settings(old) == {"layout": "private", "storage": "private", "replicas": "3",
-                                 "users": "20", "duration_s": "20"}
-    new = {"run": {"label": "shared", "layout": "shared-volume",
-                   "settings": {"replicas": 3, "users": 20, "strategy": "round-robin"}}}
-    assert run_settings(new) == {"layout": "shared-volume", "replicas": "3", "users": "20",
-                                 "strategy": "round-robin"}
+def test_run_settings_show_the_layout_and_the_settings() -> None:
+    report = {"run": {"label": "shared",
+                      "layout": {"name": "shared-volume", "summary": "one shared PostgreSQL"},
+                      "settings": {"replicas": 3, "users": 20, "strategy": "round-robin"}}}
+    assert run_settings(report) == {"layout": "one shared PostgreSQL", "replicas": "3",
+                                    "users": "20", "strategy": "round-robin"}
     assert run_settings({}) == {}
 
 
 def two_reports(tmp_path: Path) -> list[dict[str, Any]]:
     stale = read_history(write_history(tmp_path / "a.jsonl", STALE))
     clean = read_history(write_history(tmp_path / "b.jsonl", CLEAN))
-    shared_meta = {**META, "scenario": "shared", "storage": "shared", "replicas": 3}
+    shared_meta = {**META, "label": "shared",
+                   "layout": {"name": "shared", "storage": "shared", "summary": "shared"},
+                   "settings": {"replicas": 3, "users": 3, "duration_s": 1.0}}
     return [build_report(check(stale, AUDIT), stale, AUDIT, META),
             build_report(check(clean), clean, None, shared_meta)]
 
