@@ -46,7 +46,9 @@ from lbdemo.containers.mounts import Mount
 from lbdemo.errors import ProcessError, StateError, UsageError
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
+from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -150,7 +152,13 @@ class Runtime:
         self.store = ContainerStore(state_root)
         self.run_dir = run_dir
         self.private_store = private_store
-        self.shared_dsn = shared_dsn
+        # A password never rides in a DSN (command lines are world-readable): the embedded servers
+        # use the state root's secret, a --dsn's own password is split off; both go in PGPASSWORD.
+        self.pg_password = load_or_create_secret(state_root)
+        self.shared_dsn: str | None = None
+        self.shared_password: str | None = None
+        if shared_dsn is not None:
+            self.shared_dsn, self.shared_password = split_dsn_password(shared_dsn)
         self.admin: BalancerAdmin | None = None
         self.procs: dict[str, ContainerProcess] = {}  # container id -> process, in start order
         self.events: list[Event] = []
@@ -219,22 +227,24 @@ class Runtime:
 
     async def _start_store(self, container: Container) -> ContainerProcess:
         server = EmbeddedPostgres(
-            self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log"
+            self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log",
+            password=self.pg_password,
         )
         # Same name, same port: the replicas' DSN stays right when the store is replaced.
         info = await server.start(self._ports.get(container.name))
         self._ports[container.name] = info.port
-        self.shared_dsn = info.dsn
+        self.shared_dsn, self.shared_password = info.dsn, self.pg_password
         return ContainerProcess(container, None, server, info.dsn)
 
     async def _start_replica(self, container: Container) -> ContainerProcess:
         server = None
-        dsn = self.shared_dsn
+        dsn, password = self.shared_dsn, self.shared_password
         if self.private_store:
             server = EmbeddedPostgres(
-                self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log"
+                self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log",
+                password=self.pg_password,
             )
-            dsn = (await server.start()).dsn
+            dsn, password = (await server.start()).dsn, self.pg_password
         if dsn is None:
             raise StateError("no store to connect a replica to: the store container is not running")
         try:
@@ -243,6 +253,7 @@ class Runtime:
                 [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
                  "--dsn", dsn, "--image", container.image],
                 log_path=self.run_dir / f"replica-{container.name}.log",
+                env={**os.environ, PASSWORD_ENV: password} if password is not None else None,
             )  # fmt: skip
         except BaseException:
             if server is not None:
