@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -11,6 +14,24 @@ import pytest_asyncio
 from lbdemo.store.embedded import EmbeddedPostgres, ServerInfo
 from lbdemo.store.postgres import PostgresStore
 from lbdemo.store.secret import PASSWORD_ENV
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary directories of this checkout's own, unless the user chose where.
+
+    As root, PostgreSQL runs as ``pgserver`` and must traverse the directories above its data.
+    Every pytest session of the same user re-tightens ``/tmp/pytest-of-<user>`` to 0700 when it
+    starts, so on a machine where others run pytest too, an initdb or a server start here
+    lost its way in mid-run. Only this checkout's sessions touch a temp root of its own.
+    """
+    if "PYTEST_DEBUG_TEMPROOT" in os.environ or config.option.basetemp is not None:
+        return
+    checkout = hashlib.sha256(str(config.rootpath).encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"lbdemo-tests-{checkout}"
+    root.mkdir(mode=0o755, exist_ok=True)
+    if root.is_symlink() or root.stat().st_uid != os.geteuid():
+        return  # someone else's: keep pytest's default rather than write in it
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
 
 
 @pytest_asyncio.fixture(scope="session")
