@@ -22,6 +22,7 @@ from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
 from lbdemo.errors import StoreError
+from lbdemo.replica.openapi import OPENAPI_PATH, openapi_spec
 from lbdemo.replica.validation import (
     MAX_BODY_BYTES,
     InvalidInput,
@@ -135,6 +136,10 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "replica": settings.name, "image": settings.image})
 
 
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_spec())
+
+
 def create_app(settings: ReplicaSettings, store: Store) -> web.Application:
     # aiohttp's own size check answers in plain text; ours (read_body) answers in JSON, so the
     # framework's limit only has to stay above ours.
@@ -146,6 +151,7 @@ def create_app(settings: ReplicaSettings, store: Store) -> web.Application:
     app.router.add_route("GET", "/products/{product_id}", get_product)
     app.router.add_route("GET", "/products", list_products)
     app.router.add_route("GET", "/healthz", healthz)
+    app.router.add_route("GET", OPENAPI_PATH, openapi)
     return app
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
@@ -24,15 +23,3 @@ async def served_replica(store: PostgresStore) -> AsyncIterator[str]:
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
-
-
-async def raw_exchange(url: str, request: bytes, timeout_s: float = 5.0) -> bytes:
-    """Send bytes as they are (no client library tidying them up); everything until EOF."""
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        return await asyncio.wait_for(reader.read(), timeout_s)
-    finally:
-        writer.close()

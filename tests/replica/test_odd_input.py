@@ -13,7 +13,7 @@ import logging
 import pytest
 from aiohttp import ClientSession
 
-from tests.replica.conftest import raw_exchange
+from tests.replica.rawclient import raw_exchange
 
 ODD_BODIES = [
     pytest.param(b'{"price": ' + b"9" * 5000 + b', "write_id": "w"}', 422, id="5000-digit-price"),
