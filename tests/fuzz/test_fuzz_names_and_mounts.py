@@ -33,7 +33,7 @@ def one_line(exc: Exception) -> bool:
     return bool(text) and "\n" not in text and "\r" not in text
 
 
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name=names)
 def test_a_volume_name_is_accepted_exactly_when_dockers_rule_allows_it(name: str) -> None:
     allowed = bool(DOCKER_NAME.fullmatch(name)) and len(name) <= MAX_NAME_LENGTH
@@ -48,7 +48,7 @@ def test_a_volume_name_is_accepted_exactly_when_dockers_rule_allows_it(name: str
         assert allowed, name
 
 
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name=names | names.map(lambda n: "/" + n))
 def test_a_container_name_is_accepted_exactly_when_dockers_rule_allows_it(name: str) -> None:
     bare = name[1:] if name.startswith("/") else name
@@ -80,10 +80,24 @@ spec_parts = st.sampled_from([
     "/var/lib/postgresql/data", "/a/../..", "ro", "rw", "ro,rw", "z", "nocopy", "", "x\n",
     "\n", "a b", "é", "\0",
 ]) | st.text(max_size=12)  # fmt: skip
-volume_specs = st.lists(spec_parts, min_size=1, max_size=4).map(":".join) | st.text(max_size=60)
+segments = st.sampled_from(["a", "data", "..", ".", "", "x y", "é", "\n"]) | st.from_regex(
+    r"[a-z0-9_.-]{1,8}", fullmatch=True)
+abs_paths = st.lists(segments, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
+sources = st.from_regex(DOCKER_NAME, fullmatch=True) | abs_paths | segments.map("./".__add__)
+modes = st.sampled_from(["", "ro", "rw", "z", "ro,z", "nocopy", "rx"])
+# Shaped like a real -v value (source:dest[:mode]) most of the time, so that many are valid.
+shaped_specs = st.builds(
+    lambda source, dest, mode: ":".join(p for p in (source, dest, mode) if p),
+    sources, abs_paths, modes,
+) | abs_paths  # fmt: skip
+volume_specs = (
+    shaped_specs
+    | st.lists(spec_parts, min_size=1, max_size=4).map(":".join)
+    | st.text(max_size=60)
+)
 
 
-@settings(max_examples=examples(600), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(spec=volume_specs)
 def test_a_volume_spec_parses_to_a_sane_mount_or_a_one_line_usage_error(spec: str) -> None:
     try:
@@ -101,10 +115,20 @@ mount_fields = st.sampled_from([
     "target=/data", "dst=/", "destination=/a/../b", "readonly", "ro=true", "ro=maybe",
     "volume-nocopy", "junk", "=x", '"target=/q,uoted"', "target=/x\n", "src=bad name",
 ]) | st.text(max_size=15)  # fmt: skip
-mount_specs = st.lists(mount_fields, min_size=1, max_size=4).map(",".join) | st.text(max_size=60)
+shaped_mounts = st.builds(
+    lambda kind, source, target, ro: ",".join(
+        f for f in (kind, f"src={source}" if source else "", f"target={target}", ro) if f),
+    st.sampled_from(["", "type=volume", "type=bind"]), sources | st.just(""), abs_paths,
+    st.sampled_from(["", "readonly", "ro=false"]),
+)  # fmt: skip
+mount_specs = (
+    shaped_mounts
+    | st.lists(mount_fields, min_size=1, max_size=4).map(",".join)
+    | st.text(max_size=60)
+)
 
 
-@settings(max_examples=examples(600), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(spec=mount_specs)
 def test_a_mount_spec_parses_to_a_sane_mount_or_a_one_line_usage_error(spec: str) -> None:
     try:
@@ -117,7 +141,7 @@ def test_a_mount_spec_parses_to_a_sane_mount_or_a_one_line_usage_error(spec: str
         check_mount(mount)
 
 
-@settings(max_examples=examples(60), deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 # "" is Docker's anonymous volume; a leading "-" is an option to argparse
 @given(name=names.filter(lambda n: n and "\0" not in n and not n.startswith("-")))
 def test_volume_create_through_the_cli_makes_exactly_that_volume_or_one_error_line(

@@ -192,7 +192,7 @@ def check_answer(replica: Replica, case: Case, status: int, headers: dict[str, s
 
 
 @settings(
-    max_examples=examples(150), deadline=None, derandomize=False,
+    max_examples=examples(100), deadline=None, derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )  # fmt: skip
 @given(case=cases())
