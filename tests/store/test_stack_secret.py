@@ -6,6 +6,7 @@ title) of any process of the stack; replicas get it in ``PGPASSWORD``, which onl
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ from aiohttp import ClientSession
 from lbdemo.stack import Storage
 from lbdemo.store.embedded import ServerInfo
 from lbdemo.store.secret import load_or_create_secret
+from tests.containers.containers_cli import lbdemo
 from tests.utils import running_stack
 
 pytestmark = pytest.mark.slow
@@ -64,6 +66,10 @@ async def test_the_store_password_is_in_no_file_log_or_command_line_of_a_running
             environ = Path(f"/proc/{replica.pid}/environ").read_bytes().split(b"\0")
             assert f"PGPASSWORD={password}".encode() in environ
         assert password not in (tmp_path / "run" / "stack.json").read_text()
+        names = [p.name for p in stack.runtime.procs.values()]
+        inspected = lbdemo("inspect", "--state", str(tmp_path), *names)
+        assert inspected.status == 0 and len(json.loads(inspected.out)) == len(names)
+        assert password not in inspected.out
         assert_not_in_files(password, (tmp_path / "run").rglob("*"))
     assert_not_in_files(password, tmp_path.rglob("*.log"))  # and what the shutdown logged
 
