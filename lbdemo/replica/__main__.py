@@ -12,7 +12,7 @@ from aiohttp import web
 
 from lbdemo import serving
 from lbdemo.errors import LbdemoError
-from lbdemo.replica.app import ReplicaSettings, create_app
+from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
 from lbdemo.store.postgres import PostgresStore
 
 
@@ -30,7 +30,7 @@ async def serve(args: argparse.Namespace) -> int:
     stop = serving.stop_event_on_signals()
     store = await PostgresStore.connect(args.dsn, max_size=args.pool_size)
     app = create_app(ReplicaSettings(name=args.name, image=args.image), store)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = create_runner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         host, port = args.listen

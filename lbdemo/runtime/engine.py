@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -52,7 +53,9 @@ from lbdemo.errors import ProcessError, StateError, StoreError, UsageError
 from lbdemo.layout import Layout
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
+from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -157,6 +160,14 @@ class Runtime:
         self.store = ContainerStore(state_root)
         self.run_dir = run_dir
         self.layout = layout
+        # A password never rides in a DSN (command lines are world-readable): the embedded servers
+        # use the state root's secret, a --dsn's own password is split off; both go to the
+        # replicas in PGPASSWORD, which only their own user can read.
+        self.pg_password = load_or_create_secret(state_root)
+        self._external_dsn: str | None = None
+        self._external_password: str | None = None
+        if layout.dsn is not None:
+            self._external_dsn, self._external_password = split_dsn_password(layout.dsn)
         self.admin: BalancerAdmin | None = None
         self.procs: dict[str, ContainerProcess] = {}  # container id -> process, in start order
         self.events: list[Event] = []
@@ -235,7 +246,10 @@ class Runtime:
              if p.server is not None and p.id != container.id and p.server.pgdata == pgdata),
             None,
         )  # fmt: skip
-        server = EmbeddedPostgres(pgdata, log_file=self.run_dir / f"postgres-{container.name}.log")
+        server = EmbeddedPostgres(
+            pgdata, log_file=self.run_dir / f"postgres-{container.name}.log",
+            password=self.pg_password,
+        )
         try:
             # A server left by a dead container is stopped first; a live one never is: then
             # PostgreSQL itself refuses, and its reason is what the user sees.
@@ -262,28 +276,31 @@ class Runtime:
         self._ports[container.name] = server.info.port
         return ContainerProcess(container, None, server, server.info.dsn)
 
-    def _replica_dsn(self) -> str:
-        """The store every replica of this stack shares (not for a private layout)."""
-        if self.layout.dsn is not None:
-            return self.layout.dsn
+    def _replica_store(self) -> tuple[str, str | None]:
+        """The store every replica of this stack shares (not for a private layout): its
+        password-free DSN and its password."""
+        if self._external_dsn is not None:
+            return self._external_dsn, self._external_password
         store = self.stack_store
         if store is None:
             raise StateError(f"no store to connect a replica to: {DB_NAME} is not running")
-        return store.store_dsn
+        return store.store_dsn, self.pg_password
 
     async def _start_replica(self, container: Container) -> ContainerProcess:
         server = None
+        password: str | None
         if self.layout.store_per_replica:
             server = await self._start_postgres(container)
-            dsn = server.info.dsn
+            dsn, password = server.info.dsn, self.pg_password
         else:
-            dsn = self._replica_dsn()
+            dsn, password = self._replica_store()
         try:
             child = await spawn(
                 f"replica {container.name}",
                 [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
                  "--dsn", dsn, "--image", container.image],
                 log_path=self.run_dir / f"replica-{container.name}.log",
+                env={**os.environ, PASSWORD_ENV: password} if password is not None else None,
             )  # fmt: skip
         except BaseException:
             if server is not None:
