@@ -8,6 +8,8 @@ The state root holds everything lbdemo writes on its own (laid out like ``/var/l
       containers/<id>/layer/        its writable container layer (private PostgreSQL data)
       volumes/<name>/_data          a named volume's data (the shared PostgreSQL data)
       run/                          pid files, sockets and logs of a running stack
+      secrets/                      the embedded PostgreSQL servers' password (owner-only)
+      cache/postgres-initdb/        a fresh cluster, copied for each new data directory
 
 It is ``--state DIR``, else ``$LBDEMO_STATE``, else ``.lbdemo`` in the working directory.
 """

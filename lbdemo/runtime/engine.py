@@ -164,6 +164,8 @@ class Runtime:
         # use the state root's secret, a --dsn's own password is split off; both go to the
         # replicas in PGPASSWORD, which only their own user can read.
         self.pg_password = load_or_create_secret(state_root)
+        # What lbdemo/postgres's entrypoint would run initdb into, made once per state root.
+        self.pg_template = state_root / "cache" / "postgres-initdb"
         self._external_dsn: str | None = None
         self._external_password: str | None = None
         if layout.dsn is not None:
@@ -248,7 +250,7 @@ class Runtime:
         )  # fmt: skip
         server = EmbeddedPostgres(
             pgdata, log_file=self.run_dir / f"postgres-{container.name}.log",
-            password=self.pg_password,
+            password=self.pg_password, template=self.pg_template,
         )
         try:
             # A server left by a dead container is stopped first; a live one never is: then

@@ -145,10 +145,19 @@ class EmbeddedPostgres:
     """
 
     def __init__(
-        self, pgdata: Path, *, log_file: Path | None = None, password: str | None = None
+        self,
+        pgdata: Path,
+        *,
+        log_file: Path | None = None,
+        password: str | None = None,
+        template: Path | None = None,
     ) -> None:
         self.pgdata = pgdata
         self.log_file = log_file or pgdata.parent / "postgres.log"
+        # A cluster initialised once (with the same password) and copied for each new data
+        # directory: a copy takes a fraction of initdb's seconds, which every private replica
+        # (and every replacement of one) would otherwise pay.
+        self.template = template
         # Without one given (tests, one-off servers), a random one: never an open server.
         self.password = password if password is not None else new_password()
         self._child: Child | None = None
@@ -186,6 +195,10 @@ class EmbeddedPostgres:
             await self._require_password(account)
             return
         was_empty = not any(self.pgdata.iterdir())
+        if self.template is not None and was_empty:
+            await self._copy_template(account)
+            await self._require_password(account)
+            return
         failure = await self._initdb(account)
         if failure and was_empty:
             # Seen rarely on a loaded machine: initdb fails and cannot clean up after itself.
@@ -195,6 +208,27 @@ class EmbeddedPostgres:
         if failure:
             raise StoreError(f"initdb failed for {self.pgdata}: {failure} (see {self.log_file})")
         await self._require_password(account)
+
+    async def _copy_template(self, account: pwd.struct_passwd | None) -> None:
+        """Fill the empty ``pgdata`` from the template cluster, making the template first."""
+        assert self.template is not None
+        async with _template_lock(self.template):
+            if not (self.template / "PG_VERSION").exists():
+                # Made aside and renamed: a half-made template is never taken for a whole one.
+                partial = self.template.with_name(f"{self.template.name}.partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                maker = EmbeddedPostgres(partial, log_file=self.log_file, password=self.password)
+                await maker.initialise()
+                partial.rename(self.template)
+        # cp -a keeps the service account's ownership and the modes PostgreSQL insists on.
+        process = await asyncio.create_subprocess_exec(
+            "cp", "-a", f"{self.template}/.", str(self.pgdata),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await process.communicate()
+        if process.returncode != 0:
+            raise StoreError(f"could not copy {self.template} to {self.pgdata}: {err.decode()}")
 
     async def _require_password(self, account: pwd.struct_passwd | None) -> None:
         """Make the cluster accept only our password, unless it already does."""
@@ -377,3 +411,13 @@ def _leftover_pid(pgdata: Path) -> int | None:
         return None
     is_postgres = bool(cmdline) and cmdline[0].endswith(b"/postgres")
     return pid if is_postgres and str(pgdata).encode() in cmdline else None
+
+
+_TEMPLATE_LOCKS: dict[tuple[int, Path], asyncio.Lock] = {}
+
+
+def _template_lock(template: Path) -> asyncio.Lock:
+    """One maker of a template at a time (replicas start concurrently on one event loop; an
+    asyncio lock belongs to its loop, hence one per loop)."""
+    key = (id(asyncio.get_running_loop()), template)
+    return _TEMPLATE_LOCKS.setdefault(key, asyncio.Lock())

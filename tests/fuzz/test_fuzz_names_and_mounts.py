@@ -15,8 +15,8 @@ from lbdemo.containers.errors import InvalidNameError
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.names import MAX_NAME_LENGTH, validate_container_name, validate_volume_name
 from lbdemo.errors import UsageError
-from tests.containers.containers_cli import lbdemo
 from tests.fuzz.tally import examples, tally
+from tests.utils import run_cli as lbdemo
 
 DOCKER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 

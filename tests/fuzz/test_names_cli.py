@@ -3,7 +3,7 @@ before a final newline): ``volume create $'nl\\n'`` made a directory ``nl\\n`` a
 --name $'nl\\n'`` a record ``rm`` could not find. Names are matched in full.
 
 One test runs ``lbdemo`` as a process, as a shell user would; the others go through the same
-parser and commands in-process (tests/containers/containers_cli.py), which is much faster.
+parser and commands in-process (tests/utils.py run_cli), which is much faster.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers.containers_cli import lbdemo
-from tests.fuzz.cli import run_lbdemo
+from tests.utils import run_cli as lbdemo
+from tests.utils import run_cli_process as run_lbdemo
 
 
 def no_volumes(state: Path) -> bool:

@@ -97,3 +97,28 @@ async def test_a_directory_holding_other_files_is_refused_and_left_as_it_was(
         await EmbeddedPostgres(pgdata).start()
     assert sorted(p.name for p in pgdata.iterdir()) == ["notes.txt"]
     assert (pgdata / "notes.txt").read_text() == "mine"
+
+
+async def test_clusters_copied_from_one_template_are_independent_and_password_protected(
+    tmp_path: Path,
+) -> None:
+    template = tmp_path / "cache" / "postgres-initdb"
+    a = EmbeddedPostgres(tmp_path / "a" / "pgdata", password="pw-a", template=template)
+    b = EmbeddedPostgres(tmp_path / "b" / "pgdata", password="pw-a", template=template)
+    info_a, info_b = await a.start(), await b.start()
+    try:
+        assert (template / "PG_VERSION").exists(), "made once, on the first use"
+        assert not template.with_name("postgres-initdb.partial").exists()
+        store_a = await PostgresStore.connect(info_a.dsn, password="pw-a")
+        store_b = await PostgresStore.connect(info_b.dsn, password="pw-a")
+        try:
+            await store_a.put("only-in-a", 1, "w1")
+            assert await store_b.snapshot() == {}, "a copy, not a shared directory"
+        finally:
+            await store_a.close()
+            await store_b.close()
+        with pytest.raises(StoreError):
+            await PostgresStore.connect(info_b.dsn, password="wrong")
+    finally:
+        await a.stop()
+        await b.stop()

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from lbdemo.stack import Storage
 from lbdemo.store.embedded import ServerInfo
 from lbdemo.store.secret import load_or_create_secret
-from tests.containers.containers_cli import lbdemo
+from tests.utils import run_cli as lbdemo
 from tests.utils import running_stack
 
 pytestmark = pytest.mark.slow
@@ -46,7 +45,7 @@ def descendants(root_pid: int) -> list[int]:
 
 @pytest.mark.parametrize("storage", ["shared", "private"])
 async def test_the_store_password_is_in_no_file_log_or_command_line_of_a_running_stack(
-    tmp_path: Path, storage: Storage
+    tmp_path: Path, storage: str
 ) -> None:
     password = load_or_create_secret(tmp_path)
     async with running_stack(tmp_path, storage=storage, replicas=2) as stack:
