@@ -9,7 +9,8 @@ from lbdemo.containers.errors import InvalidNameError
 
 # Docker's daemon/names.RestrictedNameChars, used for both volume and container names.
 RESTRICTED_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
-_RESTRICTED = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# \Z, not $: "$" also matches before a final newline, and "r1\n" is no name.
+_RESTRICTED = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 
 # Docker has no limit of its own; the volume becomes a directory, and file names stop at 255.
 MAX_NAME_LENGTH = 255
