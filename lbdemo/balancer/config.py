@@ -14,7 +14,7 @@ from lbdemo.errors import UsageError
 STRATEGIES = ("round-robin", "least-conn", "random", "sticky")
 
 # Replica names end up in metric labels, JSON and URLs of the admin API: keep them plain.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")  # \Z: "$" lets "r1\n" in
 
 
 @dataclass(frozen=True)
