@@ -43,3 +43,15 @@ ADMIN_TOKEN_ENV = "LBDEMO_ADMIN_TOKEN"
 def admin_token_from_env() -> str | None:
     """The balancer admin token the user chose, if any (else one is generated)."""
     return os.environ.get(ADMIN_TOKEN_ENV) or None
+
+
+STORE_DSN_ENV = "LBDEMO_STORE_DSN"
+
+
+def store_dsn_from_env() -> str | None:
+    """A replica's store DSN from ``$LBDEMO_STORE_DSN``, for when ``--dsn`` is not given.
+
+    A DSN holding a password must stay off the command line, which every user of the machine
+    can read; the password may also come alone from ``$PGPASSWORD``, which asyncpg reads itself.
+    """
+    return os.environ.get(STORE_DSN_ENV) or None
