@@ -54,14 +54,6 @@ def parse_upstream(spec: str) -> Upstream:
     return parse_upstream_url(name, url)
 
 
-def parse_hostport(spec: str, what: str) -> tuple[str, int]:
-    """Parse ``HOST:PORT`` (port 0 means any free port)."""
-    host, sep, port_text = spec.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise UsageError(f"invalid {what} {spec!r}: expected HOST:PORT")
-    return host.strip("[]"), int(port_text)
-
-
 @dataclass(frozen=True)
 class BalancerConfig:
     """Everything a :class:`lbdemo.balancer.server.Balancer` needs; times are in seconds."""
