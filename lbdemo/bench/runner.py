@@ -160,6 +160,7 @@ def machine_info() -> dict[str, Any]:
 
 def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the whole benchmark and return the report (also written to ``config.out_dir``)."""
+    config.out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails now, not after
     notes: list[str] = []
     load_before = round(os.getloadavg()[0], 2)
     with_wrk = config.use_wrk and loadgen.wrk_available()

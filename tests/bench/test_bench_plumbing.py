@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from lbdemo import cli
 from lbdemo.bench.loadgen import LoadResult, parse_wrk, run_builtin
 from lbdemo.bench.procs import Children
 from lbdemo.bench.replica import create_app
@@ -151,3 +153,61 @@ async def test_builtin_generator_counts_a_malformed_response_as_an_error() -> No
         server.close()
         await server.wait_closed()
     assert result.errors == 2 and result.requests == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--duration", "nan"],
+        ["--duration", "inf"],
+        ["--duration", "0"],
+        ["--warmup", "nan"],
+        ["--warmup", "-1"],
+        ["--rounds", "0"],
+        ["--connections", "0"],
+        ["--connections", "100000"],
+    ],
+)
+def test_bad_bench_options_are_one_line_and_status_2_before_anything_starts(
+    args: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    def must_not_run(*_: object, **__: object) -> dict[str, object]:
+        raise AssertionError("the bench started")
+
+    monkeypatch.setattr("lbdemo.bench.runner.run", must_not_run)
+    assert cli.main(["bench", *args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lbdemo: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_out_directory_that_cannot_be_made_fails_before_the_bench_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    began = time.monotonic()
+    assert cli.main(["bench", "--out", str(tmp_path / "file" / "out")]) == 2
+    assert time.monotonic() - began < 5  # not after starting replicas and measuring
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_lines_before_the_ready_line_are_skipped(tmp_path: Path) -> None:
+    script = "print('starting', flush=True); print('{\"event\": \"ready\", \"url\": \"u\"}')"
+    children = Children(tmp_path)
+    try:
+        ready = children.start_with_ready_line("chatty", [sys.executable, "-c", script])
+    finally:
+        children.stop_all()
+    assert ready == {"event": "ready", "url": "u"}
+
+
+def test_a_child_that_prints_no_ready_line_is_an_error(tmp_path: Path) -> None:
+    children = Children(tmp_path)
+    try:
+        with pytest.raises(ProcessError, match="exited with status 0"):
+            children.start_with_ready_line("chatty", [sys.executable, "-c", "print('{oops')"])
+    finally:
+        children.stop_all()
