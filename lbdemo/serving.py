@@ -88,7 +88,13 @@ def server_parser(prog: str, description: str) -> argparse.ArgumentParser:
         help="where to listen (default 127.0.0.1:0, port 0: any free port)",
     )
     parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
-    parser.add_argument("--log-level", default="WARNING", type=_log_level, metavar="LEVEL")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=_log_level,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (default WARNING), to stderr",
+    )
     return parser
 
 

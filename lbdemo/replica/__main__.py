@@ -39,7 +39,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = serving.server_parser(PROG, "Run one lbdemo replica (a product catalogue).")
     parser.add_argument("--name", required=True, type=_container_name, help="sent as X-Replica")
     parser.add_argument(
-        "--dsn", help=f"PostgreSQL URL of this replica's store (default: ${STORE_DSN_ENV})"
+        "--dsn",
+        help=f"PostgreSQL URL of this replica's store (default: ${STORE_DSN_ENV}); every user "
+        "of the machine can read a command line: keep a password in the environment "
+        "($PGPASSWORD or the URL in that variable)",
     )
     parser.add_argument("--image", default="lbdemo/catalog:1.0")
     parser.add_argument("--pool-size", type=_pool_size, default=10, metavar="N")
