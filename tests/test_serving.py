@@ -178,16 +178,14 @@ def bench_replica() -> Iterator[subprocess.Popen[str]]:
         yield proc
 
 
-@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 async def test_bench_replica_and_balancer_processes_serve_and_stop_on_sigterm(
-    bench_replica: subprocess.Popen[str], loop: str
+    bench_replica: subprocess.Popen[str],
 ) -> None:
     replica = await ready_line(bench_replica)
     assert await get(f"{replica['url']}/") == (200, "b1")
-    no_uvloop = ["--no-uvloop"] if loop == "asyncio" else []
     with started(
         "lbdemo.balancer", "--listen", "127.0.0.1:0", "--upstream", f"b1={replica['url']}",
-        "--health-interval", "0", *no_uvloop,
+        "--health-interval", "0",
     ) as balancer:  # fmt: skip
         ready = await ready_line(balancer)
         assert await get(f"{ready['url']}/") == (200, "b1")
