@@ -287,3 +287,18 @@ def test_bad_arguments_are_one_line_and_status_2(
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "error:" in captured.err
     assert "secret" not in captured.err
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+async def test_ready_line_urls_of_an_ipv6_address_work() -> None:
+    args = ["--listen", "[::1]:0", "--admin", "[::1]:0", "--admin-token", "t"]
+    with started("lbdemo.balancer", *args) as proc:
+        ready = await ready_line(proc)
+        assert str(ready["url"]).startswith("http://[::1]:")
+        assert (await get(f"{ready['url']}/"))[0] == 503  # no replica: answered, in JSON
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{ready['admin_url']}/replicas", headers={"Authorization": "Bearer t"}) as r,
+        ):
+            assert r.status == 200
+        await stops_promptly_with_0(proc)
