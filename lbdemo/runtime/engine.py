@@ -39,6 +39,7 @@ from typing import Any
 
 import aiohttp
 
+from lbdemo.config import STORE_DSN_ENV
 from lbdemo.containers.containers import Container, ContainerStore
 from lbdemo.containers.errors import ContainerRunningError, NoSuchContainerError
 from lbdemo.containers.fs import ContainerFS
@@ -300,9 +301,9 @@ class Runtime:
             child = await spawn(
                 f"replica {container.name}",
                 [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
-                 "--dsn", dsn, "--image", container.image],
+                 "--image", container.image],
                 log_path=self.run_dir / f"replica-{container.name}.log",
-                env={**os.environ, PASSWORD_ENV: password} if password is not None else None,
+                env=_replica_env(dsn, password),
             )  # fmt: skip
         except BaseException:
             if server is not None:
@@ -581,3 +582,12 @@ def _is_stack_store(container: Container) -> bool:
     # same volume, given the same port) is the stack's store; a second one under another name
     # never is, so replicas cannot split between two databases.
     return container.name == DB_NAME
+
+
+def _replica_env(dsn: str, password: str | None) -> dict[str, str]:
+    """The store reaches a replica through its environment, which only its own user can read,
+    never its command line, which every user can."""
+    env = {**os.environ, STORE_DSN_ENV: dsn}
+    if password is not None:
+        env[PASSWORD_ENV] = password
+    return env
