@@ -6,13 +6,18 @@ Prints the ready line (see :mod:`lbdemo.serving`) once it is connected to its st
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
 from lbdemo import serving
 from lbdemo.errors import LbdemoError
 from lbdemo.replica.app import ReplicaSettings, create_app
+from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
 from lbdemo.store.postgres import PostgresStore
 
 
@@ -23,13 +28,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--listen", default="127.0.0.1:0", type=serving.parse_listen)
     parser.add_argument("--image", default="lbdemo/catalog:1.0")
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--config-dir", type=Path, help="host path of its /etc/catalog")
+    parser.add_argument("--log-dir", type=Path, help="host path of its /var/log/catalog")
     return parser.parse_args(argv)
+
+
+def setup_logging(log_dir: Path | None) -> None:
+    """Lines on stderr (the container's output, ``lbdemo logs``) and, with a log directory,
+    in ``catalog.log`` there: a plain file on the host when a bind mount puts it there."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_dir is not None:
+        handlers.append(logging.FileHandler(log_dir / LOG_FILE, encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.INFO, handlers=handlers, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
 
 
 async def serve(args: argparse.Namespace) -> int:
     stop = serving.stop_event_on_signals()
+    log = logging.getLogger("lbdemo.replica")
+    catalog = CatalogConfigSource(args.config_dir, args.image)
+    # SIGHUP rereads /etc/catalog (``lbdemo kill -s HUP``), instead of ending the process.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
+    log.info("%s (%s) config %s: %s", args.name, args.image, args.config_dir or "built-in",
+             catalog.current.describe())  # fmt: skip
     store = await PostgresStore.connect(args.dsn, max_size=args.pool_size)
-    app = create_app(ReplicaSettings(name=args.name, image=args.image), store)
+    app = create_app(ReplicaSettings(name=args.name, image=args.image, catalog=catalog), store)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -38,7 +63,9 @@ async def serve(args: argparse.Namespace) -> int:
         await site.start()
         bound = runner.addresses[0]
         serving.announce_ready(url=f"http://{bound[0]}:{bound[1]}", name=args.name)
+        log.info("listening on http://%s:%s", bound[0], bound[1])
         await stop.wait()
+        log.info("stopping")
     finally:
         await runner.cleanup()  # lets in-flight requests finish, then closes connections
         await store.close()
@@ -47,6 +74,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    setup_logging(args.log_dir)
     try:
         return serving.run(serve(args))
     except LbdemoError as exc:
