@@ -26,6 +26,7 @@ import shlex
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class Step:
     shown: str  # what the transcript shows as the command
     output: str
     status: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -65,11 +67,23 @@ class PetsOutcome:
             if step.shown.startswith("#"):
                 blocks.append(f"\n{step.shown.lstrip('# ')}\n")
                 continue
-            text = f"$ {step.shown}\n{step.output}".rstrip("\n")
+            text = f"$ {step.shown}\n{_shorten(step.output)}".rstrip("\n")
             if step.status:
                 text += f"\n[exit status {step.status}]"
             blocks.append(f"```\n{text}\n```")
         return "\n".join(blocks) + "\n"
+
+
+MAX_LINES = 14
+
+
+def _shorten(output: str) -> str:
+    """Long outputs (a private layer's PostgreSQL files in ``diff``) keep their first lines."""
+    lines = output.splitlines()
+    if len(lines) <= MAX_LINES:
+        return output
+    kept = "\n".join(lines[: MAX_LINES - 2])
+    return f"{kept}\n... ({len(lines) - MAX_LINES + 2} more lines)\n"
 
 
 class Lesson:
@@ -82,19 +96,30 @@ class Lesson:
         self.outcome = PetsOutcome()
 
     def note(self, text: str) -> None:
+        text = text.lstrip("# ")
         self.outcome.steps.append(Step("# " + text, ""))
-        self.say(text.lstrip("# "))
+        self.say(text)
 
     def lbdemo(self, *args: str, check: bool = True) -> Step:
         env = {**os.environ, "LBDEMO_STATE": str(self.state_root)}
+        began = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "lbdemo", *args], cwd=self.work_dir, env=env,
             capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False,
         )  # fmt: skip
-        step = Step("lbdemo " + shlex.join(args), done.stdout + done.stderr, done.returncode)
+        step = Step("lbdemo " + shlex.join(args), done.stdout + done.stderr, done.returncode,
+                    time.monotonic() - began)  # fmt: skip
         self.outcome.steps.append(step)
         if check and done.returncode != 0:
             raise LessonFailed(f"`{step.shown}` exited {done.returncode}: {step.output.strip()}")
+        return step
+
+    def host(self, *argv: str) -> Step:
+        """A plain host command (``ls``, ``cat``) in the work directory, recorded as it ran."""
+        done = subprocess.run(argv, cwd=self.work_dir, capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT_S, check=False)  # fmt: skip
+        step = Step(shlex.join(argv), done.stdout + done.stderr, done.returncode)
+        self.outcome.steps.append(step)
         return step
 
     def host_file(self, relative: str, text: str, why: str) -> None:
@@ -142,13 +167,30 @@ class Lesson:
     def put(self, price: int) -> None:
         running = DaemonClient.connect(self.state_root).request("GET", "/containers")
         url = next(p["url"] for p in running if p.get("url"))
-        data = json.dumps({"price": price, "write_id": f"pets-{time.time_ns()}"}).encode()
-        request = urllib.request.Request(f"{url}/products/{PRODUCT}", data=data, method="PUT")
-        with _OPENER.open(request, timeout=5.0) as response:
-            body = response.read().decode()
-        self.outcome.steps.append(Step(
-            f"curl -s -X PUT -d '{data.decode()}' {url}/products/{PRODUCT}", body + "\n"
-        ))  # fmt: skip
+        self.request("PUT", f"{url}/products/{PRODUCT}",
+                     {"price": price, "write_id": f"pets-{time.time_ns()}"})  # fmt: skip
+
+    def balancer_url(self) -> str:
+        stack = json.loads((self.state_root / "run" / "stack.json").read_text())
+        return str(stack["balancer"]["url"])
+
+    def request(self, method: str, url: str, body: dict[str, Any] | None = None,
+                note: str = "") -> tuple[int, dict[str, str], str]:  # fmt: skip
+        """One HTTP request to 127.0.0.1, recorded as the ``curl`` that would make it, with
+        the status, the headers that tell the lesson (X-Replica, the banner) and the body."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)
+        try:
+            with _OPENER.open(request, timeout=5.0) as response:
+                status, headers, text = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            status, headers, text = exc.code, exc.headers, exc.read()
+        shown = {k: headers[k] for k in ("X-Replica", BANNER_HEADER) if headers.get(k)}
+        flags = f"-X {method} -d '{data.decode()}' " if data is not None else ""
+        comment = f"   # {note}" if note else ""
+        lines = [f"HTTP {status}", *(f"{k}: {v}" for k, v in shown.items()), text.decode()]
+        self.outcome.steps.append(Step(f"curl -si {flags}{url}{comment}", "\n".join(lines) + "\n"))
+        return status, shown, text.decode()
 
 
 class LessonFailed(Exception):

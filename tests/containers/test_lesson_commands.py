@@ -12,7 +12,6 @@ from lbdemo.containers.containers import Container, ContainerStore
 from lbdemo.containers.images import CATALOG_CONFIG_FILE
 from tests.utils import Result, run_cli
 
-
 NO_SUCH = "Error response from daemon: No such container: nope\n"
 
 
