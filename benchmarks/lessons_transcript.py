@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/lessons_transcript.py [--out results/lessons.md]
 
-Each command is a real ``lbdemo`` process (or a real HTTP request to 127.0.0.1, shown as the
-``curl`` that makes it, or a plain ``ls``/``cat``/``tail`` on the host) on a fresh state root in
-a temporary directory; what each printed is written down unchanged (long outputs keep their
-first lines). Two stacks run, one after the other: private storage (lessons 1, 2, 3, 4), then
-shared storage (lessons 5 to 8 and the notes' mistake). Exits 1 if a lesson did not show what
-it should, 2 on bad arguments.
+Sections are written in the order their commands ran. Each ``$`` line is a real command (an
+``lbdemo`` process, or ``cat``/``ls``/``tail`` on the host) and each ``>`` line a real HTTP
+request to 127.0.0.1, with the status, the headers that matter and the body; all on a fresh
+state root in a temporary directory. What each printed is written down unchanged (long
+outputs keep their first lines). Two stacks run, one after the other: private storage
+(lessons 1, 2, 3, 4), then shared storage (lessons 5 to 8 and the notes' mistake). Exits 1 if
+a lesson did not show what it should, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -39,12 +40,17 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _wait_replaced(lesson: Lesson, name: str, old_id: str, timeout_s: float = 30.0) -> None:
+def _wait_replaced(lesson: Lesson, name: str, old_id: str, timeout_s: float = 60.0) -> None:
+    """Until the supervisor reports the replacement (or that it could not make one)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        running = DaemonClient.connect(lesson.state_root).request("GET", "/containers")
-        if any(p["name"] == name and p["id"] != old_id and p.get("url") for p in running):
-            return
+        events = DaemonClient.connect(lesson.state_root).request("GET", "/_ping")["events"]
+        for event in events:
+            if event.get("event") == "replace" and str(event.get("old_id")).startswith(old_id):
+                return
+            if event.get("event") == "warning" and name in str(event.get("message")):
+                lesson.note(f"The supervisor reported: {event['message']}")
+                return
         time.sleep(0.2)
     raise LessonFailed(f"{name} was not replaced within {timeout_s:.0f} s")
 
@@ -63,27 +69,13 @@ def _wait_ok(url: str, timeout_s: float = 15.0) -> None:
 
 
 def private_stack(lessons: dict[str, Lesson]) -> None:
+    """Lessons 1 to 4, in the order they run: each section's commands follow the last one's."""
     one, two, three, four = lessons["1"], lessons["2"], lessons["3"], lessons["4"]
     one.note("Start three replicas, each with its own PostgreSQL in its container layer.")
     one.lbdemo("up", "-d", "--storage", "private", "--replicas", "3", "--port", "0")
     try:
         balancer = one.balancer_url()
-        three.lbdemo("ps", "--format", r"table {{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Status}}")
-        three.note("Six requests through the balancer, one after the other: round robin per "
-                   "request.")  # fmt: skip
-        served = [three.request("GET", f"{balancer}/healthz")[1].get("X-Replica")
-                  for _ in range(6)]  # fmt: skip
-        three.expect(len(set(served)) == 3 and served[:3] == served[3:],
-                     "six requests go r1 r2 r3 r1 r2 r3")  # fmt: skip
-
-        four.note("Write the price of product A once, through the balancer; then ask every "
-                  "replica directly.")  # fmt: skip
-        four.request("PUT", f"{balancer}/products/{PRODUCT}", {"price": 1200, "write_id": "w1"})
-        disagree = four.lbdemo("get", PRODUCT, "--each-replica")
-        four.expect("disagree" in disagree.output, "the replicas disagree on product A")
-        four.note("The same load under private and shared storage, measured: `make demo`, in "
-                  "[compare.md](compare.md).")  # fmt: skip
-
+        one.request("PUT", f"{balancer}/products/{PRODUCT}", {"price": 1200, "write_id": "w1"})
         one.note("The replica's data directory is a path in its container layer:")
         one.lbdemo("inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "lbdemo-r1")
         diff = one.lbdemo("diff", "lbdemo-r1")
@@ -99,7 +91,8 @@ def private_stack(lessons: dict[str, Lesson]) -> None:
         one.expect(status == 200 and '"currency": "KRW"' in body,
                    "1.1's answers carry its image's currency")  # fmt: skip
 
-        two.note("Cattle: kill a replica; the supervisor replaces it with a fresh container.")
+        two.note("Cattle: kill a replica; the supervisor replaces it with a fresh container. "
+                 "The pet, patched by hand, is in lesson 7.")  # fmt: skip
         before = two.lbdemo("ps", "--format", "{{.ID}} {{.Names}} {{.Status}}")
         victim = before.output.splitlines()[0].split()
         two.lbdemo("kill", victim[1])
@@ -107,17 +100,48 @@ def private_stack(lessons: dict[str, Lesson]) -> None:
         after = two.lbdemo("ps", "--format", "{{.ID}} {{.Names}} {{.Status}}")
         two.expect(victim[1] in after.output and victim[0] not in after.output,
                    "the same name runs with a new id")  # fmt: skip
+
+        three.lbdemo("ps", "--format", r"table {{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Status}}")
+        three.note("Six requests through the balancer, one after the other: round robin per "
+                   "request.")  # fmt: skip
+        served = [three.request("GET", f"{balancer}/healthz")[1].get("X-Replica")
+                  for _ in range(6)]  # fmt: skip
+        three.expect(len(set(served)) == 3 and served[:3] == served[3:],
+                     "six requests go r1 r2 r3 r1 r2 r3")  # fmt: skip
+
+        four.note("Write the price of product A once more, through the balancer; then ask "
+                  "every replica directly.")  # fmt: skip
+        four.request("PUT", f"{balancer}/products/{PRODUCT}", {"price": 1400, "write_id": "w3"})
+        disagree = four.lbdemo("get", PRODUCT, "--each-replica")
+        four.expect("disagree" in disagree.output, "the replicas disagree on product A")
+        four.note("The same load under private and shared storage, measured: `make demo`, in "
+                  "[compare.md](compare.md).")  # fmt: skip
     finally:
-        one.lbdemo("down", check=False)
+        four.lbdemo("down", check=False)
 
 
 def shared_stack(lessons: dict[str, Lesson]) -> None:
+    """Lessons 5 to 8 and the notes' mistake, in the order they run."""
     five, six, seven, eight = lessons["5"], lessons["6"], lessons["7"], lessons["8"]
     mistake = lessons["mistake"]
-    six.note("Start two replicas that share one PostgreSQL whose data is a named volume.")
-    six.lbdemo("up", "-d", "--replicas", "2", "--port", "0")
+    five.note("Start two replicas that share one PostgreSQL whose data is a named volume.")
+    five.lbdemo("up", "-d", "--replicas", "2", "--port", "0")
     try:
-        balancer = six.balancer_url()
+        balancer = five.balancer_url()
+        five.note("One container, two volumes: its config (filled from the image, as Docker "
+                  "fills an empty volume) and its data.")  # fmt: skip
+        five.lbdemo("run", "-d", "--name", "web", "-v", "cfg:/etc/catalog", "-v", "data:/data",
+                    "lbdemo/catalog:1.0")  # fmt: skip
+        five.lbdemo("inspect", "-f", "{{json .Mounts}}", "web")
+        five.host_file("notes.txt", "written from the host\n", "A file to copy in")
+        five.lbdemo("cp", "notes.txt", "web:/data/")
+        diff = five.lbdemo("diff", "web")
+        five.expect("/data" not in diff.output, "what goes to a mount is not in the layer")
+        mountpoint = five.lbdemo("volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+        five.host("ls", mountpoint.output.strip())
+        cfg = five.lbdemo("volume", "inspect", "-f", "{{.Mountpoint}}", "cfg")
+        five.host("ls", cfg.output.strip())
+
         six.lbdemo("inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} -> {{.Destination}}"
                    "{{end}}", "lbdemo-db")  # fmt: skip
         six.lbdemo("volume", "ls")
@@ -129,20 +153,6 @@ def shared_stack(lessons: dict[str, Lesson]) -> None:
         kept = six.lbdemo("get", PRODUCT, "--each-replica")
         six.expect("1200" in kept.output and "agree" in kept.output,
                    "the row is still there after the restart")  # fmt: skip
-
-        five.note("One container, two volumes: its config (filled from the image, as Docker "
-                  "fills an empty volume) and its data.")  # fmt: skip
-        five.lbdemo("run", "-d", "--name", "web", "-v", "cfg:/etc/catalog", "-v", "data:/data",
-                    "lbdemo/catalog:1.0")  # fmt: skip
-        five.lbdemo("inspect", "-f", "{{json .Mounts}}", "web")
-        five.host_file("notes.txt", "written from the host\n", "a file to copy in")
-        five.lbdemo("cp", "notes.txt", "web:/data/")
-        diff = five.lbdemo("diff", "web")
-        five.expect("/data" not in diff.output, "what goes to a mount is not in the layer")
-        mountpoint = five.lbdemo("volume", "inspect", "-f", "{{.Mountpoint}}", "data")
-        five.host("ls", mountpoint.output.strip())
-        cfg = five.lbdemo("volume", "inspect", "-f", "{{.Mountpoint}}", "cfg")
-        five.host("ls", cfg.output.strip())
 
         seven.note("The pets lesson: a patch in the layer, then the same change in a "
                    "bind-mounted config (`lbdemo demo --scenario pets` runs this part alone).")
@@ -168,7 +178,7 @@ def shared_stack(lessons: dict[str, Lesson]) -> None:
         still = mistake.lbdemo("get", PRODUCT)
         mistake.expect(still.status == 0, "the running store is untouched")
     finally:
-        six.lbdemo("down", check=False)
+        mistake.lbdemo("down", check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         text = ["# The seed's lessons, run for real", "",
                 "Written by `.venv/bin/python benchmarks/lessons_transcript.py` on "
                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: every command below ran "
-                "as shown and printed what is shown (long outputs cut to their first lines). "
+                "as shown and printed what is shown (long outputs cut to their first lines; "
+                "`>` lines are HTTP requests the script made, with their answers). "
                 "What each lesson means: [docs/lessons.md](../docs/lessons.md).", ""]  # fmt: skip
         for key, title in TITLES.items():
             text += [f"## {title}", "", done[key].outcome.markdown()]

@@ -54,6 +54,7 @@ class Step:
     output: str
     status: int = 0
     seconds: float = 0.0
+    prompt: str = "$ "  # "> " for an HTTP request the lesson made itself (not a shell command)
 
 
 @dataclass
@@ -67,7 +68,7 @@ class PetsOutcome:
             if step.shown.startswith("#"):
                 blocks.append(f"\n{step.shown.lstrip('# ')}\n")
                 continue
-            text = f"$ {step.shown}\n{_shorten(step.output)}".rstrip("\n")
+            text = f"{step.prompt}{step.shown}\n{_shorten(step.output)}".rstrip("\n")
             if step.status:
                 text += f"\n[exit status {step.status}]"
             blocks.append(f"```\n{text}\n```")
@@ -126,7 +127,8 @@ class Lesson:
         path = self.work_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        self.outcome.steps.append(Step(f"cat {relative}   # {why}", text))
+        self.note(f"{why}:")
+        self.host("cat", relative)
 
     def expect(self, ok: bool, what: str) -> None:
         if not ok:
@@ -146,8 +148,8 @@ class Lesson:
         answer = {"replica": body.get("replica"), "price": body.get("price"),
                   "currency": body.get("currency"), "banner": banner}  # fmt: skip
         self.outcome.steps.append(Step(
-            f"curl -s {url}   # asked {name} directly",
-            f"{BANNER_HEADER}: {banner or '(none)'}\n{json.dumps(body)}\n",
+            f"GET {url}   (asked {name} directly)",
+            f"{BANNER_HEADER}: {banner or '(none)'}\n{json.dumps(body)}\n", prompt="> ",
         ))  # fmt: skip
         return answer
 
@@ -176,8 +178,8 @@ class Lesson:
 
     def request(self, method: str, url: str, body: dict[str, Any] | None = None,
                 note: str = "") -> tuple[int, dict[str, str], str]:  # fmt: skip
-        """One HTTP request to 127.0.0.1, recorded as the ``curl`` that would make it, with
-        the status, the headers that tell the lesson (X-Replica, the banner) and the body."""
+        """One HTTP request to 127.0.0.1, recorded as ``> METHOD URL [BODY]`` with the status,
+        the headers that tell the lesson (X-Replica, the banner) and the body."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
         try:
@@ -186,10 +188,12 @@ class Lesson:
         except urllib.error.HTTPError as exc:
             status, headers, text = exc.code, exc.headers, exc.read()
         shown = {k: headers[k] for k in ("X-Replica", BANNER_HEADER) if headers.get(k)}
-        flags = f"-X {method} -d '{data.decode()}' " if data is not None else ""
-        comment = f"   # {note}" if note else ""
+        sent = f" {data.decode()}" if data is not None else ""
+        comment = f"   ({note})" if note else ""
         lines = [f"HTTP {status}", *(f"{k}: {v}" for k, v in shown.items()), text.decode()]
-        self.outcome.steps.append(Step(f"curl -si {flags}{url}{comment}", "\n".join(lines) + "\n"))
+        self.outcome.steps.append(
+            Step(f"{method} {url}{sent}{comment}", "\n".join(lines) + "\n", prompt="> ")
+        )
         return status, shown, text.decode()
 
 
@@ -219,7 +223,7 @@ def _script(lesson: Lesson) -> None:
 
     lesson.note("# A pet: patch lbdemo-r1 in place, by hand.")
     lesson.lbdemo("cp", "lbdemo-r1:/etc/catalog/catalog.conf", "./catalog.conf")
-    lesson.host_file("catalog.conf", PATCH, "edited by hand")
+    lesson.host_file("catalog.conf", PATCH, "Edit the copy by hand")
     lesson.lbdemo("cp", "./catalog.conf", "lbdemo-r1:/etc/catalog/catalog.conf")
     lesson.lbdemo("kill", "-s", "HUP", "lbdemo-r1")
     patched = lesson.ask_until("lbdemo-r1", "patched by hand in lbdemo-r1")
@@ -245,13 +249,13 @@ def _script(lesson: Lesson) -> None:
                   "the replacement's diff no longer lists the config")  # fmt: skip
 
     lesson.note("# Cattle: the same change in a bind-mounted config on the host.")
-    lesson.host_file("config/catalog.conf", HOST_CONFIG, "on the host")
+    lesson.host_file("config/catalog.conf", HOST_CONFIG, "A config directory on the host")
     mounts = ("-v", "./config:/etc/catalog:ro", "-v", "./logs:/var/log/catalog")
     lesson.lbdemo("run", "-d", "--name", "cattle", *mounts, "lbdemo/catalog:1.0")
     first = lesson.ask("cattle")
     lesson.expect(first["banner"] == "from the host's ./config",
                   "a bind-mounted config is what the replica reads")  # fmt: skip
-    lesson.host_file("config/catalog.conf", HOST_CONFIG_EDITED, "edited on the host")
+    lesson.host_file("config/catalog.conf", HOST_CONFIG_EDITED, "Edit it on the host")
     lesson.lbdemo("kill", "-s", "HUP", "cattle")
     edited = lesson.ask_until("cattle", "edited on the host, v2")
     lesson.expect(edited["banner"] == "edited on the host, v2",
@@ -270,7 +274,6 @@ def _script(lesson: Lesson) -> None:
                   "the bind-mounted change survives the replacement")  # fmt: skip
     log_file = lesson.work_dir / "logs" / "catalog.log"
     lines = log_file.read_text().splitlines() if log_file.exists() else []
-    lesson.outcome.steps.append(Step("tail -n 4 logs/catalog.log   # on the host",
-                                     "\n".join(lines[-4:]) + "\n"))  # fmt: skip
+    lesson.host("tail", "-n", "4", "logs/catalog.log")
     lesson.expect(sum("listening" in line for line in lines) == 2,
                   "both containers logged to the same host file")  # fmt: skip

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lbdemo.demo.pets import run_pets_lesson
+from lbdemo.cli import build_parser
+from lbdemo.commands import demo as demo_command
+from lbdemo.demo.pets import PetsOutcome, Step, run_pets_lesson
 
 
 @pytest.mark.slow
@@ -28,3 +30,15 @@ async def test_a_patch_dies_with_its_container_a_bind_mounted_change_survives(
     assert (tmp_path / "work/config/catalog.conf").read_text().endswith("v2\n")
     assert "reloaded" in (tmp_path / "work/logs/catalog.log").read_text()
     assert not (tmp_path / "state/run/daemon.json").exists()
+
+
+def test_the_lesson_is_a_scenario_of_lbdemo_demo() -> None:
+    args = build_parser().parse_args(["demo", "--scenario", "pets"])
+    assert args.func is demo_command.run and args.scenario == "pets"
+
+
+def test_long_outputs_keep_their_first_lines_and_say_how_many_are_cut() -> None:
+    outcome = PetsOutcome([Step("lbdemo diff x", "".join(f"A /f{i}\n" for i in range(100)))])
+    text = outcome.markdown()
+    assert "A /f0\n" in text and "A /f11\n" in text and "A /f12\n" not in text
+    assert "... (88 more lines)" in text
