@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from lbdemo.demo.pets import PRODUCT, Lesson, LessonFailed, _script
+from lbdemo.demo.pets import PRODUCT, Lesson, LessonFailed, pets_script
 from lbdemo.runtime.client import DaemonClient
 
 TITLES = {
@@ -156,7 +156,7 @@ def shared_stack(lessons: dict[str, Lesson]) -> None:
 
         seven.note("The pets lesson: a patch in the layer, then the same change in a "
                    "bind-mounted config (`lbdemo demo --scenario pets` runs this part alone).")
-        _script(seven)
+        pets_script(seven)
         seven.note("Windows paths, and a one-letter name, are refused with Docker's reasons.")
         seven.lbdemo("run", "-d", "-v", "C:\\data:/x", "lbdemo/catalog:1.0", check=False)
         seven.lbdemo("run", "-d", "-v", "a:/x", "lbdemo/catalog:1.0", check=False)

@@ -28,7 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,19 @@ PRODUCT = "apple"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 Progress = Callable[[str], None]
+# How a command line is run: (argv after "lbdemo", state root, working directory) -> (exit
+# status, what it printed on stdout then stderr).
+CommandRunner = Callable[[Sequence[str], Path, Path], tuple[int, str]]
+
+
+def run_as_process(argv: Sequence[str], state_root: Path, cwd: Path) -> tuple[int, str]:
+    """``lbdemo ARGV`` as its own process, as a learner runs it."""
+    env = {**os.environ, "LBDEMO_STATE": str(state_root)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lbdemo", *argv], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
 
 
 @dataclass
@@ -90,10 +103,12 @@ def _shorten(output: str) -> str:
 class Lesson:
     """Runs commands in ``work_dir`` on ``state_root`` and writes down what they print."""
 
-    def __init__(self, state_root: Path, work_dir: Path, say: Progress) -> None:
+    def __init__(self, state_root: Path, work_dir: Path, say: Progress,
+                 run_command: CommandRunner = run_as_process) -> None:  # fmt: skip
         self.state_root = state_root
         self.work_dir = work_dir
         self.say = say
+        self.run_command = run_command
         self.outcome = PetsOutcome()
 
     def note(self, text: str) -> None:
@@ -102,17 +117,12 @@ class Lesson:
         self.say(text)
 
     def lbdemo(self, *args: str, check: bool = True) -> Step:
-        env = {**os.environ, "LBDEMO_STATE": str(self.state_root)}
         began = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-m", "lbdemo", *args], cwd=self.work_dir, env=env,
-            capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False,
-        )  # fmt: skip
-        step = Step("lbdemo " + shlex.join(args), done.stdout + done.stderr, done.returncode,
-                    time.monotonic() - began)  # fmt: skip
+        status, output = self.run_command(args, self.state_root, self.work_dir)
+        step = Step("lbdemo " + shlex.join(args), output, status, time.monotonic() - began)
         self.outcome.steps.append(step)
-        if check and done.returncode != 0:
-            raise LessonFailed(f"`{step.shown}` exited {done.returncode}: {step.output.strip()}")
+        if check and status != 0:
+            raise LessonFailed(f"`{step.shown}` exited {status}: {output.strip()}")
         return step
 
     def host(self, *argv: str) -> Step:
@@ -208,7 +218,7 @@ def run_pets_lesson(state_root: Path, work_dir: Path, say: Progress) -> PetsOutc
     lesson.note("# Start two replicas on one shared database and write a product.")
     lesson.lbdemo("up", "-d", "--replicas", "2", "--port", "0")
     try:
-        _script(lesson)
+        pets_script(lesson)
     except (LessonFailed, OSError, ValueError, KeyError, StopIteration) as exc:
         lesson.outcome.problems.append(f"the lesson stopped: {exc}")
         say(f"the lesson stopped: {exc}")
@@ -217,7 +227,8 @@ def run_pets_lesson(state_root: Path, work_dir: Path, say: Progress) -> PetsOutc
     return lesson.outcome
 
 
-def _script(lesson: Lesson) -> None:
+def pets_script(lesson: Lesson) -> None:
+    """The lesson's steps, on a running stack with replicas lbdemo-r1 and lbdemo-r2."""
     lesson.put(1200)
     lesson.lbdemo("ps", "--format", r"table {{.Names}}\t{{.Image}}\t{{.Status}}")
 
