@@ -10,6 +10,7 @@ from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import add_state_argument, color_wanted, state_root
+from lbdemo.demo.pets import run_pets_lesson
 from lbdemo.demo.pipeline import LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
 from lbdemo.errors import UsageError
@@ -39,9 +40,10 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
-        "--scenario", choices=SCENARIOS, default="consistency",
+        "--scenario", choices=(*SCENARIOS, "pets"), default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
-             "lbdemo/catalog:1.1 under load, and which earlier writes survive it",
+             "lbdemo/catalog:1.1 under load, and which earlier writes survive it; pets: a "
+             "patch made in a container dies with it, a bind-mounted config survives",
     )  # fmt: skip
     demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
                       help="balancing strategy (default round-robin; try sticky: each client "
@@ -75,6 +77,8 @@ def say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scenario == "pets":
+        return run_pets(args)
     plan = plan_from(args)
     outcome = asyncio.run(run_demo(plan, say))
     if plan.scenario == "upgrade":
@@ -90,4 +94,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"side by side: {outcome.comparison_path.with_suffix('.html')} (and .md)")
     for problem in outcome.problems:
         print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
+    return 1 if outcome.problems else 0
+
+
+def run_pets(args: argparse.Namespace) -> int:
+    """The pets lesson (lbdemo.demo.pets): its transcript on stdout and in OUT/pets.md."""
+    out_dir = args.out.resolve()
+    root = state_root(args).resolve()
+    outcome = run_pets_lesson(root, root / "lesson-pets", say)
+    print(outcome.markdown(), end="")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "pets.md").write_text("# The pets lesson (`lbdemo demo --scenario pets`)\n\n"
+                                     + outcome.markdown())  # fmt: skip
+    for problem in outcome.problems:
+        print(f"lbdemo: the pets lesson did not show: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0

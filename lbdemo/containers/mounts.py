@@ -43,7 +43,9 @@ _MODE_WORDS = {
     "ro", "rw", "z", "Z", "nocopy",
     "private", "rprivate", "shared", "rshared", "slave", "rslave",
 }  # fmt: skip
-_WINDOWS_DRIVE = re.compile(r"(?:^|:)[A-Za-z]:(?:[\\/]|$)")
+# A drive letter starts a Windows path only when another path follows (``C:/data:/x``); a
+# lone ``a:/x`` is the volume name ``a``, which Docker refuses as too short.
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/][^:]*:[\\/]|:[A-Za-z]:(?:[\\/]|$)")
 _TRUE = {"", "1", "t", "T", "true", "TRUE", "True"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False"}
 

@@ -8,7 +8,11 @@ of :mod:`lbdemo.serving`: the ready line comes once it is connected to its store
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from lbdemo import serving
@@ -16,6 +20,7 @@ from lbdemo.config import STORE_DSN_ENV, store_dsn_from_env
 from lbdemo.containers.names import validate_container_name
 from lbdemo.errors import UsageError
 from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
+from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
 from lbdemo.store.postgres import PostgresStore
 
 PROG = "python -m lbdemo.replica"
@@ -46,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--image", default="lbdemo/catalog:1.0")
     parser.add_argument("--pool-size", type=_pool_size, default=10, metavar="N")
+    parser.add_argument("--config-dir", type=Path, help="host path of its /etc/catalog")
+    parser.add_argument("--log-dir", type=Path, help="host path of its /var/log/catalog")
     args = parser.parse_args(argv)
     args.dsn = args.dsn or store_dsn_from_env()
     if args.dsn is None:
@@ -67,23 +74,45 @@ class ReplicaServer:
 
     async def startup(self) -> dict[str, Any]:
         args = self.args
+        log = _replica_log(args.log_dir)
+        catalog = CatalogConfigSource(args.config_dir, args.image)
+        # SIGHUP rereads /etc/catalog (``lbdemo kill -s HUP``), instead of ending the process.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
+        log.info("%s (%s) config %s: %s", args.name, args.image, args.config_dir or "built-in",
+                 catalog.current.describe())  # fmt: skip
         try:
             self._store = await PostgresStore.connect(
                 args.dsn, min_size=min(2, args.pool_size), max_size=args.pool_size
             )
         except (ValueError, OverflowError) as exc:  # asyncpg's word for a malformed DSN
             raise UsageError(f"invalid store DSN: {exc}") from None
-        app = create_app(ReplicaSettings(name=args.name, image=args.image), self._store)
+        settings = ReplicaSettings(name=args.name, image=args.image, catalog=catalog)
+        app = create_app(settings, self._store)
         host, port = args.listen
         # the replica's runner answers even aiohttp's own parse errors in JSON
         self._http = serving.AppServer(app, host, port, make_runner=create_runner)
-        return {**await self._http.startup(), "name": args.name}
+        ready = await self._http.startup()
+        log.info("listening on %s", ready["url"])
+        return {**ready, "name": args.name}
 
     async def shutdown(self) -> None:
         if self._http is not None:
             await self._http.shutdown()  # in-flight requests finish before the store closes
         if self._store is not None:
             await self._store.close()
+
+
+def _replica_log(log_dir: Path | None) -> logging.Logger:
+    """The replica's own lines at INFO: on stderr (the container's output, ``lbdemo logs``) and,
+    with a log directory, in ``catalog.log`` there: a plain file on the host when a bind mount
+    puts it there."""
+    log = logging.getLogger("lbdemo.replica")
+    log.setLevel(logging.INFO)
+    if log_dir is not None:
+        handler = logging.FileHandler(log_dir / LOG_FILE, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    return log
 
 
 def main(argv: list[str] | None = None) -> int:

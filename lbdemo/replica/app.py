@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +22,12 @@ from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
 from lbdemo.errors import StoreError
+from lbdemo.replica.catalog_config import (
+    BANNER_HEADER,
+    CatalogConfig,
+    CatalogConfigSource,
+    image_defaults,
+)
 from lbdemo.replica.openapi import OPENAPI_PATH, openapi_spec
 from lbdemo.replica.validation import (
     MAX_BODY_BYTES,
@@ -39,6 +45,11 @@ log = logging.getLogger("lbdemo.replica")
 class ReplicaSettings:
     name: str
     image: str = "lbdemo/catalog:1.0"
+    # What /etc/catalog says (reloaded on SIGHUP); None: the image's defaults.
+    catalog: CatalogConfigSource | None = field(default=None, compare=False)
+
+    def config(self) -> CatalogConfig:
+        return self.catalog.current if self.catalog else image_defaults(self.image)
 
     @property
     def image_version(self) -> tuple[int, ...]:
@@ -69,8 +80,9 @@ def product_body(product: Product, settings: ReplicaSettings) -> dict[str, Any]:
         "replica": settings.name,
         "image": settings.image,
     }
-    if settings.image_version >= (1, 1):
-        body["currency"] = "KRW"  # what catalog 1.1 adds: visible after a rolling upgrade
+    currency = settings.config().currency  # 1.1's image config adds KRW, or /etc/catalog does
+    if currency:
+        body["currency"] = currency
     return body
 
 
@@ -94,7 +106,11 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def add_replica_header(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers[REPLICA_HEADER] = request.app[SETTINGS].name
+    settings = request.app[SETTINGS]
+    response.headers[REPLICA_HEADER] = settings.name
+    banner = settings.config().banner
+    if banner:
+        response.headers[BANNER_HEADER] = banner
 
 
 async def read_body(request: web.Request) -> bytes:

@@ -41,9 +41,15 @@ import aiohttp
 
 from lbdemo.config import STORE_DSN_ENV
 from lbdemo.containers.containers import Container, ContainerStore
-from lbdemo.containers.errors import ContainerRunningError, NoSuchContainerError
+from lbdemo.containers.errors import (
+    ContainerRunningError,
+    NoSuchContainerError,
+    ReadOnlyFileSystemError,
+)
 from lbdemo.containers.fs import ContainerFS
 from lbdemo.containers.images import (
+    CATALOG_CONFIG_DIR,
+    CATALOG_LOG_DIR,
     CATALOG_REPOSITORY,
     PGDATA_PATH,
     POSTGRES_REPOSITORY,
@@ -249,9 +255,15 @@ class Runtime:
              if p.server is not None and p.id != container.id and p.server.pgdata == pgdata),
             None,
         )  # fmt: skip
+        # A store container's output is the server's log (``lbdemo logs lbdemo-db``); a private
+        # replica's PostgreSQL keeps its own file, so the replica's output stays readable.
+        store_container = find_image(container.image).repository == POSTGRES_REPOSITORY
+        log_file = (
+            container.log_path if store_container
+            else self.run_dir / f"postgres-{container.name}.log"
+        )  # fmt: skip
         server = EmbeddedPostgres(
-            pgdata, log_file=self.run_dir / f"postgres-{container.name}.log",
-            password=self.pg_password, template=self.pg_template,
+            pgdata, log_file=log_file, password=self.pg_password, template=self.pg_template
         )
         try:
             # A server left by a dead container is stopped first; a live one never is: then
@@ -301,8 +313,8 @@ class Runtime:
             child = await spawn(
                 f"replica {container.name}",
                 [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
-                 "--image", container.image],
-                log_path=self.run_dir / f"replica-{container.name}.log",
+                 "--image", container.image, *_catalog_dirs(container)],
+                log_path=container.log_path,
                 env=_replica_env(dsn, password),
             )  # fmt: skip
         except BaseException:
@@ -575,6 +587,16 @@ class Runtime:
 
         await asyncio.gather(*(stop(p) for p in replicas), return_exceptions=True)
         await asyncio.gather(*(stop(p) for p in stores), return_exceptions=True)
+
+
+def _catalog_dirs(container: Container) -> list[str]:
+    """The replica's ``/etc/catalog`` and ``/var/log/catalog`` as host paths, resolved as the
+    container sees them (layer, volume or bind mount); a read-only log mount means no log file."""
+    fs = ContainerFS(container)
+    argv = ["--config-dir", str(fs.resolve(CATALOG_CONFIG_DIR))]
+    with contextlib.suppress(ReadOnlyFileSystemError):
+        argv += ["--log-dir", str(fs.mkdir(CATALOG_LOG_DIR))]
+    return argv
 
 
 def _is_stack_store(container: Container) -> bool:
