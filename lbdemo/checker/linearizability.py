@@ -67,17 +67,19 @@ def zones_verdict(
     writes: list[Op],
     first_complete: dict[str | None, float],
     last_invoke: dict[str | None, float],
+    absent_read: float | None,
     t0: float,
 ) -> KeyVerdict:
     """Rules 2 and 3 for one key.
 
     ``writes``: the key's writes; ``first_complete``/``last_invoke``: per write id returned by
-    some read (None: "not found"), the earliest completion and latest invocation of those reads.
+    some read, the earliest completion and latest invocation of those reads; ``absent_read``:
+    the latest invocation of a read that found the key absent (None: no such read).
     """
     forward: list[_Zone] = []
     backward: list[_Zone] = []
-    if None in last_invoke:  # the initial value, read: a cluster from -inf
-        forward.append((-INF, last_invoke[None], ABSENT))
+    if absent_read is not None:  # the initial value, read: a cluster from -inf
+        forward.append((-INF, absent_read, ABSENT))
     for w in writes:
         wid = w.write_id
         outcome = w.outcome

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from lbdemo.checker.anomalies import KINDS, LOST_WRITE, READ_KINDS, Anomaly, AnomalyLog
 from lbdemo.checker.audit import Audit, find_lost_writes
 from lbdemo.checker.linearizability import KeyVerdict
-from lbdemo.checker.scan import group_by_key, scan_key
-from lbdemo.history import FAIL, OK, READ, UNKNOWN, WRITE, History
+from lbdemo.checker.scan import scan
+from lbdemo.history import History
 
 CONSISTENT = "consistent"
 INCONSISTENT = "inconsistent"
 
-_KIND = attrgetter("op")
-_OUTCOME = attrgetter("outcome")
 
 
 @dataclass(slots=True)
@@ -86,20 +82,18 @@ def _check(history: History, audit: Audit | None, sample_limit: int) -> CheckRes
     ops = history.ops
     t0 = history.t0
     log = AnomalyLog(sample_limit=sample_limit)
-    groups = group_by_key(ops)
-    keys = {key: scan_key(key, groups[key], log, t0) for key in sorted(groups)}
+    scanned = scan(ops, log, t0)
     if audit is not None:
         find_lost_writes(ops, audit, log, t0)
-    tally = Counter(zip(map(_KIND, ops), map(_OUTCOME, ops), strict=True))
     return CheckResult(
         counts=log.counts,
         samples=log.samples(),
         by_replica=log.by_replica(),
-        keys=keys,
-        reads=tally[READ, OK],
-        acknowledged_writes=tally[WRITE, OK],
-        unknown_writes=tally[WRITE, UNKNOWN],
-        failed_ops=tally[READ, FAIL] + tally[WRITE, FAIL],
+        keys=scanned.keys,
+        reads=scanned.reads,
+        acknowledged_writes=scanned.acknowledged_writes,
+        unknown_writes=scanned.unknown_writes,
+        failed_ops=scanned.failed_ops,
         audited=audit is not None,
         divergent_keys=audit.divergent_keys() if audit is not None else [],
         log=log,
