@@ -285,7 +285,10 @@ def _decode_line(raw: bytes) -> Op | _HeaderLine:
     try:
         return _LINE_DECODER.decode(raw)
     except msgspec.ValidationError as exc:
-        generic = msgspec.json.decode(raw)
+        try:
+            generic = msgspec.json.decode(raw)
+        except msgspec.MsgspecError:
+            raise ValueError(str(exc)) from None  # e.g. a number out of range
         if type(generic) is not dict:
             raise ValueError("not a JSON object") from None
         kind = generic.get("type")
