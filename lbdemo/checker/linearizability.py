@@ -91,8 +91,10 @@ def zones_verdict(
                 continue  # an unknown write nobody read may never have happened
             f, s = w.complete, w.invoke
         else:
-            f = min(w.complete if outcome == "ok" else INF, first_complete[wid])
-            s = max(w.invoke, read_s)
+            f = first_complete[wid]
+            if outcome == "ok" and w.complete < f:
+                f = w.complete
+            s = w.invoke if w.invoke > read_s else read_s
         (forward if f < s else backward).append((f, s, wid or "?"))
     forward.sort(key=_F)
 
