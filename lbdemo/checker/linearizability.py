@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any
 
 from lbdemo.checker.anomalies import garbage_reason
 from lbdemo.history import Op
@@ -32,6 +34,8 @@ INF = math.inf
 ABSENT = "absent (initial)"
 
 _Zone = tuple[float, float, str]  # (f, s, name)
+# [write (None: the initial value), earliest completion, latest invocation of its reads]
+Cluster = list[Any]
 _F = itemgetter(0)
 
 
@@ -62,40 +66,30 @@ def early_verdict(key: str, r: Op, w: Op, t0: float) -> KeyVerdict:
                       f"invoked at {_t(w.invoke, t0)}")
 
 
-def zones_verdict(
-    key: str,
-    writes: list[Op],
-    first_complete: dict[str | None, float],
-    last_invoke: dict[str | None, float],
-    absent_read: float | None,
-    t0: float,
-) -> KeyVerdict:
-    """Rules 2 and 3 for one key.
-
-    ``writes``: the key's writes; ``first_complete``/``last_invoke``: per write id returned by
-    some read, the earliest completion and latest invocation of those reads; ``absent_read``:
-    the latest invocation of a read that found the key absent (None: no such read).
-    """
+def zones_verdict(key: str, clusters: Iterable[Cluster], t0: float) -> KeyVerdict:
+    """Rules 2 and 3 for one key, given a cluster per value: [its write (None: the initial
+    "absent"), the earliest completion and the latest invocation of the reads that returned it
+    (+inf and -inf when none did)]."""
     forward: list[_Zone] = []
     backward: list[_Zone] = []
-    if absent_read is not None:  # the initial value, read: a cluster from -inf
-        forward.append((-INF, absent_read, ABSENT))
-    for w in writes:
-        wid = w.write_id
+    for w, read_f, read_s in clusters:
+        if w is None:
+            if read_s != -INF:  # the initial value, read: a cluster from -inf
+                forward.append((-INF, read_s, ABSENT))
+            continue
         outcome = w.outcome
         if outcome == "fail":
             continue
-        read_s = last_invoke.get(wid)
-        if read_s is None:
+        if read_s == -INF:
             if outcome != "ok":
                 continue  # an unknown write nobody read may never have happened
             f, s = w.complete, w.invoke
         else:
-            f = first_complete[wid]
+            f = read_f
             if outcome == "ok" and w.complete < f:
                 f = w.complete
             s = w.invoke if w.invoke > read_s else read_s
-        (forward if f < s else backward).append((f, s, wid or "?"))
+        (forward if f < s else backward).append((f, s, w.write_id or "?"))
     forward.sort(key=_F)
 
     # 2. Forward zones must be disjoint: sorted by start, each must begin after every

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from typing import Any
 
 from lbdemo.checker.anomalies import (
     GARBAGE_READ,
@@ -43,6 +44,7 @@ from lbdemo.checker.anomalies import (
     explain_stale,
 )
 from lbdemo.checker.linearizability import (
+    Cluster,
     KeyVerdict,
     early_verdict,
     garbage_verdict,
@@ -128,7 +130,12 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
     """Add the read anomalies of one key's operations (in invocation order) to ``log``, count
     them into ``tally``, and return the key's linearizability verdict."""
     writes = [op for op in ops if op.op == WRITE]
-    by_id: dict[str | None, Op] = {w.write_id: w for w in writes}
+    # Per value (None: "not found"): [its write, the earliest completion and the latest
+    # invocation of the reads that returned it]: one dictionary hit per read finds the write
+    # and the zone check's cluster.
+    clusters: dict[str | None, Cluster] = {None: [None, INF, NEG]}
+    for w in writes:
+        clusters[w.write_id] = [w, INF, NEG]
     acked = [w for w in writes if w.outcome == OK]
     acked.sort(key=_complete)
     completes = [w.complete for w in acked]
@@ -145,23 +152,20 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
     )
     first_garbage = len(garbage)
     early: tuple[Op, Op] | None = None
-    # Per value read (None: "not found"): the earliest completion and the latest invocation of
-    # the reads that returned it, the zone check's clusters.
-    first_complete: dict[str | None, float] = {}
-    last_invoke: dict[str | None, float] = {}
-    fc_get = first_complete.get
-
-    own: dict[str, Op] = {}  # client -> its latest acknowledged write on this key
-    seen: dict[str, _Seen] = {}
-    own_get, seen_get = own.get, seen.get
+    # Per client: [its latest acknowledged write on this key, the chain of values it read].
+    clients: dict[str, list[Any]] = {}
+    clients_get, clusters_get = clients.get, clusters.get
     reads = unknown = failed = 0
 
     for r in ops:
-        client = r.client
         outcome = r.outcome
         if r.op == WRITE:
             if outcome == OK:
-                own[client] = r
+                pc = clients_get(r.client)
+                if pc is None:
+                    clients[r.client] = [r, None]
+                else:
+                    pc[0] = r
             elif outcome == UNKNOWN:
                 unknown += 1
             else:
@@ -172,34 +176,40 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
             continue  # a read that got no answer observed nothing
         reads += 1
         t = r.invoke
-        wid = r.write_id
-        if wid is None:
-            w = None
+        cluster = clusters_get(r.write_id)
+        if cluster is None:
+            garbage.append((r, explain_garbage, (None, t0)))
+            continue
+        w = cluster[0]
+        if w is None:
             vc = NEG
         else:
-            w = by_id.get(wid)
-            if w is None or w.outcome == FAIL or w.price != r.price:
+            if w.outcome == FAIL or w.price != r.price:
                 garbage.append((r, explain_garbage, (w, t0)))
                 continue
             vc = w.complete if w.outcome == OK else INF
             if r.complete < w.invoke and early is None:
                 early = (r, w)
-        if r.complete < fc_get(wid, INF):
-            first_complete[wid] = r.complete
-        last_invoke[wid] = t
+        if r.complete < cluster[1]:
+            cluster[1] = r.complete
+        cluster[2] = t
 
         i = bisect_left(completes, t)  # acked[:i] completed strictly before r began
         if i and newest_invoke[i - 1] > vc:
             stale.append((r, explain_stale, (w, newest, i, t0)))
 
-        mine = own_get(client)
+        pc = clients_get(r.client)
+        if pc is None:
+            if w is not None:
+                clients[r.client] = [None, (w.invoke, r, w, None)]
+            continue
+        mine = pc[0]
         if mine is not None:
             if mine.complete >= t:  # completed at the instant r began: concurrent, not before
-                mine = _own_before(acked, i, client)
+                mine = _own_before(acked, i, r.client)
             if mine is not None and vc < mine.invoke:
                 ryw.append((r, explain_ryw, (w, mine, t0)))
-
-        head = seen_get(client)
+        head = pc[1]
         if head is not None:
             prev: _Seen | None = head
             while prev is not None and prev[1].complete >= t:
@@ -207,9 +217,9 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
             if prev is not None and vc < prev[0]:
                 monotonic.append((r, explain_monotonic, (w, prev[1], prev[2], t0)))
             if w is not None and w.invoke > head[0]:
-                seen[client] = (w.invoke, r, w, head)
+                pc[1] = (w.invoke, r, w, head)
         elif w is not None:
-            seen[client] = (w.invoke, r, w, None)
+            pc[1] = (w.invoke, r, w, None)
 
     tally.reads += reads
     tally.acknowledged_writes += len(acked)
@@ -220,5 +230,4 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
         return garbage_verdict(key, r, w, t0)
     if early is not None:
         return early_verdict(key, early[0], early[1], t0)
-    absent = last_invoke.pop(None, None)
-    return zones_verdict(key, writes, first_complete, last_invoke, absent, t0)
+    return zones_verdict(key, clusters.values(), t0)
