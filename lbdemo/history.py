@@ -29,8 +29,6 @@ from lbdemo.errors import UsageError
 FORMAT = "lbdemo-history/1"
 READ, WRITE = "read", "write"
 OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
-OUTCOMES = frozenset({OK, FAIL, UNKNOWN})
-OPS = frozenset({READ, WRITE})
 
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
