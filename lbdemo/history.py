@@ -156,9 +156,9 @@ def _read_fast(path: Path, ops: list[Op]) -> HistoryHeader:
     """Append the ops of one file to ``ops``; raises _Malformed at the first sign of trouble."""
     with _open(path) as fh:
         header: HistoryHeader | None = None
-        for raw in fh:
+        for lineno, raw in enumerate(fh, 1):
             if raw.strip():
-                header = _header(raw, str(path))
+                header = _header(raw, str(path), lineno)
                 break
         if header is None:
             raise UsageError(f"{path}: not an lbdemo history (no header line)")
@@ -191,12 +191,12 @@ def _non_blank_lines(chunk: bytes) -> int:
     return sum(1 for line in chunk.splitlines() if line.strip())
 
 
-def _header(raw: bytes, path: str) -> HistoryHeader:
-    """The header line, or a UsageError for the file's first line."""
+def _header(raw: bytes, path: str, lineno: int) -> HistoryHeader:
+    """The header line (the file's first non-blank line), or a UsageError naming it."""
     try:
         return _header_or_raise(raw, path)
     except ValueError as exc:
-        raise UsageError(f"{path}:1: malformed history line: {exc}") from None
+        raise UsageError(f"{path}:{lineno}: malformed history line: {exc}") from None
 
 
 def _header_or_raise(raw: bytes, path: str) -> HistoryHeader:

@@ -157,3 +157,10 @@ def test_every_anomaly_is_reachable_in_invocation_order_beyond_the_sample_limit(
     assert [a.ops[0].invoke for a in everything] == sorted(a.ops[0].invoke for a in everything)
     with pytest.raises(ValueError, match="unknown anomaly kind"):
         result.anomalies("nope")
+
+
+def test_a_bad_header_after_blank_lines_is_named_by_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text("\n\n" + json.dumps({**HEADER, "format": "other/9"}) + "\n")
+    with pytest.raises(UsageError, match=r"h\.jsonl:3: .*unsupported format 'other/9'"):
+        read_history(path)
