@@ -17,6 +17,7 @@ the check, and for both. The file is written to a temporary directory removed af
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -24,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import lbdemo.checker.result as result_module
 from lbdemo.checker import check
 from lbdemo.history import HistoryWriter, Op, read_history
 
@@ -95,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1_000_000)
     parser.add_argument("--mode", choices=["both", "consistent", "stale"], default="both")
+    parser.add_argument("--gc-during-check", action="store_true",
+                        help="leave the cyclic garbage collector running during check(), to "
+                        "see whether pausing it still pays")
     args = parser.parse_args(argv)
+    if args.gc_during_check:
+        result_module.gc_paused = contextlib.nullcontext  # type: ignore[assignment]
     print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="lbdemo-check-speed-") as tmp:
         for label, replicas in (("consistent", 1), ("stale", 3)):
