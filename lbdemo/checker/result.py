@@ -11,7 +11,7 @@ from lbdemo.checker.anomalies import KINDS, LOST_WRITE, READ_KINDS, Anomaly, Ano
 from lbdemo.checker.audit import Audit, find_lost_writes
 from lbdemo.checker.linearizability import KeyVerdict
 from lbdemo.checker.scan import scan
-from lbdemo.history import History
+from lbdemo.history import History, Op
 
 CONSISTENT = "consistent"
 INCONSISTENT = "inconsistent"
@@ -43,6 +43,12 @@ class CheckResult:
         if kind is not None and kind not in KINDS:
             raise ValueError(f"unknown anomaly kind {kind!r} (one of {', '.join(KINDS)})")
         return self.log.explained(kind)
+
+    def offenders(self) -> Iterator[tuple[str, Op]]:
+        """(kind, offending operation) of every anomaly, no sentence formatted: for counting."""
+        for kind, found in self.log.found.items():
+            for offender, _build, _args in found:
+                yield kind, offender
 
     @property
     def rates(self) -> dict[str, float | None]:
