@@ -26,6 +26,7 @@ from lbdemo.balancer.http import (
     LAST_CHUNK,
     chunk,
     connection_tokens,
+    drop_nominated,
     error_response,
 )
 from lbdemo.balancer.pool import Replica, ReplicaSet
@@ -489,7 +490,7 @@ class ClientConnection(asyncio.Protocol):
         method = parser.get_method()
         headers = self._headers
         if self._tokens:
-            headers = _drop_named(headers, self._tokens)
+            headers = drop_nominated(headers, self._tokens)
         xff = self._ip if self._xff is None else self._xff + b", " + self._ip
         url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
         parts = [method, b" ", url, b" HTTP/1.1\r\n", *headers]
@@ -792,12 +793,3 @@ class ClientConnection(asyncio.Protocol):
                 self._respond_error(
                     ex, 504, f"replica {replica.name if replica else '?'} timed out", replica
                 )
-
-
-def _drop_named(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
-    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
-    kept: list[bytes] = []
-    for i in range(0, len(headers), 4):
-        if headers[i].lower() not in tokens:
-            kept += headers[i : i + 4]
-    return kept

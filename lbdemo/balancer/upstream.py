@@ -16,13 +16,19 @@ from typing import TYPE_CHECKING, cast
 
 import httptools
 
-from lbdemo.balancer.http import HOP_BY_HOP, LAST_CHUNK, chunk, connection_tokens, reason
+from lbdemo.balancer.http import (
+    HOP_BY_HOP,
+    LAST_CHUNK,
+    NO_BODY_STATUS,
+    chunk,
+    connection_tokens,
+    drop_nominated,
+    reason,
+)
 
 if TYPE_CHECKING:
     from lbdemo.balancer.pool import Replica
     from lbdemo.balancer.proxy import ClientConnection, Exchange, ProxyContext
-
-_NO_BODY_STATUS = frozenset({204, 304})
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -219,7 +225,7 @@ class UpstreamConnection(asyncio.Protocol):
         status = self.parser.get_status_code()
         headers = self._headers
         if self._tokens:
-            headers = _drop_named(headers, self._tokens)
+            headers = drop_nominated(headers, self._tokens)
         status_line = b"HTTP/1.1 %d %s\r\n" % (status, reason(status))
         if status < 200:
             # 100 Continue and friends: pass on, then wait for the final response.
@@ -231,7 +237,7 @@ class UpstreamConnection(asyncio.Protocol):
         method = ex.method
         if self._length is not None and not self._chunked:
             headers += (b"Content-Length: ", self._length, b"\r\n")
-        elif method == b"HEAD" or status in _NO_BODY_STATUS:
+        elif method == b"HEAD" or status in NO_BODY_STATUS:
             pass
         elif not ex.http10:
             ex.rechunk = True
@@ -330,12 +336,3 @@ class UpstreamConnection(asyncio.Protocol):
         if out:
             self._out = []
             client.send(out[0] if len(out) == 1 else b"".join(out))
-
-
-def _drop_named(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
-    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
-    kept: list[bytes] = []
-    for i in range(0, len(headers), 4):
-        if headers[i].lower() not in tokens:
-            kept += headers[i : i + 4]
-    return kept
