@@ -31,15 +31,21 @@ if TYPE_CHECKING:
     from lbdemo.balancer.proxy import ClientConnection, Exchange, ProxyContext
 
 
+class _Surplus(Exception):
+    """Raised inside a parser callback: bytes after the end of the response."""
+
+
 class UpstreamConnection(asyncio.Protocol):
     """The replica side of the data path."""
 
     __slots__ = (
         "_chunked",
+        "_done",
         "_got_bytes",
         "_head_only",
         "_headers",
         "_interim",
+        "_keep",
         "_length",
         "_out",
         "_parser_idle",
@@ -78,6 +84,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._chunked = False
         self._interim = False
         self._head_only = False
+        self._done = False  # the response is complete; the parser has not returned yet
+        self._keep = False  # ... and the connection may carry another one
         self._got_bytes = False
         # True between messages: only then may the fast path take the next bytes.
         self._parser_idle = True
@@ -175,6 +183,11 @@ class UpstreamConnection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
+            if self._done:
+                # The response was whole; what followed it (surplus bytes, or garbage) is
+                # dropped with the connection, never sent to the client.
+                self._end_response(client, reusable=False)
+                return
             ex = self.ex
             self._flush(client)
             self.client = self.ex = None
@@ -182,20 +195,28 @@ class UpstreamConnection(asyncio.Protocol):
             if ex is not None:
                 client.upstream_failed(ex, self, "invalid response from replica", retryable=False)
             return
+        if self._done:
+            self._end_response(client, reusable=self._keep)
+        elif self._out:
+            self._flush(client)
+
+    def _end_response(self, client: ClientConnection, reusable: bool) -> None:
+        """The response to ``ex`` is complete: hand it on, and the connection back or closed."""
+        self._done = False
         if self._head_only:
             # httptools cannot be told a response answers HEAD; it would wait for the body.
             self._head_only = False
-            keep = self.parser.should_keep_alive()
             self.parser = httptools.HttpResponseParser(self)
             self._parser_idle = True
-            ex = self.ex
-            if ex is not None:
-                self._finish_response(client, ex, reusable=keep)
-            return
-        if self._out:
-            self._flush(client)
+        ex = self.ex
+        if ex is not None:
+            self._finish_response(client, ex, reusable=reusable)
 
     def on_message_begin(self) -> None:
+        if self._done:
+            # A second message in the read that completed the response: the replica sent
+            # more than it declared. Stop parsing; the connection is closed.
+            raise _Surplus
         self._parser_idle = False
         self._headers = []
         self._tokens = None
@@ -253,10 +274,16 @@ class UpstreamConnection(asyncio.Protocol):
         self._out += (status_line, *headers, b"\r\n")
         if method == b"HEAD":
             self._head_only = True
+            self._done = True
+            self._keep = self.parser.should_keep_alive()
+        # Asked now: once the parser returns it has forgotten this message's headers.
+        self._keep = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
+        if self._done:
+            raise _Surplus  # body bytes after a HEAD answer, which has none
         ex = self.ex
-        if ex is None or self._head_only:
+        if ex is None:
             return
         self._out.append(chunk(body) if ex.rechunk else body)
 
@@ -265,12 +292,9 @@ class UpstreamConnection(asyncio.Protocol):
         if self._interim:
             self._interim = False
             return
-        if self._head_only:
-            return
-        client, ex = self.client, self.ex
-        if client is None or ex is None:
-            return
-        self._finish_response(client, ex, reusable=self.parser.should_keep_alive())
+        # Handed on once the parser returns: bytes after this message in the same read are
+        # surplus, and the connection must not go back to the pool before that is known.
+        self._done = True
 
     # -- the fast path: raw bytes ---------------------------------------------------------------
 
