@@ -45,6 +45,8 @@ PAUSE_UPSTREAM = 2  # the replica's socket buffer is full
 PAUSE_PENDING = 4  # body bytes are piling up while we connect to the replica
 PAUSE_CLOSING = 8  # we will not read anything more
 PENDING_LIMIT = 256 * 1024
+# How long a refused connection (over max_connections) may stay open for its 503 to be read.
+REFUSED_LINGER = 1.0
 
 _NO_REPLICAS: tuple[Replica, ...] = ()
 
@@ -65,6 +67,7 @@ class ProxyContext:
         "key_from",
         "loop",
         "max_body",
+        "max_connections",
         "max_header",
         "metrics",
         "now",
@@ -96,6 +99,7 @@ class ProxyContext:
         self.now = loop.time()
         self.max_header = config.max_header_bytes
         self.max_body = config.max_body_bytes
+        self.max_connections = config.max_connections
         self.pool_max_idle = config.pool_max_idle
         sticky_header = getattr(strategy, "header", None)
         sticky_cookie = getattr(strategy, "cookie", None)
@@ -104,6 +108,12 @@ class ProxyContext:
         self.key_from = getattr(strategy, "key_from", None)
         # Sticky strategies read a header or cookie of every request: those take the parser.
         self.fast_requests = sticky_header is None and sticky_cookie is None
+
+    def accept(self) -> asyncio.Protocol:
+        """The protocol for a new client socket: served, or refused when at the cap."""
+        if len(self.connections) >= self.max_connections:
+            return RefusedConnection(self)
+        return ClientConnection(self)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
@@ -131,6 +141,45 @@ class ProxyContext:
         if self.config.health_interval <= 0:
             # Nobody checks actively, so give it another chance later.
             self.loop.call_later(self.config.passive_cooldown, _readmit, replica)
+
+
+class RefusedConnection(asyncio.Protocol):
+    """A client over the connection cap: a 503 JSON answer, then the connection closes.
+
+    The answer is written at once, before the request is read. Closing with the client's
+    request unread would make the kernel reset the connection, which can destroy the answer
+    before the client reads it; so the write side is shut, what arrives is discarded, and
+    the socket closes when the client closes its side or after REFUSED_LINGER seconds.
+    """
+
+    def __init__(self, ctx: ProxyContext) -> None:
+        self.ctx = ctx
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = t = cast(asyncio.Transport, transport)
+        message = f"too many connections (limit {self.ctx.max_connections})"
+        t.write(error_response(503, message, None, close=True))
+        self.ctx.metrics.observe(None, 503, 0.0)
+        try:
+            t.write_eof()
+        except (NotImplementedError, OSError, RuntimeError):
+            t.close()
+            return
+        self.timer = self.ctx.loop.call_later(REFUSED_LINGER, t.abort)
+
+    def data_received(self, data: bytes) -> None:
+        pass  # the request of a refused client is not read
+
+    def eof_received(self) -> bool:
+        if self.transport is not None:
+            self.transport.close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 def _readmit(replica: Replica) -> None:
@@ -214,12 +263,15 @@ class ClientConnection(asyncio.Protocol):
     """The client side of the data path."""
 
     __slots__ = (
+        "_body_at",
+        "_checked_at",
         "_chunked",
         "_close_when_idle",
         "_cookie",
         "_final",
         "_forwarded",
         "_has_host",
+        "_head_at",
         "_head_began_now",
         "_head_extra",
         "_head_size",
@@ -274,6 +326,11 @@ class ClientConnection(asyncio.Protocol):
         self._plain_host = False
         self._seen_rx = 0
         self._seen_at = ctx.now
+        # Deadlines: when the head in progress (or, before any byte, the connection) began,
+        # when the body in progress began, when the sweeper last looked.
+        self._head_at = ctx.now
+        self._body_at = ctx.now
+        self._checked_at = ctx.now
         # Per-request parse state, reset in on_message_begin.
         self._in_head = False
         self._head_began_now = False
@@ -300,7 +357,7 @@ class ClientConnection(asyncio.Protocol):
         # The lines a plain request head gets, built once per connection.
         self._forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % self._ip
         self.ctx.connections.add(self)
-        self._seen_at = self.ctx.now
+        self._seen_at = self._head_at = self._checked_at = self.ctx.now
         if self.ctx.closing:
             transport.close()
 
@@ -432,6 +489,7 @@ class ClientConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._in_head = True
+        self._head_at = self.ctx.now
         self._head_began_now = True
         self._head_size = 0
         self._head_extra = 0
@@ -482,6 +540,7 @@ class ClientConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         ctx = self.ctx
+        self._body_at = ctx.now
         parser = self._parser
         if parser.should_upgrade():
             self._refuse(501, "protocol upgrade is not supported")
@@ -764,14 +823,35 @@ class ClientConnection(asyncio.Protocol):
             self._seen_rx = self.rx
             self._seen_at = now
         config = self.ctx.config
+        if self._pause:
+            # Reading is paused by us (a request queued, a replica slow to read): the client
+            # cannot be late meanwhile, so its deadlines move on with the clock.
+            elapsed = now - self._checked_at
+            self._head_at += elapsed
+            self._body_at += elapsed
+        self._checked_at = now
         idle = now - self._seen_at
         queue = self._queue
         if not self._pause and (self._in_head or self._reading is not None):
+            reading = self._reading
             if idle > config.client_timeout:
                 self._terminal(408, "client sent no data in time")
+            elif self._in_head and now - self._head_at > config.head_timeout:
+                self._terminal(408, f"request head not complete within {config.head_timeout} s")
+            elif (
+                reading is not None
+                and now - self._body_at
+                > config.body_timeout + reading.body_size / config.min_body_rate
+            ):
+                self._terminal(
+                    408,
+                    f"request body arrived slower than {config.min_body_rate:g} bytes/s",
+                )
             return
         if not queue:
-            if idle > config.keepalive_timeout and not self._in_head:
+            if self.rx == 0 and now - self._head_at > config.head_timeout:
+                self.close()  # connected, never sent a byte: nothing to answer
+            elif idle > config.keepalive_timeout and not self._in_head:
                 self.close()
             return
         ex = queue[0]
