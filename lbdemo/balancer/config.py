@@ -92,6 +92,8 @@ class BalancerConfig:
     # connection may hold two descriptors (client and replica): keep 2x this under the
     # process's descriptor limit.
     max_connections: int = 1024
+    # Requests one client may have queued (pipelined) at once; one more is answered 429.
+    max_pipeline: int = 128
     upstream_timeout: float = 30.0
     connect_timeout: float = 3.0
     # Health: active checks every health_interval (0 turns them off), rise/fall consecutive results.
@@ -129,6 +131,7 @@ class BalancerConfig:
             ("max_header_bytes", self.max_header_bytes),
             ("max_body_bytes", self.max_body_bytes),
             ("max_connections", self.max_connections),
+            ("max_pipeline", self.max_pipeline),
             ("rise", self.rise),
             ("fall", self.fall),
         ):

@@ -44,6 +44,7 @@ PAUSE_PIPELINE = 1  # a request is queued behind the active one
 PAUSE_UPSTREAM = 2  # the replica's socket buffer is full
 PAUSE_PENDING = 4  # body bytes are piling up while we connect to the replica
 PAUSE_CLOSING = 8  # we will not read anything more
+PAUSE_WRITING = 16  # the client does not read its responses: read no more requests from it
 PENDING_LIMIT = 256 * 1024
 # How long a refused connection (over max_connections) may stay open for its 503 to be read.
 REFUSED_LINGER = 1.0
@@ -69,6 +70,7 @@ class ProxyContext:
         "max_body",
         "max_connections",
         "max_header",
+        "max_pipeline",
         "metrics",
         "now",
         "pool_max_idle",
@@ -100,6 +102,7 @@ class ProxyContext:
         self.max_header = config.max_header_bytes
         self.max_body = config.max_body_bytes
         self.max_connections = config.max_connections
+        self.max_pipeline = config.max_pipeline
         self.pool_max_idle = config.pool_max_idle
         sticky_header = getattr(strategy, "header", None)
         sticky_cookie = getattr(strategy, "cookie", None)
@@ -292,6 +295,8 @@ class ClientConnection(asyncio.Protocol):
         "_reject",
         "_seen_at",
         "_seen_rx",
+        "_stall_at",
+        "_stall_size",
         "_tokens",
         "_url",
         "_xff",
@@ -331,6 +336,9 @@ class ClientConnection(asyncio.Protocol):
         self._head_at = ctx.now
         self._body_at = ctx.now
         self._checked_at = ctx.now
+        # While writing is paused: the client's unread bytes when last looked, and since when.
+        self._stall_size = -1
+        self._stall_at = ctx.now
         # Per-request parse state, reset in on_message_begin.
         self._in_head = False
         self._head_began_now = False
@@ -389,7 +397,8 @@ class ClientConnection(asyncio.Protocol):
         """Whether the connection closes after ``ex`` (the response then says so)."""
         if self._close_when_idle:
             return True
-        return self._no_more and bool(self._queue) and self._queue[-1] is ex
+        # With an error of our own still to send (_final), that error is the last answer.
+        return self._no_more and self._final is None and bool(self._queue) and self._queue[-1] is ex
 
     # -- flow control ------------------------------------------------------------------------------
 
@@ -411,13 +420,19 @@ class ClientConnection(asyncio.Protocol):
             self._clear_pause(PAUSE_UPSTREAM)
 
     def pause_writing(self) -> None:
-        # The client reads the response slower than the replica sends it.
+        # The client reads its responses slower than they come: stop reading the replica's,
+        # and stop reading more requests, which would only add answers nobody collects (the
+        # balancer's own answers above all, which no replica's pace holds back). A client
+        # that reads nothing more for client_timeout is dropped (check_timeouts).
         self.write_paused = True
+        self._stall_size = -1
+        self._set_pause(PAUSE_WRITING)
         if self._queue and self._queue[0].upstream is not None:
             self._queue[0].upstream.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self._clear_pause(PAUSE_WRITING)
         if self._queue and self._queue[0].upstream is not None:
             self._queue[0].upstream.resume_reading()
 
@@ -564,8 +579,11 @@ class ClientConnection(asyncio.Protocol):
         ex.keep_alive = parser.should_keep_alive() and not self._close_when_idle
         if ctx.sticky_header is not None or ctx.sticky_cookie is not None:
             ex.key = ctx.key_from(self._key_header, self._cookie) if ctx.key_from else None
-        self._reading = ex
         queue = self._queue
+        if len(queue) >= ctx.max_pipeline:
+            # One read can hold thousands of small pipelined heads, all parsed at once.
+            self._refuse(429, f"more than {ctx.max_pipeline} pipelined requests")
+        self._reading = ex
         queue.append(ex)
         if len(queue) == 1:
             self._dispatch(ex)
@@ -813,6 +831,16 @@ class ClientConnection(asyncio.Protocol):
             self.send(final)
             self.close()
 
+    def _drop_stalled(self) -> None:
+        for ex in self._queue:
+            if not ex.response_done:
+                ex.response_done = True
+                self._record(ex)
+                self._drop_upstream(ex, abort=True)
+        self._queue.clear()
+        if self.transport is not None:
+            self.transport.abort()
+
     # -- timeouts ----------------------------------------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
@@ -830,6 +858,15 @@ class ClientConnection(asyncio.Protocol):
             self._head_at += elapsed
             self._body_at += elapsed
         self._checked_at = now
+        if self.write_paused and self.transport is not None:
+            # A client that reads nothing of its answers for client_timeout is dropped.
+            unread = self.transport.get_write_buffer_size()
+            if unread != self._stall_size:
+                self._stall_size = unread
+                self._stall_at = now
+            elif now - self._stall_at > config.client_timeout:
+                self._drop_stalled()
+                return
         idle = now - self._seen_at
         queue = self._queue
         if not self._pause and (self._in_head or self._reading is not None):
