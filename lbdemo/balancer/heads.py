@@ -50,7 +50,10 @@ def scan_request(data: bytes) -> tuple[bytes, bool] | None:
     lowered = data.lower()
     if _REQUEST_SPECIAL.search(lowered) is not None:
         return None
-    return match.group(1), b"\r\nhost:" in lowered
+    hosts = lowered.count(b"\r\nhost:")
+    if hosts > 1:
+        return None  # the parser path refuses it
+    return match.group(1), hosts == 1
 
 
 def scan_response(data: bytes) -> tuple[int, int, int] | None:

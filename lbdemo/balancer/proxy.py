@@ -533,7 +533,12 @@ class ClientConnection(asyncio.Protocol):
         lname = name.lower()
         if lname in HOP_BY_HOP or lname.startswith(b"proxy-"):
             if lname == b"transfer-encoding":
-                self._chunked = b"chunked" in value.lower()
+                # Only plain "chunked" (RFC 9112 §6.1: 501 for codings we do not implement).
+                # "gzip, chunked" would reach the replica as plain chunked, the gzip lost;
+                # "xchunked" or a second "chunked" are framings parsers disagree on.
+                if self._chunked or value.strip().lower() != b"chunked":
+                    self._refuse(501, "unsupported Transfer-Encoding (only chunked)")
+                self._chunked = True
             elif lname == b"connection":
                 self._tokens = connection_tokens(value)
             return
@@ -543,6 +548,9 @@ class ClientConnection(asyncio.Protocol):
         if lname == b"x-forwarded-proto":
             return
         if lname == b"host":
+            if self._has_host:
+                # Which one would the replica use? RFC 9112 §3.2: refuse.
+                self._refuse(400, "more than one Host header")
             self._has_host = True
         elif lname == b"content-length":
             self._length = int(value) if value.isdigit() else -1

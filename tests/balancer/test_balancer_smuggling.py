@@ -115,3 +115,51 @@ async def test_connection_naming_host_still_forwards_the_clients_host(
     seen = {k.lower(): v for k, v in answer.json()["headers"].items()}
     assert seen["host"] == "test"
     assert "x-gone" not in seen  # other nominations are still honoured
+
+
+async def test_two_host_headers_are_refused_with_400_and_nothing_is_forwarded(
+    replicas: list[FakeReplica], make_balancer: BalancerFactory
+) -> None:
+    # Found by the framing fuzzer: a replica (and h11) may pick either Host; RFC 9112 §3.2
+    # says answer 400. The first head is plain (the fast path), the second is not.
+    balancer = await make_balancer(replicas[:1])
+    heads = [
+        b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+        b"PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nHost: b\r\n\r\n",
+    ]
+    for head in heads:
+        client = await RawClient.connect(balancer.port)
+        try:
+            await client.send(head)
+            answer = await client.read_response()
+        finally:
+            await client.close()
+        assert answer.status == 400, head
+        assert "Host" in answer.json()["error"]
+    assert replicas[0].arrivals == []
+
+
+async def test_transfer_codings_other_than_plain_chunked_are_refused_with_501(
+    replicas: list[FakeReplica], make_balancer: BalancerFactory
+) -> None:
+    # Found by the framing fuzzer: "gzip, chunked" reached the replica as plain chunked (the
+    # gzip coding lost) and "xchunked" counted as chunked, where h11 refuses both.
+    balancer = await make_balancer(replicas[:1])
+    for coding in (
+        b"gzip, chunked",
+        b"xchunked",
+        b"identity",
+        b"chunked\r\nTransfer-Encoding: chunked",
+    ):
+        client = await RawClient.connect(balancer.port)
+        try:
+            await client.send(
+                b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: %s\r\n\r\n0\r\n\r\n"
+                % coding
+            )
+            answer = await client.read_response()
+        finally:
+            await client.close()
+        assert answer.status in (400, 501), coding  # llhttp itself refuses the second
+        assert "Transfer-Encoding" in answer.json()["error"]
+    assert replicas[0].arrivals == []
