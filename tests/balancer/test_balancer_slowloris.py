@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
 import time
 
+import pytest
 from fakes import BalancerFactory, FakeReplica
 from rawhttp import RawClient
 
@@ -160,3 +167,61 @@ async def test_normal_requests_are_served_while_100_connections_trickle(
             sender.cancel()
         for t in tricklers:
             await t.close()
+
+
+@pytest.mark.slow
+async def test_descriptor_limited_balancer_answers_503_not_resets_then_recovers(
+    replicas: list[FakeReplica],
+) -> None:
+    # The setting: a balancer process with few descriptors and 100 trickling
+    # connections. Below the descriptor limit the cap answers 503; the head deadline then
+    # frees the slots, and normal requests are served again.
+    def few_descriptors() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, hard))
+
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "lbdemo.balancer", "--health-interval", "0",
+            "--max-connections", "60", "--head-timeout", "1",
+            *(f"--upstream=r{i}=http://127.0.0.1:{r.port}" for i, r in enumerate(replicas)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=few_descriptors,
+    )  # fmt: skip
+    tricklers: list[RawClient] = []
+    senders: list[asyncio.Task[None]] = []
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)
+        port = int(json.loads(line)["url"].rsplit(":", 1)[1])
+        for _ in range(100):
+            trickler = await RawClient.connect(port)
+            tricklers.append(trickler)
+            senders.append(
+                asyncio.create_task(_trickle(trickler, b"GET / HTTP/1.1\r\nHost: t\r\n", b"X", 0.2))
+            )
+        await asyncio.sleep(0.2)
+        client = await RawClient.connect(port)
+        began = time.monotonic()
+        try:
+            refused = await client.request("GET", "/", timeout=5)
+        finally:
+            await client.close()
+        assert refused.status == 503 and time.monotonic() - began < 0.5
+        await asyncio.sleep(1.5)  # past the head deadline: the tricklers are cut off
+        client = await RawClient.connect(port)
+        try:
+            statuses = [(await client.request("GET", f"/n{i}")).status for i in range(10)]
+        finally:
+            await client.close()
+        assert statuses == [200] * 10
+    finally:
+        for sender in senders:
+            sender.cancel()
+        for trickler in tricklers:
+            await trickler.close()
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
