@@ -6,7 +6,7 @@ each followed by a plain request that a mis-framing would swallow, delivered in 
 The balancer must cut them into the same requests as h11 (same method, target, body), or
 refuse; it may be stricter than h11, never framed differently, and what it sends a replica
 must always parse under h11. ``LBDEMO_FUZZ_EXAMPLES`` raises the number of cases (default
-300, a few seconds); ``benchmarks/fuzz_balancer.py`` runs N cases and prints the outcomes.
+200, a few seconds); ``benchmarks/fuzz_balancer.py`` runs N cases and prints the outcomes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fuzz_heads import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-EXAMPLES = int(os.environ.get("LBDEMO_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("LBDEMO_FUZZ_EXAMPLES", "200"))
 OUTCOMES: Counter[str] = Counter()
 
 

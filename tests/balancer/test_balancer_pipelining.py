@@ -81,7 +81,7 @@ async def test_pipelining_without_reading_does_not_grow_the_balancers_memory(
         before = _rss_kib(proc.pid)
         request = b"GET /p HTTP/1.1\r\nHost: t\r\n\r\n"
         data = request * (PIPELINED_BYTES // len(request))
-        sent = await _send_without_reading(port, data, 2.0)
+        sent = await _send_without_reading(port, data, 1.5)
         growth_mib = (_rss_kib(proc.pid) - before) / 1024
         print(f"pipelined {sent} bytes unread: balancer RSS grew {growth_mib:.1f} MiB")
         assert growth_mib < 8, f"RSS grew {growth_mib:.1f} MiB for {sent} bytes sent"
