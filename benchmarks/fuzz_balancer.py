@@ -4,7 +4,8 @@
 
 Each case is a generated request (valid or malformed) followed by a plain one, delivered in
 random pieces to a real ClientConnection in process, and compared with h11's reading of the
-same bytes (tests/balancer/framing.py). Exit status 1 if any case frames differently.
+same bytes (tests/balancer/framing.py). Exit status 1 if any case frames differently, or
+forwards a request h11 refuses for a reason other than a missing Host or empty lines.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="?", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--show", metavar="OUTCOME", help="print up to 5 inputs with this outcome")
     args = parser.parse_args()
     if args.cases < 1:
         print("fuzz_balancer: error: cases must be at least 1", file=sys.stderr)
         return 2
     outcomes: Counter[str] = Counter()
     mismatches: list[str] = []
+    shown: list[bytes] = []
 
     @seed(args.seed)
     @settings(
@@ -45,7 +48,10 @@ def main() -> int:
     @given(data=requests(), splits=st.lists(st.integers(1, 400), max_size=4))
     def case(data: bytes, splits: list[int]) -> None:
         try:
-            outcomes[compare(data, tuple(splits))] += 1
+            outcome = compare(data, tuple(splits))
+            outcomes[outcome] += 1
+            if outcome == args.show and len(shown) < 5:
+                shown.append(data)
         except FramingMismatch as exc:
             outcomes["framing-mismatch"] += 1
             mismatches.append(f"{exc}: {data[:300]!r}")
@@ -57,9 +63,11 @@ def main() -> int:
     print(f"balancer framing fuzz: {total} cases in {took:.1f} s (seed {args.seed})")
     for outcome, count in outcomes.most_common():
         print(f"  {outcome:20} {count:7,}  ({100 * count / total:.1f} %)")
+    for data in shown:
+        print(f"  {args.show}: {data[:300]!r}")
     for line in mismatches[:10]:
         print("  MISMATCH", line)
-    return 1 if mismatches else 0
+    return 1 if mismatches or outcomes["balancer-laxer"] else 0
 
 
 if __name__ == "__main__":

@@ -223,7 +223,8 @@ def compare(data: bytes, splits: tuple[int, ...] = ()) -> str:
     before both refused the same one), "balancer-stricter" (the balancer refused a request
     h11 accepts, e.g. over a size limit), "balancer-laxer" (the balancer forwarded, in clean
     re-framed form, a request h11 refuses), "balancer-adds-host" (that request only lacked
-    the Host header, which the balancer supplies).
+    the Host header, which the balancer supplies), "balancer-skips-crlf" (empty lines before
+    a request line, which RFC 9112 §2.2 says to ignore).
     """
     ref = h11_reading(data)
     bal = balancer_reading(data, splits)
@@ -248,4 +249,10 @@ def compare(data: bytes, splits: tuple[int, ...] = ()) -> str:
 
 def _laxer(ref: Reading) -> str:
     # An HTTP/1.1 request without Host: h11 refuses it, the balancer gives it the replica's.
-    return "balancer-adds-host" if "Host" in ref.error else "balancer-laxer"
+    if "Host" in ref.error:
+        return "balancer-adds-host"
+    # Empty lines before a request line: RFC 9112 §2.2 says a server SHOULD ignore them, as
+    # llhttp does (they are not forwarded); h11 refuses them.
+    if ref.error == "no request line received":
+        return "balancer-skips-crlf"
+    return "balancer-laxer"
