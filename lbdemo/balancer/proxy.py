@@ -266,6 +266,7 @@ class ClientConnection(asyncio.Protocol):
     """The client side of the data path."""
 
     __slots__ = (
+        "_begun",
         "_body_at",
         "_checked_at",
         "_chunked",
@@ -339,6 +340,7 @@ class ClientConnection(asyncio.Protocol):
         # While writing is paused: the client's unread bytes when last looked, and since when.
         self._stall_size = -1
         self._stall_at = ctx.now
+        self._begun = 0  # messages the parser has begun
         # Per-request parse state, reset in on_message_begin.
         self._in_head = False
         self._head_began_now = False
@@ -452,6 +454,8 @@ class ClientConnection(asyncio.Protocol):
             return
         if self._no_more and self._reading is None:
             return  # after "Connection: close" or an error, further input is ignored
+        between = not self._in_head and self._reading is None
+        begun = self._begun
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -466,6 +470,12 @@ class ClientConnection(asyncio.Protocol):
             else:
                 status, message = 400, f"malformed request: {exc}"
             self._terminal(status, message)
+            return
+        if between and begun == self._begun:
+            # Only empty lines between requests, which the parser skips however many come
+            # (RFC 9112 §2.2): not activity, or "\r\n" every few seconds would hold the
+            # connection open forever.
+            self.rx -= 1
             return
         if self._in_head:
             # A header too long to be reported piecewise grows inside the parser; count it here.
@@ -503,6 +513,7 @@ class ClientConnection(asyncio.Protocol):
         raise _Reject(message)
 
     def on_message_begin(self) -> None:
+        self._begun += 1
         self._in_head = True
         self._head_at = self.ctx.now
         self._head_began_now = True
@@ -843,6 +854,7 @@ class ClientConnection(asyncio.Protocol):
         for ex in self._queue:
             if not ex.response_done:
                 ex.response_done = True
+                ex.status = ex.status if ex.response_started else 499
                 self._record(ex)
                 self._drop_upstream(ex, abort=True)
         self._queue.clear()

@@ -65,6 +65,25 @@ async def test_connection_that_never_sends_a_request_is_closed_at_the_head_deadl
     assert 0.35 <= time.monotonic() - began < 1.5
 
 
+async def test_empty_lines_trickled_between_requests_do_not_keep_a_connection_open(
+    replicas: list[FakeReplica], make_balancer: BalancerFactory
+) -> None:
+    # The parser skips any number of empty lines before a request line (RFC 9112 §2.2), so
+    # they never start a head: counted as activity, "\r\n" every 100 ms would hold the
+    # connection forever. Found while hardening; it is not activity.
+    balancer = await make_balancer(replicas[:1], head_timeout=0.5, keepalive_timeout=0.8)
+    for first in (b"", b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"):
+        client = await RawClient.connect(balancer.port)
+        began = time.monotonic()
+        sender = asyncio.create_task(_trickle(client, first, b"\r\n", 0.1))
+        try:
+            assert await client.closed_by_peer(timeout=4)
+        finally:
+            sender.cancel()
+            await client.close()
+        assert time.monotonic() - began < 2.0
+
+
 async def test_body_below_the_minimum_rate_is_cut_off(
     replicas: list[FakeReplica], make_balancer: BalancerFactory
 ) -> None:
