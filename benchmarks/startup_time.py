@@ -26,30 +26,16 @@ def one_start(storage: str, replicas: int) -> tuple[float, float]:
         base = [sys.executable, "-m", "lbdemo"]
         began = time.monotonic()
         subprocess.run(
-            [
-                *base,
-                "up",
-                "-d",
-                "--state",
-                state,
-                "--port",
-                "0",
-                "--storage",
-                storage,
-                "--replicas",
-                str(replicas),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
+            [*base, "up", "-d", "--state", state, "--port", "0", "--storage", storage,
+             "--replicas", str(replicas)],
+            check=True, capture_output=True, timeout=120,
         )
         wall = time.monotonic() - began
         try:
             description = json.loads((Path(state) / "run" / "stack.json").read_text())
         finally:
-            subprocess.run(
-                [*base, "down", "--state", state], check=True, capture_output=True, timeout=60
-            )
+            subprocess.run([*base, "down", "--state", state], check=True, capture_output=True,
+                           timeout=60)
         return wall, float(description["started_in_s"])
 
 
@@ -61,11 +47,9 @@ def main() -> int:
     for storage in ("shared", "private"):
         runs = [one_start(storage, args.replicas) for _ in range(args.runs)]
         walls, stacks = [r[0] for r in runs], [r[1] for r in runs]
-        print(
-            f"{storage:8} {args.replicas} replicas: `lbdemo up -d` median "
-            f"{statistics.median(walls):.2f} s (min {min(walls):.2f}, max {max(walls):.2f}); "
-            f"stack alone median {statistics.median(stacks):.2f} s; {args.runs} runs"
-        )
+        print(f"{storage:8} {args.replicas} replicas: `lbdemo up -d` median "
+              f"{statistics.median(walls):.2f} s (min {min(walls):.2f}, max {max(walls):.2f}); "
+              f"stack alone median {statistics.median(stacks):.2f} s; {args.runs} runs")
     return 0
 
 
