@@ -194,15 +194,13 @@ def test_report_page_shades_periods_and_ignores_malformed_ones(tmp_path: Path) -
     assert data["periods"] == [{"label": "upgrade", "start_s": 0.1, "end_s": 0.2}]
 
 
-def test_report_page_survives_an_infinite_price(tmp_path: Path) -> None:
+def test_an_infinite_price_never_reaches_a_page_the_reader_refuses_it(tmp_path: Path) -> None:
     path = write_history(tmp_path / "h.jsonl", CLEAN)
     text = path.read_text().replace('"price":400', '"price":1e999', 1)
     assert "1e999" in text
     path.write_text(text)
-    history = read_history(path)
-    result = check(history)
-    page = render_report_html(build_report(result, history), history, result)
-    assert None in decode_page_data(page)["ops"]["price"]
+    with pytest.raises(UsageError, match=r"h\.jsonl:2: malformed history line"):
+        read_history(path)
 
 
 def test_report_page_of_an_empty_history_renders(tmp_path: Path) -> None:
