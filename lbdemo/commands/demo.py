@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
+from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboard_line
 from lbdemo.config import add_state_argument, color_wanted, state_root
-from lbdemo.demo.pipeline import LoadSettings
-from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
+from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
 from lbdemo.errors import UsageError
 from lbdemo.layout import Layout
 from lbdemo.report import headline, settings_warning
@@ -49,6 +50,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
+    add_dashboard_arguments(demo)
     demo.set_defaults(func=run)
 
 
@@ -74,9 +76,24 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+async def _demo_with_dashboard(plan: DemoPlan, args: argparse.Namespace) -> DemoOutcome:
+    """The demo, shown live when asked: one dashboard (one link) for every run's stack."""
+    dashboard = dashboard_from(args)
+    if dashboard is None:
+        return await run_demo(plan, say)
+    await dashboard.start()
+    try:
+        # the terminal only: the link carries the token
+        print(dashboard_line(dashboard).strip(), file=sys.stderr, flush=True)
+        LIVE_VIEW.set(dashboard)
+        return await run_demo(plan, say)
+    finally:
+        await dashboard.stop()
+
+
 def run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
-    outcome = asyncio.run(run_demo(plan, say))
+    outcome = asyncio.run(_demo_with_dashboard(plan, args))
     if plan.scenario == "upgrade":
         print(outcome.table)
     else:

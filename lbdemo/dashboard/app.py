@@ -30,6 +30,7 @@ STATIC_FILES = {
     "/": ("index.html", "text/html"),
     "/dashboard.js": ("dashboard.js", "text/javascript"),
     "/dashboard.css": ("dashboard.css", "text/css"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
 PUBLIC = frozenset(STATIC_FILES)
 # The page is ours alone: no framing by other sites, no script from anywhere else.

@@ -39,6 +39,7 @@ class Sampler:
         self.stack = stack
         self.load = load
         self._previous: _Previous | None = None
+        self._last_cards: dict[str, dict[str, Any]] = {}
         admin_url = stack.admin_url or ""
         self._admin_url = admin_url.rstrip("/")
         self._admin_headers = {"Authorization": f"Bearer {stack.config.admin_token}"}
@@ -63,6 +64,7 @@ class Sampler:
                 listings[replica.name] = products
             cards.append({
                 "name": replica.name,
+                "dead": False,
                 "id": replica.id[:12],
                 "image": replica.image,
                 "version": replica.image.rsplit(":", 1)[-1],
@@ -75,6 +77,8 @@ class Sampler:
                 "rows": len([v for v in products.values() if v is not None])
                 if products is not None else None,
             })  # fmt: skip
+        cards += self._dead_cards({c["name"] for c in cards})
+        self._last_cards = {c["name"]: c for c in cards}
         audit = Audit(replicas=listings)  # the final audit's own definition of divergence
         layout = self.stack.layout
         stack = {"storage": layout.storage, "summary": layout.summary, "balancer": self.stack.url}
@@ -93,6 +97,27 @@ class Sampler:
                 "load": self.load.describe(),
             },
         }
+
+    def _dead_cards(self, running: set[str]) -> list[dict[str, Any]]:
+        """A replica that died stays on the page, dead, until its replacement runs: the moment
+        the audience should see. One removed or upgraded away just goes."""
+        last_event: dict[str, dict[str, Any]] = {}
+        for event in self.stack.runtime.events:
+            if "name" in event:
+                last_event[event["name"]] = event
+        dead = []
+        for name, card in self._last_cards.items():
+            event = last_event.get(name, {})
+            if name in running or event.get("event") not in ("die", "leave"):
+                continue
+            died = next((e for e in reversed(self.stack.runtime.events)
+                         if e.get("name") == name and e.get("event") == "die"), None)  # fmt: skip
+            if died is None:
+                continue
+            dead.append({**card, "health": f"died, exit status {died.get('exit_code')}",
+                         "rotation": "out", "rps": 0.0, "in_flight": 0, "rows": None,
+                         "dead": True})  # fmt: skip
+        return dead
 
     def _rates(
         self, now: float, by_replica: dict[str, float], total: float

@@ -105,7 +105,8 @@ class Dashboard:
         if self._stack is not None:
             self._stack = None
             self.say("the stack stopped")
-            empty = {"time": time.time(), "stack": None, "replicas": [], "rotation": []}
+            empty: dict[str, Any] = {"time": time.time(), "stack": None, "replicas": [],
+                                     "rotation": []}
             self.broadcaster.publish(Message("snapshot", empty))
 
     def locust_line(self, line: str) -> None:

@@ -6,7 +6,8 @@
 "use strict";
 
 const LOG_LIMIT = 200;
-const state = { token: null, connected: false, snapshots: 0, logLines: 0 };
+// What the page has shown, for the browser test: rotations as they changed (names up), lines.
+const state = { token: null, connected: false, snapshots: 0, logLines: 0, rotations: [] };
 window.LBDEMO = state; // what the browser test reads
 
 function takeToken() {
@@ -118,6 +119,8 @@ function renderRotation(rotation) {
   const key = rotation.map((r) => r.name + ":" + r.state).join(",");
   if (list.dataset.key === key) return;
   list.dataset.key = key;
+  state.rotations.push(rotation.filter((r) => r.state === "up").map((r) => r.name));
+  if (state.rotations.length > 100) state.rotations.shift();
   list.replaceChildren(...rotation.map((r) =>
     el("li", { class: r.state, "data-name": r.name }, `${r.name} · ${r.state}`)));
 }
@@ -131,6 +134,8 @@ function renderCards(replicas) {
     if (!card) card = box.appendChild(makeCard(replica.name));
     card.classList.toggle("sick", replica.health !== "healthy");
     card.classList.toggle("out", replica.rotation !== "up");
+    card.classList.toggle("dead", replica.dead);
+    for (const button of card.querySelectorAll("button")) button.disabled = replica.dead;
     const fields = {
       health: replica.health, rotation: replica.rotation,
       rps: Number(replica.rps).toFixed(0), rows: number(replica.rows),
