@@ -186,9 +186,13 @@ async def _foreground(
             await dashboard.start()
             await dashboard.watch(stack)
         description = stack.describe()
-        print(json.dumps(description, indent=2) if as_json else render(description), flush=True)
-        if dashboard is not None:  # beside JSON, on stderr: stdout stays one JSON document
-            print(dashboard_line(dashboard), file=sys.stderr if as_json else sys.stdout, flush=True)
+        link = dashboard_line(dashboard) if dashboard is not None else None
+        if as_json:
+            print(json.dumps(description, indent=2), flush=True)
+            if link is not None:  # beside the JSON, not in it: stdout stays one JSON document
+                print(link, file=sys.stderr, flush=True)
+        else:
+            print(render(description, dashboard=link), flush=True)
         await stopping.wait()
         print("lbdemo: stopping...", file=sys.stderr, flush=True)
         if dashboard is not None:
@@ -204,8 +208,9 @@ async def _foreground(
             supervisor_file.unlink(missing_ok=True)
 
 
-def render(description: dict[str, Any]) -> str:
-    """The human summary of a running stack, in lines of at most 100 columns where paths allow."""
+def render(description: dict[str, Any], dashboard: str | None = None) -> str:
+    """The human summary of a running stack, in lines of at most 100 columns where paths allow
+    (``dashboard``: the dashboard's line, shown after the replicas; never part of stack.json)."""
     layout = description["layout"]
     balancer = description["balancer"]
     lines = [f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
@@ -222,6 +227,8 @@ def render(description: dict[str, Any]) -> str:
             f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]}  "
             f"{replica['image']}  pid {replica['pid']}"
         )
+    if dashboard is not None:
+        lines.append(dashboard)
     lines += [
         f"all healthy in {description['started_in_s']:.2f} s. Try:",
         f"  curl -X PUT -d '{{\"price\": 1200, \"write_id\": \"w1\"}}' "

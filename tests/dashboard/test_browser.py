@@ -9,6 +9,7 @@ screenshots/dashboard.png is one made that way).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -88,6 +89,10 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                     shot = shots / "dashboard.png"  # under load, one replica down
                     await asyncio.to_thread(driver.save_screenshot, str(shot))
                     run = await load
+                    # Responsive under load: snapshots kept arriving at the sampling rate, and
+                    # drawing one took a few milliseconds.
+                    arrivals = driver.execute_script("return LBDEMO.arrivals")
+                    render_ms = driver.execute_script("return LBDEMO.renderMs")
                 finally:
                     if not load.done():
                         load.cancel()
@@ -109,4 +114,7 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
     assert rotations[-1] and VICTIM in rotations[-1]  # the fresh container joined again
     assert run.stats is not None and run.stats.requests > 0
     assert shot.stat().st_size > 10_000
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= LOAD_S and max(gaps) < 3000, gaps
+    assert render_ms < 100
     assert errors == []

@@ -7,7 +7,8 @@
 
 const LOG_LIMIT = 200;
 // What the page has shown, for the browser test: rotations as they changed (names up), lines.
-const state = { token: null, connected: false, snapshots: 0, logLines: 0, rotations: [] };
+const state = { token: null, connected: false, snapshots: 0, logLines: 0, rotations: [],
+                arrivals: [], renderMs: 0 };
 window.LBDEMO = state; // what the browser test reads
 
 function takeToken() {
@@ -88,7 +89,15 @@ async function readEvents(reader) {
 }
 
 function handle(kind, data) {
-  if (kind === "snapshot") { state.snapshots += 1; state.last = data; render(data); }
+  if (kind === "snapshot") {
+    state.snapshots += 1;
+    state.last = data;
+    const started = performance.now();
+    render(data);
+    state.renderMs = Math.max(state.renderMs || 0, performance.now() - started);
+    state.arrivals.push(started);
+    if (state.arrivals.length > 600) state.arrivals.shift();
+  }
   else if (kind === "log") addLog(data);
 }
 
