@@ -146,8 +146,8 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
             await asyncio.sleep(0.3)
 
     spec = RunSpec("live", "consistency", StackConfig(
-        state_root=tmp_path / "state", layout=Layout.from_options("private"), replicas=2,
-        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=3), tmp_path / "out")
+        state_root=tmp_path / "state", layout=Layout.from_options("private"), replicas=1,
+        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=2), tmp_path / "out")
     watcher = asyncio.create_task(watch_counts())
     token = LIVE_VIEW.set(board)
     try:
