@@ -62,6 +62,13 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
         try:
             await dashboard.watch(stack)
             with headless_chromium(height=1350) as driver:
+                # Opened without the link's token, the page says where to get it, and connects
+                # to nothing.
+                assert dashboard.url is not None
+                await asyncio.to_thread(driver.get, dashboard.url + "/")
+                await until(driver, lambda d: d.find_element("id", "no-token").is_displayed(),
+                            10, "where to find the token")  # fmt: skip
+                assert driver.execute_script("return LBDEMO.snapshots") == 0
                 await asyncio.to_thread(driver.get, dashboard.link)
                 await until(driver, lambda d: len(d.find_elements("css selector", ".card")) == 3,
                             15, "three replica cards")  # fmt: skip

@@ -46,8 +46,8 @@ function setConnection(ok, text) {
 
 // -- the stream ---------------------------------------------------------------------------------
 
-async function follow() {
-  for (;;) {
+async function follow(generation) {
+  while (generation === state.generation) {  // a newer token starts a newer loop
     try {
       const response = await fetch("events", { headers: { Authorization: "Bearer " + state.token } });
       if (response.status === 401) {
@@ -57,21 +57,23 @@ async function follow() {
       }
       if (!response.ok || !response.body) throw new Error("HTTP " + response.status);
       setConnection(true, "live");
-      await readEvents(response.body.getReader());
+      await readEvents(response.body.getReader(), generation);
     } catch (error) {
       // the server went away (the stack stopped, the demo ended): try again shortly
     }
+    if (generation !== state.generation) return;
     setConnection(false, "reconnecting…");
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
-async function readEvents(reader) {
+async function readEvents(reader, generation) {
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
+    if (generation !== state.generation) { reader.cancel(); return; }
     buffer += decoder.decode(value, { stream: true });
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
@@ -234,12 +236,24 @@ function start() {
   $("upgrade").addEventListener("click", () => act($("upgrade"), "POST", "api/upgrade",
     "upgrade done: every replica runs lbdemo/catalog:1.1"));
   $("lookup-form").addEventListener("submit", lookup);
+  // The link pasted into a tab already on this page only changes the fragment: no reload.
+  window.addEventListener("hashchange", () => {
+    const had = state.token;
+    state.token = takeToken();
+    if (state.token && state.token !== had) connect();
+  });
+  connect();
+}
+
+function connect() {
   if (!state.token) {
     $("no-token").hidden = false;
     setConnection(false, "no token");
     return;
   }
-  follow();
+  $("no-token").hidden = true;
+  state.generation = (state.generation || 0) + 1;
+  follow(state.generation);
 }
 
 start();
