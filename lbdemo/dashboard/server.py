@@ -123,10 +123,19 @@ class Dashboard:
         ended, and a sample that overran its tick skips the ticks it missed."""
         try:
             next_at = time.monotonic()
+            failing = False
             while True:
-                snapshot = await sampler.sample()
-                snapshot["subscribers"] = self.broadcaster.subscribers
-                self.broadcaster.publish(Message("snapshot", snapshot))
+                try:
+                    snapshot = await sampler.sample()
+                except Exception as exc:  # one bad sample must not freeze the page for good
+                    if not failing:
+                        self.say(f"dashboard: a sample failed ({type(exc).__name__}: {exc}); "
+                                 "retrying")  # fmt: skip
+                    failing = True
+                else:
+                    failing = False
+                    snapshot["subscribers"] = self.broadcaster.subscribers
+                    self.broadcaster.publish(Message("snapshot", snapshot))
                 next_at += self.interval_s
                 now = time.monotonic()
                 if next_at < now:

@@ -147,3 +147,32 @@ def test_progress_lines_become_counts_and_other_lines_change_nothing() -> None:
                                  "elapsed_s": 2.0}  # fmt: skip
     assert not counts.observe("progress: elapsed=3.0s ops=lots stale_reads=9")
     assert counts.stale_reads == 7
+
+
+async def test_a_failing_sample_is_said_once_and_sampling_goes_on(dashboard: Dashboard) -> None:
+    calls = 0
+
+    class Flaky:
+        async def sample(self) -> dict[str, Any]:
+            nonlocal calls
+            calls += 1
+            if calls <= 3:
+                raise ValueError("garbled metrics")
+            return {"n": calls}
+
+        async def close(self) -> None:
+            pass
+
+    producer = asyncio.create_task(dashboard._produce(Flaky()))  # type: ignore[arg-type]
+    try:
+        for _ in range(100):
+            if dashboard.broadcaster.latest is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)
+    assert dashboard.broadcaster.latest is not None
+    assert dashboard.broadcaster.latest.data["n"] == 4
+    said = [m.data["line"] for m in dashboard.broadcaster.log]
+    assert said == ["dashboard: a sample failed (ValueError: garbled metrics); retrying"]
