@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboard_line
@@ -17,6 +17,9 @@ from lbdemo.errors import UsageError
 from lbdemo.layout import Layout
 from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
+
+if TYPE_CHECKING:
+    from lbdemo.dashboard import Dashboard
 
 
 def register(subparsers: Any) -> None:
@@ -76,9 +79,8 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-async def _demo_with_dashboard(plan: DemoPlan, args: argparse.Namespace) -> DemoOutcome:
+async def _demo_with_dashboard(plan: DemoPlan, dashboard: Dashboard | None) -> DemoOutcome:
     """The demo, shown live when asked: one dashboard (one link) for every run's stack."""
-    dashboard = dashboard_from(args)
     if dashboard is None:
         return await run_demo(plan, say)
     await dashboard.start()
@@ -93,7 +95,8 @@ async def _demo_with_dashboard(plan: DemoPlan, args: argparse.Namespace) -> Demo
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
-    outcome = asyncio.run(_demo_with_dashboard(plan, args))
+    dashboard = dashboard_from(args)  # its options checked too before anything starts
+    outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(outcome.table)
     else:

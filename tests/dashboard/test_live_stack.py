@@ -32,7 +32,10 @@ def test_dashboard_options_are_checked_before_anything_starts(tmp_path: Path) ->
     assert "foreground" in detached.err
     bad_port = run_cli("up", "--state", str(tmp_path), "--dashboard", "--dashboard-port", "70000")
     assert bad_port.status == 2 and "--dashboard-port" in bad_port.err
-    assert not (tmp_path / "run" / "stack.json").exists()
+    demo = run_cli("demo", "--state", str(tmp_path), "--out", str(tmp_path / "out"),
+                   "--dashboard", "--dashboard-port", "-1")  # fmt: skip
+    assert demo.status == 2 and demo.err.count("\n") == 1 and "--dashboard-port" in demo.err
+    assert not (tmp_path / "run" / "stack.json").exists() and not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
