@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from lbdemo.dashboard import Dashboard
-from lbdemo.loadrun import run_locust
+from lbdemo.loadrun import DEFAULT_KEY_PREFIX, run_locust
 from tests.dashboard.browser import console_errors, headless_chromium, why_unavailable
 from tests.utils import running_stack
 
@@ -107,6 +107,15 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                 await until(driver, lambda d: any(f"{VICTIM} replaced:" in line
                                                   for line in log_lines(d)),
                             60, "the replacement in the event log")  # fmt: skip
+                # The look-up asks every replica directly: with private storage and a fresh
+                # (empty) lbdemo-r2, they cannot all agree on a key the load wrote.
+                box = driver.find_element("id", "lookup-key")
+                await asyncio.to_thread(box.send_keys, f"{DEFAULT_KEY_PREFIX}0")
+                await asyncio.to_thread(driver.find_element("id", "lookup").click)
+                rows = await until(driver, lambda d: d.find_elements(
+                    "css selector", "#lookup-result tbody tr"), 10, "the look-up's rows")
+                assert len(rows) == 3
+                assert "the replicas disagree" in driver.find_element("id", "action-status").text
                 await asyncio.sleep(1.2)  # two more samples: the card of the fresh container
                 rotations = driver.execute_script("return LBDEMO.rotations")
                 lines = log_lines(driver)
