@@ -73,19 +73,19 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                 await until(driver, lambda d: len(d.find_elements("css selector", ".card")) == 3,
                             15, "three replica cards")  # fmt: skip
                 assert "token" not in driver.current_url  # the fragment left the address bar
+                assert await asyncio.to_thread(figure, driver, "count-reads") is None  # "–"
                 before = await asyncio.to_thread(figure, driver, "count-requests")
                 load = asyncio.create_task(run_locust(
                     stack.url, tmp_path / "history.jsonl", users=10, spawn_rate=10,
                     duration_s=LOAD_S, keys=8, write_ratio=0.3, on_line=dashboard.locust_line,
                 ))  # fmt: skip
                 try:
-                    await until(driver, lambda d: (figure(d, "count-reads") or 0) > 0,
-                                20, "Locust's operations")  # fmt: skip
-                    ops_then = await asyncio.to_thread(figure, driver, "count-reads")
-                    await until(driver, lambda d: (figure(d, "count-reads") or 0) > ops_then
+                    # From "–" (no load yet) to numbers: Locust's operations, and the
+                    # balancer's requests beyond what they were before the load.
+                    await until(driver, lambda d: (figure(d, "count-reads") or 0) > 0
                                 and (figure(d, "count-requests") or 0) > (before or 0)
                                 and (figure(d, "count-divergent") or 0) > 0,
-                                10, "the counts moving")  # fmt: skip
+                                40, "the counts moving")  # fmt: skip
                     kill = driver.find_element(
                         "css selector", f'.card[data-name="{VICTIM}"] [data-action="kill"]')
                     await asyncio.to_thread(kill.click)
@@ -131,6 +131,6 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
     assert run.stats is not None and run.stats.requests > 0
     assert shot.stat().st_size > 10_000
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    assert len(arrivals) >= LOAD_S and max(gaps) < 3000, gaps
+    assert len(arrivals) >= LOAD_S and max(gaps) < 5000, gaps  # sampled every 500 ms
     assert render_ms < 250  # generous: the machine running the suite may be loaded
     assert errors == []
