@@ -9,7 +9,6 @@ every other error is JSON too.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -86,8 +85,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         while not dashboard.closing:
             message = await subscriber.get(HEARTBEAT_S)
             await response.write(message.encode() if message else b": still here\n\n")
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the page went away
     finally:
         dashboard.broadcaster.unsubscribe(subscriber)
     return response

@@ -101,20 +101,21 @@ class Sampler:
     def _dead_cards(self, running: set[str]) -> list[dict[str, Any]]:
         """A replica that died stays on the page, dead, until its replacement runs: the moment
         the audience should see. One removed or upgraded away just goes."""
-        last_event: dict[str, dict[str, Any]] = {}
+        last: dict[str, dict[str, Any]] = {}  # name -> its latest event
+        deaths: dict[str, dict[str, Any]] = {}  # name -> its latest "die"
         for event in self.stack.runtime.events:
-            if "name" in event:
-                last_event[event["name"]] = event
+            name = event.get("name")
+            if name is not None:
+                last[name] = event
+                if event.get("event") == "die":
+                    deaths[name] = event
         dead = []
         for name, card in self._last_cards.items():
-            event = last_event.get(name, {})
-            if name in running or event.get("event") not in ("die", "leave"):
+            if name in running or name not in deaths:
                 continue
-            died = next((e for e in reversed(self.stack.runtime.events)
-                         if e.get("name") == name and e.get("event") == "die"), None)  # fmt: skip
-            if died is None:
-                continue
-            dead.append({**card, "health": f"died, exit status {died.get('exit_code')}",
+            if last[name].get("event") not in ("die", "leave"):
+                continue  # since its death: replaced, removed or upgraded away
+            dead.append({**card, "health": f"died, exit status {deaths[name].get('exit_code')}",
                          "rotation": "out", "rps": 0.0, "in_flight": 0, "rows": None,
                          "dead": True})  # fmt: skip
         return dead

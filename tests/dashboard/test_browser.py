@@ -118,6 +118,7 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                 assert "the replicas disagree" in driver.find_element("id", "action-status").text
                 await asyncio.sleep(1.2)  # two more samples: the card of the fresh container
                 rotations = driver.execute_script("return LBDEMO.rotations")
+                dead_shown = driver.execute_script("return LBDEMO.deadShown")
                 lines = log_lines(driver)
                 await asyncio.to_thread(driver.save_screenshot, str(shots / "dashboard-after.png"))
                 errors = console_errors(driver)
@@ -128,6 +129,7 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
     assert ["lbdemo-r1", "lbdemo-r2", "lbdemo-r3"] in rotations
     assert any(VICTIM not in names and len(names) == 2 for names in rotations), rotations
     assert rotations[-1] and VICTIM in rotations[-1]  # the fresh container joined again
+    assert dead_shown == [VICTIM]  # its card said it died, until the fresh one ran
     assert run.stats is not None and run.stats.requests > 0
     assert shot.stat().st_size > 10_000
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]

@@ -8,7 +8,7 @@
 const LOG_LIMIT = 200;
 // What the page has shown, for the browser test: rotations as they changed (names up), lines.
 const state = { token: null, connected: false, snapshots: 0, logLines: 0, rotations: [],
-                arrivals: [], renderMs: 0 };
+                arrivals: [], renderMs: 0, deadShown: [] };
 window.LBDEMO = state; // what the browser test reads
 
 function takeToken() {
@@ -147,6 +147,7 @@ function renderCards(replicas) {
     card.classList.toggle("sick", replica.health !== "healthy");
     card.classList.toggle("out", replica.rotation !== "up");
     card.classList.toggle("dead", replica.dead);
+    if (replica.dead && !state.deadShown.includes(replica.name)) state.deadShown.push(replica.name);
     for (const button of card.querySelectorAll("button")) button.disabled = replica.dead;
     const fields = {
       health: replica.health, rotation: replica.rotation,
