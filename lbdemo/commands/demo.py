@@ -6,17 +6,21 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.balancer.config import STRATEGIES
+from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboard_line
 from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.pets import run_pets_lesson
-from lbdemo.demo.pipeline import LoadSettings
-from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
+from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
 from lbdemo.errors import UsageError
 from lbdemo.layout import Layout
 from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
+
+if TYPE_CHECKING:
+    from lbdemo.dashboard import Dashboard
 
 
 def register(subparsers: Any) -> None:
@@ -51,6 +55,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
+    add_dashboard_arguments(demo)
     demo.set_defaults(func=run)
 
 
@@ -76,11 +81,26 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+async def _demo_with_dashboard(plan: DemoPlan, dashboard: Dashboard | None) -> DemoOutcome:
+    """The demo, shown live when asked: one dashboard (one link) for every run's stack."""
+    if dashboard is None:
+        return await run_demo(plan, say)
+    await dashboard.start()
+    try:
+        # the terminal only: the link carries the token
+        print(dashboard_line(dashboard).strip(), file=sys.stderr, flush=True)
+        LIVE_VIEW.set(dashboard)
+        return await run_demo(plan, say)
+    finally:
+        await dashboard.stop()
+
+
 def run(args: argparse.Namespace) -> int:
     if args.scenario == "pets":
         return run_pets(args)
     plan = plan_from(args)
-    outcome = asyncio.run(run_demo(plan, say))
+    dashboard = dashboard_from(args)  # its options checked too before anything starts
+    outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(outcome.table)
     else:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import (
@@ -22,11 +22,14 @@ from lbdemo.config import (
     state_root,
     store_dsn_from_env,
 )
-from lbdemo.errors import StateError
+from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import STORAGE_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import RESTART_POLICIES, Event
 from lbdemo.stack import Stack, StackConfig
+
+if TYPE_CHECKING:  # imported where used: the dashboard words its log with describe_event
+    from lbdemo.dashboard import Dashboard
 
 DETACH_TIMEOUT_S = 60.0
 
@@ -80,6 +83,7 @@ def register(subparsers: Any) -> None:
         help="run in the background; stop it with `lbdemo down`",
     )
     up.add_argument("--json", action="store_true", help="print the stack description as JSON")
+    add_dashboard_arguments(up)
     up.set_defaults(func=run_up)
 
     down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
@@ -115,11 +119,45 @@ def run_up(args: argparse.Namespace) -> int:
             "stop it with `lbdemo down`"
         )
     if args.detach:
+        if args.dashboard:
+            raise UsageError("--dashboard needs `up` in the foreground: its link carries a token, "
+                             "which must not be written to up.log")  # fmt: skip
         return _detach(args, config)
-    return asyncio.run(_foreground(config, args.json))
+    return asyncio.run(_foreground(config, args.json, dashboard_from(args)))
 
 
-async def _foreground(config: StackConfig, as_json: bool) -> int:
+# -- the live dashboard (lbdemo/dashboard/) ---------------------------------------------------
+
+
+def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dashboard", action="store_true",
+                        help="serve a live dashboard of the stack; prints its link (with a token)")
+    parser.add_argument("--dashboard-port", type=int, default=0, metavar="PORT",
+                        help="the dashboard's port on 127.0.0.1 (default 0: a free one)")
+    parser.add_argument("--dashboard-host", default="127.0.0.1", metavar="HOST",
+                        help="the address the dashboard binds (default 127.0.0.1)")  # fmt: skip
+
+
+def dashboard_from(args: argparse.Namespace) -> Dashboard | None:
+    """The dashboard asked for, not started yet (None without --dashboard); options checked."""
+    if not args.dashboard:
+        return None
+    from lbdemo.dashboard import Dashboard
+
+    if not 0 <= args.dashboard_port <= 65535:
+        raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
+    return Dashboard(args.dashboard_host, args.dashboard_port)
+
+
+def dashboard_line(dashboard: Dashboard) -> str:
+    """The line that gives the dashboard's link: printed on the terminal, never written to a
+    file (the token in it lets whoever holds it kill replicas)."""
+    return f"  {'dashboard':<11} {dashboard.link}"
+
+
+async def _foreground(
+    config: StackConfig, as_json: bool, dashboard: Dashboard | None = None
+) -> int:
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()
@@ -146,21 +184,35 @@ async def _foreground(config: StackConfig, as_json: bool) -> int:
         # Only once the stack lock is ours: a refused `up` must not overwrite another's pid.
         supervisor_file.write_text(str(os.getpid()))
         wrote_pid = True
+        if dashboard is not None:
+            await dashboard.start()
+            await dashboard.watch(stack)
         description = stack.describe()
-        print(json.dumps(description, indent=2) if as_json else render(description), flush=True)
+        link = dashboard_line(dashboard) if dashboard is not None else None
+        if as_json:
+            print(json.dumps(description, indent=2), flush=True)
+            if link is not None:  # beside the JSON, not in it: stdout stays one JSON document
+                print(link, file=sys.stderr, flush=True)
+        else:
+            print(render(description, dashboard=link), flush=True)
         await stopping.wait()
         print("lbdemo: stopping...", file=sys.stderr, flush=True)
+        if dashboard is not None:
+            await dashboard.stop()
         await stack.stop()
         print("lbdemo: stopped", file=sys.stderr, flush=True)
         return 0
     finally:
+        if dashboard is not None:
+            await dashboard.stop()
         await stack.stop()
         if wrote_pid:
             supervisor_file.unlink(missing_ok=True)
 
 
-def render(description: dict[str, Any]) -> str:
-    """The human summary of a running stack, in lines of at most 100 columns where paths allow."""
+def render(description: dict[str, Any], dashboard: str | None = None) -> str:
+    """The human summary of a running stack, in lines of at most 100 columns where paths allow
+    (``dashboard``: the dashboard's line, shown after the replicas; never part of stack.json)."""
     layout = description["layout"]
     balancer = description["balancer"]
     lines = [f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
@@ -177,6 +229,8 @@ def render(description: dict[str, Any]) -> str:
             f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]}  "
             f"{replica['image']}  pid {replica['pid']}"
         )
+    if dashboard is not None:
+        lines.append(dashboard)
     lines += [
         f"all healthy in {description['started_in_s']:.2f} s. Try:",
         f"  curl -X PUT -d '{{\"price\": 1200, \"write_id\": \"w1\"}}' "

@@ -18,10 +18,11 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lbdemo.checker import Audit, CheckResult, check
 from lbdemo.demo.audit import restrict, take_audit
@@ -35,6 +36,19 @@ from lbdemo.report.html import render_report_html
 from lbdemo.stack import Stack, StackConfig
 
 Progress = Callable[[str], None]
+
+
+class LiveView(Protocol):
+    """Something that shows each stack while it runs (``lbdemo demo --dashboard``)."""
+
+    async def watch(self, stack: Stack) -> None: ...
+    async def forget(self) -> None: ...
+    def locust_line(self, line: str) -> None: ...
+
+
+# Set by ``lbdemo demo --dashboard`` around the whole demo: every run's stack is shown in turn
+# (a context variable, so the scenarios and the runner between need not carry it).
+LIVE_VIEW: ContextVar[LiveView | None] = ContextVar("lbdemo_live_view", default=None)
 HISTORY_WAIT_S = 30.0  # Locust needs a moment (gevent, spawning users) before its first request
 
 
@@ -140,7 +154,16 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     # which this run's history knows nothing of.
     key_prefix = f"{label}-{secrets.token_hex(4)}-p"
     load = spec.load
+    live = LIVE_VIEW.get()
+
+    def on_locust_line(line: str) -> None:
+        if live is not None:
+            live.locust_line(line)
+        _locust_progress(line, load.duration_s, progress)
+
     try:
+        if live is not None:
+            await live.watch(stack)
         progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         await scenario.before(ctx)
         progress(f"load: {load.users} Locust users for {load.duration_s:g} s")
@@ -149,7 +172,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             duration_s=load.duration_s, keys=load.keys, write_ratio=load.write_ratio,
             key_prefix=key_prefix,
             csv_prefix=out / f"{label}-locust", html=out / f"{label}-locust.html",
-            on_line=lambda line: _locust_progress(line, load.duration_s, progress),
+            on_line=on_locust_line,
         ))  # fmt: skip
         try:
             await scenario.during(ctx, locust)
@@ -164,6 +187,8 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             [(r.name, r.url) for r in stack.replicas], run_keys | ctx.extra_audit_keys
         )
     finally:
+        if live is not None:
+            await live.forget()
         await stack.stop()
     audit = restrict(full_audit, run_keys)
     write_json(out / f"{label}-audit.json", audit.to_dict())

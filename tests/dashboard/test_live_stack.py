@@ -1,0 +1,170 @@
+"""The dashboard on real stacks: ``lbdemo up --dashboard`` as a user runs it, the moves through
+the daemon API, and ``lbdemo demo``'s pipeline showing each run's stack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, ClientTimeout
+
+from lbdemo.dashboard import Dashboard
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
+from lbdemo.layout import Layout
+from lbdemo.stack import StackConfig
+from tests.utils import run_cli, running_stack
+
+LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
+
+
+def test_dashboard_options_are_checked_before_anything_starts(tmp_path: Path) -> None:
+    detached = run_cli("up", "--state", str(tmp_path), "--dashboard", "--detach")
+    assert detached.status == 2 and detached.err.count("\n") == 1
+    assert "foreground" in detached.err
+    bad_port = run_cli("up", "--state", str(tmp_path), "--dashboard", "--dashboard-port", "70000")
+    assert bad_port.status == 2 and "--dashboard-port" in bad_port.err
+    demo = run_cli("demo", "--state", str(tmp_path), "--out", str(tmp_path / "out"),
+                   "--dashboard", "--dashboard-port", "-1")  # fmt: skip
+    assert demo.status == 2 and demo.err.count("\n") == 1 and "--dashboard-port" in demo.err
+    assert not (tmp_path / "run" / "stack.json").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_up_prints_the_link_and_the_token_is_in_no_file(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(tmp_path), "--port", "0",
+            "--replicas", "1", "--dashboard"]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in lines:
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            lines.append(process.stdout.readline().rstrip("\n"))
+        match = next(m for m in map(LINK.match, lines) if m)
+        url, token = match[1], match[2]
+        assert lines.index(match[0]) < lines.index("Press Ctrl-C to stop.")
+
+        async def ask() -> tuple[int, int, bytes]:
+            timeout = ClientTimeout(total=10)
+            async with ClientSession(timeout=timeout) as http:
+                async with http.get(f"{url}/events") as refused:
+                    denied = refused.status
+                async with http.get(f"{url}/events",
+                                    headers={"Authorization": f"Bearer {token}"}) as r:  # fmt: skip
+                    first = await r.content.readuntil(b"event: snapshot")
+                    return denied, r.status, first
+
+        denied, status, first = asyncio.run(ask())
+        assert (denied, status) == (401, 200) and b"retry:" in first
+        files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()]
+        assert any(p.name == "stack.json" for p in files)
+        holding = [p for p in files if token.encode() in p.read_bytes()]
+        assert holding == []
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    with pytest.raises(OSError):  # the dashboard went with the stack
+        asyncio.run(_get(f"{url}/"))
+
+
+async def _get(url: str) -> int:
+    async with ClientSession(timeout=ClientTimeout(total=5)) as http, http.get(url) as r:
+        return r.status
+
+
+async def _snapshot_where(
+    board: Dashboard, check: Callable[[dict[str, Any]], bool], timeout_s: float = 20
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        latest = board.broadcaster.latest
+        if latest is not None and check(latest.data):
+            return latest.data
+        assert time.monotonic() < deadline, latest.data if latest else None
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+async def test_the_moves_go_through_the_daemon_api(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="shared", replicas=2) as stack:
+        board = Dashboard(interval_s=0.3)
+        await board.start()
+        try:
+            await board.watch(stack)
+            headers = {"Authorization": f"Bearer {board.token}"}
+            async with ClientSession(headers=headers) as http:
+                async with http.put(f"{stack.url}/products/apple",
+                                    json={"price": 7, "write_id": "w-apple"}):  # fmt: skip
+                    pass
+                async with http.get(f"{board.url}/api/lookup/apple") as r:
+                    rows = (await r.json())["rows"]
+                assert [(row["price"], row["write_id"]) for row in rows] == [(7, "w-apple")] * 2
+                async with http.post(f"{board.url}/api/replicas") as r:
+                    assert r.status == 201 and (await r.json())["Name"] == "lbdemo-r3"
+                snap = await _snapshot_where(board, lambda s: len(s["rotation"]) == 3)
+                assert snap["counts"]["divergent_keys"] == 0  # one database: they agree
+                async with http.delete(f"{board.url}/api/replicas/lbdemo-r3") as r:
+                    assert r.status == 200
+                await _snapshot_where(board, lambda s: [c["name"] for c in s["replicas"]]
+                                      == ["lbdemo-r1", "lbdemo-r2"])  # fmt: skip
+                for method, path in (("POST", "/api/replicas/lbdemo-r9/kill"),
+                                     ("DELETE", "/api/replicas/lbdemo-db")):  # fmt: skip
+                    async with http.request(method, board.url + path) as r:
+                        assert r.status == 404 and "no running replica" in (await r.json())["error"]
+                async with http.post(f"{board.url}/api/upgrade") as r:
+                    assert r.status == 200 and len((await r.json())["replaced"]) == 2
+                snap = await _snapshot_where(
+                    board, lambda s: {c["version"] for c in s["replicas"]} == {"1.1"})
+                assert len(snap["rotation"]) == 2
+            lines = [m.data["line"] for m in board.broadcaster.log]
+            assert any(re.fullmatch(r"lbdemo-r3 \([0-9a-f]{12}\) removed", line) for line in lines)
+            assert any(line.startswith("lbdemo-r1 upgraded: ") for line in lines), lines
+        finally:
+            await board.stop()
+
+
+@pytest.mark.slow
+async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
+    board = Dashboard(interval_s=0.3)
+    await board.start()
+    seen: list[dict[str, Any]] = []
+
+    async def watch_counts() -> None:
+        while True:
+            if board.broadcaster.latest is not None:
+                seen.append(board.broadcaster.latest.data)
+            await asyncio.sleep(0.3)
+
+    spec = RunSpec("live", "consistency", StackConfig(
+        state_root=tmp_path / "state", layout=Layout.from_options("private"), replicas=1,
+        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=3), tmp_path / "out")
+    watcher = asyncio.create_task(watch_counts())
+    token = LIVE_VIEW.set(board)
+    try:
+        await run_under_load(spec, Scenario(), lambda _: None)
+    finally:
+        LIVE_VIEW.reset(token)
+        watcher.cancel()
+        await board.stop()
+    lines = [m.data["line"] for m in board.broadcaster.log]
+    assert lines[0].startswith("watching a stack with a private PostgreSQL per replica")
+    assert lines[-1] == "the stack stopped"
+    shown = [s for s in seen if s.get("stack")]
+    assert shown and shown[0]["stack"]["storage"] == "private"
+    assert [c["name"] for c in shown[-1]["replicas"]] == ["lbdemo-r1"]
+    # Locust's progress lines reached the dashboard (what the next snapshot shows)
+    assert (board.load.ops or 0) > 0 and board.load.stale_reads is not None
+    assert seen[-1]["stack"] is None  # once the run ended, the page says so
