@@ -15,6 +15,7 @@ from lbdemo.demo.pets import run_pets_lesson
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
 from lbdemo.errors import UsageError
+from lbdemo.files import write_text
 from lbdemo.layout import Layout
 from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
@@ -124,8 +125,8 @@ def run_pets(args: argparse.Namespace) -> int:
     outcome = run_pets_lesson(root, root / "lesson-pets", say)
     print(outcome.markdown(), end="")
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "pets.md").write_text("# The pets lesson (`lbdemo demo --scenario pets`)\n\n"
-                                     + outcome.markdown())  # fmt: skip
+    write_text(out_dir / "pets.md", "# The pets lesson (`lbdemo demo --scenario pets`)\n\n"
+               + outcome.markdown())  # fmt: skip
     for problem in outcome.problems:
         print(f"lbdemo: the pets lesson did not show: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0

@@ -10,12 +10,10 @@ import argparse
 import asyncio
 import json
 from typing import Any
-from urllib.parse import quote
-
-from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.errors import StateError, UsageError
+from lbdemo.lookup import ask_every
 from lbdemo.replica.validation import PRODUCT_ID
 
 TIMEOUT_S = 5.0
@@ -45,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         targets = [(r["name"], r["id"], r["url"]) for r in description["replicas"]]
     else:
         targets = [("balancer", "", description["balancer"]["url"])]
-    rows = asyncio.run(_ask_all(targets, args.key))
+    rows = asyncio.run(ask_every(targets, args.key))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -62,31 +60,6 @@ def _running_stack(args: argparse.Namespace) -> dict[str, Any]:
     if not isinstance(data, dict) or "replicas" not in data:
         raise StateError(f"{root / 'run' / 'stack.json'} is not a stack description")
     return data
-
-
-async def _ask_all(targets: list[tuple[str, str, str]], key: str) -> list[dict[str, Any]]:
-    async with ClientSession(timeout=ClientTimeout(total=TIMEOUT_S)) as http:
-        return list(await asyncio.gather(*(_ask(http, *t, key) for t in targets)))
-
-
-async def _ask(http: ClientSession, name: str, cid: str, url: str, key: str) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "asked": name, "container_id": cid[:12], "status": None, "replica": None,
-        "price": None, "write_id": None, "error": None,
-    }  # fmt: skip
-    try:
-        async with http.get(f"{url}/products/{quote(key, safe='')}") as response:
-            row["status"] = response.status
-            row["replica"] = response.headers.get("X-Replica")
-            body = await response.json(content_type=None)
-    except (ClientError, TimeoutError, ValueError) as exc:
-        row["error"] = str(exc) or type(exc).__name__
-        return row
-    if response.status == 200 and isinstance(body, dict):
-        row["price"], row["write_id"] = body.get("price"), body.get("write_id")
-    elif isinstance(body, dict):
-        row["error"] = body.get("error")
-    return row
 
 
 def render(rows: list[dict[str, Any]], key: str) -> str:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import (
@@ -22,14 +22,13 @@ from lbdemo.config import (
     state_root,
     store_dsn_from_env,
 )
+from lbdemo.dashboard import Dashboard
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import STORAGE_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import RESTART_POLICIES, Event
+from lbdemo.runtime.events import describe_event
 from lbdemo.stack import Stack, StackConfig
-
-if TYPE_CHECKING:  # imported where used: the dashboard words its log with describe_event
-    from lbdemo.dashboard import Dashboard
 
 DETACH_TIMEOUT_S = 60.0
 
@@ -142,7 +141,6 @@ def dashboard_from(args: argparse.Namespace) -> Dashboard | None:
     """The dashboard asked for, not started yet (None without --dashboard); options checked."""
     if not args.dashboard:
         return None
-    from lbdemo.dashboard import Dashboard
 
     if not 0 <= args.dashboard_port <= 65535:
         raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
@@ -240,35 +238,6 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
-
-
-def describe_event(event: Event) -> str | None:
-    """One line for a change in the running stack, or None for events nobody needs to see."""
-    kind = event.get("event")
-    name = event.get("name", "")
-    short = str(event.get("id", ""))[:12]
-    if kind == "die":
-        return f"{name} ({short}) died, exit status {event.get('exit_code')}"
-    if kind == "replace":
-        return (f"{name} replaced: {str(event.get('old_id'))[:12]} -> "
-                f"{str(event.get('new_id'))[:12]} (fresh container, empty layer)")  # fmt: skip
-    if kind == "restart":
-        return f"{name} ({short}) restarted: same container, same data"
-    if kind == "join":
-        return f"{name} joined the rotation ({event.get('url')})"
-    if kind == "leave":
-        return f"{name} left the rotation"
-    if kind == "stop":
-        return f"{name} ({short}) stopped, exit status {event.get('exit_code')}"
-    if kind == "destroy":
-        return f"{name} ({short}) removed"
-    if kind == "start":
-        return f"{name} ({short}, {event.get('image')}) started"
-    if kind == "upgrade":
-        return f"{event.get('old')} upgraded: {event.get('new')} runs {event.get('image')}"
-    if kind == "warning":
-        return f"warning: {event.get('message')}"
-    return None
 
 
 def _print_event(event: Event) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
-from lbdemo.commands.get import _ask_all
+from lbdemo.lookup import ask_every
 from lbdemo.runtime.engine import PROJECT, PROJECT_LABEL, REPLICA_PREFIX, SERVICE_LABEL
 from lbdemo.stack import Stack
 
@@ -103,7 +103,7 @@ class StackActions:
     async def lookup(self, key: str) -> list[dict[str, Any]]:
         """``lbdemo get KEY --each-replica``: every replica asked directly, same rows."""
         targets = [(r.name, r.id, r.url) for r in self.stack.replicas]
-        return await _ask_all(targets, key)
+        return await ask_every(targets, key)
 
 
 def _next_name(names: list[str]) -> str:

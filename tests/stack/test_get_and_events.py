@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from lbdemo.commands.up import describe_event
+from lbdemo.runtime.events import describe_event
 from tests.utils import run_cli, run_cli_async, running_stack
 
 
