@@ -17,12 +17,13 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "balancer"))
+sys.path.insert(0, str(ROOT))
 
-from framing import FramingMismatch, compare  # noqa: E402
-from fuzz_heads import requests  # noqa: E402
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+
+from tests.balancer.framing import FramingMismatch, compare  # noqa: E402
+from tests.balancer.fuzz_heads import requests  # noqa: E402
 
 
 def main() -> int:

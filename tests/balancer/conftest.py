@@ -8,9 +8,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from fakes import BalancerFactory, FakeReplica, RawReplica, Script, StartRaw, start_replica
 
 from lbdemo.balancer import Balancer, BalancerConfig, Upstream
+from tests.balancer.fakes import (
+    BalancerFactory,
+    FakeReplica,
+    RawReplica,
+    Script,
+    StartRaw,
+    start_replica,
+)
 
 
 @pytest_asyncio.fixture

@@ -7,10 +7,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakes import BalancerFactory, FakeReplica, start_replica
-from rawhttp import RawClient
 
 from lbdemo.balancer import Balancer
+from tests.balancer.fakes import BalancerFactory, FakeReplica, start_replica
+from tests.balancer.rawhttp import RawClient
 
 TOKEN = "s3cret-token"
 

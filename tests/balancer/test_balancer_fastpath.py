@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from fakes import BalancerFactory, StartRaw
-from rawhttp import RawClient, build_request
+from tests.balancer.fakes import BalancerFactory, StartRaw
+from tests.balancer.rawhttp import RawClient, build_request
 
 BODY = b"hello\n"
 PLAIN = (

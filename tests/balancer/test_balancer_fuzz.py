@@ -15,10 +15,11 @@ import os
 from collections import Counter
 
 import pytest
-from framing import compare
-from fuzz_heads import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.balancer.framing import compare
+from tests.balancer.fuzz_heads import requests
 
 EXAMPLES = int(os.environ.get("LBDEMO_FUZZ_EXAMPLES", "200"))
 OUTCOMES: Counter[str] = Counter()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient, build_request
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient, build_request
 
 
 async def test_header_section_too_large_is_431_and_nothing_is_forwarded(

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient
+
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient
 
 PIPELINED_BYTES = 5 * 1024 * 1024
 

@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import aiohttp
-from fakes import FakeReplica
-from rawhttp import RawClient
+
+from tests.balancer.fakes import FakeReplica
+from tests.balancer.rawhttp import RawClient
 
 
 def _spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient, build_request
-
 from lbdemo.balancer import Upstream
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient, build_request
 
 
 async def test_round_robin_is_per_request_not_per_connection(

@@ -6,12 +6,12 @@ import asyncio
 from collections import Counter
 
 import pytest
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient
 
 from lbdemo.balancer.config import Upstream
 from lbdemo.balancer.health import record
 from lbdemo.balancer.pool import Replica
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient
 
 
 async def _client_run(port: int, count: int, path: str = "/") -> list[tuple[int, str | None]]:
@@ -132,7 +132,7 @@ def test_rise_and_fall_need_consecutive_results() -> None:
 async def test_passively_ejected_replica_returns_after_cooldown_without_active_checks(
     replicas: list[FakeReplica], make_balancer: BalancerFactory
 ) -> None:
-    from fakes import start_replica
+    from tests.balancer.fakes import start_replica
 
     balancer = await make_balancer(replicas[:2], passive_cooldown=0.2)
     port = replicas[0].port

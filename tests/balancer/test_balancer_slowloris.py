@@ -17,8 +17,9 @@ import sys
 import time
 
 import pytest
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient
+
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient
 
 
 async def _trickle(client: RawClient, first: bytes, piece: bytes, every: float) -> None:

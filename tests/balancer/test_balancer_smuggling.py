@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 from aiohttp import web
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient
 
 from lbdemo.balancer import Upstream
 from lbdemo.replica.app import ReplicaSettings, create_app
 from lbdemo.store.postgres import PostgresStore
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient
 
 
 @pytest_asyncio.fixture

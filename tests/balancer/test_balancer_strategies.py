@@ -7,13 +7,13 @@ import random
 from collections import Counter
 
 import pytest
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient
 
 from lbdemo.balancer.config import BalancerConfig, Upstream
 from lbdemo.balancer.pool import Replica
 from lbdemo.balancer.strategy import LeastConn, Random, RoundRobin, Sticky, make_strategy
 from lbdemo.errors import UsageError
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient
 
 
 def _replicas(n: int) -> list[Replica]:

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fakes import BalancerFactory, FakeReplica
-from rawhttp import RawClient, build_request
+from tests.balancer.fakes import BalancerFactory, FakeReplica
+from tests.balancer.rawhttp import RawClient, build_request
 
 MB = 1024 * 1024
 

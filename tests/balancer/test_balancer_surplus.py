@@ -8,8 +8,9 @@ upstream connection and the next request goes out on a fresh one.
 from __future__ import annotations
 
 import pytest
-from fakes import BalancerFactory, StartRaw
-from rawhttp import RawClient, build_request
+
+from tests.balancer.fakes import BalancerFactory, StartRaw
+from tests.balancer.rawhttp import RawClient, build_request
 
 FORGED = b"HTTP/1.1 200 OK\r\nX-Replica: forged\r\nContent-Length: 6\r\n\r\nforged"
 

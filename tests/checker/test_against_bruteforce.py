@@ -8,14 +8,14 @@ invoked at the very instant a write completed, zero-length operations) are commo
 
 from __future__ import annotations
 
-from bruteforce import linearizable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opbuild import H, price_of
 
 from lbdemo.checker import check
 from lbdemo.checker.anomalies import READ_KINDS
 from lbdemo.history import Op
+from tests.checker.bruteforce import linearizable
+from tests.checker.opbuild import H, price_of
 
 
 @st.composite

@@ -3,9 +3,8 @@ it, and only then."""
 
 from __future__ import annotations
 
-from opbuild import H, R, W
-
 from lbdemo.checker import check
+from tests.checker.opbuild import H, R, W
 
 
 def counts(*ops: object) -> dict[str, int]:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from opbuild import H, W
 
 from lbdemo.checker import Audit, check, load_audit
 from lbdemo.errors import UsageError
+from tests.checker.opbuild import H, W
 
 
 def audit(**replicas: dict[str, str | None]) -> Audit:

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from opbuild import H, R, W
 
 from lbdemo.checker import check
 from lbdemo.errors import UsageError
 from lbdemo.history import FORMAT, HistoryWriter, read_history
+from tests.checker.opbuild import H, R, W
 
 HEADER = {"type": "header", "format": FORMAT, "wall_anchor": 1000.0, "mono_anchor": 0.0}
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from opbuild import R, W
 
 from lbdemo.errors import UsageError
 from lbdemo.history import FORMAT, HistoryWriter, read_history
+from tests.checker.opbuild import R, W
 
 HEADER = {"type": "header", "format": FORMAT, "wall_anchor": 1000.0, "mono_anchor": 5.0}
 GOOD_OP = {

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from opbuild import H, R, W
-
 from lbdemo.checker import check
+from tests.checker.opbuild import H, R, W
 
 
 def test_a_sequential_history_is_linearizable() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from opbuild import R, W
 
 from lbdemo.checker.audit import AUDIT_FORMAT, Audit, load_audit
 from lbdemo.history import FORMAT, HistoryWriter
+from tests.checker.opbuild import R, W
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 

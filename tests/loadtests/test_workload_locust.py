@@ -15,10 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from products_fake import DROP, FakeProducts
 
 from lbdemo.history import History, Op, read_history
 from lbdemo.loadrun import LocustRun, find_locustfile, run_locust, run_process
+from tests.loadtests.products_fake import DROP, FakeProducts
 
 OP_FIELDS = {
     "type", "client", "op", "key", "write_id", "price", "invoke", "complete", "status",

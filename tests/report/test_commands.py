@@ -10,10 +10,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run, write_history
 
 from lbdemo.cli import main
 from lbdemo.report import write_json
+from tests.report.reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run, write_history
 
 
 @pytest.fixture

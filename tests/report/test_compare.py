@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reportkit import AUDIT, CLEAN, CLEAN_AUDIT, STALE, make_report, scenario_run
 
 from lbdemo.report import compare_reports, headline, settings_warning
 from lbdemo.report.figures import COUNT, MILLISECONDS, PERCENT, difference, figure
+from tests.report.reportkit import AUDIT, CLEAN, CLEAN_AUDIT, STALE, make_report, scenario_run
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reportkit import CLEAN, STALE, op, write_history
 
 from lbdemo.checker import Audit, check
 from lbdemo.checker.anomalies import READ_KINDS
@@ -30,6 +29,7 @@ from lbdemo.report.series import (
     bucket_width,
     build_series,
 )
+from tests.report.reportkit import CLEAN, STALE, op, write_history
 
 META = {"label": "private", "scenario": "consistency",
         "layout": {"name": "private", "storage": "private", "summary": "private"},

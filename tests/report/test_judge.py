@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
-from reportkit import AUDIT, CLEAN, CLEAN_AUDIT, STALE, make_report
-
 from lbdemo.report import Limits, judge, junit_xml
+from tests.report.reportkit import AUDIT, CLEAN, CLEAN_AUDIT, STALE, make_report
 
 
 def by_name(report: dict, limits: Limits) -> dict[str, bool | None]:

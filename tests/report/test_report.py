@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run
 
 from lbdemo.errors import UsageError
 from lbdemo.report import (
@@ -18,6 +17,7 @@ from lbdemo.report import (
     write_json,
 )
 from lbdemo.stats import percentile
+from tests.report.reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run
 
 RUN = scenario_run("private", "private")
 
