@@ -576,6 +576,7 @@ class ClientConnection(asyncio.Protocol):
                 return
             if ex.idempotent and ctx.config.retry_idempotent:
                 # Nothing was sent, so trying the next replica cannot repeat a side effect.
+                ctx.metrics.retries += 1
                 self._dispatch(ex, (*tried, replica))
                 return
             why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
@@ -664,6 +665,7 @@ class ClientConnection(asyncio.Protocol):
         ):
             # A reused keep-alive connection the replica had closed just before we wrote:
             # the request was not processed, and GET/HEAD/OPTIONS may be sent again anyway.
+            self.ctx.metrics.retries += 1
             self._dispatch(ex)
             return
         if replica is not None:
