@@ -153,9 +153,10 @@ def explain(w: Op, final: str | None, by_id: dict[str, Op]) -> str:
     return LOST if completed < w.invoke else SUPERSEDED
 
 
-def render_durability(proof: DurabilityProof, *, limit: int = 20) -> str:
-    """The proof as a Markdown table: one row per key (the ``limit`` first, lost keys first)."""
-    t = proof.totals()
+def render_durability(proof: dict[str, Any], *, limit: int = 20) -> str:
+    """A proof (its :meth:`DurabilityProof.to_dict`, as stored in a report) as Markdown: the
+    totals in a sentence, then one row per key (the ``limit`` first, lost keys first)."""
+    t = proof["totals"]
     lines = [
         f"Acknowledged writes: {t['acknowledged']:,}; final value on every replica: "
         f"{t['final']:,}; superseded by a later write: {t['superseded']:,}; **lost: "
@@ -167,13 +168,13 @@ def render_durability(proof: DurabilityProof, *, limit: int = 20) -> str:
         "| unknown: applied / not observed |",
         "|---|---:|---:|---:|---|---:|",
     ]
-    ordered = sorted(proof.keys.values(), key=lambda k: (k.durable, k.key))
+    ordered = sorted(proof["keys"], key=lambda k: (k["lost"] == 0, k["key"]))
     for k in ordered[:limit]:
-        where = ", ".join(f"{name}: {n:,}" for name, n in sorted(k.lost_on.items()))
-        lost = f"{len(k.lost):,}" + (f" ({where})" if where else "")
+        where = ", ".join(f"{name}: {n:,}" for name, n in sorted(k["lost_on"].items()))
+        lost = f"{k['lost']:,}" + (f" ({where})" if where else "")
         lines.append(
-            f"| {k.key} | {k.acknowledged:,} | {k.final:,} | {k.superseded:,} | {lost} "
-            f"| {k.unknown_applied:,} / {k.unknown_not_observed:,} |"
+            f"| {k['key']} | {k['acknowledged']:,} | {k['final']:,} | {k['superseded']:,} "
+            f"| {lost} | {k['unknown_applied']:,} / {k['unknown_not_observed']:,} |"
         )
     if len(ordered) > limit:
         lines.append(f"| ... {len(ordered) - limit:,} more keys | | | | | |")

@@ -10,6 +10,7 @@ from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import add_state_argument, state_root
+from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pipeline import LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
 from lbdemo.errors import UsageError
@@ -28,7 +29,8 @@ def register(subparsers: Any) -> None:
     )
     add_state_argument(demo)
     demo.add_argument(
-        "--duration", type=float, default=20.0, help="seconds of load per scenario (default 20)"
+        "--duration", type=float, default=None,
+        help="seconds of load per scenario (default 20; 36 for --scenario faults)"
     )
     demo.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     demo.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
@@ -40,7 +42,8 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--scenario", choices=SCENARIOS, default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
-             "lbdemo/catalog:1.1 under load, and which earlier writes survive it",
+             "lbdemo/catalog:1.1 under load, and which earlier writes survive it; faults: "
+             "kill, pause, store kill, latency and resets under load (results/faults.md)",
     )  # fmt: skip
     demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
                       help="balancing strategy (default round-robin; try sticky: each client "
@@ -55,6 +58,11 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     """Every option checked here, before the first stack starts."""
     if args.scenario == "upgrade" and args.dsn is not None:
         raise UsageError("the upgrade scenario runs on embedded PostgreSQL; drop --dsn")
+    if args.scenario == "faults" and args.dsn is not None:
+        raise UsageError("the faults scenario kills its own PostgreSQL; drop --dsn")
+    duration = args.duration
+    if duration is None:
+        duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0
     layouts = [Layout.from_options("private"), Layout.from_options("shared", dsn=args.dsn)]
     root = state_root(args)
     return DemoPlan(
@@ -62,7 +70,7 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         layouts=layouts,
         stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
                           balancer_listen="127.0.0.1:0"),
-        load=LoadSettings(users=args.users, duration_s=args.duration, keys=args.keys,
+        load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
                           write_ratio=args.write_ratio),
         out_dir=args.out.resolve(),
         argv=tuple(sys.argv[1:]) or ("demo",),

@@ -87,7 +87,7 @@ def test_failed_writes_are_not_accounted_and_keys_without_writes_are_listed() ->
 def test_the_table_puts_lost_keys_first_and_names_the_replicas() -> None:
     ops = [W("a", 0, 1, key="good"), W("b", 0, 1, key="bad")]
     finals = Audit(replicas={"r1": {"good": "a", "bad": None}, "r2": {"good": "a", "bad": "b"}})
-    text = render_durability(prove_durability(ops, finals))
+    text = render_durability(prove_durability(ops, finals).to_dict())
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert rows[1].startswith("| bad | 1 | 0 | 0 | 1 (r1: 1)")
     assert rows[2].startswith("| good | 1 | 1 | 0 | 0 |")
