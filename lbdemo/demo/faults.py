@@ -7,6 +7,9 @@ seconds to recover: kill -9 of a replica, SIGSTOP/SIGCONT of a replica, kill -9 
 (through the fault proxy). Each fault's active period goes into the report's ``run.periods``;
 this scenario's section counts, per fault, what the clients saw:
 
+The next fault waits until every replica is back in the rotation (at most 10 s), so that
+no fault inherits the failures of the one before.
+
 * requests during the fault, failed requests during it and after it (until the next fault),
   the balancer's retries (from its ``/metrics``), latency of the successful ones;
 * stale reads and lost acknowledged writes among the operations of the fault's window;
@@ -30,22 +33,23 @@ from lbdemo.checker.durability import prove_durability, render_durability
 from lbdemo.demo.pipeline import RunContext, Scenario, wait_for_traffic
 from lbdemo.demo.upgrade import failed_requests
 from lbdemo.faults.metrics import parse_retries, scrape_metrics
-from lbdemo.faults.nemesis import FAULTS, Injected, Nemesis
+from lbdemo.faults.nemesis import FAULTS, SETTLE_TIMEOUT_S, Injected, Nemesis
 from lbdemo.history import History, Op
 from lbdemo.loadrun import LocustRun
 from lbdemo.stats import percentile
 
-DEFAULT_DURATION_S = 36.0  # warm-up + 5 faults x (hold + gap) + a tail, per layout
+DEFAULT_DURATION_S = 40.0  # warm-up + 5 faults x (hold + recovery) + a tail, per layout
 WARMUP_S = 2.0
-HOLD_S = 3.0
-GAP_S = 3.0
+HOLD_S = 2.5
+GAP_S = 1.5  # at least this long after a fault's end; then until every replica is back up
 RECOVERY_GOAL_S = 10.0
 ALL = 10**9  # sample every anomaly: each stale read is placed in its fault's window
 
 DESCRIPTIONS = {
     "kill-replica": "kill -9 of a replica (replaced by the supervisor)",
     "pause-replica": "SIGSTOP of a replica, SIGCONT at the end",
-    "kill-store": "kill -9 of PostgreSQL (restarted on its data)",
+    "kill-store": "kill -9 of PostgreSQL (shared: restarted on its volume; private: its "
+    "replica dies with it and is replaced, empty)",
     "latency": "200 ms added to every answer of a replica",
     "reset": "every connection to a replica reset (RST)",
 }
@@ -94,6 +98,8 @@ class FaultsScenario(Scenario):
                 ctx.progress(f"healed: {fault} after {injected.end - injected.start:.1f} s "
                              f"{injected.note if fault != 'latency' else ''}")  # fmt: skip
                 await _sleep_while(load, self.gap_s)
+                if not load.done() and not await _settled(nemesis, load):
+                    ctx.progress(f"not every replica back up {SETTLE_TIMEOUT_S:g} s after {fault}")
             await asyncio.wait({load})  # the proxy stays until the load is over
             self.retries.append(await _retries(ctx))
         finally:
@@ -110,6 +116,17 @@ class FaultsScenario(Scenario):
 async def _sleep_while(load: asyncio.Task[LocustRun], seconds: float) -> None:
     """Sleep ``seconds``, or less if the load ends first."""
     await asyncio.wait({load}, timeout=seconds)
+
+
+async def _settled(nemesis: Nemesis, load: asyncio.Task[LocustRun]) -> bool:
+    """Until the stack has recovered (or the load ended: then there is nothing to wait for)."""
+    settle = asyncio.create_task(nemesis.settled())
+    await asyncio.wait({settle, load}, return_when=asyncio.FIRST_COMPLETED)
+    if not settle.done():
+        settle.cancel()
+        await asyncio.gather(settle, return_exceptions=True)
+        return True
+    return settle.result()
 
 
 async def _retries(ctx: RunContext) -> int | None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from lbdemo.errors import StateError, UsageError
+from lbdemo.errors import ProcessError, StateError, UsageError
 from lbdemo.faults.proxy import FaultProxy
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.runtime.engine import DB_NAME
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 FAULTS = ("kill-replica", "pause-replica", "kill-store", "latency", "reset")
 LATENCY_S = 0.2  # below the balancer's health check timeout (1 s): slow, not ejected
 HEAL_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = 10.0
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -152,6 +153,21 @@ class Nemesis:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         return Injected("kill-store", target, time.monotonic(), note=note)
+
+    async def settled(self, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
+        """Until every replica is back in the balancer's rotation and healthy (so that the next
+        fault does not inherit this one's failures); False if not within ``timeout_s``."""
+        want = len(self.stack.replicas)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                members = await self._admin().replicas()
+            except ProcessError:
+                members = []
+            if len(members) >= want and all(m.get("state") == "up" for m in members):
+                return True
+            await asyncio.sleep(0.2)
+        return False
 
     async def heal(self, injected: Injected) -> None:
         """Undo the fault, or wait until the supervisor has (bounded); sets ``end``."""

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 async def test_shared_storage_loses_nothing_and_reads_nothing_stale_under_every_fault(
-    tmp_path: Path,
+    tmp_path: Path, state_dir: Path
 ) -> None:
-    stack = StackConfig(state_root=tmp_path / "state", layout=Layout.from_options("shared"),
+    stack = StackConfig(state_root=state_dir, layout=Layout.from_options("shared"),
                         balancer_listen="127.0.0.1:0")  # fmt: skip
     spec = RunSpec("faults-shared", "faults", stack, LoadSettings(users=8, duration_s=20),
                    tmp_path / "out")  # fmt: skip
