@@ -197,6 +197,7 @@ class Stack:
         began = time.monotonic()
         config = self.config
         config.run_dir.mkdir(parents=True, exist_ok=True)
+        config.run_dir.chmod(0o700)  # tokens, pids, ports and logs: this user's business only
         self._lock = StackLock.acquire(config.run_dir / "stack.lock", config.state_root)
         try:
             self._remove_leftovers()
@@ -326,7 +327,10 @@ class Stack:
     def _write_state_file(self) -> None:
         path = self.config.run_dir / "stack.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(self.describe(), indent=2))
         tmp.replace(path)
 
 

@@ -18,8 +18,11 @@ from lbdemo.report.io import write_json, write_text
 from lbdemo.stack import StackConfig
 
 MAX_MINUTES = 60
-FAULT_FIELDS = ("fault", "target", "start_s", "active_s", "requests", "failed_during",
-                "failed_after", "retried", "stale_reads", "lost_writes", "recovered_after_s")
+# What soak.json keeps of each fault's row (the run's report has all of it).
+FAULT_FIELDS = (
+    "fault", "target", "start_s", "active_s", "requests", "failed_during", "failed_after",
+    "retried", "stale_reads", "lost_writes", "recovered_after_s",
+)  # fmt: skip
 LABEL = "soak-run"  # the pipeline's report; soak.json / soak.md are the summary
 
 
