@@ -22,10 +22,10 @@ async def test_shared_storage_loses_nothing_and_reads_nothing_stale_under_every_
 ) -> None:
     stack = StackConfig(state_root=state_dir, layout=Layout.from_options("shared"),
                         balancer_listen="127.0.0.1:0")  # fmt: skip
-    spec = RunSpec("faults-shared", "faults", stack, LoadSettings(users=8, duration_s=20),
+    spec = RunSpec("faults-shared", "faults", stack, LoadSettings(users=8, duration_s=26),
                    tmp_path / "out")  # fmt: skip
     lines: list[str] = []
-    scenario = FaultsScenario(hold_s=1.5, gap_s=1.5, warmup_s=1.0)
+    scenario = FaultsScenario(hold_s=1.0, gap_s=1.0, warmup_s=1.0)
     outcome = await run_under_load(spec, scenario, lines.append)
     report = json.loads(outcome.json_path.read_text())
     section = report["faults"]
