@@ -60,6 +60,9 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         raise UsageError("the upgrade scenario runs on embedded PostgreSQL; drop --dsn")
     if args.scenario == "faults" and args.dsn is not None:
         raise UsageError("the faults scenario kills its own PostgreSQL; drop --dsn")
+    if args.scenario == "faults" and args.replicas < 3:
+        raise UsageError("the faults scenario needs at least 3 replicas (one killed, one "
+                         "paused, one behind the fault proxy)")  # fmt: skip
     duration = args.duration
     if duration is None:
         duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0

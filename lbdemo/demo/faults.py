@@ -165,7 +165,7 @@ def fault_section(
         "recovery_goal_s": RECOVERY_GOAL_S,
         "before_faults": {
             "requests": len(before),
-            "failed": sum(1 for op in failed if op.invoke < first),
+            "failed": sum(1 for op in failed if op.complete < first),
             "stale_reads": sum(1 for op in stale if op.invoke < first),
         },
         "faults": rows,
@@ -200,7 +200,10 @@ def _fault_row(
     active = [op for op in ops if start <= op.invoke <= end]
     unknown = [op for op in ops if op.is_write and op.outcome == "unknown"]
     latencies = sorted(op.complete - op.invoke for op in active if op.outcome == "ok")
-    after_failures = [op for op in failed if end < op.invoke < window_end]
+    # A failure belongs to the fault it ended under: a request sent just before a kill and
+    # cut by it is that kill's failure.
+    during_failures = [op for op in failed if start <= op.complete <= end]
+    after_failures = [op for op in failed if end < op.complete < window_end]
     first_ok = next((op for op in ops if op.invoke >= end and op.outcome == "ok"), None)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     last_failure = max((op.complete for op in after_failures), default=end)
@@ -213,7 +216,7 @@ def _fault_row(
         "end_s": round(end - t0, 3),
         "active_s": round(end - start, 3),
         "requests": len(active),
-        "failed_during": sum(1 for op in failed if start <= op.invoke <= end),
+        "failed_during": len(during_failures),
         "failed_after": len(after_failures),
         "retried": retried,
         "unknown_writes": sum(1 for op in unknown if in_window(op)),
@@ -267,7 +270,9 @@ def render_fault_section(section: dict[str, Any]) -> str:
         f"Before the first fault: {before['requests']:,} requests, {before['failed']:,} failed, "
         f"{before['stale_reads']:,} stale reads. Each fault's window runs from its start to the "
         "next fault's start; *active* is from injection to heal (for a kill: until the "
-        "supervisor brought the container back).",
+        "supervisor brought the container back). *Requests* were sent while it was active; "
+        "a failure counts under the fault it ended under (*during* or *after* it); stale reads "
+        "and lost writes count under the window they were sent in.",
         "",
         "| fault | target | active (s) | requests | failed during | failed after | retried "
         "| unknown writes | stale reads | lost writes | p50 / p99 (ms) | first success after "

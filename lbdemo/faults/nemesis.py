@@ -44,15 +44,6 @@ HEAL_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = 10.0
 
 
-def parse_faults(text: str) -> tuple[str, ...]:
-    """``kill-replica,reset`` -> the faults, in order; a one-line UsageError for a bad name."""
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [n for n in names if n not in FAULTS]
-    if unknown or not names:
-        raise UsageError(f"--faults takes a comma list of {', '.join(FAULTS)}; got {text!r}")
-    return names
-
-
 @dataclass
 class Injected:
     """One fault as it happened: what, on which container, when (monotonic seconds)."""
@@ -113,8 +104,10 @@ class Nemesis:
 
     async def inject(self, fault: str) -> Injected:
         mark = len(self.stack.runtime.events)
+        began = time.monotonic()  # before the signal: a request cut by it is this fault's
         injected = await self._inject(fault)
         injected.events_mark = mark
+        injected.start = began
         return injected
 
     async def _inject(self, fault: str) -> Injected:
@@ -142,11 +135,11 @@ class Nemesis:
         if layout.store_container:
             store = self.stack.runtime.stack_store
             pid = store.server.pid if store and store.server else None
-            target, note = DB_NAME, f"{pid}"
+            target, note = DB_NAME, f"pid {pid}"
         elif layout.store_per_replica:
             replica = next(r for r in self.stack.replicas if r.name == self.pause_target)
             pid = replica.server.pid if replica.server else None
-            target, note = self.store_target, f"{pid}"
+            target, note = self.store_target, f"pid {pid}"
         else:
             return Injected("kill-store", "", time.monotonic(), note="skipped: external server")
         if pid:
