@@ -11,6 +11,7 @@ pauses meanwhile), so responses leave in order. Backpressure is passed both ways
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from collections import deque
@@ -570,6 +571,10 @@ class ClientConnection(asyncio.Protocol):
         ctx = self.ctx
         try:
             conn = await ctx.open_connection(replica)
+            if conn.closed:
+                # Reset by the replica before anything was sent: a failed connect, not a
+                # request to write on a dead transport (it would never be answered).
+                raise ConnectionResetError(errno.ECONNRESET, "connection reset by replica")
         except (OSError, TimeoutError) as exc:
             ctx.connect_failed(replica)
             if self.closed or ex.response_done:

@@ -12,8 +12,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp import web
 
@@ -70,3 +72,48 @@ async def test_requests_to_a_replica_that_resets_every_connection_are_answered(
         _, err = await asyncio.to_thread(proc.communicate, timeout=15)
     assert "Task exception was never retrieved" not in err, err[-1500:]
     assert "Traceback" not in err, err[-1500:]
+
+
+async def test_a_connection_reset_between_connect_and_send_is_answered_not_left_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deterministic form of the race above: the replica resets the new connection before the
+    balancer wrote the request on it. The request must be answered at once (502, or a retry
+    elsewhere for a GET), not wait for a timeout on a dead connection."""
+    import dataclasses
+
+    from lbdemo.balancer import Balancer, BalancerConfig, Upstream
+    from lbdemo.balancer.proxy import ProxyContext
+
+    async def product(_request: web.Request) -> web.Response:
+        return web.json_response({"price": 1, "write_id": "w"})
+
+    app = web.Application()
+    app.router.add_put("/products/{id}", product)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    up = Upstream("r1", "127.0.0.1", runner.addresses[0][1])
+    balancer = Balancer(dataclasses.replace(BalancerConfig(), upstreams=(up,), health_interval=0))
+    await balancer.start()
+    real_open = ProxyContext.open_connection
+
+    async def open_then_reset(ctx: ProxyContext, replica: Any) -> Any:
+        conn = await real_open(ctx, replica)
+        assert conn.transport is not None
+        conn.transport.abort()  # the peer's RST, handled before the request is written
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return conn
+
+    monkeypatch.setattr(ProxyContext, "open_connection", open_then_reset)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+            http.put(f"{balancer.url}/products/p", json={"price": 1}) as r,
+        ):
+            assert r.status == 502
+            assert (await r.json())["error"]
+    finally:
+        await balancer.stop()
+        await runner.cleanup()
