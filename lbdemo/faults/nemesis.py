@@ -86,9 +86,13 @@ class Nemesis:
         url = urlsplit(replica.url)
         assert url.hostname is not None and url.port is not None
         self.proxy = await FaultProxy(url.hostname, url.port).start()
-        admin = self._admin()
-        await admin.remove(self.proxied)
-        await admin.add(self.proxied, self.proxy.url)
+        try:
+            admin = self._admin()
+            await admin.remove(self.proxied)
+            await admin.add(self.proxied, self.proxy.url)
+        except BaseException:
+            await self.close()
+            raise
 
     def _admin(self) -> BalancerAdmin:
         admin = self.stack.runtime.admin
