@@ -21,6 +21,7 @@ up: $(STAMP)
 	$(BIN)/lbdemo up $(ARGS)
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(BIN)/ruff check lbdemo loadtests tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(ARGS)

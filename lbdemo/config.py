@@ -8,6 +8,8 @@ The state root holds everything lbdemo writes on its own (laid out like ``/var/l
       containers/<id>/layer/        its writable container layer (private PostgreSQL data)
       volumes/<name>/_data          a named volume's data (the shared PostgreSQL data)
       run/                          pid files, sockets and logs of a running stack
+      secrets/                      the embedded PostgreSQL servers' password (owner-only)
+      cache/postgres-initdb/        a fresh cluster, copied for each new data directory
 
 It is ``--state DIR``, else ``$LBDEMO_STATE``, else ``.lbdemo`` in the working directory.
 """
@@ -53,3 +55,9 @@ def store_dsn_from_env() -> str | None:
     """A PostgreSQL URL given through the environment rather than a command line, where every
     local user could read it (a password in it included)."""
     return os.environ.get(STORE_DSN_ENV) or None
+
+
+def color_wanted(stream: object) -> bool:
+    """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")

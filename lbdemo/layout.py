@@ -14,27 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from lbdemo.errors import UsageError
+from lbdemo.store.dsn import redact_dsn
 
 LayoutName = Literal["private", "shared-volume", "external"]
 STORAGE_CHOICES = ("private", "shared")
 DEFAULT_VOLUME = "lbdemo-pgdata"
 RUNTIME = "local"  # lbdemo's own container runtime (processes, layers and volumes on disk)
-
-
-def redact_dsn(dsn: str) -> str:
-    """``dsn`` with any password replaced by ``***``: what may be shown or written anywhere."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 @dataclass(frozen=True)

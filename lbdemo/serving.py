@@ -1,22 +1,175 @@
-"""What every server process of lbdemo shares: the event loop, the ready line, the stop signal.
+"""The one skeleton every server process of lbdemo runs on: replica, balancer, bench replica.
 
-A server process announces that it is listening by printing one JSON line on stdout,
-``{"event": "ready", "url": ..., "pid": ...}``; the supervisor reads exactly that line. SIGTERM
-and SIGINT only set an event (the uvicorn habit: signal handlers set flags); the main coroutine
-then shuts down in order.
+A server's ``__main__`` only parses its own options and says how to build its server; this
+module does the rest, the same way for each (uvicorn's habit):
+
+* options: :func:`server_parser` gives every server ``--listen HOST:PORT``, ``--no-uvloop`` and
+  ``--log-level``; a bad argument is one line on stderr and exit status 2, never a traceback.
+* the event loop: uvloop unless ``--no-uvloop`` (or uvloop is not installed).
+* signals: SIGTERM and SIGINT only set an event.
+* startup → serve until stopped → shutdown, in that order. ``shutdown`` always runs, also after a
+  startup that failed half-way or was interrupted by a signal.
+* the ready line: once listening, one JSON line on stdout,
+  ``{"event": "ready", "pid": ..., "url": ..., ...}``; :func:`lbdemo.procs.spawn` waits for it.
+
+Exit status: 0 after a stop signal, 2 for bad input (:class:`UsageError`), 1 when the server
+could not start (any other :class:`LbdemoError`, or an ``OSError`` such as a port in use).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol
 
-T = TypeVar("T")
+from aiohttp import web
+
+from lbdemo.cli import OneLineParser
+from lbdemo.errors import LbdemoError, ProcessError, UsageError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Server(Protocol):
+    """What the skeleton runs: built inside the running loop, started once, shut down once."""
+
+    async def startup(self) -> dict[str, Any]:
+        """Start listening; return the ready line's fields (``url`` at least)."""
+
+    async def shutdown(self) -> None:
+        """Release whatever startup acquired, also when startup failed or was cancelled."""
+
+
+def parse_hostport(spec: str) -> tuple[str, int]:
+    """``HOST:PORT`` → (host, port); port 0 means any free port; ``[::1]:80`` for IPv6.
+
+    Raises UsageError for anything else: no host, a port that is not 0-65535 in ASCII digits.
+    """
+    host, sep, port_text = spec.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    # isdigit() alone accepts '²' or Arabic-Indic digits, which int() then refuses or reads.
+    valid_port = port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535
+    if not sep or not host or "[" in host or "]" in host or not valid_port:
+        raise UsageError(f"expected HOST:PORT with a port from 0 to 65535, got {spec!r}")
+    return host, int(port_text)
+
+
+def hostport_argument(spec: str) -> tuple[str, int]:
+    """:func:`parse_hostport` as an argparse ``type``: its message becomes the usage error."""
+    try:
+        return parse_hostport(spec)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def server_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A parser with the options every server has; the caller adds its own."""
+    parser = OneLineParser(prog=prog, description=description)
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:0",
+        type=hostport_argument,
+        metavar="HOST:PORT",
+        help="where to listen (default 127.0.0.1:0, port 0: any free port)",
+    )
+    parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=_log_level,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (default WARNING), to stderr",
+    )
+    return parser
+
+
+def serve(
+    name: str,
+    make_server: Callable[[], Server],
+    *,
+    use_uvloop: bool = True,
+    log_level: str = "WARNING",
+) -> int:
+    """Run a server process to the end and return its exit status; see the module docstring.
+
+    ``name`` starts every error line; ``make_server`` is called inside the running loop.
+    """
+    logging.basicConfig(
+        level=log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory(use_uvloop)) as runner:
+            return runner.run(_lifecycle(make_server))
+    except UsageError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
+    except LbdemoError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{name}: error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was installed
+        return 130
+
+
+def _loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop for the data path; ``None`` lets asyncio make its own.
+
+    Only servers use uvloop: supervising code stays on asyncio, whose subprocesses support the
+    ``user=``/``group=`` that starting PostgreSQL as root needs.
+    """
+    if not use_uvloop:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _lifecycle(make_server: Callable[[], Server]) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = make_server()
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        # A signal during startup (a store that takes long to answer) stops the process too.
+        starting = asyncio.ensure_future(server.startup())
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return 0
+        announce_ready(**starting.result())
+        await stopped
+        return 0
+    finally:
+        stopped.cancel()
+        await server.shutdown()
+
+
+def http_url(host: str, port: int) -> str:
+    """The URL of a listening address; an IPv6 host goes in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def announce_ready(**fields: Any) -> None:
@@ -25,31 +178,37 @@ def announce_ready(**fields: Any) -> None:
     sys.stdout.flush()
 
 
-def stop_event_on_signals() -> asyncio.Event:
-    """An event set by SIGTERM or SIGINT in the running loop."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
+class AppServer:
+    """A :class:`Server` for one aiohttp application, started as aiohttp's docs start one."""
 
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        make_runner: Callable[..., web.AppRunner] = web.AppRunner,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._make_runner = make_runner
+        self._runner: web.AppRunner | None = None
 
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` on uvloop when it is installed, else on asyncio's own loop.
+    async def startup(self) -> dict[str, Any]:
+        self._runner = self._make_runner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ProcessError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from exc
+        bound = self._runner.addresses[0]
+        return {"url": http_url(bound[0], bound[1])}
 
-    For the data path (replica, balancer). Supervising code uses plain ``asyncio.run``: uvloop's
-    subprocess support lacks ``user=``/``group=``, which starting PostgreSQL as root needs.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (port 0: any free port) → (host, port)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"expected HOST:PORT, got {value!r}")
-    return host or "127.0.0.1", int(port)
+    async def shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # lets in-flight requests finish, then closes
+            self._runner = None

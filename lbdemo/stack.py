@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import os
 import re
 import secrets
@@ -41,6 +40,7 @@ from lbdemo.containers.errors import NoSuchImageError
 from lbdemo.containers.images import CATALOG_REPOSITORY, PGDATA_PATH, find_image
 from lbdemo.containers.mounts import parse_volume_spec
 from lbdemo.errors import StateError, UsageError
+from lbdemo.files import write_json
 from lbdemo.layout import Layout
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
@@ -75,7 +75,7 @@ class StackConfig:
     balancer_listen: str = "127.0.0.1:8080"
     strategy: str = "round-robin"
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
-    restart: str = "always"  # the stack's replicas are cattle: a dead one is replaced
+    restart: str = "replace"  # the stack's replicas are cattle: a dead one is replaced
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -246,6 +246,7 @@ class Stack:
         mount = parse_volume_spec(f"{self.config.layout.volume}:{PGDATA_PATH}")
         container = self.runtime.create(
             STORE_IMAGE, DB_NAME, [mount], {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"},
+            # A store is no cattle: restarted as itself (its data is on the volume anyway).
             restart="always" if self.config.restart != "no" else "no",
         )  # fmt: skip
         await self.runtime.launch(container)
@@ -326,12 +327,8 @@ class Stack:
 
     def _write_state_file(self) -> None:
         path = self.config.run_dir / "stack.json"
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(self.describe(), indent=2))
-        tmp.replace(path)
+        write_json(path, self.describe())
+        path.chmod(0o600)  # pids, ports and paths: this user's business (run/ is 0700 too)
 
 
 STACK_FORMAT = "lbdemo-stack/1"

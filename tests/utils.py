@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +26,7 @@ async def running_stack(
     storage: str = "shared",
     replicas: int = 3,
     dsn: str | None = None,
-    restart: str = "always",
+    restart: str = "replace",
     image: str = "lbdemo/catalog:1.0",
 ) -> AsyncIterator[Stack]:
     """A real stack (its daemon included) on free ports; stopped on exit, also on failure."""
@@ -74,3 +76,13 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 15.0) -> None
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.05)
+
+
+def run_cli_process(state: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``lbdemo ARGV`` as a real process on ``state``, for what only a shell shows (argv bytes
+    as typed, the exit status of the interpreter itself)."""
+    env = {**os.environ, "LBDEMO_STATE": str(state)}
+    return subprocess.run(
+        [sys.executable, "-m", "lbdemo", *argv],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip

@@ -14,7 +14,7 @@ from lbdemo.errors import UsageError
 STRATEGIES = ("round-robin", "least-conn", "random", "sticky")
 
 # Replica names end up in metric labels, JSON and URLs of the admin API: keep them plain.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")  # \Z: "$" lets "r1\n" in
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,6 @@ def parse_upstream(spec: str) -> Upstream:
     if not sep:
         raise UsageError(f"invalid --upstream {spec!r}: expected NAME=http://HOST:PORT")
     return parse_upstream_url(name, url)
-
-
-def parse_hostport(spec: str, what: str) -> tuple[str, int]:
-    """Parse ``HOST:PORT`` (port 0 means any free port)."""
-    host, sep, port_text = spec.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise UsageError(f"invalid {what} {spec!r}: expected HOST:PORT")
-    return host.strip("[]"), int(port_text)
 
 
 @dataclass(frozen=True)

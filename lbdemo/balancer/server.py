@@ -21,6 +21,7 @@ from lbdemo.balancer.pool import Replica, ReplicaSet
 from lbdemo.balancer.proxy import ClientConnection, ProxyContext
 from lbdemo.balancer.strategy import Strategy, make_strategy
 from lbdemo.errors import ProcessError
+from lbdemo.serving import http_url
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,13 @@ class Balancer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.config.listen_host}:{self.port}"
+        return http_url(self.config.listen_host, self.port)
 
     @property
     def admin_url(self) -> str | None:
-        if self.admin_port is None:
+        if self.admin_port is None or self.config.admin_host is None:
             return None
-        return f"http://{self.config.admin_host}:{self.admin_port}"
+        return http_url(self.config.admin_host, self.admin_port)
 
     @property
     def connections(self) -> set[ClientConnection]:

@@ -111,7 +111,8 @@ async def _one_connection(
             if not head.startswith(b"HTTP/1.1 2"):
                 errors[0] += 1
             latencies.append(time.perf_counter() - start)
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+    except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        # ValueError: a Content-Length that is no number; the connection is no use after it.
         errors[0] += 1
     finally:
         writer.close()

@@ -28,6 +28,14 @@ def wait_port(name: str, port: int, proc: subprocess.Popen[bytes], timeout: floa
     raise ProcessError(f"{name} did not listen on port {port} within {timeout:.0f} s")
 
 
+def _ready(line: bytes) -> dict[str, object] | None:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) and message.get("event") == "ready" else None
+
+
 class Children:
     """Every process the bench starts; ``stop_all`` ends them by pid (TERM, then KILL)."""
 
@@ -55,7 +63,10 @@ class Children:
     def start_with_ready_line(
         self, name: str, argv: Sequence[str], timeout: float = 30.0
     ) -> dict[str, object]:
-        """Start a process that prints one JSON ready line; return that line."""
+        """Start a server process (see :mod:`lbdemo.serving`); return its JSON ready line.
+
+        Other lines before it are skipped, as :func:`lbdemo.procs.spawn` skips them.
+        """
         proc = self.start(name, argv)
         assert proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -65,9 +76,11 @@ class Children:
             chunk = proc.stdout.read()
             if chunk:
                 buffer += chunk
-                if b"\n" in buffer:
-                    ready: dict[str, object] = json.loads(buffer.split(b"\n", 1)[0])
-                    return ready
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    ready = _ready(line)
+                    if ready is not None:
+                        return ready
             elif proc.poll() is not None:
                 raise ProcessError(f"{name} exited with status {proc.returncode} at start")
             time.sleep(0.02)

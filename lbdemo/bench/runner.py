@@ -31,7 +31,7 @@ from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
 from lbdemo.bench.procs import Children, wait_port
 from lbdemo.procs import free_port
 
-TARGETS = ("lbdemo", "nginx", "haproxy", "direct")
+REPORT_FORMAT = "lbdemo-bench/1"
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,21 @@ class BenchConfig:
     command: str = "lbdemo bench"
 
 
+@dataclass(frozen=True)
+class _Round:
+    result: LoadResult
+    loadavg_1m: float  # the machine's 1-minute load average just before the round
+
+
 @dataclass
 class _Target:
     name: str
     urls: list[tuple[str, int]]
-    rounds: list[LoadResult] = field(default_factory=list)
-    loads: list[float] = field(default_factory=list)  # 1-minute load average before each round
+    rounds: list[_Round] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[LoadResult]:
+        return [r.result for r in self.rounds]
 
 
 def _port_of(url: object) -> int:
@@ -92,17 +101,13 @@ def _parallel_wrk(urls: list[tuple[str, int]], config: BenchConfig) -> LoadResul
 
 
 def _summary(target: _Target) -> dict[str, Any]:
-    rounds = target.rounds
-    # Tests build targets without loads: those rounds say null.
-    loads: list[float | None] = [*target.loads, *[None] * (len(rounds) - len(target.loads))]
+    results = target.results
     return {
-        "rps": round(statistics.median(r.rps for r in rounds), 1),
-        "p50_ms": round(statistics.median(r.p50_ms for r in rounds), 3),
-        "p99_ms": round(statistics.median(r.p99_ms for r in rounds), 3),
-        "errors": sum(r.errors for r in rounds),
-        "rounds": [
-            {**r.to_json(), "loadavg_1m": load} for r, load in zip(rounds, loads, strict=True)
-        ],
+        "rps": round(statistics.median(r.rps for r in results), 1),
+        "p50_ms": round(statistics.median(r.p50_ms for r in results), 3),
+        "p99_ms": round(statistics.median(r.p99_ms for r in results), 3),
+        "errors": sum(r.errors for r in results),
+        "rounds": [{**r.result.to_json(), "loadavg_1m": r.loadavg_1m} for r in target.rounds],
     }
 
 
@@ -139,6 +144,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "nproc": os.cpu_count(),
         # Other work on the machine skews every number; the load average at least shows it.
+        # Taken when the report is made, at the end; the report adds the one from the start.
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
@@ -154,6 +160,7 @@ def machine_info() -> dict[str, Any]:
 
 def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the whole benchmark and return the report (also written to ``config.out_dir``)."""
+    config.out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails now, not after
     notes: list[str] = []
     load_before = round(os.getloadavg()[0], 2)
     with_wrk = config.use_wrk and loadgen.wrk_available()
@@ -173,12 +180,11 @@ def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -
                 order = targets if round_no % 2 == 0 else list(reversed(targets))
                 for target in order:
                     progress(f"round {round_no + 1}/{config.rounds}: {target.name}")
-                    target.loads.append(round(os.getloadavg()[0], 2))
-                    target.rounds.append(_measure(target, config, with_wrk))
+                    load = round(os.getloadavg()[0], 2)
+                    target.rounds.append(_Round(_measure(target, config, with_wrk), load))
         finally:
             children.stop_all()
-    report = _report(config, targets, notes, with_wrk)
-    report["machine"]["loadavg_1m_before"] = load_before
+    report = _report(config, targets, notes, with_wrk, load_before)
     write_report(report, config.out_dir)
     return report
 
@@ -213,12 +219,16 @@ def _start_everything(
 
 
 def _report(
-    config: BenchConfig, targets: list[_Target], notes: list[str], with_wrk: bool
+    config: BenchConfig,
+    targets: list[_Target],
+    notes: list[str],
+    with_wrk: bool,
+    loadavg_1m_before: float,
 ) -> dict[str, Any]:
     results = {t.name: _summary(t) for t in targets if t.rounds}
     ratios: dict[str, dict[str, float]] = {}
     nginx = results.get("nginx")
-    nginx_rounds = next((t.rounds for t in targets if t.name == "nginx"), [])
+    nginx_rounds = next((t.results for t in targets if t.name == "nginx"), [])
     if nginx:
         for target in targets:
             if not target.rounds:
@@ -227,15 +237,18 @@ def _report(
             ratios[target.name] = {
                 "rps": round(summary["rps"] / nginx["rps"], 3) if nginx["rps"] else 0.0,
                 "p99": round(summary["p99_ms"] / nginx["p99_ms"], 3) if nginx["p99_ms"] else 0.0,
-                "rps_paired": _paired_ratio(target.rounds, nginx_rounds, "rps"),
-                "p99_paired": _paired_ratio(target.rounds, nginx_rounds, "p99_ms"),
+                "rps_paired": _paired_ratio(target.results, nginx_rounds, "rps"),
+                "p99_paired": _paired_ratio(target.results, nginx_rounds, "p99_ms"),
             }
     else:
         notes.append("no nginx in this run: no ratios")
     return {
+        "format": REPORT_FORMAT,
+        # PROVENANCE: the lead adds "run": run_provenance(...) (lbdemo/provenance.py) here; it
+        # will carry what "command", "date" and "machine" carry today.
         "command": config.command,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": {**machine_info(), "loadavg_1m_before": loadavg_1m_before},
         "settings": {
             "duration_s": config.duration,
             "rounds": config.rounds,
@@ -249,6 +262,13 @@ def _report(
     }
 
 
+def _versions(machine: dict[str, Any]) -> list[str]:
+    """What was installed, e.g. 'uvloop 0.21.0', 'nginx/1.22.1'; a missing tool is left out."""
+    libraries = [f"{name} {machine[name]}" for name in ("uvloop", "httptools", "aiohttp")]
+    tools = [machine[name] for name in ("nginx", "haproxy", "wrk")]  # banners carry the name
+    return [v for v in libraries if not v.endswith(" None")] + [t for t in tools if t]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     settings = report["settings"]
     machine = report["machine"]
@@ -258,13 +278,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- command: `{report['command']}`",
         f"- date: {report['date']}",
         f"- machine: {machine['nproc']} CPUs (1-min load average "
-        f"{machine.get('loadavg_1m_before', machine['loadavg_1m'])} before the bench started; "
+        f"{machine['loadavg_1m_before']} before the bench started; "
         "the bench itself keeps about 3 processes busy), "
         f"{machine['platform']}, Python {machine['python']}",
-        f"- versions: uvloop {machine['uvloop']}, httptools {machine['httptools']}, "
-        f"aiohttp {machine['aiohttp']}, {machine['nginx']}, {machine['haproxy']}, {machine['wrk']}",
+        f"- versions: {', '.join(_versions(machine))}",
         f"- load: {settings['load_generator']}, {settings['connections']} connections, "
-        f"{settings.get('warmup_s', 0):g} s warm-up, then "
+        f"{settings['warmup_s']:g} s warm-up, then "
         f"{settings['duration_s']} s x {settings['rounds']} rounds per target (order alternates); "
         "medians shown; *paired* = median of the per-round ratios",
         "- three aiohttp replicas answer `GET /` with 6 bytes; every proxy: 1 worker, round robin,"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import signal
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 from types import FrameType
 
 from lbdemo.errors import UsageError
+
+# nginx and HAProxy are set up for 4096 connections; each proxied client also holds one upstream.
+MAX_CONNECTIONS = 1024
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,10 +44,13 @@ def run(args: argparse.Namespace) -> int:
     from lbdemo.bench.runner import BenchConfig, render_markdown
     from lbdemo.bench.runner import run as run_bench
 
-    if args.duration <= 0 or args.rounds < 1 or args.connections < 1:
-        raise UsageError("--duration, --rounds and --connections must be positive")
-    if args.warmup < 0:
-        raise UsageError("--warmup must not be negative")
+    # "nan" and "inf" parse as floats; neither is a number of seconds.
+    if not (math.isfinite(args.duration) and args.duration > 0) or args.rounds < 1:
+        raise UsageError("--duration and --rounds must be positive")
+    if not (math.isfinite(args.warmup) and args.warmup >= 0):
+        raise UsageError("--warmup must be zero or more seconds")
+    if not 1 <= args.connections <= MAX_CONNECTIONS:
+        raise UsageError(f"--connections must be from 1 to {MAX_CONNECTIONS}")
     config = BenchConfig(
         duration=args.duration,
         rounds=args.rounds,

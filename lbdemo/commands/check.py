@@ -1,39 +1,66 @@
-"""``lbdemo check``: judge a report (or a raw history) against an expectation.
+"""``lbdemo check``: judge a report (or a raw history) against expectations and limits.
 
-    lbdemo check REPORT.json --expect consistent|inconsistent
-    lbdemo check --history H.jsonl [H2.jsonl ...] [--audit AUDIT.json] [--expect ...]
+    lbdemo check REPORT.json [--expect consistent|inconsistent] [--max-stale-rate R]
+                 [--max-lost-writes N] [--junit FILE]
+    lbdemo check --history H.jsonl [H2.jsonl ...] [--audit AUDIT.json] [same options]
                  [--json REPORT.json] [--markdown REPORT.md]
 
-Exit status: 0 when the expectation holds (or none was given), 1 when it does not (one line
-says why), 2 on bad input (missing file, not a report, malformed history).
+Exit status: 0 when every expectation and limit holds (or none was given), 1 when one does not
+(one line each says why), 2 on bad input (missing file, not a report, malformed history, a
+limit out of range). ``--junit`` also writes the judgements as JUnit XML for CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
+import math
+from pathlib import Path
 from typing import Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, check, load_audit
 from lbdemo.errors import UsageError
 from lbdemo.history import read_history
+from lbdemo.provenance import run_provenance
 from lbdemo.report import (
+    Limits,
     build_report,
+    judge,
+    junit_xml,
     load_report,
     render_markdown,
-    verdict_reason,
     write_json,
     write_text,
 )
+from lbdemo.report.io import refuse_overwriting_inputs
+
+
+def rate_limit(text: str) -> float:
+    """A ratio from 0 to 1 (``0.01`` is 1 %)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"must be a ratio from 0 to 1, got {text!r}")
+    return value
+
+
+def count_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="check a report or a history for consistency",
-        description="Judge a report against --expect, or check a raw history and print its "
-        "report. Exit 0: as expected; 1: not as expected; 2: bad input.",
+        description="Judge a report against --expect and limits, or check a raw history and "
+        "print its report. Exit 0: as expected; 1: not as expected; 2: bad input.",
     )
     parser.add_argument("report", nargs="?", help="a report JSON written by a run")
     parser.add_argument("--history", nargs="+", metavar="H.jsonl",
@@ -41,7 +68,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--audit", metavar="AUDIT.json",
                         help="the final audit of the replicas (with --history)")
     parser.add_argument("--expect", choices=[CONSISTENT, INCONSISTENT],
-                        help="the verdict the run should have")
+                        help="the verdict the run should have (consistent: no anomaly at all)")
+    parser.add_argument("--max-stale-rate", type=rate_limit, metavar="R",
+                        help="fail when more than this ratio of reads (0..1) was stale")
+    parser.add_argument("--max-lost-writes", type=count_limit, metavar="N",
+                        help="fail when more than N acknowledged writes were lost")
+    parser.add_argument("--junit", metavar="FILE",
+                        help="write the judgements as JUnit XML (one testcase per anomaly kind)")
     parser.add_argument("--json", dest="json_out", metavar="FILE",
                         help="write the report JSON here (with --history)")
     parser.add_argument("--markdown", dest="md_out", metavar="FILE",
@@ -53,20 +86,32 @@ def _report_from_history(args: argparse.Namespace) -> dict[str, Any]:
     history = read_history(args.history)
     audit = load_audit(args.audit) if args.audit else None
     result = check(history, audit)
-    meta = {"command": shlex.join(["lbdemo", *sys.argv[1:]]), "histories": args.history}
+    label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
+    meta = {"label": label, "histories": args.history, "audit": args.audit,
+            **run_provenance(args.argv, postgresql=None)}
     return build_report(result, history, audit, meta)
+
+
+def _suite_name(args: argparse.Namespace, report: dict[str, Any]) -> str:
+    label = (report.get("run") or {}).get("label")
+    source = args.report or " ".join(args.history)
+    return f"{label}: {source}" if label else str(source)
 
 
 def run(args: argparse.Namespace) -> int:
     if (args.report is None) == (args.history is None):
         raise UsageError("give either a REPORT.json or --history H.jsonl, not both or neither")
+    limits = Limits(args.expect, args.max_stale_rate, args.max_lost_writes)
+    inputs = [args.report] if args.report else [*args.history, *filter(None, [args.audit])]
+    refuse_overwriting_inputs(inputs, {"--junit": args.junit, "--json": args.json_out,
+                                       "--markdown": args.md_out})
     if args.report is not None:
         for flag, value in (("--audit", args.audit), ("--json", args.json_out),
                             ("--markdown", args.md_out)):
             if value:
                 raise UsageError(f"{flag} only applies to --history")
         report = load_report(args.report)
-        if args.expect is None:
+        if not limits.any:
             print(render_markdown(report))
     else:
         report = _report_from_history(args)
@@ -76,11 +121,10 @@ def run(args: argparse.Namespace) -> int:
         if args.md_out:
             write_text(args.md_out, markdown)
         print(markdown)
-    if args.expect is None:
-        return 0
-    reason = verdict_reason(report)
-    if report["verdict"] == args.expect:
-        print(f"as expected: {report['verdict']} ({reason})")
-        return 0
-    print(f"expected {args.expect}, but the run is {report['verdict']} ({reason})")
-    return 1
+    judgements = judge(report, limits)
+    if args.junit:
+        write_text(args.junit, junit_xml(report, judgements, suite=_suite_name(args, report)))
+    for j in judgements:
+        if j.asked:
+            print(j.message)
+    return 1 if any(j.passed is False for j in judgements) else 0

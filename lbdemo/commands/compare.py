@@ -1,42 +1,53 @@
-"""``lbdemo compare A.json B.json [--out FILE]``: two run reports side by side.
+"""``lbdemo compare A.json B.json [C.json ...] [--out FILE]``: runs side by side, in context.
 
-The table is always printed; ``--out`` also writes it (Markdown) to FILE.
+Prints Markdown: each run's settings, layout, date, command and files, then its results, rates
+before counts, with a difference column for exactly two runs. ``--out FILE`` also writes it,
+and the runs' charts side by side on the same scales to ``FILE`` with ``.html``. When the runs'
+settings differ, one warning line goes to stderr and into the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from lbdemo.report import compare, load_report, write_text
+from lbdemo.errors import UsageError
+from lbdemo.report import compare_reports, load_report, settings_warning, write_text
+from lbdemo.report.compare import headings
+from lbdemo.report.html import render_compare_html
+from lbdemo.report.io import refuse_overwriting_inputs
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "compare",
-        help="compare two run reports side by side",
-        description="Print a table of two reports' metrics (A, B, B − A); --out also writes it.",
+        help="compare two or more run reports side by side",
+        description="Print the runs' settings and results side by side (a difference column "
+        "for two runs); warn when their settings differ; --out also writes the Markdown.",
     )
-    parser.add_argument("a", metavar="A.json", help="the first report (column A)")
-    parser.add_argument("b", metavar="B.json", help="the second report (column B)")
-    parser.add_argument("--out", metavar="FILE", help="also write the table to FILE")
+    parser.add_argument("reports", nargs="+", metavar="REPORT.json",
+                        help="two or more reports, one column each, in this order")
+    parser.add_argument(
+        "--out", metavar="FILE",
+        help="also write the Markdown to FILE, and the charts side by side to FILE with .html",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
-def _label(path: str, report: dict[str, Any]) -> str:
-    run = report.get("run") or {}
-    parts = [str(run[k]) for k in ("scenario", "storage") if run.get(k)]
-    return " ".join(dict.fromkeys(parts)) or Path(path).stem  # "private", not "private private"
-
-
 def run(args: argparse.Namespace) -> int:
-    a, b = load_report(args.a), load_report(args.b)
-    la, lb = _label(args.a, a), _label(args.b, b)
-    if la == lb:
-        la, lb = f"A: {la}", f"B: {lb}"
-    text = compare(a, b, labels=(la, lb)) + "\n"
-    if args.out:
-        write_text(args.out, f"# {la} vs {lb}\n\n{text}")
+    if len(args.reports) < 2:
+        raise UsageError("compare needs two reports or more")
+    html = str(Path(args.out).with_suffix(".html")) if args.out else None
+    refuse_overwriting_inputs(args.reports, {"--out": args.out, "--out (.html)": html})
+    reports = [load_report(path) for path in args.reports]
+    text = compare_reports(reports)
+    warning = settings_warning(reports)
+    if warning:
+        print(f"lbdemo: warning: {warning}", file=sys.stderr)
+    if args.out and html:
+        write_text(args.out, f"# {' vs '.join(headings(reports))}\n\n{text}")
+        write_text(html, render_compare_html(reports))
     print(text, end="")
     return 0

@@ -18,14 +18,26 @@ from lbdemo.commands.volume import parse_labels
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import (
+    IMAGE_HEADER,
+    PS_HEADER,
     created_text,
     ellipsis,
     error_line,
+    image_context,
     json_array,
+    ps_context,
     status_text,
     table,
 )
 from lbdemo.containers.errors import DaemonError, NoSuchContainerError, NoSuchImageError
+from lbdemo.containers.format import (
+    Context,
+    TemplateError,
+    compile_format,
+    format_items,
+    go_json,
+    render_inspect,
+)
 from lbdemo.containers.images import find_image, image_rows
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.volumes import VolumeStore
@@ -36,13 +48,31 @@ from lbdemo.runtime.client import DaemonClient, DaemonRefusal
 CREATE_FAILED = 125
 
 
+def print_formatted(fmt: str, contexts: list[Context], header: Context) -> None:
+    """``--format json`` (one object per line) or a Go template; nothing for no items."""
+    if fmt == "json":
+        for context in contexts:
+            print(go_json(context))
+        return
+    text = format_items(fmt, contexts, header)
+    if text:
+        print(text)
+
+
 def _ps(args: argparse.Namespace) -> int:
+    fmt = args.format
+    if fmt not in (None, "", "table"):
+        compile_format(fmt)  # a bad template is refused before anything is read
     containers = ContainerStore(state_root(args)).list(all=args.all)
     if args.quiet:
         for c in containers:
             print(c.id if args.no_trunc else c.short_id)
         return 0
     now = datetime.now(UTC)
+    if fmt not in (None, "", "table"):
+        contexts = [ps_context(c, now, trunc=not args.no_trunc) for c in containers]
+        print_formatted(fmt, contexts, PS_HEADER)
+        return 0
     rows = []
     for c in containers:
         command = " ".join(c.cmd)
@@ -63,6 +93,11 @@ def _ps(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    if args.format not in (None, "", "json"):
+        try:
+            template = compile_format(args.format)
+        except TemplateError as exc:
+            raise TemplateError(f"template parsing error: {exc}") from None
     root = state_root(args)
     containers, volumes = ContainerStore(root), VolumeStore(root)
     found, status = [], 0
@@ -87,7 +122,12 @@ def _inspect(args: argparse.Namespace) -> int:
             continue
         print(f"Error: No such object: {ref}", file=sys.stderr)
         status = 1
-    print(json_array(found))
+    if args.format in (None, "", "json"):
+        print(json_array(found))
+        return status
+    for obj in found:
+        # Docker adds a newline after each object's output, as the template printed it.
+        print(render_inspect(template, obj))
     return status
 
 
@@ -133,6 +173,9 @@ def _rm_through(daemon: DaemonClient, args: argparse.Namespace) -> int:
 
 
 def _images(args: argparse.Namespace) -> int:
+    fmt = args.format
+    if fmt not in (None, "", "table"):
+        compile_format(fmt)
     rows = image_rows()
     if args.quiet:
         seen: list[str] = []
@@ -142,6 +185,11 @@ def _images(args: argparse.Namespace) -> int:
                 print(image.short_id)
         return 0
     now = datetime.now(UTC)
+    if fmt not in (None, "", "table"):
+        contexts = [image_context(repo, tag, image, now, trunc=not args.no_trunc)
+                    for repo, tag, image in rows]  # fmt: skip
+        print_formatted(fmt, contexts, IMAGE_HEADER)
+        return 0
     body = [
         [repo, tag, image.short_id, created_text(image.created, now), "N/A"]
         for repo, tag, image in rows
@@ -189,6 +237,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ps.add_argument("-a", "--all", action="store_true", help="show all containers")
     ps.add_argument("-q", "--quiet", action="store_true", help="only display container IDs")
     ps.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    ps.add_argument(
+        "--format", help="'table', 'json', or a Go template ({{.ID}} {{.Names}} {{.Status}} ...)"
+    )
     add_state_argument(ps)
     ps.set_defaults(func=_ps)
 
@@ -196,6 +247,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "inspect", help="low-level information on containers, images or volumes"
     )
     inspect.add_argument("names", nargs="+", metavar="NAME|ID")
+    inspect.add_argument(
+        "-f", "--format", help="a Go template, e.g. '{{json .Mounts}}' or '{{.State.Status}}'"
+    )
     add_state_argument(inspect)
     inspect.set_defaults(func=_inspect)
 
@@ -212,6 +266,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     images = subparsers.add_parser("images", help="list the built-in images (docker images)")
     images.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    images.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    images.add_argument("--format", help="'table', 'json', or a Go template ({{.Repository}} ...)")
     add_state_argument(images)
     images.set_defaults(func=_images)
 

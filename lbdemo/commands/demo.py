@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
-from lbdemo.config import add_state_argument, state_root
+from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
+from lbdemo.demo.pets import run_pets_lesson
 from lbdemo.demo.pipeline import LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoPlan, run_demo
 from lbdemo.errors import UsageError
 from lbdemo.layout import Layout
+from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
 
 
@@ -40,10 +42,11 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
-        "--scenario", choices=SCENARIOS, default="consistency",
+        "--scenario", choices=(*SCENARIOS, "pets"), default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
              "lbdemo/catalog:1.1 under load, and which earlier writes survive it; faults: "
-             "kill, pause, store kill, latency and resets under load (results/faults.md)",
+             "kill, pause, store kill, latency and resets under load (results/faults.md); "
+             "pets: a patch made in a container dies with it, a bind-mounted config survives",
     )  # fmt: skip
     demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
                       help="balancing strategy (default round-robin; try sticky: each client "
@@ -76,7 +79,7 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
                           write_ratio=args.write_ratio),
         out_dir=args.out.resolve(),
-        argv=tuple(sys.argv[1:]) or ("demo",),
+        argv=tuple(getattr(args, "argv", None) or ("demo",)),
     )
 
 
@@ -85,11 +88,35 @@ def say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scenario == "pets":
+        return run_pets(args)
     plan = plan_from(args)
     outcome = asyncio.run(run_demo(plan, say))
-    print(outcome.table)
-    names = ", ".join(f"{r['run']['label']}.md" for r in outcome.reports)
-    print(f"reports in {plan.out_dir}/: {names}, {outcome.comparison_path.name} (and .json)")
+    if plan.scenario == "upgrade":
+        print(outcome.table)
+    else:
+        # What matters first, readable from the back of the room; the whole table is in the file.
+        print(headline(outcome.reports, color=color_wanted(sys.stdout)))
+    warning = settings_warning(outcome.reports)
+    if warning:
+        print(f"lbdemo: warning: {warning}", file=sys.stderr)
+    names = ", ".join(f"{r['run']['label']}.html" for r in outcome.reports)
+    print(f"\nreports in {plan.out_dir}/: {names} (and .md, .json)")
+    print(f"side by side: {outcome.comparison_path.with_suffix('.html')} (and .md)")
     for problem in outcome.problems:
         print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
+    return 1 if outcome.problems else 0
+
+
+def run_pets(args: argparse.Namespace) -> int:
+    """The pets lesson (lbdemo.demo.pets): its transcript on stdout and in OUT/pets.md."""
+    out_dir = args.out.resolve()
+    root = state_root(args).resolve()
+    outcome = run_pets_lesson(root, root / "lesson-pets", say)
+    print(outcome.markdown(), end="")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "pets.md").write_text("# The pets lesson (`lbdemo demo --scenario pets`)\n\n"
+                                     + outcome.markdown())  # fmt: skip
+    for problem in outcome.problems:
+        print(f"lbdemo: the pets lesson did not show: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import urllib.parse
 from pathlib import Path
 
+from lbdemo.commands.logs import follow
 from lbdemo.config import add_state_argument, state_root
+from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import DaemonError
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
@@ -110,27 +111,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def _follow(client: DaemonClient, root: Path, name: str) -> int:
     """Foreground ``run``: show the container's output until Ctrl-C, which stops it."""
-    log = root / "run" / f"replica-{name}.log"
-    position = 0
+    log = ContainerStore(root).get(name).log_path
     try:
-        while True:
-            try:
-                with log.open("rb") as f:
-                    f.seek(position)
-                    chunk = f.read()
-            except OSError:
-                chunk = b""
-            if chunk:
-                position += len(chunk)
-                sys.stdout.write(chunk.decode(errors="replace"))
-                sys.stdout.flush()
-            time.sleep(0.2)
+        follow(log, 0, lambda: True)
     except KeyboardInterrupt:
         try:
             client.request("POST", f"/containers/{_quote(name)}/stop", {})
         except LbdemoError as exc:
             print(exc, file=sys.stderr)
         return 130
+    return 0  # not reached: following never ends by itself
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -167,7 +157,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--restart",
         choices=RESTART_POLICIES,
         default="no",
-        help="always: a container that dies is replaced by a fresh one (default no)",
+        help="always: a container that dies is restarted, the same one on its own layer "
+        "(Docker's policy); replace: it is removed and a fresh one from the image takes its "
+        "name (an orchestrator's); default no",
     )
     run.add_argument("image", metavar="IMAGE")
     add_state_argument(run)

@@ -13,8 +13,8 @@ from lbdemo.config import add_state_argument, state_root
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, run_under_load
 from lbdemo.errors import UsageError
 from lbdemo.faults.soak import SoakScenario, render_soak
+from lbdemo.files import write_json, write_text
 from lbdemo.layout import Layout
-from lbdemo.report.io import write_json, write_text
 from lbdemo.stack import StackConfig
 
 MAX_MINUTES = 60

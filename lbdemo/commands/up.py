@@ -68,8 +68,10 @@ def register(subparsers: Any) -> None:
     up.add_argument(
         "--restart",
         choices=RESTART_POLICIES,
-        default="always",
-        help="always (default): a replica container that dies is replaced by a fresh one",
+        default="replace",
+        help="what happens to a replica that dies: replace (default) removes it and starts a "
+        "fresh container from the image, as an orchestrator does; always restarts the same "
+        "container on its own layer, as Docker does; no leaves it dead",
     )
     up.add_argument(
         "--detach",

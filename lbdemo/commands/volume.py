@@ -11,8 +11,16 @@ import json
 import sys
 
 from lbdemo.config import add_state_argument, state_root
-from lbdemo.containers.display import error_line, human_size, json_array, table
+from lbdemo.containers.display import (
+    VOLUME_HEADER,
+    error_line,
+    human_size,
+    json_array,
+    table,
+    volume_context,
+)
 from lbdemo.containers.errors import DaemonError, NoSuchVolumeError
+from lbdemo.containers.format import TemplateError, compile_format, format_items, render_inspect
 from lbdemo.containers.volumes import Volume, VolumeStore
 from lbdemo.errors import LbdemoError, UsageError
 
@@ -74,8 +82,8 @@ def _ls_json(volume: Volume) -> str:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    if args.format not in (None, "table", "json"):
-        raise UsageError(f"--format {args.format!r}: lbdemo supports 'table' and 'json'")
+    if args.format not in (None, "", "table", "json"):
+        compile_format(args.format)  # a bad template is refused before anything is read
     try:
         volumes = sorted(
             VolumeStore(state_root(args)).list(args.filter or []), key=lambda v: v.name
@@ -88,12 +96,22 @@ def _ls(args: argparse.Namespace) -> int:
     elif args.format == "json":
         for volume in volumes:
             print(_ls_json(volume))
+    elif args.format not in (None, "", "table"):
+        text = format_items(args.format, [volume_context(v) for v in volumes], VOLUME_HEADER)
+        if text:
+            print(text)
     else:
         print(table(["DRIVER", "VOLUME NAME"], [["local", v.name] for v in volumes]))
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    template = None
+    if args.format not in (None, "", "json"):
+        try:
+            template = compile_format(args.format)
+        except TemplateError as exc:
+            raise TemplateError(f"template parsing error: {exc}") from None
     store = VolumeStore(state_root(args))
     found, status = [], 0
     for name in args.names:
@@ -102,7 +120,11 @@ def _inspect(args: argparse.Namespace) -> int:
         except NoSuchVolumeError:
             print(f"Error: No such volume: {name}", file=sys.stderr)
             status = 1
-    print(json_array(found))
+    if template is None:
+        print(json_array(found))
+    else:
+        for obj in found:
+            print(render_inspect(template, obj))
     return status
 
 
@@ -175,12 +197,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILTER",
         help="dangling=true|false, driver=local, label=KEY[=VALUE], name=PART (repeatable)",
     )
-    ls.add_argument("--format", default=None, help="'table' (default) or 'json'")
+    ls.add_argument(
+        "--format", default=None, help="'table' (default), 'json' or a Go template ({{.Name}})"
+    )
     add_state_argument(ls)
     ls.set_defaults(func=_ls)
 
     inspect = commands.add_parser("inspect", help="display detailed information on volumes")
     inspect.add_argument("names", nargs="+", metavar="VOLUME")
+    inspect.add_argument("-f", "--format", help="a Go template, e.g. '{{.Mountpoint}}'")
     add_state_argument(inspect)
     inspect.set_defaults(func=_inspect)
 

@@ -29,7 +29,7 @@ from lbdemo.containers.errors import (
     NoSuchContainerError,
     VolumeInUseError,
 )
-from lbdemo.containers.images import find_image
+from lbdemo.containers.images import Image, find_image, image_files_under, unpack_files
 from lbdemo.containers.mounts import Mount
 from lbdemo.containers.names import new_id, random_name, validate_container_name
 from lbdemo.containers.paths import (
@@ -90,6 +90,13 @@ class Container:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def log_path(self) -> Path:
+        """Where the container's output (stdout and stderr) goes: beside its record, so
+        ``lbdemo logs`` works after it exited and the file goes with ``lbdemo rm``, as the
+        json-file driver's ``/var/lib/docker/containers/<id>/<id>-json.log`` does."""
+        return self.layer.parent / "container.log"
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -193,6 +200,15 @@ class Container:
             },
             "NetworkSettings": {"Ports": list(self.ports)},
         }
+
+
+def _copy_up(image: Image, mount: Mount, mountpoint: Path) -> None:
+    """Docker fills an empty volume with what the image has at the mount point (not with
+    ``nocopy``, never a bind mount): ``-v cfg:/etc/catalog`` starts with the image's config."""
+    if "nocopy" in mount.mode.split(",") or not image_files_under(image, mount.destination):
+        return
+    if mountpoint.is_dir() and not any(mountpoint.iterdir()):
+        unpack_files(image, mountpoint, under=mount.destination)
 
 
 def _default_kill(pid: int) -> None:
@@ -329,6 +345,7 @@ class ContainerStore:
             for mount in mounts:
                 if mount.type == "volume":
                     volume = self.volumes.create(mount.name or None, labels=None, options=None)
+                    _copy_up(found, mount, volume.mountpoint)
                     resolved.append(mount.with_volume(volume.name, volume.mountpoint))
                 else:
                     if mount.create_source:
@@ -339,6 +356,8 @@ class ContainerStore:
             while container_id in existing.values():
                 container_id = new_id()
             self.paths.container_layer(container_id).mkdir(parents=True)
+            # The vfs driver's layer: a full copy of the image's files, changed in place.
+            unpack_files(found, self.paths.container_layer(container_id))
             container = Container(
                 id=container_id,
                 name=bare_name,

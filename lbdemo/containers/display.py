@@ -9,6 +9,9 @@ from typing import Any
 
 from lbdemo.containers.containers import Container, parse_time
 from lbdemo.containers.errors import DaemonError, NoSuchImageError
+from lbdemo.containers.format import Context
+from lbdemo.containers.images import Image
+from lbdemo.containers.volumes import Volume
 from lbdemo.errors import LbdemoError, StateError
 
 _DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
@@ -98,3 +101,108 @@ def error_line(exc: LbdemoError) -> str:
     if isinstance(exc, DaemonError | StateError):
         return f"Error response from daemon: {exc}"
     return str(exc)
+
+
+# -- ``--format`` contexts: the fields Docker's formatters offer, and their column names --------
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def _header(names: dict[str, str], type_name: str) -> Context:
+    fields: dict[str, Any] = dict(names)
+    fields["Label"] = lambda _key: "LABEL"
+    return Context(fields, type_name)
+
+
+PS_TYPE = "*formatter.ContainerContext"
+PS_HEADER = _header(
+    {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+     "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+     "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
+     "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"},
+    PS_TYPE,
+)  # fmt: skip
+
+
+def go_time(text: str) -> str:
+    """Go's ``time.Time`` as Docker's ``CreatedAt`` column prints it."""
+    when = parse_time(text)
+    return when.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if when else ""
+
+
+def ps_context(container: Container, now: datetime, trunc: bool = True) -> Context:
+    command = " ".join(container.cmd)
+    mounts = [m.name if m.type == "volume" else m.source for m in container.mounts]
+    return Context(
+        {
+            "ID": container.short_id if trunc else container.id,
+            "Image": container.image,
+            "Command": f'"{ellipsis(command, 20) if trunc else command}"',
+            "CreatedAt": go_time(container.created),
+            "RunningFor": created_text(container.created, now),
+            "Ports": ", ".join(container.ports),
+            "State": container.status,
+            "Status": status_text(container, now),
+            "Size": "0B",
+            "Names": container.name,
+            "Labels": _labels_text(container.labels),
+            "Label": lambda key: container.labels.get(key, ""),
+            "Mounts": ",".join(ellipsis(m, 15) if trunc else m for m in mounts),
+            "Networks": "",
+            "LocalVolumes": str(sum(1 for m in container.mounts if m.type == "volume")),
+        },
+        PS_TYPE,
+    )
+
+
+VOLUME_TYPE = "*formatter.volumeContext"
+VOLUME_HEADER = _header(
+    {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
+     "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE"},
+    VOLUME_TYPE,
+)  # fmt: skip
+
+
+def volume_context(volume: Volume) -> Context:
+    labels = dict(volume.labels or {})
+    return Context(
+        {
+            "Name": volume.name,
+            "Driver": "local",
+            "Scope": "local",
+            "Mountpoint": str(volume.mountpoint),
+            "Labels": _labels_text(labels),
+            "Label": lambda key: labels.get(key, ""),
+            "Links": "N/A",
+            "Size": "N/A",
+        },
+        VOLUME_TYPE,
+    )
+
+
+IMAGE_TYPE = "*formatter.imageContext"
+IMAGE_HEADER = _header(
+    {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+     "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+     "Containers": "CONTAINERS"},
+    IMAGE_TYPE,
+)  # fmt: skip
+
+
+def image_context(repository: str, tag: str, image: Image, now: datetime, trunc: bool = True
+                  ) -> Context:  # fmt: skip
+    return Context(
+        {
+            "ID": image.short_id if trunc else image.id,
+            "Repository": repository,
+            "Tag": tag,
+            "Digest": "<none>",
+            "CreatedSince": created_text(image.created, now),
+            "CreatedAt": go_time(image.created),
+            "Size": "N/A",
+            "Containers": "N/A",
+        },
+        IMAGE_TYPE,
+    )

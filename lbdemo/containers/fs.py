@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from lbdemo.containers.containers import Container
 from lbdemo.containers.errors import PathEscapeError, ReadOnlyFileSystemError
+from lbdemo.containers.images import Image
 from lbdemo.containers.mounts import Mount
 from lbdemo.errors import UsageError
 
@@ -103,3 +104,46 @@ class ContainerFS:
 
     def listdir(self, container_path: str) -> list[str]:
         return sorted(os.listdir(self.resolve(container_path)))
+
+
+def layer_changes(container: Container, image: Image) -> list[tuple[str, str]]:
+    """``docker diff``: ``(kind, path)`` for what the layer changed against its image, sorted by
+    path; kind ``A`` added, ``C`` changed, ``D`` deleted.
+
+    The layer started as a copy of the image's files (the ``vfs`` driver's layout), so a
+    change is a difference between the two trees, found by comparing them as that driver
+    does. A deleted directory is one ``D`` line; every directory above a change is ``C``
+    (its entries changed); mounts are not in the layer, so what goes through them never shows.
+    """
+    layer = container.layer
+    in_layer: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(layer, followlinks=False):
+        for name in dirnames + filenames:
+            host = Path(dirpath) / name
+            in_layer["/" + host.relative_to(layer).as_posix()] = host
+    changes: dict[str, str] = {}
+    for path, host in in_layer.items():
+        if path not in image.files:
+            changes[path] = "A"
+        elif _differs(host, image.files[path]):
+            changes[path] = "C"
+    for path in image.files:
+        parent = posixpath.dirname(path)
+        if path not in in_layer and (parent == "/" or parent in in_layer):
+            changes[path] = "D"
+    for path in list(changes):
+        parent = posixpath.dirname(path)
+        while parent != "/":
+            changes.setdefault(parent, "C")
+            parent = posixpath.dirname(parent)
+    return [(kind, path) for path, kind in sorted(changes.items())]
+
+
+def _differs(host: Path, image_text: str | None) -> bool:
+    if host.is_symlink():
+        return True
+    if image_text is None:
+        return not host.is_dir()
+    if not host.is_file():
+        return True
+    return host.read_bytes() != image_text.encode("utf-8")

@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -41,6 +42,11 @@ class Image:
     labels: MappingProxyType[str, str]
     created: str
     aliases: tuple[str, ...] = field(default=())
+    # The image's file tree: path -> file text, or None for a directory. Containers start with
+    # a copy of it in their layer (the ``vfs`` driver's way); ``lbdemo diff`` compares with it.
+    files: MappingProxyType[str, str | None] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def reference(self) -> str:
@@ -52,6 +58,7 @@ class Image:
             "Created": self.created,
             "Env": [f"{k}={v}" for k, v in self.env.items()],
             "Labels": dict(self.labels),
+            "Files": dict(self.files),
         }
 
     @property
@@ -64,7 +71,24 @@ class Image:
         return self.id.removeprefix("sha256:")[:12]
 
 
+CATALOG_CONFIG_DIR = "/etc/catalog"
+CATALOG_CONFIG_FILE = f"{CATALOG_CONFIG_DIR}/catalog.conf"
+CATALOG_LOG_DIR = "/var/log/catalog"
+
+
+def catalog_conf(currency: str) -> str:
+    """The configuration file a catalog image ships (see :mod:`lbdemo.replica.catalog_config`)."""
+    return (
+        "# lbdemo catalog replica configuration, read at start and on SIGHUP.\n"
+        "# currency: added to every product answer as \"currency\" (empty: no field)\n"
+        f"currency = {currency}\n"
+        "# banner: sent as the X-Catalog-Banner header of every response (empty: none)\n"
+        "banner =\n"
+    )
+
+
 def _catalog(version: str, created: str, aliases: tuple[str, ...] = ()) -> Image:
+    currency = "KRW" if version != "1.0" else ""  # what 1.1 adds: visible after an upgrade
     return Image(
         repository="lbdemo/catalog",
         tag=version,
@@ -78,6 +102,16 @@ def _catalog(version: str, created: str, aliases: tuple[str, ...] = ()) -> Image
         ),
         created=created,
         aliases=aliases,
+        files=MappingProxyType(
+            {
+                "/etc": None,
+                CATALOG_CONFIG_DIR: None,
+                CATALOG_CONFIG_FILE: catalog_conf(currency),
+                "/var": None,
+                "/var/log": None,
+                CATALOG_LOG_DIR: None,
+            }
+        ),
     )
 
 
@@ -97,6 +131,7 @@ def _postgres(version: str, created: str, aliases: tuple[str, ...] = ()) -> Imag
         ),
         created=created,
         aliases=aliases,
+        files=MappingProxyType({"/var": None, "/var/lib": None, "/var/lib/postgresql": None}),
     )
 
 
@@ -110,6 +145,27 @@ BUILTIN_IMAGES: tuple[Image, ...] = (
     _catalog("1.0", "2024-01-01T00:00:00Z"),
     _postgres("16", "2024-05-01T00:00:00Z", aliases=(DEFAULT_TAG,)),
 )
+
+
+def image_files_under(image: Image, container_dir: str) -> dict[str, str | None]:
+    """The image's entries below ``container_dir``, keyed by their path relative to it."""
+    prefix = container_dir.rstrip("/") + "/"
+    return {
+        path[len(prefix) :]: text for path, text in image.files.items() if path.startswith(prefix)
+    }
+
+
+def unpack_files(image: Image, root: Path, under: str = "/") -> None:
+    """Write the image's files below container path ``under`` into host directory ``root``
+    (a new container's layer, or an empty volume Docker fills from the image)."""
+    entries = image.files if under == "/" else image_files_under(image, under)
+    for path, text in sorted(entries.items()):
+        host = root / path.lstrip("/")
+        if text is None:
+            host.mkdir(parents=True, exist_ok=True)
+        else:
+            host.parent.mkdir(parents=True, exist_ok=True)
+            host.write_text(text, encoding="utf-8")
 
 
 def parse_reference(reference: str) -> tuple[str, str]:

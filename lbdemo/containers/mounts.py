@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lbdemo.containers.errors import InvalidNameError
-from lbdemo.containers.names import validate_volume_name
+from lbdemo.containers.names import go_quote, validate_volume_name
 from lbdemo.errors import UsageError
 
 MountType = Literal["volume", "bind"]
@@ -43,7 +43,9 @@ _MODE_WORDS = {
     "ro", "rw", "z", "Z", "nocopy",
     "private", "rprivate", "shared", "rshared", "slave", "rslave",
 }  # fmt: skip
-_WINDOWS_DRIVE = re.compile(r"(?:^|:)[A-Za-z]:(?:[\\/]|$)")
+# A drive letter starts a Windows path only when another path follows (``C:/data:/x``); a
+# lone ``a:/x`` is the volume name ``a``, which Docker refuses as too short.
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/][^:]*:[\\/]|:[A-Za-z]:(?:[\\/]|$)")
 _TRUE = {"", "1", "t", "T", "true", "TRUE", "True"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False"}
 
@@ -118,9 +120,19 @@ class Mount:
         return replace(self, name=name, source=str(mountpoint))
 
 
+def _one_line(message: str) -> str:
+    """A message quoting user text stays one line: control characters (a newline in a spec)
+    are shown escaped, as Go's ``%q`` shows them, everything else as typed."""
+    return "".join(ch if ch.isprintable() else go_quote(ch)[1:-1] for ch in message)
+
+
+def _usage(message: str) -> UsageError:
+    return UsageError(_one_line(message))
+
+
 def _invalid_spec(spec: str, detail: str = "") -> InvalidNameError:
     suffix = f": {detail}" if detail else ""
-    return InvalidNameError(f"invalid volume specification: '{spec}'{suffix}")
+    return InvalidNameError(_one_line(f"invalid volume specification: '{spec}'{suffix}"))
 
 
 def _reject_windows(spec: str, flag_spec: str) -> None:
@@ -154,7 +166,7 @@ def _mode(mode: str) -> bool:
     """Whether ``mode`` is valid; returns rw (False for ``ro``). Raises on a bad mode."""
     words = mode.split(",") if mode else []
     if any(w not in _MODE_WORDS for w in words) or ("ro" in words and "rw" in words):
-        raise InvalidNameError(f"invalid mode: {mode}")
+        raise InvalidNameError(_one_line(f"invalid mode: {mode}"))
     return "ro" not in words
 
 
@@ -216,7 +228,7 @@ def _parse_bool(key: str, value: str, spec: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise UsageError(
+    raise _usage(
         f'invalid argument "{spec}" for "--mount" flag: invalid value for {key}: {value}'
     )
 
@@ -228,7 +240,7 @@ def parse_mount_spec(spec: str, cwd: Path | None = None) -> Mount:
     try:
         fields = next(csv.reader([spec]), [])
     except csv.Error as exc:
-        raise UsageError(f'invalid argument "{spec}" for "--mount" flag: {exc}') from exc
+        raise _usage(f'invalid argument "{spec}" for "--mount" flag: {exc}') from exc
     mount_type, source, target, readonly = "volume", "", "", False
     for field in fields:
         key, has_value, value = field.partition("=")
@@ -239,13 +251,13 @@ def parse_mount_spec(spec: str, cwd: Path | None = None) -> Mount:
         if key in ("volume-nocopy", "bind-propagation", "consistency"):
             continue  # accepted by Docker, no effect on what lbdemo shows
         if not has_value:
-            raise UsageError(
+            raise _usage(
                 f'invalid argument "{spec}" for "--mount" flag: invalid field \'{field}\' '
                 "must be a key=value pair"
             )
         if key == "type":
             if value not in ("volume", "bind"):
-                raise UsageError(
+                raise _usage(
                     f'invalid argument "{spec}" for "--mount" flag: lbdemo supports '
                     f"type=volume and type=bind, not type={value}"
                 )
@@ -255,12 +267,12 @@ def parse_mount_spec(spec: str, cwd: Path | None = None) -> Mount:
         elif key in ("target", "dst", "destination"):
             target = value
         else:
-            raise UsageError(
+            raise _usage(
                 f'invalid argument "{spec}" for "--mount" flag: unexpected key \'{key}\' in '
                 f"'{field}'"
             )
     if not target:
-        raise UsageError(f'invalid argument "{spec}" for "--mount" flag: target is required')
+        raise _usage(f'invalid argument "{spec}" for "--mount" flag: target is required')
     _reject_windows(f"{source}:{target}", spec)
     dest = _destination(target, spec, mount_type)
     mode = "ro" if readonly else ""

@@ -9,7 +9,8 @@ from lbdemo.containers.errors import InvalidNameError
 
 # Docker's daemon/names.RestrictedNameChars, used for both volume and container names.
 RESTRICTED_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
-_RESTRICTED = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# Always with fullmatch: ``$`` would also match before a trailing newline ("nl\n").
+_RESTRICTED = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 
 # Docker has no limit of its own; the volume becomes a directory, and file names stop at 255.
 MAX_NAME_LENGTH = 255
@@ -44,7 +45,7 @@ def validate_volume_name(name: str) -> None:
             f"create {shown}: volume name is too short, names should be at least two "
             "alphanumeric characters"
         )
-    if not _RESTRICTED.match(name):
+    if not _RESTRICTED.fullmatch(name):
         raise InvalidNameError(
             f"create {shown}: {go_quote(name)} includes invalid characters for a local volume "
             f"name, only {go_quote(RESTRICTED_NAME_CHARS)} are allowed. If you intended to pass "
@@ -60,7 +61,7 @@ def validate_volume_name(name: str) -> None:
 def validate_container_name(name: str) -> str:
     """Docker accepts an optional leading ``/``; returns the name without it."""
     bare = name[1:] if name.startswith("/") else name
-    if not _RESTRICTED.match(bare) or len(bare) > MAX_NAME_LENGTH:
+    if not _RESTRICTED.fullmatch(bare) or len(bare) > MAX_NAME_LENGTH:
         raise InvalidNameError(
             f"Invalid container name ({go_quote(name)[1:-1]}), only {RESTRICTED_NAME_CHARS} "
             "are allowed"

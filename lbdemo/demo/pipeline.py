@@ -26,11 +26,12 @@ from typing import Any
 from lbdemo.checker import Audit, CheckResult, check
 from lbdemo.demo.audit import restrict, take_audit
 from lbdemo.errors import UsageError
+from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
 from lbdemo.loadrun import LocustRun, run_locust
 from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
-from lbdemo.report.io import write_json, write_text
+from lbdemo.report.html import render_report_html
 from lbdemo.stack import Stack, StackConfig
 
 Progress = Callable[[str], None]
@@ -190,6 +191,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             "audit": f"{label}-audit.json",
             "locust_csv": f"{label}-locust_stats.csv",
             "locust_html": f"{label}-locust.html",
+            "html": f"{label}.html",
         },
         **run_provenance(
             spec.argv,
@@ -206,6 +208,8 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     markdown_path = out / f"{label}.md"
     write_json(json_path, report)
     write_text(markdown_path, markdown)
+    write_text(out / f"{label}.html", render_report_html(report, history, result, audit,
+                                                         link_base=out))  # fmt: skip
     return RunOutcome(report, history, result, audit, json_path, markdown_path)
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from lbdemo.demo.faults import FaultsScenario, faults_document, faults_table
 from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
+from lbdemo.files import write_text
 from lbdemo.layout import Layout
 from lbdemo.report import compare_reports
-from lbdemo.report.io import write_text
+from lbdemo.report.html import render_compare_html
 from lbdemo.stack import StackConfig
 
 Progress = Callable[[str], None]
@@ -84,6 +85,7 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
     command = " ".join(plan.argv) or "lbdemo demo"
     path = plan.out_dir / name
     write_text(path, f"# {title}\n\nMade by `{command}`; the reports: {links}.\n\n{table}")
+    write_text(path.with_suffix(".html"), render_compare_html(reports))
     if plan.scenario == "faults":
         write_text(plan.out_dir / "faults.md", faults_document(reports, command))
     say(f"demo finished in {time.monotonic() - began:.0f} s")

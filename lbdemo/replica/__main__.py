@@ -1,59 +1,128 @@
-"""``python -m lbdemo.replica --name r1 --dsn postgresql://...``: one replica process ("container").
+"""``python -m lbdemo.replica --name r1``: one replica process ("container").
 
-Prints the ready line (see :mod:`lbdemo.serving`) once it is connected to its store and listening.
+Its store is ``--dsn URL``, else ``$LBDEMO_STORE_DSN`` (a password belongs in the environment,
+not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). Runs on the server skeleton
+of :mod:`lbdemo.serving`: the ready line comes once it is connected to its store and listening.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
 import sys
-
-from aiohttp import web
+from pathlib import Path
+from typing import Any
 
 from lbdemo import serving
-from lbdemo.errors import LbdemoError
-from lbdemo.replica.app import ReplicaSettings, create_app
+from lbdemo.config import STORE_DSN_ENV, store_dsn_from_env
+from lbdemo.containers.names import validate_container_name
+from lbdemo.errors import UsageError
+from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
+from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
 from lbdemo.store.postgres import PostgresStore
+
+PROG = "python -m lbdemo.replica"
+
+
+def _container_name(value: str) -> str:
+    # The name is sent in every X-Replica header: Docker's rule for container names keeps it plain.
+    try:
+        return validate_container_name(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _pool_size(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1000, got {value!r}")
+    return int(value)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m lbdemo.replica")
-    parser.add_argument("--name", required=True, help="replica name, sent as X-Replica")
-    parser.add_argument("--dsn", required=True, help="PostgreSQL URL of this replica's store")
-    parser.add_argument("--listen", default="127.0.0.1:0", type=serving.parse_listen)
+    parser = serving.server_parser(PROG, "Run one lbdemo replica (a product catalogue).")
+    parser.add_argument("--name", required=True, type=_container_name, help="sent as X-Replica")
+    parser.add_argument(
+        "--dsn",
+        help=f"PostgreSQL URL of this replica's store (default: ${STORE_DSN_ENV}); every user "
+        "of the machine can read a command line: keep a password in the environment "
+        "($PGPASSWORD or the URL in that variable)",
+    )
     parser.add_argument("--image", default="lbdemo/catalog:1.0")
-    parser.add_argument("--pool-size", type=int, default=10)
-    return parser.parse_args(argv)
+    parser.add_argument("--pool-size", type=_pool_size, default=10, metavar="N")
+    parser.add_argument("--config-dir", type=Path, help="host path of its /etc/catalog")
+    parser.add_argument("--log-dir", type=Path, help="host path of its /var/log/catalog")
+    args = parser.parse_args(argv)
+    args.dsn = args.dsn or store_dsn_from_env()
+    if args.dsn is None:
+        parser.error(f"no store: give --dsn URL or set ${STORE_DSN_ENV}")
+    # Only the scheme is checked here (asyncpg also takes multi-host URLs); never echo the DSN,
+    # it may hold a password.
+    if not args.dsn.startswith(("postgresql://", "postgres://")):
+        parser.error("the store DSN must be a postgresql:// URL")
+    return args
 
 
-async def serve(args: argparse.Namespace) -> int:
-    stop = serving.stop_event_on_signals()
-    store = await PostgresStore.connect(args.dsn, max_size=args.pool_size)
-    app = create_app(ReplicaSettings(name=args.name, image=args.image), store)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
+class ReplicaServer:
+    """Store first, then the HTTP server; shut down the other way round."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._store: PostgresStore | None = None
+        self._http: serving.AppServer | None = None
+
+    async def startup(self) -> dict[str, Any]:
+        args = self.args
+        log = _replica_log(args.log_dir)
+        catalog = CatalogConfigSource(args.config_dir, args.image)
+        # SIGHUP rereads /etc/catalog (``lbdemo kill -s HUP``), instead of ending the process.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
+        log.info("%s (%s) config %s: %s", args.name, args.image, args.config_dir or "built-in",
+                 catalog.current.describe())  # fmt: skip
+        try:
+            self._store = await PostgresStore.connect(
+                args.dsn, min_size=min(2, args.pool_size), max_size=args.pool_size
+            )
+        except (ValueError, OverflowError) as exc:  # asyncpg's word for a malformed DSN
+            raise UsageError(f"invalid store DSN: {exc}") from None
+        settings = ReplicaSettings(name=args.name, image=args.image, catalog=catalog)
+        app = create_app(settings, self._store)
         host, port = args.listen
-        site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
-        await site.start()
-        bound = runner.addresses[0]
-        serving.announce_ready(url=f"http://{bound[0]}:{bound[1]}", name=args.name)
-        await stop.wait()
-    finally:
-        await runner.cleanup()  # lets in-flight requests finish, then closes connections
-        await store.close()
-    return 0
+        # the replica's runner answers even aiohttp's own parse errors in JSON
+        self._http = serving.AppServer(app, host, port, make_runner=create_runner)
+        ready = await self._http.startup()
+        log.info("listening on %s", ready["url"])
+        return {**ready, "name": args.name}
+
+    async def shutdown(self) -> None:
+        if self._http is not None:
+            await self._http.shutdown()  # in-flight requests finish before the store closes
+        if self._store is not None:
+            await self._store.close()
+
+
+def _replica_log(log_dir: Path | None) -> logging.Logger:
+    """The replica's own lines at INFO: on stderr (the container's output, ``lbdemo logs``) and,
+    with a log directory, in ``catalog.log`` there: a plain file on the host when a bind mount
+    puts it there."""
+    log = logging.getLogger("lbdemo.replica")
+    log.setLevel(logging.INFO)
+    if log_dir is not None:
+        handler = logging.FileHandler(log_dir / LOG_FILE, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    return log
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        return serving.run(serve(args))
-    except LbdemoError as exc:
-        print(f"replica {args.name}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return serving.serve(
+        f"lbdemo.replica {args.name}",
+        lambda: ReplicaServer(args),
+        use_uvloop=not args.no_uvloop,
+        log_level=args.log_level,
+    )
 
 
 if __name__ == "__main__":

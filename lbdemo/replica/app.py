@@ -3,18 +3,32 @@
 Handlers are thin (parse → store → JSON). Every response, errors included and those aiohttp
 produces itself (404, 405), carries ``X-Replica`` and a JSON body, because that header is what
 lets the checker say which replica served a stale read.
+
+Requests aiohttp's parser refuses (a bad request line, a header over its 8 KiB line limit)
+never reach the application or its middlewares: aiohttp answers them from its protocol
+handler, in plain text. :func:`create_runner` serves the app with a protocol handler whose
+answer is the same JSON, with ``X-Replica`` (431 for a head too large, 400 otherwise).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
 
 from lbdemo.errors import StoreError
+from lbdemo.replica.catalog_config import (
+    BANNER_HEADER,
+    CatalogConfig,
+    CatalogConfigSource,
+    image_defaults,
+)
+from lbdemo.replica.openapi import OPENAPI_PATH, openapi_spec
 from lbdemo.replica.validation import (
     MAX_BODY_BYTES,
     InvalidInput,
@@ -31,6 +45,11 @@ log = logging.getLogger("lbdemo.replica")
 class ReplicaSettings:
     name: str
     image: str = "lbdemo/catalog:1.0"
+    # What /etc/catalog says (reloaded on SIGHUP); None: the image's defaults.
+    catalog: CatalogConfigSource | None = field(default=None, compare=False)
+
+    def config(self) -> CatalogConfig:
+        return self.catalog.current if self.catalog else image_defaults(self.image)
 
     @property
     def image_version(self) -> tuple[int, ...]:
@@ -61,8 +80,9 @@ def product_body(product: Product, settings: ReplicaSettings) -> dict[str, Any]:
         "replica": settings.name,
         "image": settings.image,
     }
-    if settings.image_version >= (1, 1):
-        body["currency"] = "KRW"  # what catalog 1.1 adds: visible after a rolling upgrade
+    currency = settings.config().currency  # 1.1's image config adds KRW, or /etc/catalog does
+    if currency:
+        body["currency"] = currency
     return body
 
 
@@ -86,7 +106,11 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def add_replica_header(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers[REPLICA_HEADER] = request.app[SETTINGS].name
+    settings = request.app[SETTINGS]
+    response.headers[REPLICA_HEADER] = settings.name
+    banner = settings.config().banner
+    if banner:
+        response.headers[BANNER_HEADER] = banner
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -128,6 +152,10 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "replica": settings.name, "image": settings.image})
 
 
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_spec())
+
+
 def create_app(settings: ReplicaSettings, store: Store) -> web.Application:
     # aiohttp's own size check answers in plain text; ours (read_body) answers in JSON, so the
     # framework's limit only has to stay above ours.
@@ -139,4 +167,58 @@ def create_app(settings: ReplicaSettings, store: Store) -> web.Application:
     app.router.add_route("GET", "/products/{product_id}", get_product)
     app.router.add_route("GET", "/products", list_products)
     app.router.add_route("GET", "/healthz", healthz)
+    app.router.add_route("GET", OPENAPI_PATH, openapi)
     return app
+
+
+def _parse_error_status(status: int, exc: BaseException | None) -> tuple[int, str]:
+    """What a request refused by aiohttp's parser gets: 431 for too large a head."""
+    if isinstance(exc, LineTooLong):
+        return 431, "request line or header field too large"
+    if status >= 500:
+        return status, "internal error"
+    return status, "malformed HTTP request"
+
+
+def _json_error_server(name: str, server: web.Server) -> web.Server:
+    """``server`` with a protocol handler that answers parse errors in JSON with X-Replica."""
+
+    class JsonErrorRequestHandler(RequestHandler):
+        def handle_error(
+            self,
+            request: web.BaseRequest,
+            status: int = 500,
+            exc: BaseException | None = None,
+            message: str | None = None,
+        ) -> web.StreamResponse:
+            if request.writer.output_size > 0:  # as aiohttp does: too late for an answer
+                raise ConnectionError("response already started; cannot send an error")
+            status, text = _parse_error_status(status, exc)
+            if status >= 500:
+                log.error("unexpected error: %r", exc)  # one line: a client cannot flood it
+            else:
+                log.info("refused a malformed request from %s: %s", request.remote, message)
+            response = json_error(status, text, detail=(message or "")[:200])
+            response.headers[REPLICA_HEADER] = name
+            response.force_close()
+            return response
+
+    class JsonErrorServer(web.Server):
+        def __call__(self) -> RequestHandler:
+            return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+    server.__class__ = JsonErrorServer
+    return server
+
+
+class ReplicaRunner(web.AppRunner):
+    """``web.AppRunner`` for a replica app: aiohttp's own error answers become JSON too."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _json_error_server(self.app[SETTINGS].name, server)
+
+
+def create_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
+    """The runner to serve ``create_app(...)`` with (``kwargs`` as for ``web.AppRunner``)."""
+    return ReplicaRunner(app, **kwargs)

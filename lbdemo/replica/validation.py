@@ -11,6 +11,20 @@ PRODUCT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 WRITE_ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces
 MAX_BODY_BYTES = 64 * 1024
 MAX_PRICE = 2**63 - 1  # PostgreSQL bigint
+# Longer integer literals are not converted at all: Python refuses past 4,300 digits (a
+# ValueError that was a 500) and anything past 19 digits is out of range for a price anyway.
+MAX_INT_DIGITS = 40
+
+
+class _HugeInteger:
+    """An integer literal too long to be worth converting; only its sign is kept."""
+
+    def __init__(self, literal: str) -> None:
+        self.negative = literal.startswith("-")
+
+
+def _parse_int(literal: str) -> int | _HugeInteger:
+    return _HugeInteger(literal) if len(literal) > MAX_INT_DIGITS else int(literal)
 
 
 class InvalidInput(Exception):
@@ -41,9 +55,11 @@ def parse_price_update(body: bytes) -> PriceUpdate:
     non-negative integer is a 422 (the request is well-formed, its value is not acceptable).
     """
     try:
-        data: Any = json.loads(body)
+        data: Any = json.loads(body, parse_int=_parse_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(400, f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # 30,000 nested brackets fit in a 64 KiB body
+        raise InvalidInput(400, "body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidInput(400, "body must be a JSON object")
     unknown = set(data) - {"price", "write_id"}
@@ -52,6 +68,9 @@ def parse_price_update(body: bytes) -> PriceUpdate:
     price, write_id = data.get("price"), data.get("write_id")
     if "price" not in data:
         raise InvalidInput(400, "missing field: price")
+    if isinstance(price, _HugeInteger):
+        raise InvalidInput(422, "price must not be negative" if price.negative
+                           else f"price must be at most {MAX_PRICE}")  # fmt: skip
     # bool is an int in Python; in JSON it is not a number
     if isinstance(price, bool) or not isinstance(price, (int, float)):
         raise InvalidInput(400, "price must be a number")

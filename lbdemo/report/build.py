@@ -2,7 +2,12 @@
 
 Field names are snake_case and stable; consumers (``lbdemo compare``, ``lbdemo check``, the
 results/ folder) read ``format`` first. Add fields freely; rename or remove one only with a new
-format version.
+format version. The schema is ``docs/schemas/lbdemo-report-2.schema.json``.
+
+``lbdemo-report/2`` (after ``/1``): ``run`` carries the run's label, layout, settings and
+provenance (command, lbdemo version, git commit, host, load average, Python and PostgreSQL
+versions: :func:`lbdemo.provenance.run_provenance`); an optional ``series`` holds per-second
+figures.
 """
 
 from __future__ import annotations
@@ -11,12 +16,12 @@ from typing import Any
 
 from lbdemo.checker import KINDS, Audit, CheckResult
 from lbdemo.history import History, Op
+from lbdemo.report.series import build_series
 from lbdemo.stats import percentile
 
-REPORT_FORMAT = "lbdemo-report/1"
+REPORT_FORMAT = "lbdemo-report/2"
 EXPLAINED_PER_KIND = 5
 DIVERGENT_EXAMPLES = 10
-
 
 
 def _latency(ops: list[Op]) -> dict[str, float | int | None]:
@@ -75,8 +80,8 @@ def build_report(
     audit: Audit | None = None,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready report of one run. ``meta`` (scenario, storage, replicas, users, duration,
-    command, started_at...) is copied under ``"run"`` as given."""
+    """The JSON-ready report of one run. ``meta`` (label, scenario, layout, settings, started_at,
+    locust, files and the provenance) is copied under ``"run"`` as given."""
     ops = history.ops
     reads = [op for op in ops if op.op == "read"]
     writes = [op for op in ops if op.op == "write"]
@@ -133,6 +138,7 @@ def build_report(
                 {"key": v.key, "witness": v.witness} for v in keys_bad[:EXPLAINED_PER_KIND]
             ],
         },
+        "series": build_series(history, result, audit),
         "explained_anomalies": [
             a.to_dict() for kind in KINDS for a in result.samples[kind][:EXPLAINED_PER_KIND]
         ],

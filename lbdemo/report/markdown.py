@@ -14,8 +14,14 @@ KIND_LABELS = {
 }
 
 
+def _cell(text: str) -> str:
+    """Text that stays inside its cell: a label from a file name may hold ``|`` or a newline."""
+    return " ".join(text.replace("|", "\\|").split())
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
     """A Markdown table padded so that its columns also line up as plain text."""
+    headers, rows = [_cell(h) for h in headers], [[_cell(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -75,9 +81,10 @@ def verdict_reason(report: dict[str, Any]) -> str:
 
 
 def _title(run: dict[str, Any]) -> str:
-    scenario = run.get("scenario") or "run"
-    storage = run.get("storage")
-    return f"{scenario} ({storage} storage)" if storage else str(scenario)
+    label = run.get("label") or run.get("scenario") or "run"
+    layout = run.get("layout")
+    name = layout.get("name") if isinstance(layout, dict) else None
+    return f"{label} ({name} layout)" if name and name != label else str(label)
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

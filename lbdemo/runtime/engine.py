@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -38,10 +39,17 @@ from typing import Any
 
 import aiohttp
 
+from lbdemo.config import STORE_DSN_ENV
 from lbdemo.containers.containers import Container, ContainerStore
-from lbdemo.containers.errors import ContainerRunningError, NoSuchContainerError
+from lbdemo.containers.errors import (
+    ContainerRunningError,
+    NoSuchContainerError,
+    ReadOnlyFileSystemError,
+)
 from lbdemo.containers.fs import ContainerFS
 from lbdemo.containers.images import (
+    CATALOG_CONFIG_DIR,
+    CATALOG_LOG_DIR,
     CATALOG_REPOSITORY,
     PGDATA_PATH,
     POSTGRES_REPOSITORY,
@@ -52,14 +60,16 @@ from lbdemo.errors import ProcessError, StateError, StoreError, UsageError
 from lbdemo.layout import Layout
 from lbdemo.procs import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
+from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 PROJECT = "lbdemo"
 REPLICA_PREFIX = "lbdemo-r"
 DB_NAME = "lbdemo-db"
-RESTART_POLICIES = ("no", "always")
+RESTART_POLICIES = ("no", "always", "replace")
 STOP_TIMEOUT_S = 10.0
 # After the balancer let go of a replica, a connection it opened just before may still carry a
 # request; a moment before SIGTERM lets that request arrive and be served.
@@ -157,6 +167,16 @@ class Runtime:
         self.store = ContainerStore(state_root)
         self.run_dir = run_dir
         self.layout = layout
+        # A password never rides in a DSN (command lines are world-readable): the embedded servers
+        # use the state root's secret, a --dsn's own password is split off; both go to the
+        # replicas in PGPASSWORD, which only their own user can read.
+        self.pg_password = load_or_create_secret(state_root)
+        # What lbdemo/postgres's entrypoint would run initdb into, made once per state root.
+        self.pg_template = state_root / "cache" / "postgres-initdb"
+        self._external_dsn: str | None = None
+        self._external_password: str | None = None
+        if layout.dsn is not None:
+            self._external_dsn, self._external_password = split_dsn_password(layout.dsn)
         self.admin: BalancerAdmin | None = None
         self.procs: dict[str, ContainerProcess] = {}  # container id -> process, in start order
         self.events: list[Event] = []
@@ -198,7 +218,9 @@ class Runtime:
         restart: str = "no",
     ) -> Container:
         if restart not in RESTART_POLICIES:
-            raise UsageError(f"invalid restart policy {restart!r}: use no or always")
+            raise UsageError(
+                f"invalid restart policy {restart!r}: use {', '.join(RESTART_POLICIES)}"
+            )
         repository = find_image(image).repository
         if repository not in (CATALOG_REPOSITORY, POSTGRES_REPOSITORY):
             raise UsageError(f"lbdemo cannot run image {image}")
@@ -233,7 +255,16 @@ class Runtime:
              if p.server is not None and p.id != container.id and p.server.pgdata == pgdata),
             None,
         )  # fmt: skip
-        server = EmbeddedPostgres(pgdata, log_file=self.run_dir / f"postgres-{container.name}.log")
+        # A store container's output is the server's log (``lbdemo logs lbdemo-db``); a private
+        # replica's PostgreSQL keeps its own file, so the replica's output stays readable.
+        store_container = find_image(container.image).repository == POSTGRES_REPOSITORY
+        log_file = (
+            container.log_path if store_container
+            else self.run_dir / f"postgres-{container.name}.log"
+        )  # fmt: skip
+        server = EmbeddedPostgres(
+            pgdata, log_file=log_file, password=self.pg_password, template=self.pg_template
+        )
         try:
             # A server left by a dead container is stopped first; a live one never is: then
             # PostgreSQL itself refuses, and its reason is what the user sees.
@@ -260,28 +291,31 @@ class Runtime:
         self._ports[container.name] = server.info.port
         return ContainerProcess(container, None, server, server.info.dsn)
 
-    def _replica_dsn(self) -> str:
-        """The store every replica of this stack shares (not for a private layout)."""
-        if self.layout.dsn is not None:
-            return self.layout.dsn
+    def _replica_store(self) -> tuple[str, str | None]:
+        """The store every replica of this stack shares (not for a private layout): its
+        password-free DSN and its password."""
+        if self._external_dsn is not None:
+            return self._external_dsn, self._external_password
         store = self.stack_store
         if store is None:
             raise StateError(f"no store to connect a replica to: {DB_NAME} is not running")
-        return store.store_dsn
+        return store.store_dsn, self.pg_password
 
     async def _start_replica(self, container: Container) -> ContainerProcess:
         server = None
+        password: str | None
         if self.layout.store_per_replica:
             server = await self._start_postgres(container)
-            dsn = server.info.dsn
+            dsn, password = server.info.dsn, self.pg_password
         else:
-            dsn = self._replica_dsn()
+            dsn, password = self._replica_store()
         try:
             child = await spawn(
                 f"replica {container.name}",
                 [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
-                 "--dsn", dsn, "--image", container.image],
-                log_path=self.run_dir / f"replica-{container.name}.log",
+                 "--image", container.image, *_catalog_dirs(container)],
+                log_path=container.log_path,
+                env=_replica_env(dsn, password),
             )  # fmt: skip
         except BaseException:
             if server is not None:
@@ -362,8 +396,7 @@ class Runtime:
             await self._died(proc, exit_status(returncode))
 
     async def _died(self, proc: ContainerProcess, code: int) -> None:
-        """Nobody asked it to stop: out of the rotation now, then replace it if it is cattle
-        (a replica), or restart the same container (a store: its data is on the volume)."""
+        """Nobody asked it to stop: out of the rotation now, then its restart policy."""
         proc.stopping = True
         self._record_exit(proc.id, code)
         self._event("die", id=proc.id, name=proc.name, exit_code=code)
@@ -372,40 +405,40 @@ class Runtime:
         except ProcessError as exc:
             self._event("warning", message=str(exc))
         await self._stop_processes(proc, signal.SIGKILL, 1.0)  # its other processes die with it
-        old = proc.container
-        if old.restart_policy != "always" or self._closing:
-            return
-        if not proc.is_replica:
-            await self._restart_store(old)
-            return
-        # Replace, not repair: the dead container goes with its layer, a fresh one takes its name.
-        self.store.remove(old.id, force=True)
-        try:
-            new = self.create(old.image, old.name, old.mounts, dict(old.labels), "always")
-            fresh = await self.launch(new)
-            await self._healthy(fresh)
-            await self._join(fresh)
-        except Exception as exc:  # a failed replacement must not kill the supervisor
-            self._event("warning", message=f"could not replace {old.name}: {exc}")
-            return
-        self._event("replace", name=old.name, old_id=old.id, new_id=new.id, image=new.image)
+        if proc.container.restart_policy != "no" and not self._closing:
+            await self._bring_back(proc.container)
 
-    async def _restart_store(self, container: Container) -> None:
-        """Restart policy ``always`` for a store: the same container, with Docker's growing
-        delay between tries (a killed postmaster's backends take a moment to notice and go)."""
-        delay = RESTART_DELAY_S
+    async def _bring_back(self, dead: Container) -> None:
+        """``always``: Docker's restart, the same container again on its own layer (what it
+        wrote is still there). ``replace``: what an orchestrator does with a failed task, the
+        dead container removed with its layer and a fresh one from the same image under its name
+        (cattle). Tries again with a growing delay, as dockerd does: a killed PostgreSQL's
+        backends, for one, take a moment to notice and go."""
+        replace = dead.restart_policy == "replace"
+        current, delay = dead, RESTART_DELAY_S
         for attempt in range(1, RESTART_ATTEMPTS + 1):
             if self._closing:
                 return
             try:
-                await self.launch(container)
+                if replace:
+                    with contextlib.suppress(NoSuchContainerError):
+                        self.store.remove(current.id, force=True)
+                    current = self.create(
+                        dead.image, dead.name, dead.mounts, dict(dead.labels), "replace"
+                    )
+                await self._start_and_join(current)
             except Exception as exc:  # a failed restart must not kill the supervisor
-                self._event("warning", message=f"could not restart {container.name} "
+                verb = "replace" if replace else "restart"
+                self._event("warning", message=f"could not {verb} {dead.name} "
                                                f"(try {attempt}): {exc}")  # fmt: skip
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
-            self._event("restart", id=container.id, name=container.name)
+            if replace:
+                self._event("replace", name=dead.name, old_id=dead.id, new_id=current.id,
+                            image=current.image)  # fmt: skip
+            else:
+                self._event("restart", id=dead.id, name=dead.name)
             return
 
     # -- Docker's verbs ----------------------------------------------------------------------
@@ -579,8 +612,27 @@ class Runtime:
         await asyncio.gather(*(stop(p) for p in stores), return_exceptions=True)
 
 
+def _catalog_dirs(container: Container) -> list[str]:
+    """The replica's ``/etc/catalog`` and ``/var/log/catalog`` as host paths, resolved as the
+    container sees them (layer, volume or bind mount); a read-only log mount means no log file."""
+    fs = ContainerFS(container)
+    argv = ["--config-dir", str(fs.resolve(CATALOG_CONFIG_DIR))]
+    with contextlib.suppress(ReadOnlyFileSystemError):
+        argv += ["--log-dir", str(fs.mkdir(CATALOG_LOG_DIR))]
+    return argv
+
+
 def _is_stack_store(container: Container) -> bool:
     # By name, as compose finds a service: a store replaced by hand under the same name (on the
     # same volume, given the same port) is the stack's store; a second one under another name
     # never is, so replicas cannot split between two databases.
     return container.name == DB_NAME
+
+
+def _replica_env(dsn: str, password: str | None) -> dict[str, str]:
+    """The store reaches a replica through its environment, which only its own user can read,
+    never its command line, which every user can."""
+    env = {**os.environ, STORE_DSN_ENV: dsn}
+    if password is not None:
+        env[PASSWORD_ENV] = password
+    return env

@@ -10,12 +10,22 @@ PostgreSQL refuses to run as root. When we are root, the server runs as the unpr
 ``pgserver`` (the user the pgserver wheel itself creates): its data directory is chowned to that
 user, and the directories above it and above the binaries must let that user through, so we add
 the traverse bit (``o+x``; never read or write) where it is missing.
+
+Nobody gets in without the password: every start makes sure ``pg_hba.conf`` allows only
+loopback TCP with SCRAM-SHA-256 and that the ``postgres`` role has the state root's secret
+(:mod:`lbdemo.store.secret`). A cluster made earlier with ``trust`` (an old volume) is converted
+before its server listens: the password is set in single-user mode, which opens no socket, and
+only then is the server started. The secret itself never reaches PostgreSQL: it gets the SCRAM
+verifier, from which the password cannot be recovered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import importlib.util
 import os
 import pwd
@@ -24,16 +34,30 @@ import signal
 import stat
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lbdemo.errors import StoreError
 from lbdemo.procs import Child, RunAs, free_port, pid_alive, signal_pid, spawn
+from lbdemo.store.secret import new_password
 
 SERVICE_USER = "pgserver"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 PORT_ATTEMPTS = 5
+SUPERUSER = "postgres"
+
+# Rewritten on every start, so a cluster from a trusting past (or edited by hand) is closed again.
+HBA_CONF = """\
+# Written by lbdemo at every start: loopback TCP with a password (SCRAM) only. No trust, no
+# Unix socket (the server listens on none).
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+"""
+# Beside pg_hba.conf: a hash of the password the role was last given, so the role is updated
+# (in single-user mode, which costs a fraction of a second) only when the password changed.
+AUTH_MARKER = "lbdemo-auth"
+SCRAM_ITERATIONS = 4096
 
 
 def postgres_bin_dir() -> Path:
@@ -85,10 +109,32 @@ class ServerInfo:
     pgdata: Path
     port: int
     pid: int
+    # Kept out of repr and of the DSN: it travels separately (``PGPASSWORD`` to children).
+    password: str = field(default="", repr=False, compare=False)
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        """Password-free on purpose: a DSN gets printed, logged and put on command lines."""
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """What PostgreSQL stores for a SCRAM-SHA-256 password (RFC 5802/7677), computed here so
+    the password itself is never sent to the server nor written in any statement it may log."""
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _fingerprint(password: str) -> str:
+    return hashlib.sha256(b"lbdemo-postgres-password\0" + password.encode()).hexdigest()
 
 
 class EmbeddedPostgres:
@@ -98,9 +144,22 @@ class EmbeddedPostgres:
     container layer (private storage) or a named volume's ``_data`` (shared storage).
     """
 
-    def __init__(self, pgdata: Path, *, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        pgdata: Path,
+        *,
+        log_file: Path | None = None,
+        password: str | None = None,
+        template: Path | None = None,
+    ) -> None:
         self.pgdata = pgdata
         self.log_file = log_file or pgdata.parent / "postgres.log"
+        # A cluster initialised once (with the same password) and copied for each new data
+        # directory: a copy takes a fraction of initdb's seconds, which every private replica
+        # (and every replacement of one) would otherwise pay.
+        self.template = template
+        # Without one given (tests, one-off servers), a random one: never an open server.
+        self.password = password if password is not None else new_password()
         self._child: Child | None = None
         self._info: ServerInfo | None = None
 
@@ -129,12 +188,17 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if account is not None:
             os.chown(self.pgdata, account.pw_uid, account.pw_gid)
-            _let_traverse(self.pgdata.parent)
             _let_traverse(postgres_bin_dir())
+        self._let_service_in(account)
         self.pgdata.chmod(0o700)
         if (self.pgdata / "PG_VERSION").exists():
+            await self._require_password(account)
             return
         was_empty = not any(self.pgdata.iterdir())
+        if self.template is not None and was_empty:
+            await self._copy_template(account)
+            await self._require_password(account)
+            return
         failure = await self._initdb(account)
         if failure and was_empty:
             # Seen rarely on a loaded machine: initdb fails and cannot clean up after itself.
@@ -143,13 +207,82 @@ class EmbeddedPostgres:
             failure = await self._initdb(account)
         if failure:
             raise StoreError(f"initdb failed for {self.pgdata}: {failure} (see {self.log_file})")
+        await self._require_password(account)
+
+    async def _copy_template(self, account: pwd.struct_passwd | None) -> None:
+        """Fill the empty ``pgdata`` from the template cluster, making the template first."""
+        assert self.template is not None
+        async with _template_lock(self.template):
+            if not (self.template / "PG_VERSION").exists():
+                # Made aside and renamed: a half-made template is never taken for a whole one.
+                partial = self.template.with_name(f"{self.template.name}.partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                maker = EmbeddedPostgres(partial, log_file=self.log_file, password=self.password)
+                await maker.initialise()
+                partial.rename(self.template)
+        # cp -a keeps the service account's ownership and the modes PostgreSQL insists on.
+        process = await asyncio.create_subprocess_exec(
+            "cp", "-a", f"{self.template}/.", str(self.pgdata),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await process.communicate()
+        if process.returncode != 0:
+            raise StoreError(f"could not copy {self.template} to {self.pgdata}: {err.decode()}")
+
+    async def _require_password(self, account: pwd.struct_passwd | None) -> None:
+        """Make the cluster accept only our password, unless it already does."""
+        hba, marker = self.pgdata / "pg_hba.conf", self.pgdata / AUTH_MARKER
+        with contextlib.suppress(OSError):
+            if hba.read_text() == HBA_CONF and marker.read_text() == _fingerprint(self.password):
+                return
+        # The role's password first, while no server listens; then the rule that demands it.
+        await self._set_password_offline(account)
+        _write_owned(hba, HBA_CONF, account)
+        _write_owned(marker, _fingerprint(self.password), account)
+
+    async def _set_password_offline(self, account: pwd.struct_passwd | None) -> None:
+        """``ALTER ROLE`` in single-user mode: no socket is opened, so a trusting cluster is never
+        reachable while it is converted."""
+        self._let_service_in(account)
+        statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{scram_verifier(self.password)}'\n"
+        process = await asyncio.create_subprocess_exec(
+            str(postgres_bin_dir() / "postgres"), "--single",
+            "-D", str(self.pgdata),
+            "-c", "unix_socket_directories=",
+            "-c", "log_min_messages=fatal",  # single-user mode logs to our pipe: keep it short
+            "postgres",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            **_run_as(account),
+        )  # fmt: skip
+        output, _ = await process.communicate(statement.encode())
+        text = output.decode(errors="replace")
+        if process.returncode != 0 or "ERROR" in text or "FATAL" in text:
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            serious = ("ERROR", "FATAL", "PANIC")
+            reasons = [line for line in lines if any(word in line for word in serious)]
+            reasons = reasons or [f"exit status {process.returncode}", *lines[-2:]]
+            raise StoreError(
+                f"could not set the password of PostgreSQL in {self.pgdata}: "
+                + " | ".join(reasons[:3])
+            )
+
+    def _let_service_in(self, account: pwd.struct_passwd | None) -> None:
+        """Before each program we start as the service account: another process may have
+        tightened an ancestor meanwhile (a pytest session does so to its temporary root)."""
+        if account is not None:
+            _let_traverse(self.pgdata.parent)
 
     async def _initdb(self, account: pwd.struct_passwd | None) -> str | None:
         """Run initdb once; None on success, else its error lines (the whole output is logged)."""
+        self._let_service_in(account)
         process = await asyncio.create_subprocess_exec(
             str(postgres_bin_dir() / "initdb"),
             "-D", str(self.pgdata),
             "-U", "postgres",
+            # initdb's trust lasts only until _require_password, before any server listens
             "--auth=trust",
             "--encoding=UTF8",
             "--no-sync",  # a fresh, empty cluster: nothing to lose if the machine crashes now
@@ -181,6 +314,7 @@ class EmbeddedPostgres:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(1 if port else PORT_ATTEMPTS):
             chosen = port or free_port()
+            self._let_service_in(account)
             self._child = await spawn(
                 f"postgres {self.pgdata}",
                 [
@@ -198,7 +332,7 @@ class EmbeddedPostgres:
                 run_as=_run_as(account),
             )
             if await self._wait_ready(self._child):
-                self._info = ServerInfo(self.pgdata, chosen, self._child.pid)
+                self._info = ServerInfo(self.pgdata, chosen, self._child.pid, self.password)
                 return self._info
             # most likely the port was taken between free_port() and bind(): try another one
         tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
@@ -248,6 +382,18 @@ class EmbeddedPostgres:
             signal_pid(pid, signal.SIGKILL)
 
 
+def _write_owned(path: Path, text: str, account: pwd.struct_passwd | None) -> None:
+    """Replace ``path`` (in a data directory) with ``text``, mode 0600, owned by the server."""
+    tmp = path.with_name(f".{path.name}.lbdemo-tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    if account is not None:
+        os.chown(tmp, account.pw_uid, account.pw_gid)
+    tmp.replace(path)
+
+
 def _clear_directory(directory: Path) -> None:
     """Remove everything inside ``directory`` (not the directory: it may be a mount point)."""
     for entry in directory.iterdir():
@@ -265,3 +411,13 @@ def _leftover_pid(pgdata: Path) -> int | None:
         return None
     is_postgres = bool(cmdline) and cmdline[0].endswith(b"/postgres")
     return pid if is_postgres and str(pgdata).encode() in cmdline else None
+
+
+_TEMPLATE_LOCKS: dict[tuple[int, Path], asyncio.Lock] = {}
+
+
+def _template_lock(template: Path) -> asyncio.Lock:
+    """One maker of a template at a time (replicas start concurrently on one event loop; an
+    asyncio lock belongs to its loop, hence one per loop)."""
+    key = (id(asyncio.get_running_loop()), template)
+    return _TEMPLATE_LOCKS.setdefault(key, asyncio.Lock())

@@ -61,12 +61,20 @@ class PostgresStore:
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, min_size: int = 2, max_size: int = 10, timeout_s: float = 10.0
+        cls,
+        dsn: str,
+        *,
+        password: str | None = None,
+        min_size: int = 2,
+        max_size: int = 10,
+        timeout_s: float = 10.0,
     ) -> PostgresStore:
+        """A pool to ``dsn``. ``password`` None: the one in the DSN, else ``PGPASSWORD``
+        (asyncpg reads it as libpq does), which is how replica processes receive it."""
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, timeout=timeout_s,
-                command_timeout=timeout_s,
+                dsn, password=password, min_size=min_size, max_size=max_size,
+                timeout=timeout_s, command_timeout=timeout_s,
             )
         except DB_ERRORS as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc

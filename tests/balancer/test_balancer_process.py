@@ -73,7 +73,7 @@ async def test_process_prints_ready_line_serves_and_exits_0_on_sigterm(
 
 
 async def test_generated_token_is_printed_once_in_ready_line_and_stderr() -> None:
-    proc = _spawn("--admin", "127.0.0.1:0")
+    proc = _spawn("--admin", "127.0.0.1:0", "--no-uvloop")  # asyncio's own loop works too
     try:
         ready = await _ready_line(proc)
         token = ready["admin_token"]

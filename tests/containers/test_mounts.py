@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,23 @@ def test_mount_flag_bind_needs_an_absolute_source_and_rejects_windows_paths() ->
 def test_mount_round_trips_through_its_record() -> None:
     mount = parse_volume_spec("/srv/a:/a:ro")
     assert Mount.from_record(mount.to_record()) == mount
+
+
+@pytest.mark.parametrize(
+    ("parse", "spec"),
+    [
+        (parse_volume_spec, "\n"),
+        (parse_volume_spec, "data:/x:r\no"),
+        (parse_volume_spec, "bad\rname:/x"),
+        (parse_mount_spec, "target=/x\n,src=a"),
+        (parse_mount_spec, "type=volume,src=a\tb,target=/x"),
+        (parse_mount_spec, "type=tmpfs\n,target=/x"),
+    ],
+)
+def test_a_spec_with_a_control_character_is_refused_in_one_line(parse: Any, spec: str) -> None:
+    """Found by the fuzzer (tests/fuzz): a newline in a spec was quoted raw, so the CLI's
+    one-line error became several lines (and csv's own error leaked through for --mount)."""
+    with pytest.raises(UsageError) as info:
+        parse(spec)
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message and "\t" not in message

@@ -1,10 +1,14 @@
-"""A small run, written as a real history file, for report and command tests."""
+"""A small run, written as a real history file, and reports built from it, for report tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from lbdemo.history import HistoryWriter, Op
+from lbdemo.checker import Audit, check
+from lbdemo.history import HistoryWriter, Op, read_history
+from lbdemo.provenance import run_provenance
+from lbdemo.report import build_report
 
 
 def op(client: str, kind: str, key: str, wid: str | None, inv: float, comp: float,
@@ -31,9 +35,43 @@ STALE = [
     op("u2", "read", "p2", "u1-2", 10.3, 10.302, "r2"),
     op("u3", "read", "p3", None, 10.3, 10.301, "r2"),
 ]
+AUDIT = Audit(replicas={"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, rows={"r1": 1, "r2": 1})
+# Both replicas agree on every acknowledged write of CLEAN.
+CLEAN_AUDIT = Audit(replicas={r: {"p1": "u1-1", "p2": "u1-2"} for r in ("r1", "r2")},
+                    rows={"r1": 2, "r2": 2})
+LAYOUTS = {
+    "private": "one PostgreSQL per replica, in its container layer",
+    "shared-volume": "one PostgreSQL, its data on the named volume lbdemo-pgdata",
+}
 
 
 def write_history(path: Path, ops: list[Op]) -> Path:
     with HistoryWriter(path, host="http://127.0.0.1:9", wall_anchor=1e9, mono_anchor=0.0) as w:
         w.write_all(ops)
     return path
+
+
+def scenario_run(label: str, layout: str, **settings: Any) -> dict[str, Any]:
+    """A ``run`` block shaped as the scenario pipeline writes it (settings overridable)."""
+    return {
+        "label": label,
+        "scenario": "consistency",
+        "layout": {"name": layout, "runtime": "local", "summary": LAYOUTS[layout]},
+        "settings": {"replicas": 3, "users": 20, "duration_s": 20.0, "keys": 8,
+                     "write_ratio": 0.3, "strategy": "round-robin", **settings},
+        "started_at": "2026-11-27T19:21:41+00:00",
+        "stack_start_s": 1.5,
+        "locust": {"exit_code": 0, "requests": 6, "failures": 0, "stale_reads": 0},
+        "files": {"history": f"{label}-history.jsonl", "audit": f"{label}-audit.json",
+                  "locust_csv": f"{label}-locust_stats.csv",
+                  "locust_html": f"{label}-locust.html", "html": f"{label}.html"},
+        **run_provenance(["demo"], postgresql="16.2"),
+    }
+
+
+def make_report(tmp_path: Path, ops: list[Op], audit: Audit | None = None,
+                run: dict[str, Any] | None = None) -> dict[str, Any]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    history = read_history([write_history(tmp_path / "h.jsonl", ops)])
+    return build_report(check(history, audit), history, audit,
+                        run if run is not None else scenario_run("private", "private"))

@@ -8,38 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reportkit import CLEAN, STALE, write_history
+from reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run
 
-from lbdemo.checker import Audit, check
 from lbdemo.errors import UsageError
-from lbdemo.history import read_history
 from lbdemo.report import (
     REPORT_FORMAT,
-    build_report,
-    compare,
     load_report,
     render_markdown,
     write_json,
 )
 from lbdemo.stats import percentile
 
-META = {"scenario": "private", "storage": "private", "replicas": 2, "users": 3,
-        "duration": 1.0, "command": "lbdemo demo", "started_at": "2026-01-01T00:00:00Z"}
-
-
-def make_report(tmp_path: Path, ops: list[Any], audit: Audit | None = None,
-                meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    history = read_history(write_history(tmp_path / "h.jsonl", ops))
-    return build_report(check(history, audit), history, audit, meta or META)
-
-
-AUDIT = Audit(replicas={"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, rows={"r1": 1, "r2": 1})
+RUN = scenario_run("private", "private")
 
 
 def test_report_has_every_documented_field(tmp_path: Path) -> None:
-    report = make_report(tmp_path, STALE, AUDIT)
+    report = make_report(tmp_path, STALE, AUDIT, RUN)
     assert report["format"] == REPORT_FORMAT
-    assert report["run"] == META
+    assert report["run"] == RUN
     assert report["verdict"] == "inconsistent"
     assert set(report) >= {
         "totals", "measured_duration_s", "ops_per_s", "latency_ms", "anomalies", "replicas",
@@ -92,7 +78,7 @@ def test_percentile_is_nearest_rank() -> None:
 
 def test_markdown_shows_verdict_summary_replicas_and_explanations(tmp_path: Path) -> None:
     text = render_markdown(make_report(tmp_path, STALE, AUDIT))
-    assert text.startswith("# lbdemo report: private (private storage)")
+    assert text.startswith("# lbdemo report: private\n")
     assert "**Verdict: INCONSISTENT**: 1 stale reads (33.33%)" in text
     assert "| stale reads " in text
     assert "## Per replica" in text
@@ -103,8 +89,8 @@ def test_markdown_shows_verdict_summary_replicas_and_explanations(tmp_path: Path
 
 
 def test_markdown_run_table_flattens_nested_meta(tmp_path: Path) -> None:
-    meta = {"scenario": "s", "locust": {"exit_code": 0, "failures": None}}
-    text = render_markdown(make_report(tmp_path, CLEAN, meta=meta))
+    run = {"label": "s", "locust": {"exit_code": 0, "failures": None}}
+    text = render_markdown(make_report(tmp_path, CLEAN, run=run))
     assert re.search(r"^\| locust\.exit_code +\| 0 +\|$", text, re.M)
     assert re.search(r"^\| locust\.failures +\| – +\|$", text, re.M)
 
@@ -113,25 +99,6 @@ def test_markdown_of_a_clean_run_says_so(tmp_path: Path) -> None:
     text = render_markdown(make_report(tmp_path, CLEAN))
     assert "**Verdict: CONSISTENT**: no anomaly in 3 reads and 2 acknowledged writes" in text
     assert "## Explained anomalies" not in text
-
-
-def test_compare_lines_up_two_reports_with_differences(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a = make_report(tmp_path / "a", CLEAN, meta={"scenario": "shared", "storage": "shared"})
-    b = make_report(tmp_path / "b", STALE, AUDIT)
-    text = compare(a, b, labels=("shared", "private"))
-    lines = text.splitlines()
-    assert [c.strip() for c in lines[0].split("|")[1:5]] == [
-        "metric", "shared", "private", "difference (private − shared)"]
-    assert len({len(line) for line in lines}) == 1  # columns line up in a terminal
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:5]]
-            for line in lines[2:]}
-    assert rows["verdict"] == ["consistent", "inconsistent", "differs"]
-    assert rows["stale reads"] == ["0", "1", "+1"]
-    assert rows["stale reads rate"] == ["0.00%", "33.33%", "+33.33 pp"]
-    assert rows["operations"] == ["6", "5", "-1 (-17%)"]
-    assert rows["lost writes rate"] == ["–", "0.00%", ""]
 
 
 def test_report_files_round_trip_and_non_reports_are_usage_errors(tmp_path: Path) -> None:
@@ -146,3 +113,68 @@ def test_report_files_round_trip_and_non_reports_are_usage_errors(tmp_path: Path
         load_report(tmp_path / "y.json")
     with pytest.raises(UsageError, match="cannot read report"):
         load_report(tmp_path / "missing.json")
+
+
+def test_an_older_report_format_is_refused_with_one_line_naming_both_versions(
+    tmp_path: Path,
+) -> None:
+    old = make_report(tmp_path, CLEAN) | {"format": "lbdemo-report/1"}
+    write_json(tmp_path / "old.json", old)
+    with pytest.raises(UsageError) as caught:
+        load_report(tmp_path / "old.json")
+    message = str(caught.value)
+    assert "a lbdemo-report/1 report" in message and REPORT_FORMAT in message
+    assert "\n" not in message
+
+
+def test_write_json_refuses_non_finite_numbers_and_leaves_no_file(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    with pytest.raises(UsageError, match="not JSON compliant"):
+        write_json(target, {"ops_per_s": float("inf")})
+    with pytest.raises(UsageError):
+        write_json(target, {"rate": float("nan")})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_json_replaces_whole_files_and_names_an_unwritable_path(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    write_json(target, {"a": [1, 2]})
+    write_json(target, {"b": "é"})
+    assert target.read_text(encoding="utf-8") == '{\n  "b": "\\u00e9"\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no partial file left behind
+    with pytest.raises(UsageError, match=r"cannot write .*missing/r\.json"):
+        write_json(tmp_path / "missing" / "r.json", {})
+
+
+def test_markdown_title_names_the_label_and_a_layout_of_another_name(tmp_path: Path) -> None:
+    report = make_report(tmp_path, CLEAN, run=scenario_run("shared", "shared-volume"))
+    assert render_markdown(report).startswith("# lbdemo report: shared (shared-volume layout)\n")
+
+
+@pytest.mark.parametrize("path, value, said", [
+    ("run", "x", "run is str"),
+    ("anomalies.stale_read", 5, "anomalies.stale_read is int"),
+    ("anomalies.stale_read.count", "1", "anomalies.stale_read.count is str"),
+    ("totals.ops", True, "totals.ops is bool"),
+    ("latency_ms.all.p99", [1], "latency_ms.all.p99 is list"),
+    ("linearizability.witnesses", [{"key": "p1"}], "witnesses holds an entry without key and"),
+    ("replicas", [1], "replicas holds an entry without replica"),
+    ("lost_writes", None, "lost_writes is NoneType"),
+    ("latency_ms", "deleted", "no latency_ms.all"),
+])
+def test_a_malformed_report_is_refused_in_one_line_before_anything_reads_it(
+    tmp_path: Path, path: str, value: Any, said: str
+) -> None:
+    report = make_report(tmp_path, STALE, AUDIT)
+    *parents, last = path.split(".")
+    target = report
+    for key in parents:
+        target = target[key]
+    if value == "deleted":
+        target[last] = {}
+    else:
+        target[last] = value
+    write_json(tmp_path / "bad.json", report)
+    with pytest.raises(UsageError, match="malformed lbdemo report") as caught:
+        load_report(tmp_path / "bad.json")
+    assert said in str(caught.value) and "\n" not in str(caught.value)

@@ -102,7 +102,7 @@ async def test_a_second_server_on_the_stores_volume_is_refused_with_postgresqls_
         store = stack.runtime.stack_store
         assert store is not None
         ran = await lbdemo(tmp_path, "run", "-d", "--name", "second", "-v",
-                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")  # fmt: skip
+                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")
         assert ran.status != 0
         assert "postmaster.pid" in ran.err, "PostgreSQL's own reason is shown"
         assert "cannot share one data directory" in ran.err
@@ -132,7 +132,7 @@ async def test_a_store_replaced_by_hand_does_not_block_the_next_up(tmp_path: Pat
     async with running_stack(tmp_path, replicas=1):
         assert (await lbdemo(tmp_path, "rm", "-f", "lbdemo-db")).status == 0
         ran = await lbdemo(tmp_path, "run", "-d", "--name", "lbdemo-db", "-v",
-                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")  # fmt: skip
+                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")
         assert ran.status == 0, ran.err
     async with running_stack(tmp_path, replicas=1) as again, ClientSession() as http:
         assert await get_status(http, f"{again.url}/healthz") == 200

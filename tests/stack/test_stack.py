@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import signal
 from pathlib import Path
@@ -15,6 +16,7 @@ from aiohttp import ClientSession
 from lbdemo.errors import StateError
 from lbdemo.procs import pid_alive
 from lbdemo.store.embedded import ServerInfo
+from tests.test_results_schemas import problems
 from tests.utils import running_stack
 
 pytestmark = pytest.mark.slow
@@ -34,7 +36,10 @@ async def test_round_robin_is_per_request_over_one_keep_alive_connection(tmp_pat
                 served.append(r.headers["X-Replica"])
         connector = http.connector
         assert connector is not None
+        recorded = json.loads((stack.config.run_dir / "stack.json").read_text())
     assert served == ["lbdemo-r1", "lbdemo-r2", "lbdemo-r3"] * 2, "X-Replica is the container name"
+    assert problems(recorded) == [], "stack.json validates against docs/schemas/lbdemo-stack-1"
+    assert recorded["config"]["replicas"] == 3, "numbers as numbers"
 
 
 async def test_shared_write_through_the_balancer_is_read_back_by_every_replica(

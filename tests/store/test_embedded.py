@@ -19,14 +19,17 @@ from lbdemo.store.postgres import PostgresStore
 async def test_a_new_server_on_the_same_volume_finds_all_the_data(tmp_path: Path) -> None:
     volume = tmp_path / "volumes" / "pgdata" / "_data"
     first = EmbeddedPostgres(volume)
-    store = await PostgresStore.connect((await first.start()).dsn)
+    info = await first.start()
+    store = await PostgresStore.connect(info.dsn, password=info.password)
     for n in range(20):
         await store.put(f"p{n}", n, f"w{n}")
     await store.close()
     await first.stop()
 
-    second = EmbeddedPostgres(volume)  # a fresh server process: only the volume is shared
-    store = await PostgresStore.connect((await second.start()).dsn)
+    # a fresh server process: only the volume (and the state root's password) is shared
+    second = EmbeddedPostgres(volume, password=first.password)
+    info = await second.start()
+    store = await PostgresStore.connect(info.dsn, password=info.password)
     try:
         snapshot = await store.snapshot()
     finally:
@@ -54,7 +57,8 @@ async def test_a_leftover_server_from_a_killed_run_is_stopped_before_starting(
 
 async def test_a_replica_answers_503_json_while_its_store_is_down(tmp_path: Path) -> None:
     server = EmbeddedPostgres(tmp_path / "pgdata")
-    store = await PostgresStore.connect((await server.start()).dsn, timeout_s=2)
+    info = await server.start()
+    store = await PostgresStore.connect(info.dsn, password=info.password, timeout_s=2)
     web_server = TestServer(create_app(ReplicaSettings("r1"), store), host="127.0.0.1")
     await web_server.start_server()
     try:
@@ -93,3 +97,28 @@ async def test_a_directory_holding_other_files_is_refused_and_left_as_it_was(
         await EmbeddedPostgres(pgdata).start()
     assert sorted(p.name for p in pgdata.iterdir()) == ["notes.txt"]
     assert (pgdata / "notes.txt").read_text() == "mine"
+
+
+async def test_clusters_copied_from_one_template_are_independent_and_password_protected(
+    tmp_path: Path,
+) -> None:
+    template = tmp_path / "cache" / "postgres-initdb"
+    a = EmbeddedPostgres(tmp_path / "a" / "pgdata", password="pw-a", template=template)
+    b = EmbeddedPostgres(tmp_path / "b" / "pgdata", password="pw-a", template=template)
+    info_a, info_b = await a.start(), await b.start()
+    try:
+        assert (template / "PG_VERSION").exists(), "made once, on the first use"
+        assert not template.with_name("postgres-initdb.partial").exists()
+        store_a = await PostgresStore.connect(info_a.dsn, password="pw-a")
+        store_b = await PostgresStore.connect(info_b.dsn, password="pw-a")
+        try:
+            await store_a.put("only-in-a", 1, "w1")
+            assert await store_b.snapshot() == {}, "a copy, not a shared directory"
+        finally:
+            await store_a.close()
+            await store_b.close()
+        with pytest.raises(StoreError):
+            await PostgresStore.connect(info_b.dsn, password="wrong")
+    finally:
+        await a.stop()
+        await b.stop()

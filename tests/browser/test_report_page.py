@@ -1,0 +1,137 @@
+"""The HTML report and the compare page in headless Chromium, from a real run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("selenium", reason="browser tests skipped: selenium is not installed")
+
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from lbdemo.report.series import every_anomaly
+from tests.browser.chromium import console_errors, screenshot_full_page, wait_ready
+from tests.browser.conftest import Pages
+
+pytestmark = pytest.mark.slow
+
+
+def open_page(browser: Any, page: Path) -> dict[str, Any]:
+    browser.set_window_size(1400, 1000)
+    browser.get_log("browser")  # drop what an earlier page logged
+    browser.get(page.as_uri())
+    state = wait_ready(browser)
+    assert state["error"] is None and state["ready"], state
+    return state
+
+
+def test_report_renders_its_charts_with_no_console_errors(
+    browser: Any, pages: Pages, screenshots: Path | None
+) -> None:
+    run = pages.runs["private"]
+    open_page(browser, run.page)
+    assert console_errors(browser) == []
+    assert browser.find_element(By.CSS_SELECTOR, ".verdict").text.lower() == "inconsistent"
+    charts = browser.execute_script(
+        "const c = LBDEMO.charts; return [c.rates, c.key, c.latency, c.replicas]"
+        ".map(u => ({points: u.data[0].length, series: u.series.length}))")
+    buckets = len(run.report["series"]["t_s"])
+    assert charts[0]["points"] == buckets and charts[2]["points"] == buckets
+    # x, the latest acknowledged write, one series per replica
+    assert charts[1]["series"] == 2 + len(run.audit.replicas)
+    # The timeline canvas has something drawn on it, and anomalies are marked.
+    painted = browser.execute_script(
+        "const c = document.getElementById('timeline');"
+        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n")
+    assert painted > 1000
+    assert browser.execute_script("return LBDEMO.anomalyCount") == sum(run.result.counts.values())
+    if screenshots:
+        screenshot_full_page(browser, str(screenshots / "report-private.png"))
+
+
+def test_shared_run_reads_consistent_with_no_anomaly_marks(
+    browser: Any, pages: Pages, screenshots: Path | None
+) -> None:
+    open_page(browser, pages.runs["shared"].page)
+    assert console_errors(browser) == []
+    assert browser.find_element(By.CSS_SELECTOR, ".verdict").text.lower() == "consistent"
+    assert browser.execute_script("return LBDEMO.timeline.visibleMarks().length") == 0
+    if screenshots:
+        screenshot_full_page(browser, str(screenshots / "report-shared.png"))
+
+
+def test_key_selector_changes_the_per_key_chart(browser: Any, pages: Pages) -> None:
+    run = pages.runs["private"]
+    open_page(browser, run.page)
+    chart = browser.find_element(By.ID, "chart-key")
+    select = Select(browser.find_element(By.ID, "key-select"))
+    first = chart.get_attribute("data-key")
+    other = next(o.get_attribute("value") for o in select.options
+                 if o.get_attribute("value") != first)
+    select.select_by_value(other)
+    assert chart.get_attribute("data-key") == other
+    # The chart now holds exactly the values observed on that key: its ops that took effect
+    # on a known replica, plus the final audit.
+    observed = sum(1 for op in run.history.ops
+                   if op.key == other and op.replica is not None and op.outcome == "ok")
+    assert int(chart.get_attribute("data-points")) == observed
+    points = browser.execute_script("return LBDEMO.charts.key.data[0].length")
+    assert points == observed + 1
+    assert other in browser.find_element(By.ID, "key-summary").text
+    assert console_errors(browser) == []
+
+
+def test_hovering_an_anomaly_mark_shows_its_sentence(browser: Any, pages: Pages) -> None:
+    run = pages.runs["private"]
+    open_page(browser, run.page)
+    sentences = {a.explanation for a in every_anomaly(run.result, run.history, run.audit)}
+    canvas = browser.find_element(By.ID, "timeline")
+    mark = browser.execute_script(
+        "const t = LBDEMO.timeline; const i = t.visibleMarks()[0];"
+        "return Object.assign(t.markPoint(i), t.canvasSize())")
+    # Selenium offsets from the element's centre.
+    dx = round(mark["x"] - mark["width"] / 2)
+    dy = round(mark["y"] - mark["height"] / 2)
+    ActionChains(browser).move_to_element_with_offset(canvas, dx, dy).perform()
+    tip = browser.find_element(By.ID, "tl-tip")
+    assert tip.is_displayed()
+    shown = tip.text  # one WebDriver round trip, not one per sentence
+    assert any(s in shown for s in sentences), shown
+    ActionChains(browser).click().perform()
+    detail = browser.find_element(By.ID, "tl-detail")
+    assert "anomaly" in (detail.get_attribute("class") or "")
+    pinned = detail.text
+    assert any(s in pinned for s in sentences), pinned
+    assert console_errors(browser) == []
+
+
+def test_next_anomaly_button_moves_the_window_to_an_anomaly(browser: Any, pages: Pages) -> None:
+    open_page(browser, pages.runs["private"].page)
+    browser.execute_script("LBDEMO.timeline.setWindow(0, 0.2)")
+    before = browser.execute_script("return LBDEMO.timeline.view.pinned")
+    browser.find_element(By.ID, "tl-next").click()
+    after = browser.execute_script("return LBDEMO.timeline.view.pinned")
+    assert after != before and after >= 0
+    assert browser.find_element(By.ID, "tl-detail").text
+
+
+def test_compare_page_renders_runs_on_the_same_scales(
+    browser: Any, pages: Pages, screenshots: Path | None
+) -> None:
+    open_page(browser, pages.compare)
+    assert console_errors(browser) == []
+    scales = browser.execute_script(
+        "const c = LBDEMO.charts; return ['rates', 'latency', 'replicas'].map("
+        "k => c[k].map(u => [u.scales.x.max, u.scales.y.max]))")
+    for per_run in scales:
+        assert len(per_run) == 2
+        assert per_run[0] == per_run[1]  # same x and y range in every column
+    callouts = browser.find_element(By.CSS_SELECTOR, ".callouts").text
+    assert "Verdicts differ" in callouts and "Stale reads" in callouts
+    if screenshots:
+        screenshot_full_page(browser, str(screenshots / "compare.png"))
