@@ -23,6 +23,7 @@ FAULT_FIELDS = (
     "fault", "target", "start_s", "active_s", "requests", "failed_during", "failed_after",
     "retried", "stale_reads", "lost_writes", "recovered_after_s",
 )  # fmt: skip
+SOAK_FORMAT = "lbdemo-soak/1"  # docs/schemas/lbdemo-soak-1.schema.json
 LABEL = "soak-run"  # the pipeline's report; soak.json / soak.md are the summary
 
 
@@ -80,6 +81,7 @@ def summary(report: dict[str, Any], command: str) -> dict[str, Any]:
     section = report["soak"]
     faults = section["faults"]
     return {
+        "format": SOAK_FORMAT,
         "command": command,
         "started_at": report["run"]["started_at"],
         "settings": report["run"]["settings"],

@@ -41,6 +41,7 @@ def test_a_short_soak_samples_memory_and_descriptors_and_injects_faults(
     done = subprocess.run(argv, capture_output=True, text=True, timeout=150)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     data = json.loads((out / "soak.json").read_text())
+    assert data["format"] == "lbdemo-soak/1"
     names = {p["name"] for p in data["processes"]}
     assert {"balancer", "lbdemo-r2", "lbdemo-r3"} <= names
     for p in data["processes"]:
