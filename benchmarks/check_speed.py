@@ -9,19 +9,23 @@ operations overlap, a few failed and unknown-outcome writes):
 - ``stale``: three replicas with private stores behind round robin, as with private storage:
   a write lands on one replica, a read sees only what its replica holds.
 
-Prints operations, seconds and operations per second for loading the file and for the check.
-The file is written to a temporary directory that is removed afterwards.
+Prints the 1-minute load average at the start (on a shared machine the wall clock also measures
+the neighbours), then per history: operations, seconds (wall and CPU) for loading the file, for
+the check, and for both. The file is written to a temporary directory removed afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import lbdemo.checker.result as result_module
 from lbdemo.checker import check
 from lbdemo.history import HistoryWriter, Op, read_history
 
@@ -78,12 +82,12 @@ def run(label: str, ops: list[Op], workdir: Path) -> None:
     done, cpu_done = time.perf_counter(), time.process_time()
     n = len(history.ops)
     load_s, check_s = loaded - start, done - loaded
-    # CPU seconds too: on a shared machine the wall clock also measures the neighbours.
     print(
-        f"{label:>10}: {n} ops  load {load_s:.2f} s ({n / load_s:,.0f} ops/s, "
-        f"cpu {cpu_loaded - cpu_start:.2f} s)  check {check_s:.2f} s "
-        f"({n / check_s:,.0f} ops/s, cpu {cpu_done - cpu_loaded:.2f} s)  "
-        f"stale reads {result.counts['stale_read']}  verdict {result.verdict}  "
+        f"{label:>10}: {n:,} ops  load {load_s:.2f} s (cpu {cpu_loaded - cpu_start:.2f} s)  "
+        f"check {check_s:.2f} s (cpu {cpu_done - cpu_loaded:.2f} s)  "
+        f"total {load_s + check_s:.2f} s ({n / (load_s + check_s):,.0f} ops/s, "
+        f"cpu {cpu_done - cpu_start:.2f} s)  stale reads {result.counts['stale_read']:,}  "
+        f"verdict {result.verdict}  "
         f"non-linearizable keys {sum(not v.linearizable for v in result.keys.values())}"
     )
     path.unlink()
@@ -93,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1_000_000)
     parser.add_argument("--mode", choices=["both", "consistent", "stale"], default="both")
+    parser.add_argument("--gc-during-check", action="store_true",
+                        help="leave the cyclic garbage collector running during check(), to "
+                        "see whether pausing it still pays")
     args = parser.parse_args(argv)
+    if args.gc_during_check:
+        result_module.gc_paused = contextlib.nullcontext  # type: ignore[assignment]
+    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="lbdemo-check-speed-") as tmp:
         for label, replicas in (("consistent", 1), ("stale", 3)):
             if args.mode in ("both", label):

@@ -1,57 +1,64 @@
 """The operation history: one JSON Lines file per load-generating process, read and written here.
 
-The format is described in ``docs/history-format.md``. This module is plain standard library
-(no asyncio, no Locust) so that a locustfile can import :class:`HistoryWriter` cheaply and the
-checker can load a million operations in a few seconds: one ``json.loads`` per line plus a handful
-of type checks, nothing more per operation.
+The format is described in ``docs/history-format.md`` (and ``docs/schemas/``). This module is
+plain standard library plus msgspec (no asyncio, no Locust): the locustfile
+(``loadtests/consistency.py``) records its operations with :class:`HistoryWriter` from here, and
+the checker loads a million operations in about a second, because msgspec decodes each line
+straight into an :class:`Op` and every rule that spans lines runs as a bulk pass in C
+(``map``/``zip``/``dict``). Only when something is wrong is the file read again line by line, to
+name the first bad ``file:line``.
 """
 
 from __future__ import annotations
 
-import gc
-import json
+import math
 import os
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import compress
+from operator import attrgetter, gt
 from pathlib import Path
-from sys import intern
 from types import TracebackType
-from typing import IO, Any, NamedTuple
+from typing import IO, Annotated, Any, Literal
+
+import msgspec
 
 from lbdemo.errors import UsageError
 
 FORMAT = "lbdemo-history/1"
-OUTCOMES = frozenset({"ok", "fail", "unknown"})
-OPS = frozenset({"read", "write"})
+READ, WRITE = "read", "write"
+OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
+
+_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class Op(NamedTuple):
-    """One recorded operation. A NamedTuple: cheap to build a million of, immutable, sortable."""
+class Op(msgspec.Struct, frozen=True, gc=False, tag="op", tag_field="type"):
+    """One recorded operation, exactly one ``"type": "op"`` line of the file.
 
-    client: str
-    op: str  # "read" or "write"
-    key: str
+    A frozen msgspec Struct: decoded from JSON in C without an intermediate dict, hashable, and
+    ``gc=False`` keeps a million of them out of the cyclic garbage collector's sight (they hold
+    only strings and numbers, so they can never be part of a cycle).
+    """
+
+    client: _NonEmpty
+    op: Literal["read", "write"]
+    key: _NonEmpty
     write_id: str | None  # write: the id sent; read: the id returned, None for "not found"
     price: int | float | None
     invoke: float  # monotonic seconds
     complete: float
     status: int | None
-    outcome: str  # "ok", "fail" or "unknown"
+    outcome: Literal["ok", "fail", "unknown"]
     replica: str | None
 
-    @property
-    def is_read(self) -> bool:
-        return self.op == "read"
 
-    @property
-    def is_write(self) -> bool:
-        return self.op == "write"
-
-
-_INVOKE = itemgetter(5)
+class _HeaderLine(msgspec.Struct, frozen=True, tag="header", tag_field="type"):
+    format: str | None = None
+    wall_anchor: float | None = None
+    mono_anchor: float | None = None
+    pid: int | None = None
+    host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,12 @@ class HistoryHeader:
 
 @dataclass(slots=True)
 class History:
-    """Every operation of a run (merged over files), sorted by invocation time."""
+    """Every operation of a run (merged over files), sorted by invocation time.
+
+    :func:`read_history` guarantees what the checker relies on: finite times, ``complete`` not
+    before ``invoke``, unique write ids, and one operation at a time per client. A History built
+    by hand should keep to the same rules (:func:`check_one_op_per_client` tests the last).
+    """
 
     headers: list[HistoryHeader]
     ops: list[Op] = field(default_factory=list)
@@ -87,152 +99,34 @@ class History:
         """Seconds from the first invocation to the last completion."""
         if not self.ops:
             return 0.0
-        return max(op.complete for op in self.ops) - self.ops[0].invoke
+        return max(map(_COMPLETE, self.ops)) - self.ops[0].invoke
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building or scanning a million small objects.
-
-    Tuples and dicts of a history contain no cycles, but every allocation burst triggers
-    full collections that rescan all of them: a quarter of the load time, for nothing.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+_INVOKE = attrgetter("invoke")
+_COMPLETE = attrgetter("complete")
+_KIND = attrgetter("op")
+_WRITE_ID = attrgetter("write_id")
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
-
-def _is_num(x: object) -> bool:
-    return (type(x) is float or type(x) is int) and x == x  # rejects bool and NaN
-
-
-def _op_from_dict(d: dict[str, Any]) -> Op:
-    """Validate one decoded op line; raises ValueError with a message naming the bad field."""
-    try:
-        client = d["client"]
-        kind = d["op"]
-        key = d["key"]
-        write_id = d["write_id"]
-        price = d["price"]
-        invoke = d["invoke"]
-        complete = d["complete"]
-        status = d["status"]
-        outcome = d["outcome"]
-        replica = d["replica"]
-    except KeyError as exc:
-        raise ValueError(f"missing field {exc.args[0]!r}") from None
-    if type(client) is not str or not client:
-        raise ValueError("'client' must be a non-empty string")
-    if kind not in OPS:
-        raise ValueError(f"'op' must be 'read' or 'write', not {kind!r}")
-    if type(key) is not str or not key:
-        raise ValueError("'key' must be a non-empty string")
-    if write_id is not None:
-        if type(write_id) is not str:
-            raise ValueError("'write_id' must be a string or null")
-        write_id = intern(write_id)
-    if kind == "write" and not write_id:
-        raise ValueError("a write needs a non-empty 'write_id'")
-    if price is not None and not _is_num(price):
-        raise ValueError("'price' must be a number or null")
-    if not _is_num(invoke) or not _is_num(complete):
-        raise ValueError("'invoke' and 'complete' must be numbers")
-    if complete < invoke:
-        raise ValueError(f"'complete' ({complete}) is before 'invoke' ({invoke})")
-    if status is not None and type(status) is not int:
-        raise ValueError("'status' must be an integer or null")
-    if outcome not in OUTCOMES:
-        raise ValueError(f"'outcome' must be 'ok', 'fail' or 'unknown', not {outcome!r}")
-    if replica is not None:
-        if type(replica) is not str:
-            raise ValueError("'replica' must be a string or null")
-        replica = intern(replica)
-    # Interned strings: a million ops share a few hundred client, key and replica names, and
-    # the checker's dictionary lookups and comparisons then succeed on identity.
-    return Op(intern(client), intern(kind), intern(key), write_id, price, float(invoke),
-              float(complete), status, intern(outcome), replica)
+_CHUNK_BYTES = 1 << 22  # decoded a slice at a time, so the file's bytes are never all in memory
+_OPS_DECODER = msgspec.json.Decoder(Op)
+_LINE_DECODER = msgspec.json.Decoder(Op | _HeaderLine)
+_DECODE_ERRORS = (msgspec.MsgspecError, ValueError)  # UnicodeDecodeError is a ValueError
 
 
-def _header_from_dict(d: dict[str, Any], path: str) -> HistoryHeader:
-    if d.get("format") != FORMAT:
-        raise ValueError(f"unsupported format {d.get('format')!r} (expected {FORMAT!r})")
-    wall, mono = d.get("wall_anchor"), d.get("mono_anchor")
-    if not isinstance(wall, int | float) or not isinstance(mono, int | float):
-        raise ValueError("header needs numeric 'wall_anchor' and 'mono_anchor'")
-    pid = d.get("pid")
-    host = d.get("host")
-    return HistoryHeader(
-        wall_anchor=float(wall),
-        mono_anchor=float(mono),
-        pid=pid if type(pid) is int else None,
-        host=host if isinstance(host, str) else None,
-        path=path,
-    )
-
-
-def _read_one(path: Path, ops: list[Op], seen: dict[str, str]) -> HistoryHeader:
-    """Append the ops of one file to ``ops``; ``seen`` maps write ids to where they appeared."""
-    name = str(path)
-    try:
-        fh = path.open("r", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read history {name}: {exc.strerror or exc}") from None
-    header: HistoryHeader | None = None
-    loads = json.loads
-    append = ops.append
-    lineno = 0
-    try:
-        with fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    d = loads(line)
-                    if type(d) is not dict:
-                        raise ValueError("not a JSON object")
-                    kind = d.get("type")
-                    if kind == "op":
-                        if header is None:
-                            raise ValueError("operation before the header line")
-                        op = _op_from_dict(d)
-                        if op.op == "write":
-                            wid = op.write_id
-                            assert wid is not None
-                            if wid in seen:
-                                raise ValueError(
-                                    f"write_id {wid!r} was already used at {seen[wid]}"
-                                )
-                            seen[wid] = f"{name}:{lineno}"
-                        append(op)
-                    elif kind == "header":
-                        if header is not None:
-                            raise ValueError("a second header line")
-                        header = _header_from_dict(d, name)
-                    else:
-                        raise ValueError(f"unknown line type {kind!r}")
-                except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                    msg = str(exc).splitlines()[0]
-                    raise UsageError(f"{name}:{lineno}: malformed history line: {msg}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{name}:{lineno + 1}: history is not UTF-8 text") from None
-    if header is None:
-        raise UsageError(f"{name}: not an lbdemo history (no header line)")
-    return header
+class _Malformed(Exception):
+    """A rule broken in bulk: read the files again line by line to say where."""
 
 
 def read_history(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> History:
     """Read and merge history files (one per load-generating process) into one History.
 
     Times from several files compare directly because they share the machine's monotonic clock.
-    Raises :class:`UsageError` naming ``file:line`` for the first malformed line.
+    Raises :class:`UsageError` naming ``file:line`` for the first malformed line, and naming the
+    client and both operations when one client's operations overlap.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -240,70 +134,284 @@ def read_history(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     if not path_list:
         raise UsageError("no history file given")
     ops: list[Op] = []
-    seen: dict[str, str] = {}
-    with gc_paused():
-        headers = [_read_one(p, ops, seen) for p in path_list]
+    try:
+        headers = [_read_fast(p, ops) for p in path_list]
+        _check_in_bulk(ops)
+    except _Malformed:
+        _raise_first_bad_line(path_list)
+        raise UsageError("malformed history (no single line to blame)") from None
     ops.sort(key=_INVOKE)
+    check_one_op_per_client(ops)
     return History(headers=headers, ops=ops)
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
+
+
+def _read_fast(path: Path, ops: list[Op]) -> HistoryHeader:
+    """Append the ops of one file to ``ops``; raises _Malformed at the first sign of trouble."""
+    with _open(path) as fh:
+        header: HistoryHeader | None = None
+        for lineno, raw in enumerate(fh, 1):
+            if raw.strip():
+                header = _header(raw, str(path), lineno)
+                break
+        if header is None:
+            raise UsageError(f"{path}: not an lbdemo history (no header line)")
+        while chunk := fh.read(_CHUNK_BYTES):
+            if not chunk.endswith(b"\n"):
+                chunk += fh.readline()
+            try:
+                batch = _OPS_DECODER.decode_lines(chunk)
+            except _DECODE_ERRORS:
+                raise _Malformed from None
+            if not _one_value_per_line(chunk, len(batch)):
+                raise _Malformed
+            ops += batch
+    return header
+
+
+def _one_value_per_line(chunk: bytes, values: int) -> bool:
+    """Whether ``chunk`` has as many non-blank lines as ``values`` decoded from it.
+
+    ``decode_lines`` also accepts two values on one line; counting newlines (one memchr pass)
+    notices, and lines are only counted one by one when the numbers differ. (A blank line and a
+    doubled line in the same chunk cancel out: every op in it is still checked in full, so only
+    the line layout goes unremarked, and ruling that out would cost a second scan of the file.)
+    """
+    lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    return values == lines or values == _non_blank_lines(chunk)
+
+
+def _non_blank_lines(chunk: bytes) -> int:
+    return sum(1 for line in chunk.splitlines() if line.strip())
+
+
+def _header(raw: bytes, path: str, lineno: int) -> HistoryHeader:
+    """The header line (the file's first non-blank line), or a UsageError naming it."""
+    try:
+        return _header_or_raise(raw, path)
+    except ValueError as exc:
+        raise UsageError(f"{path}:{lineno}: malformed history line: {exc}") from None
+
+
+def _header_or_raise(raw: bytes, path: str) -> HistoryHeader:
+    line = _decode_line(raw)
+    if isinstance(line, Op):
+        raise ValueError("operation before the header line")
+    if line.format != FORMAT:
+        raise ValueError(f"unsupported format {line.format!r} (expected {FORMAT!r})")
+    if line.wall_anchor is None or line.mono_anchor is None:
+        raise ValueError("header needs numeric 'wall_anchor' and 'mono_anchor'")
+    return HistoryHeader(
+        wall_anchor=line.wall_anchor,
+        mono_anchor=line.mono_anchor,
+        pid=line.pid,
+        host=line.host,
+        path=path,
+    )
+
+
+def _check_in_bulk(ops: list[Op]) -> None:
+    """The rules that span fields or lines, as passes in C over the whole list."""
+    if any(map(gt, map(_INVOKE, ops), map(_COMPLETE, ops))):
+        raise _Malformed
+    writes = list(compress(ops, map(WRITE.__eq__, map(_KIND, ops))))
+    ids = list(map(_WRITE_ID, writes))
+    if None in ids or "" in ids or len(set(ids)) != len(ids):
+        raise _Malformed
+
+
+def check_one_op_per_client(ops: list[Op]) -> None:
+    """Raise UsageError when a client invoked an operation before its previous one completed.
+
+    ``ops`` in invocation order. Every per-client rule of the checker assumes that a client
+    issues one operation at a time (as a Locust user does); touching intervals are allowed.
+    """
+    last: dict[str, float] = {}  # client -> completion of its latest operation
+    get = last.get
+    never = -math.inf
+    for op in ops:
+        client = op.client
+        if op.invoke < get(client, never):
+            i = next(i for i, p in enumerate(ops) if p is op)
+            prev = next(p for p in reversed(ops[:i]) if p.client == client)
+            raise UsageError(
+                f"client {client} has overlapping operations: {_describe(op)} was invoked "
+                f"before {_describe(prev)} completed; a client must issue one operation at "
+                "a time"
+            )
+        last[client] = op.complete
+
+
+def _describe(op: Op) -> str:
+    what = f"{op.op} {op.write_id}" if op.op == WRITE else "read"
+    return f"{what} of {op.key} [invoke={op.invoke!r}, complete={op.complete!r}]"
+
+
+# The slow path: only after the fast one found something wrong.
+
+
+def _raise_first_bad_line(paths: list[Path]) -> None:
+    seen: dict[str, str] = {}  # write id -> file:line where it was first written
+    for path in paths:
+        with _open(path) as fh:
+            has_header = False
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    if has_header:
+                        _check_op_line(raw, f"{path}:{lineno}", seen)
+                    else:
+                        _header_or_raise(raw, str(path))
+                        has_header = True
+                except ValueError as exc:
+                    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise UsageError(f"{path}:{lineno}: malformed history line: {msg}") from None
+
+
+def _decode_line(raw: bytes) -> Op | _HeaderLine:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("history is not UTF-8 text") from None
+    try:
+        return _LINE_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        try:
+            generic = msgspec.json.decode(raw)
+        except msgspec.MsgspecError:
+            raise ValueError(str(exc)) from None  # e.g. a number out of range
+        if type(generic) is not dict:
+            raise ValueError("not a JSON object") from None
+        kind = generic.get("type")
+        if kind not in ("op", "header"):
+            raise ValueError(f"unknown line type {kind!r}") from None
+        raise ValueError(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _check_op_line(raw: bytes, where: str, seen: dict[str, str]) -> None:
+    op = _decode_line(raw)
+    if not isinstance(op, Op):
+        raise ValueError("a second header line")
+    if op.complete < op.invoke:
+        raise ValueError(f"'complete' ({op.complete}) is before 'invoke' ({op.invoke})")
+    if op.op == WRITE:
+        wid = op.write_id
+        if not wid:
+            raise ValueError("a write needs a non-empty 'write_id'")
+        if wid in seen:
+            raise ValueError(f"write_id {wid!r} was already used at {seen[wid]}")
+        seen[wid] = where
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing
 
-
-def op_to_json(op: Op) -> str:
-    """One history line (without the newline) for ``op``."""
-    d: dict[str, Any] = {"type": "op", **op._asdict()}
-    return json.dumps(d, separators=(",", ":"))
+_ENCODER = msgspec.json.Encoder()
 
 
 class HistoryWriter:
-    """Append operations to a new history file; writes the header line on open.
+    """Writes one history file: the header line on :meth:`open`, then one line per operation.
 
-    Plain blocking file I/O with the default buffer: a Locust process records thousands of ops
-    per second and should not pay a system call for each. Call :meth:`close` (or use ``with``).
+    Lines are buffered and written every ``flush_lines`` lines or ``flush_interval_s`` seconds:
+    a Locust process records thousands of operations per second and should not pay a system
+    call for each. Not thread-safe, and need not be: Locust's users are greenlets on one thread
+    and :meth:`record` never yields. ``with HistoryWriter(...) as w`` opens and closes it.
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
-        *,
         host: str | None = None,
+        *,
+        flush_lines: int = 2000,
+        flush_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
         wall_anchor: float | None = None,
         mono_anchor: float | None = None,
     ) -> None:
-        if wall_anchor is None or mono_anchor is None:
-            wall_anchor, mono_anchor = time.time(), time.monotonic()
         self.path = Path(path)
+        self.host = host
+        self.ops_recorded = 0
+        self.header: HistoryHeader | None = None
+        self._anchors = (wall_anchor, mono_anchor)
+        self._flush_lines = flush_lines
+        self._flush_interval_s = flush_interval_s
+        self._clock = clock
+        self._buffer: list[bytes] = []
+        self._last_flush = 0.0
+        self._file: IO[bytes] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._file is not None
+
+    def open(self) -> HistoryWriter:
+        """Start the file afresh (a new run never appends to an old one) with its header line."""
+        self.close()
+        wall, mono = self._anchors
+        if wall is None or mono is None:
+            # Read both clocks back to back so the anchors describe the same instant.
+            wall, mono = time.time(), time.monotonic()
         self.header = HistoryHeader(
-            wall_anchor=wall_anchor, mono_anchor=mono_anchor, pid=os.getpid(), host=host
+            wall_anchor=wall, mono_anchor=mono, pid=os.getpid(), host=self.host
         )
-        self._fh: IO[str] = self.path.open("w", encoding="utf-8")
-        head = {
-            "type": "header",
-            "format": FORMAT,
-            "wall_anchor": wall_anchor,
-            "mono_anchor": mono_anchor,
-            "pid": self.header.pid,
-            "host": host,
-        }
-        self._fh.write(json.dumps(head) + "\n")
+        self._file = self.path.open("wb")
+        head = {"type": "header", "format": FORMAT, "wall_anchor": wall, "mono_anchor": mono,
+                "pid": self.header.pid, "host": self.host}
+        self._file.write(_ENCODER.encode(head) + b"\n")
+        self._file.flush()
+        self.ops_recorded = 0
+        self._last_flush = self._clock()
+        return self
 
     def write(self, op: Op) -> None:
-        self._fh.write(op_to_json(op) + "\n")
+        """Buffer one operation line; flush when the buffer is big or old enough."""
+        if self._file is None:
+            raise ValueError(f"history writer for {self.path} is not open")
+        self._buffer.append(_ENCODER.encode(op))
+        self.ops_recorded += 1
+        if (
+            len(self._buffer) >= self._flush_lines
+            or self._clock() - self._last_flush >= self._flush_interval_s
+        ):
+            self.flush()
 
     def write_all(self, ops: Iterable[Op]) -> None:
         for op in ops:
             self.write(op)
 
+    def record(self, **fields: Any) -> None:
+        """:meth:`write` an Op given by keyword (``client=..., op=..., ...``)."""
+        self.write(Op(**fields))
+
     def flush(self) -> None:
-        self._fh.flush()
+        if self._file is None:
+            return
+        if self._buffer:
+            self._buffer.append(b"")
+            self._file.write(b"\n".join(self._buffer))
+            self._buffer.clear()
+        self._file.flush()
+        self._last_flush = self._clock()
 
     def close(self) -> None:
-        self._fh.close()
+        if self._file is None:
+            return
+        self.flush()
+        self._file.close()
+        self._file = None
 
     def __enter__(self) -> HistoryWriter:
-        return self
+        return self if self.is_open else self.open()
 
     def __exit__(
         self,

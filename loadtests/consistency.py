@@ -13,9 +13,9 @@ A read this process can prove stale is also reported to Locust as a failure whos
 with ``stale read``, so the console, CSV and HTML show it live; the offline checker stays the
 source of truth.
 
-Imports only the standard library, Locust (with its gevent and geventhttpclient) and its sibling
-modules: Locust monkey-patches the process with gevent, which must never meet lbdemo's asyncio
-servers.
+Imports only the standard library, Locust (with its gevent and geventhttpclient), its sibling
+modules and ``lbdemo.history`` (standard library plus msgspec): Locust monkey-patches the
+process with gevent, which must never meet lbdemo's asyncio servers.
 """
 
 from __future__ import annotations

@@ -1,27 +1,29 @@
-"""The operation history a Locust process writes: ``lbdemo-history/1`` JSON Lines.
+"""The rules that turn an HTTP result into an operation's ``outcome``, and where a Locust
+process writes its history.
 
-The format is fixed in ``docs/history-format.md``; this module is the writer and the rules that
-turn an HTTP result into an ``outcome``. It imports only the standard library, so it runs inside
-Locust's gevent-patched process and in plain unit tests alike.
-
-Lines are buffered and written in batches: a load generator that issued one ``write(2)`` per
-operation would spend its time in the kernel instead of on the wire.
+The history itself (``lbdemo-history/1``, ``docs/history-format.md``) is written by
+:class:`lbdemo.history.HistoryWriter`, re-exported here: that module is plain standard library
+plus msgspec, with no asyncio server in sight, so it is safe inside Locust's gevent-patched
+process. Besides that module it imports only the standard library, so plain unit tests use
+it too.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
 
-FORMAT = "lbdemo-history/1"
+from lbdemo.history import FAIL, OK, UNKNOWN, HistoryWriter
 
-OK = "ok"
-FAIL = "fail"
-UNKNOWN = "unknown"
+__all__ = [
+    "FAIL",
+    "OK",
+    "UNKNOWN",
+    "HistoryWriter",
+    "history_path_for_process",
+    "read_outcome",
+    "write_outcome",
+]
 
 
 def write_outcome(
@@ -65,105 +67,3 @@ def history_path_for_process(path: Path, *, per_process: bool, pid: int | None =
         return path
     pid = os.getpid() if pid is None else pid
     return path.with_name(f"{path.stem}.{pid}{path.suffix}")
-
-
-class HistoryWriter:
-    """Appends operations to one history file, flushing every N lines or every T seconds.
-
-    Not thread-safe, and need not be: Locust's users are greenlets on one thread, and
-    :meth:`record` never yields.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        host: str,
-        *,
-        flush_lines: int = 2000,
-        flush_interval_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.path = path
-        self.host = host
-        self.ops_recorded = 0
-        self._flush_lines = flush_lines
-        self._flush_interval_s = flush_interval_s
-        self._clock = clock
-        self._buffer: list[str] = []
-        self._last_flush = 0.0
-        self._file: IO[str] | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self._file is not None
-
-    def open(self) -> None:
-        """Start the file afresh (a new run never appends to an old one) with its header line."""
-        self.close()
-        self._file = self.path.open("w", encoding="utf-8")
-        # Read both clocks back to back so the anchors describe the same instant.
-        wall, mono = time.time(), time.monotonic()
-        header = {
-            "type": "header",
-            "format": FORMAT,
-            "wall_anchor": wall,
-            "mono_anchor": mono,
-            "pid": os.getpid(),
-            "host": self.host,
-        }
-        self._file.write(json.dumps(header) + "\n")
-        self._file.flush()
-        self.ops_recorded = 0
-        self._last_flush = self._clock()
-
-    def record(
-        self,
-        *,
-        client: str,
-        op: str,
-        key: str,
-        write_id: str | None,
-        price: int | None,
-        invoke: float,
-        complete: float,
-        status: int | None,
-        outcome: str,
-        replica: str | None,
-    ) -> None:
-        """Buffer one operation line; flush when the buffer is big or old enough."""
-        line: dict[str, Any] = {
-            "type": "op",
-            "client": client,
-            "op": op,
-            "key": key,
-            "write_id": write_id,
-            "price": price,
-            "invoke": invoke,
-            "complete": complete,
-            "status": status,
-            "outcome": outcome,
-            "replica": replica,
-        }
-        self._buffer.append(json.dumps(line))
-        self.ops_recorded += 1
-        if (
-            len(self._buffer) >= self._flush_lines
-            or self._clock() - self._last_flush >= self._flush_interval_s
-        ):
-            self.flush()
-
-    def flush(self) -> None:
-        if self._file is None:
-            return
-        if self._buffer:
-            self._file.write("\n".join(self._buffer) + "\n")
-            self._buffer.clear()
-        self._file.flush()
-        self._last_flush = self._clock()
-
-    def close(self) -> None:
-        if self._file is None:
-            return
-        self.flush()
-        self._file.close()
-        self._file = None

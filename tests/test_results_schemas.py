@@ -64,7 +64,7 @@ def result_files() -> list[Path]:
 def test_each_schema_is_valid_draft_2020_12_and_named_after_its_format(path: str) -> None:
     schema = json.loads((SCHEMAS / path).read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
-    fmt = schema["properties"]["format"]["const"]
+    fmt = schema["title"].split(":", 1)[0]  # "lbdemo-report/2: one run's ..."
     assert schema_file(fmt).name == path
 
 
@@ -167,18 +167,23 @@ def test_the_bench_schema_takes_a_real_output_with_format_and_run() -> None:
 
 
 def test_the_stack_schema_wants_numbers_as_numbers() -> None:
+    layout = {"name": "shared-volume", "storage": "shared", "runtime": "local",
+              "summary": "one shared PostgreSQL, data on the named volume lbdemo-pgdata",
+              "volume": "lbdemo-pgdata"}
     stack: dict[str, Any] = {
         "format": "lbdemo-stack/1",
-        "storage": "shared",
+        "pid": 4239,
+        "layout": {**layout, "container": "lbdemo-db", "id": "a" * 64, "pid": 4240,
+                   "data": ".lbdemo/volumes/lbdemo-pgdata/_data"},
         "balancer": {"url": "http://127.0.0.1:8080", "admin_url": "http://127.0.0.1:9000",
                      "admin_token_file": ".lbdemo/run/admin-token", "pid": 4242},
         "replicas": [{"id": "c2518b154537", "name": "lbdemo-r1", "image": "lbdemo/catalog:1.0",
                       "url": "http://127.0.0.1:35691", "pid": 4243, "data": None,
                       "store_pid": None}],
-        "store": {"kind": "shared-volume", "pid": 4240},
         "daemon": {"url": "http://127.0.0.1:9001", "file": ".lbdemo/run/daemon.json"},
         "started_in_s": 1.02,
-        "config": {"replicas": 3, "state_root": ".lbdemo", "strategy": "round-robin"},
+        "config": {"replicas": 3, "state_root": ".lbdemo", "strategy": "round-robin",
+                   "image": "lbdemo/catalog:1.0", "restart": "replace", "layout": layout},
     }
     assert problems(stack) == []
     stack["config"]["replicas"] = "3"  # what str() of every config value gave

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body", type=int, default=1024**3, metavar="BYTES")
     p.add_argument("--upstream-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--client-timeout", type=float, default=30.0, metavar="SECONDS")
+    p.add_argument("--head-timeout", type=float, default=10.0, metavar="SECONDS")
+    p.add_argument("--max-connections", type=int, default=1024, metavar="N")
     return p
 
 
@@ -70,6 +72,8 @@ def config_from_args(args: argparse.Namespace, token: str | None) -> BalancerCon
         max_body_bytes=args.max_body,
         upstream_timeout=args.upstream_timeout,
         client_timeout=args.client_timeout,
+        head_timeout=args.head_timeout,
+        max_connections=args.max_connections,
     )
 
 

@@ -71,8 +71,21 @@ class BalancerConfig:
     # Limits.
     max_header_bytes: int = 16 * 1024
     max_body_bytes: int = 1024 * 1024 * 1024
+    # client_timeout: the longest a client may go silent in the middle of a request.
+    # head_timeout: a request head must be whole this long after its first byte (for the
+    # first request of a connection: after the connection opened), however it trickles.
+    # A body must arrive within body_timeout plus one second per min_body_rate bytes received.
     client_timeout: float = 30.0
+    head_timeout: float = 10.0
+    body_timeout: float = 20.0
+    min_body_rate: float = 500.0
     keepalive_timeout: float = 75.0
+    # Client connections open at once; one more is answered 503 and closed. Each proxied
+    # connection may hold two descriptors (client and replica): keep 2x this under the
+    # process's descriptor limit.
+    max_connections: int = 1024
+    # Requests one client may have queued (pipelined) at once; one more is answered 429.
+    max_pipeline: int = 128
     upstream_timeout: float = 30.0
     connect_timeout: float = 3.0
     # Health: active checks every health_interval (0 turns them off), rise/fall consecutive results.
@@ -109,6 +122,8 @@ class BalancerConfig:
         for label, value in (
             ("max_header_bytes", self.max_header_bytes),
             ("max_body_bytes", self.max_body_bytes),
+            ("max_connections", self.max_connections),
+            ("max_pipeline", self.max_pipeline),
             ("rise", self.rise),
             ("fall", self.fall),
         ):
@@ -116,6 +131,9 @@ class BalancerConfig:
                 raise UsageError(f"{label} must be at least 1")
         for label, seconds in (
             ("client_timeout", self.client_timeout),
+            ("head_timeout", self.head_timeout),
+            ("body_timeout", self.body_timeout),
+            ("min_body_rate", self.min_body_rate),
             ("keepalive_timeout", self.keepalive_timeout),
             ("upstream_timeout", self.upstream_timeout),
             ("connect_timeout", self.connect_timeout),

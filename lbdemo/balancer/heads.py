@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from lbdemo.balancer.http import NO_BODY_STATUS
+
 # RFC 9110 §5.6.2 token characters; field values as llhttp accepts them (no CR, LF, NUL, DEL).
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _VALUE = rb"[\t\x20-\x7e\x80-\xff]*"
@@ -33,7 +35,6 @@ _RESPONSE_SPECIAL = re.compile(
     rb"\r\n(?:connection|keep-alive|proxy-[^:\r\n]*|te|trailer|transfer-encoding|upgrade):"
 )
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]{1,18})[ \t]*\r\n")
-_NO_BODY_STATUS = (204, 304)
 
 
 def scan_request(data: bytes) -> tuple[bytes, bool] | None:
@@ -49,7 +50,10 @@ def scan_request(data: bytes) -> tuple[bytes, bool] | None:
     lowered = data.lower()
     if _REQUEST_SPECIAL.search(lowered) is not None:
         return None
-    return match.group(1), b"\r\nhost:" in lowered
+    hosts = lowered.count(b"\r\nhost:")
+    if hosts > 1:
+        return None  # the parser path refuses it
+    return match.group(1), hosts == 1
 
 
 def scan_response(data: bytes) -> tuple[int, int, int] | None:
@@ -63,7 +67,7 @@ def scan_response(data: bytes) -> tuple[int, int, int] | None:
     if match is None:
         return None
     status = int(match.group(1))
-    if status in _NO_BODY_STATUS:
+    if status in NO_BODY_STATUS:
         return None
     head_length = match.end()
     lowered = data[:head_length].lower()

@@ -23,6 +23,9 @@ HOP_BY_HOP = frozenset(
 
 IDEMPOTENT_RETRYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 
+# Final statuses whose responses never have a body (RFC 9112 §6.3).
+NO_BODY_STATUS = frozenset({204, 304})
+
 _REASONS = {s.value: s.phrase.encode("latin-1") for s in HTTPStatus}
 
 
@@ -30,9 +33,27 @@ def reason(status: int) -> bytes:
     return _REASONS.get(status, b"Unknown")
 
 
+# Headers a ``Connection`` nomination may never remove: the framing of the message and its
+# Host. Honouring ``Connection: content-length`` would forward a body without its length, and
+# the replica would read that body as a request of its own (request smuggling). Such
+# nominations are ignored; the balancer frames every message it forwards itself.
+NEVER_NOMINATED = frozenset({b"content-length", b"transfer-encoding", b"host"})
+
+
 def connection_tokens(value: bytes) -> set[bytes]:
-    """The lower-cased option names listed in a ``Connection`` header value."""
-    return {t.strip().lower() for t in value.split(b",") if t.strip()}
+    """The lower-cased header names a ``Connection`` value nominates, minus NEVER_NOMINATED."""
+    tokens = {t.strip().lower() for t in value.split(b",")}
+    tokens.discard(b"")
+    return tokens - NEVER_NOMINATED
+
+
+def drop_nominated(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
+    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
+    kept: list[bytes] = []
+    for i in range(0, len(headers), 4):
+        if headers[i].lower() not in tokens:
+            kept += headers[i : i + 4]
+    return kept
 
 
 def error_response(status: int, message: str, replica: str | None, *, close: bool) -> bytes:

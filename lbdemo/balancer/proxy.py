@@ -27,6 +27,7 @@ from lbdemo.balancer.http import (
     LAST_CHUNK,
     chunk,
     connection_tokens,
+    drop_nominated,
     error_response,
 )
 from lbdemo.balancer.pool import Replica, ReplicaSet
@@ -44,7 +45,10 @@ PAUSE_PIPELINE = 1  # a request is queued behind the active one
 PAUSE_UPSTREAM = 2  # the replica's socket buffer is full
 PAUSE_PENDING = 4  # body bytes are piling up while we connect to the replica
 PAUSE_CLOSING = 8  # we will not read anything more
+PAUSE_WRITING = 16  # the client does not read its responses: read no more requests from it
 PENDING_LIMIT = 256 * 1024
+# How long a refused connection (over max_connections) may stay open for its 503 to be read.
+REFUSED_LINGER = 1.0
 
 _NO_REPLICAS: tuple[Replica, ...] = ()
 
@@ -65,7 +69,9 @@ class ProxyContext:
         "key_from",
         "loop",
         "max_body",
+        "max_connections",
         "max_header",
+        "max_pipeline",
         "metrics",
         "now",
         "pool_max_idle",
@@ -96,6 +102,8 @@ class ProxyContext:
         self.now = loop.time()
         self.max_header = config.max_header_bytes
         self.max_body = config.max_body_bytes
+        self.max_connections = config.max_connections
+        self.max_pipeline = config.max_pipeline
         self.pool_max_idle = config.pool_max_idle
         sticky_header = getattr(strategy, "header", None)
         sticky_cookie = getattr(strategy, "cookie", None)
@@ -104,6 +112,12 @@ class ProxyContext:
         self.key_from = getattr(strategy, "key_from", None)
         # Sticky strategies read a header or cookie of every request: those take the parser.
         self.fast_requests = sticky_header is None and sticky_cookie is None
+
+    def accept(self) -> asyncio.Protocol:
+        """The protocol for a new client socket: served, or refused when at the cap."""
+        if len(self.connections) >= self.max_connections:
+            return RefusedConnection(self)
+        return ClientConnection(self)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
@@ -131,6 +145,45 @@ class ProxyContext:
         if self.config.health_interval <= 0:
             # Nobody checks actively, so give it another chance later.
             self.loop.call_later(self.config.passive_cooldown, _readmit, replica)
+
+
+class RefusedConnection(asyncio.Protocol):
+    """A client over the connection cap: a 503 JSON answer, then the connection closes.
+
+    The answer is written at once, before the request is read. Closing with the client's
+    request unread would make the kernel reset the connection, which can destroy the answer
+    before the client reads it; so the write side is shut, what arrives is discarded, and
+    the socket closes when the client closes its side or after REFUSED_LINGER seconds.
+    """
+
+    def __init__(self, ctx: ProxyContext) -> None:
+        self.ctx = ctx
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = t = cast(asyncio.Transport, transport)
+        message = f"too many connections (limit {self.ctx.max_connections})"
+        t.write(error_response(503, message, None, close=True))
+        self.ctx.metrics.observe(None, 503, 0.0)
+        try:
+            t.write_eof()
+        except (NotImplementedError, OSError, RuntimeError):
+            t.close()
+            return
+        self.timer = self.ctx.loop.call_later(REFUSED_LINGER, t.abort)
+
+    def data_received(self, data: bytes) -> None:
+        pass  # the request of a refused client is not read
+
+    def eof_received(self) -> bool:
+        if self.transport is not None:
+            self.transport.close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 def _readmit(replica: Replica) -> None:
@@ -214,12 +267,16 @@ class ClientConnection(asyncio.Protocol):
     """The client side of the data path."""
 
     __slots__ = (
+        "_begun",
+        "_body_at",
+        "_checked_at",
         "_chunked",
         "_close_when_idle",
         "_cookie",
         "_final",
         "_forwarded",
         "_has_host",
+        "_head_at",
         "_head_began_now",
         "_head_extra",
         "_head_size",
@@ -240,6 +297,8 @@ class ClientConnection(asyncio.Protocol):
         "_reject",
         "_seen_at",
         "_seen_rx",
+        "_stall_at",
+        "_stall_size",
         "_tokens",
         "_url",
         "_xff",
@@ -274,6 +333,15 @@ class ClientConnection(asyncio.Protocol):
         self._plain_host = False
         self._seen_rx = 0
         self._seen_at = ctx.now
+        # Deadlines: when the head in progress (or, before any byte, the connection) began,
+        # when the body in progress began, when the sweeper last looked.
+        self._head_at = ctx.now
+        self._body_at = ctx.now
+        self._checked_at = ctx.now
+        # While writing is paused: the client's unread bytes when last looked, and since when.
+        self._stall_size = -1
+        self._stall_at = ctx.now
+        self._begun = 0  # messages the parser has begun
         # Per-request parse state, reset in on_message_begin.
         self._in_head = False
         self._head_began_now = False
@@ -300,7 +368,7 @@ class ClientConnection(asyncio.Protocol):
         # The lines a plain request head gets, built once per connection.
         self._forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % self._ip
         self.ctx.connections.add(self)
-        self._seen_at = self.ctx.now
+        self._seen_at = self._head_at = self._checked_at = self.ctx.now
         if self.ctx.closing:
             transport.close()
 
@@ -332,7 +400,8 @@ class ClientConnection(asyncio.Protocol):
         """Whether the connection closes after ``ex`` (the response then says so)."""
         if self._close_when_idle:
             return True
-        return self._no_more and bool(self._queue) and self._queue[-1] is ex
+        # With an error of our own still to send (_final), that error is the last answer.
+        return self._no_more and self._final is None and bool(self._queue) and self._queue[-1] is ex
 
     # -- flow control ------------------------------------------------------------------------------
 
@@ -354,13 +423,19 @@ class ClientConnection(asyncio.Protocol):
             self._clear_pause(PAUSE_UPSTREAM)
 
     def pause_writing(self) -> None:
-        # The client reads the response slower than the replica sends it.
+        # The client reads its responses slower than they come: stop reading the replica's,
+        # and stop reading more requests, which would only add answers nobody collects (the
+        # balancer's own answers above all, which no replica's pace holds back). A client
+        # that reads nothing more for client_timeout is dropped (check_timeouts).
         self.write_paused = True
+        self._stall_size = -1
+        self._set_pause(PAUSE_WRITING)
         if self._queue and self._queue[0].upstream is not None:
             self._queue[0].upstream.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self._clear_pause(PAUSE_WRITING)
         if self._queue and self._queue[0].upstream is not None:
             self._queue[0].upstream.resume_reading()
 
@@ -380,6 +455,8 @@ class ClientConnection(asyncio.Protocol):
             return
         if self._no_more and self._reading is None:
             return  # after "Connection: close" or an error, further input is ignored
+        between = not self._in_head and self._reading is None
+        begun = self._begun
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -394,6 +471,12 @@ class ClientConnection(asyncio.Protocol):
             else:
                 status, message = 400, f"malformed request: {exc}"
             self._terminal(status, message)
+            return
+        if between and begun == self._begun:
+            # Only empty lines between requests, which the parser skips however many come
+            # (RFC 9112 §2.2): not activity, or "\r\n" every few seconds would hold the
+            # connection open forever.
+            self.rx -= 1
             return
         if self._in_head:
             # A header too long to be reported piecewise grows inside the parser; count it here.
@@ -431,7 +514,9 @@ class ClientConnection(asyncio.Protocol):
         raise _Reject(message)
 
     def on_message_begin(self) -> None:
+        self._begun += 1
         self._in_head = True
+        self._head_at = self.ctx.now
         self._head_began_now = True
         self._head_size = 0
         self._head_extra = 0
@@ -460,7 +545,12 @@ class ClientConnection(asyncio.Protocol):
         lname = name.lower()
         if lname in HOP_BY_HOP or lname.startswith(b"proxy-"):
             if lname == b"transfer-encoding":
-                self._chunked = b"chunked" in value.lower()
+                # Only plain "chunked" (RFC 9112 §6.1: 501 for codings we do not implement).
+                # "gzip, chunked" would reach the replica as plain chunked, the gzip lost;
+                # "xchunked" or a second "chunked" are framings parsers disagree on.
+                if self._chunked or value.strip().lower() != b"chunked":
+                    self._refuse(501, "unsupported Transfer-Encoding (only chunked)")
+                self._chunked = True
             elif lname == b"connection":
                 self._tokens = connection_tokens(value)
             return
@@ -470,6 +560,9 @@ class ClientConnection(asyncio.Protocol):
         if lname == b"x-forwarded-proto":
             return
         if lname == b"host":
+            if self._has_host:
+                # Which one would the replica use? RFC 9112 §3.2: refuse.
+                self._refuse(400, "more than one Host header")
             self._has_host = True
         elif lname == b"content-length":
             self._length = int(value) if value.isdigit() else -1
@@ -482,6 +575,7 @@ class ClientConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         ctx = self.ctx
+        self._body_at = ctx.now
         parser = self._parser
         if parser.should_upgrade():
             self._refuse(501, "protocol upgrade is not supported")
@@ -490,7 +584,7 @@ class ClientConnection(asyncio.Protocol):
         method = parser.get_method()
         headers = self._headers
         if self._tokens:
-            headers = _drop_named(headers, self._tokens)
+            headers = drop_nominated(headers, self._tokens)
         xff = self._ip if self._xff is None else self._xff + b", " + self._ip
         url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
         parts = [method, b" ", url, b" HTTP/1.1\r\n", *headers]
@@ -505,8 +599,11 @@ class ClientConnection(asyncio.Protocol):
         ex.keep_alive = parser.should_keep_alive() and not self._close_when_idle
         if ctx.sticky_header is not None or ctx.sticky_cookie is not None:
             ex.key = ctx.key_from(self._key_header, self._cookie) if ctx.key_from else None
-        self._reading = ex
         queue = self._queue
+        if len(queue) >= ctx.max_pipeline:
+            # One read can hold thousands of small pipelined heads, all parsed at once.
+            self._refuse(429, f"more than {ctx.max_pipeline} pipelined requests")
+        self._reading = ex
         queue.append(ex)
         if len(queue) == 1:
             self._dispatch(ex)
@@ -760,6 +857,17 @@ class ClientConnection(asyncio.Protocol):
             self.send(final)
             self.close()
 
+    def _drop_stalled(self) -> None:
+        for ex in self._queue:
+            if not ex.response_done:
+                ex.response_done = True
+                ex.status = ex.status if ex.response_started else 499
+                self._record(ex)
+                self._drop_upstream(ex, abort=True)
+        self._queue.clear()
+        if self.transport is not None:
+            self.transport.abort()
+
     # -- timeouts ----------------------------------------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
@@ -770,14 +878,44 @@ class ClientConnection(asyncio.Protocol):
             self._seen_rx = self.rx
             self._seen_at = now
         config = self.ctx.config
+        if self._pause:
+            # Reading is paused by us (a request queued, a replica slow to read): the client
+            # cannot be late meanwhile, so its deadlines move on with the clock.
+            elapsed = now - self._checked_at
+            self._head_at += elapsed
+            self._body_at += elapsed
+        self._checked_at = now
+        if self.write_paused and self.transport is not None:
+            # A client that reads nothing of its answers for client_timeout is dropped.
+            unread = self.transport.get_write_buffer_size()
+            if unread != self._stall_size:
+                self._stall_size = unread
+                self._stall_at = now
+            elif now - self._stall_at > config.client_timeout:
+                self._drop_stalled()
+                return
         idle = now - self._seen_at
         queue = self._queue
         if not self._pause and (self._in_head or self._reading is not None):
+            reading = self._reading
             if idle > config.client_timeout:
                 self._terminal(408, "client sent no data in time")
+            elif self._in_head and now - self._head_at > config.head_timeout:
+                self._terminal(408, f"request head not complete within {config.head_timeout} s")
+            elif (
+                reading is not None
+                and now - self._body_at
+                > config.body_timeout + reading.body_size / config.min_body_rate
+            ):
+                self._terminal(
+                    408,
+                    f"request body arrived slower than {config.min_body_rate:g} bytes/s",
+                )
             return
         if not queue:
-            if idle > config.keepalive_timeout and not self._in_head:
+            if self.rx == 0 and now - self._head_at > config.head_timeout:
+                self.close()  # connected, never sent a byte: nothing to answer
+            elif idle > config.keepalive_timeout and not self._in_head:
                 self.close()
             return
         ex = queue[0]
@@ -799,12 +937,3 @@ class ClientConnection(asyncio.Protocol):
                 self._respond_error(
                     ex, 504, f"replica {replica.name if replica else '?'} timed out", replica
                 )
-
-
-def _drop_named(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
-    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
-    kept: list[bytes] = []
-    for i in range(0, len(headers), 4):
-        if headers[i].lower() not in tokens:
-            kept += headers[i : i + 4]
-    return kept

@@ -65,7 +65,7 @@ class Balancer:
         self._ctx = ctx
         try:
             self._server = await loop.create_server(
-                lambda: ClientConnection(ctx),
+                ctx.accept,
                 config.listen_host,
                 config.listen_port,
                 reuse_address=True,
@@ -99,9 +99,14 @@ class Balancer:
 
     def _tick(self) -> float:
         c = self.config
-        return max(
-            0.05, min(1.0, c.client_timeout / 10, c.upstream_timeout / 10, c.keepalive_timeout / 10)
+        shortest = min(
+            c.client_timeout,
+            c.head_timeout,
+            c.body_timeout,
+            c.upstream_timeout,
+            c.keepalive_timeout,
         )
+        return max(0.05, min(1.0, shortest / 10))
 
     async def _sweep(self) -> None:
         """Advance the coarse clock, enforce timeouts, retire stale idle upstream connections."""

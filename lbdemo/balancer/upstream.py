@@ -16,13 +16,23 @@ from typing import TYPE_CHECKING, cast
 
 import httptools
 
-from lbdemo.balancer.http import HOP_BY_HOP, LAST_CHUNK, chunk, connection_tokens, reason
+from lbdemo.balancer.http import (
+    HOP_BY_HOP,
+    LAST_CHUNK,
+    NO_BODY_STATUS,
+    chunk,
+    connection_tokens,
+    drop_nominated,
+    reason,
+)
 
 if TYPE_CHECKING:
     from lbdemo.balancer.pool import Replica
     from lbdemo.balancer.proxy import ClientConnection, Exchange, ProxyContext
 
-_NO_BODY_STATUS = frozenset({204, 304})
+
+class _Surplus(Exception):
+    """Raised inside a parser callback: bytes after the end of the response."""
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -30,10 +40,12 @@ class UpstreamConnection(asyncio.Protocol):
 
     __slots__ = (
         "_chunked",
+        "_done",
         "_got_bytes",
         "_head_only",
         "_headers",
         "_interim",
+        "_keep",
         "_length",
         "_out",
         "_parser_idle",
@@ -72,6 +84,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._chunked = False
         self._interim = False
         self._head_only = False
+        self._done = False  # the response is complete; the parser has not returned yet
+        self._keep = False  # ... and the connection may carry another one
         self._got_bytes = False
         # True between messages: only then may the fast path take the next bytes.
         self._parser_idle = True
@@ -169,6 +183,11 @@ class UpstreamConnection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
+            if self._done:
+                # The response was whole; what followed it (surplus bytes, or garbage) is
+                # dropped with the connection, never sent to the client.
+                self._end_response(client, reusable=False)
+                return
             ex = self.ex
             self._flush(client)
             self.client = self.ex = None
@@ -176,20 +195,28 @@ class UpstreamConnection(asyncio.Protocol):
             if ex is not None:
                 client.upstream_failed(ex, self, "invalid response from replica", retryable=False)
             return
+        if self._done:
+            self._end_response(client, reusable=self._keep)
+        elif self._out:
+            self._flush(client)
+
+    def _end_response(self, client: ClientConnection, reusable: bool) -> None:
+        """The response to ``ex`` is complete: hand it on, and the connection back or closed."""
+        self._done = False
         if self._head_only:
             # httptools cannot be told a response answers HEAD; it would wait for the body.
             self._head_only = False
-            keep = self.parser.should_keep_alive()
             self.parser = httptools.HttpResponseParser(self)
             self._parser_idle = True
-            ex = self.ex
-            if ex is not None:
-                self._finish_response(client, ex, reusable=keep)
-            return
-        if self._out:
-            self._flush(client)
+        ex = self.ex
+        if ex is not None:
+            self._finish_response(client, ex, reusable=reusable)
 
     def on_message_begin(self) -> None:
+        if self._done:
+            # A second message in the read that completed the response: the replica sent
+            # more than it declared. Stop parsing; the connection is closed.
+            raise _Surplus
         self._parser_idle = False
         self._headers = []
         self._tokens = None
@@ -219,7 +246,7 @@ class UpstreamConnection(asyncio.Protocol):
         status = self.parser.get_status_code()
         headers = self._headers
         if self._tokens:
-            headers = _drop_named(headers, self._tokens)
+            headers = drop_nominated(headers, self._tokens)
         status_line = b"HTTP/1.1 %d %s\r\n" % (status, reason(status))
         if status < 200:
             # 100 Continue and friends: pass on, then wait for the final response.
@@ -231,7 +258,7 @@ class UpstreamConnection(asyncio.Protocol):
         method = ex.method
         if self._length is not None and not self._chunked:
             headers += (b"Content-Length: ", self._length, b"\r\n")
-        elif method == b"HEAD" or status in _NO_BODY_STATUS:
+        elif method == b"HEAD" or status in NO_BODY_STATUS:
             pass
         elif not ex.http10:
             ex.rechunk = True
@@ -247,10 +274,16 @@ class UpstreamConnection(asyncio.Protocol):
         self._out += (status_line, *headers, b"\r\n")
         if method == b"HEAD":
             self._head_only = True
+            self._done = True
+            self._keep = self.parser.should_keep_alive()
+        # Asked now: once the parser returns it has forgotten this message's headers.
+        self._keep = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
+        if self._done:
+            raise _Surplus  # body bytes after a HEAD answer, which has none
         ex = self.ex
-        if ex is None or self._head_only:
+        if ex is None:
             return
         self._out.append(chunk(body) if ex.rechunk else body)
 
@@ -259,12 +292,9 @@ class UpstreamConnection(asyncio.Protocol):
         if self._interim:
             self._interim = False
             return
-        if self._head_only:
-            return
-        client, ex = self.client, self.ex
-        if client is None or ex is None:
-            return
-        self._finish_response(client, ex, reusable=self.parser.should_keep_alive())
+        # Handed on once the parser returns: bytes after this message in the same read are
+        # surplus, and the connection must not go back to the pool before that is known.
+        self._done = True
 
     # -- the fast path: raw bytes ---------------------------------------------------------------
 
@@ -330,12 +360,3 @@ class UpstreamConnection(asyncio.Protocol):
         if out:
             self._out = []
             client.send(out[0] if len(out) == 1 else b"".join(out))
-
-
-def _drop_named(headers: list[bytes], tokens: set[bytes]) -> list[bytes]:
-    """Headers (as flat name, ': ', value, CRLF quads) minus those a Connection header named."""
-    kept: list[bytes] = []
-    for i in range(0, len(headers), 4):
-        if headers[i].lower() not in tokens:
-            kept += headers[i : i + 4]
-    return kept

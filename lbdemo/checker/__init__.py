@@ -1,10 +1,12 @@
 """The consistency checker: pure functions from an operation history (and a final audit) to a
 :class:`CheckResult`.
 
-- :mod:`.anomalies`: stale, read-your-writes, monotonic-read and garbage reads
+- :mod:`.anomalies`: what an anomaly is, the rule for equal timestamps, the sentences
+- :mod:`.scan`: one pass per key finds the stale, read-your-writes, monotonic and garbage reads
+  and gathers the zone check's clusters
 - :mod:`.linearizability`: the per-key zone check
 - :mod:`.audit`: what the replicas hold at the end; divergent keys and lost writes
-- :mod:`.result`: ``check()`` runs them all
+- :mod:`.result`: ``check()`` runs them all; ``CheckResult.anomalies()`` explains every one
 """
 
 from __future__ import annotations

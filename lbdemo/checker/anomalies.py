@@ -1,25 +1,28 @@
-"""Client-visible anomalies in a history: stale, read-your-writes, monotonic-read and garbage reads.
+"""What an anomaly is, how it is recorded, and the sentence that explains it.
 
-Every rule here is *sound under concurrency*: an anomaly is reported only when real time proves
-it. Write ``w2`` certainly follows write ``w1`` only if ``w2`` was invoked after ``w1`` completed;
-a read overlapping a write may return either value. An ``unknown`` write may have been applied at
-any moment after its invocation (even after the client gave up), so its completion counts as
-+inf: a read that returns it is never "older" than anything.
+Every rule of the checker is *sound under concurrency*: an anomaly is reported only when real
+time proves it. One rule decides every comparison of times: operation ``a`` *precedes* ``b``
+only if ``a`` completed strictly before ``b`` was invoked (``a.complete < b.invoke``); equal
+timestamps mean "concurrent", as in the zone check, where an interval includes its ends. An
+``unknown`` write may have been applied at any moment after its invocation (even after the
+client gave up), so its completion counts as +inf: a read that returns it is never "older" than
+anything.
 
-One pass over the operations in invocation order finds all four kinds. Stale reads use, per key,
-the acknowledged writes sorted by completion with a prefix maximum of their invocation times, so
-"the newest write that completed before this read began" is one binary search: O(n log n).
+The per-key pass that finds them is :mod:`lbdemo.checker.scan`; :class:`AnomalyLog` keeps every
+anomaly as its offender, an ``explain_*`` function and its arguments, so that a sentence is only
+formatted when someone asks.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from lbdemo.history import History, Op
+from lbdemo.history import Op
 
 STALE_READ = "stale_read"
 READ_YOUR_WRITES = "read_your_writes"
@@ -72,23 +75,61 @@ class Anomaly:
         }
 
 
+# One anomaly as found: (offender, explain, args); ``explain(offender, *args)`` builds the Anomaly.
+# A tuple rather than a closure: a run with private storage has hundreds of thousands of them,
+# and one tuple is cheaper to make and keep than a function with its cells.
+Found = tuple[Op, Callable[..., "Anomaly"], tuple[Any, ...]]
+_OFFENDER = itemgetter(0)
+_REPLICA = attrgetter("replica")
+
+
+def explain(entry: Found) -> Anomaly:
+    offender, build, args = entry
+    return build(offender, *args)
+
+
 @dataclass(slots=True)
 class AnomalyLog:
-    """Counts every anomaly, keeps the explained ones only up to ``sample_limit`` per kind."""
+    """Every anomaly found, per kind, in the order found; explained only when asked.
+
+    Formatting a sentence costs more than finding the anomaly, so :meth:`samples` explains the
+    first ``sample_limit`` of each kind (they go in every report) and :meth:`explained` the rest
+    on demand.
+    """
 
     sample_limit: int = 20
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    samples: dict[str, list[Anomaly]] = field(default_factory=lambda: {k: [] for k in KINDS})
-    by_replica: dict[str, dict[str, int]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    found: dict[str, list[Found]] = field(default_factory=lambda: {k: [] for k in KINDS})
 
-    def add(self, kind: str, offender: Op, explain: Callable[[], Anomaly]) -> None:
-        # ``explain`` is a closure so that the sentence is only formatted for kept samples.
-        self.counts[kind] += 1
-        per = self.by_replica[kind]
-        rep = offender.replica or "-"
-        per[rep] = per.get(rep, 0) + 1
-        if len(self.samples[kind]) < self.sample_limit:
-            self.samples[kind].append(explain())
+    def add(self, kind: str, offender: Op, build: Callable[..., Anomaly], *args: Any) -> None:
+        self.found[kind].append((offender, build, args))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {kind: len(found) for kind, found in self.found.items()}
+
+    def samples(self) -> dict[str, list[Anomaly]]:
+        return {kind: [explain(e) for e in found[: self.sample_limit]]
+                for kind, found in self.found.items()}
+
+    def by_replica(self) -> dict[str, dict[str, int]]:
+        """kind -> replica that served the offender ("-" if none) -> count."""
+        out: dict[str, dict[str, int]] = {}
+        for kind, found in self.found.items():
+            per = Counter(map(_REPLICA, map(_OFFENDER, found)))
+            out[kind] = {("-" if rep is None else rep): n for rep, n in per.items()}
+        return out
+
+    def explained(self, kind: str | None = None) -> Iterator[Anomaly]:
+        """Every anomaly (of ``kind``, or of all kinds), the offenders in invocation order.
+
+        Ties keep the order found, kinds in :data:`KINDS` order. Sorting happens on the first
+        ``next()``; each sentence is formatted when its anomaly is reached.
+        """
+        kinds = KINDS if kind is None else (kind,)
+        entries = [e for k in kinds for e in self.found[k]]
+        entries.sort(key=lambda e: e[0].invoke)
+        for entry in entries:
+            yield explain(entry)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,11 +140,11 @@ def at(t: float, t0: float) -> str:
     return f"t={t - t0:.3f}s"
 
 
-def _read_phrase(r: Op, t0: float) -> str:
+def read_phrase(r: Op, t0: float) -> str:
     return f"read by {r.client} at {at(r.invoke, t0)} on {r.key} served by {r.replica or '?'}"
 
 
-def _value_phrase(w: Op | None, t0: float) -> str:
+def value_phrase(w: Op | None, t0: float) -> str:
     if w is None:
         return "not found"
     if w.outcome == "unknown":
@@ -111,166 +152,61 @@ def _value_phrase(w: Op | None, t0: float) -> str:
     return f"{w.write_id} (written at {at(w.complete, t0)} via {w.replica or '?'})"
 
 
-# ---------------------------------------------------------------------------------------------
-# The per-key scan
-
-
-def group_by_key(ops: list[Op]) -> dict[str, list[Op]]:
-    """Each key's operations, in the order of ``ops``; every check here is per key."""
-    groups: dict[str, list[Op]] = {}
-    for op in ops:
-        g = groups.get(op.key)
-        if g is None:
-            groups[op.key] = [op]
-        else:
-            g.append(op)
-    return groups
-
-
-@dataclass(slots=True)
-class KeyWrites:
-    """Acknowledged writes of one key, sorted by completion, with prefix maxima of invocation."""
-
-    completes: list[float]
-    prefix_max_invoke: list[float]
-    prefix_argmax: list[Op]  # the write holding that maximum: the newest witness
-
-    @classmethod
-    def of(cls, acked: list[Op]) -> KeyWrites:
-        acked = sorted(acked, key=lambda w: w.complete)
-        pm: list[float] = []
-        pa: list[Op] = []
-        best = -INF
-        best_op = acked[0] if acked else None
-        for w in acked:
-            if w.invoke > best:
-                best, best_op = w.invoke, w
-            pm.append(best)
-            pa.append(best_op)  # type: ignore[arg-type]  # set once acked is non-empty
-        return cls([w.complete for w in acked], pm, pa)
-
-
-def garbage_reason(r: Op, writes: dict[str, Op]) -> str | None:
-    """Why the value ``r`` returned cannot have been written (``writes``: the key's writes)."""
-    wid = r.write_id
-    if wid is None:
-        return None
-    w = writes.get(wid)
+def garbage_reason(r: Op, w: Op | None, t0: float) -> str:
+    """Why the value ``r`` returned cannot have been written (``w``: the write of that id)."""
     if w is None:
-        return f"no write on {r.key} carries {wid}"
+        return f"no write on {r.key} carries {r.write_id}"
     if w.outcome == "fail":
-        return f"{wid} was a write that certainly failed (status {w.status})"
-    if r.price != w.price:
-        return f"price {r.price} but {wid} wrote price {w.price}"
-    return None
-
-
-def find_read_anomalies(history: History, log: AnomalyLog) -> None:
-    """Add each stale, read-your-writes, monotonic-read and garbage read of ``history``."""
-    for ops in group_by_key(history.ops).values():
-        scan_key(ops, log, history.t0)
-
-
-def scan_key(ops: list[Op], log: AnomalyLog, t0: float) -> None:
-    """The read anomalies of one key's operations (in invocation order)."""
-    writes: dict[str, Op] = {}
-    acked: list[Op] = []
-    for op in ops:
-        if op.op == "write":
-            writes[op.write_id] = op  # type: ignore[index]  # writes always carry an id
-            if op.outcome == "ok":
-                acked.append(op)
-    kw = KeyWrites.of(acked)
-    completes, prefix_max, prefix_arg = kw.completes, kw.prefix_max_invoke, kw.prefix_argmax
-    # Per client: its latest acknowledged write, and (invoke of the newest value's write, the
-    # read that saw it, that write) for the newest value it has read so far.
-    own_write: dict[str, Op] = {}
-    seen: dict[str, tuple[float, Op, Op]] = {}
-
-    for r in ops:
-        if r.op == "write":
-            if r.outcome == "ok":
-                own_write[r.client] = r
-            continue
-        if r.outcome != "ok":
-            continue  # a read that got no answer observed nothing
-        wid = r.write_id
-        if wid is None:
-            w = None
-            vcomp = -INF
-        else:
-            w = writes.get(wid)
-            if w is None or w.outcome == "fail" or w.price != r.price:
-                _add_garbage(log, r, garbage_reason(r, writes) or "?", t0)
-                continue
-            vcomp = w.complete if w.outcome == "ok" else INF
-
-        i = bisect_left(completes, r.invoke)
-        if i and prefix_max[i - 1] > vcomp:
-            _add_stale(log, r, w, prefix_arg[i - 1], t0)
-
-        client = r.client
-        mine = own_write.get(client)
-        if mine is not None and vcomp < mine.invoke:
-            _add_ryw(log, r, w, mine, t0)
-
-        prev = seen.get(client)
-        if prev is not None and vcomp < prev[0]:
-            _add_monotonic(log, r, w, prev[1], prev[2], t0)
-        if w is not None and (prev is None or w.invoke > prev[0]):
-            seen[client] = (w.invoke, r, w)
-
-
-def _add_garbage(log: AnomalyLog, r: Op, why: str, t0: float) -> None:
-    log.add(GARBAGE_READ, r, lambda: Anomaly(
-        GARBAGE_READ, (r,), f"{_read_phrase(r, t0)} returned {r.write_id}, but {why}", t0))
-
-
-def _add_stale(log: AnomalyLog, r: Op, w: Op | None, newer: Op, t0: float) -> None:
-    def explain() -> Anomaly:
-        ops = (r, newer) if w is None else (r, w, newer)
-        text = (
-            f"{_read_phrase(r, t0)} returned {_value_phrase(w, t0)}, but {newer.write_id} had "
-            f"been acknowledged at {at(newer.complete, t0)} via {newer.replica or '?'} "
-            "before the read began"
+        return (
+            f"{w.write_id} was a write that failed (status {w.status}, invoked at "
+            f"{at(w.invoke, t0)} by {w.client}): it certainly took no effect"
         )
-        if w is not None:
-            text += f" (and was invoked at {at(newer.invoke, t0)}, after {w.write_id} completed)"
-        return Anomaly(STALE_READ, ops, text, t0)
-
-    log.add(STALE_READ, r, explain)
+    return f"price {r.price} but {w.write_id} wrote price {w.price}"
 
 
-def _add_ryw(log: AnomalyLog, r: Op, w: Op | None, mine: Op, t0: float) -> None:
-    def explain() -> Anomaly:
-        ops = (r, mine) if w is None else (r, mine, w)
-        text = (
-            f"{_read_phrase(r, t0)} returned {_value_phrase(w, t0)}, but {r.client} had "
-            f"itself written {mine.write_id} (invoked at {at(mine.invoke, t0)}, acknowledged "
-            f"at {at(mine.complete, t0)} via {mine.replica or '?'})"
+def explain_garbage(r: Op, w: Op | None, t0: float) -> Anomaly:
+    return Anomaly(
+        GARBAGE_READ, (r,) if w is None else (r, w),
+        f"{read_phrase(r, t0)} returned {r.write_id}, but {garbage_reason(r, w, t0)}", t0,
+    )
+
+
+def explain_stale(r: Op, w: Op | None, newest: Callable[[int], Op], i: int, t0: float) -> Anomaly:
+    """``newest(i)``: the witness, the newest of the first ``i`` writes acknowledged."""
+    n = newest(i)
+    ops = (r, n) if w is None else (r, w, n)
+    text = (
+        f"{read_phrase(r, t0)} returned {value_phrase(w, t0)}, but {n.write_id} had "
+        f"been acknowledged at {at(n.complete, t0)} via {n.replica or '?'} "
+        "before the read began"
+    )
+    if w is not None:
+        text += f" (and was invoked at {at(n.invoke, t0)}, after {w.write_id} completed)"
+    return Anomaly(STALE_READ, ops, text, t0)
+
+
+def explain_ryw(r: Op, w: Op | None, mine: Op, t0: float) -> Anomaly:
+    ops = (r, mine) if w is None else (r, mine, w)
+    text = (
+        f"{read_phrase(r, t0)} returned {value_phrase(w, t0)}, but {r.client} had "
+        f"itself written {mine.write_id} (invoked at {at(mine.invoke, t0)}, acknowledged "
+        f"at {at(mine.complete, t0)} via {mine.replica or '?'})"
+    )
+    if w is not None:
+        text += f", which began after {w.write_id} completed"
+    return Anomaly(READ_YOUR_WRITES, ops, text, t0)
+
+
+def explain_monotonic(r: Op, w: Op | None, earlier: Op, newer: Op, t0: float) -> Anomaly:
+    ops = (r, earlier, newer) if w is None else (r, earlier, newer, w)
+    text = (
+        f"{read_phrase(r, t0)} returned {value_phrase(w, t0)}, but {r.client} had "
+        f"already read {newer.write_id} at {at(earlier.invoke, t0)} from "
+        f"{earlier.replica or '?'}"
+    )
+    if w is not None:
+        text += (
+            f", and {newer.write_id} was invoked at {at(newer.invoke, t0)}, after "
+            f"{w.write_id} completed"
         )
-        if w is not None:
-            text += f", which began after {w.write_id} completed"
-        return Anomaly(READ_YOUR_WRITES, ops, text, t0)
-
-    log.add(READ_YOUR_WRITES, r, explain)
-
-
-def _add_monotonic(
-    log: AnomalyLog, r: Op, w: Op | None, earlier: Op, newer: Op, t0: float
-) -> None:
-    def explain() -> Anomaly:
-        ops = (r, earlier, newer) if w is None else (r, earlier, newer, w)
-        text = (
-            f"{_read_phrase(r, t0)} returned {_value_phrase(w, t0)}, but {r.client} had "
-            f"already read {newer.write_id} at {at(earlier.invoke, t0)} from "
-            f"{earlier.replica or '?'}"
-        )
-        if w is not None:
-            text += (
-                f", and {newer.write_id} was invoked at {at(newer.invoke, t0)}, after "
-                f"{w.write_id} completed"
-            )
-        return Anomaly(MONOTONIC_READ, ops, text, t0)
-
-    log.add(MONOTONIC_READ, r, explain)
+    return Anomaly(MONOTONIC_READ, ops, text, t0)

@@ -116,17 +116,18 @@ def find_lost_writes(ops: list[Op], audit: Audit, log: AnomalyLog, t0: float) ->
 
 
 def _add_lost(log: AnomalyLog, w: Op, audit: Audit, t0: float) -> None:
-    def explain() -> Anomaly:
-        found = ", ".join(
-            f"{name}: {values.get(w.key) or 'absent'}"
-            for name, values in sorted(audit.replicas.items())
-        ) or "no replica audited"
-        text = (
-            f"write {w.write_id} on {w.key} by {w.client}, invoked at {at(w.invoke, t0)} and "
-            f"acknowledged at {at(w.complete, t0)} via {w.replica or '?'}, is on no replica at "
-            f"the final audit ({found}), though no other write on {w.key} could have "
-            "overwritten it"
-        )
-        return Anomaly(LOST_WRITE, (w,), text, t0)
+    log.add(LOST_WRITE, w, _explain_lost, audit, t0)
 
-    log.add(LOST_WRITE, w, explain)
+
+def _explain_lost(w: Op, audit: Audit, t0: float) -> Anomaly:
+    found = ", ".join(
+        f"{name}: {values.get(w.key) or 'absent'}"
+        for name, values in sorted(audit.replicas.items())
+    ) or "no replica audited"
+    text = (
+        f"write {w.write_id} on {w.key} by {w.client}, invoked at {at(w.invoke, t0)} and "
+        f"acknowledged at {at(w.complete, t0)} via {w.replica or '?'}, is on no replica at "
+        f"the final audit ({found}), though no other write on {w.key} could have "
+        "overwritten it"
+    )
+    return Anomaly(LOST_WRITE, (w,), text, t0)

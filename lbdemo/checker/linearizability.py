@@ -11,9 +11,11 @@ zone*. The history is linearizable iff
 2. no two forward zones overlap, and
 3. no backward zone lies inside a forward zone.
 
-The initial "absent" value is a write at -inf. An ``unknown`` write that some read returned was
-applied; its completion is +inf (the client never learned when). One nobody read may never have
-happened, so it is dropped. Sorting the zones makes the check O(n log n) per key.
+Intervals include their ends, so equal timestamps are concurrent (the same rule as
+:mod:`.anomalies`). The initial "absent" value is a write at -inf. An ``unknown`` write that
+some read returned was applied; its completion is +inf (the client never learned when). One
+nobody read may never have happened, so it is dropped. Sorting the zones makes the check
+O(n log n) per key. The cluster data comes from the one pass of :mod:`.scan`.
 """
 
 from __future__ import annotations
@@ -22,11 +24,19 @@ import math
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
 
+from lbdemo.checker.anomalies import garbage_reason
 from lbdemo.history import Op
 
 INF = math.inf
 ABSENT = "absent (initial)"
+
+_Zone = tuple[float, float, str]  # (f, s, name)
+# [write (None: the initial value), earliest completion, latest invocation of its reads]
+Cluster = list[Any]
+_F = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +44,6 @@ class KeyVerdict:
     key: str
     linearizable: bool
     witness: str | None = None  # why not, in one sentence
-
-
-class _Cluster:
-    __slots__ = ("f", "name", "read", "s", "write")
-
-    def __init__(self, name: str, f: float, s: float, write: Op | None) -> None:
-        self.name = name
-        self.f = f  # earliest completion
-        self.s = s  # latest invocation
-        self.write = write
-        self.read = False
 
 
 def _t(x: float, t0: float) -> str:
@@ -55,85 +54,73 @@ def _t(x: float, t0: float) -> str:
     return f"t={x - t0:.3f}s"
 
 
-def key_verdict(key: str, ops: list[Op], t0: float) -> KeyVerdict:
-    """The verdict for one key, given all of its operations (in any order)."""
-    clusters: dict[str | None, _Cluster] = {None: _Cluster(ABSENT, -INF, -INF, None)}
-    for w in ops:
-        if w.op == "write" and w.outcome != "fail":
-            f = w.complete if w.outcome == "ok" else INF
-            clusters[w.write_id] = _Cluster(w.write_id or "?", f, w.invoke, w)
-    get = clusters.get
-    early: tuple[Op, Op] | None = None
-    for r in ops:
-        if r.op != "read" or r.outcome != "ok":
-            continue
-        c = get(r.write_id)
-        if c is None or (c.write is not None and r.price != c.write.price):
-            # A value nobody wrote (or a failed write's): no legal order can produce it.
-            return KeyVerdict(key, False, f"on {key} a read by {r.client} at "
-                              f"{_t(r.invoke, t0)} returned {r.write_id}, which no write "
-                              "produced")
-        c.read = True
-        if r.complete < c.f:
-            c.f = r.complete
-        if r.invoke > c.s:
-            c.s = r.invoke
-        if early is None and c.write is not None and r.complete < c.write.invoke:
-            early = (r, c.write)
-    if early is not None:
-        r, w = early
-        return KeyVerdict(key, False, f"on {key} a read by {r.client} returned {w.write_id} "
-                          f"and completed at {_t(r.complete, t0)}, before that write was "
-                          f"invoked at {_t(w.invoke, t0)}")
-    return _zones_verdict(key, clusters.values(), t0)
+def garbage_verdict(key: str, r: Op, w: Op | None, t0: float) -> KeyVerdict:
+    """A read of a value nobody wrote, a failed write's or with another price: no order fits."""
+    return KeyVerdict(key, False, f"on {key} a read by {r.client} at {_t(r.invoke, t0)} "
+                      f"returned {r.write_id}, but {garbage_reason(r, w, t0)}")
 
 
-def _zones_verdict(key: str, clusters: Iterable[_Cluster], t0: float) -> KeyVerdict:
-    forward: list[_Cluster] = []
-    backward: list[_Cluster] = []
-    for c in clusters:
-        if not c.read and (c.write is None or c.write.outcome == "unknown"):
-            # The initial value never observed, or an unknown write nobody read (it may
-            # never have happened): neither constrains anything.
+def early_verdict(key: str, r: Op, w: Op, t0: float) -> KeyVerdict:
+    return KeyVerdict(key, False, f"on {key} a read by {r.client} returned {w.write_id} "
+                      f"and completed at {_t(r.complete, t0)}, before that write was "
+                      f"invoked at {_t(w.invoke, t0)}")
+
+
+def zones_verdict(key: str, clusters: Iterable[Cluster], t0: float) -> KeyVerdict:
+    """Rules 2 and 3 for one key, given a cluster per value: [its write (None: the initial
+    "absent"), the earliest completion and the latest invocation of the reads that returned it
+    (+inf and -inf when none did)]."""
+    forward: list[_Zone] = []
+    backward: list[_Zone] = []
+    for w, read_f, read_s in clusters:
+        if w is None:
+            if read_s != -INF:  # the initial value, read: a cluster from -inf
+                forward.append((-INF, read_s, ABSENT))
             continue
-        (forward if c.f < c.s else backward).append(c)
-    forward.sort(key=lambda c: c.f)
+        outcome = w.outcome
+        if outcome == "fail":
+            continue
+        if read_s == -INF:
+            if outcome != "ok":
+                continue  # an unknown write nobody read may never have happened
+            f, s = w.complete, w.invoke
+        else:
+            f = read_f
+            if outcome == "ok" and w.complete < f:
+                f = w.complete
+            s = w.invoke if w.invoke > read_s else read_s
+        (forward if f < s else backward).append((f, s, w.write_id or "?"))
+    forward.sort(key=_F)
 
     # 2. Forward zones must be disjoint: sorted by start, each must begin after every
     # earlier one has ended.
     reach = -INF
-    owner: _Cluster | None = None
+    owner: _Zone | None = None
     fs: list[float] = []
     prefix_s: list[float] = []
-    prefix_owner: list[_Cluster] = []
-    for c in forward:
-        if owner is not None and c.f < reach:
-            return KeyVerdict(key, False, f"on {key} the forward zones of {owner.name} "
-                              f"[{_t(owner.f, t0)}, {_t(owner.s, t0)}] and {c.name} "
-                              f"[{_t(c.f, t0)}, {_t(c.s, t0)}] overlap: each value was "
+    prefix_owner: list[_Zone] = []
+    for zone in forward:
+        f, s, name = zone
+        if owner is not None and f < reach:
+            of, os_, oname = owner
+            return KeyVerdict(key, False, f"on {key} the forward zones of {oname} "
+                              f"[{_t(of, t0)}, {_t(os_, t0)}] and {name} "
+                              f"[{_t(f, t0)}, {_t(s, t0)}] overlap: each value was "
                               "read after the other had been read")
-        if c.s > reach:
-            reach, owner = c.s, c
-        fs.append(c.f)
+        if s > reach:
+            reach, owner = s, zone
+        fs.append(f)
         prefix_s.append(reach)
         prefix_owner.append(owner)  # type: ignore[arg-type]  # set on the first iteration
 
     # 3. A backward zone [s, f] inside a forward zone [F, S] (F < s and f < S): the forward
     # cluster needs all of [F, S] and leaves no room for it.
-    for b in backward:
-        i = bisect_left(fs, b.s)
-        if i and prefix_s[i - 1] > b.f:
-            fz = prefix_owner[i - 1]
-            return KeyVerdict(key, False, f"on {key} the zone of {b.name} "
-                              f"[{_t(b.s, t0)}, {_t(b.f, t0)}] lies inside the forward zone "
-                              f"of {fz.name} [{_t(fz.f, t0)}, {_t(fz.s, t0)}]: {fz.name} "
-                              f"was still read after {b.name} had been seen or written")
+    for f, s, name in backward:
+        i = bisect_left(fs, s)
+        if i and prefix_s[i - 1] > f:
+            ff, fs_, fname = prefix_owner[i - 1]
+            return KeyVerdict(key, False, f"on {key} the zone of {name} "
+                              f"[{_t(s, t0)}, {_t(f, t0)}] lies inside the forward zone "
+                              f"of {fname} [{_t(ff, t0)}, {_t(fs_, t0)}]: {fname} "
+                              f"was still read after {name} had been seen or written")
     return KeyVerdict(key, True)
-
-
-def check_linearizability(ops: list[Op], t0: float) -> dict[str, KeyVerdict]:
-    """The verdict for every key that ``ops`` touch (``ops`` in any order)."""
-    groups: dict[str, list[Op]] = {}
-    for op in ops:
-        groups.setdefault(op.key, []).append(op)
-    return {key: key_verdict(key, kops, t0) for key, kops in sorted(groups.items())}

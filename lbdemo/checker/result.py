@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from lbdemo.checker.anomalies import (
-    KINDS,
-    LOST_WRITE,
-    READ_KINDS,
-    Anomaly,
-    AnomalyLog,
-    group_by_key,
-    scan_key,
-)
+from lbdemo.checker.anomalies import KINDS, LOST_WRITE, READ_KINDS, Anomaly, AnomalyLog
 from lbdemo.checker.audit import Audit, find_lost_writes
-from lbdemo.checker.linearizability import KeyVerdict, key_verdict
-from lbdemo.history import History, gc_paused
+from lbdemo.checker.linearizability import KeyVerdict
+from lbdemo.checker.scan import scan
+from lbdemo.history import History, Op
 
 CONSISTENT = "consistent"
 INCONSISTENT = "inconsistent"
+
 
 
 @dataclass(slots=True)
@@ -26,7 +23,7 @@ class CheckResult:
     """Counts of every anomaly kind, a bounded sample of explained ones, and the verdicts."""
 
     counts: dict[str, int]
-    samples: dict[str, list[Anomaly]]
+    samples: dict[str, list[Anomaly]]  # the first ``sample_limit`` of each kind, explained
     by_replica: dict[str, dict[str, int]]  # kind -> replica ("-" if none) -> count
     keys: dict[str, KeyVerdict]
     reads: int  # reads that observed something (outcome ok)
@@ -35,6 +32,23 @@ class CheckResult:
     failed_ops: int
     audited: bool = False  # lost writes and divergence are only known with an audit
     divergent_keys: list[str] = field(default_factory=list)
+    log: AnomalyLog = field(default_factory=AnomalyLog, repr=False)
+
+    def anomalies(self, kind: str | None = None) -> Iterator[Anomaly]:
+        """Every anomaly of ``kind`` (default: all kinds), explained one at a time.
+
+        Offenders in invocation order (the offender is ``ops[0]`` of each); formatting all of
+        a big run's sentences takes seconds, so take only what you show.
+        """
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown anomaly kind {kind!r} (one of {', '.join(KINDS)})")
+        return self.log.explained(kind)
+
+    def offenders(self) -> Iterator[tuple[str, Op]]:
+        """(kind, offending operation) of every anomaly, no sentence formatted: for counting."""
+        for kind, found in self.log.found.items():
+            for offender, _build, _args in found:
+                yield kind, offender
 
     @property
     def rates(self) -> dict[str, float | None]:
@@ -61,7 +75,11 @@ class CheckResult:
 
 
 def check(history: History, audit: Audit | None = None, *, sample_limit: int = 20) -> CheckResult:
-    """Run every check over ``history`` (and the final ``audit`` when there is one)."""
+    """Run every check over ``history`` (and the final ``audit`` when there is one).
+
+    ``history`` keeps to the rules :func:`lbdemo.history.read_history` enforces (one operation
+    at a time per client, unique write ids, ``complete`` not before ``invoke``).
+    """
     with gc_paused():
         return _check(history, audit, sample_limit)
 
@@ -70,37 +88,40 @@ def _check(history: History, audit: Audit | None, sample_limit: int) -> CheckRes
     ops = history.ops
     t0 = history.t0
     log = AnomalyLog(sample_limit=sample_limit)
-    keys: dict[str, KeyVerdict] = {}
-    groups = group_by_key(ops)
-    for key in sorted(groups):
-        scan_key(groups[key], log, t0)
-        keys[key] = key_verdict(key, groups[key], t0)
+    scanned = scan(ops, log, t0)
     if audit is not None:
         find_lost_writes(ops, audit, log, t0)
-    reads = ack = unknown = failed = 0
-    for op in ops:
-        outcome = op.outcome
-        if outcome == "ok":
-            if op.op == "read":
-                reads += 1
-            else:
-                ack += 1
-        elif outcome == "fail":
-            failed += 1
-        elif op.op == "write":
-            unknown += 1
     return CheckResult(
-        counts=dict(log.counts),
-        samples=log.samples,
-        by_replica=log.by_replica,
-        keys=keys,
-        reads=reads,
-        acknowledged_writes=ack,
-        unknown_writes=unknown,
-        failed_ops=failed,
+        counts=log.counts,
+        samples=log.samples(),
+        by_replica=log.by_replica(),
+        keys=scanned.keys,
+        reads=scanned.reads,
+        acknowledged_writes=scanned.acknowledged_writes,
+        unknown_writes=scanned.unknown_writes,
+        failed_ops=scanned.failed_ops,
         audited=audit is not None,
         divergent_keys=audit.divergent_keys() if audit is not None else [],
+        log=log,
     )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the check allocates its small objects.
+
+    The check creates a few hundred thousand tuples and closures (anomalies, per-client chains)
+    and none of them is in a cycle, yet each burst of allocations triggers collections that
+    traverse every list of a million operations again: without the pause the check of a
+    history of a million operations takes several times longer (see docs/checker.md).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 __all__ = ["CONSISTENT", "INCONSISTENT", "KINDS", "CheckResult", "check"]

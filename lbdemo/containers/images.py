@@ -29,7 +29,7 @@ DEFAULT_TAG = "latest"
 # alphanumerics joined by separators, an optional tag. No registry host, no digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REFERENCE = re.compile(
-    rf"^(?P<repo>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?$"
+    rf"(?P<repo>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?"
 )
 
 
@@ -170,9 +170,9 @@ def unpack_files(image: Image, root: Path, under: str = "/") -> None:
 
 def parse_reference(reference: str) -> tuple[str, str]:
     """``repo[:tag]`` -> ``(repo, tag)``; no tag means ``latest``, as in Docker."""
-    match = _REFERENCE.match(reference)
+    match = _REFERENCE.fullmatch(reference)  # fullmatch: "$" would let a final newline in
     if not match:
-        if reference.lower() != reference and _REFERENCE.match(reference.lower()):
+        if reference.lower() != reference and _REFERENCE.fullmatch(reference.lower()):
             repo = reference.split(":", 1)[0]
             raise UsageError(
                 f"invalid reference format: repository name ({repo}) must be lowercase"

@@ -138,7 +138,7 @@ def build_report(
                 {"key": v.key, "witness": v.witness} for v in keys_bad[:EXPLAINED_PER_KIND]
             ],
         },
-        "series": build_series(history, result, audit),
+        "series": build_series(history, result),
         "explained_anomalies": [
             a.to_dict() for kind in KINDS for a in result.samples[kind][:EXPLAINED_PER_KIND]
         ],

@@ -26,7 +26,7 @@ from lbdemo.errors import UsageError
 from lbdemo.history import History, Op
 from lbdemo.report.compare import headings, run_label
 from lbdemo.report.markdown import KIND_LABELS, fmt, fmt_rate
-from lbdemo.report.series import build_series, every_anomaly
+from lbdemo.report.series import build_series
 
 TIME_UNIT_S = 1e-5  # operation times travel as integers of 10 µs: exact enough, short in JSON
 OUTCOME_CODES = {"ok": 0, "fail": 1, "unknown": 2}
@@ -291,8 +291,8 @@ def report_data(
     report: dict[str, Any], history: History, result: CheckResult, audit: Audit | None
 ) -> dict[str, Any]:
     """Everything the report page's script draws, JSON-ready (before compression)."""
-    anomalies = list(every_anomaly(result, history, audit))
-    series = report.get("series") or build_series(history, result, audit, anomalies)
+    anomalies = list(result.anomalies())
+    series = report.get("series") or build_series(history, result)
     replicas = sorted({op.replica for op in history.ops if op.replica is not None}
                       | set(audit.replicas if audit is not None else ()), key=_natural)
     columns, index, clients, keys = _op_columns(history, replicas)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from fakes import BalancerFactory, FakeReplica, start_replica
+from fakes import BalancerFactory, FakeReplica, RawReplica, Script, StartRaw, start_replica
 
 from lbdemo.balancer import Balancer, BalancerConfig, Upstream
 
@@ -43,3 +44,26 @@ async def make_balancer() -> AsyncIterator[BalancerFactory]:
     finally:
         for balancer in running:
             await balancer.stop()
+
+
+@pytest_asyncio.fixture
+async def raw_replica() -> AsyncIterator[StartRaw]:
+    """Start RawReplicas; all are stopped after the test."""
+    started: list[RawReplica] = []
+
+    async def start(script: Script) -> RawReplica:
+        replica = RawReplica(script)
+        replica.server = await asyncio.start_server(replica.handle, "127.0.0.1", 0)
+        replica.port = replica.server.sockets[0].getsockname()[1]
+        started.append(replica)
+        return replica
+
+    try:
+        yield start
+    finally:
+        for replica in started:
+            assert replica.server is not None
+            replica.server.close()
+            for writer in replica.writers:
+                writer.close()
+            await replica.server.wait_closed()

@@ -134,3 +134,51 @@ async def start_replica(name: str, port: int = 0) -> FakeReplica:
 
 
 BalancerFactory = Callable[..., Awaitable[Balancer]]
+
+
+# What a RawReplica writes for one request head: the parts, with a pause between them.
+Script = Callable[[bytes], list[bytes]]
+
+
+@dataclass
+class RawReplica:
+    """A raw socket replica answering every request head with the parts ``script`` returns.
+
+    A test decides exactly which bytes it answers and how they are split across writes, and
+    can count the connections the balancer opened.
+    """
+
+    script: Script
+    port: int = 0
+    heads: list[bytes] = field(default_factory=list)
+    connections: int = 0
+    server: asyncio.Server | None = None
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(head)
+                parts = self.script(head)
+                for i, part in enumerate(parts):
+                    if i:
+                        await asyncio.sleep(0.05)
+                    if part == b"<close>":
+                        writer.close()
+                        return
+                    writer.write(part)
+                    await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def upstream(self) -> Upstream:
+        return Upstream("raw", "127.0.0.1", self.port)
+
+
+StartRaw = Callable[[Script], Awaitable[RawReplica]]

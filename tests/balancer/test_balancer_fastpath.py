@@ -7,85 +7,15 @@ how they are split across writes, and can count the connections the balancer ope
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 
-import pytest_asyncio
-from fakes import BalancerFactory
+from fakes import BalancerFactory, StartRaw
 from rawhttp import RawClient, build_request
-
-from lbdemo.balancer import Upstream
 
 BODY = b"hello\n"
 PLAIN = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Replica: raw\r\n"
     b"Content-Length: 6\r\nX-Note: passed as is\r\n\r\n" + BODY
 )
-
-# What the replica writes for one request: the parts, with a pause between them.
-Script = Callable[[bytes], list[bytes]]
-
-
-@dataclass
-class RawReplica:
-    """A replica answering every request head with the parts ``script`` returns for it."""
-
-    script: Script
-    port: int = 0
-    heads: list[bytes] = field(default_factory=list)
-    connections: int = 0
-    server: asyncio.Server | None = None
-    writers: list[asyncio.StreamWriter] = field(default_factory=list)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self.writers.append(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                self.heads.append(head)
-                parts = self.script(head)
-                for i, part in enumerate(parts):
-                    if i:
-                        await asyncio.sleep(0.05)
-                    if part == b"<close>":
-                        writer.close()
-                        return
-                    writer.write(part)
-                    await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    @property
-    def upstream(self) -> Upstream:
-        return Upstream("raw", "127.0.0.1", self.port)
-
-
-StartRaw = Callable[[Script], Awaitable[RawReplica]]
-
-
-@pytest_asyncio.fixture
-async def raw_replica() -> AsyncIterator[StartRaw]:
-    started: list[RawReplica] = []
-
-    async def start(script: Script) -> RawReplica:
-        replica = RawReplica(script)
-        replica.server = await asyncio.start_server(replica.handle, "127.0.0.1", 0)
-        replica.port = replica.server.sockets[0].getsockname()[1]
-        started.append(replica)
-        return replica
-
-    try:
-        yield start
-    finally:
-        for replica in started:
-            assert replica.server is not None
-            replica.server.close()
-            for writer in replica.writers:
-                writer.close()
-            await replica.server.wait_closed()
 
 
 async def _read_until_closed(reader: asyncio.StreamReader) -> bytes:

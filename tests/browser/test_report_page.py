@@ -13,7 +13,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from lbdemo.report.series import every_anomaly
 from tests.browser.chromium import console_errors, screenshot_full_page, wait_ready
 from tests.browser.conftest import Pages
 
@@ -89,7 +88,7 @@ def test_key_selector_changes_the_per_key_chart(browser: Any, pages: Pages) -> N
 def test_hovering_an_anomaly_mark_shows_its_sentence(browser: Any, pages: Pages) -> None:
     run = pages.runs["private"]
     open_page(browser, run.page)
-    sentences = {a.explanation for a in every_anomaly(run.result, run.history, run.audit)}
+    sentences = {a.explanation for a in run.result.anomalies()}
     canvas = browser.find_element(By.ID, "timeline")
     mark = browser.execute_script(
         "const t = LBDEMO.timeline; const i = t.visibleMarks()[0];"

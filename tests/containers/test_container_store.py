@@ -345,3 +345,12 @@ def test_labels_and_env_are_data_never_paths(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]
     assert store.get(c.id).labels["../../escape"] == "/etc/passwd"
     assert store.volumes.get("labelled").labels == hostile
+
+
+def test_an_image_reference_with_a_trailing_newline_is_refused() -> None:
+    from lbdemo.containers.images import parse_reference
+    from lbdemo.errors import UsageError
+
+    assert parse_reference("lbdemo/catalog:1.0") == ("lbdemo/catalog", "1.0")
+    with pytest.raises(UsageError, match="invalid reference format"):
+        parse_reference("lbdemo/catalog:1.0\n")

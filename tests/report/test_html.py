@@ -29,8 +29,6 @@ from lbdemo.report.series import (
     MAX_BUCKETS,
     bucket_width,
     build_series,
-    every_anomaly,
-    every_offender,
 )
 
 META = {"label": "private", "scenario": "consistency",
@@ -90,25 +88,12 @@ def test_series_counts_every_anomaly_even_beyond_the_checkers_sample() -> None:
     widths = [1.0] * (len(series["t_s"]) - 1) + [series["last_bucket_s"]]
     assert sum(r * w for r, w in zip(series["anomalies_per_s"]["stale_read"], widths,
                                        strict=True)) == pytest.approx(40, rel=1e-3)
-    every = list(every_anomaly(result, history))
-    offenders = list(every_offender(result, history))
+    every = list(result.anomalies())
+    offenders = list(result.offenders())
     for kind in READ_KINDS:
         assert sum(a.kind == kind for a in every) == result.counts[kind]
         assert sum(k == kind for k, _ in offenders) == result.counts[kind]
     assert Counter(offenders) == Counter((a.kind, a.ops[0]) for a in every)
-
-
-def test_every_anomaly_prefers_the_checkers_own_iterator() -> None:
-    history = history_of(many_stale_reads(seconds=1, per_second=2))
-    result = check(history)
-
-    class WithIterator:
-        counts = result.counts
-
-        def anomalies(self) -> list[str]:
-            return ["from the checker"]
-
-    assert list(every_anomaly(WithIterator(), history)) == ["from the checker"]  # type: ignore[arg-type]
 
 
 def test_a_long_run_gets_wider_buckets_not_more() -> None:
@@ -176,7 +161,7 @@ def test_report_page_data_holds_every_operation_and_every_sentence(tmp_path: Pat
         history.ops[-1].invoke - history.t0)
     result = check(history, AUDIT)
     assert sorted(data["anomalies"]["text"]) == sorted(
-        a.explanation for a in every_anomaly(result, history, AUDIT))
+        a.explanation for a in result.anomalies())
     stale = data["anomalies"]["op"][0]
     assert data["clients"][cols["cli"][stale]] == "u2" and cols["val"][stale] == -1
     assert data["audit"] == [["r1", "p1", "u1-1", 400], ["r2", "p2", "u1-2", 400]]
