@@ -101,10 +101,10 @@ def prove_durability(ops: list[Op], audit: Audit) -> DurabilityProof:
     by_id: dict[str, Op] = {}
     seen_by_reads: set[str] = set()
     for op in ops:
-        if op.is_write and op.outcome != "fail" and op.write_id:
+        if op.op == "write" and op.outcome != "fail" and op.write_id:
             writes[op.key].append(op)
             by_id[op.write_id] = op
-        elif op.is_read and op.outcome == "ok" and op.write_id:
+        elif op.op == "read" and op.outcome == "ok" and op.write_id:
             seen_by_reads.add(op.write_id)
     replicas = sorted(audit.replicas)
     keys: dict[str, KeyDurability] = {}

@@ -43,7 +43,6 @@ WARMUP_S = 2.0
 HOLD_S = 2.5
 GAP_S = 1.5  # at least this long after a fault's end; then until every replica is back up
 RECOVERY_GOAL_S = 10.0
-ALL = 10**9  # sample every anomaly: each stale read is placed in its fault's window
 
 DESCRIPTIONS = {
     "kill-replica": "kill -9 of a replica (replaced by the supervisor)",
@@ -150,7 +149,7 @@ def fault_section(
     ops = history.ops
     t0 = history.t0
     failed = failed_requests(ops)
-    stale = [a.ops[0] for a in check(history, None, sample_limit=ALL).samples[STALE_READ]]
+    stale = [op for kind, op in check(history, None).offenders() if kind == STALE_READ]
     proof = prove_durability(ops, audit)
     lost = proof.lost_writes()
     rows = []
@@ -198,7 +197,7 @@ def _fault_row(
         return start <= op.invoke < window_end
 
     active = [op for op in ops if start <= op.invoke <= end]
-    unknown = [op for op in ops if op.is_write and op.outcome == "unknown"]
+    unknown = [op for op in ops if op.op == "write" and op.outcome == "unknown"]
     latencies = sorted(op.complete - op.invoke for op in active if op.outcome == "ok")
     # A failure belongs to the fault it ended under: a request sent just before a kill and
     # cut by it is that kill's failure.
