@@ -100,7 +100,10 @@ async def spawn(
     past the timeout, it is stopped and ProcessError names the last lines of its log.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    # Logs name ports, paths and errors: readable by their owner only, like the state they sit in.
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)  # also a log an older lbdemo left readable
+    with os.fdopen(fd, "ab") as log:
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,

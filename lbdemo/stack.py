@@ -197,6 +197,7 @@ class Stack:
         began = time.monotonic()
         config = self.config
         config.run_dir.mkdir(parents=True, exist_ok=True)
+        config.run_dir.chmod(0o700)  # tokens, pids, ports and logs: this user's business only
         self._lock = StackLock.acquire(config.run_dir / "stack.lock", config.state_root)
         try:
             self._remove_leftovers()
@@ -325,7 +326,9 @@ class Stack:
                 self._on_event(event)
 
     def _write_state_file(self) -> None:
-        write_json(self.config.run_dir / "stack.json", self.describe())
+        path = self.config.run_dir / "stack.json"
+        write_json(path, self.describe())
+        path.chmod(0o600)  # pids, ports and paths: this user's business (run/ is 0700 too)
 
 
 STACK_FORMAT = "lbdemo-stack/1"

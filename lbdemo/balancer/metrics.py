@@ -34,6 +34,7 @@ class Metrics:
         self._codes: dict[str | None, list[int]] = {}
         self.bucket_counts = [0] * (len(BUCKETS) + 1)
         self.duration_sum = 0.0
+        self.retries = 0  # requests sent to another replica after a failed first try
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(self, replicas))
 
@@ -88,6 +89,11 @@ class _Collector(Collector):
         for (replica, code), count in sorted(m.requests.items()):
             requests.add_metric([replica, str(code)], count)
         yield requests
+        yield CounterMetricFamily(
+            "lbdemo_balancer_retries",
+            "Requests (GET/HEAD/OPTIONS) tried again on a replica after a failed try",
+            value=m.retries,
+        )
         cumulative, buckets = 0, []
         for bound, count in zip((*BUCKETS, float("inf")), m.bucket_counts, strict=True):
             cumulative += count

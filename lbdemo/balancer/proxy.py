@@ -11,6 +11,7 @@ pauses meanwhile), so responses leave in order. Backpressure is passed both ways
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from collections import deque
@@ -667,12 +668,17 @@ class ClientConnection(asyncio.Protocol):
         ctx = self.ctx
         try:
             conn = await ctx.open_connection(replica)
+            if conn.closed:
+                # Reset by the replica before anything was sent: a failed connect, not a
+                # request to write on a dead transport (it would never be answered).
+                raise ConnectionResetError(errno.ECONNRESET, "connection reset by replica")
         except (OSError, TimeoutError) as exc:
             ctx.connect_failed(replica)
             if self.closed or ex.response_done:
                 return
             if ex.idempotent and ctx.config.retry_idempotent:
                 # Nothing was sent, so trying the next replica cannot repeat a side effect.
+                ctx.metrics.retries += 1
                 self._dispatch(ex, (*tried, replica))
                 return
             why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
@@ -761,6 +767,7 @@ class ClientConnection(asyncio.Protocol):
         ):
             # A reused keep-alive connection the replica had closed just before we wrote:
             # the request was not processed, and GET/HEAD/OPTIONS may be sent again anyway.
+            self.ctx.metrics.retries += 1
             self._dispatch(ex)
             return
         if replica is not None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboard_line
 from lbdemo.config import add_state_argument, color_wanted, state_root
+from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
@@ -35,7 +36,8 @@ def register(subparsers: Any) -> None:
     )
     add_state_argument(demo)
     demo.add_argument(
-        "--duration", type=float, default=20.0, help="seconds of load per scenario (default 20)"
+        "--duration", type=float, default=None,
+        help="seconds of load per scenario (default 20; 36 for --scenario faults)"
     )
     demo.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     demo.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
@@ -47,8 +49,9 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--scenario", choices=(*SCENARIOS, "pets"), default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
-             "lbdemo/catalog:1.1 under load, and which earlier writes survive it; pets: a "
-             "patch made in a container dies with it, a bind-mounted config survives",
+             "lbdemo/catalog:1.1 under load, and which earlier writes survive it; faults: "
+             "kill, pause, store kill, latency and resets under load (results/faults.md); "
+             "pets: a patch made in a container dies with it, a bind-mounted config survives",
     )  # fmt: skip
     demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
                       help="balancing strategy (default round-robin; try sticky: each client "
@@ -64,6 +67,14 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     """Every option checked here, before the first stack starts."""
     if args.scenario == "upgrade" and args.dsn is not None:
         raise UsageError("the upgrade scenario runs on embedded PostgreSQL; drop --dsn")
+    if args.scenario == "faults" and args.dsn is not None:
+        raise UsageError("the faults scenario kills its own PostgreSQL; drop --dsn")
+    if args.scenario == "faults" and args.replicas < 3:
+        raise UsageError("the faults scenario needs at least 3 replicas (one killed, one "
+                         "paused, one behind the fault proxy)")  # fmt: skip
+    duration = args.duration
+    if duration is None:
+        duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0
     layouts = [Layout.from_options("private"), Layout.from_options("shared", dsn=args.dsn)]
     root = state_root(args)
     return DemoPlan(
@@ -71,7 +82,7 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         layouts=layouts,
         stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
                           balancer_listen="127.0.0.1:0"),
-        load=LoadSettings(users=args.users, duration_s=args.duration, keys=args.keys,
+        load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
                           write_ratio=args.write_ratio),
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("demo",)),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lbdemo.demo.faults import FaultsScenario, faults_document, faults_table
 from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
 from lbdemo.files import write_text
@@ -17,7 +18,7 @@ from lbdemo.report.html import render_compare_html
 from lbdemo.stack import StackConfig
 
 Progress = Callable[[str], None]
-SCENARIOS = ("consistency", "upgrade")
+SCENARIOS = ("consistency", "upgrade", "faults")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class DemoPlan:
     argv: Sequence[str] = ()
 
     def label(self, layout: Layout) -> str:
-        return layout.storage if self.scenario == "consistency" else f"upgrade-{layout.storage}"
+        if self.scenario == "consistency":
+            return layout.storage
+        return f"{self.scenario}-{layout.storage}"
 
     def specs(self) -> list[RunSpec]:
         return [
@@ -55,6 +58,8 @@ class DemoOutcome:
 
 
 def _scenario(name: str) -> Scenario:
+    if name == "faults":
+        return FaultsScenario()
     return UpgradeScenario() if name == "upgrade" else Scenario()
 
 
@@ -70,6 +75,9 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
     if plan.scenario == "upgrade":
         name, title = "upgrade-compare.md", "A rolling upgrade under load"
         table = upgrade_table(reports)
+    elif plan.scenario == "faults":
+        name, title = "faults-compare.md", "Faults under load"
+        table = faults_table(reports)
     else:
         name, title = "compare.md", "Private vs shared storage, same load"
         table = compare_reports(reports)
@@ -78,6 +86,8 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
     path = plan.out_dir / name
     write_text(path, f"# {title}\n\nMade by `{command}`; the reports: {links}.\n\n{table}")
     write_text(path.with_suffix(".html"), render_compare_html(reports))
+    if plan.scenario == "faults":
+        write_text(plan.out_dir / "faults.md", faults_document(reports, command))
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     return DemoOutcome(runs, table, path, expectations(plan.scenario, reports))
 
@@ -88,7 +98,9 @@ def expectations(scenario: str, reports: list[dict[str, Any]]) -> list[str]:
     problems = []
     for report in reports:
         label, storage = report["run"]["label"], report["run"]["layout"]["storage"]
-        if scenario == "upgrade":
+        if scenario == "faults":
+            problems += [f"{label}: {p}" for p in report["faults"]["goal_problems"]]
+        elif scenario == "upgrade":
             section = report["upgrade"]
             kept = min(section["pre_upgrade_writes_survived"].values(), default=0)
             if storage == "shared" and kept != section["pre_upgrade_writes_acknowledged"]:

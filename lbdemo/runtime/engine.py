@@ -511,6 +511,29 @@ class Runtime:
                 target.send_signal(sig)
         return container
 
+    def pause(self, ref: str) -> Container:
+        """``docker pause``: SIGSTOP every process of the container (the replica and, with
+        private storage, its PostgreSQL's postmaster). Nothing exits, so no watcher fires: the
+        balancer finds out by its health checks, as it would with Docker's freezer."""
+        return self._signal_all(ref, signal.SIGSTOP, "pause")
+
+    def unpause(self, ref: str) -> Container:
+        """``docker unpause``: SIGCONT to the processes :meth:`pause` stopped."""
+        return self._signal_all(ref, signal.SIGCONT, "unpause")
+
+    def _signal_all(self, ref: str, sig: signal.Signals, event: str) -> Container:
+        container = self.store.get(ref)
+        proc = self.procs.get(container.id)
+        if proc is None:
+            raise StateError(f"Container {container.id} is not running")
+        for process in (proc.child.process if proc.child else None,
+                        proc.server.process if proc.server else None):  # fmt: skip
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(sig)
+        self._event(event, id=container.id, name=container.name)
+        return container
+
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> Container:
         """``docker rm [-f]``: out of the rotation, killed (``force``), record and layer gone."""
         async with self._lock:

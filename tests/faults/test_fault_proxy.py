@@ -1,0 +1,101 @@
+"""The fault proxy on real sockets: it forwards, delays and resets as toxiproxy would."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from lbdemo.faults.proxy import FaultProxy
+from lbdemo.procs import free_port
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(1024):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+@pytest_asyncio.fixture
+async def proxy() -> AsyncIterator[FaultProxy]:
+    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    proxy = await FaultProxy("127.0.0.1", port).start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def round_trip(proxy: FaultProxy, payload: bytes = b"ping") -> tuple[bytes, float]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    try:
+        began = time.monotonic()
+        writer.write(payload)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.readexactly(len(payload)), 5)
+        return data, time.monotonic() - began
+    finally:
+        writer.close()
+
+
+async def test_the_proxy_forwards_bytes_untouched_when_healthy(proxy: FaultProxy) -> None:
+    data, took = await round_trip(proxy, b"hello through the proxy")
+    assert data == b"hello through the proxy"
+    assert took < 0.2
+    assert proxy.connections == 1 and proxy.resets == 0
+
+
+async def test_latency_delays_the_answer_and_heal_removes_it(proxy: FaultProxy) -> None:
+    proxy.latency(0.3)
+    data, took = await round_trip(proxy)
+    assert data == b"ping" and took >= 0.3
+    proxy.heal()
+    _, took = await round_trip(proxy)
+    assert took < 0.2
+
+
+async def test_reset_cuts_open_connections_and_refuses_new_ones_with_rst(
+    proxy: FaultProxy,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"x")
+    assert await asyncio.wait_for(reader.readexactly(1), 5) == b"x"
+    proxy.reset()
+    with pytest.raises(ConnectionResetError):
+        # the open connection was reset: reading (or writing) fails, not a clean EOF
+        got = await asyncio.wait_for(reader.read(1), 5)
+        writer.write(b"y")
+        await writer.drain()
+        raise AssertionError(f"read {got!r} from a reset connection")
+    writer.close()
+    with pytest.raises(ConnectionResetError):
+        await round_trip(proxy)
+    assert proxy.resets >= 2
+    proxy.heal()
+    assert (await round_trip(proxy))[0] == b"ping"
+
+
+async def test_a_dead_upstream_is_a_reset_connection(proxy: FaultProxy) -> None:
+    proxy.upstream_port = free_port()  # nothing listens there
+    with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
+        await round_trip(proxy)
+
+
+async def test_close_ends_every_connection_and_the_listener(proxy: FaultProxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"x")
+    await reader.readexactly(1)
+    port = proxy.port
+    await proxy.close()
+    with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
+        await asyncio.wait_for(reader.readexactly(1), 5)
+    writer.close()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
