@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -29,7 +29,9 @@ from lbdemo.bench import loadgen
 from lbdemo.bench.loadgen import LoadResult
 from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
 from lbdemo.bench.procs import Children, wait_port
+from lbdemo.files import write_json, write_text
 from lbdemo.procs import free_port
+from lbdemo.provenance import run_provenance
 
 REPORT_FORMAT = "lbdemo-bench/1"
 
@@ -244,8 +246,7 @@ def _report(
         notes.append("no nginx in this run: no ratios")
     return {
         "format": REPORT_FORMAT,
-        # PROVENANCE: the lead adds "run": run_provenance(...) (lbdemo/provenance.py) here; it
-        # will carry what "command", "date" and "machine" carry today.
+        "run": run_provenance(shlex.split(config.command)[1:], postgresql=None),
         "command": config.command,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {**machine_info(), "loadavg_1m_before": loadavg_1m_before},
@@ -314,6 +315,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> None:
+    """``bench.json`` (through the project's one JSON writer) and ``bench.md`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "bench.md").write_text(render_markdown(report))
+    write_json(out_dir / "bench.json", report)
+    write_text(out_dir / "bench.md", render_markdown(report))
