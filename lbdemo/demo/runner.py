@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -82,7 +83,7 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
         name, title = "compare.md", "Private vs shared storage, same load"
         table = compare_reports(reports)
     links = ", ".join(f"[{r['run']['label']}.md]({r['run']['label']}.md)" for r in reports)
-    command = " ".join(plan.argv) or "lbdemo demo"
+    command = shlex.join(["lbdemo", *plan.argv]) if plan.argv else "lbdemo demo"
     path = plan.out_dir / name
     write_text(path, f"# {title}\n\nMade by `{command}`; the reports: {links}.\n\n{table}")
     write_text(path.with_suffix(".html"), render_compare_html(reports))

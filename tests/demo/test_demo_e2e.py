@@ -58,7 +58,7 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
 
     # the files a user would look at, and the CI gate on them
     compare = (out / "compare.md").read_text()
-    assert "`demo --duration 3`" in compare and "[private.md](private.md)" in compare
+    assert "`lbdemo demo --duration 3`" in compare and "[private.md](private.md)" in compare
     for name in ("private", "shared"):
         assert json.loads((out / f"{name}.json").read_text())["verdict"] == \
             outcome.reports[name == "shared"]["verdict"]
