@@ -577,6 +577,10 @@ class ClientConnection(asyncio.Protocol):
         ctx = self.ctx
         self._body_at = ctx.now
         parser = self._parser
+        if parser.get_http_version() not in ("1.0", "1.1"):
+            # Framed as HTTP/1.x, but claiming another version: whose keep-alive rule applies is
+            # anyone's guess (httptools reads "2.0" as 1.0, h11 as 1.1), so answer none.
+            self._refuse(505, "only HTTP/1.0 and HTTP/1.1 are spoken here")
         if parser.should_upgrade():
             self._refuse(501, "protocol upgrade is not supported")
         if self._length > ctx.max_body:

@@ -47,3 +47,20 @@ def test_fuzz_cases_were_both_valid_and_malformed() -> None:
     print(f"balancer framing fuzz: {sum(OUTCOMES.values())} cases, {dict(OUTCOMES)}")
     assert OUTCOMES["agree-accept"] > 0
     assert OUTCOMES["agree-reject"] > 0
+
+
+# Found by `benchmarks/fuzz_balancer.py 20000 --seed 11`: a request line claiming HTTP/2.0 was
+# framed with HTTP/1.0's keep-alive rule, so a "Connection: close" beside a "keep-alive" went
+# unheeded and the next pipelined request was forwarded where h11 stops.
+FOUND = [
+    b"GET /products/a HTTP/2.0\r\nConnection: close\r\nHost: a\r\nConnection: keep-alive\r\n"
+    b"X-B: v\r\nContent-Length: 0\r\n\r\nGET /next HTTP/1.1\r\nHost: n\r\n\r\n",
+    b"PATCH /a?b=c&d HTTP/2.0\r\nConnection: x-a, content-length\r\nX-B: v\r\n"
+    b"Connection: x-a, content-length\r\nHost: a:80\r\n\r\nGET /next HTTP/1.1\r\nHost: n\r\n\r\n"
+    b"\xb4\xbdG\xf9\xf2h\xc4GET /next HTTP/1.1\r\nHost: n\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("data", FOUND)
+def test_fuzz_findings_are_framed_as_h11_does_or_refused(data: bytes) -> None:
+    assert compare(data) in {"agree-accept", "agree-reject", "balancer-stricter"}
