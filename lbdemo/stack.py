@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import ipaddress
 import os
 import re
 import secrets
@@ -60,7 +61,7 @@ from lbdemo.store.embedded import EmbeddedPostgres
 
 STORE_IMAGE = "lbdemo/postgres:16"
 MAX_REPLICAS = 32
-_LISTEN = re.compile(r"127\.0\.0\.1:(\d{1,5})")
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,19 @@ class StackConfig:
             raise UsageError(f"--image: {exc}") from None
         if repository != CATALOG_REPOSITORY:
             raise UsageError(f"--image must be a {CATALOG_REPOSITORY} image, got {self.image}")
-        match = _LISTEN.fullmatch(self.balancer_listen)
-        if match is None or int(match[1]) > 65535:
-            raise UsageError(f"--port must be between 0 and 65535 ({self.balancer_listen!r})")
+        host, _, port = self.balancer_listen.rpartition(":")
+        if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+            raise UsageError(f"--port must be between 0 and 65535, got {port!r}")
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            raise UsageError(f"--host must be an IP address, got {host!r}") from None
+
+    @property
+    def exposed(self) -> bool:
+        """Whether the balancer listens beyond this machine's loopback (``--host``)."""
+        host = self.balancer_listen.rpartition(":")[0].strip("[]")
+        return not ipaddress.ip_address(host).is_loopback
 
     @property
     def run_dir(self) -> Path:

@@ -28,7 +28,7 @@ from lbdemo.layout import STORAGE_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
-from lbdemo.stack import Stack, StackConfig
+from lbdemo.stack import LOOPBACK, Stack, StackConfig
 
 DETACH_TIMEOUT_S = 60.0
 
@@ -59,7 +59,13 @@ def register(subparsers: Any) -> None:
         "-p",
         type=int,
         default=8080,
-        help="balancer port on 127.0.0.1 (default 8080; 0 picks a free one)",
+        help="balancer port (default 8080; 0 picks a free one)",
+    )
+    up.add_argument(
+        "--host",
+        default=LOOPBACK,
+        help="the balancer's address (default 127.0.0.1); anything else exposes it beyond this "
+        "machine, with a warning. Replicas, databases and the admin APIs stay on 127.0.0.1",
     )
     up.add_argument(
         "--strategy",
@@ -101,7 +107,8 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         layout=Layout.from_options(args.storage, dsn=args.dsn),
         replicas=args.replicas,
         image=args.image,
-        balancer_listen=f"127.0.0.1:{args.port}",
+        balancer_listen=f"[{args.host}]:{args.port}" if ":" in args.host
+        else f"{args.host}:{args.port}",
         strategy=args.strategy,
         restart=args.restart,
         **extra,
@@ -110,6 +117,10 @@ def config_from(args: argparse.Namespace) -> StackConfig:
 
 def run_up(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if config.exposed:
+        print(f"lbdemo: warning: the balancer listens on {args.host}: anyone who can reach this "
+              "machine can send it requests (replicas and databases stay on 127.0.0.1)",
+              file=sys.stderr)  # fmt: skip
     supervisor_file = config.run_dir / "supervisor.pid"
     running = _running_supervisor(supervisor_file)
     if running is not None:
@@ -256,7 +267,8 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     """
     argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(config.state_root),
             "--replicas", str(config.replicas), "--storage", config.layout.storage,
-            "--port", str(args.port), "--strategy", config.strategy, "--image", config.image,
+            "--port", str(args.port), "--host", args.host,
+            "--strategy", config.strategy, "--image", config.image,
             "--restart", config.restart]  # fmt: skip
     env = dict(os.environ)
     if config.layout.dsn:

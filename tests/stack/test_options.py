@@ -21,6 +21,8 @@ BAD_UP = [
     ["--image", "lbdemo/catalog:9.9"],
     ["--image", "lbdemo/postgres:16"],
     ["--restart", "sometimes"],
+    ["--host", "example.org"],
+    ["--host", "127.0.0.1:80"],
 ]
 BAD_DEMO = [
     ["--strategy", "bogus"],
@@ -53,3 +55,11 @@ def test_demo_refuses_a_bad_option_before_starting_anything(
     assert result.status == 2, result
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
     assert not state.exists() and not out.exists()
+
+
+def test_only_a_non_loopback_host_exposes_the_balancer(tmp_path: Path) -> None:
+    from lbdemo.stack import StackConfig
+
+    assert not StackConfig(state_root=tmp_path, balancer_listen="127.0.0.1:0").exposed
+    assert not StackConfig(state_root=tmp_path, balancer_listen="[::1]:0").exposed
+    assert StackConfig(state_root=tmp_path, balancer_listen="0.0.0.0:8080").exposed
