@@ -187,6 +187,7 @@ class Runtime:
         self._ports: dict[str, int] = {}  # store container name -> port, kept across restarts
         # replicated-sync: how many standbys every commit waits for (the stack's replicas)
         self.synchronous_standbys = 1
+        self._base_backups = asyncio.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -293,7 +294,9 @@ class Runtime:
         WAL sender per standby, and with ``replicated-sync`` every standby synchronous."""
         if not self.layout.replicated:
             return {}
-        settings = {"max_wal_senders": str(STANDBY_WAL_SENDERS)}
+        # wal_keep_size: one standby's base backup must not see the WAL it still needs removed
+        # by the checkpoint of another's (seen with three started at once on a busy volume)
+        settings = {"max_wal_senders": str(STANDBY_WAL_SENDERS), "wal_keep_size": "256MB"}
         if self.layout.synchronous:
             settings |= {
                 "synchronous_commit": "remote_apply",
@@ -328,6 +331,8 @@ class Runtime:
             self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log",
             password=self.pg_password,
         )  # fmt: skip
+        async with self._base_backups:  # one at a time: each asks the primary for a checkpoint
+            await server.base_backup(primary.server.info)
         await server.start_standby(
             primary.server.info,
             application_name=container.name.replace("-", "_"),

@@ -369,8 +369,7 @@ class EmbeddedPostgres:
             application_name
         ):
             raise StoreError("a standby's password and name must be plain URL-safe words")
-        if not (self.pgdata / "PG_VERSION").exists():
-            await self._base_backup(primary)
+        await self.base_backup(primary)
         conninfo = (f"host=127.0.0.1 port={primary.port} user={SUPERUSER} "
                     f"password={self.password} application_name={application_name}")  # fmt: skip
         auto_conf = self.pgdata / "postgresql.auto.conf"
@@ -383,7 +382,10 @@ class EmbeddedPostgres:
         _write_owned(self.pgdata / "standby.signal", "", account)
         return await self.start(settings=settings)
 
-    async def _base_backup(self, primary: ServerInfo) -> None:
+    async def base_backup(self, primary: ServerInfo) -> None:
+        """``pg_basebackup`` of ``primary`` into this data directory, unless it holds a cluster."""
+        if (self.pgdata / "PG_VERSION").exists():
+            return
         account = _service_account()
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if account is not None:
