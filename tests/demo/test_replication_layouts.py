@@ -3,6 +3,7 @@ delay: stale reads; sync: none) and the seed's shared data directory (refused, n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from lbdemo.demo.datadir import REFUSED, processes_using, run_refusal
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
+from lbdemo.stack import Stack, StackConfig
 
 pytestmark = pytest.mark.slow
 LOAD = LoadSettings(users=4, duration_s=3, keys=4)
@@ -76,3 +77,26 @@ async def test_shared_datadir_is_refused_and_leaves_nothing_running(tmp_path: Pa
     assert processes_using(Path(refusal["data_directory"])) == []
     assert processes_using(tmp_path / "state") == []
     assert "Nothing was left running" in (spec.out_dir / "shared-datadir.md").read_text()
+
+
+async def test_a_standby_gets_the_password_in_its_own_file_never_on_a_command_line(
+    tmp_path: Path,
+) -> None:
+    config = StackConfig(state_root=tmp_path / "state", layout=Layout.named("replicated-async"),
+                         replicas=1, balancer_listen="127.0.0.1:0")  # fmt: skip
+    stack = Stack(config)
+    await stack.start()
+    try:
+        password = stack.runtime.pg_password
+        standby = stack.replicas[0].server
+        assert standby is not None
+        auto_conf = standby.pgdata / "postgresql.auto.conf"
+        assert password in auto_conf.read_text() and (standby.pgdata / "standby.signal").exists()
+        assert auto_conf.stat().st_mode & 0o077 == 0, "readable by the server's user only"
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    assert password.encode() not in (entry / "cmdline").read_bytes()
+    finally:
+        await stack.stop()
+    assert processes_using(tmp_path / "state") == []
