@@ -155,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
     for refusal in outcome.refusals:
         reason = refusal["refusal"]["reason"] or "not refused"
         print(f"{refusal['run']['label']}: {refusal['verdict']}: {reason}")
-    names = ", ".join(f"{r['run']['label']}.html" for r in outcome.reports)
-    names += "".join(f", {r['run']['label']}.md" for r in outcome.refusals)
-    print(f"\nreports in {plan.out_dir}/: {names} (and .md, .json)")
+    names = [f"{r['run']['label']}.html" for r in outcome.reports]
+    names += [f"{r['run']['label']}.md" for r in outcome.refusals]
+    print(f"\nreports in {plan.out_dir}/: {', '.join(names)} (and .md, .json)")
     html = outcome.comparison_path.with_suffix(".html")
     print(f"side by side: {html if html.exists() else outcome.comparison_path}")
     for problem in outcome.problems:
