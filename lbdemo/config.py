@@ -51,6 +51,10 @@ def admin_token_from_env() -> str | None:
 STORE_DSN_ENV = "LBDEMO_STORE_DSN"
 
 
+# The replicated layouts: a second store, the replica's own standby, that serves its reads.
+READ_DSN_ENV = "LBDEMO_READ_DSN"
+
+
 def store_dsn_from_env() -> str | None:
     """A PostgreSQL URL given through the environment rather than a command line, where every
     local user could read it (a password in it included)."""

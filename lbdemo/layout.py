@@ -8,6 +8,11 @@ describe it from this same value (:meth:`Layout.describe`, :attr:`Layout.summary
 * ``private``: every replica container runs its own PostgreSQL, data in its container layer.
 * ``shared-volume``: one PostgreSQL container whose data directory is a named volume.
 * ``external``: one existing PostgreSQL server the user named with ``--dsn``.
+* ``replicated-async``: one PostgreSQL primary (data on the volume) and one streaming standby per
+  replica (in its container layer); writes go to the primary, reads to the replica's standby.
+* ``replicated-sync``: the same, every standby synchronous (``remote_apply``).
+* ``shared-datadir``: the seed's drawing taken literally: every replica runs its own PostgreSQL
+  on one data directory (the volume). PostgreSQL refuses the second one: a lesson, not a stack.
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ from typing import Any, Literal
 from lbdemo.errors import UsageError
 from lbdemo.store.dsn import redact_dsn
 
-LayoutName = Literal["private", "shared-volume", "external"]
+LayoutName = Literal[
+    "private", "shared-volume", "external", "replicated-async", "replicated-sync", "shared-datadir"
+]
 STORAGE_CHOICES = ("private", "shared")
+# What ``lbdemo demo --layouts`` takes: the two storage words, and the layouts beyond them.
+LAYOUT_CHOICES = ("private", "shared", "replicated-async", "replicated-sync", "shared-datadir")
+MAX_APPLY_DELAY_MS = 60_000
 DEFAULT_VOLUME = "lbdemo-pgdata"
 RUNTIME = "local"  # lbdemo's own container runtime (processes, layers and volumes on disk)
 
@@ -31,6 +41,7 @@ class Layout:
     name: LayoutName
     volume: str | None = None  # shared-volume: the named volume holding PostgreSQL's data
     dsn: str | None = None  # external: the user's server (may carry a password: never shown)
+    apply_delay_ms: int = 0  # replicated-async: recovery_min_apply_delay on every standby
 
     @classmethod
     def from_options(
@@ -52,19 +63,64 @@ class Layout:
         validate_volume_name(volume)
         return cls("shared-volume", volume=volume)
 
+    @classmethod
+    def named(
+        cls,
+        name: str,
+        *,
+        dsn: str | None = None,
+        volume: str = DEFAULT_VOLUME,
+        apply_delay_ms: int = 0,
+    ) -> Layout:
+        """The layout ``--layouts`` names (one of :data:`LAYOUT_CHOICES`), or a UsageError."""
+        if name not in LAYOUT_CHOICES:
+            raise UsageError(
+                f"--layouts: unknown layout {name!r}; choose from {', '.join(LAYOUT_CHOICES)}"
+            )
+        if apply_delay_ms and name != "replicated-async":
+            raise UsageError("--apply-delay applies to the replicated-async layout only")
+        if name in STORAGE_CHOICES:
+            return cls.from_options(name, dsn=dsn, volume=volume)
+        if not 0 <= apply_delay_ms <= MAX_APPLY_DELAY_MS:
+            raise UsageError(
+                f"--apply-delay must be between 0 and {MAX_APPLY_DELAY_MS} ms, got {apply_delay_ms}"
+            )
+        from lbdemo.containers.names import validate_volume_name
+
+        validate_volume_name(volume)
+        return cls(name, volume=volume, apply_delay_ms=apply_delay_ms)  # type: ignore[arg-type]
+
     @property
     def storage(self) -> str:
-        """The user's word for it: ``private`` or ``shared`` (what ``--storage`` takes)."""
-        return "private" if self.name == "private" else "shared"
+        """The user's word for it: ``private`` or ``shared`` (what ``--storage`` takes), or the
+        layout's own name for the layouts beyond those two (what ``--layouts`` takes)."""
+        if self.name == "private":
+            return "private"
+        return "shared" if self.name in ("shared-volume", "external") else self.name
 
     @property
     def store_per_replica(self) -> bool:
-        return self.name == "private"
+        """Whether every replica container runs its own PostgreSQL (on its own data directory,
+        or with ``shared-datadir`` all on the one volume)."""
+        return self.name in ("private", "shared-datadir")
 
     @property
     def store_container(self) -> bool:
         """Whether the stack runs one store container (on the volume) for every replica."""
-        return self.name == "shared-volume"
+        return self.name in ("shared-volume", "replicated-async", "replicated-sync")
+
+    @property
+    def replicated(self) -> bool:
+        """Whether each replica reads from its own streaming standby of the store container."""
+        return self.name in ("replicated-async", "replicated-sync")
+
+    @property
+    def synchronous(self) -> bool:
+        return self.name == "replicated-sync"
+
+    @property
+    def replicas_share_datadir(self) -> bool:
+        return self.name == "shared-datadir"
 
     @property
     def summary(self) -> str:
@@ -72,6 +128,18 @@ class Layout:
             return "a private PostgreSQL per replica, data in its container layer"
         if self.name == "shared-volume":
             return f"one shared PostgreSQL, data on the named volume {self.volume}"
+        if self.name == "replicated-async":
+            delay = f", applying WAL {self.apply_delay_ms} ms late" if self.apply_delay_ms else ""
+            return (f"one PostgreSQL primary on the named volume {self.volume}, one asynchronous "
+                    f"streaming standby per replica{delay}: writes to the primary, reads from "
+                    "the replica's standby")  # fmt: skip
+        if self.name == "replicated-sync":
+            return (f"one PostgreSQL primary on the named volume {self.volume}, one synchronous "
+                    "standby per replica (remote_apply): writes to the primary, reads from the "
+                    "replica's standby")  # fmt: skip
+        if self.name == "shared-datadir":
+            return (f"a PostgreSQL server per replica, all on one data directory (the named "
+                    f"volume {self.volume})")  # fmt: skip
         assert self.dsn is not None
         return f"one shared external PostgreSQL server ({redact_dsn(self.dsn)})"
 
@@ -87,4 +155,7 @@ class Layout:
             out["volume"] = self.volume
         if self.dsn is not None:
             out["dsn"] = redact_dsn(self.dsn)
+        if self.replicated:
+            out["synchronous"] = self.synchronous
+            out["apply_delay_ms"] = self.apply_delay_ms
         return out

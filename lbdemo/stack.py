@@ -15,6 +15,10 @@ config's :class:`~lbdemo.layout.Layout`, passed to the runtime unchanged:
 * ``shared-volume``: one store container ``lbdemo-db`` (image ``lbdemo/postgres:16``) mounts the
   named volume at ``/var/lib/postgresql/data``; the volume outlives the stack.
 * ``external``: every replica uses the server given by ``--dsn``; no store container is made.
+* ``replicated-async`` / ``replicated-sync``: the store container is the primary; each replica
+  container also runs a streaming standby of it in its layer, and reads from that.
+* ``shared-datadir``: every replica container mounts the named volume as its PostgreSQL's data
+  directory; the second one's server is refused, so ``start`` fails (and stops what it started).
 
 The X-Replica header of every response is the name of the container that served it.
 """
@@ -172,6 +176,7 @@ class Stack:
         self.runtime = Runtime(
             config.state_root, config.run_dir, config.layout, on_change=self._changed
         )
+        self.runtime.synchronous_standbys = config.replicas  # replicated-sync: every standby
         self.balancer: Child | None = None
         self.control: ControlServer | None = None
         self.started_in_s: float | None = None
@@ -217,7 +222,7 @@ class Stack:
             containers = [
                 self._create_replica(f"{REPLICA_PREFIX}{k}") for k in range(1, config.replicas + 1)
             ]
-            await asyncio.gather(*(self.runtime.launch(c) for c in containers))
+            await self._launch_replicas(containers)
             self.balancer = await self._start_balancer()
             admin_url = self.admin_url
             assert admin_url is not None
@@ -262,10 +267,31 @@ class Stack:
         )  # fmt: skip
         await self.runtime.launch(container)
 
+    async def _launch_replicas(self, containers: list[Container]) -> None:
+        """Together, and every launch finished (or failed) before a failure is raised: a launch
+        still under way when ``stop`` runs would leave its processes behind. With
+        ``shared-datadir`` one by one: each server must see the one before holding the data
+        directory (and be refused by PostgreSQL), never race it."""
+        if self.config.layout.replicas_share_datadir:
+            for container in containers:
+                await self.runtime.launch(container)
+            return
+        results = await asyncio.gather(
+            *(self.runtime.launch(c) for c in containers), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
     def _create_replica(self, name: str) -> Container:
+        mounts = []
+        if self.config.layout.replicas_share_datadir:
+            # the seed's drawing: every replica's PostgreSQL on the one volume
+            mounts.append(parse_volume_spec(f"{self.config.layout.volume}:{PGDATA_PATH}"))
         return self.runtime.create(
             self.config.image,
             name,
+            mounts,
             labels={PROJECT_LABEL: PROJECT, SERVICE_LABEL: "replica"},
             restart=self.config.restart,
         )

@@ -17,7 +17,7 @@ from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
 from lbdemo.errors import UsageError
 from lbdemo.files import write_text
-from lbdemo.layout import Layout
+from lbdemo.layout import LAYOUT_CHOICES, Layout
 from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
 
@@ -47,6 +47,16 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
+        "--layouts", default="private,shared", metavar="L1,L2,...",
+        help=f"the layouts to run, in order, with the same load (default private,shared): "
+             f"{', '.join(LAYOUT_CHOICES)}",
+    )  # fmt: skip
+    demo.add_argument(
+        "--apply-delay", type=int, default=0, metavar="MS",
+        help="replicated-async: the standbys apply each commit this many ms late "
+             "(recovery_min_apply_delay; default 0)",
+    )  # fmt: skip
+    demo.add_argument(
         "--scenario", choices=(*SCENARIOS, "pets"), default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
              "lbdemo/catalog:1.1 under load, and which earlier writes survive it; faults: "
@@ -75,7 +85,7 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     duration = args.duration
     if duration is None:
         duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0
-    layouts = [Layout.from_options("private"), Layout.from_options("shared", dsn=args.dsn)]
+    layouts = layouts_from(args)
     root = state_root(args)
     return DemoPlan(
         scenario=args.scenario,
@@ -87,6 +97,27 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("demo",)),
     )
+
+
+def layouts_from(args: argparse.Namespace) -> list[Layout]:
+    """``--layouts`` (with ``--dsn`` for shared and ``--apply-delay`` for replicated-async)."""
+    names = [name.strip() for name in str(args.layouts).split(",")]
+    if not names or "" in names:
+        raise UsageError("--layouts takes layout names separated by commas, e.g. private,shared")
+    if len(set(names)) < len(names):
+        raise UsageError("--layouts names a layout twice; each runs once")
+    beyond = [n for n in names if n not in ("private", "shared")]
+    if beyond and args.scenario != "consistency":
+        raise UsageError(f"--layouts {','.join(beyond)}: only with --scenario consistency")
+    if args.dsn is not None and "shared" not in names:
+        raise UsageError("--dsn names the shared layout's server; add shared to --layouts")
+    if args.apply_delay and "replicated-async" not in names:
+        raise UsageError("--apply-delay applies to replicated-async; add it to --layouts")
+    return [
+        Layout.named(name, dsn=args.dsn if name == "shared" else None,
+                     apply_delay_ms=args.apply_delay if name == "replicated-async" else 0)
+        for name in names
+    ]  # fmt: skip
 
 
 def say(message: str) -> None:
@@ -115,15 +146,20 @@ def run(args: argparse.Namespace) -> int:
     outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(outcome.table)
-    else:
+    elif outcome.reports:
         # What matters first, readable from the back of the room; the whole table is in the file.
         print(headline(outcome.reports, color=color_wanted(sys.stdout)))
     warning = settings_warning(outcome.reports)
     if warning:
         print(f"lbdemo: warning: {warning}", file=sys.stderr)
-    names = ", ".join(f"{r['run']['label']}.html" for r in outcome.reports)
-    print(f"\nreports in {plan.out_dir}/: {names} (and .md, .json)")
-    print(f"side by side: {outcome.comparison_path.with_suffix('.html')} (and .md)")
+    for refusal in outcome.refusals:
+        reason = refusal["refusal"]["reason"] or "not refused"
+        print(f"{refusal['run']['label']}: {refusal['verdict']}: {reason}")
+    names = [f"{r['run']['label']}.html" for r in outcome.reports]
+    names += [f"{r['run']['label']}.md" for r in outcome.refusals]
+    print(f"\nreports in {plan.out_dir}/: {', '.join(names)} (and .md, .json)")
+    html = outcome.comparison_path.with_suffix(".html")
+    print(f"side by side: {html if html.exists() else outcome.comparison_path}")
     for problem in outcome.problems:
         print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0

@@ -26,6 +26,13 @@ from typing import Any, Protocol
 
 from lbdemo.checker import Audit, CheckResult, check
 from lbdemo.demo.audit import restrict, take_audit
+from lbdemo.demo.replication import (
+    CATCH_UP_SLACK_S,
+    LagSampler,
+    render_replication,
+    replication_section,
+    wait_caught_up,
+)
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
@@ -161,11 +168,19 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             live.locust_line(line)
         _locust_progress(line, load.duration_s, progress)
 
+    # Replicated layouts: lag sampled on the primary during the load; standbys caught up with
+    # the primary before the load (the schema) and before the audit (what each one serves).
+    sampler = LagSampler(stack) if layout.replicated else None
+    catch_up_s = layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S
+    caught_up_s: float | None = None
     try:
         if live is not None:
             await live.watch(stack)
         progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         await scenario.before(ctx)
+        if sampler is not None:
+            await wait_caught_up(stack, spec.stack.replicas, catch_up_s)
+            sampler.start()
         progress(f"load: {load.users} Locust users for {load.duration_s:g} s")
         locust = asyncio.create_task(run_locust(
             stack.url, history_file, users=load.users, spawn_rate=load.users,
@@ -181,12 +196,18 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             if not locust.done():
                 locust.cancel()
                 await asyncio.gather(locust, return_exceptions=True)
+        if sampler is not None:
+            await sampler.stop()
+            caught_up_s = await wait_caught_up(stack, spec.stack.replicas, catch_up_s)
+            progress(f"standbys caught up with the primary {caught_up_s:.2f} s after the load")
         progress("final audit: asking every replica directly ...")
         run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
         full_audit = await take_audit(
             [(r.name, r.url) for r in stack.replicas], run_keys | ctx.extra_audit_keys
         )
     finally:
+        if sampler is not None:
+            await sampler.stop()
         if live is not None:
             await live.forget()
         await stack.stop()
@@ -225,6 +246,13 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     }
     report = build_report(result, history, audit, meta)
     markdown = render_markdown(report)
+    if sampler is not None:
+        replication = replication_section(
+            result, history, sampler, synchronous=layout.synchronous,
+            apply_delay_ms=layout.apply_delay_ms, caught_up_s=caught_up_s,
+        )  # fmt: skip
+        report["replication"] = replication
+        markdown += render_replication(replication)
     section = scenario.report_section(ctx, history, full_audit)
     if section is not None:
         report[scenario.name] = section

@@ -1,8 +1,10 @@
 """``python -m lbdemo.replica --name r1``: one replica process ("container").
 
 Its store is ``--dsn URL``, else ``$LBDEMO_STORE_DSN`` (a password belongs in the environment,
-not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). Runs on the server skeleton
-of :mod:`lbdemo.serving`: the ready line comes once it is connected to its store and listening.
+not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). With ``$LBDEMO_READ_DSN``
+(a replicated layout: its own streaming standby) its reads go there and its writes to the first.
+Runs on the server skeleton of :mod:`lbdemo.serving`: the ready line comes once it is connected
+to its store and listening.
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from lbdemo import serving
-from lbdemo.config import STORE_DSN_ENV, store_dsn_from_env
+from lbdemo.config import READ_DSN_ENV, STORE_DSN_ENV, store_dsn_from_env
 from lbdemo.containers.names import validate_container_name
 from lbdemo.errors import UsageError
 from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
 from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
+from lbdemo.store.base import Store
 from lbdemo.store.postgres import PostgresStore
+from lbdemo.store.split import SplitStore
 
 PROG = "python -m lbdemo.replica"
 
@@ -61,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # it may hold a password.
     if not args.dsn.startswith(("postgresql://", "postgres://")):
         parser.error("the store DSN must be a postgresql:// URL")
+    args.read_dsn = os.environ.get(READ_DSN_ENV) or None
+    if args.read_dsn is not None and not args.read_dsn.startswith(("postgresql://", "postgres://")):
+        parser.error(f"${READ_DSN_ENV} must be a postgresql:// URL")
     return args
 
 
@@ -69,7 +77,7 @@ class ReplicaServer:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self._store: PostgresStore | None = None
+        self._store: Store | None = None
         self._http: serving.AppServer | None = None
 
     async def startup(self) -> dict[str, Any]:
@@ -84,6 +92,12 @@ class ReplicaServer:
             self._store = await PostgresStore.connect(
                 args.dsn, min_size=min(2, args.pool_size), max_size=args.pool_size
             )
+            if args.read_dsn is not None:
+                reads = await PostgresStore.connect(
+                    args.read_dsn, min_size=min(2, args.pool_size), max_size=args.pool_size,
+                    create_schema=False,  # a standby is read-only: the primary made the schema
+                )  # fmt: skip
+                self._store = SplitStore(self._store, reads)
         except (ValueError, OverflowError) as exc:  # asyncpg's word for a malformed DSN
             raise UsageError(f"invalid store DSN: {exc}") from None
         settings = ReplicaSettings(name=args.name, image=args.image, catalog=catalog)

@@ -39,7 +39,7 @@ from typing import Any
 
 import aiohttp
 
-from lbdemo.config import STORE_DSN_ENV
+from lbdemo.config import READ_DSN_ENV, STORE_DSN_ENV
 from lbdemo.containers.containers import Container, ContainerStore
 from lbdemo.containers.errors import (
     ContainerRunningError,
@@ -77,6 +77,7 @@ LEAVE_GRACE_S = 0.1
 HEALTH_TIMEOUT_S = 10.0
 RESTART_ATTEMPTS = 6
 RESTART_DELAY_S = 0.2
+STANDBY_WAL_SENDERS = 40  # above MAX_REPLICAS standbys, plus pg_basebackup's own two
 
 Event = dict[str, Any]
 
@@ -184,6 +185,9 @@ class Runtime:
         self._lock = asyncio.Lock()
         self._closing = False
         self._ports: dict[str, int] = {}  # store container name -> port, kept across restarts
+        # replicated-sync: how many standbys every commit waits for (the stack's replicas)
+        self.synchronous_standbys = 1
+        self._base_backups = asyncio.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -245,7 +249,7 @@ class Runtime:
         return ContainerFS(container).resolve(PGDATA_PATH, write=True)
 
     async def _start_postgres(
-        self, container: Container, port: int | None = None
+        self, container: Container, port: int | None = None, settings: dict[str, str] | None = None
     ) -> EmbeddedPostgres:
         """A container's PostgreSQL on its data directory; refused, as PostgreSQL refuses it,
         when a running container's server already holds that directory."""
@@ -268,7 +272,7 @@ class Runtime:
         try:
             # A server left by a dead container is stopped first; a live one never is: then
             # PostgreSQL itself refuses, and its reason is what the user sees.
-            await server.start(port, stop_leftover=holder is None)
+            await server.start(port, stop_leftover=holder is None, settings=settings)
         except StoreError as exc:
             if holder is None:
                 raise
@@ -285,9 +289,26 @@ class Runtime:
         """The stack's own store container, if it runs (never one a user started by hand)."""
         return next((p for p in self.stores if _is_stack_store(p.container)), None)
 
+    def primary_settings(self) -> dict[str, str]:
+        """What the stack's store runs with in a replicated layout (none otherwise): room for a
+        WAL sender per standby, and with ``replicated-sync`` every standby synchronous."""
+        if not self.layout.replicated:
+            return {}
+        # wal_keep_size: one standby's base backup must not see the WAL it still needs removed
+        # by the checkpoint of another's (seen with three started at once on a busy volume)
+        settings = {"max_wal_senders": str(STANDBY_WAL_SENDERS), "wal_keep_size": "256MB"}
+        if self.layout.synchronous:
+            settings |= {
+                "synchronous_commit": "remote_apply",
+                "synchronous_standby_names": f"ANY {self.synchronous_standbys} (*)",
+            }
+        return settings
+
     async def _start_store(self, container: Container) -> ContainerProcess:
         # Same name, same port: the replicas' DSN stays right when the store is restarted.
-        server = await self._start_postgres(container, self._ports.get(container.name))
+        server = await self._start_postgres(
+            container, self._ports.get(container.name), settings=self.primary_settings()
+        )
         self._ports[container.name] = server.info.port
         return ContainerProcess(container, None, server, server.info.dsn)
 
@@ -301,12 +322,36 @@ class Runtime:
             raise StateError(f"no store to connect a replica to: {DB_NAME} is not running")
         return store.store_dsn, self.pg_password
 
+    async def _start_standby(self, container: Container) -> EmbeddedPostgres:
+        """The replica's own streaming standby of the stack's store, in its container layer."""
+        primary = self.stack_store
+        if primary is None or primary.server is None:
+            raise StateError(f"no primary to replicate: {DB_NAME} is not running")
+        server = EmbeddedPostgres(
+            self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log",
+            password=self.pg_password,
+        )  # fmt: skip
+        async with self._base_backups:  # one at a time: each asks the primary for a checkpoint
+            await server.base_backup(primary.server.info)
+        await server.start_standby(
+            primary.server.info,
+            application_name=container.name.replace("-", "_"),
+            apply_delay_ms=self.layout.apply_delay_ms,
+            settings={"max_wal_senders": str(STANDBY_WAL_SENDERS)},  # a standby's >= primary's
+        )
+        return server
+
     async def _start_replica(self, container: Container) -> ContainerProcess:
         server = None
         password: str | None
+        read_dsn: str | None = None
         if self.layout.store_per_replica:
             server = await self._start_postgres(container)
             dsn, password = server.info.dsn, self.pg_password
+        elif self.layout.replicated:
+            dsn, password = self._replica_store()
+            server = await self._start_standby(container)
+            read_dsn = server.info.dsn
         else:
             dsn, password = self._replica_store()
         try:
@@ -315,7 +360,7 @@ class Runtime:
                 [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
                  "--image", container.image, *_catalog_dirs(container)],
                 log_path=container.log_path,
-                env=_replica_env(dsn, password),
+                env=_replica_env(dsn, password, read_dsn),
             )  # fmt: skip
         except BaseException:
             if server is not None:
@@ -629,10 +674,13 @@ def _is_stack_store(container: Container) -> bool:
     return container.name == DB_NAME
 
 
-def _replica_env(dsn: str, password: str | None) -> dict[str, str]:
+def _replica_env(dsn: str, password: str | None, read_dsn: str | None = None) -> dict[str, str]:
     """The store reaches a replica through its environment, which only its own user can read,
-    never its command line, which every user can."""
+    never its command line, which every user can. ``read_dsn``: its standby (same password)."""
     env = {**os.environ, STORE_DSN_ENV: dsn}
+    env.pop(READ_DSN_ENV, None)  # never one inherited by accident: reads would go elsewhere
+    if read_dsn is not None:
+        env[READ_DSN_ENV] = read_dsn
     if password is not None:
         env[PASSWORD_ENV] = password
     return env

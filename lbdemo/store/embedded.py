@@ -29,11 +29,13 @@ import hmac
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import signal
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,8 @@ HBA_CONF = """\
 # Unix socket (the server listens on none).
 host    all             all             127.0.0.1/32            scram-sha-256
 host    all             all             ::1/128                 scram-sha-256
+# Streaming standbys (the replicated layouts) connect over loopback with the same password.
+host    replication     all             127.0.0.1/32            scram-sha-256
 """
 # Beside pg_hba.conf: a hash of the password the role was last given, so the role is updated
 # (in single-user mode, which costs a fraction of a second) only when the password changed.
@@ -301,12 +305,22 @@ class EmbeddedPostgres:
         errors = [line for line in text.splitlines() if "error" in line.lower()]
         return " | ".join(errors[:2]) or f"exit status {process.returncode}"
 
-    async def start(self, port: int | None = None, *, stop_leftover: bool = True) -> ServerInfo:
+    async def start(
+        self,
+        port: int | None = None,
+        *,
+        stop_leftover: bool = True,
+        settings: Mapping[str, str] | None = None,
+    ) -> ServerInfo:
         """Start the server on 127.0.0.1 and wait until it accepts connections.
 
         ``stop_leftover``: first stop a server a dead owner left on this data directory. Pass
         False when a live owner may hold it: PostgreSQL then refuses, with its own reason.
+        ``settings``: more ``-c name=value`` for this start only (a primary's replication
+        settings), so nothing is left behind in the data directory for the next server on it.
         """
+        extra = [arg for name, value in (settings or {}).items()
+                 for arg in ("-c", f"{name}={value}")]  # fmt: skip
         if stop_leftover:
             await asyncio.to_thread(self.stop_leftover)
         await self.initialise()
@@ -325,6 +339,7 @@ class EmbeddedPostgres:
                     "-c", "unix_socket_directories=",
                     "-c", "max_connections=200",
                     "-c", "shared_buffers=32MB",
+                    *extra,
                 ],
                 log_path=self.log_file,
                 wait_ready=False,
@@ -337,6 +352,60 @@ class EmbeddedPostgres:
             # most likely the port was taken between free_port() and bind(): try another one
         tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
         raise StoreError(f"PostgreSQL in {self.pgdata} did not start: {' | '.join(tail)}")
+
+    async def start_standby(
+        self,
+        primary: ServerInfo,
+        *,
+        application_name: str,
+        apply_delay_ms: int = 0,
+        settings: Mapping[str, str] | None = None,
+    ) -> ServerInfo:
+        """A streaming standby of ``primary`` in this (empty) data directory: ``pg_basebackup``
+        as the service account, then ``standby.signal`` and ``primary_conninfo`` in
+        ``postgresql.auto.conf`` (mode 0600, the server's own file: the password is never on a
+        command line), then started as a hot standby that answers reads."""
+        if not _CONNINFO_SAFE.fullmatch(self.password) or not _CONNINFO_SAFE.fullmatch(
+            application_name
+        ):
+            raise StoreError("a standby's password and name must be plain URL-safe words")
+        await self.base_backup(primary)
+        conninfo = (f"host=127.0.0.1 port={primary.port} user={SUPERUSER} "
+                    f"password={self.password} application_name={application_name}")  # fmt: skip
+        auto_conf = self.pgdata / "postgresql.auto.conf"
+        ours = ("primary_conninfo", "recovery_min_apply_delay")
+        lines = [line for line in auto_conf.read_text().splitlines() if not line.startswith(ours)]
+        lines += [f"primary_conninfo = '{conninfo}'",
+                  f"recovery_min_apply_delay = '{int(apply_delay_ms)}ms'"]  # fmt: skip
+        account = _service_account()
+        _write_owned(auto_conf, "\n".join(lines) + "\n", account)
+        _write_owned(self.pgdata / "standby.signal", "", account)
+        return await self.start(settings=settings)
+
+    async def base_backup(self, primary: ServerInfo) -> None:
+        """``pg_basebackup`` of ``primary`` into this data directory, unless it holds a cluster."""
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        account = _service_account()
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        if account is not None:
+            os.chown(self.pgdata, account.pw_uid, account.pw_gid)
+            _let_traverse(postgres_bin_dir())
+        self._let_service_in(account)
+        self.pgdata.chmod(0o700)
+        process = await asyncio.create_subprocess_exec(
+            str(postgres_bin_dir() / "pg_basebackup"),
+            "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
+            "-D", str(self.pgdata),
+            "-X", "stream", "--checkpoint=fast", "--no-sync", "--no-password",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "PGPASSWORD": self.password},  # the environment, not argv
+            **_run_as(account),
+        )  # fmt: skip
+        output, _ = await process.communicate()
+        if process.returncode != 0:
+            text = output.decode(errors="replace").strip().splitlines()
+            raise StoreError(f"pg_basebackup into {self.pgdata} failed: {' | '.join(text[-3:])}")
 
     async def _wait_ready(self, child: Child) -> bool:
         """Poll postmaster.pid until its status line says ``ready``, or the process exits."""
@@ -380,6 +449,9 @@ class EmbeddedPostgres:
             time.sleep(0.05)
         if pid_alive(pid):
             signal_pid(pid, signal.SIGKILL)
+
+
+_CONNINFO_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _write_owned(path: Path, text: str, account: pwd.struct_passwd | None) -> None:

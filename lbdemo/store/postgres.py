@@ -68,9 +68,11 @@ class PostgresStore:
         min_size: int = 2,
         max_size: int = 10,
         timeout_s: float = 10.0,
+        create_schema: bool = True,
     ) -> PostgresStore:
         """A pool to ``dsn``. ``password`` None: the one in the DSN, else ``PGPASSWORD``
-        (asyncpg reads it as libpq does), which is how replica processes receive it."""
+        (asyncpg reads it as libpq does), which is how replica processes receive it.
+        ``create_schema`` False: a read-only standby, whose schema comes from its primary."""
         try:
             pool = await asyncpg.create_pool(
                 dsn, password=password, min_size=min_size, max_size=max_size,
@@ -79,7 +81,8 @@ class PostgresStore:
         except DB_ERRORS as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         store = cls(pool)
-        await store.ensure_schema()
+        if create_schema:
+            await store.ensure_schema()
         return store
 
     async def ensure_schema(self) -> None:
