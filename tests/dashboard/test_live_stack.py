@@ -155,6 +155,11 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     token = LIVE_VIEW.set(board)
     try:
         await run_under_load(spec, Scenario(), lambda _: None)
+        # The sampler runs on its own beat: give it a few beats to show the stack gone.
+        for _ in range(50):
+            if seen and seen[-1].get("stack") is None:
+                break
+            await asyncio.sleep(0.1)
     finally:
         LIVE_VIEW.reset(token)
         watcher.cancel()
