@@ -24,7 +24,7 @@ async def test_rolling_upgrade_fails_no_request_and_only_shared_storage_keeps_th
         f"upgrade-{storage}", "upgrade",
         StackConfig(state_root=state, layout=Layout.from_options(storage),
                     balancer_listen="127.0.0.1:0"),
-        LoadSettings(users=4, duration_s=15), out,
+        LoadSettings(users=4, duration_s=11), out,
     )  # fmt: skip
     outcome = await run_under_load(spec, UpgradeScenario(keys=10), lambda _line: None)
     section = outcome.report["upgrade"]
