@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +87,28 @@ def run_cli_process(state: Path, *argv: str) -> subprocess.CompletedProcess[str]
         [sys.executable, "-m", "lbdemo", *argv],
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def up_process(state: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``lbdemo up`` in the foreground as a real process on a free port (stdout piped, stderr
+    discarded); SIGKILLed on exit if the test has not stopped it, so nothing outlives a failure."""
+    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(state), "--port", "0", *args]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def read_lines_until(process: subprocess.Popen[str], last: str, timeout_s: float = 60) -> list[str]:
+    """What ``process`` prints, a line at a time, up to and including the line ``last``."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while last not in lines:
+        assert time.monotonic() < deadline and process.poll() is None, lines
+        lines.append(process.stdout.readline().rstrip("\n"))
+    return lines

@@ -186,15 +186,20 @@ class EmbeddedPostgres:
         """The postmaster, for whoever watches it die (or signals it, as ``docker kill`` would)."""
         return self._child.process if self._child else None
 
-    async def initialise(self) -> None:
-        """Run initdb unless ``pgdata`` holds a cluster already (a volume outliving a server)."""
-        account = _service_account()
+    def _prepare_data_dir(self, account: pwd.struct_passwd | None) -> None:
+        """``pgdata`` made, owned by the service account, reachable by it, and mode 0700 (which
+        PostgreSQL insists on)."""
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if account is not None:
             os.chown(self.pgdata, account.pw_uid, account.pw_gid)
             _let_traverse(postgres_bin_dir())
         self._let_service_in(account)
         self.pgdata.chmod(0o700)
+
+    async def initialise(self) -> None:
+        """Run initdb unless ``pgdata`` holds a cluster already (a volume outliving a server)."""
+        account = _service_account()
+        self._prepare_data_dir(account)
         if (self.pgdata / "PG_VERSION").exists():
             await self._require_password(account)
             return
@@ -387,12 +392,7 @@ class EmbeddedPostgres:
         if (self.pgdata / "PG_VERSION").exists():
             return
         account = _service_account()
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        if account is not None:
-            os.chown(self.pgdata, account.pw_uid, account.pw_gid)
-            _let_traverse(postgres_bin_dir())
-        self._let_service_in(account)
-        self.pgdata.chmod(0o700)
+        self._prepare_data_dir(account)
         process = await asyncio.create_subprocess_exec(
             str(postgres_bin_dir() / "pg_basebackup"),
             "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,

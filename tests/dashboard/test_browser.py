@@ -20,7 +20,7 @@ import pytest
 
 from lbdemo.dashboard import Dashboard
 from lbdemo.loadrun import DEFAULT_KEY_PREFIX, run_locust
-from tests.dashboard.browser import console_errors, headless_chromium, why_unavailable
+from tests.browser.chromium import chromium, console_errors, unavailable
 from tests.utils import running_stack
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def log_lines(driver: Any) -> list[str]:
 
 
 async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Path) -> None:
-    reason = why_unavailable()
+    reason = unavailable()
     if reason:
         pytest.skip(f"browser test skipped: {reason}")
     shots = Path(os.environ.get("LBDEMO_SCREENSHOTS") or tmp_path)
@@ -61,7 +61,7 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
         await dashboard.start()
         try:
             await dashboard.watch(stack)
-            with headless_chromium(height=1350) as driver:
+            with chromium(height=1350) as driver:
                 # Opened without the link's token, the page says where to get it, and connects
                 # to nothing.
                 assert dashboard.url is not None

@@ -4,11 +4,8 @@ the daemon API, and ``lbdemo demo``'s pipeline showing each run's stack."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +18,7 @@ from lbdemo.dashboard import Dashboard
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
-from tests.utils import run_cli, running_stack
+from tests.utils import read_lines_until, run_cli, running_stack, up_process
 
 LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
 
@@ -40,16 +37,8 @@ def test_dashboard_options_are_checked_before_anything_starts(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_up_prints_the_link_and_the_token_is_in_no_file(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(tmp_path), "--port", "0",
-            "--replicas", "1", "--dashboard"]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while "Press Ctrl-C to stop." not in lines:
-            assert time.monotonic() < deadline and process.poll() is None, lines
-            lines.append(process.stdout.readline().rstrip("\n"))
+    with up_process(tmp_path, "--replicas", "1", "--dashboard") as process:
+        lines = read_lines_until(process, "Press Ctrl-C to stop.")
         match = next(m for m in map(LINK.match, lines) if m)
         url, token = match[1], match[2]
         assert lines.index(match[0]) < lines.index("Press Ctrl-C to stop.")
@@ -72,10 +61,6 @@ def test_up_prints_the_link_and_the_token_is_in_no_file(tmp_path: Path) -> None:
         assert holding == []
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
     with pytest.raises(OSError):  # the dashboard went with the stack
         asyncio.run(_get(f"{url}/"))
 

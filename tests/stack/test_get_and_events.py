@@ -4,7 +4,6 @@ line `lbdemo up` prints for each change of the running stack."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 from aiohttp import ClientSession
 
 from lbdemo.runtime.events import describe_event
-from tests.utils import run_cli, run_cli_async, running_stack
+from tests.utils import read_lines_until, run_cli, run_cli_async, running_stack, up_process
 
 
 @pytest.mark.slow
@@ -61,16 +60,10 @@ def test_events_become_one_line_each() -> None:
 def test_up_in_the_foreground_prints_a_line_when_a_replica_dies_and_is_replaced(
     tmp_path: Path,
 ) -> None:
-    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(tmp_path), "--port", "0",
-            "--replicas", "2"]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    seen: list[str] = []
-    try:
+    with up_process(tmp_path, "--replicas", "2") as process:
         assert process.stdout is not None
         deadline = time.monotonic() + 60
-        while "Press Ctrl-C to stop." not in seen:
-            assert time.monotonic() < deadline and process.poll() is None, seen
-            seen.append(process.stdout.readline().rstrip("\n"))
+        seen = read_lines_until(process, "Press Ctrl-C to stop.")
         assert all(len(line) <= 100 for line in seen if str(tmp_path) not in line), seen
         kill = [sys.executable, "-m", "lbdemo", "kill", "lbdemo-r2", "--state", str(tmp_path)]
         killed = subprocess.run(kill, capture_output=True, text=True, timeout=60)
@@ -84,7 +77,3 @@ def test_up_in_the_foreground_prints_a_line_when_a_replica_dies_and_is_replaced(
         assert "left the rotation" in text and "joined the rotation" in text
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()

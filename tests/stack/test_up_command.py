@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lbdemo.procs import pid_alive
+from tests.utils import up_process
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,8 @@ def read_description(process: subprocess.Popen[str], timeout_s: float = 60) -> d
 def test_up_then_sigint_leaves_no_child_alive_and_restarts_cleanly(
     tmp_path: Path, storage: str
 ) -> None:
-    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(tmp_path), "--port", "0",
-            "--replicas", "2", "--storage", storage, "--json"]
     for _ in range(2):  # the second run on the same state root must start cleanly too
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
-        try:
+        with up_process(tmp_path, "--replicas", "2", "--storage", storage, "--json") as process:
             description = read_description(process)
             pids = [description["balancer"]["pid"]]
             pids += [r["pid"] for r in description["replicas"]]
@@ -52,10 +48,6 @@ def test_up_then_sigint_leaves_no_child_alive_and_restarts_cleanly(
             assert all(pid_alive(pid) for pid in pids)
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
         assert not [pid for pid in pids if pid_alive(pid)]
 
 
