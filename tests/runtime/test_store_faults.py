@@ -49,6 +49,10 @@ async def test_a_killed_shared_store_is_restarted_as_the_same_container_on_its_v
         old_pid, old_id = store.server.pid, store.id
         assert old_pid is not None
         os.kill(old_pid, signal.SIGKILL)
+        # The killed postmaster's backends may still answer a pooled query for a moment: wait
+        # for the supervisor's restart first, then for answers from the restarted server.
+        await eventually(lambda: any(e["event"] == "restart" and e["name"] == "lbdemo-db"
+                                     for e in stack.runtime.events), 30)  # fmt: skip
 
         async def back() -> bool:
             return await get_status(http, f"{stack.url}/products/kept") == 200
