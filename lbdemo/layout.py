@@ -143,12 +143,13 @@ class Layout:
         assert self.dsn is not None
         return f"one shared external PostgreSQL server ({redact_dsn(self.dsn)})"
 
-    def describe(self) -> dict[str, Any]:
-        """JSON for reports and ``stack.json``; never carries a password."""
+    def describe(self, runtime: str = RUNTIME) -> dict[str, Any]:
+        """JSON for reports and ``stack.json``, with what ran it (``local``, ``docker`` or
+        ``target``); never carries a password."""
         out: dict[str, Any] = {
             "name": self.name,
             "storage": self.storage,
-            "runtime": RUNTIME,
+            "runtime": runtime,
             "summary": self.summary,
         }
         if self.volume is not None:
