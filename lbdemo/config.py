@@ -105,3 +105,12 @@ def color_wanted(stream: object) -> bool:
     """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+# ``--runtime docker`` runs this image as it is instead of building the project's own (one built
+# beforehand, by a test session or by ``docker compose build``, say).
+DOCKER_IMAGE_ENV = "LBDEMO_DOCKER_IMAGE"
+
+
+def docker_image_from_env() -> str | None:
+    return os.environ.get(DOCKER_IMAGE_ENV) or None

@@ -175,7 +175,9 @@ def open_deployment(config: StackConfig, target: Target | None = None) -> Deploy
     if target is not None:
         return TargetDeployment(target)
     if config.runtime == "docker":
-        raise UsageError("--runtime docker: not available in this build")
+        from lbdemo.docker.stack import DockerStack
+
+        return DockerStack(config)
     from lbdemo.stack import Stack
 
     return Stack(config)

@@ -67,6 +67,7 @@ from lbdemo.store.embedded import EmbeddedPostgres
 STORE_IMAGE = "lbdemo/postgres:16"
 MAX_REPLICAS = 32
 LOOPBACK = "127.0.0.1"
+PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class StackConfig:
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     restart: str = "replace"  # the stack's replicas are cattle: a dead one is replaced
     runtime: str = "local"  # what runs the containers: lbdemo's own runtime, or Docker's
+    # Docker's project (as compose's ``-p``): names the containers, network and labels, so two
+    # stacks on one engine (parallel tests, say) never touch each other's. The docker runtime's.
+    project: str = PROJECT
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -107,6 +111,13 @@ class StackConfig:
             raise UsageError(f"--image: {exc}") from None
         if repository != CATALOG_REPOSITORY:
             raise UsageError(f"--image must be a {CATALOG_REPOSITORY} image, got {self.image}")
+        if not PROJECT_NAME.fullmatch(self.project):
+            raise UsageError(
+                "--project must be 1-40 lowercase letters, digits, '-' or '_', starting with a "
+                f"letter or digit, got {self.project!r}"
+            )
+        if self.project != PROJECT and self.runtime != "docker":
+            raise UsageError("--project names a Docker project: it goes with --runtime docker")
         host, _, port = self.balancer_listen.rpartition(":")
         if not (port.isascii() and port.isdigit()) or int(port) > 65535:
             raise UsageError(f"--port must be between 0 and 65535, got {port!r}")
@@ -141,6 +152,7 @@ class StackConfig:
             "strategy": self.strategy,
             "restart": self.restart,
             "runtime": self.runtime,
+            **({"project": self.project} if self.runtime == "docker" else {}),
         }
 
 
@@ -250,12 +262,7 @@ class Stack:
         return self.config.run_dir / "admin-token"
 
     def _write_admin_token(self) -> None:
-        """The admin API's bearer token, readable by this user only (never on a command line)."""
-        path = self.admin_token_file
-        path.unlink(missing_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(self.config.admin_token + "\n")
+        write_admin_token(self.admin_token_file, self.config.admin_token)
 
     def _remove_leftovers(self) -> None:
         """A stack killed before its ``down`` left records (and maybe processes): clear them,
@@ -306,12 +313,7 @@ class Stack:
         )
 
     async def _start_balancer(self) -> Child:
-        argv = [sys.executable, "-m", "lbdemo.balancer", "--listen", self.config.balancer_listen,
-                "--strategy", self.config.strategy, "--admin", "127.0.0.1:0"]  # fmt: skip
-        for replica in self.replicas:
-            argv += ["--upstream", f"{replica.name}={replica.url}"]
-        env = {**os.environ, ADMIN_TOKEN_ENV: self.config.admin_token}
-        return await spawn("balancer", argv, log_path=self.config.run_dir / "balancer.log", env=env)
+        return await start_balancer(self.config, [(r.name, r.url) for r in self.replicas])
 
     async def stop(self) -> None:
         """Daemon API, balancer (no new requests), replicas, stores; then the containers go.
@@ -378,6 +380,25 @@ class Stack:
 
 
 STACK_FORMAT = "lbdemo-stack/1"
+
+
+async def start_balancer(config: StackConfig, upstreams: list[tuple[str, str]]) -> Child:
+    """The balancer process on this host in front of ``upstreams`` (name, URL), its admin API on
+    loopback; the token reaches it in its environment, never its command line. Both runtimes'."""
+    argv = [sys.executable, "-m", "lbdemo.balancer", "--listen", config.balancer_listen,
+            "--strategy", config.strategy, "--admin", "127.0.0.1:0"]  # fmt: skip
+    for name, url in upstreams:
+        argv += ["--upstream", f"{name}={url}"]
+    env = {**os.environ, ADMIN_TOKEN_ENV: config.admin_token}
+    return await spawn("balancer", argv, log_path=config.run_dir / "balancer.log", env=env)
+
+
+def write_admin_token(path: Path, token: str) -> None:
+    """The admin API's bearer token, readable by this user only (never on a command line)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
 
 
 def _is_stack_name(name: str) -> bool:

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.balancer.config import STRATEGIES
-from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboard_line
+from lbdemo.commands.up import (
+    add_dashboard_arguments,
+    add_project_argument,
+    dashboard_from,
+    dashboard_line,
+    volume_for,
+)
 from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
@@ -75,6 +81,7 @@ def register(subparsers: Any) -> None:
         help="what runs the containers: local (default: lbdemo's own runtime, nothing to "
              "install) or docker (a Docker Engine: real containers, layers and named volumes)",
     )  # fmt: skip
+    add_project_argument(demo)
     demo.add_argument(
         "--target", metavar="URL",
         help="load a deployment that is already running (docker compose, your own hosts, "
@@ -128,7 +135,8 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         scenario=args.scenario,
         layouts=layouts,
         stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
-                          balancer_listen="127.0.0.1:0", runtime=args.runtime),
+                          balancer_listen="127.0.0.1:0", runtime=args.runtime,
+                          project=args.project),
         load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
                           write_ratio=args.write_ratio),
         out_dir=args.out.resolve(),
@@ -153,6 +161,7 @@ def layouts_from(args: argparse.Namespace) -> list[Layout]:
         raise UsageError("--apply-delay applies to replicated-async; add it to --layouts")
     return [
         Layout.named(name, dsn=args.dsn if name == "shared" else None,
+                     volume=volume_for(args.runtime, args.project),
                      apply_delay_ms=args.apply_delay if name == "replicated-async" else 0)
         for name in names
     ]  # fmt: skip

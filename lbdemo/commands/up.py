@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,11 @@ from lbdemo.config import (
     store_dsn_from_env,
 )
 from lbdemo.dashboard import Dashboard
+from lbdemo.deployment import RUNTIMES
 from lbdemo.errors import StateError, UsageError
-from lbdemo.layout import STORAGE_CHOICES, Layout
+from lbdemo.layout import DEFAULT_VOLUME, STORAGE_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
-from lbdemo.runtime.engine import RESTART_POLICIES, Event
+from lbdemo.runtime.engine import PROJECT, RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
 from lbdemo.stack import LOOPBACK, Stack, StackConfig
 
@@ -82,6 +84,12 @@ def register(subparsers: Any) -> None:
         "container on its own layer, as Docker does; no leaves it dead",
     )
     up.add_argument(
+        "--runtime", choices=RUNTIMES, default="local",
+        help="what runs the containers: local (default: lbdemo's own runtime) or docker (a "
+             "Docker Engine: real containers, layers and named volumes)",
+    )  # fmt: skip
+    add_project_argument(up)
+    up.add_argument(
         "--detach",
         "-d",
         action="store_true",
@@ -96,6 +104,21 @@ def register(subparsers: Any) -> None:
     down.set_defaults(func=run_down)
 
 
+def add_project_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project", default=PROJECT, metavar="NAME",
+        help="with --runtime docker: the Docker project (as compose's -p) naming the "
+             f"containers NAME-r1.., NAME-db, the network NAME and the volume NAME-pgdata "
+             f"(default {PROJECT})",
+    )  # fmt: skip
+
+
+def volume_for(runtime: str, project: str) -> str:
+    """The shared layout's named volume: the project's on Docker (``lbdemo-pgdata`` for the
+    default project, as on the local runtime), so two projects never share one by accident."""
+    return f"{project}-pgdata" if runtime == "docker" else DEFAULT_VOLUME
+
+
 def config_from(args: argparse.Namespace) -> StackConfig:
     """Every option checked here, before anything starts (a bad one is a UsageError)."""
     extra: dict[str, Any] = {}
@@ -104,13 +127,16 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         extra["admin_token"] = chosen_token
     return StackConfig(
         state_root=state_root(args),
-        layout=Layout.from_options(args.storage, dsn=args.dsn),
+        layout=Layout.from_options(args.storage, dsn=args.dsn,
+                                   volume=volume_for(args.runtime, args.project)),
         replicas=args.replicas,
         image=args.image,
         balancer_listen=f"[{args.host}]:{args.port}" if ":" in args.host
         else f"{args.host}:{args.port}",
         strategy=args.strategy,
         restart=args.restart,
+        runtime=args.runtime,
+        project=args.project,
         **extra,
     )
 
@@ -128,6 +154,13 @@ def run_up(args: argparse.Namespace) -> int:
             f"a stack is already running on {config.state_root} (pid {running}); "
             "stop it with `lbdemo down`"
         )
+    if config.runtime == "docker":
+        if config.layout.dsn is not None:
+            raise UsageError("--dsn does not go with --runtime docker: its stack runs its own "
+                             "PostgreSQL container")  # fmt: skip
+        if args.dashboard:
+            raise UsageError("--dashboard shows lbdemo's own runtime; it does not run with "
+                             "--runtime docker")  # fmt: skip
     if args.detach:
         if args.dashboard:
             raise UsageError("--dashboard needs `up` in the foreground: its link carries a token, "
@@ -181,7 +214,7 @@ async def _foreground(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    stack = Stack(config, on_event=None if as_json else _print_event)
+    stack = open_stack(config, on_event=None if as_json else _print_event)
     supervisor_file = config.run_dir / "supervisor.pid"
     wrote_pid = False
     try:
@@ -217,6 +250,15 @@ async def _foreground(
         await stack.stop()
         if wrote_pid:
             supervisor_file.unlink(missing_ok=True)
+
+
+def open_stack(config: StackConfig, on_event: Callable[[Event], None] | None) -> Any:
+    """The stack ``up`` runs: lbdemo's own runtime, or the Docker Engine's."""
+    if config.runtime == "docker":
+        from lbdemo.docker.stack import DockerStack
+
+        return DockerStack(config, on_event=on_event)
+    return Stack(config, on_event=on_event)
 
 
 def render(description: dict[str, Any], dashboard: str | None = None) -> str:
@@ -269,7 +311,8 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
             "--replicas", str(config.replicas), "--storage", config.layout.storage,
             "--port", str(args.port), "--host", args.host,
             "--strategy", config.strategy, "--image", config.image,
-            "--restart", config.restart]  # fmt: skip
+            "--restart", config.restart,
+            "--runtime", config.runtime, "--project", config.project]  # fmt: skip
     env = dict(os.environ)
     if config.layout.dsn:
         env[STORE_DSN_ENV] = config.layout.dsn  # not on a command line, where anyone can read it

@@ -233,15 +233,19 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     began = time.monotonic()
     result = check(history, audit)
     progress(f"checked {len(history.ops):,} operations in {time.monotonic() - began:.2f} s")
+    # The docker runtime's engine version and image (tag and id): what ran the containers.
+    docker_info: dict[str, Any] | None = getattr(stack, "runtime_info", None)
     meta = {
         "label": label,
         "scenario": scenario.name,
         "layout": layout.describe(runtime=stack.runtime_name),
         "settings": {"replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
                      **load.describe(),
-                     "strategy": spec.stack.strategy, "image": spec.stack.image},
+                     "strategy": spec.stack.strategy,
+                     "image": docker_info["image"] if docker_info else spec.stack.image},
         "started_at": started_at.isoformat(timespec="seconds"),
         "stack_start_s": round(stack.started_in_s or 0.0, 3),
+        **({"docker": docker_info} if docker_info else {}),
         "periods": [_relative(p, history) for p in ctx.periods],
         "locust": {
             "exit_code": run.exit_code,

@@ -1,0 +1,311 @@
+"""The same stack as :class:`~lbdemo.stack.Stack`, as real containers of a Docker Engine.
+
+``DockerStack(config).start()`` does what ``docker compose up`` would, through the Engine API:
+
+* a user-defined bridge network ``<project>``, so replicas reach their store by container name;
+* ``private``: one store container ``<project>-db-rK`` per replica, *without* a volume: its
+  PostgreSQL's data is in that container's writable layer, and ``docker rm`` takes it away;
+* ``shared-volume``: one store container ``<project>-db`` whose data directory is the named
+  volume ``layout.volume`` (made if missing, never removed here: volumes outlive the stack, as
+  with ``docker compose down``; the engine refuses ``docker volume rm`` while it is in use);
+* replicas ``<project>-r1..N`` (their X-Replica is the container name), each publishing port
+  8000 on 127.0.0.1 only, at a port the engine picks;
+* the balancer on this host, as the local runtime runs it, with those published ports as its
+  upstreams, once every replica answered ``/healthz`` through its published port.
+
+The store's password (the state root's secret) is copied into each container as a file
+readable by the container's user only, before the container starts
+(:func:`~lbdemo.docker.containers.put_secret`): never on a command line, never in ``docker
+inspect``'s environment.
+
+Restart policies are lbdemo's, applied by :class:`~lbdemo.docker.supervisor.Supervisor` from the
+engine's ``die`` events (as Swarm applies a service's to its tasks), not Docker's own: Docker
+treats ``docker kill`` as a manual stop and does not restart even a ``--restart always``
+container after it (see docs/lessons.md). ``always`` starts the *same* container again (same id,
+its layer kept), ``replace`` removes it and creates a new one under its name (new id, empty
+layer), ``no`` leaves it dead. Either way the replica leaves the balancer's rotation when it dies
+and joins again, at its new published port, once healthy.
+
+``stop()`` stops the balancer, the replicas, the stores, and removes the containers and the
+network it made, also after a partial start. Leftovers of a killed earlier run of the same
+project are removed at start, with the state root's stack lock held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lbdemo.config import docker_image_from_env
+from lbdemo.docker.containers import Engine, container_pid, published_url
+from lbdemo.docker.project import Project
+from lbdemo.docker.supervisor import Supervisor
+from lbdemo.files import write_json
+from lbdemo.procs import Child
+from lbdemo.runtime.admin import BalancerAdmin
+from lbdemo.runtime.engine import Event
+from lbdemo.stack import STACK_FORMAT, StackConfig, StackLock, start_balancer, write_admin_token
+from lbdemo.store.secret import load_or_create_secret
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+T = TypeVar("T")
+
+
+@dataclass
+class DockerReplica:
+    """One replica container as the pipeline and ``up`` see it."""
+
+    name: str
+    id: str
+    url: str  # through its published port on 127.0.0.1
+    image: str
+    pid: int
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "image": self.image, "url": self.url,
+                "pid": self.pid, "data": None, "store_pid": None}  # fmt: skip
+
+
+class DockerStack:
+    """Starts and stops one stack on a Docker Engine; knows its containers and URLs."""
+
+    runtime_name = "docker"
+
+    def __init__(
+        self,
+        config: StackConfig,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        client: Any = None,
+        image: str | None = None,
+    ) -> None:
+        self.config = config
+        self.project = Project(config.project)
+        self._on_event = on_event
+        self._client = client
+        self.engine: Engine | None = None
+        # the image the containers run: given, or $LBDEMO_DOCKER_IMAGE, or ensure_image's tag
+        self.image = image or docker_image_from_env()
+        self.balancer: Child | None = None
+        self.admin: BalancerAdmin | None = None
+        self.supervisor: Supervisor | None = None
+        self.started_in_s: float | None = None
+        self.image_ready_s: float | None = None
+        self.runtime_info: dict[str, Any] | None = None
+        self.events: list[Event] = []
+        self._replicas: dict[str, DockerReplica] = {}  # by name, in start order
+        self._store_ids: dict[str, tuple[str, int]] = {}  # store container -> (id, pid)
+        self._lock: StackLock | None = None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self.balancer is not None
+        return str(self.balancer.ready["url"])
+
+    @property
+    def admin_url(self) -> str | None:
+        assert self.balancer is not None
+        value = self.balancer.ready.get("admin_url")
+        return str(value) if value else None
+
+    @property
+    def replicas(self) -> Sequence[DockerReplica]:
+        """The replicas in the rotation, in the order they started."""
+        return list(self._replicas.values())
+
+    @property
+    def admin_token_file(self) -> Any:
+        return self.config.run_dir / "admin-token"
+
+    # -- starting ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take the state root's stack lock, make sure of the image, then start everything; on
+        any failure (or cancellation) stop what was started."""
+        config = self.config
+        config.run_dir.mkdir(parents=True, exist_ok=True)
+        config.run_dir.chmod(0o700)
+        self._lock = StackLock.acquire(config.run_dir / "stack.lock", config.state_root)
+        try:
+            self.engine = Engine(self._client or await asyncio.to_thread(_connect))
+            began = time.monotonic()
+            if self.image is None:
+                self.image = await self.engine.call(
+                    _ensure_image, self.engine.client, config.state_root
+                )
+            self.image_ready_s = time.monotonic() - began
+            self.runtime_info = await self.engine.call(self._runtime_info)
+            began = time.monotonic()
+            await self._start_everything()
+        except BaseException:
+            await self.stop()
+            raise
+        self.started_in_s = time.monotonic() - began
+        self._write_state_file()
+
+    def _runtime_info(self) -> dict[str, Any]:
+        """What a report says about what ran the containers: the engine, the image."""
+        assert self.engine is not None and self.image is not None
+        client = self.engine.client
+        version = client.version()
+        return {"engine": version.get("Version"), "api_version": version.get("ApiVersion"),
+                "image": self.image, "image_id": client.images.get(self.image).id,
+                "project": self.project.name}  # fmt: skip
+
+    async def _start_everything(self) -> None:
+        engine, project, config = self.engine, self.project, self.config
+        assert engine is not None and self.image is not None
+        await engine.call(engine.remove_project, project)
+        await engine.call(engine.create_network, project)
+        password = load_or_create_secret(config.state_root)
+        names = [project.replica_name(k) for k in range(1, config.replicas + 1)]
+        # Stores first, together; each replica's DSN names its store by container name.
+        stores: dict[str, str] = {}  # replica -> its store's container name
+        if config.layout.store_per_replica:
+            for name in names:
+                stores[name] = project.private_store_name(name)
+            await asyncio.gather(*(
+                engine.call(engine.run_store, project, self.image, stores[n], password,
+                            volume=None, replica=n)
+                for n in names
+            ))  # fmt: skip
+        else:
+            assert config.layout.volume is not None
+            await engine.call(engine.ensure_volume, project, config.layout.volume)
+            await engine.call(engine.run_store, project, self.image, project.store_name,
+                              password, volume=config.layout.volume)  # fmt: skip
+            stores = dict.fromkeys(names, project.store_name)
+        ready = await asyncio.gather(
+            *(engine.wait_store_ready(s) for s in sorted(set(stores.values())))
+        )
+        self._store_ids = {c.name: (c.id, container_pid(c)) for c in ready}
+        containers = await asyncio.gather(*(
+            engine.call(engine.run_replica, project, self.image, n, stores[n], password)
+            for n in names
+        ))  # fmt: skip
+        replicas = await asyncio.gather(*(self._healthy_replica(c) for c in containers))
+        self._replicas = {r.name: r for r in replicas}
+        self.balancer = await start_balancer(config, [(r.name, r.url) for r in replicas])
+        admin_url = self.admin_url
+        assert admin_url is not None
+        self.admin = BalancerAdmin(admin_url, config.admin_token)
+        write_admin_token(self.admin_token_file, config.admin_token)
+        self.supervisor = Supervisor(self, engine)
+        self.supervisor.start()
+
+    async def _healthy_replica(self, container: Container) -> DockerReplica:
+        assert self.engine is not None and self.image is not None
+        await self.engine.call(container.reload)
+        url = published_url(container)
+        await self.engine.wait_healthy(container.name, url)
+        return DockerReplica(container.name, container.id, url, self.image,
+                             container_pid(container))  # fmt: skip
+
+    # -- what the supervisor changes ---------------------------------------------------------
+
+    def replica_named(self, name: str) -> DockerReplica | None:
+        return self._replicas.get(name)
+
+    def forget_replica(self, name: str) -> None:
+        self._replicas.pop(name, None)
+        self._changed()
+
+    async def admit_replica(self, container: Container) -> DockerReplica:
+        """A (re)started replica: healthy through its published port (re-read: it changes on
+        every start), then into the rotation."""
+        replica = await self._healthy_replica(container)
+        if self.admin is not None:
+            await self.admin.add(replica.name, replica.url)
+        self._replicas[replica.name] = replica
+        self.event("join", name=replica.name, url=replica.url)
+        return replica
+
+    def event(self, kind: str, **fields: Any) -> None:
+        event = {"event": kind, **fields}
+        self.events.append(event)
+        if self._on_event is not None and self.started_in_s is not None:
+            self._on_event(event)
+        self._changed()
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Supervisor, balancer (no new requests), then every container of the project and its
+        network; the volume stays. A stack that never took the lock stops nothing."""
+        if self._lock is None:
+            return
+        try:
+            if self.supervisor is not None:
+                await self.supervisor.stop()
+                self.supervisor = None
+            if self.balancer is not None:
+                await self.balancer.stop()
+                self.balancer = None
+            if self.admin is not None:
+                await self.admin.close()
+                self.admin = None
+            if self.engine is not None:
+                await self.engine.settle()  # an engine call still under way finishes first
+                await self.engine.call(self.engine.remove_project, self.project, graceful=True)
+        finally:
+            self._replicas = {}
+            (self.config.run_dir / "stack.json").unlink(missing_ok=True)
+            self.admin_token_file.unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    # -- describing --------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """What ``up`` prints and ``stack.json`` records, in the local stack's shape."""
+        config = self.config
+        store: dict[str, Any] = config.layout.describe(runtime=self.runtime_name)
+        if config.layout.store_container:
+            store_id, pid = self._store_ids.get(self.project.store_name, (None, None))
+            store |= {"container": self.project.store_name, "id": store_id, "pid": pid,
+                      "data": f"the named volume {config.layout.volume}"}  # fmt: skip
+        return {
+            "format": STACK_FORMAT,
+            "pid": os.getpid(),
+            "layout": store,
+            "balancer": {
+                "url": self.url,
+                "admin_url": self.admin_url,
+                "admin_token_file": str(self.admin_token_file),
+                "pid": self.balancer.pid if self.balancer else None,
+            },
+            "replicas": [r.describe() for r in self.replicas],
+            "daemon": {"url": None, "file": None},
+            "started_in_s": round(self.started_in_s or 0.0, 3),
+            "config": config.describe(),
+            "docker": self.runtime_info,
+        }
+
+    def _changed(self) -> None:
+        if self.balancer is not None and self.started_in_s is not None:
+            self._write_state_file()
+
+    def _write_state_file(self) -> None:
+        path = self.config.run_dir / "stack.json"
+        write_json(path, self.describe())
+        path.chmod(0o600)
+
+
+def _connect() -> Any:
+    from lbdemo.docker.engine import connect
+
+    return connect()
+
+
+def _ensure_image(client: Any, state_root: Any) -> str:
+    from lbdemo.docker.image import ensure_image
+
+    return str(ensure_image(client, state_root))

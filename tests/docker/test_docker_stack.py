@@ -1,0 +1,190 @@
+"""``--runtime docker`` on the real engine: the demo's contrast, the shared store's volume, and
+restart policies with Docker's meaning (``always``: the same container and its layer;
+``replace``: a new container, an empty layer). Every container and network a test makes is gone
+after it; the one volume the module makes is removed at its end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from lbdemo.config import DOCKER_IMAGE_ENV
+from lbdemo.docker.project import Project
+from lbdemo.docker.stack import DockerStack
+from lbdemo.layout import Layout
+from lbdemo.stack import StackConfig
+from tests.utils import eventually, run_cli_async
+
+pytestmark = pytest.mark.slow
+
+MARKER = "/tmp/written-before-the-kill"
+
+
+@dataclass
+class DemoRun:
+    project: Project
+    state: Path
+    out: Path
+    status: int
+    err: str
+
+
+def leftovers(client: Any, project: Project) -> list[str]:
+    """What of the project is still on the engine: containers (running or not) and its network."""
+    containers = [c.name for c in project.containers(client)]
+    networks = [n.name for n in client.networks.list(names=[project.network])
+                if n.name == project.network]  # fmt: skip
+    return containers + networks
+
+
+@pytest.fixture(scope="module")
+def image_env(lbdemo_image: str) -> Iterator[str]:
+    """The CLI runs the test session's image instead of building its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DOCKER_IMAGE_ENV, lbdemo_image)
+        yield lbdemo_image
+
+
+@pytest_asyncio.fixture(scope="module")
+async def demo_run(
+    docker_client: Any, image_env: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DemoRun]:
+    """``lbdemo demo --runtime docker --duration 5`` once for the module, under a project name
+    of its own; its shared volume removed at the end."""
+    base = tmp_path_factory.mktemp("docker-demo")
+    project = Project(f"lbdemo-t{secrets.token_hex(3)}")
+    state, out = base / "state", base / "out"
+    try:
+        result = await run_cli_async(
+            "demo", "--runtime", "docker", "--project", project.name, "--duration", "5",
+            "--replicas", "2", "--users", "10", "--state", str(state), "--out", str(out),
+        )  # fmt: skip
+        yield DemoRun(project, state, out, result.status, result.err)
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.volumes.get(project.volume).remove(force=True)
+
+
+def report(run: DemoRun, label: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run.out / f"{label}.json").read_text())
+    return data
+
+
+async def test_the_demo_on_docker_shows_private_inconsistent_and_shared_consistent(
+    demo_run: DemoRun, docker_client: Any, lbdemo_image: str
+) -> None:
+    assert demo_run.status == 0, demo_run.err
+    private, shared = report(demo_run, "private"), report(demo_run, "shared")
+    assert private["run"]["layout"]["runtime"] == "docker"
+    assert private["anomalies"]["stale_read"]["count"] > 0
+    assert private["divergent_keys"]["count"] > 0
+    assert private["verdict"] == "inconsistent"
+    assert shared["run"]["layout"]["volume"] == demo_run.project.volume
+    assert shared["anomalies"]["stale_read"]["count"] == 0
+    assert shared["divergent_keys"]["count"] == 0
+    assert shared["verdict"] == "consistent"
+    # what ran it, from the engine itself
+    docker = shared["run"]["docker"]
+    assert docker["image"] == lbdemo_image
+    assert docker["image_id"] == docker_client.images.get(lbdemo_image).id
+    assert docker["engine"] == docker_client.version()["Version"]
+    # the replicas answered as their containers
+    history = (demo_run.out / "private-history.jsonl").read_text()
+    assert f'"{demo_run.project.name}-r2"' in history
+    assert leftovers(docker_client, demo_run.project) == []
+
+
+def started_stack(state: Path, project: Project, storage: str, restart: str) -> DockerStack:
+    return DockerStack(StackConfig(
+        state_root=state, layout=Layout.from_options(storage, volume=project.volume),
+        replicas=1, balancer_listen="127.0.0.1:0", restart=restart, runtime="docker",
+        project=project.name,
+    ))  # fmt: skip
+
+
+async def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def kill_and_wait(stack: DockerStack, kind: str) -> dict[str, Any]:
+    """``docker kill`` the replica through the engine; the event the policy ends with."""
+    replica = stack.replicas[0]
+    container = stack.engine.client.containers.get(replica.name)  # type: ignore[union-attr]
+    await asyncio.to_thread(container.kill)
+    await eventually(lambda: any(e["event"] == kind for e in stack.events), timeout_s=60)
+    return next(e for e in stack.events if e["event"] == kind)
+
+
+def read_marker(client: Any, name: str) -> tuple[int, bytes]:
+    code, output = client.containers.get(name).exec_run(["cat", MARKER])
+    return int(code), bytes(output)
+
+
+async def test_the_volume_outlives_its_store_and_always_restarts_the_same_container(
+    demo_run: DemoRun, docker_client: Any
+) -> None:
+    project = demo_run.project
+    assert project.volume in [v.name for v in docker_client.volumes.list()]
+    # a key the demo's shared run wrote, with the value every replica held at its end
+    audit = json.loads((demo_run.out / "shared-audit.json").read_text())
+    first_replica = next(iter(audit["replicas"].values()))
+    key, held = next((k, v) for k, v in first_replica.items() if v)
+    stack = started_stack(demo_run.state, project, "shared", restart="always")
+    await stack.start()
+    try:
+        # a new store container mounted the volume: the data of the removed one is there
+        status, product = await get_json(f"{stack.url}/products/{key}")
+        assert status == 200 and product["write_id"] == held
+        # the engine refuses to remove a volume in use
+        with pytest.raises(Exception, match="in use"):
+            docker_client.volumes.get(project.volume).remove()
+
+        name, old = stack.replicas[0].name, stack.replicas[0]
+        code, _ = docker_client.containers.get(name).exec_run(["sh", "-c", f"echo kept > {MARKER}"])
+        assert code == 0
+        event = await kill_and_wait(stack, "restart")
+        assert event["id"] == old.id
+        assert docker_client.containers.get(name).id == old.id  # the same container ...
+        assert read_marker(docker_client, name) == (0, b"kept\n")  # ... with its layer
+        # back in the rotation, at the port the engine published this time
+        await eventually(lambda: [r.name for r in stack.replicas] == [name])
+        status, _ = await get_json(f"{stack.url}/healthz")
+        assert status == 200
+    finally:
+        await stack.stop()
+    assert leftovers(docker_client, project) == []
+    assert project.volume in [v.name for v in docker_client.volumes.list()]
+
+
+async def test_replace_makes_a_new_container_with_an_empty_layer(
+    docker_client: Any, image_env: str, tmp_path: Path
+) -> None:
+    project = Project(f"lbdemo-t{secrets.token_hex(3)}")
+    stack = started_stack(tmp_path / "state", project, "private", restart="replace")
+    await stack.start()
+    try:
+        name, old = stack.replicas[0].name, stack.replicas[0]
+        code, _ = docker_client.containers.get(name).exec_run(["sh", "-c", f"echo kept > {MARKER}"])
+        assert code == 0
+        event = await kill_and_wait(stack, "replace")
+        assert event["old_id"] == old.id and event["new_id"] != old.id
+        assert docker_client.containers.get(name).id == event["new_id"]
+        assert read_marker(docker_client, name)[0] != 0  # a fresh layer: the file is not there
+        await eventually(lambda: [r.id for r in stack.replicas] == [event["new_id"]])
+        status, _ = await get_json(f"{stack.url}/healthz")
+        assert status == 200
+    finally:
+        await stack.stop()
+    assert leftovers(docker_client, project) == []
+    assert project.volume not in [v.name for v in docker_client.volumes.list()]
