@@ -1,0 +1,50 @@
+"""``lbdemo up -d --runtime docker`` and ``lbdemo down`` as real processes on the real engine:
+the stack's containers exist while it runs, labelled with its project, and are gone after."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lbdemo.config import DOCKER_IMAGE_ENV
+from lbdemo.docker.project import Project
+from tests.docker.test_docker_stack import leftovers
+from tests.utils import run_cli_process
+
+pytestmark = pytest.mark.slow
+
+
+def test_up_detached_on_docker_then_down(
+    docker_client: Any, lbdemo_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DOCKER_IMAGE_ENV, lbdemo_image)
+    project = Project(f"lbdemo-t{secrets.token_hex(3)}")
+    state = tmp_path / "state"
+    try:
+        up = run_cli_process(state, "up", "-d", "--runtime", "docker", "--project", project.name,
+                             "--storage", "private", "--replicas", "1", "--port", "0")  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        assert f"{project.name}-r1" in up.stdout and "lbdemo down" in up.stdout
+        described = json.loads((state / "run" / "stack.json").read_text())
+        assert described["layout"]["runtime"] == "docker"
+        assert described["docker"]["image"] == lbdemo_image
+        running = {c.name: c.image.id for c in project.containers(docker_client, all=False)}
+        image_id = docker_client.images.get(lbdemo_image).id
+        assert running == {project.replica_name(1): image_id,
+                           project.private_store_name(project.replica_name(1)): image_id}
+        # the replica's port is published on loopback only
+        replica = docker_client.containers.get(project.replica_name(1))
+        bindings = replica.attrs["NetworkSettings"]["Ports"]["8000/tcp"]
+        assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
+        down = run_cli_process(state, "down")
+        assert down.returncode == 0, down.stderr
+        assert leftovers(docker_client, project) == []
+    finally:
+        for container in project.containers(docker_client):
+            container.remove(force=True)
+        for network in docker_client.networks.list(names=[project.network]):
+            network.remove()
