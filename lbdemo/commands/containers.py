@@ -41,6 +41,7 @@ from lbdemo.containers.format import (
 from lbdemo.containers.images import find_image, image_rows
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.volumes import VolumeStore
+from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import LbdemoError, StateError, UsageError
 from lbdemo.runtime.client import DaemonClient, DaemonRefusal
 
@@ -60,6 +61,8 @@ def print_formatted(fmt: str, contexts: list[Context], header: Context) -> None:
 
 
 def _ps(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.ps(args)
     fmt = args.format
     if fmt not in (None, "", "table"):
         compile_format(fmt)  # a bad template is refused before anything is read
@@ -132,6 +135,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rm(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.rm(args)
     root = state_root(args)
     daemon = DaemonClient.maybe_connect(root)
     if daemon is not None:
@@ -241,6 +246,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", help="'table', 'json', or a Go template ({{.ID}} {{.Names}} {{.Status}} ...)"
     )
     add_state_argument(ps)
+    docker_commands.add_runtime_arguments(ps)
     ps.set_defaults(func=_ps)
 
     inspect = subparsers.add_parser(
@@ -262,6 +268,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-v", "--volumes", action="store_true", help="remove anonymous volumes of the container"
     )
     add_state_argument(rm)
+    docker_commands.add_runtime_arguments(rm)
     rm.set_defaults(func=_rm)
 
     images = subparsers.add_parser("images", help="list the built-in images (docker images)")

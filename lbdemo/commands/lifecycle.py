@@ -20,6 +20,7 @@ from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import DaemonError
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
+from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import LbdemoError, UsageError
 from lbdemo.runtime.client import DaemonClient, DaemonRefusal, DaemonUnavailable
 from lbdemo.runtime.engine import RESTART_POLICIES
@@ -72,6 +73,8 @@ def _restart(args: argparse.Namespace) -> int:
 
 
 def _kill(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.kill(args)
     return _each(args, "kill", f"?signal={_quote(args.signal)}")
 
 
@@ -183,6 +186,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kill.add_argument("-s", "--signal", default="KILL", help="signal to send (default KILL)")
     kill.add_argument("names", nargs="+", metavar="CONTAINER")
     add_state_argument(kill)
+    docker_commands.add_runtime_arguments(kill)
     kill.set_defaults(func=_kill)
 
     upgrade = subparsers.add_parser(

@@ -18,6 +18,7 @@ from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import NoSuchContainerError
+from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import UsageError
 
 POLL_S = 0.2
@@ -68,6 +69,8 @@ def follow(path: Path, position: int, keep_going: Callable[[], bool]) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.logs(args, parse_tail(args.tail), _write)
     store = ContainerStore(state_root(args))
     try:
         container = store.get(args.container)
@@ -104,4 +107,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     logs.add_argument("container", metavar="CONTAINER")
     add_state_argument(logs)
+    docker_commands.add_runtime_arguments(logs)
     logs.set_defaults(func=_logs)

@@ -22,6 +22,7 @@ from lbdemo.containers.display import (
 from lbdemo.containers.errors import DaemonError, NoSuchVolumeError
 from lbdemo.containers.format import TemplateError, compile_format, format_items, render_inspect
 from lbdemo.containers.volumes import Volume, VolumeStore
+from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import LbdemoError, UsageError
 
 PRUNE_WARNING_ANONYMOUS = (
@@ -82,6 +83,8 @@ def _ls_json(volume: Volume) -> str:
 
 
 def _ls(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.volume_ls(args)
     if args.format not in (None, "", "table", "json"):
         compile_format(args.format)  # a bad template is refused before anything is read
     try:
@@ -106,6 +109,8 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.volume_inspect(args)
     template = None
     if args.format not in (None, "", "json"):
         try:
@@ -129,6 +134,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rm(args: argparse.Namespace) -> int:
+    if docker_commands.wants_docker(args):
+        return docker_commands.volume_rm(args)
     store = VolumeStore(state_root(args))
     status = 0
     for name in args.names:
@@ -201,12 +208,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", default=None, help="'table' (default), 'json' or a Go template ({{.Name}})"
     )
     add_state_argument(ls)
+    docker_commands.add_runtime_arguments(ls)
     ls.set_defaults(func=_ls)
 
     inspect = commands.add_parser("inspect", help="display detailed information on volumes")
     inspect.add_argument("names", nargs="+", metavar="VOLUME")
     inspect.add_argument("-f", "--format", help="a Go template, e.g. '{{.Mountpoint}}'")
     add_state_argument(inspect)
+    docker_commands.add_runtime_arguments(inspect)
     inspect.set_defaults(func=_inspect)
 
     rm = commands.add_parser("rm", aliases=["remove"], help="remove volumes not in use")
@@ -215,6 +224,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-f", "--force", action="store_true", help="no error for missing volumes (in use still is)"
     )
     add_state_argument(rm)
+    docker_commands.add_runtime_arguments(rm)
     rm.set_defaults(func=_rm)
 
     prune = commands.add_parser("prune", help="remove unused volumes")

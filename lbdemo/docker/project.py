@@ -2,8 +2,9 @@
 
 As with ``docker compose -p NAME``, every container, the network and the volume the stack makes
 carry the labels ``com.docker.compose.project=NAME`` and ``com.docker.compose.service=...``, and
-everything of the project is found by that label, never by guessing at names. Names are
-``NAME-r1..N`` (replicas; the X-Replica header), ``NAME-db`` (the shared store),
+everything of the project is found by its labels, never by guessing at names; one more label,
+``io.lbdemo.made-by``, keeps it apart from what ``docker compose`` made under the same project.
+Names are ``NAME-r1..N`` (replicas; the X-Replica header), ``NAME-db`` (the shared store),
 ``NAME-db-rK`` (replica K's private store), the network ``NAME`` and the volume
 ``NAME-pgdata``: with the default project, ``lbdemo-r1`` and ``lbdemo-pgdata``.
 """
@@ -23,6 +24,10 @@ REPLICA_SERVICE = "replica"
 STORE_SERVICE = "db"
 # Which replica a private store belongs to (compose has no word for it: a label of our own).
 PRIVATE_STORE_OF_LABEL = "io.lbdemo.private-store-of"
+# What made it: ``docker compose`` in a clone named lbdemo labels its containers with the project
+# ``lbdemo`` too, and a stack must never take those for its own leftovers and remove them.
+MADE_BY_LABEL = "io.lbdemo.made-by"
+MADE_BY = "lbdemo-docker-stack"
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,13 @@ class Project:
         return f"{self.name}-pgdata"
 
     def labels(self, service: str, **extra: str) -> dict[str, str]:
-        return {PROJECT_LABEL: self.name, SERVICE_LABEL: service, **extra}
+        return {PROJECT_LABEL: self.name, SERVICE_LABEL: service, MADE_BY_LABEL: MADE_BY,
+                **extra}  # fmt: skip
 
     @property
-    def label_filter(self) -> str:
-        return f"{PROJECT_LABEL}={self.name}"
+    def label_filter(self) -> list[str]:
+        """The engine's ``label`` filter for what this project's stack made (all must match)."""
+        return [f"{PROJECT_LABEL}={self.name}", f"{MADE_BY_LABEL}={MADE_BY}"]
 
     def containers(self, client: docker.DockerClient, *, all: bool = True) -> list[Container]:
         """The project's containers (stopped ones too with ``all``), oldest first."""
@@ -62,4 +69,4 @@ class Project:
 
     def owns(self, attrs: dict[str, Any]) -> bool:
         labels = (attrs.get("Labels") or attrs.get("Config", {}).get("Labels")) or {}
-        return bool(labels.get(PROJECT_LABEL) == self.name)
+        return bool(labels.get(PROJECT_LABEL) == self.name and labels.get(MADE_BY_LABEL) == MADE_BY)

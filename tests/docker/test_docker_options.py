@@ -18,9 +18,12 @@ def test_a_project_names_everything_it_makes() -> None:
     assert project.private_store_name("lbdemo-r2") == "lbdemo-db-r2"
     assert project.network == "lbdemo"
     assert project.volume == "lbdemo-pgdata"  # the local runtime's volume name too
-    assert Project("t1").labels("replica") == {
-        "com.docker.compose.project": "t1", "com.docker.compose.service": "replica",
-    }  # fmt: skip
+    labels = Project("t1").labels("replica")
+    assert labels["com.docker.compose.project"] == "t1"
+    assert labels["com.docker.compose.service"] == "replica"
+    # what `docker compose` made under the same project name is not the stack's
+    assert Project("t1").owns({"Labels": labels})
+    assert not Project("t1").owns({"Labels": {"com.docker.compose.project": "t1"}})
 
 
 BAD = [
@@ -32,6 +35,8 @@ BAD = [
     ["up", "--runtime", "docker", "--dsn", "postgresql://u@127.0.0.1:1/db"],
     ["up", "--runtime", "docker", "--dashboard"],
     ["up", "--project", "other"],
+    ["ps", "--project", "other"],
+    ["kill", "--runtime", "docker", "-s", "NOSUCH", "x"],
 ]
 
 
@@ -41,6 +46,8 @@ def test_docker_options_are_refused_before_anything_is_written(
 ) -> None:
     state, out = tmp_path / "state", tmp_path / "out"
     extra = ["--out", str(out)] if args[0] == "demo" else []
+    if args[0] == "kill":
+        extra, args = args[-1:], args[:-1]
     result = run_cli(*args, "--state", str(state), *extra)
     assert result.status == 2, result
     assert result.err.count("\n") == 1 and "Traceback" not in result.err

@@ -146,9 +146,17 @@ async def test_the_volume_outlives_its_store_and_always_restarts_the_same_contai
         # a new store container mounted the volume: the data of the removed one is there
         status, product = await get_json(f"{stack.url}/products/{key}")
         assert status == 200 and product["write_id"] == held
-        # the engine refuses to remove a volume in use
+        # the engine refuses to remove a volume in use, and the CLI says so in its words
         with pytest.raises(Exception, match="in use"):
             docker_client.volumes.get(project.volume).remove()
+        refused = await run_cli_async("volume", "rm", "--runtime", "docker", project.volume)
+        assert refused.status == 1 and "in use" in refused.err, refused
+        assert refused.err.startswith("Error response from daemon: ")
+        listed = await run_cli_async("volume", "ls", "--runtime", "docker", "-q")
+        assert project.volume in listed.out.split()
+        inspected = await run_cli_async("volume", "inspect", "--runtime", "docker",
+                                        "-f", "{{.Name}} {{.Driver}}", project.volume)  # fmt: skip
+        assert inspected.out == f"{project.volume} local\n"
 
         name, old = stack.replicas[0].name, stack.replicas[0]
         code, _ = docker_client.containers.get(name).exec_run(["sh", "-c", f"echo kept > {MARKER}"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from lbdemo.config import DOCKER_IMAGE_ENV
 from lbdemo.docker.project import Project
 from tests.docker.test_docker_stack import leftovers
-from tests.utils import run_cli_process
+from tests.utils import run_cli, run_cli_process
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,31 @@ def test_up_detached_on_docker_then_down(
         replica = docker_client.containers.get(project.replica_name(1))
         bindings = replica.attrs["NetworkSettings"]["Ports"]["8000/tcp"]
         assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
+        # the container commands, on the engine
+        ps = run_cli("ps", "--runtime", "docker", "--project", project.name)
+        assert ps.status == 0 and ps.out.splitlines()[0].split() == [
+            "CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+        row = next(line for line in ps.out.splitlines() if line.endswith(project.replica_name(1)))
+        assert "Up " in row and "127.0.0.1:" in row and "->8000/tcp" in row
+        old_id = replica.id
+        killed = run_cli("kill", "--runtime", "docker", project.replica_name(1))
+        assert killed.status == 0 and killed.out == f"{project.replica_name(1)}\n"
+        # `up`'s supervisor (another process) saw it die: replaced (up's default policy)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            quiet = run_cli("ps", "--runtime", "docker", "--project", project.name, "-q",
+                            "--no-trunc")  # fmt: skip
+            running = {c.name: c.id for c in project.containers(docker_client, all=False)}
+            fresh = running.get(project.replica_name(1))  # none while being replaced
+            if fresh not in (None, old_id) and fresh in quiet.out:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the killed replica was not replaced")
+        logs = run_cli("logs", "--runtime", "docker", "--tail", "1", project.replica_name(1))
+        assert logs.status == 0
+        missing = run_cli("rm", "--runtime", "docker", f"{project.name}-nosuch")
+        assert missing.status == 1 and missing.err.startswith("Error response from daemon: ")
         down = run_cli_process(state, "down")
         assert down.returncode == 0, down.stderr
         assert leftovers(docker_client, project) == []
