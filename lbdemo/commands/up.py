@@ -26,7 +26,7 @@ from lbdemo.config import (
 from lbdemo.dashboard import Dashboard
 from lbdemo.deployment import RUNTIMES
 from lbdemo.errors import StateError, UsageError
-from lbdemo.layout import DEFAULT_VOLUME, STORAGE_CHOICES, Layout
+from lbdemo.layout import DEFAULT_VOLUME, LAYOUT_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import PROJECT, RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
@@ -46,11 +46,18 @@ def register(subparsers: Any) -> None:
     up.add_argument("--replicas", "-n", type=int, default=3, help="number of replicas (default 3)")
     up.add_argument(
         "--storage",
-        choices=STORAGE_CHOICES,
+        choices=LAYOUT_CHOICES,
         default="shared",
         help="private: one PostgreSQL per replica in its container layer; "
-        "shared: one PostgreSQL on a named volume (default)",
+        "shared: one PostgreSQL on a named volume (default); replicated-async / "
+        "replicated-sync: one primary on the volume and a streaming standby per replica "
+        "(docs/layouts.md); shared-datadir: every replica's PostgreSQL on the one volume, "
+        "which PostgreSQL refuses (the lesson)",
     )
+    up.add_argument(
+        "--apply-delay", type=int, default=0, metavar="MS",
+        help="replicated-async: the standbys apply each commit this many ms late (default 0)",
+    )  # fmt: skip
     up.add_argument(
         "--dsn",
         default=store_dsn_from_env(),
@@ -127,8 +134,8 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         extra["admin_token"] = chosen_token
     return StackConfig(
         state_root=state_root(args),
-        layout=Layout.from_options(args.storage, dsn=args.dsn,
-                                   volume=volume_for(args.runtime, args.project)),
+        layout=Layout.named(args.storage, dsn=args.dsn, apply_delay_ms=args.apply_delay,
+                            volume=volume_for(args.runtime, args.project)),
         replicas=args.replicas,
         image=args.image,
         balancer_listen=f"[{args.host}]:{args.port}" if ":" in args.host
@@ -155,6 +162,9 @@ def run_up(args: argparse.Namespace) -> int:
             "stop it with `lbdemo down`"
         )
     if config.runtime == "docker":
+        if config.layout.storage not in ("private", "shared"):
+            raise UsageError(f"--storage {config.layout.storage} runs on the local runtime only; "
+                             "--runtime docker runs private or shared")  # fmt: skip
         if config.layout.dsn is not None:
             raise UsageError("--dsn does not go with --runtime docker: its stack runs its own "
                              "PostgreSQL container")  # fmt: skip

@@ -34,6 +34,7 @@ BAD = [
     ["demo", "--runtime", "docker", "--dashboard"],
     ["up", "--runtime", "docker", "--dsn", "postgresql://u@127.0.0.1:1/db"],
     ["up", "--runtime", "docker", "--dashboard"],
+    ["up", "--runtime", "docker", "--storage", "replicated-async"],
     ["up", "--project", "other"],
     ["ps", "--project", "other"],
     ["kill", "--runtime", "docker", "-s", "NOSUCH", "x"],
