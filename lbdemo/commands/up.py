@@ -296,10 +296,16 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
         f"all healthy in {description['started_in_s']:.2f} s. Try:",
         f"  curl -X PUT -d '{{\"price\": 1200, \"write_id\": \"w1\"}}' "
         f"{balancer['url']}/products/apple",
-        "  lbdemo get apple --each-replica     lbdemo ps     lbdemo kill lbdemo-r2",
-        "  lbdemo upgrade --image lbdemo/catalog:1.1",
-        "Press Ctrl-C to stop.",
     ]
+    if layout.get("runtime") == "docker":
+        # the engine's own tools work on these containers; lbdemo's verbs with --runtime docker
+        r2 = description["replicas"][min(1, len(description["replicas"]) - 1)]["name"]
+        lines += [f"  docker ps     docker kill {r2}     docker volume ls",
+                  f"  lbdemo ps --runtime docker     lbdemo logs --runtime docker {r2}"]
+    else:
+        lines += ["  lbdemo get apple --each-replica     lbdemo ps     lbdemo kill lbdemo-r2",
+                  "  lbdemo upgrade --image lbdemo/catalog:1.1"]  # fmt: skip
+    lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
 
