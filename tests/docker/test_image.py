@@ -34,7 +34,7 @@ REFUSED = (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificati
 
 
 def test_the_image_builds_once_per_source_tree(
-    docker_client: DockerClient, lbdemo_image: str, pytestconfig: pytest.Config
+    docker_client: DockerClient, lbdemo_image: str, image_state: Path
 ) -> None:
     image = docker_client.images.get(lbdemo_image)
     assert lbdemo_image.startswith(f"{REPOSITORY}:")
@@ -45,9 +45,8 @@ def test_the_image_builds_once_per_source_tree(
                                            f"{contract.STORE_PORT}/tcp"}  # fmt: skip
     assert config["Cmd"] == ["replica"]
     # Unchanged source: the same tag, nothing built (it answers at once).
-    assert pytestconfig.cache is not None
     began = time.monotonic()
-    again = ensure_image(docker_client, pytestconfig.cache.mkdir("lbdemo-docker-state"))
+    again = ensure_image(docker_client, image_state)
     assert again == lbdemo_image
     assert time.monotonic() - began < 5
     # What the containers write is the image user's, PostgreSQL's directory its alone.
