@@ -93,11 +93,19 @@ async def _wait_for_engine(dockerd: Child) -> DockerClient:
 
 
 @pytest.fixture(scope="session")
-def lbdemo_image(docker_client: DockerClient, pytestconfig: pytest.Config) -> str:
+def image_state(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The state root the image is built from: pytest's cache directory, kept between sessions
+    (a session's own temporary one under ``-p no:cacheprovider``)."""
+    cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
+    if cache is None:
+        return tmp_path_factory.mktemp("docker-state")
+    return Path(cache.mkdir("lbdemo-docker-state"))
+
+
+@pytest.fixture(scope="session")
+def lbdemo_image(docker_client: DockerClient, image_state: Path) -> str:
     _ensure_base_image(docker_client)
-    assert pytestconfig.cache is not None
-    state = pytestconfig.cache.mkdir("lbdemo-docker-state")
-    return ensure_image(docker_client, state)
+    return ensure_image(docker_client, image_state)
 
 
 def _ensure_base_image(client: DockerClient) -> None:

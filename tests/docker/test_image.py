@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,7 @@ REFUSED = (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificati
 
 
 def test_the_image_builds_once_per_source_tree(
-    docker_client: DockerClient, lbdemo_image: str, pytestconfig: pytest.Config
+    docker_client: DockerClient, lbdemo_image: str, image_state: Path
 ) -> None:
     image = docker_client.images.get(lbdemo_image)
     assert lbdemo_image.startswith(f"{REPOSITORY}:")
@@ -44,9 +45,8 @@ def test_the_image_builds_once_per_source_tree(
                                            f"{contract.STORE_PORT}/tcp"}  # fmt: skip
     assert config["Cmd"] == ["replica"]
     # Unchanged source: the same tag, nothing built (it answers at once).
-    assert pytestconfig.cache is not None
     began = time.monotonic()
-    again = ensure_image(docker_client, pytestconfig.cache.mkdir("lbdemo-docker-state"))
+    again = ensure_image(docker_client, image_state)
     assert again == lbdemo_image
     assert time.monotonic() - began < 5
     # What the containers write is the image user's, PostgreSQL's directory its alone.
@@ -218,3 +218,18 @@ def _run(client: DockerClient, image: str, *command: str) -> str:
     """A command in a throwaway container of ``image`` (the entry point runs it as given)."""
     output = client.containers.run(image, list(command), remove=True, stderr=True)
     return bytes(output).decode().strip()
+
+
+def test_the_base_image_script_does_nothing_when_the_image_exists(
+    docker_client: DockerClient, lbdemo_image: str
+) -> None:
+    from lbdemo.docker.image import LOCAL_BASE
+
+    if not docker_client.images.list(name=LOCAL_BASE):
+        pytest.skip(f"the image was built on python:3.11-slim; {LOCAL_BASE} was not needed")
+    result = subprocess.run(
+        [str(source_root() / "scripts" / "build-base-image"), LOCAL_BASE],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"build-base-image: {LOCAL_BASE} exists; nothing to do\n"
