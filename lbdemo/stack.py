@@ -183,6 +183,21 @@ class StackLock:
     def release(self) -> None:
         os.close(self._fd)  # closing the descriptor drops the flock
 
+    @staticmethod
+    def held(path: Path) -> bool:
+        """Whether a live stack holds the lock at ``path`` (no file: nobody does)."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
 
 class Stack:
     """Starts and stops one stack; knows its containers, their pids and URLs."""

@@ -28,11 +28,14 @@ PRIVATE_STORE_OF_LABEL = "io.lbdemo.private-store-of"
 # ``lbdemo`` too, and a stack must never take those for its own leftovers and remove them.
 MADE_BY_LABEL = "io.lbdemo.made-by"
 MADE_BY = "lbdemo-docker-stack"
+# Whose stack it is: the state root whose stack lock guards it (see DockerStack._claim_project).
+STATE_ROOT_LABEL = "io.lbdemo.state-root"
 
 
 @dataclass(frozen=True)
 class Project:
     name: str
+    state_root: str | None = None  # labelled on what it makes, when known
 
     def replica_name(self, number: int) -> str:
         return f"{self.name}-r{number}"
@@ -54,8 +57,10 @@ class Project:
         return f"{self.name}-pgdata"
 
     def labels(self, service: str, **extra: str) -> dict[str, str]:
-        return {PROJECT_LABEL: self.name, SERVICE_LABEL: service, MADE_BY_LABEL: MADE_BY,
-                **extra}  # fmt: skip
+        labels = {PROJECT_LABEL: self.name, SERVICE_LABEL: service, MADE_BY_LABEL: MADE_BY}
+        if self.state_root is not None:
+            labels[STATE_ROOT_LABEL] = self.state_root
+        return {**labels, **extra}
 
     @property
     def label_filter(self) -> list[str]:

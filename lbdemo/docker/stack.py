@@ -28,7 +28,9 @@ and joins again, at its new published port, once healthy.
 
 ``stop()`` stops the balancer, the replicas, the stores, and removes the containers and the
 network it made, also after a partial start. Leftovers of a killed earlier run of the same
-project are removed at start, with the state root's stack lock held.
+project are removed at start, with the state root's stack lock held; a project whose containers
+another state root's live stack runs (its lock held) is refused instead. Containers do not die
+with a killed ``lbdemo``: they run on until that next start, or ``docker rm -f``.
 """
 
 from __future__ import annotations
@@ -38,12 +40,14 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lbdemo.config import docker_image_from_env
 from lbdemo.docker.containers import Engine, container_pid, published_url
-from lbdemo.docker.project import Project
+from lbdemo.docker.project import STATE_ROOT_LABEL, Project
 from lbdemo.docker.supervisor import Supervisor
+from lbdemo.errors import StateError
 from lbdemo.files import write_json
 from lbdemo.procs import Child
 from lbdemo.runtime.admin import BalancerAdmin
@@ -86,7 +90,7 @@ class DockerStack:
         image: str | None = None,
     ) -> None:
         self.config = config
-        self.project = Project(config.project)
+        self.project = Project(config.project, str(config.state_root))
         self._on_event = on_event
         self._client = client
         self.engine: Engine | None = None
@@ -102,6 +106,7 @@ class DockerStack:
         self._replicas: dict[str, DockerReplica] = {}  # by name, in start order
         self._store_ids: dict[str, tuple[str, int]] = {}  # store container -> (id, pid)
         self._lock: StackLock | None = None
+        self._claimed = False
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -163,6 +168,8 @@ class DockerStack:
     async def _start_everything(self) -> None:
         engine, project, config = self.engine, self.project, self.config
         assert engine is not None and self.image is not None
+        await engine.call(self._claim_project)
+        self._claimed = True  # from here on, what the project has is ours to remove
         await engine.call(engine.remove_project, project)
         await engine.call(engine.create_network, project)
         password = load_or_create_secret(config.state_root)
@@ -200,6 +207,20 @@ class DockerStack:
         write_admin_token(self.admin_token_file, config.admin_token)
         self.supervisor = Supervisor(self, engine)
         self.supervisor.start()
+
+    def _claim_project(self) -> None:
+        """The project's containers are leftovers to remove, unless a live stack of another
+        state root runs them (its stack lock held): then this start is refused, not theirs
+        destroyed. Our own state root's lock is ours already."""
+        assert self.engine is not None
+        mine = str(self.config.state_root)
+        for container in self.project.containers(self.engine.client):
+            other = (container.labels or {}).get(STATE_ROOT_LABEL)
+            if other and other != mine and StackLock.held(Path(other) / "run" / "stack.lock"):
+                raise StateError(
+                    f"the Docker project {self.project.name} is in use by the stack of {other}: "
+                    f"stop it (lbdemo down --state {other}) or give this one another --project"
+                )
 
     async def _healthy_replica(self, container: Container) -> DockerReplica:
         assert self.engine is not None and self.image is not None
@@ -252,11 +273,12 @@ class DockerStack:
             if self.admin is not None:
                 await self.admin.close()
                 self.admin = None
-            if self.engine is not None:
+            if self.engine is not None and self._claimed:
                 await self.engine.settle()  # an engine call still under way finishes first
                 await self.engine.call(self.engine.remove_project, self.project, graceful=True)
         finally:
             self._replicas = {}
+            self._claimed = False
             (self.config.run_dir / "stack.json").unlink(missing_ok=True)
             self.admin_token_file.unlink(missing_ok=True)
             self._lock.release()
@@ -283,7 +305,7 @@ class DockerStack:
                 "pid": self.balancer.pid if self.balancer else None,
             },
             "replicas": [r.describe() for r in self.replicas],
-            "daemon": {"url": None, "file": None},
+            # no "daemon": the engine is the daemon; lbdemo's verbs reach it with --runtime docker
             "started_in_s": round(self.started_in_s or 0.0, 3),
             "config": config.describe(),
             "docker": self.runtime_info,

@@ -3,6 +3,7 @@ the stack's containers exist while it runs, labelled with its project, and are g
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -13,7 +14,12 @@ import pytest
 
 from lbdemo.config import DOCKER_IMAGE_ENV
 from lbdemo.docker.project import Project
+from lbdemo.docker.stack import DockerStack
+from lbdemo.errors import StateError
+from lbdemo.layout import Layout
+from lbdemo.stack import StackConfig
 from tests.docker.test_docker_stack import leftovers
+from tests.test_results_schemas import problems
 from tests.utils import run_cli, run_cli_process
 
 pytestmark = pytest.mark.slow
@@ -33,6 +39,7 @@ def test_up_detached_on_docker_then_down(
         described = json.loads((state / "run" / "stack.json").read_text())
         assert described["layout"]["runtime"] == "docker"
         assert described["docker"]["image"] == lbdemo_image
+        assert problems(described) == []  # docs/schemas/lbdemo-stack-1.schema.json
         running = {c.name: c.image.id for c in project.containers(docker_client, all=False)}
         image_id = docker_client.images.get(lbdemo_image).id
         assert running == {project.replica_name(1): image_id,
@@ -41,6 +48,14 @@ def test_up_detached_on_docker_then_down(
         replica = docker_client.containers.get(project.replica_name(1))
         bindings = replica.attrs["NetworkSettings"]["Ports"]["8000/tcp"]
         assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
+        # another state root's stack of the same project is refused, and takes nothing down
+        other = DockerStack(StackConfig(
+            state_root=tmp_path / "other", layout=Layout.from_options("private"), replicas=1,
+            balancer_listen="127.0.0.1:0", runtime="docker", project=project.name,
+        ))  # fmt: skip
+        with pytest.raises(StateError, match="in use by the stack of"):
+            asyncio.run(other.start())
+        assert {c.name for c in project.containers(docker_client, all=False)} == set(running)
         # the container commands, on the engine
         ps = run_cli("ps", "--runtime", "docker", "--project", project.name)
         assert ps.status == 0 and ps.out.splitlines()[0].split() == [
