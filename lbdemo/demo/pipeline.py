@@ -33,6 +33,7 @@ from lbdemo.demo.replication import (
     replication_section,
     wait_caught_up,
 )
+from lbdemo.deployment import Deployment, Target, open_deployment
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
@@ -111,18 +112,27 @@ class RunSpec:
     load: LoadSettings
     out_dir: Path
     argv: Sequence[str] = ()  # the command line that asked for it, for the report
+    target: Target | None = None  # a running deployment to load instead of starting a stack
 
 
 @dataclass
 class RunContext:
-    """What a scenario's steps get: the running stack, and where to record what they did."""
+    """What a scenario's steps get: the running deployment, and where to record what they did."""
 
-    stack: Stack
+    stack: Deployment
     spec: RunSpec
     progress: Progress
     history_file: Path
     extra_audit_keys: set[str] = field(default_factory=set)
     periods: list[dict[str, Any]] = field(default_factory=list)  # monotonic start/end + label
+
+    @property
+    def local_stack(self) -> Stack:
+        """The local runtime's stack, for scenarios that act on its containers (the plan
+        refuses those scenarios on another runtime before anything starts)."""
+        if not isinstance(self.stack, Stack):
+            raise UsageError(f"the {self.spec.scenario} scenario runs on the local runtime only")
+        return self.stack
 
 
 class Scenario:
@@ -167,9 +177,15 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     label = spec.label
     history_file = out / f"{label}-history.jsonl"
     history_file.unlink(missing_ok=True)
-    stack = Stack(spec.stack)
+    stack = open_deployment(spec.stack, spec.target)
+    local = stack if isinstance(stack, Stack) else None
     layout = spec.stack.layout
-    progress(f"starting {spec.stack.replicas} replicas with {layout.summary} ...")
+    if spec.target is not None:
+        progress(f"checking the deployment at {spec.target.url} and its "
+                 f"{len(spec.target.replica_urls)} replicas ...")  # fmt: skip
+    else:
+        progress(f"starting {spec.stack.replicas} replicas with {layout.summary} "
+                 f"({stack.runtime_name} runtime) ...")  # fmt: skip
     await stack.start()
     started_at = datetime.now(UTC)
     ctx = RunContext(stack, spec, progress, history_file)
@@ -186,16 +202,16 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
 
     # Replicated layouts: lag sampled on the primary during the load; standbys caught up with
     # the primary before the load (the schema) and before the audit (what each one serves).
-    sampler = LagSampler(stack) if layout.replicated else None
+    sampler = LagSampler(local) if layout.replicated and local is not None else None
     catch_up_s = layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S
     caught_up_s: float | None = None
     try:
-        if live is not None:
-            await live.watch(stack)
+        if live is not None and local is not None:
+            await live.watch(local)
         progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         await scenario.before(ctx)
-        if sampler is not None:
-            await wait_caught_up(stack, spec.stack.replicas, catch_up_s)
+        if sampler is not None and local is not None:
+            await wait_caught_up(local, spec.stack.replicas, catch_up_s)
             sampler.start()
         crew = f" on {load.workers} Locust workers" if load.workers else ""
         progress(f"load: {load.users} Locust users{crew} for {load.duration_s:g} s")
@@ -213,9 +229,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             if not locust.done():
                 locust.cancel()
                 await asyncio.gather(locust, return_exceptions=True)
-        if sampler is not None:
+        if sampler is not None and local is not None:
             await sampler.stop()
-            caught_up_s = await wait_caught_up(stack, spec.stack.replicas, catch_up_s)
+            caught_up_s = await wait_caught_up(local, spec.stack.replicas, catch_up_s)
             progress(f"standbys caught up with the primary {caught_up_s:.2f} s after the load")
         progress("final audit: asking every replica directly ...")
         run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
@@ -237,8 +253,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     meta = {
         "label": label,
         "scenario": scenario.name,
-        "layout": layout.describe(),
-        "settings": {"replicas": spec.stack.replicas, **load.describe(),
+        "layout": layout.describe(runtime=stack.runtime_name),
+        "settings": {"replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
+                     **load.describe(),
                      "strategy": spec.stack.strategy, "image": spec.stack.image},
         "started_at": started_at.isoformat(timespec="seconds"),
         "stack_start_s": round(stack.started_in_s or 0.0, 3),
@@ -258,7 +275,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         },
         **run_provenance(
             spec.argv,
-            postgresql=None if layout.dsn else embedded_postgres_version(),
+            postgresql=None if layout.dsn or spec.target else embedded_postgres_version(),
         ),
     }
     report = build_report(result, history, audit, meta)
