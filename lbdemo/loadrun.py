@@ -321,7 +321,9 @@ async def _run_distributed(
     stats = _distributed_stats(master_result.summary_line, csv_prefix, summaries)
     master_finished = master_result.exit_code in (0, 1)
     if problem is None and master_finished:
-        problem, ops = _merge(parts, summaries, history_file)
+        # A long run's parts hold a million operations: merged off the event loop, which
+        # still serves the stack.
+        problem, ops = await asyncio.to_thread(_merge, parts, summaries, history_file)
         if stats is not None and ops is not None:
             stats = LocustStats(stats.requests, stats.failures, stats.rps, stats.stale_reads, ops)
     return LocustRun(
