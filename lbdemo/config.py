@@ -93,6 +93,14 @@ def store_dsn_from_env() -> str | None:
     return os.environ.get(STORE_DSN_ENV) or None
 
 
+# The base image the project's image builds on (`lbdemo image build --base` wins over it).
+IMAGE_BASE_ENV = "LBDEMO_IMAGE_BASE"
+
+
+def image_base_from_env() -> str | None:
+    return os.environ.get(IMAGE_BASE_ENV) or None
+
+
 def color_wanted(stream: object) -> bool:
     """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
     isatty = getattr(stream, "isatty", None)
