@@ -81,6 +81,8 @@ class Layout:
             raise UsageError("--apply-delay applies to the replicated-async layout only")
         if name in STORAGE_CHOICES:
             return cls.from_options(name, dsn=dsn, volume=volume)
+        if dsn is not None:
+            raise UsageError(f"--dsn names one shared server; the {name} layout runs its own")
         if not 0 <= apply_delay_ms <= MAX_APPLY_DELAY_MS:
             raise UsageError(
                 f"--apply-delay must be between 0 and {MAX_APPLY_DELAY_MS} ms, got {apply_delay_ms}"
