@@ -1,10 +1,12 @@
-"""``python -m lbdemo.docker.healthcheck replica|store``: is this container's role serving?
+"""``python -m lbdemo.docker.healthcheck replica|store|balancer``: is this container serving?
 
 Run inside the container by compose.yaml's ``healthcheck`` and by the Kubernetes manifests' exec
 probes: exit status 0 when the role answers, 1 with one line on stderr saying why when it does not
 (yet), 2 for a command line it does not understand.
 
 * replica: ``GET /healthz`` on 127.0.0.1 answers 200.
+* balancer: the same through the balancer (on :data:`BALANCER_PORT`, where compose.yaml and the
+  Kubernetes manifests have it listen): it listens, and a replica behind it answers.
 * store: a login with the password from the environment (the same variables the store read) and
   ``SELECT 1``. A port that accepts connections is not enough: PostgreSQL accepts them while it
   is still starting and refuses every query, and a replica started then would exit.
@@ -30,7 +32,7 @@ class Unhealthy(Exception):
     """The role does not answer as it should; the message says how."""
 
 
-def check_replica(port: int) -> None:
+def check_http(port: int) -> None:
     url = f"http://127.0.0.1:{port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
@@ -65,7 +67,8 @@ async def check_store(port: int) -> None:
         raise Unhealthy(f"PostgreSQL on 127.0.0.1:{port}: {exc}") from None
 
 
-ROLES = {"replica": contract.REPLICA_PORT, "store": contract.STORE_PORT}
+BALANCER_PORT = 8080
+ROLES = {"replica": contract.REPLICA_PORT, "store": contract.STORE_PORT, "balancer": BALANCER_PORT}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--port must be from 1 to 65535, got {args.port}")
     port = args.port or ROLES[args.role]
     try:
-        if args.role == "replica":
-            check_replica(port)
-        else:
+        if args.role == "store":
             asyncio.run(check_store(port))
+        else:
+            check_http(port)
     except Unhealthy as exc:
         print(f"{args.role}: unhealthy: {exc}", file=sys.stderr)
         return 1

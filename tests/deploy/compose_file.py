@@ -46,9 +46,14 @@ def raw() -> dict[str, Any]:
     return loaded
 
 
+def document(env: dict[str, str]) -> dict[str, Any]:
+    """The whole file with its variables filled in from ``env``."""
+    return interpolate(raw(), env)  # type: ignore[no-any-return]
+
+
 def services(env: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Every service, profiles included, with its variables filled in from ``env``."""
-    return interpolate(raw()["services"], env)  # type: ignore[no-any-return]
+    return document(env)["services"]  # type: ignore[no-any-return]
 
 
 def variables() -> set[str]:

@@ -5,9 +5,10 @@ promises, the environment variables lbdemo reads, the volume, and loopback-only 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,12 +22,15 @@ from lbdemo.docker.image import REGISTRY_BASE, REPOSITORY
 from tests.deploy.compose_file import (
     COMPOSE_FILE,
     MissingVariable,
+    document,
     raw,
     services,
     variables,
 )
 
-ENV = {"LBDEMO_PG_PASSWORD": "not-a-real-password"}
+# a stand-in for the user's password file: any readable file with a line in it
+ENV = {"LBDEMO_PG_PASSWORD_FILE": __file__}
+PASSWORD_SECRET = "pgpassword"
 SHARED = {"db", "replica-1", "replica-2", "replica-3", "balancer"}
 PRIVATE = {f"private-{name}" for name in
            ("db-1", "db-2", "db-3", "replica-1", "replica-2", "replica-3", "balancer")}  # fmt: skip
@@ -60,6 +64,9 @@ def _parse_role(
         monkeypatch.delenv(name, raising=False)
     for name, value in service.get("environment", {}).items():
         monkeypatch.setenv(name, str(value))
+    # where compose mounts the secret, the file it names on this side
+    assert os.environ[config.STORE_PASSWORD_FILE_ENV] == contract.PASSWORD_FILE
+    monkeypatch.setenv(config.STORE_PASSWORD_FILE_ENV, ENV["LBDEMO_PG_PASSWORD_FILE"])
     parse = replica_args if role == "replica" else store_args
     return role, parse(argv)
 
@@ -115,7 +122,7 @@ def test_role_commands_are_what_the_roles_accept(monkeypatch: pytest.MonkeyPatch
         if role == "store":
             assert args.listen == ("0.0.0.0", contract.STORE_PORT)
             assert str(args.pgdata) == contract.PGDATA
-            assert args.password == ENV["LBDEMO_PG_PASSWORD"]
+            assert args.password == Path(ENV["LBDEMO_PG_PASSWORD_FILE"]).read_text().strip()
             continue
         assert args.name == name, "X-Replica names the service"
         assert args.listen == ("0.0.0.0", contract.REPLICA_PORT)
@@ -151,13 +158,19 @@ def test_containers_get_only_the_environment_lbdemo_reads() -> None:
     for name, service in raw()["services"].items():
         environment = service.get("environment", {})
         assert set(environment) <= known, name
+        assert config.PGPASSWORD_ENV not in environment, f"{name}: the password in inspect"
         if service["command"][0] not in entry.ROLES:
-            assert not environment, f"{name}: the balancer needs no password"
+            assert not environment and "secrets" not in service, f"{name} needs no password"
             continue
-        # the password: always the user's variable, never a value written in the file
-        assert environment.get(config.PGPASSWORD_ENV, "").startswith("${LBDEMO_PG_PASSWORD:?")
-    with pytest.raises(MissingVariable, match="LBDEMO_PG_PASSWORD"):
-        services({})
+        # the password: the user's file, mounted where the roles are told to read it
+        assert service["secrets"] == [PASSWORD_SECRET], name
+        assert PurePosixPath(contract.PASSWORD_FILE).name == PASSWORD_SECRET
+        assert environment[config.STORE_PASSWORD_FILE_ENV] == contract.PASSWORD_FILE
+    secret = raw()["secrets"][PASSWORD_SECRET]["file"]
+    assert secret.startswith("${LBDEMO_PG_PASSWORD_FILE:?"), "never a file of the repository"
+    assert document(ENV)["secrets"][PASSWORD_SECRET]["file"] == ENV["LBDEMO_PG_PASSWORD_FILE"]
+    with pytest.raises(MissingVariable, match="LBDEMO_PG_PASSWORD_FILE"):
+        document({})
 
 
 def test_the_shared_store_alone_mounts_the_named_volume() -> None:
@@ -168,12 +181,14 @@ def test_the_shared_store_alone_mounts_the_named_volume() -> None:
     assert all(s["command"] == ["store"] for n, s in found.items() if n.startswith("private-db"))
 
 
-def test_healthchecks_ask_the_role_itself() -> None:
+def test_healthchecks_ask_the_service_itself() -> None:
     for name, service in services(ENV).items():
         role = service["command"][0]
         if role not in entry.ROLES:
-            assert "healthcheck" not in service, name
-            continue
+            assert service["command"][:3] == BALANCER_MODULE
+            role = "balancer"
+            listen = build_parser().parse_args(service["command"][3:]).listen
+            assert listen[1] == healthcheck.BALANCER_PORT, "where its healthcheck asks"
         test = service["healthcheck"]["test"]
         assert test == ["CMD", "python", "-m", "lbdemo.docker.healthcheck", role], name
         assert role in healthcheck.ROLES
@@ -182,7 +197,7 @@ def test_healthchecks_ask_the_role_itself() -> None:
 def test_the_file_reads_only_the_variables_it_documents() -> None:
     header = COMPOSE_FILE.read_text().split("services:")[0]
     ports = {v for v in variables() if v.endswith("_PORT")}
-    assert variables() - ports == {"LBDEMO_IMAGE", config.IMAGE_BASE_ENV, "LBDEMO_PG_PASSWORD"}
+    assert variables() - ports == {"LBDEMO_IMAGE", config.IMAGE_BASE_ENV, "LBDEMO_PG_PASSWORD_FILE"}
     for name in variables() - ports:
         assert name in header, f"{name} is not explained at the top of compose.yaml"
 
@@ -204,4 +219,4 @@ def test_docker_compose_v1_reads_the_file_and_refuses_it_without_a_password(
     refused = subprocess.run([*base, "config", "-q"], capture_output=True, text=True,
                              env=clean, timeout=60)  # fmt: skip
     assert refused.returncode != 0
-    assert "set LBDEMO_PG_PASSWORD" in refused.stderr
+    assert "set LBDEMO_PG_PASSWORD_FILE" in refused.stderr
