@@ -36,15 +36,16 @@ async def check(*argv: str) -> int:
     return await asyncio.to_thread(main, list(argv))
 
 
-async def test_a_replica_is_healthy_only_while_its_healthz_answers_200(
-    capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize("what", ["replica", "balancer"])
+async def test_an_http_server_is_healthy_only_while_its_healthz_answers_200(
+    what: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with serving_healthz(200) as port:
-        assert await check("replica", "--port", str(port)) == 0
+        assert await check(what, "--port", str(port)) == 0
     async with serving_healthz(503) as port:
-        assert await check("replica", "--port", str(port)) == 1
+        assert await check(what, "--port", str(port)) == 1
     assert "answered HTTP 503" in capsys.readouterr().err
-    assert await check("replica", "--port", str(port)) == 1  # nobody listens any more
+    assert await check(what, "--port", str(port)) == 1  # nobody listens any more
 
 
 async def test_a_store_is_healthy_only_when_the_password_logs_in(
