@@ -5,7 +5,6 @@ promises, the environment variables lbdemo reads, the volume, and loopback-only 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
@@ -27,9 +26,11 @@ from tests.deploy.compose_file import (
     services,
     variables,
 )
+from tests.deploy.roles import parse_role
 
 # a stand-in for the user's password file: any readable file with a line in it
-ENV = {"LBDEMO_PG_PASSWORD_FILE": __file__}
+PASSWORD_FILE = Path(__file__)
+ENV = {"LBDEMO_PG_PASSWORD_FILE": str(PASSWORD_FILE)}
 PASSWORD_SECRET = "pgpassword"
 SHARED = {"db", "replica-1", "replica-2", "replica-3", "balancer"}
 PRIVATE = {f"private-{name}" for name in
@@ -41,34 +42,10 @@ def _profile(service: dict[str, Any]) -> tuple[str, ...]:
     return tuple(service.get("profiles", ()))
 
 
-def _role_argv(command: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The argv the image's entry point hands its role for ``command`` (the role not run)."""
-    seen: list[list[str]] = []
-    module = {"replica": "lbdemo.replica.__main__", "store": "lbdemo.store.__main__"}[command[0]]
-    monkeypatch.setattr(f"{module}.main", lambda argv: seen.append(list(argv)) or 0)
-    assert entry.main(command) == 0
-    monkeypatch.undo()
-    return seen[0]
-
-
-def _parse_role(
-    service: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> tuple[str, argparse.Namespace]:
+def _parse_role(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
     """The service's command as its role's own parser reads it, in the service's environment."""
-    from lbdemo.replica.__main__ import parse_args as replica_args
-    from lbdemo.store.__main__ import parse_args as store_args
-
-    role, argv = service["command"][0], _role_argv(service["command"], monkeypatch)
-    for name in (config.STORE_DSN_ENV, config.PGPASSWORD_ENV, config.STORE_PASSWORD_FILE_ENV,
-                 config.READ_DSN_ENV):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
-    for name, value in service.get("environment", {}).items():
-        monkeypatch.setenv(name, str(value))
-    # where compose mounts the secret, the file it names on this side
-    assert os.environ[config.STORE_PASSWORD_FILE_ENV] == contract.PASSWORD_FILE
-    monkeypatch.setenv(config.STORE_PASSWORD_FILE_ENV, ENV["LBDEMO_PG_PASSWORD_FILE"])
-    parse = replica_args if role == "replica" else store_args
-    return role, parse(argv)
+    environment = {name: str(value) for name, value in service.get("environment", {}).items()}
+    return parse_role(service["command"], environment, PASSWORD_FILE, monkeypatch)
 
 
 def test_the_shared_stack_runs_by_default_and_the_private_one_only_with_its_profile() -> None:
@@ -118,11 +95,11 @@ def test_role_commands_are_what_the_roles_accept(monkeypatch: pytest.MonkeyPatch
     for name, service in found.items():
         if service["command"][0] not in entry.ROLES:
             continue
-        role, args = _parse_role(service, monkeypatch)
+        role, args = service["command"][0], _parse_role(service, monkeypatch)
         if role == "store":
             assert args.listen == ("0.0.0.0", contract.STORE_PORT)
             assert str(args.pgdata) == contract.PGDATA
-            assert args.password == Path(ENV["LBDEMO_PG_PASSWORD_FILE"]).read_text().strip()
+            assert args.password == PASSWORD_FILE.read_text().strip()
             continue
         assert args.name == name, "X-Replica names the service"
         assert args.listen == ("0.0.0.0", contract.REPLICA_PORT)

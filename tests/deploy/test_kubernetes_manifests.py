@@ -19,6 +19,7 @@ from lbdemo import config
 from lbdemo.balancer.__main__ import build_parser, config_from_args
 from lbdemo.docker import contract, entry, healthcheck
 from lbdemo.docker.image import REPOSITORY
+from tests.deploy.roles import parse_role
 
 ROOT = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 VARIANTS = ("private", "shared")
@@ -68,23 +69,10 @@ def _containers(workload: Doc) -> list[Doc]:
 
 def _role_args(container: Doc, monkeypatch: pytest.MonkeyPatch) -> tuple[str, argparse.Namespace]:
     """The container's args as its role's own parser reads them, in the container's environment
-    (the password file it names is not there: a stand-in file is)."""
-    from lbdemo.replica.__main__ import parse_args as replica_args
-    from lbdemo.store.__main__ import parse_args as store_args
-
-    argv, seen = container["args"], []
-    module = {"replica": "lbdemo.replica.__main__", "store": "lbdemo.store.__main__"}[argv[0]]
-    with monkeypatch.context() as patch:
-        patch.setattr(f"{module}.main", lambda a: seen.append(list(a)) or 0)
-        assert entry.main(argv) == 0
-    with monkeypatch.context() as patch:
-        for name in (config.STORE_DSN_ENV, config.PGPASSWORD_ENV, config.READ_DSN_ENV):
-            patch.delenv(name, raising=False)
-        for variable in container.get("env", []):
-            patch.setenv(variable["name"], variable["value"])
-        patch.setenv(config.STORE_PASSWORD_FILE_ENV, str(Path(__file__)))  # readable, not empty
-        parse = replica_args if argv[0] == "replica" else store_args
-        return argv[0], parse(seen[0])
+    (a file of this checkout stands in for the mounted password)."""
+    environment = {e["name"]: e["value"] for e in container.get("env", [])}
+    args = parse_role(container["args"], environment, Path(__file__), monkeypatch)
+    return container["args"][0], args
 
 
 @pytest.mark.parametrize("version", VERSIONS)
