@@ -253,7 +253,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     meta = {
         "label": label,
         "scenario": scenario.name,
-        "layout": layout.describe(runtime=stack.runtime_name),
+        "layout": _described_layout(spec, stack.runtime_name),
         "settings": {"replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
                      **load.describe(),
                      "strategy": spec.stack.strategy, "image": spec.stack.image},
@@ -298,6 +298,20 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     write_text(out / f"{label}.html", render_report_html(report, history, result, audit,
                                                          link_base=out))  # fmt: skip
     return RunOutcome(report, history, result, audit, json_path, markdown_path)
+
+
+def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
+    """The report's ``layout``: the stack's own, or for a target only what the user said it runs
+    (lbdemo did not start it, so it knows no volume or server of it)."""
+    layout = spec.stack.layout
+    if spec.target is None:
+        return layout.describe(runtime=runtime)
+    summary = (
+        f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "
+        f"replicas, said to run {layout.storage} storage (started by someone else: lbdemo only "
+        "loaded and audited it)"
+    )
+    return {"name": layout.name, "storage": layout.storage, "runtime": runtime, "summary": summary}
 
 
 def _relative(period: dict[str, Any], history: History) -> dict[str, Any]:
