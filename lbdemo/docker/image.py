@@ -134,25 +134,29 @@ def ensure_image(
     *,
     base: str | None = None,
     progress: Progress | None = None,
+    no_cache: bool = False,
 ) -> str:
-    """The tag of this source tree's image, built first if the engine lacks it."""
+    """The tag of this source tree's image, built first if the engine lacks it.
+
+    ``no_cache``: build it again, every layer (``docker build --no-cache``), even if it exists.
+    """
     say = progress or (lambda _line: None)
     root = source_root()
     base = choose_base(client, base)
     tag = image_tag(client, base, root)
-    if _image_id(client, tag) is not None:
+    if not no_cache and _image_id(client, tag) is not None:
         return tag
     cache = state_root / CACHE
     cache.mkdir(parents=True, exist_ok=True)
     # One build per state root at a time: two would share one context directory.
     with _locked(cache / f"{CONTEXT_DIR}.lock"):
-        if _image_id(client, tag) is not None:  # built while we waited
+        if not no_cache and _image_id(client, tag) is not None:  # built while we waited
             return tag
         wheels = ensure_wheelhouse(cache / WHEELHOUSE_DIR, requirements(root), say)
         context = _assemble_context(root, cache / CONTEXT_DIR, wheels)
         log_path = cache / BUILD_LOG
         say(f"building {tag} on {base} (log: {log_path})")
-        _build(client, context, tag, base, log_path, say)
+        _build(client, context, tag, base, log_path, say, no_cache=no_cache)
     return tag
 
 
@@ -206,7 +210,14 @@ def _link_or_copy(source: str, target: str) -> None:
 
 
 def _build(
-    client: DockerClient, context: Path, tag: str, base: str, log_path: Path, say: Progress
+    client: DockerClient,
+    context: Path,
+    tag: str,
+    base: str,
+    log_path: Path,
+    say: Progress,
+    *,
+    no_cache: bool,
 ) -> None:
     """Build through the Engine API, streaming its output into the log; raise on its error."""
     from docker.errors import DockerException
@@ -217,7 +228,7 @@ def _build(
             chunks = client.api.build(
                 path=str(context), tag=tag, buildargs={"BASE": base},
                 labels={LABEL_HASH: tag.rsplit("-", 1)[-1], LABEL_BASE: base},
-                rm=True, forcerm=True, decode=True, timeout=BUILD_TIMEOUT_S,
+                rm=True, forcerm=True, nocache=no_cache, decode=True, timeout=BUILD_TIMEOUT_S,
             )  # fmt: skip
             for chunk in chunks:
                 error = _record(chunk, log, say) or error
