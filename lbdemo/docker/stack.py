@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.config import docker_image_from_env
 from lbdemo.docker.containers import Engine, container_pid, published_url
@@ -57,9 +57,6 @@ from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
-
-T = TypeVar("T")
-
 
 @dataclass
 class DockerReplica:
@@ -127,7 +124,7 @@ class DockerStack:
         return list(self._replicas.values())
 
     @property
-    def admin_token_file(self) -> Any:
+    def admin_token_file(self) -> Path:
         return self.config.run_dir / "admin-token"
 
     # -- starting ----------------------------------------------------------------------------
@@ -163,7 +160,9 @@ class DockerStack:
         version = client.version()
         return {"engine": version.get("Version"), "api_version": version.get("ApiVersion"),
                 "image": self.image, "image_id": client.images.get(self.image).id,
-                "project": self.project.name}  # fmt: skip
+                "project": self.project.name,
+                # making sure of the image (a build when the tree changed): not in the start time
+                "image_ready_s": round(self.image_ready_s or 0.0, 3)}  # fmt: skip
 
     async def _start_everything(self) -> None:
         engine, project, config = self.engine, self.project, self.config
