@@ -33,6 +33,7 @@ from lbdemo.runtime.events import describe_event
 from lbdemo.stack import LOOPBACK, Stack, StackConfig
 
 DETACH_TIMEOUT_S = 60.0
+DOCKER_DETACH_TIMEOUT_S = 900.0
 
 
 def register(subparsers: Any) -> None:
@@ -327,7 +328,7 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
             "--replicas", str(config.replicas), "--storage", config.layout.storage,
             "--port", str(args.port), "--host", args.host,
             "--strategy", config.strategy, "--image", config.image,
-            "--restart", config.restart,
+            "--restart", config.restart, "--apply-delay", str(config.layout.apply_delay_ms),
             "--runtime", config.runtime, "--project", config.project]  # fmt: skip
     env = dict(os.environ)
     if config.layout.dsn:
@@ -339,7 +340,9 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env
         )
-    deadline = time.monotonic() + DETACH_TIMEOUT_S
+    # The docker runtime may first build its image (minutes on a new machine, no registry).
+    timeout_s = DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         description = _read_description(stack_file)
         if description is not None and description.get("pid") == process.pid:
@@ -356,7 +359,7 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
             raise StateError(f"the stack did not start: {reason}")
         time.sleep(0.05)
     process.terminate()
-    raise StateError(f"the stack did not come up within {DETACH_TIMEOUT_S:.0f} s; see {log_path}")
+    raise StateError(f"the stack did not come up within {timeout_s:.0f} s; see {log_path}")
 
 
 def _read_description(path: Path) -> dict[str, Any] | None:

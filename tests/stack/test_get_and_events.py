@@ -15,7 +15,14 @@ import pytest
 from aiohttp import ClientSession
 
 from lbdemo.runtime.events import describe_event
-from tests.utils import read_lines_until, run_cli, run_cli_async, running_stack, up_process
+from tests.utils import (
+    read_lines_until,
+    run_cli,
+    run_cli_async,
+    run_cli_process,
+    running_stack,
+    up_process,
+)
 
 
 @pytest.mark.slow
@@ -101,3 +108,15 @@ def test_up_runs_a_replicated_layout_whose_standbys_all_serve_a_synchronous_writ
         assert [r["status"] for r in rows] == [200, 200]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.slow
+def test_up_detached_keeps_the_apply_delay_it_was_given(tmp_path: Path) -> None:
+    up = run_cli_process(tmp_path, "up", "-d", "--json", "--port", "0", "--replicas", "1",
+                         "--storage", "replicated-async", "--apply-delay", "50")  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stderr
+        layout = json.loads(up.stdout)["layout"]
+        assert (layout["name"], layout["apply_delay_ms"]) == ("replicated-async", 50)
+    finally:
+        assert run_cli_process(tmp_path, "down").returncode == 0
