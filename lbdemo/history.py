@@ -85,11 +85,23 @@ class History:
 
     :func:`read_history` guarantees what the checker relies on: finite times, ``complete`` not
     before ``invoke``, unique write ids, and one operation at a time per client. A History built
-    by hand should keep to the same rules.
+    by hand should keep to the same rules, and ``ops`` should not change once :meth:`by_key`
+    has been asked.
     """
 
     headers: list[HistoryHeader]
     ops: list[Op] = field(default_factory=list)
+    _by_key: dict[str, list[Op]] | None = field(default=None, repr=False, compare=False)
+
+    def by_key(self) -> dict[str, list[Op]]:
+        """Each key's operations, in invocation order (the checker works key by key).
+
+        :func:`read_history` gathers them while it decodes; otherwise they are gathered on the
+        first call.
+        """
+        if self._by_key is None:
+            self._by_key = group_by_key(self.ops)
+        return self._by_key
 
     @property
     def t0(self) -> float:
@@ -105,6 +117,7 @@ class History:
 
 
 _INVOKE = attrgetter("invoke")
+_KEY = attrgetter("key")
 _COMPLETE = attrgetter("complete")
 _KIND = attrgetter("op")
 _WRITE_ID = attrgetter("write_id")
@@ -140,8 +153,11 @@ def read_history(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
 
 def _read(path_list: list[Path], *, by_key: bool) -> History:
     ops: list[Op] = []
+    # Each key's operations as decoded (None: not gathered): sorted by invocation below, they
+    # are what History.by_key() would gather, without a walk over the whole history.
+    groups: dict[str, list[Op]] | None = {} if by_key else None
     try:
-        headers = [_read_fast(p, ops, by_key=by_key) for p in path_list]
+        headers = [_read_fast(p, ops, groups) for p in path_list]
         _check_write_ids(ops)
         ops.sort(key=_INVOKE)
         overlap, ties = _check_times(ops)
@@ -154,7 +170,10 @@ def _read(path_list: list[Path], *, by_key: bool) -> History:
         return _read(path_list, by_key=False)
     if overlap is not None:
         raise _overlap_error(ops, overlap)
-    return History(headers=headers, ops=ops)
+    if groups is not None:
+        for group in groups.values():
+            group.sort(key=_INVOKE)
+    return History(headers=headers, ops=ops, _by_key=groups)
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -164,11 +183,12 @@ def _open(path: Path) -> IO[bytes]:
         raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
 
 
-def _read_fast(path: Path, ops: list[Op], *, by_key: bool) -> HistoryHeader:
+def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) -> HistoryHeader:
     """Append the ops of one file to ``ops``; raises _Malformed at the first sign of trouble.
 
-    ``by_key``: decode each slice of the file one key at a time (see :func:`_decode_by_key`),
-    which leaves the ops in an order of their own, not the file's.
+    With ``groups``, decode each slice of the file one key at a time (see
+    :func:`_decode_by_key`), which leaves the ops in an order of their own, not the file's, and
+    append each key's to its list in ``groups``, in the file's order.
     """
     with _open(path) as fh:
         header: HistoryHeader | None = None
@@ -181,8 +201,13 @@ def _read_fast(path: Path, ops: list[Op], *, by_key: bool) -> HistoryHeader:
         while chunk := fh.read(_CHUNK_BYTES):
             if not chunk.endswith(b"\n"):
                 chunk += fh.readline()
-            batch = _decode_by_key(chunk) if by_key else None
-            ops += _decode(chunk) if batch is None else batch
+            batch = _decode_by_key(chunk, groups) if groups is not None else None
+            if batch is None:
+                batch = _decode(chunk)
+                if groups is not None:
+                    for op in batch:
+                        groups.setdefault(op.key, []).append(op)
+            ops += batch
     return header
 
 
@@ -201,7 +226,7 @@ def _decode(chunk: bytes) -> list[Op]:
 _KEY_FIELD = re.compile(rb'"key":"([^"\\]*)"')
 
 
-def _decode_by_key(chunk: bytes) -> list[Op] | None:
+def _decode_by_key(chunk: bytes, groups: dict[str, list[Op]]) -> list[Op] | None:
     """The ops of ``chunk``, decoded one key at a time; None when its lines do not show one key
     each (then :func:`_decode` reads it as it comes).
 
@@ -218,17 +243,29 @@ def _decode_by_key(chunk: bytes) -> list[Op] | None:
     keys = _KEY_FIELD.findall(chunk)
     if len(keys) != len(lines):
         return None
-    groups: dict[bytes, list[bytes]] = {key: [] for key in set(keys)}
+    by_line_key: dict[bytes, list[bytes]] = {key: [] for key in set(keys)}
     # Each line to its key's list, in a loop that runs in C: map(call) over the lists' appends.
-    appends = {key: group.append for key, group in groups.items()}
+    appends = {key: group.append for key, group in by_line_key.items()}
     deque(map(call, map(appends.__getitem__, keys), lines), maxlen=0)
-    batch: list[Op] = []
+    decoded: list[list[Op]] = []
     try:
-        for group in groups.values():
-            batch += _OPS_DECODER.decode_lines(b"\n".join(group))
+        for group in by_line_key.values():
+            decoded.append(_OPS_DECODER.decode_lines(b"\n".join(group)))
     except _DECODE_ERRORS:
         raise _Malformed from None
-    return batch if len(batch) == len(lines) else None
+    if sum(map(len, decoded)) != len(lines):
+        return None
+    batch: list[Op] = []
+    for ops in decoded:
+        # One key per list, unless a line's "key" was not its op's (a line with a nested
+        # object): then each op goes to its own key's list.
+        if ops and all(map(ops[0].key.__eq__, map(_KEY, ops))):
+            groups.setdefault(ops[0].key, []).extend(ops)
+        else:
+            for op in ops:
+                groups.setdefault(op.key, []).append(op)
+        batch += ops
+    return batch
 
 
 def _one_value_per_line(chunk: bytes, values: int) -> bool:
@@ -270,6 +307,19 @@ def _header_or_raise(raw: bytes, path: str) -> HistoryHeader:
         host=line.host,
         path=path,
     )
+
+
+def group_by_key(ops: list[Op]) -> dict[str, list[Op]]:
+    """Each key's operations, in the order of ``ops``."""
+    groups: dict[str, list[Op]] = {}
+    get = groups.get
+    for op in ops:
+        g = get(op.key)
+        if g is None:
+            groups[op.key] = [op]
+        else:
+            g.append(op)
+    return groups
 
 
 def _check_write_ids(ops: list[Op]) -> None:
