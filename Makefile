@@ -22,6 +22,7 @@ up: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-chromium
+	scripts/ensure-docker
 	$(BIN)/ruff check lbdemo loadtests tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(ARGS)

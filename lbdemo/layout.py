@@ -81,6 +81,8 @@ class Layout:
             raise UsageError("--apply-delay applies to the replicated-async layout only")
         if name in STORAGE_CHOICES:
             return cls.from_options(name, dsn=dsn, volume=volume)
+        if dsn is not None:
+            raise UsageError(f"--dsn names one shared server; the {name} layout runs its own")
         if not 0 <= apply_delay_ms <= MAX_APPLY_DELAY_MS:
             raise UsageError(
                 f"--apply-delay must be between 0 and {MAX_APPLY_DELAY_MS} ms, got {apply_delay_ms}"
@@ -143,12 +145,13 @@ class Layout:
         assert self.dsn is not None
         return f"one shared external PostgreSQL server ({redact_dsn(self.dsn)})"
 
-    def describe(self) -> dict[str, Any]:
-        """JSON for reports and ``stack.json``; never carries a password."""
+    def describe(self, runtime: str = RUNTIME) -> dict[str, Any]:
+        """JSON for reports and ``stack.json``, with what ran it (``local``, ``docker`` or
+        ``target``); never carries a password."""
         out: dict[str, Any] = {
             "name": self.name,
             "storage": self.storage,
-            "runtime": RUNTIME,
+            "runtime": runtime,
             "summary": self.summary,
         }
         if self.volume is not None:

@@ -44,6 +44,7 @@ from lbdemo.containers.containers import Container
 from lbdemo.containers.errors import NoSuchImageError
 from lbdemo.containers.images import CATALOG_REPOSITORY, PGDATA_PATH, find_image
 from lbdemo.containers.mounts import parse_volume_spec
+from lbdemo.deployment import RUNTIMES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.files import write_json
 from lbdemo.layout import Layout
@@ -81,6 +82,7 @@ class StackConfig:
     strategy: str = "round-robin"
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     restart: str = "replace"  # the stack's replicas are cattle: a dead one is replaced
+    runtime: str = "local"  # what runs the containers: lbdemo's own runtime, or Docker's
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -90,6 +92,10 @@ class StackConfig:
         if self.strategy not in STRATEGIES:
             raise UsageError(
                 f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
+        if self.runtime not in RUNTIMES:
+            raise UsageError(
+                f"--runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}"
             )
         if self.restart not in RESTART_POLICIES:
             raise UsageError(
@@ -134,6 +140,7 @@ class StackConfig:
             "balancer_listen": self.balancer_listen,
             "strategy": self.strategy,
             "restart": self.restart,
+            "runtime": self.runtime,
         }
 
 
@@ -167,6 +174,8 @@ class StackLock:
 
 class Stack:
     """Starts and stops one stack; knows its containers, their pids and URLs."""
+
+    runtime_name = "local"
 
     def __init__(
         self, config: StackConfig, *, on_event: Callable[[Event], None] | None = None

@@ -12,7 +12,14 @@ directory: copied *into* an existing ``DEST`` directory, or its contents with ``
 ``DEST`` is created from it; never onto a file). Symbolic links are copied as links (``cp -a``).
 A write through a read-only mount is refused with Docker's message. On success one line goes
 to stderr, ``Successfully copied 61B to web:/etc/catalog/catalog.conf`` (the size is of the
-files copied; Docker counts its tar stream). The tar-stream form (``-``) is not supported.
+files copied; Docker counts its tar stream).
+
+``-`` is Docker's tar-stream form: ``lbdemo cp web:/etc/catalog - | tar t`` writes a tar of the
+path to stdout; ``tar c . | lbdemo cp - web:/etc/catalog`` unpacks one from stdin into an existing
+directory. An archive is unpacked into a scratch directory of the state root first, through
+Python's ``data`` extraction filter (no absolute names, no ``..``, no links or devices that
+leave it), and only then copied in entry by entry, as a local directory is: an archive refused
+halfway changes nothing in the container, and its entries still resolve through the mounts.
 """
 
 from __future__ import annotations
@@ -22,8 +29,11 @@ import os
 import posixpath
 import shutil
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import Container, ContainerStore
@@ -172,10 +182,74 @@ def copy_out(container: Container, src_path: str, local: str) -> int:
     return _size(source)
 
 
+def stream_out(container: Container, src_path: str, out: BinaryIO) -> None:
+    """``docker cp CONTAINER:SRC -``: a tar of ``SRC`` (named by its last component; with
+    ``SRC/.`` its contents) to ``out``; links are archived as links."""
+    fs = ContainerFS(container)
+    src_container = _container_path(src_path)
+    source = fs.resolve(src_container)
+    if not os.path.lexists(source):
+        raise CopyError(f"Could not find the file {src_container} in container {container.name}")
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        if src_path.endswith("/.") and source.is_dir():
+            for name in sorted(os.listdir(source)):
+                tar.add(source / name, arcname=name)
+        else:
+            base = posixpath.basename(posixpath.normpath(src_container)) or "root"
+            tar.add(source, arcname=base)
+
+
+def stream_in(container: Container, archive: BinaryIO, dest_path: str, scratch_root: Path) -> None:
+    """``docker cp - CONTAINER:DEST``: the tar on ``archive`` unpacked into the existing
+    directory ``DEST``. Unpacked in full, filtered, into a scratch directory first: an archive
+    that is refused (or not a tar at all) leaves the container as it was."""
+    if not hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+        raise UsageError("cp -: this Python has no safe tar extraction filter (3.11.4+ needed)")
+    fs = ContainerFS(container)
+    dest = _container_path(dest_path)
+    if not fs.resolve(dest).is_dir():
+        raise CopyError(f'destination "{container.name}:{dest_path}" must be a directory')
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cp-", dir=scratch_root) as scratch:
+        try:
+            with tarfile.open(fileobj=archive, mode="r|*") as tar:
+                tar.extractall(scratch, filter="data")
+        except tarfile.FilterError as exc:
+            raise CopyError(f"refused archive entry: {exc}") from None
+        except (tarfile.TarError, EOFError) as exc:
+            raise CopyError(f"cannot read the archive on stdin: {exc}") from None
+        for name in sorted(os.listdir(scratch)):
+            _write(fs, Path(scratch) / name, posixpath.join(dest, name))
+
+
+def _stream(args: argparse.Namespace, src: Endpoint, dest: Endpoint) -> int:
+    """The ``-`` forms: no ``Successfully copied`` line (stdout may be the archive)."""
+    container_end = src if args.dest == "-" else dest
+    if container_end.container is None:
+        raise UsageError("must specify at least one container source")
+    root = state_root(args)
+    try:
+        container = ContainerStore(root).get(container_end.container)
+        if args.dest == "-":
+            stream_out(container, src.path, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            stream_in(container, sys.stdin.buffer, dest.path, root / "tmp")
+    except ReadOnlyFileSystemError:
+        print("Error response from daemon: mounted volume is marked read-only", file=sys.stderr)
+        return 1
+    except (NoSuchContainerError, CopyError, PathEscapeError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cp(args: argparse.Namespace) -> int:
     src, dest = parse_endpoint(args.src), parse_endpoint(args.dest)
+    if args.src == "-" and args.dest == "-":
+        raise UsageError("cp: one end must be a container path, not both '-'")
     if "-" in (args.src, args.dest):
-        raise UsageError("cp: the tar-stream form '-' is not supported by lbdemo")
+        return _stream(args, src, dest)
     if src.container is not None and dest.container is not None:
         raise UsageError("copying between containers is not supported")
     if src.container is None and dest.container is None:
@@ -209,7 +283,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "cp",
         help="copy files between a container and the local filesystem (docker cp)",
         description="lbdemo cp SRC_PATH CONTAINER:DEST_PATH, or lbdemo cp CONTAINER:SRC_PATH "
-        "DEST_PATH. Container paths resolve through the container's mounts, else its layer.",
+        "DEST_PATH. Container paths resolve through the container's mounts, else its layer. "
+        "SRC_PATH '-' reads a tar archive from stdin (unpacked into the directory DEST_PATH); "
+        "DEST_PATH '-' writes one to stdout.",
     )
     cp.add_argument("src", metavar="SRC")
     cp.add_argument("dest", metavar="DEST")

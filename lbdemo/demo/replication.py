@@ -192,7 +192,23 @@ def replication_section(
         },
         "write_latency_ms": _summary(writes),
         "caught_up_before_audit_s": None if caught_up_s is None else round(caught_up_s, 3),
+        "replay_lag_series": replay_lag_series(sampler.samples, history.t0, standbys),
     }
+
+
+def replay_lag_series(
+    samples: list[tuple[float, str, float | None]], t0: float, standbys: list[str]
+) -> dict[str, Any]:
+    """The samples as the report page draws them: one column of times (seconds from the
+    history's first operation; the sampler's clock is the same CLOCK_MONOTONIC) and, per standby,
+    its replay_lag in ms at each of them (null: nothing to replay, or no row for it then)."""
+    times = sorted({t for t, _, _ in samples})
+    at = {t: i for i, t in enumerate(times)}
+    lags: dict[str, list[float | None]] = {name: [None] * len(times) for name in standbys}
+    for t, name, lag in samples:
+        if name in lags:
+            lags[name][at[t]] = None if lag is None else round(lag, 3)
+    return {"t_s": [round(t - t0, 3) for t in times], "standbys": lags}
 
 
 def render_replication(section: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from lbdemo.demo.datadir import REFUSED, render_refusal, run_refusal
 from lbdemo.demo.faults import FaultsScenario, faults_document, faults_table
 from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
+from lbdemo.deployment import Target
 from lbdemo.files import write_text
 from lbdemo.layout import Layout
 from lbdemo.report import compare_reports
@@ -35,6 +36,7 @@ class DemoPlan:
     load: LoadSettings
     out_dir: Path
     argv: Sequence[str] = ()
+    target: Target | None = None  # a running deployment, loaded instead of a stack
 
     def label(self, layout: Layout) -> str:
         if self.scenario == "consistency":
@@ -44,7 +46,7 @@ class DemoPlan:
     def specs(self) -> list[RunSpec]:
         return [
             RunSpec(self.label(layout), self.scenario, replace(self.stack, layout=layout),
-                    self.load, self.out_dir, tuple(self.argv))
+                    self.load, self.out_dir, tuple(self.argv), self.target)
             for layout in self.layouts
         ]
 

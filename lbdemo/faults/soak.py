@@ -48,7 +48,7 @@ class SoakScenario(Scenario):
         self.began = 0.0
 
     async def before(self, ctx: RunContext) -> None:
-        self.nemesis = Nemesis(ctx.stack)
+        self.nemesis = Nemesis(ctx.local_stack)
         await self.nemesis.start()
 
     async def during(self, ctx: RunContext, load: asyncio.Task[LocustRun]) -> None:
@@ -95,7 +95,7 @@ class SoakScenario(Scenario):
 
     def _sample(self, ctx: RunContext) -> None:
         t = time.monotonic() - self.began
-        stack = ctx.stack
+        stack = ctx.local_stack
         processes = [("balancer", stack.balancer.pid)] if stack.balancer else []
         processes += [(r.name, r.pid) for r in stack.replicas]
         for name, pid in processes:
@@ -118,7 +118,7 @@ class SoakScenario(Scenario):
 
 
 async def _retries(ctx: RunContext) -> int | None:
-    stack = ctx.stack
+    stack = ctx.local_stack
     if stack.admin_url is None:
         return None
     return parse_retries(await scrape_metrics(stack.admin_url, stack.config.admin_token))

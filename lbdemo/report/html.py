@@ -312,6 +312,20 @@ def report_data(
         "anomalies": _anomaly_columns(anomalies, index, history.ops),
         "audit": _audit_rows(audit, history),
         "default_key": _default_key(keys, anomalies, report),
+        "replication": _replication_data(report),
+    }
+
+
+def _replication_data(report: dict[str, Any]) -> dict[str, Any] | None:
+    """What the replication chart draws (replicated layouts only; reports made before the
+    series was recorded have none, and get no chart)."""
+    section = report.get("replication")
+    if not section or not section.get("replay_lag_series"):
+        return None
+    return {
+        "synchronous": section["synchronous"],
+        "apply_delay_ms": section["apply_delay_ms"],
+        "series": section["replay_lag_series"],
     }
 
 

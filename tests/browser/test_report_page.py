@@ -13,6 +13,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from lbdemo.demo.replication import replay_lag_series
+from lbdemo.report.html import render_report_html
 from tests.browser.chromium import console_errors, screenshot_full_page, wait_ready
 from tests.browser.conftest import Pages
 
@@ -134,3 +136,28 @@ def test_compare_page_renders_runs_on_the_same_scales(
     assert "Verdicts differ" in callouts and "Stale reads" in callouts
     if screenshots:
         screenshot_full_page(browser, str(screenshots / "compare.png"))
+
+
+def test_a_replicated_run_gets_a_lag_chart_with_one_line_per_standby(
+    browser: Any, pages: Pages, tmp_path: Path
+) -> None:
+    run = pages.runs["private"]
+    # The private run's page plus the section a replicated run's report carries (its samples as
+    # replay_lag_series makes them): the chart draws whatever section it is given.
+    samples = [(run.history.t0 + t, name, lag) for t in (0.2, 0.4, 0.6)
+               for name, lag in (("lbdemo_r1", 1.5), ("lbdemo_r2", None))]  # fmt: skip
+    series = replay_lag_series(samples, run.history.t0, ["lbdemo_r1", "lbdemo_r2"])
+    report = {**run.report, "replication": {"synchronous": False, "apply_delay_ms": 0,
+                                            "replay_lag_series": series}}  # fmt: skip
+    page = tmp_path / "replicated.html"
+    page.write_text(render_report_html(report, run.history, run.result, run.audit))
+    open_page(browser, page)
+    assert console_errors(browser) == []
+    drawn = browser.execute_script(
+        "const u = LBDEMO.charts.replication; return {x: u.data[0], lines: u.series.length,"
+        " r1: u.data[1], shown: !document.getElementById('replication').hidden}")
+    assert drawn == {"x": [0.2, 0.4, 0.6], "lines": 3, "r1": [1.5, 1.5, 1.5], "shown": True}
+    open_page(browser, run.page)  # a run without replication: no section shown
+    assert browser.execute_script(
+        "return [document.getElementById('replication').hidden, 'replication' in LBDEMO.charts]"
+    ) == [True, False]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -108,7 +112,8 @@ def test_cp_errors_are_one_line(state: Path, work: Path) -> None:
     assert (no_container.status, no_container.err) == (1, NO_SUCH)
     for argv, text in ((("web:/a", "web:/b"), "copying between containers is not supported"),
                        (("a", "b"), "must specify at least one container source"),
-                       (("-", "web:/x"), "not supported")):  # fmt: skip
+                       (("-", "-"), "not both"),
+                       (("-", "b"), "at least one container")):  # fmt: skip
         result = lbdemo(state, "cp", *argv)
         assert result.status == 2 and text in result.err and result.err.count("\n") == 1
 
@@ -122,6 +127,77 @@ def test_cp_cannot_climb_out_of_the_container(state: Path, work: Path, tmp_path:
     assert not (tmp_path / "planted").exists()
     assert lbdemo(state, "cp", "f", "web:/../../../planted").status == 0
     assert (web.layer / "planted").is_file(), "'..' stops at the container's root"
+
+
+def cp_stream(state: Path, *argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """``lbdemo cp`` as a real process: the tar stream is bytes on a real stdin/stdout."""
+    return subprocess.run([sys.executable, "-m", "lbdemo", "cp", *argv, "--state", str(state)],
+                          input=stdin, capture_output=True, timeout=60, check=False)  # fmt: skip
+
+
+def tar_of(entries: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+def test_cp_tar_streams_out_of_one_container_and_into_another(state: Path, work: Path) -> None:
+    web = create(state, "--name", "web", "lbdemo/catalog:1.0")
+    other = create(state, "--name", "other", "-v", "logs:/var/log/catalog", "lbdemo/catalog:1.0")
+    (web.layer / "srv/site").mkdir(parents=True)
+    (web.layer / "srv/site/index.html").write_text("<h1>hi</h1>")
+    (web.layer / "srv/site/home").symlink_to("index.html")
+    out = cp_stream(state, "web:/srv/site", "-")
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as tar:
+        assert sorted(tar.getnames()) == ["site", "site/home", "site/index.html"]
+        assert tar.getmember("site/home").issym()
+    contents = cp_stream(state, "web:/srv/site/.", "-")
+    with tarfile.open(fileobj=io.BytesIO(contents.stdout)) as tar:
+        assert sorted(tar.getnames()) == ["home", "index.html"]
+    into = cp_stream(state, "-", "other:/var/log/catalog", stdin=out.stdout)
+    assert (into.returncode, into.stdout, into.stderr) == (0, b"", b"")
+    assert (state / "volumes/logs/_data/site/index.html").read_text() == "<h1>hi</h1>"
+    assert os.readlink(state / "volumes/logs/_data/site/home") == "index.html"
+    assert not (other.layer / "var/log/catalog/site").exists(), "into the volume, not the layer"
+
+
+@pytest.mark.parametrize(
+    ("archive", "error"),
+    [(tar_of({"ok": b"1", "../../escaped": b"x"}), "refused archive entry"),
+     (tar_of({"ok": b"1"}, {"out": "/etc/passwd"}), "refused archive entry"),
+     (b"not a tar archive at all" * 40, "cannot read the archive")],
+    ids=["dot-dot", "absolute-link", "garbage"],
+)  # fmt: skip
+def test_cp_refuses_a_hostile_or_broken_archive_and_changes_nothing(
+    state: Path, work: Path, tmp_path: Path, archive: bytes, error: str
+) -> None:
+    web = create(state, "--name", "web", "lbdemo/catalog:1.0")
+    before = sorted(p.relative_to(web.layer) for p in web.layer.rglob("*"))
+    result = cp_stream(state, "-", "web:/etc", stdin=archive)
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith("Error response from daemon: " + error)
+    assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+    assert sorted(p.relative_to(web.layer) for p in web.layer.rglob("*")) == before
+    assert not (tmp_path / "escaped").exists() and not list((state / "tmp").iterdir())
+
+
+def test_cp_stream_into_a_file_or_a_missing_directory_is_refused(state: Path, work: Path) -> None:
+    create(state, "--name", "web", "lbdemo/catalog:1.0")
+    for dest in ("web:" + CATALOG_CONFIG_FILE, "web:/no/such"):
+        result = cp_stream(state, "-", dest, stdin=tar_of({"f": b"1"}))
+        assert result.returncode == 1
+        assert result.stderr.decode() == (
+            f'Error response from daemon: destination "{dest}" must be a directory\n'
+        )
 
 
 # -- diff ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -75,5 +76,28 @@ def test_up_in_the_foreground_prints_a_line_when_a_replica_dies_and_is_replaced(
         text = "\n".join(events)
         assert "lbdemo-r2" in text and "died, exit status 137" in text
         assert "left the rotation" in text and "joined the rotation" in text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.slow
+def test_up_runs_a_replicated_layout_whose_standbys_all_serve_a_synchronous_write(
+    tmp_path: Path,
+) -> None:
+    with up_process(tmp_path, "--replicas", "2", "--storage", "replicated-sync") as process:
+        seen = read_lines_until(process, "Press Ctrl-C to stop.")
+        assert any("synchronous standby per replica" in line for line in seen), seen
+        url = json.loads((tmp_path / "run" / "stack.json").read_text())["balancer"]["url"]
+        put = urllib.request.Request(f"{url}/products/pear", method="PUT",
+                                     data=b'{"price": 700, "write_id": "w-pear"}',
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(put, timeout=10) as response:
+            assert response.status in (200, 201)
+        # remote_apply: acknowledged means applied on every standby, so each replica's own
+        # standby already answers with it
+        shown = run_cli("get", "pear", "--each-replica", "--json", "--state", str(tmp_path))
+        assert shown.status == 0, shown.err
+        rows = json.loads(shown.out)
+        assert [r["status"] for r in rows] == [200, 200]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0

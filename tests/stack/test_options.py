@@ -21,6 +21,9 @@ BAD_UP = [
     ["--image", "lbdemo/catalog:9.9"],
     ["--image", "lbdemo/postgres:16"],
     ["--restart", "sometimes"],
+    ["--storage", "private", "--apply-delay", "100"],
+    ["--storage", "replicated-async", "--apply-delay", "-5"],
+    ["--storage", "replicated-sync", "--dsn", "postgresql://x/y"],
     ["--host", "example.org"],
     ["--host", "127.0.0.1:80"],
 ]

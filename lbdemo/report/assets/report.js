@@ -33,6 +33,18 @@
   const ratesEl = document.getElementById("chart-rates");
   api.charts.rates = LB.ratesChart(ratesEl, D.series, D.kinds, D.kind_labels, D.periods);
   const pair = {width: Math.max(300, (LB.width(document.querySelector(".pair")) - 30) / 2)};
+  if (D.replication) {
+    const rep = D.replication;
+    const names = Object.keys(rep.series.standbys);
+    const specs = [{label: "seconds"}].concat(names.map(function (name, i) {
+      return {label: name + " replay_lag ms", stroke: LB.palette[i % LB.palette.length], width: 2,
+              spanGaps: false, points: {show: rep.series.t_s.length < 200}};
+    }));
+    const data = [rep.series.t_s].concat(names.map(function (name) { return rep.series.standbys[name]; }));
+    document.getElementById("replication").hidden = false;
+    api.charts.replication = LB.chart(document.getElementById("chart-replication"), specs, data, "ms", D.periods,
+                                      {xMax: D.series.t_s.length ? D.series.t_s[D.series.t_s.length - 1] + 1 : undefined});
+  }
   api.charts.latency = LB.latencyChart(document.getElementById("chart-latency"), D.series, D.periods, pair);
   api.charts.replicas = LB.replicaChart(document.getElementById("chart-replicas"), D.series, D.replicas, D.periods, pair);
 
