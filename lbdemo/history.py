@@ -90,8 +90,8 @@ class History:
 
     :func:`read_history` guarantees what the checker relies on: finite times, ``complete`` not
     before ``invoke``, unique write ids, and one operation at a time per client. A History built
-    by hand should keep to the same rules, and ``ops`` should not change once :meth:`by_key`
-    has been asked.
+    by hand should keep to the same rules (:func:`check_one_op_per_client` tests the last), and
+    ``ops`` should not change once :meth:`by_key` has been asked.
     """
 
     headers: list[HistoryHeader]
@@ -382,6 +382,21 @@ def _check_times(ops: list[Op]) -> tuple[Op | None, bool]:
             overlap = op
         last[client] = complete
     return overlap, ties
+
+
+def check_one_op_per_client(ops: list[Op]) -> None:
+    """Raise UsageError when a client invoked an operation before its previous one completed.
+
+    ``ops`` in invocation order, times already checked (:func:`read_history` does both in one
+    loop, :func:`_check_times`).
+    """
+    last: dict[str, float] = {}  # client -> completion of its latest operation
+    get = last.get
+    never = -math.inf
+    for op in ops:
+        if op.invoke < get(op.client, never):
+            raise _overlap_error(ops, op)
+        last[op.client] = op.complete
 
 
 def _overlap_error(ops: list[Op], op: Op) -> UsageError:
