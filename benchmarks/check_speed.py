@@ -1,6 +1,7 @@
 """How fast is the checker? Generate a realistic synthetic history, load it, check it.
 
     .venv/bin/python benchmarks/check_speed.py [--ops 1000000] [--mode both|consistent|stale]
+                                               [--relayout]
 
 Two histories, same shape (200 clients, 50 keys, 30% writes, 1-20 ms latencies so that many
 operations overlap, a few failed and unknown-outcome writes):
@@ -12,6 +13,12 @@ operations overlap, a few failed and unknown-outcome writes):
 Prints the 1-minute load average at the start (on a shared machine the wall clock also measures
 the neighbours), then per history: operations, seconds (wall and CPU) for loading the file, for
 the check, and for both. The file is written to a temporary directory removed afterwards.
+
+``--relayout`` is an experiment, not a mode to use: after loading (and outside the timings) it
+copies each key's operations into fresh objects, allocated one key after the other, and then
+checks the copy. Same operations, same order, same result; only where they lie in memory
+differs. The check walks the history key by key, so this shows how much of its time goes to
+waiting for memory (see docs/checker.md, "Speed").
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import msgspec
+
 import lbdemo.checker.result as result_module
 from lbdemo.checker import check
-from lbdemo.history import HistoryWriter, Op, read_history
+from lbdemo.history import History, HistoryWriter, Op, read_history
 
 
 def generate(n_ops: int, *, replicas: int, seed: int = 1) -> list[Op]:
@@ -71,22 +80,42 @@ def generate(n_ops: int, *, replicas: int, seed: int = 1) -> list[Op]:
     return ops
 
 
-def run(label: str, ops: list[Op], workdir: Path) -> None:
+def relayout(history: History) -> History:
+    """The same history, each key's operations copied into objects allocated together.
+
+    A msgpack round trip per key allocates every object of a key's operations (the struct, its
+    floats and strings) one after the other; sorting the copies by invocation restores the
+    order the checker expects.
+    """
+    by_key: dict[str, list[Op]] = {}
+    for op in history.ops:
+        by_key.setdefault(op.key, []).append(op)
+    ops: list[Op] = []
+    for key in sorted(by_key):
+        ops += msgspec.msgpack.decode(msgspec.msgpack.encode(by_key[key]), type=list[Op])
+    ops.sort(key=lambda op: op.invoke)
+    return History(headers=history.headers, ops=ops)
+
+
+def run(label: str, ops: list[Op], workdir: Path, *, relaid: bool = False) -> None:
     path = workdir / f"{label}.jsonl"
     with HistoryWriter(path, wall_anchor=time.time(), mono_anchor=0.0) as writer:
         writer.write_all(ops)
     start, cpu_start = time.perf_counter(), time.process_time()
     history = read_history(path)
-    loaded, cpu_loaded = time.perf_counter(), time.process_time()
+    load_s, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if relaid:
+        history = relayout(history)
+        label += " (relaid)"
+    checking, cpu_checking = time.perf_counter(), time.process_time()
     result = check(history)
-    done, cpu_done = time.perf_counter(), time.process_time()
+    check_s, check_cpu = time.perf_counter() - checking, time.process_time() - cpu_checking
     n = len(history.ops)
-    load_s, check_s = loaded - start, done - loaded
     print(
-        f"{label:>10}: {n:,} ops  load {load_s:.2f} s (cpu {cpu_loaded - cpu_start:.2f} s)  "
-        f"check {check_s:.2f} s (cpu {cpu_done - cpu_loaded:.2f} s)  "
+        f"{label:>10}: {n:,} ops  load {load_s:.2f} s (cpu {load_cpu:.2f} s)  "
+        f"check {check_s:.2f} s (cpu {check_cpu:.2f} s)  "
         f"total {load_s + check_s:.2f} s ({n / (load_s + check_s):,.0f} ops/s, "
-        f"cpu {cpu_done - cpu_start:.2f} s)  stale reads {result.counts['stale_read']:,}  "
+        f"cpu {load_cpu + check_cpu:.2f} s)  stale reads {result.counts['stale_read']:,}  "
         f"verdict {result.verdict}  "
         f"non-linearizable keys {sum(not v.linearizable for v in result.keys.values())}"
     )
@@ -100,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gc-during-check", action="store_true",
                         help="leave the cyclic garbage collector running during check(), to "
                         "see whether pausing it still pays")
+    parser.add_argument("--relayout", action="store_true",
+                        help="check a copy with each key's operations allocated together "
+                        "(an experiment on memory layout; the copying is not timed)")
     args = parser.parse_args(argv)
     if args.gc_during_check:
         result_module.gc_paused = contextlib.nullcontext  # type: ignore[assignment]
@@ -107,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lbdemo-check-speed-") as tmp:
         for label, replicas in (("consistent", 1), ("stale", 3)):
             if args.mode in ("both", label):
-                run(label, generate(args.ops, replicas=replicas), Path(tmp))
+                run(label, generate(args.ops, replicas=replicas), Path(tmp),
+                    relaid=args.relayout)
     return 0
 
 

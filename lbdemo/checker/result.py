@@ -85,12 +85,11 @@ def check(history: History, audit: Audit | None = None, *, sample_limit: int = 2
 
 
 def _check(history: History, audit: Audit | None, sample_limit: int) -> CheckResult:
-    ops = history.ops
     t0 = history.t0
     log = AnomalyLog(sample_limit=sample_limit)
-    scanned = scan(ops, log, t0)
+    scanned = scan(history.by_key(), log, t0)
     if audit is not None:
-        find_lost_writes(ops, audit, log, t0)
+        find_lost_writes(history.ops, audit, log, t0)
     return CheckResult(
         counts=log.counts,
         samples=log.samples(),

@@ -60,19 +60,6 @@ NEG = -math.inf
 _Seen = tuple[float, Op, Op, "_Seen | None"]
 
 
-def group_by_key(ops: list[Op]) -> dict[str, list[Op]]:
-    """Each key's operations, in the order of ``ops``; every check here is per key."""
-    groups: dict[str, list[Op]] = {}
-    get = groups.get
-    for op in ops:
-        g = get(op.key)
-        if g is None:
-            groups[op.key] = [op]
-        else:
-            g.append(op)
-    return groups
-
-
 class _Newest:
     """The key's acknowledged writes by completion; ``__call__(i)``: the newest of the first i
     (the latest invocation, the earliest such in completion order)."""
@@ -113,9 +100,9 @@ class Scan:
     failed_ops: int = 0
 
 
-def scan(ops: list[Op], log: AnomalyLog, t0: float) -> Scan:
-    """Add every read anomaly of ``ops`` (in invocation order) to ``log``; judge every key."""
-    groups = group_by_key(ops)
+def scan(groups: dict[str, list[Op]], log: AnomalyLog, t0: float) -> Scan:
+    """Add every read anomaly of each key's operations (in invocation order) to ``log``; judge
+    every key."""
     result = Scan()
     for key in sorted(groups):
         result.keys[key] = scan_key(key, groups[key], log, t0, result)
