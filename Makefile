@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Two pytest-xdist workers (this project's machines have 2 cores); each has its own temporary
+# tree and its own session PostgreSQL. loadgroup keeps each xdist_group on one worker (the
+# browser tests share one demo run). `make test ARGS="-n 0"` runs in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 
 .PHONY: demo up test lint bench clean
 
@@ -24,7 +28,7 @@ test: $(STAMP)
 	scripts/ensure-chromium
 	$(BIN)/ruff check lbdemo loadtests tests
 	$(BIN)/mypy
-	$(BIN)/pytest -q $(ARGS)
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/lbdemo bench $(ARGS)

@@ -18,7 +18,8 @@ from lbdemo.report.html import render_report_html
 from tests.browser.chromium import console_errors, screenshot_full_page, wait_ready
 from tests.browser.conftest import Pages
 
-pytestmark = pytest.mark.slow
+# One worker runs them all: they share one session-scoped demo run (conftest.run_dir).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser-run")]
 
 
 def open_page(browser: Any, page: Path) -> dict[str, Any]:

@@ -94,7 +94,9 @@ async def test_diverging_replicas_show_up_as_stale_read_failures_in_locust(
 ) -> None:
     html = tmp_path / "report.html"
     async with FakeProducts(replicas=2) as fake:
-        run = await _run(fake.url, tmp_path, html=html)
+        # Locust rewrites its CSV files once a second and not at the end: three seconds, so
+        # that stale reads found after a slow start still reach failures.csv.
+        run = await _run(fake.url, tmp_path, html=html, duration_s=3)
 
     # Exit status 1 is Locust saying "requests failed": findings, not a crash.
     assert run.exit_code == 1 and run.had_failures and not run.crashed
