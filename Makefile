@@ -26,6 +26,7 @@ up: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-chromium
+	scripts/ensure-docker
 	$(BIN)/ruff check lbdemo loadtests tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(PYTEST_PARALLEL) $(ARGS)

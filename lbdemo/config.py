@@ -20,6 +20,8 @@ import argparse
 import os
 from pathlib import Path
 
+from lbdemo.errors import UsageError
+
 STATE_ENV = "LBDEMO_STATE"
 DEFAULT_STATE_DIR = ".lbdemo"
 
@@ -55,10 +57,48 @@ STORE_DSN_ENV = "LBDEMO_STORE_DSN"
 READ_DSN_ENV = "LBDEMO_READ_DSN"
 
 
+# A file holding the store's password: how a container is handed it (a bind-mounted secret such
+# as /run/secrets/pgpassword), so it is in neither the command line nor `docker inspect`.
+STORE_PASSWORD_FILE_ENV = "LBDEMO_STORE_PASSWORD_FILE"
+# libpq's own variable, which asyncpg reads too when neither a DSN nor a caller gives a password.
+PGPASSWORD_ENV = "PGPASSWORD"
+
+
+def store_password_file_from_env() -> str | None:
+    """The password in the file ``$LBDEMO_STORE_PASSWORD_FILE`` names, or None when it is unset.
+
+    Raises UsageError (naming the variable, never the content) when the file cannot be read or
+    holds nothing."""
+    path = os.environ.get(STORE_PASSWORD_FILE_ENV)
+    if not path:
+        return None
+    try:
+        password = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"cannot read ${STORE_PASSWORD_FILE_ENV} ({path}): {reason}") from None
+    if not password:
+        raise UsageError(f"${STORE_PASSWORD_FILE_ENV} ({path}) is empty")
+    return password
+
+
+def store_password_from_env() -> str | None:
+    """The password a server must be given: the file's, else ``$PGPASSWORD``; None if neither."""
+    return store_password_file_from_env() or os.environ.get(PGPASSWORD_ENV) or None
+
+
 def store_dsn_from_env() -> str | None:
     """A PostgreSQL URL given through the environment rather than a command line, where every
     local user could read it (a password in it included)."""
     return os.environ.get(STORE_DSN_ENV) or None
+
+
+# The base image the project's image builds on (`lbdemo image build --base` wins over it).
+IMAGE_BASE_ENV = "LBDEMO_IMAGE_BASE"
+
+
+def image_base_from_env() -> str | None:
+    return os.environ.get(IMAGE_BASE_ENV) or None
 
 
 def color_wanted(stream: object) -> bool:

@@ -59,6 +59,7 @@ class _HeaderLine(msgspec.Struct, frozen=True, tag="header", tag_field="type"):
     mono_anchor: float | None = None
     pid: int | None = None
     host: str | None = None
+    boot_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,9 @@ class HistoryHeader:
     host: str | None = None
     format: str = FORMAT
     path: str | None = None  # the file it came from, when read
+    # The kernel's id of this boot of this machine: CLOCK_MONOTONIC counts from the boot, so
+    # only times under the same boot id compare (None: not recorded, e.g. an older file).
+    boot_id: str | None = None
 
     def wall_time(self, t: float) -> float:
         """The wall-clock time (``time.time()`` scale) of monotonic time ``t``."""
@@ -136,6 +140,7 @@ def read_history(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     ops: list[Op] = []
     try:
         headers = [_read_fast(p, ops) for p in path_list]
+        check_one_clock(headers)
         _check_in_bulk(ops)
     except _Malformed:
         _raise_first_bad_line(path_list)
@@ -143,6 +148,22 @@ def read_history(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     ops.sort(key=_INVOKE)
     check_one_op_per_client(ops)
     return History(headers=headers, ops=ops)
+
+
+def check_one_clock(headers: list[HistoryHeader]) -> None:
+    """Raise UsageError when the files were recorded under different monotonic clocks.
+
+    Merging sorts operations by their monotonic times, which compare only within one boot of
+    one machine (``docs/load.md``, "Time"); a file without a boot id is taken on trust.
+    """
+    boots = {h.boot_id: h for h in headers if h.boot_id is not None}
+    if len(boots) > 1:
+        a, b = list(boots.values())[:2]
+        raise UsageError(
+            f"{a.path} and {b.path} were recorded on different machines (or boots: "
+            f"{a.boot_id} and {b.boot_id}); their monotonic clocks do not compare, so their "
+            "operations cannot be ordered into one history"
+        )
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -213,6 +234,7 @@ def _header_or_raise(raw: bytes, path: str) -> HistoryHeader:
         pid=line.pid,
         host=line.host,
         path=path,
+        boot_id=line.boot_id,
     )
 
 
@@ -315,6 +337,24 @@ def _check_op_line(raw: bytes, where: str, seen: dict[str, str]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Writing
 
+_BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+
+
+def boot_id() -> str | None:
+    """This boot of this machine (Linux), the scope within which monotonic times compare."""
+    try:
+        return _BOOT_ID_FILE.read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
+
+def worker_history_path(path: str | os.PathLike[str], worker_index: int) -> Path:
+    """Where worker ``worker_index`` of a distributed Locust run writes its part of ``path``:
+    ``history.jsonl`` -> ``history.w0.jsonl``; lbdemo merges the parts into ``path``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.w{worker_index}{path.suffix}")
+
+
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -337,9 +377,12 @@ class HistoryWriter:
         clock: Callable[[], float] = time.monotonic,
         wall_anchor: float | None = None,
         mono_anchor: float | None = None,
+        header_fields: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.host = host
+        # Extra header fields (a merged file names its parts); readers ignore unknown fields.
+        self._header_fields = dict(header_fields or {})
         self.ops_recorded = 0
         self.header: HistoryHeader | None = None
         self._anchors = (wall_anchor, mono_anchor)
@@ -361,12 +404,14 @@ class HistoryWriter:
         if wall is None or mono is None:
             # Read both clocks back to back so the anchors describe the same instant.
             wall, mono = time.time(), time.monotonic()
+        pid = self._header_fields.get("pid", os.getpid())
         self.header = HistoryHeader(
-            wall_anchor=wall, mono_anchor=mono, pid=os.getpid(), host=self.host
+            wall_anchor=wall, mono_anchor=mono, pid=pid, host=self.host, boot_id=boot_id()
         )
         self._file = self.path.open("wb")
         head = {"type": "header", "format": FORMAT, "wall_anchor": wall, "mono_anchor": mono,
-                "pid": self.header.pid, "host": self.host}
+                "pid": pid, "host": self.host, "boot_id": self.header.boot_id,
+                **self._header_fields}
         self._file.write(_ENCODER.encode(head) + b"\n")
         self._file.flush()
         self.ops_recorded = 0

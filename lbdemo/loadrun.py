@@ -9,6 +9,11 @@ only the fallback).
 Locust exits with status 1 when any request failed, which includes the stale reads the workload
 reports on purpose; that is a finished run with findings, not a crash. A crash is an exit
 status of 2 or more (or death by a signal), or a run that left no history.
+
+With ``workers`` (``lbdemo demo --workers N``) the same run uses Locust's distributed mode: one
+master and N workers on 127.0.0.1 (:mod:`lbdemo.loaddist`), every one of them stopped here
+whatever happens, and the workers' parts of the history merged into the one history file
+(:mod:`lbdemo.loadmerge`); a worker that died or left an incomplete part is a crash.
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ from pathlib import Path
 
 import lbdemo
 from lbdemo.errors import ProcessError, UsageError
+from lbdemo.history import worker_history_path
+from lbdemo.loaddist import (
+    EXPECT_WORKERS_WAIT_S,
+    ProgressCombiner,
+    WorkerSummary,
+    check_workers,
+    master_options,
+    parse_worker_summary,
+    worker_command,
+)
+from lbdemo.loadmerge import WorkerPart, merge_worker_histories
+from lbdemo.procs import free_port
 
 LOCUSTFILE_NAME = "consistency.py"
 DEFAULT_KEY_PREFIX = "p"
@@ -40,6 +57,8 @@ SUMMARY_MARK = "summary: "  # the workload's final line, see loadtests/consisten
 DEFAULT_GRACE_S = 20.0
 # How long a terminated Locust may take to flush its history and reports before it is killed.
 TERMINATE_WAIT_S = 5.0
+# How long workers may take to quit once the master has ended the run.
+WORKER_QUIT_WAIT_S = 10.0
 _OUTPUT_TAIL_LINES = 40
 
 
@@ -69,6 +88,8 @@ class LocustRun:
     stats: LocustStats | None  # None when Locust reported no totals (it crashed early)
     timed_out: bool = False
     output_tail: list[str] = field(default_factory=list)
+    workers: int = 0  # 0: one local Locust process; N: a master and N workers
+    worker_problem: str | None = None  # a worker died, or its part of the history is unsound
 
     @property
     def had_failures(self) -> bool:
@@ -84,6 +105,8 @@ class LocustRun:
             return f"Locust was killed by a signal (exit status {self.exit_code})"
         if self.exit_code >= 2:
             return f"Locust failed with exit status {self.exit_code}"
+        if self.worker_problem is not None:
+            return self.worker_problem
         if not _has_header(self.history_file):
             return f"Locust wrote no history to {self.history_file}"
         return None
@@ -121,9 +144,16 @@ class LoadPlan:
     keys: int = 8
     write_ratio: float = 0.3
     key_prefix: str = DEFAULT_KEY_PREFIX
+    workers: int = 0
 
     def check(self) -> None:
         """Raise UsageError for a value Locust would refuse or misread; nothing has started."""
+        check_workers(self.workers)
+        if self.workers > self.users:
+            raise UsageError(
+                f"{self.workers} workers for {self.users} users would leave workers idle; "
+                "use at most as many workers as users"
+            )
         if self.users < 1:
             raise UsageError(f"users must be at least 1, not {self.users}")
         if not self.spawn_rate > 0:
@@ -194,6 +224,7 @@ async def run_locust(
     progress_interval_s: float = 1.0,
     grace_s: float = DEFAULT_GRACE_S,
     check: bool = True,
+    workers: int = 0,
 ) -> LocustRun:
     """Run the workload against ``host`` for ``duration_s`` seconds and return what it left.
 
@@ -204,49 +235,179 @@ async def run_locust(
     Locust writes ``<csv_prefix>_stats.csv`` etc. and an HTML report only when asked to.
     Product ids are ``<key_prefix>0`` ... ``<key_prefix><keys - 1>``: a prefix of its own per run
     keeps a run clear of rows earlier runs left on a shared volume.
+    With ``workers`` > 0, Locust's distributed mode (see the module's docstring).
     """
-    plan = LoadPlan(users, spawn_rate, duration_s, keys, write_ratio, key_prefix)
+    plan = LoadPlan(users, spawn_rate, duration_s, keys, write_ratio, key_prefix, workers)
     plan.check()
     _check_paths(host, history_file, csv_prefix, html)
+    locustfile = find_locustfile()
     argv = locust_command(
-        find_locustfile(), host, history_file, plan,
+        locustfile, host, history_file, plan,
         csv_prefix=csv_prefix, html=html, progress_interval_s=progress_interval_s,
     )
     # The run replaces the file anyway; removing it first means a crash before Locust's first
     # write cannot pass an old run's history off as this run's.
     history_file.unlink(missing_ok=True)
-    result = await run_process(argv, deadline_s=duration_s + grace_s, on_line=on_line)
-    stats = parse_summary(result.summary_line)
-    if stats is None and csv_prefix is not None:
-        stats = read_stats(csv_prefix)
-    run = LocustRun(
-        exit_code=result.exit_code,
-        history_file=history_file,
-        csv_prefix=csv_prefix,
-        html=html,
-        stats=stats,
-        timed_out=result.timed_out,
-        output_tail=result.tail,
-    )
+    if workers:
+        run = await _run_distributed(
+            argv, locustfile, history_file, csv_prefix, html, workers,
+            deadline_s=duration_s + grace_s + EXPECT_WORKERS_WAIT_S, on_line=on_line,
+        )  # fmt: skip
+    else:
+        result = await run_process(argv, deadline_s=duration_s + grace_s, on_line=on_line)
+        stats = parse_summary(result.summary_line)
+        if stats is None and csv_prefix is not None:
+            stats = read_stats(csv_prefix)
+        run = LocustRun(
+            exit_code=result.exit_code,
+            history_file=history_file,
+            csv_prefix=csv_prefix,
+            html=html,
+            stats=stats,
+            timed_out=result.timed_out,
+            output_tail=result.tail,
+        )
     if check:
         run.raise_if_crashed()
     return run
 
 
-def parse_summary(line: str | None) -> LocustStats | None:
-    """The totals from the workload's ``summary: {json}`` line, or None if absent or garbled."""
+async def _run_distributed(
+    argv: list[str],
+    locustfile: Path,
+    history_file: Path,
+    csv_prefix: Path | None,
+    html: Path | None,
+    workers: int,
+    *,
+    deadline_s: float,
+    on_line: Callable[[str], None] | None,
+) -> LocustRun:
+    """One master (``argv`` plus the master's options) and ``workers`` workers, all stopped
+    before this returns; the workers' parts merged into ``history_file`` when all is sound."""
+    parts = [worker_history_path(history_file, k) for k in range(workers)]
+    for part in parts:  # an earlier run's part must never pass for this run's
+        part.unlink(missing_ok=True)
+    port = free_port()
+    worker_argv = worker_command(locustfile, history_file, port)
+    combiner = ProgressCombiner(workers, on_line)
+    master_argv = argv + master_options(port, workers)
+    master = asyncio.ensure_future(
+        run_process(master_argv, deadline_s=deadline_s, on_line=on_line)
+    )
+    crew = [
+        asyncio.ensure_future(
+            run_process(worker_argv, deadline_s=deadline_s, on_line=combiner.feed)
+        )
+        for _ in range(workers)
+    ]
+    try:
+        master_result = await master
+        # The master told the workers to quit as it ended; give them a moment to do so.
+        done, lingering = await asyncio.wait(crew, timeout=WORKER_QUIT_WAIT_S)
+    except BaseException:
+        # Cancelled (Ctrl-C): each task stops its process as it is cancelled.
+        for task in (master, *crew):
+            task.cancel()
+        await asyncio.gather(master, *crew, return_exceptions=True)
+        raise
+    for task in lingering:
+        task.cancel()
+    await asyncio.gather(*lingering, return_exceptions=True)
+    results = [task.result() for task in crew if task in done]
+    tail = master_result.tail + [f"[worker] {line}" for r in results for line in r.tail[-5:]]
+    problem = _worker_problem(workers, len(lingering), results)
+    summaries = [s for s in map(parse_worker_summary, (r.summary_line for r in results)) if s]
+    stats = _distributed_stats(master_result.summary_line, csv_prefix, summaries)
+    master_finished = master_result.exit_code in (0, 1)
+    if problem is None and master_finished:
+        # A long run's parts hold a million operations: merged off the event loop, which
+        # still serves the stack.
+        problem, ops = await asyncio.to_thread(_merge, parts, summaries, history_file)
+        if stats is not None and ops is not None:
+            stats = LocustStats(stats.requests, stats.failures, stats.rps, stats.stale_reads, ops)
+    return LocustRun(
+        exit_code=master_result.exit_code,
+        history_file=history_file,
+        csv_prefix=csv_prefix,
+        html=html,
+        stats=stats,
+        timed_out=master_result.timed_out,
+        output_tail=tail,
+        workers=workers,
+        worker_problem=problem,
+    )
+
+
+def _worker_problem(workers: int, lingering: int, results: list[ProcessResult]) -> str | None:
+    """Why the workers' processes did not all finish cleanly, or None."""
+    if lingering:
+        return f"{lingering} of {workers} Locust workers did not quit after the run; stopped"
+    for result in results:
+        # A worker's own exit status is 0, or 1 when failures were still unreported at its end.
+        if result.timed_out or result.exit_code is None or result.exit_code not in (0, 1):
+            how = "timed out" if result.timed_out else f"exit status {result.exit_code}"
+            return f"a Locust worker did not finish the run ({how})"
+    return None
+
+
+def _distributed_stats(
+    master_line: str | None, csv_prefix: Path | None, summaries: list[WorkerSummary]
+) -> LocustStats | None:
+    """Request totals from the master (which adds up the workers' statistics), live stale
+    reads from the workers (only a worker's detector sees them)."""
+    totals = parse_summary(master_line, master=True)
+    if totals is None and csv_prefix is not None:
+        totals = read_stats(csv_prefix)
+    if totals is None:
+        return None
+    stale = sum(s.stale_reads for s in summaries)
+    return LocustStats(totals.requests, totals.failures, totals.rps, stale, None)
+
+
+def _merge(
+    parts: list[Path], summaries: list[WorkerSummary], history_file: Path
+) -> tuple[str | None, int | None]:
+    """Merge the parts into ``history_file``; (why not, None) when a part is unsound."""
+    reported = {s.worker: s.ops_recorded for s in summaries}
+    if len(reported) != len(summaries):
+        return "two Locust workers reported the same worker index", None
+    pieces = [WorkerPart(k, path, reported.get(k)) for k, path in enumerate(parts)]
+    try:
+        merged = merge_worker_histories(pieces, history_file)
+    except UsageError as exc:
+        return f"the workers' histories do not merge: {exc}", None
+    for path in parts:  # merged whole; the merged file's header names them
+        path.unlink(missing_ok=True)
+    return None, len(merged.ops)
+
+
+def live_history_files(history_file: Path) -> list[Path]:
+    """The files a run in progress is writing: the history itself, or its workers' parts."""
+    parts = history_file.parent.glob(f"{history_file.stem}.w*{history_file.suffix}")
+    return [history_file, *sorted(parts)]
+
+
+def parse_summary(line: str | None, *, master: bool = False) -> LocustStats | None:
+    """The totals from the workload's ``summary: {json}`` line, or None if absent or garbled.
+
+    A distributed run's master (``master``) reports requests only: its stale reads and
+    history are the workers' (0 and None here).
+    """
     if line is None or not line.startswith(SUMMARY_MARK):
         return None
     try:
         data = json.loads(line[len(SUMMARY_MARK) :])
+        if master != (data.get("role") == "master"):
+            return None
         return LocustStats(
             requests=int(data["requests"]),
             failures=int(data["failures"]),
             rps=float(data["rps"]),
-            stale_reads=int(data["stale_reads"]),
-            ops_recorded=int(data["ops_recorded"]),
+            stale_reads=0 if master else int(data["stale_reads"]),
+            ops_recorded=None if master else int(data["ops_recorded"]),
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -13,7 +13,8 @@ module does the rest, the same way for each (uvicorn's habit):
   ``{"event": "ready", "pid": ..., "url": ..., ...}``; :func:`lbdemo.procs.spawn` waits for it.
 
 Exit status: 0 after a stop signal, 2 for bad input (:class:`UsageError`), 1 when the server
-could not start (any other :class:`LbdemoError`, or an ``OSError`` such as a port in use).
+could not start (any other :class:`LbdemoError`, or an ``OSError`` such as a port in use) or
+ended on its own (the store's PostgreSQL died: see ``until_failed`` below).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -45,6 +46,10 @@ class Server(Protocol):
 
     async def shutdown(self) -> None:
         """Release whatever startup acquired, also when startup failed or was cancelled."""
+
+    # Optional: ``async def until_failed(self) -> None``, for a server that can end on its own
+    # (the PostgreSQL it runs died): it raises a LbdemoError saying why, and the process then
+    # exits with status 1 rather than serving on, so a supervisor (Docker's restart policy) sees.
 
 
 def parse_hostport(spec: str) -> tuple[str, int]:
@@ -160,8 +165,19 @@ async def _lifecycle(make_server: Callable[[], Server]) -> int:
                 await starting
             return 0
         announce_ready(**starting.result())
-        await stopped
-        return 0
+        watch: Callable[[], Awaitable[None]] | None = getattr(server, "until_failed", None)
+        if watch is None:
+            await stopped
+            return 0
+        failed = asyncio.ensure_future(watch())
+        await asyncio.wait({failed, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not failed.done():
+            failed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await failed
+            return 0
+        failed.result()  # raises the server's reason, printed as the process's last line
+        raise ProcessError("the server ended on its own")
     finally:
         stopped.cancel()
         await server.shutdown()

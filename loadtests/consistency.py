@@ -35,14 +35,14 @@ import gevent
 import geventhttpclient.client
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
-from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from oplog import (
     FAIL,
     OK,
     UNKNOWN,
     HistoryWriter,
-    history_path_for_process,
     read_outcome,
+    worker_history_path,
     write_outcome,
 )
 from staleness import StaleReadDetector
@@ -122,7 +122,7 @@ def _add_options(parser: Any) -> None:
         "--history-file",
         type=_history_file,
         default="history.jsonl",
-        help="JSON Lines operation history to write (workers add .<pid> before the suffix)",
+        help="JSON Lines operation history to write (worker K writes <stem>.wK<suffix>)",
     )
     parser.add_argument("--keys", type=_positive_int, default=8, help="number of product keys")
     parser.add_argument(
@@ -141,28 +141,46 @@ def _add_options(parser: Any) -> None:
 
 
 class Workload:
-    """What the users of one Locust process share: settings, the history and the stale detector."""
+    """What the users of one Locust process share: settings, the history and the stale detector.
+
+    In a distributed run (``--worker``) the run's settings arrive from the master with the
+    first spawn message, after ``init``: so they are read at :meth:`start`, not before. Each
+    worker writes its own part of the history (``<history>.w<index>.jsonl``, the index the
+    master gave it) and prefixes its client ids with ``w<index>.``, so the parts merge into one
+    history with no client in two of them (``lbdemo/loadmerge.py``).
+    """
 
     def __init__(self, environment: Environment) -> None:
-        options = environment.parsed_options
-        assert options is not None  # Locust always parses options before `init`
         self.environment = environment
-        self.keys = [f"{options.key_prefix}{i}" for i in range(options.keys)]
-        self.write_ratio: float = options.write_ratio
-        self.progress_interval: float = options.progress_interval
-        self.per_process = isinstance(environment.runner, WorkerRunner)
-        path = history_path_for_process(Path(options.history_file), per_process=self.per_process)
-        self.writer = HistoryWriter(path, environment.host or "")
+        self.worker_index: int | None = None
+        self.keys: list[str] = []
+        self.write_ratio = 0.0
+        self.progress_interval = 0.0
+        self.writer = HistoryWriter(os.devnull)  # replaced by start()
         self.detector = StaleReadDetector()
+        self.failures = 0  # counted here: a worker's Locust stats are reset at each report
         self.prefix = ""
         self._client_numbers = itertools.count(1)
         self._progress: gevent.Greenlet | None = None
         self._started = 0.0
 
     def start(self) -> None:
+        options = self.environment.parsed_options
+        assert options is not None  # Locust always parses options before a test starts
+        runner = self.environment.runner
+        self.worker_index = runner.worker_index if isinstance(runner, WorkerRunner) else None
+        self.keys = [f"{options.key_prefix}{i}" for i in range(options.keys)]
+        self.write_ratio = options.write_ratio
+        self.progress_interval = options.progress_interval
+        path = Path(options.history_file)
+        if self.worker_index is not None:
+            path = worker_history_path(path, self.worker_index)
+        self.writer = HistoryWriter(path, self.environment.host or "")
         # A fresh prefix per run, so write ids are never reused across runs or processes.
         self.prefix = secrets.token_hex(4)
         self.detector = StaleReadDetector()
+        self.failures = 0
+        self._client_numbers = itertools.count(1)
         self.writer.open()
         self._started = time.monotonic()
         if self.progress_interval > 0:
@@ -175,43 +193,53 @@ class Workload:
         self.writer.close()
 
     def summary(self) -> dict[str, Any]:
-        """The run's totals; ``lbdemo.loadrun`` parses this from the ``summary:`` line."""
-        total = self.environment.stats.total
-        return {
-            "requests": total.num_requests,
-            "failures": total.num_failures,
-            "rps": round(total.total_rps, 1),
+        """The run's totals; ``lbdemo.loadrun`` parses this from the ``summary:`` line.
+
+        A worker's Locust stats go to the master (which prints the request totals), so a
+        worker reports what only it knows: its index, its history and its live stale reads.
+        """
+        recorded = {
             "stale_reads": self.detector.stale_reads,
             "ops_recorded": self.writer.ops_recorded,
             "history_file": str(self.writer.path),
         }
+        if self.worker_index is not None:
+            return {"worker": self.worker_index, "failures": self.failures, **recorded}
+        total = self.environment.stats.total
+        return {"requests": total.num_requests, "failures": total.num_failures,
+                "rps": round(total.total_rps, 1), **recorded}  # fmt: skip
 
     def new_client_id(self) -> str:
         number = next(self._client_numbers)
-        # Client ids must stay distinct when several processes' histories are merged.
-        return f"{os.getpid()}.u{number}" if self.per_process else f"u{number}"
+        # Client ids must stay distinct when several workers' histories are merged.
+        return f"u{number}" if self.worker_index is None else f"w{self.worker_index}.u{number}"
 
     def _report_progress(self) -> None:
         while True:
             gevent.sleep(self.progress_interval)
             elapsed = time.monotonic() - self._started
             ops = self.writer.ops_recorded
-            total = self.environment.stats.total
+            worker = "" if self.worker_index is None else f"worker={self.worker_index} "
             print(
-                f"progress: elapsed={elapsed:.1f}s ops={ops} ops_per_s={ops / elapsed:.0f} "
-                f"failures={total.num_failures} stale_reads={self.detector.stale_reads}",
+                f"progress: {worker}elapsed={elapsed:.1f}s ops={ops} "
+                f"ops_per_s={ops / elapsed:.0f} failures={self.failures} "
+                f"stale_reads={self.detector.stale_reads}",
                 flush=True,
             )
 
 
 _workload: Workload | None = None
+_master: Environment | None = None
 
 
 @events.init.add_listener
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
-    global _workload
-    # The master of a distributed run spawns no users, so it records nothing.
-    if not isinstance(environment.runner, MasterRunner):
+    global _workload, _master
+    # The master of a distributed run spawns no users, so it records nothing; it prints the
+    # request totals the workers' stats add up to.
+    if isinstance(environment.runner, MasterRunner):
+        _master = environment
+    else:
         _workload = Workload(environment)
 
 
@@ -226,16 +254,32 @@ def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     if _workload is None:
         return
     _workload.stop()
-    # Locust's CSV files lag up to a second behind; this line has the exact final totals.
-    # A worker's own stats are shipped to the master and reset, so only a local run prints it.
-    if isinstance(environment.runner, LocalRunner):
-        print(SUMMARY_MARK + json.dumps(_workload.summary()), flush=True)
+    # Locust's CSV files lag up to a second behind; this line has the exact final totals
+    # (a worker's: what it recorded; lbdemo checks its history file against it).
+    print(SUMMARY_MARK + json.dumps(_workload.summary()), flush=True)
+
+
+@events.request.add_listener
+def _on_request(exception: BaseException | None = None, **_kwargs: Any) -> None:
+    if _workload is not None and exception is not None:
+        _workload.failures += 1
 
 
 @events.quitting.add_listener
 def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     if _workload is not None:
         _workload.stop()
+
+
+@events.quit.add_listener
+def _on_quit(exit_code: int, **_kwargs: Any) -> None:
+    # Fired after the master waited for the workers' final stats, so these totals are whole.
+    if _master is not None:
+        total = _master.stats.total
+        print(SUMMARY_MARK + json.dumps({
+            "role": "master", "requests": total.num_requests, "failures": total.num_failures,
+            "rps": round(total.total_rps, 1), "exit_code": exit_code,
+        }), flush=True)  # fmt: skip
 
 
 # ---- the user -----------------------------------------------------------------------------

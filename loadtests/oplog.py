@@ -10,18 +10,15 @@ it too.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from lbdemo.history import FAIL, OK, UNKNOWN, HistoryWriter
+from lbdemo.history import FAIL, OK, UNKNOWN, HistoryWriter, worker_history_path
 
 __all__ = [
     "FAIL",
     "OK",
     "UNKNOWN",
     "HistoryWriter",
-    "history_path_for_process",
     "read_outcome",
+    "worker_history_path",
     "write_outcome",
 ]
 
@@ -54,16 +51,3 @@ def read_outcome(status: int | None, body_complete: bool = True) -> str:
     if status in (200, 404) and body_complete:
         return OK
     return FAIL
-
-
-def history_path_for_process(path: Path, *, per_process: bool, pid: int | None = None) -> Path:
-    """Where this process writes its history.
-
-    One file per Locust process, so worker processes never interleave lines: a worker writes
-    ``history.<pid>.jsonl`` next to the requested ``history.jsonl``; a standalone run writes
-    the requested path itself.
-    """
-    if not per_process:
-        return path
-    pid = os.getpid() if pid is None else pid
-    return path.with_name(f"{path.stem}.{pid}{path.suffix}")

@@ -25,7 +25,7 @@ import pytest
 from lbdemo import serving
 from lbdemo.balancer.__main__ import main as balancer_main
 from lbdemo.bench.replica import main as bench_replica_main
-from lbdemo.errors import StoreError, UsageError
+from lbdemo.errors import ProcessError, StoreError, UsageError
 from lbdemo.replica.__main__ import main as replica_main
 from lbdemo.store.embedded import ServerInfo
 
@@ -121,6 +121,27 @@ def test_a_failed_startup_is_one_line_and_still_shuts_down(
     assert captured.err.startswith("fake: error: ") and captured.err.count("\n") == 1
 
 
+class DyingServer(FakeServer):
+    """A server whose charge (its PostgreSQL) dies once it is ready."""
+
+    async def startup(self) -> dict[str, Any]:
+        self.calls.append("startup")
+        return {"url": "postgresql://127.0.0.1:1"}
+
+    async def until_failed(self) -> None:
+        await asyncio.sleep(0.01)
+        raise ProcessError("PostgreSQL exited on its own (status -9)")
+
+
+def test_a_server_that_fails_on_its_own_exits_1_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = DyingServer()
+    assert serving.serve("dying", lambda: server, use_uvloop=False) == 1
+    assert server.calls == ["startup", "shutdown"]
+    assert capsys.readouterr().err == "dying: error: PostgreSQL exited on its own (status -9)\n"
+
+
 # --- the real processes ---------------------------------------------------------------------
 
 
@@ -205,6 +226,42 @@ async def test_replica_process_takes_its_dsn_from_the_environment(pg_server: Ser
         assert b"postgresql" not in cmdline
         assert await get(f"{ready['url']}/healthz") == (200, "lbdemo-r7")
         await stops_promptly_with_0(proc)
+
+
+async def test_replica_process_takes_its_password_from_a_file(
+    pg_server: ServerInfo, tmp_path: Path
+) -> None:
+    """A container's way: the DSN in the environment, the password in a mounted file."""
+    secret = tmp_path / "pgpassword"
+    secret.write_text(pg_server.password + "\n")
+    with started(
+        "lbdemo.replica", "--name", "lbdemo-r8", "--listen", "127.0.0.1:0",
+        # an empty $PGPASSWORD: the session's own must not be what lets the replica in
+        env={"LBDEMO_STORE_DSN": pg_server.dsn, "LBDEMO_STORE_PASSWORD_FILE": str(secret),
+             "PGPASSWORD": ""},
+    ) as proc:  # fmt: skip
+        ready = await ready_line(proc)
+        assert await get(f"{ready['url']}/healthz") == (200, "lbdemo-r8")
+        await stops_promptly_with_0(proc)
+    secret.write_text("not-the-password\n")
+    with started(
+        "lbdemo.replica", "--name", "lbdemo-r8", "--listen", "127.0.0.1:0",
+        env={"LBDEMO_STORE_DSN": pg_server.dsn, "LBDEMO_STORE_PASSWORD_FILE": str(secret)},
+    ) as proc:  # fmt: skip
+        assert await asyncio.to_thread(proc.wait, 30) == 1  # the file wins over $PGPASSWORD
+        assert proc.stderr is not None
+        assert "password authentication failed" in proc.stderr.read()
+
+
+def test_an_unreadable_password_file_is_one_line_and_status_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lbdemo.replica", "--name", "r1", "--dsn", "postgresql://x/db"],
+        capture_output=True, text=True, timeout=30, check=False,
+        env={**os.environ, "LBDEMO_STORE_PASSWORD_FILE": str(tmp_path / "missing")},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "LBDEMO_STORE_PASSWORD_FILE" in result.stderr and "No such file" in result.stderr
 
 
 @pytest.fixture

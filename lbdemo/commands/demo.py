@@ -13,7 +13,7 @@ from lbdemo.commands.up import add_dashboard_arguments, dashboard_from, dashboar
 from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
-from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, add_workers_argument
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
 from lbdemo.deployment import RUNTIMES, Target
 from lbdemo.errors import UsageError
@@ -46,6 +46,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--write-ratio", type=float, default=0.3, help="share of writes (default 0.3)"
     )
+    add_workers_argument(demo)
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
         "--layouts", default="private,shared", metavar="L1,L2,...",
@@ -130,7 +131,7 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
                           balancer_listen="127.0.0.1:0", runtime=args.runtime),
         load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
-                          write_ratio=args.write_ratio),
+                          write_ratio=args.write_ratio, workers=args.workers),
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("demo",)),
         target=target,

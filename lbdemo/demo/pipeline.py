@@ -37,7 +37,8 @@ from lbdemo.deployment import Deployment, Target, open_deployment
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
-from lbdemo.loadrun import LocustRun, run_locust
+from lbdemo.loaddist import MAX_WORKERS, check_workers
+from lbdemo.loadrun import LocustRun, live_history_files, run_locust
 from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
@@ -60,6 +61,16 @@ LIVE_VIEW: ContextVar[LiveView | None] = ContextVar("lbdemo_live_view", default=
 HISTORY_WAIT_S = 30.0  # Locust needs a moment (gevent, spawning users) before its first request
 
 
+def add_workers_argument(parser: Any) -> None:
+    """``--workers N``, for every command whose load runs through this pipeline."""
+    parser.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help=f"Locust's distributed mode: a master and N worker processes on 127.0.0.1, their "
+             f"histories merged (0, the default: one Locust process; at most {MAX_WORKERS}; "
+             "docs/load.md)",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LoadSettings:
     """The load every scenario applies through the balancer, checked on construction."""
@@ -68,6 +79,7 @@ class LoadSettings:
     duration_s: float = 20.0
     keys: int = 8
     write_ratio: float = 0.3
+    workers: int = 0  # Locust processes besides the master; 0: one process (docs/load.md)
 
     def __post_init__(self) -> None:
         if not 1 <= self.users <= 1000:
@@ -80,10 +92,14 @@ class LoadSettings:
             raise UsageError(f"--keys must be between 1 and 10000, got {self.keys}")
         if not 0.0 <= self.write_ratio <= 1.0:
             raise UsageError(f"--write-ratio must be between 0 and 1, got {self.write_ratio:g}")
+        check_workers(self.workers)
+        if self.workers > self.users:
+            raise UsageError(f"--workers {self.workers} is more than --users {self.users}: "
+                             "a worker without users would record nothing")  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         return {"users": self.users, "duration_s": self.duration_s, "keys": self.keys,
-                "write_ratio": self.write_ratio}  # fmt: skip
+                "write_ratio": self.write_ratio, "workers": self.workers}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -197,11 +213,12 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         if sampler is not None and local is not None:
             await wait_caught_up(local, spec.stack.replicas, catch_up_s)
             sampler.start()
-        progress(f"load: {load.users} Locust users for {load.duration_s:g} s")
+        crew = f" on {load.workers} Locust workers" if load.workers else ""
+        progress(f"load: {load.users} Locust users{crew} for {load.duration_s:g} s")
         locust = asyncio.create_task(run_locust(
             stack.url, history_file, users=load.users, spawn_rate=load.users,
             duration_s=load.duration_s, keys=load.keys, write_ratio=load.write_ratio,
-            key_prefix=key_prefix,
+            key_prefix=key_prefix, workers=load.workers,
             csv_prefix=out / f"{label}-locust", html=out / f"{label}-locust.html",
             on_line=on_locust_line,
         ))  # fmt: skip
@@ -236,7 +253,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     meta = {
         "label": label,
         "scenario": scenario.name,
-        "layout": layout.describe(runtime=stack.runtime_name),
+        "layout": _described_layout(spec, stack.runtime_name),
         "settings": {"replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
                      **load.describe(),
                      "strategy": spec.stack.strategy, "image": spec.stack.image},
@@ -283,6 +300,20 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     return RunOutcome(report, history, result, audit, json_path, markdown_path)
 
 
+def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
+    """The report's ``layout``: the stack's own, or for a target only what the user said it runs
+    (lbdemo did not start it, so it knows no volume or server of it)."""
+    layout = spec.stack.layout
+    if spec.target is None:
+        return layout.describe(runtime=runtime)
+    summary = (
+        f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "
+        f"replicas, said to run {layout.storage} storage (started by someone else: lbdemo only "
+        "loaded and audited it)"
+    )
+    return {"name": layout.name, "storage": layout.storage, "runtime": runtime, "summary": summary}
+
+
 def _relative(period: dict[str, Any], history: History) -> dict[str, Any]:
     """A period recorded in monotonic seconds, as seconds from the history's first operation
     (CLOCK_MONOTONIC is machine-wide: Locust's clock and ours are the same clock)."""
@@ -307,16 +338,22 @@ def _locust_progress(line: str, duration_s: float, progress: Progress) -> None:
 
 
 async def wait_for_traffic(history_file: Path, load: asyncio.Task[LocustRun]) -> None:
-    """Until Locust has recorded a few operations (or has ended: its crash is raised)."""
+    """Until Locust has recorded a few operations (or has ended: its crash is raised).
+
+    With workers the operations are in the workers' parts until the end of the run."""
     deadline = time.monotonic() + HISTORY_WAIT_S
     while time.monotonic() < deadline and not load.done():
-        try:
-            with history_file.open("rb") as f:
-                if sum(1 for _ in f) > 5:
-                    return
-        except OSError:
-            pass
+        if sum(map(_lines, live_history_files(history_file))) > 5:
+            return
         await asyncio.sleep(0.1)
     if load.done():
         await load  # raises the crash, if that is why it ended
     raise TimeoutError("Locust sent no request in time")
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0

@@ -1,7 +1,9 @@
 """``python -m lbdemo.replica --name r1``: one replica process ("container").
 
 Its store is ``--dsn URL``, else ``$LBDEMO_STORE_DSN`` (a password belongs in the environment,
-not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). With ``$LBDEMO_READ_DSN``
+not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). The password: the file
+``$LBDEMO_STORE_PASSWORD_FILE`` names (a container's mounted secret), else the DSN's, else
+``$PGPASSWORD``. With ``$LBDEMO_READ_DSN``
 (a replicated layout: its own streaming standby) its reads go there and its writes to the first.
 Runs on the server skeleton of :mod:`lbdemo.serving`: the ready line comes once it is connected
 to its store and listening.
@@ -19,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo import serving
-from lbdemo.config import READ_DSN_ENV, STORE_DSN_ENV, store_dsn_from_env
+from lbdemo.config import (
+    READ_DSN_ENV,
+    STORE_DSN_ENV,
+    store_dsn_from_env,
+    store_password_file_from_env,
+)
 from lbdemo.containers.names import validate_container_name
 from lbdemo.errors import UsageError
 from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
@@ -66,6 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # it may hold a password.
     if not args.dsn.startswith(("postgresql://", "postgres://")):
         parser.error("the store DSN must be a postgresql:// URL")
+    try:
+        args.password = store_password_file_from_env()
+    except UsageError as exc:
+        parser.error(str(exc))
     args.read_dsn = os.environ.get(READ_DSN_ENV) or None
     if args.read_dsn is not None and not args.read_dsn.startswith(("postgresql://", "postgres://")):
         parser.error(f"${READ_DSN_ENV} must be a postgresql:// URL")
@@ -90,11 +101,13 @@ class ReplicaServer:
                  catalog.current.describe())  # fmt: skip
         try:
             self._store = await PostgresStore.connect(
-                args.dsn, min_size=min(2, args.pool_size), max_size=args.pool_size
-            )
+                args.dsn, password=args.password,
+                min_size=min(2, args.pool_size), max_size=args.pool_size,
+            )  # fmt: skip
             if args.read_dsn is not None:
                 reads = await PostgresStore.connect(
-                    args.read_dsn, min_size=min(2, args.pool_size), max_size=args.pool_size,
+                    args.read_dsn, password=args.password,
+                    min_size=min(2, args.pool_size), max_size=args.pool_size,
                     create_schema=False,  # a standby is read-only: the primary made the schema
                 )  # fmt: skip
                 self._store = SplitStore(self._store, reads)

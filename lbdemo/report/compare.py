@@ -76,6 +76,12 @@ def _load_1m(report: Report) -> Any:
     return load[0] if isinstance(load, list) and load else None
 
 
+def _workers(report: Report) -> Any:
+    """0 for reports from before ``--workers``: they ran one Locust process."""
+    workers = _get("run", "settings", "workers")(report)
+    return 0 if workers is None else workers
+
+
 # What must match for two runs' counts to be comparable; a difference is warned about.
 SETTINGS = [
     Row("duration (s)", _get("run", "settings", "duration_s"), SECONDS),
@@ -84,6 +90,7 @@ SETTINGS = [
     Row("keys", _get("run", "settings", "keys")),
     Row("write ratio", _get("run", "settings", "write_ratio"), PERCENT),
     Row("strategy", _get("run", "settings", "strategy"), TEXT),
+    Row("Locust workers", _workers),
     Row("scenario", _get("run", "scenario"), TEXT),
     Row("CPUs", _get("run", "host", "cpus")),
 ]

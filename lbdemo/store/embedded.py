@@ -11,6 +11,10 @@ PostgreSQL refuses to run as root. When we are root, the server runs as the unpr
 user, and the directories above it and above the binaries must let that user through, so we add
 the traverse bit (``o+x``; never read or write) where it is missing.
 
+``python -m lbdemo.store`` runs one such server in the foreground with ``listen_host`` 0.0.0.0, as
+a container's one process; its ``pg_hba.conf`` then admits any address, still only with the
+password.
+
 Nobody gets in without the password: every start makes sure ``pg_hba.conf`` allows only
 loopback TCP with SCRAM-SHA-256 and that the ``postgres`` role has the state root's secret
 (:mod:`lbdemo.store.secret`). A cluster made earlier with ``trust`` (an old volume) is converted
@@ -58,6 +62,15 @@ host    all             all             ::1/128                 scram-sha-256
 # Streaming standbys (the replicated layouts) connect over loopback with the same password.
 host    replication     all             127.0.0.1/32            scram-sha-256
 """
+# A server alone in its container (``python -m lbdemo.store``) is reached over the container
+# network, from addresses not known in advance: any address, still only with the password.
+HBA_CONF_ANY_ADDRESS = """\
+# Written by lbdemo at every start: TCP from any address with a password (SCRAM) only. No trust,
+# no Unix socket (the server listens on none).
+host    all             all             0.0.0.0/0               scram-sha-256
+host    all             all             ::/0                    scram-sha-256
+"""
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 # Beside pg_hba.conf: a hash of the password the role was last given, so the role is updated
 # (in single-user mode, which costs a fraction of a second) only when the password changed.
 AUTH_MARKER = "lbdemo-auth"
@@ -155,8 +168,13 @@ class EmbeddedPostgres:
         log_file: Path | None = None,
         password: str | None = None,
         template: Path | None = None,
+        listen_host: str = "127.0.0.1",
     ) -> None:
         self.pgdata = pgdata
+        # Loopback by default; another address (0.0.0.0 in a container) brings the pg_hba rules
+        # for any address, so the server never listens where its rules would refuse everyone.
+        self.listen_host = listen_host
+        self._hba_conf = HBA_CONF if listen_host in LOOPBACK_HOSTS else HBA_CONF_ANY_ADDRESS
         self.log_file = log_file or pgdata.parent / "postgres.log"
         # A cluster initialised once (with the same password) and copied for each new data
         # directory: a copy takes a fraction of initdb's seconds, which every private replica
@@ -243,11 +261,12 @@ class EmbeddedPostgres:
         """Make the cluster accept only our password, unless it already does."""
         hba, marker = self.pgdata / "pg_hba.conf", self.pgdata / AUTH_MARKER
         with contextlib.suppress(OSError):
-            if hba.read_text() == HBA_CONF and marker.read_text() == _fingerprint(self.password):
+            fingerprint = _fingerprint(self.password)
+            if hba.read_text() == self._hba_conf and marker.read_text() == fingerprint:
                 return
         # The role's password first, while no server listens; then the rule that demands it.
         await self._set_password_offline(account)
-        _write_owned(hba, HBA_CONF, account)
+        _write_owned(hba, self._hba_conf, account)
         _write_owned(marker, _fingerprint(self.password), account)
 
     async def _set_password_offline(self, account: pwd.struct_passwd | None) -> None:
@@ -339,7 +358,7 @@ class EmbeddedPostgres:
                 [
                     str(postgres_bin_dir() / "postgres"),
                     "-D", str(self.pgdata),
-                    "-h", "127.0.0.1",
+                    "-h", self.listen_host,
                     "-p", str(chosen),
                     "-c", "unix_socket_directories=",
                     "-c", "max_connections=200",

@@ -42,7 +42,7 @@ async def test_async_standbys_behind_an_apply_delay_serve_stale_reads(tmp_path: 
     section = report["replication"]
     assert section["stale_reads"] == stale and len(section["standbys"]) == 2
     # PostgreSQL's own figure includes the delay; the clients' figure is bounded by it
-    assert section["replay_lag_ms"]["p50"] >= 300
+    assert section["replay_lag_ms"]["p50"] >= 200  # half the delay: samples while it ramps up
     history_lag = section["lag_from_history_ms"]
     assert 0 < history_lag["count"] <= stale
     assert 0 <= history_lag["max"] < 400 + 1000

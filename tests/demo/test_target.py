@@ -88,6 +88,8 @@ async def test_demo_against_a_running_deployment_shows_the_same_contrast(
     assert result.status == 0, result
     report = json.loads((out / f"{storage}.json").read_text())
     assert report["run"]["layout"]["runtime"] == "target"
+    assert "lbdemo only loaded and audited it" in report["run"]["layout"]["summary"]
+    assert "volume" not in report["run"]["layout"]
     assert report["verdict"] == verdict
     # every replica audited under the name it answers as (and serves as: X-Replica)
     assert sorted(r["replica"] for r in report["replicas"]) == names

@@ -11,8 +11,8 @@ from oplog import (
     OK,
     UNKNOWN,
     HistoryWriter,
-    history_path_for_process,
     read_outcome,
+    worker_history_path,
     write_outcome,
 )
 from staleness import StaleReadDetector
@@ -57,10 +57,9 @@ def test_read_outcome_is_ok_for_a_value_or_not_found(status: int | None, expecte
 # ---- history file -------------------------------------------------------------------------
 
 
-def test_history_path_is_suffixed_with_the_pid_only_per_process(tmp_path: Path) -> None:
-    path = tmp_path / "history.jsonl"
-    assert history_path_for_process(path, per_process=False) == path
-    assert history_path_for_process(path, per_process=True, pid=42) == tmp_path / "history.42.jsonl"
+def test_a_workers_part_is_named_by_its_index_before_the_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "run-history.jsonl"
+    assert worker_history_path(path, 3) == tmp_path / "run-history.w3.jsonl"
 
 
 def _record(writer: HistoryWriter, n: int) -> None:
