@@ -6,9 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Two pytest-xdist workers (this project's machines have 2 cores); each has its own temporary
-# tree and its own session PostgreSQL. loadgroup keeps each xdist_group on one worker (the
-# browser tests share one demo run). `make test ARGS="-n 0"` runs in one process.
-PYTEST_PARALLEL ?= -n 2 --dist loadgroup
+# tree and its own session PostgreSQL (tests/conftest.py says which tests share one worker).
+# `make test ARGS="-n 0"` runs in one process.
+PYTEST_PARALLEL ?= -n 2
 
 .PHONY: demo up test lint bench clean
 

@@ -18,8 +18,7 @@ from lbdemo.report.html import render_report_html
 from tests.browser.chromium import console_errors, screenshot_full_page, wait_ready
 from tests.browser.conftest import Pages
 
-# One worker runs them all: they share one session-scoped demo run (conftest.run_dir).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser-run")]
+pytestmark = pytest.mark.slow
 
 
 def open_page(browser: Any, page: Path) -> dict[str, Any]:
