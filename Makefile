@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Two pytest-xdist workers (this project's machines have 2 cores); each has its own temporary
+# tree and its own session PostgreSQL (tests/conftest.py says which tests share one worker).
+# `make test ARGS="-n 0"` runs in one process.
+PYTEST_PARALLEL ?= -n 2
 
 .PHONY: demo up test lint bench clean
 
@@ -25,7 +29,7 @@ test: $(STAMP)
 	scripts/ensure-docker
 	$(BIN)/ruff check lbdemo loadtests tests
 	$(BIN)/mypy
-	$(BIN)/pytest -q $(ARGS)
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/lbdemo bench $(ARGS)

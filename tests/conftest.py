@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -14,6 +15,11 @@ import pytest_asyncio
 from lbdemo.store.embedded import EmbeddedPostgres, ServerInfo
 from lbdemo.store.postgres import PostgresStore
 from lbdemo.store.secret import PASSWORD_ENV
+
+# Under pytest-xdist (`make test` runs two workers), the tests below each of these folders run on
+# one worker: the browser tests share one session-scoped demo run, the Docker tests one dockerd
+# (started by a session when none runs) and one image build in one cache directory.
+ONE_WORKER_DIRS = ("tests/browser/", "tests/docker/")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +38,24 @@ def pytest_configure(config: pytest.Config) -> None:
     if root.is_symlink() or root.stat().st_uid != os.geteuid():
         return  # someone else's: keep pytest's default rather than write in it
     os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's ``load`` scheduling, with each of ONE_WORKER_DIRS one unit of work.
+
+    By path rather than with xdist_group marks: pytest 9.2 no longer lets xdist 3.8 rename the
+    test ids that ``--dist loadgroup`` groups by, so those marks are silently ignored.
+    """
+    if config.getoption("dist") != "load":
+        return None  # another --dist asked for: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerDirs(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((d for d in ONE_WORKER_DIRS if nodeid.startswith(d)), nodeid)
+
+    return OneWorkerDirs(config, log)
 
 
 @pytest_asyncio.fixture(scope="session")

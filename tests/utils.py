@@ -8,6 +8,7 @@ import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +41,19 @@ async def running_stack(
         yield stack
     finally:
         await stack.stop()
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where every connection is refused, for as long as the block runs.
+
+    The socket stays bound but never listens: the kernel refuses connections to it, and no other
+    process (another test worker, another stack) can take the port in the meantime, as it could
+    one that was merely free a moment ago.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @dataclass

@@ -133,9 +133,10 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
                 seen.append(board.broadcaster.latest.data)
             await asyncio.sleep(0.3)
 
+    # Locust prints a progress line a second: four seconds give a few even on a shared CPU.
     spec = RunSpec("live", "consistency", StackConfig(
         state_root=tmp_path / "state", layout=Layout.from_options("private"), replicas=1,
-        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=3), tmp_path / "out")
+        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=4), tmp_path / "out")
     watcher = asyncio.create_task(watch_counts())
     token = LIVE_VIEW.set(board)
     try:

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from lbdemo.faults.proxy import FaultProxy
-from lbdemo.procs import free_port
+from tests.utils import refused_port
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -83,9 +83,10 @@ async def test_reset_cuts_open_connections_and_refuses_new_ones_with_rst(
 
 
 async def test_a_dead_upstream_is_a_reset_connection(proxy: FaultProxy) -> None:
-    proxy.upstream_port = free_port()  # nothing listens there
-    with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
-        await round_trip(proxy)
+    with refused_port() as port:
+        proxy.upstream_port = port
+        with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
+            await round_trip(proxy)
 
 
 async def test_close_ends_every_connection_and_the_listener(proxy: FaultProxy) -> None:

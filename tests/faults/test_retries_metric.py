@@ -9,7 +9,7 @@ from aiohttp import ClientSession, web
 
 from lbdemo.balancer import Balancer, BalancerConfig, Upstream
 from lbdemo.faults.metrics import parse_retries
-from lbdemo.procs import free_port
+from tests.utils import refused_port
 
 
 async def test_a_get_retried_after_a_refused_connect_is_counted_in_metrics() -> None:
@@ -23,23 +23,24 @@ async def test_a_get_retried_after_a_refused_connect_is_counted_in_metrics() -> 
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     live_port = runner.addresses[0][1]
-    ups = (Upstream("dead", "127.0.0.1", free_port()), Upstream("live", "127.0.0.1", live_port))
-    config = dataclasses.replace(BalancerConfig(), upstreams=ups, health_interval=0)
-    balancer = Balancer(config)
-    await balancer.start()
-    try:
-        assert parse_retries(balancer.metrics.render().decode()) == 0
-        async with ClientSession() as http:
-            statuses = []
-            for _ in range(2):  # round robin: one of the two starts on the dead replica
-                async with http.get(f"{balancer.url}/x") as r:
-                    statuses.append(r.status)
-        assert statuses == [200, 200]
-        assert balancer.metrics.retries == 1
-        assert parse_retries(balancer.metrics.render().decode()) == 1
-    finally:
-        await balancer.stop()
-        await runner.cleanup()
+    with refused_port() as dead_port:
+        ups = (Upstream("dead", "127.0.0.1", dead_port), Upstream("live", "127.0.0.1", live_port))
+        config = dataclasses.replace(BalancerConfig(), upstreams=ups, health_interval=0)
+        balancer = Balancer(config)
+        await balancer.start()
+        try:
+            assert parse_retries(balancer.metrics.render().decode()) == 0
+            async with ClientSession() as http:
+                statuses = []
+                for _ in range(2):  # round robin: one of the two starts on the dead replica
+                    async with http.get(f"{balancer.url}/x") as r:
+                        statuses.append(r.status)
+            assert statuses == [200, 200]
+            assert balancer.metrics.retries == 1
+            assert parse_retries(balancer.metrics.render().decode()) == 1
+        finally:
+            await balancer.stop()
+            await runner.cleanup()
 
 
 def test_metrics_without_the_counter_read_as_none() -> None:

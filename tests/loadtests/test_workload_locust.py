@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -19,6 +18,7 @@ import pytest
 from lbdemo.history import History, Op, read_history
 from lbdemo.loadrun import LocustRun, find_locustfile, run_locust, run_process
 from tests.loadtests.products_fake import DROP, FakeProducts
+from tests.utils import refused_port
 
 OP_FIELDS = {
     "type", "client", "op", "key", "write_id", "price", "invoke", "complete", "status",
@@ -94,7 +94,9 @@ async def test_diverging_replicas_show_up_as_stale_read_failures_in_locust(
 ) -> None:
     html = tmp_path / "report.html"
     async with FakeProducts(replicas=2) as fake:
-        run = await _run(fake.url, tmp_path, html=html)
+        # Locust rewrites its CSV files once a second and not at the end: three seconds, so
+        # that stale reads found after a slow start still reach failures.csv.
+        run = await _run(fake.url, tmp_path, html=html, duration_s=3)
 
     # Exit status 1 is Locust saying "requests failed": findings, not a crash.
     assert run.exit_code == 1 and run.had_failures and not run.crashed
@@ -135,10 +137,8 @@ async def test_failing_balancer_answers_are_recorded_with_their_outcomes(tmp_pat
 
 
 async def test_refused_connections_make_writes_fail(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again before Locust starts: nobody listens
-    run = await _run(f"http://127.0.0.1:{port}", tmp_path, users=1)
+    with refused_port() as port:
+        run = await _run(f"http://127.0.0.1:{port}", tmp_path, users=1)
 
     assert run.exit_code == 1 and not run.crashed
     history = read_history(run.history_file)
