@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -47,12 +48,24 @@ PORT_VARIABLES = (
 
 
 def _free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 right now (held open together, so all differ)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+    """Ports free on 127.0.0.1 right now, all different, and below the kernel's ephemeral range:
+    between this check and compose binding them, no port-0 listener or outgoing connection of
+    another process (another test worker's stack, say) can be given one of them."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = list(range(max(1024, low - 12000), low))
+    rng = random.Random()
+    rng.shuffle(candidates)
+    ports: list[int] = []
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise AssertionError("no free ports below the ephemeral range")
 
 
 @contextlib.contextmanager
