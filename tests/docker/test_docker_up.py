@@ -85,6 +85,9 @@ def test_up_detached_on_docker_then_down(
         assert down.returncode == 0, down.stderr
         assert leftovers(docker_client, project) == []
     finally:
+        # the background `up` (and its balancer) is this test's process too: stopped even when
+        # an assertion above failed before the `down` it checks
+        run_cli_process(state, "down")
         for container in project.containers(docker_client):
             container.remove(force=True)
         for network in docker_client.networks.list(names=[project.network]):
