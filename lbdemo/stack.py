@@ -199,7 +199,51 @@ class StackLock:
         return False
 
 
-class Stack:
+class HostBalancedStack:
+    """What both runtimes' stacks share: a balancer process on this host in front of the
+    replicas, and the files under ``run/`` that ``up``, ``down`` and the CLI read
+    (``stack.json``, ``admin-token``)."""
+
+    config: StackConfig
+    balancer: Child | None
+
+    @property
+    def url(self) -> str:
+        assert self.balancer is not None
+        return str(self.balancer.ready["url"])
+
+    @property
+    def admin_url(self) -> str | None:
+        assert self.balancer is not None
+        value = self.balancer.ready.get("admin_url")
+        return str(value) if value else None
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.config.run_dir / "admin-token"
+
+    def describe(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _balancer_description(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "admin_url": self.admin_url,
+            "admin_token_file": str(self.admin_token_file),
+            "pid": self.balancer.pid if self.balancer else None,
+        }
+
+    def _write_state_file(self) -> None:
+        path = self.config.run_dir / "stack.json"
+        write_json(path, self.describe())
+        path.chmod(0o600)  # pids, ports and paths: this user's business (run/ is 0700 too)
+
+    def _remove_state_files(self) -> None:
+        (self.config.run_dir / "stack.json").unlink(missing_ok=True)
+        self.admin_token_file.unlink(missing_ok=True)
+
+
+class Stack(HostBalancedStack):
     """Starts and stops one stack; knows its containers, their pids and URLs."""
 
     runtime_name = "local"
@@ -232,17 +276,6 @@ class Stack:
         """Every PostgreSQL server the stack runs (store container, or one per replica)."""
         return [p.server for p in self.runtime.procs.values() if p.server is not None]
 
-    @property
-    def url(self) -> str:
-        assert self.balancer is not None
-        return str(self.balancer.ready["url"])
-
-    @property
-    def admin_url(self) -> str | None:
-        assert self.balancer is not None
-        value = self.balancer.ready.get("admin_url")
-        return str(value) if value else None
-
     async def start(self) -> None:
         """Take the state root's stack lock, then start everything; on any failure, stop what
         was started. Without the lock nothing is cleaned, created or started."""
@@ -271,10 +304,6 @@ class Stack:
             raise
         self.started_in_s = time.monotonic() - began
         self._write_state_file()
-
-    @property
-    def admin_token_file(self) -> Path:
-        return self.config.run_dir / "admin-token"
 
     def _write_admin_token(self) -> None:
         write_admin_token(self.admin_token_file, self.config.admin_token)
@@ -346,8 +375,7 @@ class Stack:
         if admin is not None:
             await admin.close()
         self._remove_leftovers()
-        (self.config.run_dir / "stack.json").unlink(missing_ok=True)
-        self.admin_token_file.unlink(missing_ok=True)
+        self._remove_state_files()
         self._lock.release()
         self._lock = None
 
@@ -367,12 +395,7 @@ class Stack:
             "format": STACK_FORMAT,
             "pid": os.getpid(),
             "layout": store,
-            "balancer": {
-                "url": self.url,
-                "admin_url": self.admin_url,
-                "admin_token_file": str(self.admin_token_file),
-                "pid": self.balancer.pid if self.balancer else None,
-            },
+            "balancer": self._balancer_description(),
             "replicas": [r.describe() for r in self.replicas],
             "daemon": {
                 "url": self.control.url if self.control else None,
@@ -388,10 +411,6 @@ class Stack:
             if self._on_event is not None:
                 self._on_event(event)
 
-    def _write_state_file(self) -> None:
-        path = self.config.run_dir / "stack.json"
-        write_json(path, self.describe())
-        path.chmod(0o600)  # pids, ports and paths: this user's business (run/ is 0700 too)
 
 
 STACK_FORMAT = "lbdemo-stack/1"

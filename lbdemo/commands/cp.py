@@ -222,49 +222,16 @@ def stream_in(container: Container, archive: BinaryIO, dest_path: str, scratch_r
             _write(fs, Path(scratch) / name, posixpath.join(dest, name))
 
 
-def _stream(args: argparse.Namespace, src: Endpoint, dest: Endpoint) -> int:
-    """The ``-`` forms: no ``Successfully copied`` line (stdout may be the archive)."""
-    container_end = src if args.dest == "-" else dest
-    if container_end.container is None:
-        raise UsageError("must specify at least one container source")
-    root = state_root(args)
-    try:
-        container = ContainerStore(root).get(container_end.container)
-        if args.dest == "-":
-            stream_out(container, src.path, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        else:
-            stream_in(container, sys.stdin.buffer, dest.path, root / "tmp")
-    except ReadOnlyFileSystemError:
-        print("Error response from daemon: mounted volume is marked read-only", file=sys.stderr)
-        return 1
-    except (NoSuchContainerError, CopyError, PathEscapeError) as exc:
-        print(error_line(exc), file=sys.stderr)
-        return 1
-    return 0
-
-
 def _cp(args: argparse.Namespace) -> int:
     src, dest = parse_endpoint(args.src), parse_endpoint(args.dest)
     if args.src == "-" and args.dest == "-":
         raise UsageError("cp: one end must be a container path, not both '-'")
-    if "-" in (args.src, args.dest):
-        return _stream(args, src, dest)
     if src.container is not None and dest.container is not None:
         raise UsageError("copying between containers is not supported")
     if src.container is None and dest.container is None:
         raise UsageError("must specify at least one container source")
-    store = ContainerStore(state_root(args))
-    name = src.container or dest.container
-    assert name is not None
     try:
-        container = store.get(name)
-        if dest.container is not None:
-            size = copy_into(container, src.path, dest.path)
-            shown = f"{dest.container}:{dest.path}"
-        else:
-            size = copy_out(container, src.path, dest.path)
-            shown = dest.path
+        done = _copy(state_root(args), src, dest)
     except ReadOnlyFileSystemError:
         print("Error response from daemon: mounted volume is marked read-only", file=sys.stderr)
         return 1
@@ -274,8 +241,29 @@ def _cp(args: argparse.Namespace) -> int:
     except LocalPathError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"Successfully copied {human_size(size)} to {shown}", file=sys.stderr)
+    if done:
+        print(done, file=sys.stderr)
     return 0
+
+
+def _copy(root: Path, src: Endpoint, dest: Endpoint) -> str | None:
+    """The copy, and Docker's ``Successfully copied`` line for it; none for the ``-`` forms
+    (stdout may be the archive)."""
+    name = src.container or dest.container
+    assert name is not None
+    container = ContainerStore(root).get(name)
+    if dest.path == "-" and dest.container is None:
+        stream_out(container, src.path, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return None
+    if src.path == "-" and src.container is None:
+        stream_in(container, sys.stdin.buffer, dest.path, root / "tmp")
+        return None
+    if dest.container is not None:
+        size = copy_into(container, src.path, dest.path)
+        return f"Successfully copied {human_size(size)} to {dest.container}:{dest.path}"
+    size = copy_out(container, src.path, dest.path)
+    return f"Successfully copied {human_size(size)} to {dest.path}"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

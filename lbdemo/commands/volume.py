@@ -9,18 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.display import (
     VOLUME_HEADER,
     error_line,
     human_size,
-    json_array,
+    print_volume_inspect,
     table,
     volume_context,
 )
 from lbdemo.containers.errors import DaemonError, NoSuchVolumeError
-from lbdemo.containers.format import TemplateError, compile_format, format_items, render_inspect
+from lbdemo.containers.format import compile_format, format_items
 from lbdemo.containers.volumes import Volume, VolumeStore
 from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import LbdemoError, UsageError
@@ -111,26 +112,15 @@ def _ls(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     if docker_commands.wants_docker(args):
         return docker_commands.volume_inspect(args)
-    template = None
-    if args.format not in (None, "", "json"):
-        try:
-            template = compile_format(args.format)
-        except TemplateError as exc:
-            raise TemplateError(f"template parsing error: {exc}") from None
     store = VolumeStore(state_root(args))
-    found, status = [], 0
-    for name in args.names:
+
+    def find(name: str) -> dict[str, Any] | None:
         try:
-            found.append(store.get(name).inspect())
+            return store.get(name).inspect()
         except NoSuchVolumeError:
-            print(f"Error: No such volume: {name}", file=sys.stderr)
-            status = 1
-    if template is None:
-        print(json_array(found))
-    else:
-        for obj in found:
-            print(render_inspect(template, obj))
-    return status
+            return None
+
+    return print_volume_inspect(args.format, args.names, find)
 
 
 def _rm(args: argparse.Namespace) -> int:

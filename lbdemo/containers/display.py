@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from lbdemo.containers.containers import Container, parse_time
 from lbdemo.containers.errors import DaemonError, NoSuchImageError
-from lbdemo.containers.format import Context
+from lbdemo.containers.format import Context, TemplateError, compile_format, render_inspect
 from lbdemo.containers.images import Image
 from lbdemo.containers.volumes import Volume
 from lbdemo.errors import LbdemoError, StateError
@@ -92,6 +93,34 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def json_array(items: Sequence[Any]) -> str:
     """``docker inspect``'s output: a JSON array indented by four spaces."""
     return json.dumps(list(items), indent=4)
+
+
+def print_volume_inspect(
+    fmt: str | None, names: Sequence[str], find: Callable[[str], dict[str, Any] | None]
+) -> int:
+    """``docker volume inspect [-f FORMAT] NAME...``, whoever keeps the volumes: ``find`` gives
+    a volume's inspect object, or None when there is no such volume (one error line each, exit
+    status 1, the others still shown). A bad template is refused before anything is looked up."""
+    template = None
+    if fmt not in (None, "", "json"):
+        try:
+            template = compile_format(fmt)
+        except TemplateError as exc:
+            raise TemplateError(f"template parsing error: {exc}") from None
+    found, status = [], 0
+    for name in names:
+        obj = find(name)
+        if obj is None:
+            print(f"Error: No such volume: {name}", file=sys.stderr)
+            status = 1
+        else:
+            found.append(obj)
+    if template is None:
+        print(json_array(found))
+    else:
+        for obj in found:
+            print(render_inspect(template, obj))
+    return status
 
 
 def error_line(exc: LbdemoError) -> str:

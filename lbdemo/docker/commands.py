@@ -17,8 +17,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.containers.containers import parse_time
-from lbdemo.containers.display import created_text, ellipsis, human_duration, json_array, table
-from lbdemo.containers.format import TemplateError, compile_format, render_inspect
+from lbdemo.containers.display import (
+    created_text,
+    ellipsis,
+    human_duration,
+    print_volume_inspect,
+    table,
+)
 from lbdemo.deployment import RUNTIMES
 from lbdemo.docker.containers import engine_says
 from lbdemo.docker.project import Project
@@ -189,26 +194,15 @@ def volume_ls(args: argparse.Namespace) -> int:
 def volume_inspect(args: argparse.Namespace) -> int:
     import docker
 
-    template = None
-    if args.format not in (None, "", "json"):
-        try:
-            template = compile_format(args.format)
-        except TemplateError as exc:
-            raise TemplateError(f"template parsing error: {exc}") from None
     client = _client()
-    found, status = [], 0
-    for name in args.names:
+
+    def find(name: str) -> dict[str, Any] | None:
         try:
-            found.append(client.api.inspect_volume(name))
+            return dict(client.api.inspect_volume(name))
         except docker.errors.NotFound:
-            print(f"Error: No such volume: {name}", file=sys.stderr)
-            status = 1
-    if template is None:
-        print(json_array(found))
-    else:
-        for obj in found:
-            print(render_inspect(template, obj))
-    return status
+            return None
+
+    return print_volume_inspect(args.format, args.names, find)
 
 
 def volume_rm(args: argparse.Namespace) -> int:

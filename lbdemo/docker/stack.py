@@ -48,11 +48,17 @@ from lbdemo.docker.containers import Engine, container_pid, published_url
 from lbdemo.docker.project import STATE_ROOT_LABEL, Project
 from lbdemo.docker.supervisor import Supervisor
 from lbdemo.errors import StateError
-from lbdemo.files import write_json
 from lbdemo.procs import Child
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.runtime.engine import Event
-from lbdemo.stack import STACK_FORMAT, StackConfig, StackLock, start_balancer, write_admin_token
+from lbdemo.stack import (
+    STACK_FORMAT,
+    HostBalancedStack,
+    StackConfig,
+    StackLock,
+    start_balancer,
+    write_admin_token,
+)
 from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:
@@ -73,7 +79,7 @@ class DockerReplica:
                 "pid": self.pid, "data": None, "store_pid": None}  # fmt: skip
 
 
-class DockerStack:
+class DockerStack(HostBalancedStack):
     """Starts and stops one stack on a Docker Engine; knows its containers and URLs."""
 
     runtime_name = "docker"
@@ -108,24 +114,9 @@ class DockerStack:
     # -- reading -----------------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
-        assert self.balancer is not None
-        return str(self.balancer.ready["url"])
-
-    @property
-    def admin_url(self) -> str | None:
-        assert self.balancer is not None
-        value = self.balancer.ready.get("admin_url")
-        return str(value) if value else None
-
-    @property
     def replicas(self) -> Sequence[DockerReplica]:
         """The replicas in the rotation, in the order they started."""
         return list(self._replicas.values())
-
-    @property
-    def admin_token_file(self) -> Path:
-        return self.config.run_dir / "admin-token"
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -278,8 +269,7 @@ class DockerStack:
         finally:
             self._replicas = {}
             self._claimed = False
-            (self.config.run_dir / "stack.json").unlink(missing_ok=True)
-            self.admin_token_file.unlink(missing_ok=True)
+            self._remove_state_files()
             self._lock.release()
             self._lock = None
 
@@ -297,12 +287,7 @@ class DockerStack:
             "format": STACK_FORMAT,
             "pid": os.getpid(),
             "layout": store,
-            "balancer": {
-                "url": self.url,
-                "admin_url": self.admin_url,
-                "admin_token_file": str(self.admin_token_file),
-                "pid": self.balancer.pid if self.balancer else None,
-            },
+            "balancer": self._balancer_description(),
             "replicas": [r.describe() for r in self.replicas],
             # no "daemon": the engine is the daemon; lbdemo's verbs reach it with --runtime docker
             "started_in_s": round(self.started_in_s or 0.0, 3),
@@ -314,10 +299,6 @@ class DockerStack:
         if self.balancer is not None and self.started_in_s is not None:
             self._write_state_file()
 
-    def _write_state_file(self) -> None:
-        path = self.config.run_dir / "stack.json"
-        write_json(path, self.describe())
-        path.chmod(0o600)
 
 
 def _connect() -> Any:
