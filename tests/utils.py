@@ -79,6 +79,17 @@ def run_cli(*argv: str, stdin: str = "") -> Result:
     return Result(status, out.getvalue(), err.getvalue())
 
 
+def assert_demo_refused(tmp_path: Path, *args: str) -> Result:
+    """``lbdemo demo ARGS`` refused as a bad option: exit status 2, one line on stderr and no
+    traceback, and neither the state root nor the output folder made (nothing was started)."""
+    state, out = tmp_path / "state", tmp_path / "out"
+    result = run_cli("demo", "--state", str(state), "--out", str(out), *args)
+    assert result.status == 2, result
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert not state.exists() and not out.exists()
+    return result
+
+
 async def run_cli_async(*argv: str) -> Result:
     """:func:`run_cli` in a worker thread: for commands that talk to a daemon running on the
     test's own event loop."""

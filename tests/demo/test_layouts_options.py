@@ -12,7 +12,7 @@ from lbdemo.demo.replication import history_lags_ms
 from lbdemo.errors import UsageError
 from lbdemo.layout import Layout
 from tests.checker.opbuild import H, R, W
-from tests.utils import run_cli
+from tests.utils import assert_demo_refused
 
 BAD = [
     ["--layouts", "private,cloud"],
@@ -28,11 +28,7 @@ BAD = [
 
 @pytest.mark.parametrize("args", BAD, ids=" ".join)
 def test_demo_refuses_bad_layouts_before_starting_anything(tmp_path: Path, args: list[str]) -> None:
-    state, out = tmp_path / "state", tmp_path / "out"
-    result = run_cli("demo", "--state", str(state), "--out", str(out), *args)
-    assert result.status == 2, result
-    assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert not state.exists() and not out.exists()
+    assert_demo_refused(tmp_path, *args)
 
 
 def test_layout_names_and_what_they_run() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from lbdemo.deployment import Target
 from lbdemo.errors import UsageError
-from tests.utils import run_cli, run_cli_async, running_stack
+from tests.utils import assert_demo_refused, run_cli_async, running_stack
 
 BAD = [
     ["--target", "http://127.0.0.1:1"],  # no --replica-urls
@@ -41,11 +41,7 @@ BAD = [
 def test_target_options_are_refused_before_anything_is_written(
     tmp_path: Path, args: list[str]
 ) -> None:
-    state, out = tmp_path / "state", tmp_path / "out"
-    result = run_cli("demo", "--state", str(state), "--out", str(out), *args)
-    assert result.status == 2, result
-    assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert not state.exists() and not out.exists()
+    assert_demo_refused(tmp_path, *args)
 
 
 def test_target_keeps_the_urls_it_was_given_without_a_trailing_slash() -> None:

@@ -12,7 +12,7 @@ from lbdemo.errors import UsageError
 from lbdemo.history import OK, HistoryWriter, read_history, worker_history_path
 from lbdemo.loaddist import ProgressCombiner, check_workers, parse_worker_summary
 from lbdemo.loadmerge import WorkerPart, merge_worker_histories
-from tests.utils import run_cli
+from tests.utils import assert_demo_refused
 
 
 def _op(client: str, n: int, invoke: float, *, write: bool = True) -> dict[str, object]:
@@ -153,8 +153,4 @@ def test_worker_counts_outside_0_to_16_are_refused(workers: int) -> None:
 def test_demo_refuses_bad_worker_counts_before_starting_anything(
     tmp_path: Path, args: list[str]
 ) -> None:
-    state, out = tmp_path / "state", tmp_path / "out"
-    result = run_cli("demo", "--state", str(state), "--out", str(out), *args)
-    assert result.status == 2, result
-    assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert not state.exists() and not out.exists()
+    assert_demo_refused(tmp_path, *args)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils import run_cli
+from tests.utils import assert_demo_refused, run_cli
 
 BAD_UP = [
     ["--strategy", "bogus"],
@@ -53,11 +53,7 @@ def test_up_refuses_a_bad_option_before_starting_anything(tmp_path: Path, args: 
 def test_demo_refuses_a_bad_option_before_starting_anything(
     tmp_path: Path, args: list[str]
 ) -> None:
-    state, out = tmp_path / "state", tmp_path / "out"
-    result = run_cli("demo", "--state", str(state), "--out", str(out), *args)
-    assert result.status == 2, result
-    assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert not state.exists() and not out.exists()
+    assert_demo_refused(tmp_path, *args)
 
 
 def test_only_a_non_loopback_host_exposes_the_balancer(tmp_path: Path) -> None:
