@@ -9,8 +9,8 @@ client gave up), so its completion counts as +inf: a read that returns it is nev
 anything.
 
 The per-key pass that finds them is :mod:`lbdemo.checker.scan`; :class:`AnomalyLog` keeps every
-anomaly as its offender, an ``explain_*`` function and its arguments, so that a sentence is only
-formatted when someone asks.
+anomaly as its offending operation, and finds what explains it (an ``explain_*`` function and
+its arguments) only when someone asks for the sentence.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any
 
 from lbdemo.history import Op
@@ -75,11 +75,11 @@ class Anomaly:
         }
 
 
-# One anomaly as found: (offender, explain, args); ``explain(offender, *args)`` builds the Anomaly.
-# A tuple rather than a closure: a run with private storage has hundreds of thousands of them,
-# and one tuple is cheaper to make and keep than a function with its cells.
+# One anomaly with what explains it: (offender, explain, args); ``explain(offender, *args)``
+# builds the Anomaly.
 Found = tuple[Op, Callable[..., "Anomaly"], tuple[Any, ...]]
-_OFFENDER = itemgetter(0)
+# A key's anomalies with what explains them, per kind (what a second scan of the key gives).
+Rescan = Callable[[str], dict[str, list[Found]]]
 _REPLICA = attrgetter("replica")
 
 
@@ -90,32 +90,59 @@ def explain(entry: Found) -> Anomaly:
 
 @dataclass(slots=True)
 class AnomalyLog:
-    """Every anomaly found, per kind, in the order found; explained only when asked.
+    """Every anomaly found, per kind, as its offending operation, in the order found; explained
+    only when asked.
 
     Formatting a sentence costs more than finding the anomaly, so :meth:`samples` explains the
     first ``sample_limit`` of each kind (they go in every report) and :meth:`explained` the rest
-    on demand.
+    on demand. What explains a read anomaly (the value's write, the witness) is not kept: a run
+    with private storage has hundreds of thousands of them, and a tuple per anomaly costs
+    allocations and, once the garbage collector runs again, a traversal of every one; the one
+    key's operations are scanned again when a sentence is asked for (``rescan``), which finds
+    the same anomalies in the same order. Lost writes are few and keep theirs (:meth:`add`).
     """
 
     sample_limit: int = 20
-    found: dict[str, list[Found]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    found: dict[str, list[Op]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    rescan: Rescan | None = None  # set by the scan that fills the read kinds
+    _kept: dict[tuple[str, int], Found] = field(default_factory=dict)  # (kind, id(offender))
+    _rescanned: dict[str, dict[str, dict[int, Found]]] = field(default_factory=dict)
 
     def add(self, kind: str, offender: Op, build: Callable[..., Anomaly], *args: Any) -> None:
-        self.found[kind].append((offender, build, args))
+        """Record an anomaly with what explains it."""
+        self.found[kind].append(offender)
+        self._kept[(kind, id(offender))] = (offender, build, args)
+
+    def explain(self, kind: str, offender: Op) -> Anomaly:
+        """The sentence for one recorded anomaly."""
+        entry = self._kept.get((kind, id(offender)))
+        if entry is None:
+            entry = self._rescan(offender.key)[kind][id(offender)]
+        return explain(entry)
+
+    def _rescan(self, key: str) -> dict[str, dict[int, Found]]:
+        by_kind = self._rescanned.get(key)
+        if by_kind is None:
+            if self.rescan is None:
+                raise LookupError(f"no scan recorded the anomalies of {key}")
+            by_kind = {kind: {id(e[0]): e for e in entries}
+                       for kind, entries in self.rescan(key).items()}  # fmt: skip
+            self._rescanned[key] = by_kind
+        return by_kind
 
     @property
     def counts(self) -> dict[str, int]:
         return {kind: len(found) for kind, found in self.found.items()}
 
     def samples(self) -> dict[str, list[Anomaly]]:
-        return {kind: [explain(e) for e in found[: self.sample_limit]]
-                for kind, found in self.found.items()}
+        return {kind: [self.explain(kind, op) for op in found[: self.sample_limit]]
+                for kind, found in self.found.items()}  # fmt: skip
 
     def by_replica(self) -> dict[str, dict[str, int]]:
         """kind -> replica that served the offender ("-" if none) -> count."""
         out: dict[str, dict[str, int]] = {}
         for kind, found in self.found.items():
-            per = Counter(map(_REPLICA, map(_OFFENDER, found)))
+            per = Counter(map(_REPLICA, found))
             out[kind] = {("-" if rep is None else rep): n for rep, n in per.items()}
         return out
 
@@ -126,10 +153,10 @@ class AnomalyLog:
         ``next()``; each sentence is formatted when its anomaly is reached.
         """
         kinds = KINDS if kind is None else (kind,)
-        entries = [e for k in kinds for e in self.found[k]]
-        entries.sort(key=lambda e: e[0].invoke)
-        for entry in entries:
-            yield explain(entry)
+        entries = [(k, op) for k in kinds for op in self.found[k]]
+        entries.sort(key=lambda e: e[1].invoke)
+        for k, op in entries:
+            yield self.explain(k, op)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ class CheckResult:
     def offenders(self) -> Iterator[tuple[str, Op]]:
         """(kind, offending operation) of every anomaly, no sentence formatted: for counting."""
         for kind, found in self.log.found.items():
-            for offender, _build, _args in found:
+            for offender in found:
                 yield kind, offender
 
     @property

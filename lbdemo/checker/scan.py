@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from lbdemo.checker.anomalies import (
@@ -38,6 +39,7 @@ from lbdemo.checker.anomalies import (
     READ_YOUR_WRITES,
     STALE_READ,
     AnomalyLog,
+    Found,
     explain_garbage,
     explain_monotonic,
     explain_ryw,
@@ -104,18 +106,38 @@ def scan(groups: dict[str, list[Op]], log: AnomalyLog, t0: float) -> Scan:
     """Add every read anomaly of each key's operations (in invocation order) to ``log``; judge
     every key."""
     result = Scan()
+    found = log.found
+    sinks = (found[STALE_READ], found[READ_YOUR_WRITES], found[MONOTONIC_READ],
+             found[GARBAGE_READ])  # fmt: skip
     for key in sorted(groups):
-        result.keys[key] = scan_key(key, groups[key], log, t0, result)
+        result.keys[key] = scan_key(key, groups[key], sinks, t0, result)
+    log.rescan = partial(rescan_key, groups, t0)
     return result
+
+
+def rescan_key(groups: dict[str, list[Op]], t0: float, key: str) -> dict[str, list[Found]]:
+    """One key's read anomalies again, each with what explains it (for AnomalyLog)."""
+    sinks: tuple[list[Found], list[Found], list[Found], list[Found]] = ([], [], [], [])
+    scan_key(key, groups[key], sinks, t0, Scan(), explained=True)
+    return dict(zip((STALE_READ, READ_YOUR_WRITES, MONOTONIC_READ, GARBAGE_READ), sinks,
+                    strict=True))  # fmt: skip
 
 
 def _complete(op: Op) -> float:
     return op.complete
 
 
-def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -> KeyVerdict:
-    """Add the read anomalies of one key's operations (in invocation order) to ``log``, count
-    them into ``tally``, and return the key's linearizability verdict."""
+def scan_key(
+    key: str, ops: list[Op], sinks: tuple[list[Any], list[Any], list[Any], list[Any]],
+    t0: float, tally: Scan, *, explained: bool = False,
+) -> KeyVerdict:
+    """Append the read anomalies of one key's operations (in invocation order) to ``sinks``
+    (stale, read-your-writes, monotonic, garbage), count them into ``tally``, and return the
+    key's linearizability verdict.
+
+    Each anomaly is appended as its offending read, or with ``explained`` as the Found entry
+    that explains it (offender, explain function, arguments). The two differ in nothing else.
+    """
     writes = [op for op in ops if op.op == WRITE]
     # Per value (None: "not found"): [its write, the earliest completion and the latest
     # invocation of the reads that returned it]: one dictionary hit per read finds the write
@@ -133,10 +155,7 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
             best = a.invoke
         newest_invoke.append(best)
     newest = _Newest(acked)
-    found = log.found
-    stale, ryw, monotonic, garbage = (
-        found[STALE_READ], found[READ_YOUR_WRITES], found[MONOTONIC_READ], found[GARBAGE_READ]
-    )
+    stale, ryw, monotonic, garbage = sinks
     first_garbage = len(garbage)
     early: tuple[Op, Op] | None = None
     # Per client: [its latest acknowledged write on this key, the chain of values it read].
@@ -165,14 +184,14 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
         t = r.invoke
         cluster = clusters_get(r.write_id)
         if cluster is None:
-            garbage.append((r, explain_garbage, (None, t0)))
+            garbage.append((r, explain_garbage, (None, t0)) if explained else r)
             continue
         w = cluster[0]
         if w is None:
             vc = NEG
         else:
             if w.outcome == FAIL or w.price != r.price:
-                garbage.append((r, explain_garbage, (w, t0)))
+                garbage.append((r, explain_garbage, (w, t0)) if explained else r)
                 continue
             vc = w.complete if w.outcome == OK else INF
             if r.complete < w.invoke and early is None:
@@ -183,7 +202,7 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
 
         i = bisect_left(completes, t)  # acked[:i] completed strictly before r began
         if i and newest_invoke[i - 1] > vc:
-            stale.append((r, explain_stale, (w, newest, i, t0)))
+            stale.append((r, explain_stale, (w, newest, i, t0)) if explained else r)
 
         pc = clients_get(r.client)
         if pc is None:
@@ -195,14 +214,16 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
             if mine.complete >= t:  # completed at the instant r began: concurrent, not before
                 mine = _own_before(acked, i, r.client)
             if mine is not None and vc < mine.invoke:
-                ryw.append((r, explain_ryw, (w, mine, t0)))
+                ryw.append((r, explain_ryw, (w, mine, t0)) if explained else r)
         head = pc[1]
         if head is not None:
             prev: _Seen | None = head
             while prev is not None and prev[1].complete >= t:
                 prev = prev[3]
             if prev is not None and vc < prev[0]:
-                monotonic.append((r, explain_monotonic, (w, prev[1], prev[2], t0)))
+                monotonic.append(
+                    (r, explain_monotonic, (w, prev[1], prev[2], t0)) if explained else r
+                )
             if w is not None and w.invoke > head[0]:
                 pc[1] = (w.invoke, r, w, head)
         elif w is not None:
@@ -213,8 +234,10 @@ def scan_key(key: str, ops: list[Op], log: AnomalyLog, t0: float, tally: Scan) -
     tally.unknown_writes += unknown
     tally.failed_ops += failed
     if len(garbage) > first_garbage:
-        r, _, (w, _) = garbage[first_garbage]
-        return garbage_verdict(key, r, w, t0)
+        first = garbage[first_garbage]
+        r = first[0] if explained else first
+        cluster = clusters_get(r.write_id)
+        return garbage_verdict(key, r, None if cluster is None else cluster[0], t0)
     if early is not None:
         return early_verdict(key, early[0], early[1], t0)
     return zones_verdict(key, clusters.values(), t0)
