@@ -5,11 +5,9 @@ plain standard library plus msgspec (no asyncio, no Locust): the locustfile
 (``loadtests/consistency.py``) records its operations with :class:`HistoryWriter` from here, and
 the checker loads a million operations in about two seconds: msgspec decodes each line straight
 into an :class:`Op`, a slice of the file at a time and one key at a time (so that each key's
-operations lie together in memory for the per-key check); the rules the checker relies on
-(unique write ids, times in order, one operation at a time per client) are checked meanwhile by
-a second process fed the same slices when the history is big (:mod:`lbdemo.history_rules`), and
-here otherwise. Only when something is wrong is the file read again line by line, to name the
-first bad ``file:line``.
+operations lie together in memory for the per-key check), the write ids are checked in bulk in
+C (``map``/``compress``/``set``) and the rules on times in one loop. Only when something is
+wrong is the file read again line by line, to name the first bad ``file:line``.
 """
 
 from __future__ import annotations
