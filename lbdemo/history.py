@@ -17,16 +17,16 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 from operator import attrgetter, call
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Annotated, Any, Literal, Protocol, TypeVar
+from typing import IO, Annotated, Any, Literal
 
 import msgspec
 
-from lbdemo import history_rules
 from lbdemo.errors import UsageError
 
 FORMAT = "lbdemo-history/1"
@@ -121,9 +121,11 @@ class History:
         return max(map(_COMPLETE, self.ops)) - self.ops[0].invoke
 
 
-_INVOKE = invocation_order = attrgetter("invoke")  # the sort key of a history
+_INVOKE = attrgetter("invoke")
 _KEY = attrgetter("key")
 _COMPLETE = attrgetter("complete")
+_KIND = attrgetter("op")
+_WRITE_ID = attrgetter("write_id")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +137,7 @@ _LINE_DECODER = msgspec.json.Decoder(Op | _HeaderLine)
 _DECODE_ERRORS = (msgspec.MsgspecError, ValueError)  # UnicodeDecodeError is a ValueError
 
 
-class Malformed(Exception):
+class _Malformed(Exception):
     """A rule broken in bulk: read the files again line by line to say where."""
 
 
@@ -159,44 +161,25 @@ def _read(path_list: list[Path], *, by_key: bool) -> History:
     # Each key's operations as decoded (None: not gathered): sorted by invocation below, they
     # are what History.by_key() would gather, without a walk over the whole history.
     groups: dict[str, list[Op]] | None = {} if by_key else None
-    # A big history's rules are checked by a second process meanwhile (lbdemo.history_rules).
-    rules = _rules_child(path_list) if by_key else None
-    started = time.monotonic()
     try:
-        headers = [_read_fast(p, ops, groups, rules) for p in path_list]
+        headers = [_read_fast(p, ops, groups) for p in path_list]
         check_one_clock(headers)
-        reading_s = time.monotonic() - started
-        verdict = rules.answer(len(ops), reading_s) if rules is not None else None
-        if verdict == history_rules.TIES:
-            # Operations invoked at the same instant stay in the files' order (the sort is
-            # stable), and decoding key by key has shuffled that order: read again in file order.
-            return _read(path_list, by_key=False)
-        if verdict != history_rules.OK:
-            check_write_ids(ops)
+        _check_write_ids(ops)
         ops.sort(key=_INVOKE)
-        overlap, ties = (None, False) if verdict == history_rules.OK else check_times(ops)
-    except Malformed:
+        overlap, ties = _check_times(ops)
+    except _Malformed:
         _raise_first_bad_line(path_list)
         raise UsageError("malformed history (no single line to blame)") from None
-    finally:
-        if rules is not None:
-            rules.stop()
     if ties and by_key:
-        return _read(path_list, by_key=False)  # as for TIES above
+        # Operations invoked at the same instant stay in the files' order (the sort is
+        # stable), and decoding key by key has shuffled that order: read again in file order.
+        return _read(path_list, by_key=False)
     if overlap is not None:
         raise _overlap_error(ops, overlap)
     if groups is not None:
         for group in groups.values():
             group.sort(key=_INVOKE)
     return History(headers=headers, ops=ops, _by_key=groups)
-
-
-def _rules_child(path_list: list[Path]) -> history_rules.RulesChild | None:
-    try:
-        size = sum(p.stat().st_size for p in path_list)
-    except OSError:
-        return None  # reading will say what is wrong with the file
-    return history_rules.RulesChild() if history_rules.worth_it(size) else None
 
 
 def check_one_clock(headers: list[HistoryHeader]) -> None:
@@ -222,16 +205,12 @@ def _open(path: Path) -> IO[bytes]:
         raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
 
 
-def _read_fast(
-    path: Path, ops: list[Op], groups: dict[str, list[Op]] | None,
-    rules: history_rules.RulesChild | None = None,
-) -> HistoryHeader:
-    """Append the ops of one file to ``ops``; raises Malformed at the first sign of trouble.
+def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) -> HistoryHeader:
+    """Append the ops of one file to ``ops``; raises _Malformed at the first sign of trouble.
 
     With ``groups``, decode each slice of the file one key at a time (see
     :func:`_decode_by_key`), which leaves the ops in an order of their own, not the file's, and
-    append each key's to its list in ``groups``, in the file's order. With ``rules``, hand each
-    slice to the process that checks the rules, before decoding it.
+    append each key's to its list in ``groups``, in the file's order.
     """
     with _open(path) as fh:
         header: HistoryHeader | None = None
@@ -244,8 +223,6 @@ def _read_fast(
         while chunk := fh.read(_CHUNK_BYTES):
             if not chunk.endswith(b"\n"):
                 chunk += fh.readline()
-            if rules is not None:
-                rules.feed(chunk)
             batch = _decode_by_key(chunk, groups) if groups is not None else None
             if batch is None:
                 batch = _decode(chunk)
@@ -260,9 +237,9 @@ def _decode(chunk: bytes) -> list[Op]:
     try:
         batch = _OPS_DECODER.decode_lines(chunk)
     except _DECODE_ERRORS:
-        raise Malformed from None
+        raise _Malformed from None
     if not _one_value_per_line(chunk, len(batch)):
-        raise Malformed
+        raise _Malformed
     return batch
 
 
@@ -297,7 +274,7 @@ def _decode_by_key(chunk: bytes, groups: dict[str, list[Op]]) -> list[Op] | None
         for group in by_line_key.values():
             decoded.append(_OPS_DECODER.decode_lines(b"\n".join(group)))
     except _DECODE_ERRORS:
-        raise Malformed from None
+        raise _Malformed from None
     if sum(map(len, decoded)) != len(lines):
         return None
     batch: list[Op] = []
@@ -368,35 +345,17 @@ def group_by_key(ops: list[Op]) -> dict[str, list[Op]]:
     return groups
 
 
-class Timed(Protocol):
-    """What the rules on ids and times read of an operation (an Op, or the lighter struct of
-    lbdemo.history_rules)."""
-
-    @property
-    def client(self) -> str: ...
-    @property
-    def op(self) -> str: ...
-    @property
-    def write_id(self) -> str | None: ...
-    @property
-    def invoke(self) -> float: ...
-    @property
-    def complete(self) -> float: ...
-
-
-_T = TypeVar("_T", bound=Timed)
-
-
-def check_write_ids(ops: Sequence[Timed]) -> None:
-    """Raise Malformed unless every write has an id of its own (``ops`` in any order: best the
-    order they were decoded in, which is their order in memory)."""
-    ids = [op.write_id for op in ops if op.op == WRITE]
+def _check_write_ids(ops: list[Op]) -> None:
+    """Every write has an id of its own: passes in C over the whole list (in the order it was
+    decoded, which is the order of the operations in memory)."""
+    writes = list(compress(ops, map(WRITE.__eq__, map(_KIND, ops))))
+    ids = list(map(_WRITE_ID, writes))
     if None in ids or "" in ids or len(set(ids)) != len(ids):
-        raise Malformed
+        raise _Malformed
 
 
-def check_times(ops: Sequence[_T]) -> tuple[_T | None, bool]:
-    """Raise Malformed when an operation completed before it was invoked; return the first
+def _check_times(ops: list[Op]) -> tuple[Op | None, bool]:
+    """Raise _Malformed when an operation completed before it was invoked; return the first
     operation (in invocation order) invoked before its client's previous one completed, if any,
     and whether two operations were invoked at the same instant.
 
@@ -409,12 +368,12 @@ def check_times(ops: Sequence[_T]) -> tuple[_T | None, bool]:
     last: dict[str, float] = {}  # client -> completion of its latest operation
     get = last.get
     never = previous = -math.inf
-    overlap: _T | None = None
+    overlap: Op | None = None
     ties = False
     for op in ops:
         invoke, complete = op.invoke, op.complete
         if complete < invoke:
-            raise Malformed
+            raise _Malformed
         if invoke == previous:
             ties = True
         previous = invoke
@@ -429,7 +388,7 @@ def check_one_op_per_client(ops: list[Op]) -> None:
     """Raise UsageError when a client invoked an operation before its previous one completed.
 
     ``ops`` in invocation order, times already checked (:func:`read_history` does both in one
-    loop, :func:`check_times`).
+    loop, :func:`_check_times`).
     """
     last: dict[str, float] = {}  # client -> completion of its latest operation
     get = last.get
