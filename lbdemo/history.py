@@ -5,8 +5,8 @@ plain standard library plus msgspec (no asyncio, no Locust): the locustfile
 (``loadtests/consistency.py``) records its operations with :class:`HistoryWriter` from here, and
 the checker loads a million operations in about two seconds: msgspec decodes each line straight
 into an :class:`Op`, a slice of the file at a time and one key at a time (so that each key's
-operations lie together in memory for the per-key check), the write ids are checked in bulk in
-C (``map``/``compress``/``set``) and the rules on times in one loop. Only when something is
+operations lie together in memory for the per-key check), the write ids are checked in one
+comprehension and a set, and the rules on times in one loop. Only when something is
 wrong is the file read again line by line, to name the first bad ``file:line``.
 """
 
@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import attrgetter, call
 from pathlib import Path
 from types import TracebackType
@@ -124,8 +123,6 @@ class History:
 _INVOKE = attrgetter("invoke")
 _KEY = attrgetter("key")
 _COMPLETE = attrgetter("complete")
-_KIND = attrgetter("op")
-_WRITE_ID = attrgetter("write_id")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,10 +343,9 @@ def group_by_key(ops: list[Op]) -> dict[str, list[Op]]:
 
 
 def _check_write_ids(ops: list[Op]) -> None:
-    """Every write has an id of its own: passes in C over the whole list (in the order it was
-    decoded, which is the order of the operations in memory)."""
-    writes = list(compress(ops, map(WRITE.__eq__, map(_KIND, ops))))
-    ids = list(map(_WRITE_ID, writes))
+    """Every write has an id of its own (``ops`` in the order they were decoded, which is the
+    order they lie in memory)."""
+    ids = [op.write_id for op in ops if op.op == WRITE]
     if None in ids or "" in ids or len(set(ids)) != len(ids):
         raise _Malformed
 
