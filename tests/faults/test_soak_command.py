@@ -19,6 +19,7 @@ from tests.utils import run_cli
         (["--minutes", "0"], "--minutes must be more than 0"),
         (["--minutes", "1", "--replicas", "2"], "at least 3 replicas"),
         (["--minutes", "1", "--fault-every", "0"], "--fault-every must be positive"),
+        (["--minutes", "1", "--think-time", "-5"], "--think-time must be between 0 and"),
     ],
 )
 def test_soak_refuses_unbounded_or_bad_options_in_one_line(
