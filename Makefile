@@ -6,9 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Three pytest-xdist workers on this project's 2-core machines: many tests wait (on a stack
-# starting, a Docker engine, a browser), and a third worker fills those waits (measured on the
-# same tree: pytest 192 s with three workers, 279 s with two). Each worker has its own temporary
-# tree and its own session PostgreSQL (tests/conftest.py says which tests share one worker).
+# starting, a Docker engine, a browser), and a third worker fills those waits (measured on one
+# tree, a shared machine: pytest 191-225 s with three workers, 253 s with two; four gained
+# nothing). Each worker has its own temporary tree and its own session PostgreSQL
+# (tests/conftest.py says which tests share one worker).
 # `make test ARGS="-n 0"` runs in one process.
 PYTEST_PARALLEL ?= -n 3
 
