@@ -60,6 +60,8 @@ TERMINATE_WAIT_S = 5.0
 # How long workers may take to quit once the master has ended the run.
 WORKER_QUIT_WAIT_S = 10.0
 _OUTPUT_TAIL_LINES = 40
+# A user's pause between operations: up to 10 s, for a slow trickle, never a stall.
+MAX_THINK_MS = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class LoadPlan:
     write_ratio: float = 0.3
     key_prefix: str = DEFAULT_KEY_PREFIX
     workers: int = 0
+    think_ms: float = 0.0  # each user's pause between two operations
 
     def check(self) -> None:
         """Raise UsageError for a value Locust would refuse or misread; nothing has started."""
@@ -164,6 +167,10 @@ class LoadPlan:
             raise UsageError(f"keys must be at least 1, not {self.keys}")
         if not 0.0 <= self.write_ratio <= 1.0:
             raise UsageError(f"write ratio must be between 0 and 1, not {self.write_ratio}")
+        if not 0.0 <= self.think_ms <= MAX_THINK_MS:
+            raise UsageError(
+                f"think time must be between 0 and {MAX_THINK_MS:g} ms, not {self.think_ms:g}"
+            )
         if not KEY_PREFIX.fullmatch(self.key_prefix):
             raise UsageError(
                 f"key prefix must match {KEY_PREFIX.pattern}, not {self.key_prefix!r}"
@@ -178,6 +185,7 @@ class LoadPlan:
             "--keys", str(self.keys),
             "--key-prefix", self.key_prefix,
             "--write-ratio", f"{self.write_ratio:g}",
+            "--think-ms", f"{self.think_ms:g}",
         ]  # fmt: skip
 
 
@@ -225,6 +233,7 @@ async def run_locust(
     grace_s: float = DEFAULT_GRACE_S,
     check: bool = True,
     workers: int = 0,
+    think_ms: float = 0.0,
 ) -> LocustRun:
     """Run the workload against ``host`` for ``duration_s`` seconds and return what it left.
 
@@ -235,9 +244,12 @@ async def run_locust(
     Locust writes ``<csv_prefix>_stats.csv`` etc. and an HTML report only when asked to.
     Product ids are ``<key_prefix>0`` ... ``<key_prefix><keys - 1>``: a prefix of its own per run
     keeps a run clear of rows earlier runs left on a shared volume.
-    With ``workers`` > 0, Locust's distributed mode (see the module's docstring).
+    With ``workers`` > 0, Locust's distributed mode (see the module's docstring). ``think_ms``:
+    each user pauses that long between two operations (0: none, the most load it can make).
     """
-    plan = LoadPlan(users, spawn_rate, duration_s, keys, write_ratio, key_prefix, workers)
+    plan = LoadPlan(
+        users, spawn_rate, duration_s, keys, write_ratio, key_prefix, workers, think_ms
+    )
     plan.check()
     _check_paths(host, history_file, csv_prefix, html)
     locustfile = find_locustfile()

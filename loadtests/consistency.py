@@ -4,10 +4,11 @@
         --host http://127.0.0.1:8080 --history-file history.jsonl
 
 Each Locust user is one ``client`` of the history and issues one operation at a time, without
-waiting between them: it writes unique values (``write_id`` = ``<run prefix>-<client>-<seq>``)
-to a few product keys and reads keys back, half of its reads of the key it last wrote
-(read-your-own-write) and half of a random key (other users' writes). The history format is
-``docs/history-format.md``; the workload is described in ``docs/workload.md``.
+waiting between them unless given a think time (``--think-ms``): it writes unique values
+(``write_id`` = ``<run prefix>-<client>-<seq>``) to a few product keys and reads keys back,
+half of its reads of the key it last wrote (read-your-own-write) and half of a random key
+(other users' writes). The history format is ``docs/history-format.md``; the workload is
+described in ``docs/workload.md``.
 
 A read this process can prove stale is also reported to Locust as a failure whose message starts
 with ``stale read``, so the console, CSV and HTML show it live; the offline checker stays the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import random
 import re
@@ -33,7 +35,7 @@ from typing import Any
 
 import gevent
 import geventhttpclient.client
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from oplog import (
@@ -98,6 +100,8 @@ def _non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return value
@@ -130,6 +134,12 @@ def _add_options(parser: Any) -> None:
     )
     parser.add_argument("--key-prefix", type=_key_prefix, default="p", help="product id prefix")
     parser.add_argument(
+        "--think-ms",
+        type=_non_negative_float,
+        default=0.0,
+        help="pause this many milliseconds between a user's operations (0: none)",
+    )
+    parser.add_argument(
         "--progress-interval",
         type=_non_negative_float,
         default=0.0,
@@ -155,6 +165,7 @@ class Workload:
         self.worker_index: int | None = None
         self.keys: list[str] = []
         self.write_ratio = 0.0
+        self.think_s = 0.0
         self.progress_interval = 0.0
         self.writer = HistoryWriter(os.devnull)  # replaced by start()
         self.detector = StaleReadDetector()
@@ -171,6 +182,7 @@ class Workload:
         self.worker_index = runner.worker_index if isinstance(runner, WorkerRunner) else None
         self.keys = [f"{options.key_prefix}{i}" for i in range(options.keys)]
         self.write_ratio = options.write_ratio
+        self.think_s = options.think_ms / 1000.0
         self.progress_interval = options.progress_interval
         path = Path(options.history_file)
         if self.worker_index is not None:
@@ -305,7 +317,6 @@ CLIENT_HEADER = "X-Client-Id"
 class ProductUser(FastHttpUser):
     """One client: writes unique values and reads them back, one operation at a time."""
 
-    wait_time = constant(0)
     # Bounded, so a hung balancer turns into `unknown` writes instead of a stalled run.
     network_timeout = 10.0
     connection_timeout = 5.0
@@ -320,6 +331,11 @@ class ProductUser(FastHttpUser):
         self.identity = {CLIENT_HEADER: self.client_id}
         self.seq = 0
         self.last_written_key: str | None = None
+
+    def wait_time(self) -> float:
+        # No pause by default: the run measures what the stack does when pushed. A think time
+        # (--think-ms) bounds each user's rate, for the same checks on less CPU.
+        return self.workload.think_s
 
     @task
     def one_operation(self) -> None:

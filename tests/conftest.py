@@ -16,10 +16,11 @@ from lbdemo.store.embedded import EmbeddedPostgres, ServerInfo
 from lbdemo.store.postgres import PostgresStore
 from lbdemo.store.secret import PASSWORD_ENV
 
-# Under pytest-xdist (`make test` runs two workers), the tests below each of these folders run on
+# Under pytest-xdist (`make test` runs three workers), the tests below each of these paths run on
 # one worker: the browser tests share one session-scoped demo run, the Docker tests one dockerd
-# (started by a session when none runs) and one image build in one cache directory.
-ONE_WORKER_DIRS = ("tests/browser/", "tests/docker/")
+# (started by a session when none runs) and one image build in one cache directory, and the
+# balancer fuzz file's last test checks the cases its first one counted in that process.
+ONE_WORKER_PATHS = ("tests/browser/", "tests/docker/", "tests/balancer/test_balancer_fuzz.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """xdist's ``load`` scheduling, with each of ONE_WORKER_DIRS one unit of work.
+    """xdist's ``load`` scheduling, with each of ONE_WORKER_PATHS one unit of work.
 
     By path rather than with xdist_group marks: pytest 9.2 no longer lets xdist 3.8 rename the
     test ids that ``--dist loadgroup`` groups by, so those marks are silently ignored.
@@ -53,7 +54,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class OneWorkerDirs(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return next((d for d in ONE_WORKER_DIRS if nodeid.startswith(d)), nodeid)
+            return next((p for p in ONE_WORKER_PATHS if nodeid.startswith(p)), nodeid)
 
     return OneWorkerDirs(config, log)
 

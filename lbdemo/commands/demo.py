@@ -19,7 +19,12 @@ from lbdemo.commands.up import (
 from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
-from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, add_workers_argument
+from lbdemo.demo.pipeline import (
+    LIVE_VIEW,
+    LoadSettings,
+    add_think_time_argument,
+    add_workers_argument,
+)
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
 from lbdemo.deployment import RUNTIMES, Target
 from lbdemo.errors import UsageError
@@ -53,6 +58,7 @@ def register(subparsers: Any) -> None:
         "--write-ratio", type=float, default=0.3, help="share of writes (default 0.3)"
     )
     add_workers_argument(demo)
+    add_think_time_argument(demo)
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
         "--layouts", default="private,shared", metavar="L1,L2,...",
@@ -139,7 +145,8 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
                           balancer_listen="127.0.0.1:0", runtime=args.runtime,
                           project=args.project),
         load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
-                          write_ratio=args.write_ratio, workers=args.workers),
+                          write_ratio=args.write_ratio, workers=args.workers,
+                          think_ms=args.think_ms),
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("demo",)),
         target=target,

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.config import add_state_argument, state_root
-from lbdemo.demo.pipeline import LoadSettings, RunSpec, add_workers_argument, run_under_load
+from lbdemo.demo.pipeline import (
+    LoadSettings,
+    RunSpec,
+    add_think_time_argument,
+    add_workers_argument,
+    run_under_load,
+)
 from lbdemo.errors import UsageError
 from lbdemo.faults.soak import SoakScenario, render_soak
 from lbdemo.files import write_json, write_text
@@ -44,6 +50,7 @@ def register(subparsers: Any) -> None:
     soak.add_argument("--users", "-u", type=int, default=10, help="Locust users (default 10)")
     soak.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     add_workers_argument(soak)
+    add_think_time_argument(soak)
     soak.add_argument("--out", type=Path, default=Path("results"),
                       help="where the summary goes (default results/)")  # fmt: skip
     # For tests: a soak of seconds, faults and samples closer together.
@@ -71,7 +78,8 @@ def spec_from(args: argparse.Namespace) -> tuple[RunSpec, SoakScenario]:
         raise UsageError("the soak's faults need at least 3 replicas (--replicas 3)")
     stack = StackConfig(state_root=state_root(args), layout=Layout.from_options("shared"),
                         replicas=args.replicas, balancer_listen="127.0.0.1:0")  # fmt: skip
-    load = LoadSettings(users=args.users, duration_s=seconds, workers=args.workers)
+    load = LoadSettings(users=args.users, duration_s=seconds, workers=args.workers,
+                        think_ms=args.think_ms)  # fmt: skip
     spec = RunSpec(LABEL, "soak", stack, load, args.out.resolve(), tuple(sys.argv[1:]) or ("soak",))
     scenario = SoakScenario(fault_every_s=args.fault_every, sample_every_s=args.sample_every,
                             warmup_s=args.warmup)  # fmt: skip

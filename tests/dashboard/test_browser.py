@@ -21,7 +21,7 @@ import pytest
 from lbdemo.dashboard import Dashboard
 from lbdemo.loadrun import DEFAULT_KEY_PREFIX, run_locust
 from tests.browser.chromium import chromium, console_errors, unavailable
-from tests.utils import running_stack
+from tests.utils import THINK_MS, running_stack
 
 pytestmark = pytest.mark.slow
 LOAD_S = 5.0
@@ -78,6 +78,7 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                 load = asyncio.create_task(run_locust(
                     stack.url, tmp_path / "history.jsonl", users=10, spawn_rate=10,
                     duration_s=LOAD_S, keys=8, write_ratio=0.3, on_line=dashboard.locust_line,
+                    think_ms=THINK_MS,
                 ))  # fmt: skip
                 try:
                     # From "–" (no load yet) to numbers: Locust's operations, and the

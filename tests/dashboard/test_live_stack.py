@@ -18,7 +18,7 @@ from lbdemo.dashboard import Dashboard
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
-from tests.utils import read_lines_until, run_cli, running_stack, up_process
+from tests.utils import THINK_MS, read_lines_until, run_cli, running_stack, up_process
 
 LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
 
@@ -136,7 +136,8 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     # Locust prints a progress line a second: four seconds give a few even on a shared CPU.
     spec = RunSpec("live", "consistency", StackConfig(
         state_root=tmp_path / "state", layout=Layout.from_options("private"), replicas=1,
-        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=4), tmp_path / "out")
+        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=4, think_ms=THINK_MS),
+        tmp_path / "out")  # fmt: skip
     watcher = asyncio.create_task(watch_counts())
     token = LIVE_VIEW.set(board)
     try:

@@ -13,6 +13,7 @@ from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.demo.runner import DemoPlan, run_demo
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
+from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +24,10 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
         scenario="consistency",
         layouts=[Layout.from_options("private"), Layout.from_options("shared")],
         stack=StackConfig(state_root=state, balancer_listen="127.0.0.1:0"),
-        load=LoadSettings(users=10, duration_s=3),
+        # a shorter pause than the other load tests': the shared run must record 500 operations
+        load=LoadSettings(users=10, duration_s=3, think_ms=THINK_MS / 2),
         out_dir=out,
-        argv=("demo", "--duration", "3"),
+        argv=("demo", "--duration", "3", "--think-time", f"{THINK_MS / 2:g}"),
     )
     outcome = await run_demo(plan, lambda _line: None)
     private, shared = outcome.reports
@@ -48,7 +50,8 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
     # "again" runs on the volume the first shared run left full of rows: a run must only be
     # judged on its own keys, or old rows would look like garbage reads.
     again = await run_under_load(
-        RunSpec("again", "consistency", plan.specs()[1].stack, LoadSettings(users=5, duration_s=2),
+        RunSpec("again", "consistency", plan.specs()[1].stack, LoadSettings(users=5, duration_s=2,
+                                                                        think_ms=THINK_MS),
                 out),
         Scenario(),
         lambda _line: None,
@@ -58,7 +61,8 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
 
     # the files a user would look at, and the CI gate on them
     compare = (out / "compare.md").read_text()
-    assert "`lbdemo demo --duration 3`" in compare and "[private.md](private.md)" in compare
+    assert f"`lbdemo demo --duration 3 --think-time {THINK_MS / 2:g}`" in compare
+    assert "[private.md](private.md)" in compare
     for name in ("private", "shared"):
         assert json.loads((out / f"{name}.json").read_text())["verdict"] == \
             outcome.reports[name == "shared"]["verdict"]

@@ -12,6 +12,7 @@ from lbdemo.demo.runner import DemoPlan, run_demo
 from lbdemo.history import read_history
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
+from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +25,10 @@ async def test_merged_histories_check_clean_when_shared_and_not_when_private(
         scenario="consistency",
         layouts=[Layout.from_options("private"), Layout.from_options("shared")],
         stack=StackConfig(state_root=tmp_path / "state", balancer_listen="127.0.0.1:0"),
-        load=LoadSettings(users=8, duration_s=4, workers=2),
+        load=LoadSettings(users=8, duration_s=4, workers=2, think_ms=THINK_MS),
         out_dir=out,
-        argv=("demo", "--workers", "2", "--duration", "4", "--users", "8"),
+        argv=("demo", "--workers", "2", "--duration", "4", "--users", "8",
+              "--think-time", str(THINK_MS)),
     )
     lines: list[str] = []
     outcome = await run_demo(plan, lines.append)

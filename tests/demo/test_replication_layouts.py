@@ -14,9 +14,10 @@ from lbdemo.demo.datadir import REFUSED, processes_using, run_refusal
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.layout import Layout
 from lbdemo.stack import Stack, StackConfig
+from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow
-LOAD = LoadSettings(users=4, duration_s=3, keys=4)
+LOAD = LoadSettings(users=4, duration_s=3, keys=4, think_ms=THINK_MS)
 
 
 def _spec(tmp_path: Path, layout: Layout) -> RunSpec:

@@ -11,7 +11,7 @@ import pytest
 
 from lbdemo.deployment import Target
 from lbdemo.errors import UsageError
-from tests.utils import assert_demo_refused, run_cli_async, running_stack
+from tests.utils import THINK_MS, assert_demo_refused, run_cli_async, running_stack
 
 BAD = [
     ["--target", "http://127.0.0.1:1"],  # no --replica-urls
@@ -78,7 +78,7 @@ async def test_demo_against_a_running_deployment_shows_the_same_contrast(
         result = await run_cli_async(
             "demo", "--state", str(tmp_path / "state"), "--out", str(out),
             "--target", stack.url, "--replica-urls", urls, "--layouts", storage,
-            "--duration", "3", "--users", "8",
+            "--duration", "3", "--users", "8", "--think-time", str(THINK_MS),
         )  # fmt: skip
         assert len(stack.replicas) == 3, "lbdemo leaves a target running"
     assert result.status == 0, result

@@ -24,7 +24,7 @@ import pytest
 
 from lbdemo.docker import contract
 from tests.deploy.compose_file import COMPOSE_FILE
-from tests.utils import run_cli_async
+from tests.utils import THINK_MS, run_cli_async
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -158,7 +158,7 @@ async def test_compose_up_then_demo_target_shows_the_contrast(
             result = await run_cli_async(
                 "demo", "--state", str(tmp_path / "state"), "--out", str(out),
                 "--target", target, "--replica-urls", replica_urls, "--layouts", layout,
-                "--duration", "4", "--users", "8",
+                "--duration", "4", "--users", "8", "--think-time", str(THINK_MS),
             )  # fmt: skip
             assert result.status == 0, result
             reports[layout] = json.loads((out / f"{layout}.json").read_text())

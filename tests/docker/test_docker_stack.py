@@ -23,7 +23,7 @@ from lbdemo.docker.project import Project
 from lbdemo.docker.stack import DockerStack
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
-from tests.utils import eventually, run_cli_async
+from tests.utils import THINK_MS, eventually, run_cli_async
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,8 @@ async def demo_run(
     try:
         result = await run_cli_async(
             "demo", "--runtime", "docker", "--project", project.name, "--duration", "5",
-            "--replicas", "2", "--users", "10", "--state", str(state), "--out", str(out),
+            "--replicas", "2", "--users", "10", "--think-time", str(THINK_MS),
+            "--state", str(state), "--out", str(out),
         )  # fmt: skip
         yield DemoRun(project, state, out, result.status, result.err)
     finally:

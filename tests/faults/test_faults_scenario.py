@@ -13,6 +13,7 @@ from lbdemo.demo.pipeline import LoadSettings, RunSpec, run_under_load
 from lbdemo.faults.nemesis import FAULTS
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
+from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,8 @@ async def test_shared_storage_loses_nothing_and_reads_nothing_stale_under_every_
 ) -> None:
     stack = StackConfig(state_root=state_dir, layout=Layout.from_options("shared"),
                         balancer_listen="127.0.0.1:0")  # fmt: skip
-    spec = RunSpec("faults-shared", "faults", stack, LoadSettings(users=8, duration_s=21),
+    spec = RunSpec("faults-shared", "faults", stack, LoadSettings(users=8, duration_s=21,
+                                                                 think_ms=THINK_MS),
                    tmp_path / "out")  # fmt: skip
     lines: list[str] = []
     scenario = FaultsScenario(hold_s=1.0, gap_s=1.0, warmup_s=1.0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils import run_cli
+from tests.utils import THINK_MS, run_cli
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,7 @@ from tests.utils import run_cli
         (["--minutes", "0"], "--minutes must be more than 0"),
         (["--minutes", "1", "--replicas", "2"], "at least 3 replicas"),
         (["--minutes", "1", "--fault-every", "0"], "--fault-every must be positive"),
+        (["--minutes", "1", "--think-time", "-5"], "--think-time must be between 0 and"),
     ],
 )
 def test_soak_refuses_unbounded_or_bad_options_in_one_line(
@@ -37,7 +38,8 @@ def test_a_short_soak_samples_memory_and_descriptors_and_injects_faults(
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "lbdemo", "soak", "--minutes", "1", "--seconds", "15",
             "--fault-every", "5", "--sample-every", "1", "--warmup", "1", "--users", "4",
-            "--state", str(state_dir), "--out", str(out)]  # fmt: skip
+            "--think-time", str(THINK_MS), "--state", str(state_dir),
+            "--out", str(out)]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=150)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     data = json.loads((out / "soak.json").read_text())

@@ -146,17 +146,43 @@ async def test_refused_connections_make_writes_fail(tmp_path: Path) -> None:
     assert {(op.status, op.outcome) for op in _ops(history)} == {(None, "fail")}
 
 
-def test_locustfile_rejects_bad_options_with_status_2_and_writes_nothing(tmp_path: Path) -> None:
+async def test_a_think_time_spaces_each_users_operations_by_at_least_that_long(
+    tmp_path: Path,
+) -> None:
+    async with FakeProducts(replicas=1) as fake:
+        run = await _run(fake.url, tmp_path, users=2, think_ms=250)
+
+    assert run.exit_code == 0 and not run.crashed
+    history = read_history(run.history_file)
+    by_client: dict[str, list[Op]] = {}
+    for op in history.ops:
+        by_client.setdefault(op.client, []).append(op)
+    assert len(by_client) == 2
+    for ops in by_client.values():
+        # 2 s at one operation per 250 ms at most (without the pause: hundreds)
+        assert 2 <= len(ops) <= 9, len(ops)
+        gaps = [b.invoke - a.complete for a, b in itertools.pairwise(ops)]
+        assert min(gaps) >= 0.24, gaps
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--keys", "0"], "at least 1"), (["--think-ms", "-1"], "must not be negative"),
+     (["--think-ms", "inf"], "not a finite number")],
+)  # fmt: skip
+def test_locustfile_rejects_bad_options_with_status_2_and_writes_nothing(
+    tmp_path: Path, option: list[str], message: str
+) -> None:
     result = subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", str(find_locustfile()), "--headless",
             "-u", "1", "-t", "1s", "--host", "http://127.0.0.1:9",
-            "--keys", "0", "--history-file", str(tmp_path / "h.jsonl"),
+            *option, "--history-file", str(tmp_path / "h.jsonl"),
         ],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "--keys" in result.stderr and "at least 1" in result.stderr
+    assert option[0] in result.stderr and message in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

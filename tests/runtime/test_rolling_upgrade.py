@@ -11,6 +11,7 @@ from lbdemo.demo.pipeline import LoadSettings, RunSpec, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
+from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow
 # Two replicas are a rolling upgrade too (one replaced while the other serves), and the whole
@@ -27,7 +28,7 @@ async def test_rolling_upgrade_fails_no_request_and_only_shared_storage_keeps_th
         f"upgrade-{storage}", "upgrade",
         StackConfig(state_root=state, layout=Layout.from_options(storage),
                     replicas=REPLICAS, balancer_listen="127.0.0.1:0"),
-        LoadSettings(users=4, duration_s=11), out,
+        LoadSettings(users=4, duration_s=11, think_ms=THINK_MS), out,
     )  # fmt: skip
     outcome = await run_under_load(spec, UpgradeScenario(keys=10), lambda _line: None)
     section = outcome.report["upgrade"]
