@@ -109,10 +109,10 @@ def _check(history: History, audit: Audit | None, sample_limit: int) -> CheckRes
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while the check allocates its small objects.
 
-    The check creates a few hundred thousand tuples and closures (anomalies, per-client chains)
+    The check creates hundreds of thousands of small tuples (each client's chain of values read)
     and none of them is in a cycle, yet each burst of allocations triggers collections that
     traverse every list of a million operations again: without the pause the check of a
-    history of a million operations takes several times longer (see docs/checker.md).
+    history of a million operations takes about twice as long (see docs/checker.md).
     """
     was_enabled = gc.isenabled()
     gc.disable()
