@@ -224,8 +224,7 @@ def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) ->
             if batch is None:
                 batch = _decode(chunk)
                 if groups is not None:
-                    for op in batch:
-                        groups.setdefault(op.key, []).append(op)
+                    group_by_key(batch, groups)
             ops += batch
     return header
 
@@ -281,8 +280,7 @@ def _decode_by_key(chunk: bytes, groups: dict[str, list[Op]]) -> list[Op] | None
         if ops and all(map(ops[0].key.__eq__, map(_KEY, ops))):
             groups.setdefault(ops[0].key, []).extend(ops)
         else:
-            for op in ops:
-                groups.setdefault(op.key, []).append(op)
+            group_by_key(ops, groups)
         batch += ops
     return batch
 
@@ -329,9 +327,13 @@ def _header_or_raise(raw: bytes, path: str) -> HistoryHeader:
     )
 
 
-def group_by_key(ops: list[Op]) -> dict[str, list[Op]]:
-    """Each key's operations, in the order of ``ops``."""
-    groups: dict[str, list[Op]] = {}
+def group_by_key(
+    ops: list[Op], groups: dict[str, list[Op]] | None = None
+) -> dict[str, list[Op]]:
+    """Each key's operations, in the order of ``ops`` (appended to those of ``groups``, when
+    given)."""
+    if groups is None:
+        groups = {}
     get = groups.get
     for op in ops:
         g = get(op.key)
@@ -384,15 +386,11 @@ def check_one_op_per_client(ops: list[Op]) -> None:
     """Raise UsageError when a client invoked an operation before its previous one completed.
 
     ``ops`` in invocation order, times already checked (:func:`read_history` does both in one
-    loop, :func:`_check_times`).
+    loop, :func:`_check_times`, which this asks too).
     """
-    last: dict[str, float] = {}  # client -> completion of its latest operation
-    get = last.get
-    never = -math.inf
-    for op in ops:
-        if op.invoke < get(op.client, never):
-            raise _overlap_error(ops, op)
-        last[op.client] = op.complete
+    overlap, _ = _check_times(ops)
+    if overlap is not None:
+        raise _overlap_error(ops, overlap)
 
 
 def _overlap_error(ops: list[Op], op: Op) -> UsageError:
