@@ -12,6 +12,7 @@ from lbdemo.balancer.config import STRATEGIES
 from lbdemo.commands.up import (
     add_dashboard_arguments,
     add_project_argument,
+    add_runtime_argument,
     dashboard_from,
     dashboard_line,
     volume_for,
@@ -26,7 +27,7 @@ from lbdemo.demo.pipeline import (
     add_workers_argument,
 )
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
-from lbdemo.deployment import RUNTIMES, Target
+from lbdemo.deployment import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_text
 from lbdemo.layout import LAYOUT_CHOICES, Layout
@@ -83,11 +84,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
-    demo.add_argument(
-        "--runtime", choices=RUNTIMES, default="local",
-        help="what runs the containers: local (default: lbdemo's own runtime, nothing to "
-             "install) or docker (a Docker Engine: real containers, layers and named volumes)",
-    )  # fmt: skip
+    add_runtime_argument(demo)
     add_project_argument(demo)
     demo.add_argument(
         "--target", metavar="URL",

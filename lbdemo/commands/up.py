@@ -91,11 +91,7 @@ def register(subparsers: Any) -> None:
         "fresh container from the image, as an orchestrator does; always restarts the same "
         "container on its own layer, as Docker does; no leaves it dead",
     )
-    up.add_argument(
-        "--runtime", choices=RUNTIMES, default="local",
-        help="what runs the containers: local (default: lbdemo's own runtime) or docker (a "
-             "Docker Engine: real containers, layers and named volumes)",
-    )  # fmt: skip
+    add_runtime_argument(up)
     add_project_argument(up)
     up.add_argument(
         "--detach",
@@ -110,6 +106,15 @@ def register(subparsers: Any) -> None:
     down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
     add_state_argument(down)
     down.set_defaults(func=run_down)
+
+
+def add_runtime_argument(parser: argparse.ArgumentParser) -> None:
+    """``--runtime``, for the commands that start a stack (``up``, ``demo``)."""
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, default="local",
+        help="what runs the containers: local (default: lbdemo's own runtime, nothing to "
+             "install) or docker (a Docker Engine: real containers, layers and named volumes)",
+    )  # fmt: skip
 
 
 def add_project_argument(parser: argparse.ArgumentParser) -> None:
