@@ -31,6 +31,7 @@ test: $(STAMP)
 	scripts/ensure-chromium
 	scripts/ensure-docker
 	$(BIN)/ruff check lbdemo loadtests tests
+	$(BIN)/ruff format --check lbdemo loadtests tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(PYTEST_PARALLEL) $(ARGS)
 

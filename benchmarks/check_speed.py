@@ -126,12 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1_000_000)
     parser.add_argument("--mode", choices=["both", "consistent", "stale"], default="both")
-    parser.add_argument("--gc-during-check", action="store_true",
-                        help="leave the cyclic garbage collector running during check(), to "
-                        "see whether pausing it still pays")
-    parser.add_argument("--relayout", action="store_true",
-                        help="check a copy with each key's operations allocated together "
-                        "(an experiment on memory layout; the copying is not timed)")
+    parser.add_argument(
+        "--gc-during-check",
+        action="store_true",
+        help="leave the cyclic garbage collector running during check(), to "
+        "see whether pausing it still pays",
+    )
+    parser.add_argument(
+        "--relayout",
+        action="store_true",
+        help="check a copy with each key's operations allocated together "
+        "(an experiment on memory layout; the copying is not timed)",
+    )
     args = parser.parse_args(argv)
     if args.gc_during_check:
         result_module.gc_paused = contextlib.nullcontext  # type: ignore[assignment]
@@ -139,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lbdemo-check-speed-") as tmp:
         for label, replicas in (("consistent", 1), ("stale", 3)):
             if args.mode in ("both", label):
-                run(label, generate(args.ops, replicas=replicas), Path(tmp),
-                    relaid=args.relayout)
+                run(label, generate(args.ops, replicas=replicas), Path(tmp), relaid=args.relayout)
     return 0
 
 

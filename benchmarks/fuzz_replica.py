@@ -31,8 +31,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = OneLineParser(prog="fuzz_replica.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=1000,
-                        help="examples per fuzzer (default 1000)")
+    parser.add_argument(
+        "--examples", type=int, default=1000, help="examples per fuzzer (default 1000)"
+    )
     parser.add_argument("--json", type=Path, help="also write the tally here")
     args = parser.parse_args(argv)
     if args.examples < 1:

@@ -64,16 +64,20 @@ def main() -> int:
                 state = wait_ready(driver, timeout_s=60)
                 errors = console_errors(driver)
                 if state["error"] or errors:
-                    print(f"html_report: the page failed: {state['error'] or errors[0]}",
-                          file=sys.stderr)
+                    print(
+                        f"html_report: the page failed: {state['error'] or errors[0]}",
+                        file=sys.stderr,
+                    )
                     return 1
                 times.append(state["readyMs"] / 1000.0)
 
     print(f"operations        {len(ops):,} ({anomalies:,} anomalies, every one with its sentence)")
     print(f"check + render    {render_s:.2f} s")
     print(f"HTML file size    {size / 1e6:.2f} MB ({size:,} bytes)")
-    print(f"interactive after {min(times):.2f} s best, {statistics.median(times):.2f} s median "
-          f"of {args.runs} loads in headless Chromium")
+    print(
+        f"interactive after {min(times):.2f} s best, {statistics.median(times):.2f} s median "
+        f"of {args.runs} loads in headless Chromium"
+    )
     return 0
 
 

@@ -154,8 +154,10 @@ def shared_stack(lessons: dict[str, Lesson]) -> None:
         six.expect("1200" in kept.output and "agree" in kept.output,
                    "the row is still there after the restart")  # fmt: skip
 
-        seven.note("The pets lesson: a patch in the layer, then the same change in a "
-                   "bind-mounted config (`lbdemo demo --scenario pets` runs this part alone).")
+        seven.note(
+            "The pets lesson: a patch in the layer, then the same change in a "
+            "bind-mounted config (`lbdemo demo --scenario pets` runs this part alone)."
+        )
         pets_script(seven)
         seven.note("Windows paths, and a one-letter name, are refused with Docker's reasons.")
         seven.lbdemo("run", "-d", "-v", "C:\\data:/x", "lbdemo/catalog:1.0", check=False)

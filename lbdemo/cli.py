@@ -31,7 +31,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 # The order `lbdemo --help` lists command modules in: the main job first, Docker's verbs after.
 HELP_ORDER = (
-    "demo", "up", "get", "check", "compare", "lifecycle", "containers", "volume", "bench",
+    "demo",
+    "up",
+    "get",
+    "check",
+    "compare",
+    "lifecycle",
+    "containers",
+    "volume",
+    "bench",
 )
 
 
@@ -70,8 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as exc:
         # Nearly always a path the user named (--state, --out) that cannot be made or written.
-        print(f"lbdemo: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        print(
+            f"lbdemo: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130

@@ -89,9 +89,7 @@ class Target:
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", check_http_url("--target", self.url))
         if not self.replica_urls:
-            raise UsageError(
-                "--target needs --replica-urls: the audit asks every replica directly"
-            )
+            raise UsageError("--target needs --replica-urls: the audit asks every replica directly")
         if len(self.replica_urls) > MAX_TARGET_REPLICAS:
             raise UsageError(f"--replica-urls takes at most {MAX_TARGET_REPLICAS} URLs")
         urls = tuple(check_http_url("--replica-urls", u.strip()) for u in self.replica_urls)
@@ -143,8 +141,10 @@ class TargetDeployment:
                 _health(http, self.url, "--target"),
                 *(_health(http, url, "--replica-urls") for url in self.target.replica_urls),
             )
-        names = [str(h.get("replica") or url)
-                 for h, url in zip(health[1:], self.target.replica_urls, strict=True)]  # fmt: skip
+        names = [
+            str(h.get("replica") or url)
+            for h, url in zip(health[1:], self.target.replica_urls, strict=True)
+        ]
         if len(set(names)) < len(names):
             raise ProcessError(
                 f"--replica-urls: two URLs answer as the same replica ({', '.join(names)}): "

@@ -327,9 +327,7 @@ def _header_or_raise(raw: bytes, path: str) -> HistoryHeader:
     )
 
 
-def group_by_key(
-    ops: list[Op], groups: dict[str, list[Op]] | None = None
-) -> dict[str, list[Op]]:
+def group_by_key(ops: list[Op], groups: dict[str, list[Op]] | None = None) -> dict[str, list[Op]]:
     """Each key's operations, in the order of ``ops`` (appended to those of ``groups``, when
     given)."""
     if groups is None:
@@ -542,9 +540,16 @@ class HistoryWriter:
             wall_anchor=wall, mono_anchor=mono, pid=pid, host=self.host, boot_id=boot_id()
         )
         self._file = self.path.open("wb")
-        head = {"type": "header", "format": FORMAT, "wall_anchor": wall, "mono_anchor": mono,
-                "pid": pid, "host": self.host, "boot_id": self.header.boot_id,
-                **self._header_fields}
+        head = {
+            "type": "header",
+            "format": FORMAT,
+            "wall_anchor": wall,
+            "mono_anchor": mono,
+            "pid": pid,
+            "host": self.host,
+            "boot_id": self.header.boot_id,
+            **self._header_fields,
+        }
         self._file.write(_ENCODER.encode(head) + b"\n")
         self._file.flush()
         self.ops_recorded = 0

@@ -132,16 +132,22 @@ class Layout:
             return f"one shared PostgreSQL, data on the named volume {self.volume}"
         if self.name == "replicated-async":
             delay = f", applying WAL {self.apply_delay_ms} ms late" if self.apply_delay_ms else ""
-            return (f"one PostgreSQL primary on the named volume {self.volume}, one asynchronous "
-                    f"streaming standby per replica{delay}: writes to the primary, reads from "
-                    "the replica's standby")  # fmt: skip
+            return (
+                f"one PostgreSQL primary on the named volume {self.volume}, one asynchronous "
+                f"streaming standby per replica{delay}: writes to the primary, reads from "
+                "the replica's standby"
+            )
         if self.name == "replicated-sync":
-            return (f"one PostgreSQL primary on the named volume {self.volume}, one synchronous "
-                    "standby per replica (remote_apply): writes to the primary, reads from the "
-                    "replica's standby")  # fmt: skip
+            return (
+                f"one PostgreSQL primary on the named volume {self.volume}, one synchronous "
+                "standby per replica (remote_apply): writes to the primary, reads from the "
+                "replica's standby"
+            )
         if self.name == "shared-datadir":
-            return (f"a PostgreSQL server per replica, all on one data directory (the named "
-                    f"volume {self.volume})")  # fmt: skip
+            return (
+                f"a PostgreSQL server per replica, all on one data directory (the named "
+                f"volume {self.volume})"
+            )
         assert self.dsn is not None
         return f"one shared external PostgreSQL server ({redact_dsn(self.dsn)})"
 

@@ -38,10 +38,16 @@ def check_workers(workers: int) -> None:
 def master_options(port: int, workers: int) -> list[str]:
     """What turns the headless command line into the master's."""
     return [
-        "--master", "--master-bind-host", MASTER_HOST, "--master-bind-port", str(port),
-        "--expect-workers", str(workers),
-        "--expect-workers-max-wait", str(EXPECT_WORKERS_WAIT_S),
-    ]  # fmt: skip
+        "--master",
+        "--master-bind-host",
+        MASTER_HOST,
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        str(workers),
+        "--expect-workers-max-wait",
+        str(EXPECT_WORKERS_WAIT_S),
+    ]
 
 
 def worker_command(locustfile: Path, history_file: Path, port: int) -> list[str]:
@@ -49,10 +55,19 @@ def worker_command(locustfile: Path, history_file: Path, port: int) -> list[str]
     master with its spawn message; the worker's part of the history is named by the index the
     master gives it (``<history>.w<index>.jsonl``)."""
     return [
-        sys.executable, "-m", "locust", "-f", str(locustfile), "--worker",
-        "--master-host", MASTER_HOST, "--master-port", str(port),
-        "--history-file", str(history_file),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--worker",
+        "--master-host",
+        MASTER_HOST,
+        "--master-port",
+        str(port),
+        "--history-file",
+        str(history_file),
+    ]
 
 
 @dataclass(frozen=True)

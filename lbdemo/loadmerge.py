@@ -106,16 +106,19 @@ def _write(history: History, out: Path, parts: Sequence[WorkerPart]) -> None:
     then every operation in invocation order. Written beside ``out`` and renamed into place."""
     first = history.headers[0]
     merged_from = [
-        {"worker": part.index, "file": part.path.name, "pid": header.pid,
-         "ops": part.ops_reported}
+        {"worker": part.index, "file": part.path.name, "pid": header.pid, "ops": part.ops_reported}
         for part, header in zip(parts, history.headers, strict=True)
-    ]  # fmt: skip
+    ]
     partial = out.with_name(f".{out.name}.partial")
     writer = HistoryWriter(
-        partial, first.host, flush_lines=10_000, flush_interval_s=3600.0,
-        wall_anchor=first.wall_anchor, mono_anchor=first.mono_anchor,
+        partial,
+        first.host,
+        flush_lines=10_000,
+        flush_interval_s=3600.0,
+        wall_anchor=first.wall_anchor,
+        mono_anchor=first.mono_anchor,
         header_fields={"pid": None, "merged_from": merged_from},
-    )  # fmt: skip
+    )
     try:
         with writer:
             writer.write_all(history.ops)

@@ -172,21 +172,26 @@ class LoadPlan:
                 f"think time must be between 0 and {MAX_THINK_MS:g} ms, not {self.think_ms:g}"
             )
         if not KEY_PREFIX.fullmatch(self.key_prefix):
-            raise UsageError(
-                f"key prefix must match {KEY_PREFIX.pattern}, not {self.key_prefix!r}"
-            )
+            raise UsageError(f"key prefix must match {KEY_PREFIX.pattern}, not {self.key_prefix!r}")
 
     def locust_args(self) -> list[str]:
         return [
-            "-u", str(self.users),
-            "-r", f"{self.spawn_rate:g}",
+            "-u",
+            str(self.users),
+            "-r",
+            f"{self.spawn_rate:g}",
             # Locust's run time is whole seconds; round up so a short run still runs.
-            "-t", f"{max(1, math.ceil(self.duration_s))}s",
-            "--keys", str(self.keys),
-            "--key-prefix", self.key_prefix,
-            "--write-ratio", f"{self.write_ratio:g}",
-            "--think-ms", f"{self.think_ms:g}",
-        ]  # fmt: skip
+            "-t",
+            f"{max(1, math.ceil(self.duration_s))}s",
+            "--keys",
+            str(self.keys),
+            "--key-prefix",
+            self.key_prefix,
+            "--write-ratio",
+            f"{self.write_ratio:g}",
+            "--think-ms",
+            f"{self.think_ms:g}",
+        ]
 
 
 def locust_command(
@@ -201,14 +206,21 @@ def locust_command(
 ) -> list[str]:
     """The argv that runs the workload headless; its only output is progress lines and a summary."""
     argv = [
-        sys.executable, "-m", "locust",
-        "-f", str(locustfile),
-        "--headless", "--only-summary",
-        "--host", host,
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--headless",
+        "--only-summary",
+        "--host",
+        host,
         *plan.locust_args(),
-        "--history-file", str(history_file),
-        "--progress-interval", f"{progress_interval_s:g}",
-    ]  # fmt: skip
+        "--history-file",
+        str(history_file),
+        "--progress-interval",
+        f"{progress_interval_s:g}",
+    ]
     if csv_prefix is not None:
         argv += ["--csv", str(csv_prefix)]
     if html is not None:
@@ -247,24 +259,33 @@ async def run_locust(
     With ``workers`` > 0, Locust's distributed mode (see the module's docstring). ``think_ms``:
     each user pauses that long between two operations (0: none, the most load it can make).
     """
-    plan = LoadPlan(
-        users, spawn_rate, duration_s, keys, write_ratio, key_prefix, workers, think_ms
-    )
+    plan = LoadPlan(users, spawn_rate, duration_s, keys, write_ratio, key_prefix, workers, think_ms)
     plan.check()
     _check_paths(host, history_file, csv_prefix, html)
     locustfile = find_locustfile()
     argv = locust_command(
-        locustfile, host, history_file, plan,
-        csv_prefix=csv_prefix, html=html, progress_interval_s=progress_interval_s,
+        locustfile,
+        host,
+        history_file,
+        plan,
+        csv_prefix=csv_prefix,
+        html=html,
+        progress_interval_s=progress_interval_s,
     )
     # The run replaces the file anyway; removing it first means a crash before Locust's first
     # write cannot pass an old run's history off as this run's.
     history_file.unlink(missing_ok=True)
     if workers:
         run = await _run_distributed(
-            argv, locustfile, history_file, csv_prefix, html, workers,
-            deadline_s=duration_s + grace_s + EXPECT_WORKERS_WAIT_S, on_line=on_line,
-        )  # fmt: skip
+            argv,
+            locustfile,
+            history_file,
+            csv_prefix,
+            html,
+            workers,
+            deadline_s=duration_s + grace_s + EXPECT_WORKERS_WAIT_S,
+            on_line=on_line,
+        )
     else:
         result = await run_process(argv, deadline_s=duration_s + grace_s, on_line=on_line)
         stats = parse_summary(result.summary_line)
@@ -304,9 +325,7 @@ async def _run_distributed(
     worker_argv = worker_command(locustfile, history_file, port)
     combiner = ProgressCombiner(workers, on_line)
     master_argv = argv + master_options(port, workers)
-    master = asyncio.ensure_future(
-        run_process(master_argv, deadline_s=deadline_s, on_line=on_line)
-    )
+    master = asyncio.ensure_future(run_process(master_argv, deadline_s=deadline_s, on_line=on_line))
     crew = [
         asyncio.ensure_future(
             run_process(worker_argv, deadline_s=deadline_s, on_line=combiner.feed)
@@ -451,9 +470,7 @@ def read_stats(csv_prefix: Path) -> LocustStats | None:
 # ---- internals ----------------------------------------------------------------------------
 
 
-def _check_paths(
-    host: str, history_file: Path, csv_prefix: Path | None, html: Path | None
-) -> None:
+def _check_paths(host: str, history_file: Path, csv_prefix: Path | None, html: Path | None) -> None:
     if not host.startswith(("http://", "https://")):
         raise UsageError(f"the load-test host must be an http:// URL, not {host!r}")
     if history_file.is_dir():

@@ -19,9 +19,14 @@ async def ask_every(targets: list[tuple[str, str, str]], key: str) -> list[dict[
 
 async def _ask(http: ClientSession, name: str, cid: str, url: str, key: str) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "asked": name, "container_id": cid[:12], "status": None, "replica": None,
-        "price": None, "write_id": None, "error": None,
-    }  # fmt: skip
+        "asked": name,
+        "container_id": cid[:12],
+        "status": None,
+        "replica": None,
+        "price": None,
+        "write_id": None,
+        "error": None,
+    }
     try:
         async with http.get(f"{url}/products/{quote(key, safe='')}") as response:
             row["status"] = response.status

@@ -133,8 +133,13 @@ def embedded_postgres_version() -> str:
 
     postgres = postgres_bin_dir() / "postgres"
     try:
-        done = subprocess.run([str(postgres), "--version"], capture_output=True, text=True,
-                              timeout=VERSION_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            [str(postgres), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT_S,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StoreError(f"cannot run {postgres} --version: {exc}") from None
     # "postgres (PostgreSQL) 16.2"; a build may add words after the number.

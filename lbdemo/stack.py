@@ -321,10 +321,13 @@ class Stack(HostBalancedStack):
     async def _start_store(self) -> None:
         mount = parse_volume_spec(f"{self.config.layout.volume}:{PGDATA_PATH}")
         container = self.runtime.create(
-            STORE_IMAGE, DB_NAME, [mount], {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"},
+            STORE_IMAGE,
+            DB_NAME,
+            [mount],
+            {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "db"},
             # A store is no cattle: restarted as itself (its data is on the volume anyway).
             restart="always" if self.config.restart != "no" else "no",
-        )  # fmt: skip
+        )
         await self.runtime.launch(container)
 
     async def _launch_replicas(self, containers: list[Container]) -> None:
@@ -412,15 +415,23 @@ class Stack(HostBalancedStack):
                 self._on_event(event)
 
 
-
 STACK_FORMAT = "lbdemo-stack/1"
 
 
 async def start_balancer(config: StackConfig, upstreams: list[tuple[str, str]]) -> Child:
     """The balancer process on this host in front of ``upstreams`` (name, URL), its admin API on
     loopback; the token reaches it in its environment, never its command line. Both runtimes'."""
-    argv = [sys.executable, "-m", "lbdemo.balancer", "--listen", config.balancer_listen,
-            "--strategy", config.strategy, "--admin", "127.0.0.1:0"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "lbdemo.balancer",
+        "--listen",
+        config.balancer_listen,
+        "--strategy",
+        config.strategy,
+        "--admin",
+        "127.0.0.1:0",
+    ]
     for name, url in upstreams:
         argv += ["--upstream", f"{name}={url}"]
     env = {**os.environ, ADMIN_TOKEN_ENV: config.admin_token}

@@ -218,8 +218,12 @@ class Workload:
         if self.worker_index is not None:
             return {"worker": self.worker_index, "failures": self.failures, **recorded}
         total = self.environment.stats.total
-        return {"requests": total.num_requests, "failures": total.num_failures,
-                "rps": round(total.total_rps, 1), **recorded}  # fmt: skip
+        return {
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "rps": round(total.total_rps, 1),
+            **recorded,
+        }
 
     def new_client_id(self) -> str:
         number = next(self._client_numbers)
@@ -288,10 +292,19 @@ def _on_quit(exit_code: int, **_kwargs: Any) -> None:
     # Fired after the master waited for the workers' final stats, so these totals are whole.
     if _master is not None:
         total = _master.stats.total
-        print(SUMMARY_MARK + json.dumps({
-            "role": "master", "requests": total.num_requests, "failures": total.num_failures,
-            "rps": round(total.total_rps, 1), "exit_code": exit_code,
-        }), flush=True)  # fmt: skip
+        print(
+            SUMMARY_MARK
+            + json.dumps(
+                {
+                    "role": "master",
+                    "requests": total.num_requests,
+                    "failures": total.num_failures,
+                    "rps": round(total.total_rps, 1),
+                    "exit_code": exit_code,
+                }
+            ),
+            flush=True,
+        )
 
 
 # ---- the user -----------------------------------------------------------------------------
@@ -379,16 +392,30 @@ class ProductUser(FastHttpUser):
             # The run stopped mid-request: the write may have reached a replica, and a read
             # may have seen it, so it must be in the history, as `unknown`.
             workload.writer.record(
-                client=self.client_id, op="write", key=key, write_id=write_id, price=price,
-                invoke=invoke, complete=time.monotonic(), status=None, outcome=UNKNOWN,
+                client=self.client_id,
+                op="write",
+                key=key,
+                write_id=write_id,
+                price=price,
+                invoke=invoke,
+                complete=time.monotonic(),
+                status=None,
+                outcome=UNKNOWN,
                 replica=None,
-            )  # fmt: skip
+            )
             raise
         workload.writer.record(
-            client=self.client_id, op="write", key=key, write_id=write_id, price=price,
-            invoke=invoke, complete=complete, status=status, outcome=outcome,
+            client=self.client_id,
+            op="write",
+            key=key,
+            write_id=write_id,
+            price=price,
+            invoke=invoke,
+            complete=complete,
+            status=status,
+            outcome=outcome,
             replica=_replica(response),
-        )  # fmt: skip
+        )
 
     def read(self, key: str) -> None:
         workload = self.workload
@@ -415,7 +442,14 @@ class ProductUser(FastHttpUser):
                 else:
                     response.failure(f"stale read: {reason}")
         workload.writer.record(
-            client=self.client_id, op="read", key=key, write_id=write_id, price=price,
-            invoke=invoke, complete=complete, status=status, outcome=outcome,
+            client=self.client_id,
+            op="read",
+            key=key,
+            write_id=write_id,
+            price=price,
+            invoke=invoke,
+            complete=complete,
+            status=status,
+            outcome=outcome,
             replica=_replica(response),
-        )  # fmt: skip
+        )

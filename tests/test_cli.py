@@ -31,8 +31,10 @@ def test_version_prints_the_package_version() -> None:
 def test_an_unwritable_path_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    for args in (["up", "--state", str(blocker / "state")],
-                 ["demo", "--state", str(tmp_path / "s"), "--out", str(blocker / "out")]):
+    for args in (
+        ["up", "--state", str(blocker / "state")],
+        ["demo", "--state", str(tmp_path / "s"), "--out", str(blocker / "out")],
+    ):
         result = run_cli(*args)
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

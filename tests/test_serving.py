@@ -47,9 +47,21 @@ def test_hostport_is_parsed(spec: str, expected: tuple[str, int]) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "8080", ":8080", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:8o",
-     "127.0.0.1:²", "127.0.0.1:١٢", "[::1:80", "::1]:80", "127.0.0.1: 80"],
-)  # fmt: skip
+    [
+        "",
+        "8080",
+        ":8080",
+        "127.0.0.1:",
+        "127.0.0.1:65536",
+        "127.0.0.1:-1",
+        "127.0.0.1:8o",
+        "127.0.0.1:²",
+        "127.0.0.1:١٢",
+        "[::1:80",
+        "::1]:80",
+        "127.0.0.1: 80",
+    ],
+)
 def test_bad_hostport_is_a_usage_error(spec: str) -> None:
     with pytest.raises(UsageError, match="HOST:PORT"):
         serving.parse_hostport(spec)
@@ -205,9 +217,14 @@ async def test_bench_replica_and_balancer_processes_serve_and_stop_on_sigterm(
     replica = await ready_line(bench_replica)
     assert await get(f"{replica['url']}/") == (200, "b1")
     with started(
-        "lbdemo.balancer", "--listen", "127.0.0.1:0", "--upstream", f"b1={replica['url']}",
-        "--health-interval", "0",
-    ) as balancer:  # fmt: skip
+        "lbdemo.balancer",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        f"b1={replica['url']}",
+        "--health-interval",
+        "0",
+    ) as balancer:
         ready = await ready_line(balancer)
         assert await get(f"{ready['url']}/") == (200, "b1")
         await stops_promptly_with_0(balancer)
@@ -216,9 +233,13 @@ async def test_bench_replica_and_balancer_processes_serve_and_stop_on_sigterm(
 
 async def test_replica_process_takes_its_dsn_from_the_environment(pg_server: ServerInfo) -> None:
     with started(
-        "lbdemo.replica", "--name", "lbdemo-r7", "--listen", "127.0.0.1:0",
+        "lbdemo.replica",
+        "--name",
+        "lbdemo-r7",
+        "--listen",
+        "127.0.0.1:0",
         env={"LBDEMO_STORE_DSN": pg_server.dsn},
-    ) as proc:  # fmt: skip
+    ) as proc:
         ready = await ready_line(proc)
         assert ready["name"] == "lbdemo-r7"
         # What `ps` shows every user of the machine: no DSN, so no password either.
@@ -235,19 +256,30 @@ async def test_replica_process_takes_its_password_from_a_file(
     secret = tmp_path / "pgpassword"
     secret.write_text(pg_server.password + "\n")
     with started(
-        "lbdemo.replica", "--name", "lbdemo-r8", "--listen", "127.0.0.1:0",
+        "lbdemo.replica",
+        "--name",
+        "lbdemo-r8",
+        "--listen",
+        "127.0.0.1:0",
         # an empty $PGPASSWORD: the session's own must not be what lets the replica in
-        env={"LBDEMO_STORE_DSN": pg_server.dsn, "LBDEMO_STORE_PASSWORD_FILE": str(secret),
-             "PGPASSWORD": ""},
-    ) as proc:  # fmt: skip
+        env={
+            "LBDEMO_STORE_DSN": pg_server.dsn,
+            "LBDEMO_STORE_PASSWORD_FILE": str(secret),
+            "PGPASSWORD": "",
+        },
+    ) as proc:
         ready = await ready_line(proc)
         assert await get(f"{ready['url']}/healthz") == (200, "lbdemo-r8")
         await stops_promptly_with_0(proc)
     secret.write_text("not-the-password\n")
     with started(
-        "lbdemo.replica", "--name", "lbdemo-r8", "--listen", "127.0.0.1:0",
+        "lbdemo.replica",
+        "--name",
+        "lbdemo-r8",
+        "--listen",
+        "127.0.0.1:0",
         env={"LBDEMO_STORE_DSN": pg_server.dsn, "LBDEMO_STORE_PASSWORD_FILE": str(secret)},
-    ) as proc:  # fmt: skip
+    ) as proc:
         assert await asyncio.to_thread(proc.wait, 30) == 1  # the file wins over $PGPASSWORD
         assert proc.stderr is not None
         assert "password authentication failed" in proc.stderr.read()
@@ -256,9 +288,12 @@ async def test_replica_process_takes_its_password_from_a_file(
 def test_an_unreadable_password_file_is_one_line_and_status_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lbdemo.replica", "--name", "r1", "--dsn", "postgresql://x/db"],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
         env={**os.environ, "LBDEMO_STORE_PASSWORD_FILE": str(tmp_path / "missing")},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "LBDEMO_STORE_PASSWORD_FILE" in result.stderr and "No such file" in result.stderr
@@ -297,14 +332,20 @@ async def test_a_port_in_use_is_one_line_and_status_1(bench_replica: subprocess.
 
 @pytest.mark.parametrize(
     ("module", "args"),
-    [("lbdemo.bench.replica", []), ("lbdemo.balancer", []),
-     ("lbdemo.replica", ["--name", "r1", "--dsn", "postgresql://x/db"])],
-)  # fmt: skip
+    [
+        ("lbdemo.bench.replica", []),
+        ("lbdemo.balancer", []),
+        ("lbdemo.replica", ["--name", "r1", "--dsn", "postgresql://x/db"]),
+    ],
+)
 def test_a_bad_listen_address_is_one_line_and_status_2(module: str, args: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", module, *args, "--listen", "127.0.0.1:http"],
-        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "HOST:PORT" in result.stderr

@@ -38,10 +38,16 @@ async def running_stack(
     image: str = "lbdemo/catalog:1.0",
 ) -> AsyncIterator[Stack]:
     """A real stack (its daemon included) on free ports; stopped on exit, also on failure."""
-    stack = Stack(StackConfig(
-        state_root=state_root, layout=Layout.from_options(storage, dsn=dsn), replicas=replicas,
-        image=image, balancer_listen="127.0.0.1:0", restart=restart,
-    ))  # fmt: skip
+    stack = Stack(
+        StackConfig(
+            state_root=state_root,
+            layout=Layout.from_options(storage, dsn=dsn),
+            replicas=replicas,
+            image=image,
+            balancer_listen="127.0.0.1:0",
+            restart=restart,
+        )
+    )
     await stack.start()
     try:
         yield stack
@@ -116,8 +122,12 @@ def run_cli_process(state: Path, *argv: str) -> subprocess.CompletedProcess[str]
     env = {**os.environ, "LBDEMO_STATE": str(state)}
     return subprocess.run(
         [sys.executable, "-m", "lbdemo", *argv],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 @contextlib.contextmanager

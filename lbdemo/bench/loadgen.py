@@ -87,7 +87,6 @@ def run_wrk(url: str, duration: float, connections: int, timeout: float = 60.0) 
     return parse_wrk(done.stdout)
 
 
-
 async def _one_connection(
     host: str, port: int, deadline: float, latencies: list[float], errors: list[int]
 ) -> None:

@@ -81,8 +81,10 @@ def _measure(target: _Target, config: BenchConfig, with_wrk: bool) -> LoadResult
 def _parallel_wrk(urls: list[tuple[str, int]], config: BenchConfig) -> LoadResult:
     import concurrent.futures
 
-    share = [config.connections // len(urls) + (i < config.connections % len(urls)) for i in
-             range(len(urls))]  # fmt: skip
+    share = [
+        config.connections // len(urls) + (i < config.connections % len(urls))
+        for i in range(len(urls))
+    ]
     with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
         results = list(
             pool.map(

@@ -125,8 +125,9 @@ class AnomalyLog:
         if by_kind is None:
             if self.rescan is None:
                 raise LookupError(f"no scan recorded the anomalies of {key}")
-            by_kind = {kind: {id(e[0]): e for e in entries}
-                       for kind, entries in self.rescan(key).items()}  # fmt: skip
+            by_kind = {
+                kind: {id(e[0]): e for e in entries} for kind, entries in self.rescan(key).items()
+            }
             self._rescanned[key] = by_kind
         return by_kind
 
@@ -135,8 +136,10 @@ class AnomalyLog:
         return {kind: len(found) for kind, found in self.found.items()}
 
     def samples(self) -> dict[str, list[Anomaly]]:
-        return {kind: [self.explain(kind, op) for op in found[: self.sample_limit]]
-                for kind, found in self.found.items()}  # fmt: skip
+        return {
+            kind: [self.explain(kind, op) for op in found[: self.sample_limit]]
+            for kind, found in self.found.items()
+        }
 
     def by_replica(self) -> dict[str, dict[str, int]]:
         """kind -> replica that served the offender ("-" if none) -> count."""
@@ -193,8 +196,10 @@ def garbage_reason(r: Op, w: Op | None, t0: float) -> str:
 
 def explain_garbage(r: Op, w: Op | None, t0: float) -> Anomaly:
     return Anomaly(
-        GARBAGE_READ, (r,) if w is None else (r, w),
-        f"{read_phrase(r, t0)} returned {r.write_id}, but {garbage_reason(r, w, t0)}", t0,
+        GARBAGE_READ,
+        (r,) if w is None else (r, w),
+        f"{read_phrase(r, t0)} returned {r.write_id}, but {garbage_reason(r, w, t0)}",
+        t0,
     )
 
 

@@ -120,10 +120,13 @@ def _add_lost(log: AnomalyLog, w: Op, audit: Audit, t0: float) -> None:
 
 
 def _explain_lost(w: Op, audit: Audit, t0: float) -> Anomaly:
-    found = ", ".join(
-        f"{name}: {values.get(w.key) or 'absent'}"
-        for name, values in sorted(audit.replicas.items())
-    ) or "no replica audited"
+    found = (
+        ", ".join(
+            f"{name}: {values.get(w.key) or 'absent'}"
+            for name, values in sorted(audit.replicas.items())
+        )
+        or "no replica audited"
+    )
     text = (
         f"write {w.write_id} on {w.key} by {w.client}, invoked at {at(w.invoke, t0)} and "
         f"acknowledged at {at(w.complete, t0)} via {w.replica or '?'}, is on no replica at "

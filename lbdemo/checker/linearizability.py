@@ -56,14 +56,22 @@ def _t(x: float, t0: float) -> str:
 
 def garbage_verdict(key: str, r: Op, w: Op | None, t0: float) -> KeyVerdict:
     """A read of a value nobody wrote, a failed write's or with another price: no order fits."""
-    return KeyVerdict(key, False, f"on {key} a read by {r.client} at {_t(r.invoke, t0)} "
-                      f"returned {r.write_id}, but {garbage_reason(r, w, t0)}")
+    return KeyVerdict(
+        key,
+        False,
+        f"on {key} a read by {r.client} at {_t(r.invoke, t0)} "
+        f"returned {r.write_id}, but {garbage_reason(r, w, t0)}",
+    )
 
 
 def early_verdict(key: str, r: Op, w: Op, t0: float) -> KeyVerdict:
-    return KeyVerdict(key, False, f"on {key} a read by {r.client} returned {w.write_id} "
-                      f"and completed at {_t(r.complete, t0)}, before that write was "
-                      f"invoked at {_t(w.invoke, t0)}")
+    return KeyVerdict(
+        key,
+        False,
+        f"on {key} a read by {r.client} returned {w.write_id} "
+        f"and completed at {_t(r.complete, t0)}, before that write was "
+        f"invoked at {_t(w.invoke, t0)}",
+    )
 
 
 def zones_verdict(key: str, clusters: Iterable[Cluster], t0: float) -> KeyVerdict:
@@ -103,10 +111,14 @@ def zones_verdict(key: str, clusters: Iterable[Cluster], t0: float) -> KeyVerdic
         f, s, name = zone
         if owner is not None and f < reach:
             of, os_, oname = owner
-            return KeyVerdict(key, False, f"on {key} the forward zones of {oname} "
-                              f"[{_t(of, t0)}, {_t(os_, t0)}] and {name} "
-                              f"[{_t(f, t0)}, {_t(s, t0)}] overlap: each value was "
-                              "read after the other had been read")
+            return KeyVerdict(
+                key,
+                False,
+                f"on {key} the forward zones of {oname} "
+                f"[{_t(of, t0)}, {_t(os_, t0)}] and {name} "
+                f"[{_t(f, t0)}, {_t(s, t0)}] overlap: each value was "
+                "read after the other had been read",
+            )
         if s > reach:
             reach, owner = s, zone
         fs.append(f)
@@ -119,8 +131,12 @@ def zones_verdict(key: str, clusters: Iterable[Cluster], t0: float) -> KeyVerdic
         i = bisect_left(fs, s)
         if i and prefix_s[i - 1] > f:
             ff, fs_, fname = prefix_owner[i - 1]
-            return KeyVerdict(key, False, f"on {key} the zone of {name} "
-                              f"[{_t(s, t0)}, {_t(f, t0)}] lies inside the forward zone "
-                              f"of {fname} [{_t(ff, t0)}, {_t(fs_, t0)}]: {fname} "
-                              f"was still read after {name} had been seen or written")
+            return KeyVerdict(
+                key,
+                False,
+                f"on {key} the zone of {name} "
+                f"[{_t(s, t0)}, {_t(f, t0)}] lies inside the forward zone "
+                f"of {fname} [{_t(ff, t0)}, {_t(fs_, t0)}]: {fname} "
+                f"was still read after {name} had been seen or written",
+            )
     return KeyVerdict(key, True)

@@ -17,7 +17,6 @@ CONSISTENT = "consistent"
 INCONSISTENT = "inconsistent"
 
 
-
 @dataclass(slots=True)
 class CheckResult:
     """Counts of every anomaly kind, a bounded sample of explained ones, and the verdicts."""

@@ -107,8 +107,7 @@ def scan(groups: dict[str, list[Op]], log: AnomalyLog, t0: float) -> Scan:
     every key."""
     result = Scan()
     found = log.found
-    sinks = (found[STALE_READ], found[READ_YOUR_WRITES], found[MONOTONIC_READ],
-             found[GARBAGE_READ])  # fmt: skip
+    sinks = (found[STALE_READ], found[READ_YOUR_WRITES], found[MONOTONIC_READ], found[GARBAGE_READ])
     for key in sorted(groups):
         result.keys[key] = scan_key(key, groups[key], sinks, t0, result)
     log.rescan = partial(rescan_key, groups, t0)
@@ -119,8 +118,9 @@ def rescan_key(groups: dict[str, list[Op]], t0: float, key: str) -> dict[str, li
     """One key's read anomalies again, each with what explains it (for AnomalyLog)."""
     sinks: tuple[list[Found], list[Found], list[Found], list[Found]] = ([], [], [], [])
     scan_key(key, groups[key], sinks, t0, Scan(), explained=True)
-    return dict(zip((STALE_READ, READ_YOUR_WRITES, MONOTONIC_READ, GARBAGE_READ), sinks,
-                    strict=True))  # fmt: skip
+    return dict(
+        zip((STALE_READ, READ_YOUR_WRITES, MONOTONIC_READ, GARBAGE_READ), sinks, strict=True)
+    )
 
 
 def _complete(op: Op) -> float:
@@ -128,8 +128,13 @@ def _complete(op: Op) -> float:
 
 
 def scan_key(
-    key: str, ops: list[Op], sinks: tuple[list[Any], list[Any], list[Any], list[Any]],
-    t0: float, tally: Scan, *, explained: bool = False,
+    key: str,
+    ops: list[Op],
+    sinks: tuple[list[Any], list[Any], list[Any], list[Any]],
+    t0: float,
+    tally: Scan,
+    *,
+    explained: bool = False,
 ) -> KeyVerdict:
     """Append the read anomalies of one key's operations (in invocation order) to ``sinks``
     (stale, read-your-writes, monotonic, garbage), count them into ``tally``, and return the

@@ -59,12 +59,23 @@ def run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out),
         use_wrk=not args.no_wrk,
         command=shlex.join(
-            ["lbdemo", "bench", "--duration", f"{args.duration:g}", "--rounds", str(args.rounds),
-             "--warmup", f"{args.warmup:g}", "--connections", str(args.connections),
-             "--out", args.out]
+            [
+                "lbdemo",
+                "bench",
+                "--duration",
+                f"{args.duration:g}",
+                "--rounds",
+                str(args.rounds),
+                "--warmup",
+                f"{args.warmup:g}",
+                "--connections",
+                str(args.connections),
+                "--out",
+                args.out,
+            ]
             + (["--no-wrk"] if args.no_wrk else [])
         ),
-    )  # fmt: skip
+    )
     # SIGTERM like Ctrl-C: unwind through the runner's finally, which stops every child.
     signal.signal(signal.SIGTERM, _interrupt)
     report = run_bench(config, progress=lambda msg: print(f"bench: {msg}", file=sys.stderr))

@@ -63,22 +63,49 @@ def register(subparsers: Any) -> None:
         "print its report. Exit 0: as expected; 1: not as expected; 2: bad input.",
     )
     parser.add_argument("report", nargs="?", help="a report JSON written by a run")
-    parser.add_argument("--history", nargs="+", metavar="H.jsonl",
-                        help="check these history files instead of reading a report")
-    parser.add_argument("--audit", metavar="AUDIT.json",
-                        help="the final audit of the replicas (with --history)")
-    parser.add_argument("--expect", choices=[CONSISTENT, INCONSISTENT],
-                        help="the verdict the run should have (consistent: no anomaly at all)")
-    parser.add_argument("--max-stale-rate", type=rate_limit, metavar="R",
-                        help="fail when more than this ratio of reads (0..1) was stale")
-    parser.add_argument("--max-lost-writes", type=count_limit, metavar="N",
-                        help="fail when more than N acknowledged writes were lost")
-    parser.add_argument("--junit", metavar="FILE",
-                        help="write the judgements as JUnit XML (one testcase per anomaly kind)")
-    parser.add_argument("--json", dest="json_out", metavar="FILE",
-                        help="write the report JSON here (with --history)")
-    parser.add_argument("--markdown", dest="md_out", metavar="FILE",
-                        help="write the Markdown report here (with --history)")
+    parser.add_argument(
+        "--history",
+        nargs="+",
+        metavar="H.jsonl",
+        help="check these history files instead of reading a report",
+    )
+    parser.add_argument(
+        "--audit", metavar="AUDIT.json", help="the final audit of the replicas (with --history)"
+    )
+    parser.add_argument(
+        "--expect",
+        choices=[CONSISTENT, INCONSISTENT],
+        help="the verdict the run should have (consistent: no anomaly at all)",
+    )
+    parser.add_argument(
+        "--max-stale-rate",
+        type=rate_limit,
+        metavar="R",
+        help="fail when more than this ratio of reads (0..1) was stale",
+    )
+    parser.add_argument(
+        "--max-lost-writes",
+        type=count_limit,
+        metavar="N",
+        help="fail when more than N acknowledged writes were lost",
+    )
+    parser.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="write the judgements as JUnit XML (one testcase per anomaly kind)",
+    )
+    parser.add_argument(
+        "--json",
+        dest="json_out",
+        metavar="FILE",
+        help="write the report JSON here (with --history)",
+    )
+    parser.add_argument(
+        "--markdown",
+        dest="md_out",
+        metavar="FILE",
+        help="write the Markdown report here (with --history)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -87,8 +114,12 @@ def _report_from_history(args: argparse.Namespace) -> dict[str, Any]:
     audit = load_audit(args.audit) if args.audit else None
     result = check(history, audit)
     label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
-    meta = {"label": label, "histories": args.history, "audit": args.audit,
-            **run_provenance(args.argv, postgresql=None)}
+    meta = {
+        "label": label,
+        "histories": args.history,
+        "audit": args.audit,
+        **run_provenance(args.argv, postgresql=None),
+    }
     return build_report(result, history, audit, meta)
 
 
@@ -103,11 +134,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give either a REPORT.json or --history H.jsonl, not both or neither")
     limits = Limits(args.expect, args.max_stale_rate, args.max_lost_writes)
     inputs = [args.report] if args.report else [*args.history, *filter(None, [args.audit])]
-    refuse_overwriting_inputs(inputs, {"--junit": args.junit, "--json": args.json_out,
-                                       "--markdown": args.md_out})
+    refuse_overwriting_inputs(
+        inputs, {"--junit": args.junit, "--json": args.json_out, "--markdown": args.md_out}
+    )
     if args.report is not None:
-        for flag, value in (("--audit", args.audit), ("--json", args.json_out),
-                            ("--markdown", args.md_out)):
+        for flag, value in (
+            ("--audit", args.audit),
+            ("--json", args.json_out),
+            ("--markdown", args.md_out),
+        ):
             if value:
                 raise UsageError(f"{flag} only applies to --history")
         report = load_report(args.report)

@@ -27,12 +27,17 @@ def register(subparsers: Any) -> None:
         description="Print the runs' settings and results side by side (a difference column "
         "for two runs); warn when their settings differ; --out also writes the Markdown.",
     )
-    parser.add_argument("reports", nargs="+", metavar="REPORT.json",
-                        help="two or more reports, one column each, in this order")
     parser.add_argument(
-        "--out", metavar="FILE",
+        "reports",
+        nargs="+",
+        metavar="REPORT.json",
+        help="two or more reports, one column each, in this order",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
         help="also write the Markdown to FILE, and the charts side by side to FILE with .html",
-    )  # fmt: skip
+    )
     parser.set_defaults(func=run)
 
 

@@ -191,8 +191,10 @@ def _images(args: argparse.Namespace) -> int:
         return 0
     now = datetime.now(UTC)
     if fmt not in (None, "", "table"):
-        contexts = [image_context(repo, tag, image, now, trunc=not args.no_trunc)
-                    for repo, tag, image in rows]  # fmt: skip
+        contexts = [
+            image_context(repo, tag, image, now, trunc=not args.no_trunc)
+            for repo, tag, image in rows
+        ]
         print_formatted(fmt, contexts, IMAGE_HEADER)
         return 0
     body = [

@@ -104,9 +104,16 @@ def _copy_entry(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest, follow_symlinks=False)
 
 
-def _landing(src_is_dir: bool, src: str, dest_exists: bool, dest_is_dir: bool,
-             dest: str, dest_trailing: bool, join: str) -> tuple[str, bool]:
-    """Docker's table: ``(where the source lands, copy only its contents)``."""  # fmt: skip
+def _landing(
+    src_is_dir: bool,
+    src: str,
+    dest_exists: bool,
+    dest_is_dir: bool,
+    dest: str,
+    dest_trailing: bool,
+    join: str,
+) -> tuple[str, bool]:
+    """Docker's table: ``(where the source lands, copy only its contents)``."""
     if not src_is_dir:
         if dest_exists and dest_is_dir:
             return join, False
@@ -132,9 +139,14 @@ def copy_into(container: Container, local: str, dest_path: str) -> int:
     target = fs.resolve(dest, write=True)
     base = os.path.basename(os.path.abspath(local)) or "root"
     where, contents = _landing(
-        src.is_dir() and not src.is_symlink(), local, target.exists(), target.is_dir(),
-        dest, dest_path.endswith("/"), posixpath.join(dest, base),
-    )  # fmt: skip
+        src.is_dir() and not src.is_symlink(),
+        local,
+        target.exists(),
+        target.is_dir(),
+        dest,
+        dest_path.endswith("/"),
+        posixpath.join(dest, base),
+    )
     parent = posixpath.dirname(where)
     if not fs.resolve(parent).is_dir():
         raise CopyError(f"Could not find the file {parent} in container {container.name}")
@@ -167,9 +179,14 @@ def copy_out(container: Container, src_path: str, local: str) -> int:
     dest = Path(local)
     base = posixpath.basename(posixpath.normpath(src_container)) or "root"
     where, contents = _landing(
-        source.is_dir() and not source.is_symlink(), src_path, dest.exists(), dest.is_dir(),
-        local, local.endswith("/"), str(dest / base),
-    )  # fmt: skip
+        source.is_dir() and not source.is_symlink(),
+        src_path,
+        dest.exists(),
+        dest.is_dir(),
+        local,
+        local.endswith("/"),
+        str(dest / base),
+    )
     target = Path(where)
     if not target.parent.is_dir():
         raise LocalPathError(f"stat {target.parent}: no such file or directory")

@@ -49,8 +49,10 @@ def register(subparsers: Any) -> None:
     )
     add_state_argument(demo)
     demo.add_argument(
-        "--duration", type=float, default=None,
-        help="seconds of load per scenario (default 20; 36 for --scenario faults)"
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds of load per scenario (default 20; 36 for --scenario faults)",
     )
     demo.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     demo.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
@@ -62,38 +64,51 @@ def register(subparsers: Any) -> None:
     add_think_time_argument(demo)
     demo.add_argument("--dsn", help="run the shared scenario on this existing PostgreSQL server")
     demo.add_argument(
-        "--layouts", default="private,shared", metavar="L1,L2,...",
+        "--layouts",
+        default="private,shared",
+        metavar="L1,L2,...",
         help=f"the layouts to run, in order, with the same load (default private,shared): "
-             f"{', '.join(LAYOUT_CHOICES)}",
-    )  # fmt: skip
+        f"{', '.join(LAYOUT_CHOICES)}",
+    )
     demo.add_argument(
-        "--apply-delay", type=int, default=0, metavar="MS",
+        "--apply-delay",
+        type=int,
+        default=0,
+        metavar="MS",
         help="replicated-async: the standbys apply each commit this many ms late "
-             "(recovery_min_apply_delay; default 0)",
-    )  # fmt: skip
+        "(recovery_min_apply_delay; default 0)",
+    )
     demo.add_argument(
-        "--scenario", choices=(*SCENARIOS, "pets"), default="consistency",
+        "--scenario",
+        choices=(*SCENARIOS, "pets"),
+        default="consistency",
         help="consistency (default): reads under load; upgrade: a rolling upgrade to "
-             "lbdemo/catalog:1.1 under load, and which earlier writes survive it; faults: "
-             "kill, pause, store kill, latency and resets under load (results/faults.md); "
-             "pets: a patch made in a container dies with it, a bind-mounted config survives",
-    )  # fmt: skip
-    demo.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
-                      help="balancing strategy (default round-robin; try sticky: each client "
-                           "then reads its own writes, but clients still disagree)")  # fmt: skip
+        "lbdemo/catalog:1.1 under load, and which earlier writes survive it; faults: "
+        "kill, pause, store kill, latency and resets under load (results/faults.md); "
+        "pets: a patch made in a container dies with it, a bind-mounted config survives",
+    )
+    demo.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="round-robin",
+        help="balancing strategy (default round-robin; try sticky: each client "
+        "then reads its own writes, but clients still disagree)",
+    )
     demo.add_argument(
         "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
     )
     add_runtime_argument(demo)
     add_project_argument(demo)
     demo.add_argument(
-        "--target", metavar="URL",
+        "--target",
+        metavar="URL",
         help="load a deployment that is already running (docker compose, your own hosts, "
-             "Kubernetes) through its balancer at URL instead of starting a stack; needs "
-             "--replica-urls and one --layouts word saying what it runs",
-    )  # fmt: skip
+        "Kubernetes) through its balancer at URL instead of starting a stack; needs "
+        "--replica-urls and one --layouts word saying what it runs",
+    )
     demo.add_argument(
-        "--replica-urls", metavar="URL,URL,...",
+        "--replica-urls",
+        metavar="URL,URL,...",
         help="with --target: every replica's own URL, for the final audit",
     )
     add_dashboard_arguments(demo)
@@ -107,14 +122,18 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     if args.scenario == "faults" and args.dsn is not None:
         raise UsageError("the faults scenario kills its own PostgreSQL; drop --dsn")
     if args.scenario == "faults" and args.replicas < 3:
-        raise UsageError("the faults scenario needs at least 3 replicas (one killed, one "
-                         "paused, one behind the fault proxy)")  # fmt: skip
+        raise UsageError(
+            "the faults scenario needs at least 3 replicas (one killed, one "
+            "paused, one behind the fault proxy)"
+        )
     target = Target.from_options(args.target, args.replica_urls)
     if target is not None or args.runtime != "local":
         where = "--target" if target is not None else f"--runtime {args.runtime}"
         if args.scenario != "consistency":
-            raise UsageError(f"--scenario {args.scenario} acts on lbdemo's own containers; "
-                             f"it does not run with {where}")  # fmt: skip
+            raise UsageError(
+                f"--scenario {args.scenario} acts on lbdemo's own containers; "
+                f"it does not run with {where}"
+            )
         if args.dashboard:
             raise UsageError(
                 f"--dashboard shows lbdemo's own runtime; it does not run with {where}"
@@ -128,8 +147,10 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
         duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0
     layouts = layouts_from(args)
     if target is not None and len(layouts) != 1:
-        raise UsageError("--target loads one deployment: say what it runs with --layouts "
-                         "private or --layouts shared")  # fmt: skip
+        raise UsageError(
+            "--target loads one deployment: say what it runs with --layouts "
+            "private or --layouts shared"
+        )
     if (target is not None or args.runtime != "local") and any(
         layout.storage not in ("private", "shared") for layout in layouts
     ):
@@ -138,12 +159,22 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     return DemoPlan(
         scenario=args.scenario,
         layouts=layouts,
-        stack=StackConfig(state_root=root, replicas=args.replicas, strategy=args.strategy,
-                          balancer_listen="127.0.0.1:0", runtime=args.runtime,
-                          project=args.project),
-        load=LoadSettings(users=args.users, duration_s=duration, keys=args.keys,
-                          write_ratio=args.write_ratio, workers=args.workers,
-                          think_ms=args.think_ms),
+        stack=StackConfig(
+            state_root=root,
+            replicas=args.replicas,
+            strategy=args.strategy,
+            balancer_listen="127.0.0.1:0",
+            runtime=args.runtime,
+            project=args.project,
+        ),
+        load=LoadSettings(
+            users=args.users,
+            duration_s=duration,
+            keys=args.keys,
+            write_ratio=args.write_ratio,
+            workers=args.workers,
+            think_ms=args.think_ms,
+        ),
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("demo",)),
         target=target,
@@ -165,11 +196,14 @@ def layouts_from(args: argparse.Namespace) -> list[Layout]:
     if args.apply_delay and "replicated-async" not in names:
         raise UsageError("--apply-delay applies to replicated-async; add it to --layouts")
     return [
-        Layout.named(name, dsn=args.dsn if name == "shared" else None,
-                     volume=volume_for(args.runtime, args.project),
-                     apply_delay_ms=args.apply_delay if name == "replicated-async" else 0)
+        Layout.named(
+            name,
+            dsn=args.dsn if name == "shared" else None,
+            volume=volume_for(args.runtime, args.project),
+            apply_delay_ms=args.apply_delay if name == "replicated-async" else 0,
+        )
         for name in names
-    ]  # fmt: skip
+    ]
 
 
 def say(message: str) -> None:
@@ -224,8 +258,10 @@ def run_pets(args: argparse.Namespace) -> int:
     outcome = run_pets_lesson(root, root / "lesson-pets", say)
     print(outcome.markdown(), end="")
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "pets.md", "# The pets lesson (`lbdemo demo --scenario pets`)\n\n"
-               + outcome.markdown())  # fmt: skip
+    write_text(
+        out_dir / "pets.md",
+        "# The pets lesson (`lbdemo demo --scenario pets`)\n\n" + outcome.markdown(),
+    )
     for problem in outcome.problems:
         print(f"lbdemo: the pets lesson did not show: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0

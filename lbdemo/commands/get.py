@@ -76,6 +76,9 @@ def render(rows: list[dict[str, Any]], key: str) -> str:
         lines.append(f"  {who:<12} {row['container_id']:<12} {what}")
     values = {(r["price"], r["write_id"]) for r in rows if r["status"] in (200, 404)}
     if len(rows) > 1:
-        lines.append("  the replicas agree" if len(values) == 1 else
-                     f"  the replicas disagree: {len(values)} different answers")  # fmt: skip
+        lines.append(
+            "  the replicas agree"
+            if len(values) == 1
+            else f"  the replicas disagree: {len(values)} different answers"
+        )
     return "\n".join(lines)

@@ -19,9 +19,12 @@ def _build(args: argparse.Namespace) -> int:
     client = connect()
     try:
         tag = ensure_image(
-            client, state_root(args), base=args.base, no_cache=args.no_cache,
+            client,
+            state_root(args),
+            base=args.base,
+            no_cache=args.no_cache,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
-        )  # fmt: skip
+        )
     finally:
         client.close()
     print(tag)
@@ -43,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "has it, else lbdemo/base:bookworm from scripts/build-base-image)",
     )
     build.add_argument(
-        "--no-cache", action="store_true",
+        "--no-cache",
+        action="store_true",
         help="build every layer again, even when the image for this tree exists",
-    )  # fmt: skip
+    )
     add_state_argument(build)
     build.set_defaults(func=_build)

@@ -26,9 +26,18 @@ from lbdemo.stack import StackConfig
 MAX_MINUTES = 60
 # What soak.json keeps of each fault's row (the run's report has all of it).
 FAULT_FIELDS = (
-    "fault", "target", "start_s", "active_s", "requests", "failed_during", "failed_after",
-    "retried", "stale_reads", "lost_writes", "recovered_after_s",
-)  # fmt: skip
+    "fault",
+    "target",
+    "start_s",
+    "active_s",
+    "requests",
+    "failed_during",
+    "failed_after",
+    "retried",
+    "stale_reads",
+    "lost_writes",
+    "recovered_after_s",
+)
 SOAK_FORMAT = "lbdemo-soak/1"  # docs/schemas/lbdemo-soak-1.schema.json
 LABEL = "soak-run"  # the pipeline's report; soak.json / soak.md are the summary
 
@@ -45,14 +54,19 @@ def register(subparsers: Any) -> None:
         "write lost.",
     )
     add_state_argument(soak)
-    soak.add_argument("--minutes", type=float, default=10.0,
-                      help=f"how long (default 10, at most {MAX_MINUTES})")  # fmt: skip
+    soak.add_argument(
+        "--minutes", type=float, default=10.0, help=f"how long (default 10, at most {MAX_MINUTES})"
+    )
     soak.add_argument("--users", "-u", type=int, default=10, help="Locust users (default 10)")
     soak.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     add_workers_argument(soak)
     add_think_time_argument(soak)
-    soak.add_argument("--out", type=Path, default=Path("results"),
-                      help="where the summary goes (default results/)")  # fmt: skip
+    soak.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="where the summary goes (default results/)",
+    )
     # For tests: a soak of seconds, faults and samples closer together.
     soak.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)
     soak.add_argument("--fault-every", type=float, default=60.0, help=argparse.SUPPRESS)
@@ -64,8 +78,9 @@ def register(subparsers: Any) -> None:
 def spec_from(args: argparse.Namespace) -> tuple[RunSpec, SoakScenario]:
     """Every option checked before anything starts."""
     if not 0 < args.minutes <= MAX_MINUTES:
-        raise UsageError(f"--minutes must be more than 0 and at most {MAX_MINUTES}, "
-                         f"got {args.minutes:g}")  # fmt: skip
+        raise UsageError(
+            f"--minutes must be more than 0 and at most {MAX_MINUTES}, got {args.minutes:g}"
+        )
     seconds = args.seconds if args.seconds is not None else args.minutes * 60
     if not 0 < seconds <= MAX_MINUTES * 60:
         raise UsageError(f"--seconds must be more than 0 and at most {MAX_MINUTES * 60}")
@@ -76,13 +91,19 @@ def spec_from(args: argparse.Namespace) -> tuple[RunSpec, SoakScenario]:
         raise UsageError("--warmup must not be negative")
     if args.replicas < 3:
         raise UsageError("the soak's faults need at least 3 replicas (--replicas 3)")
-    stack = StackConfig(state_root=state_root(args), layout=Layout.from_options("shared"),
-                        replicas=args.replicas, balancer_listen="127.0.0.1:0")  # fmt: skip
-    load = LoadSettings(users=args.users, duration_s=seconds, workers=args.workers,
-                        think_ms=args.think_ms)  # fmt: skip
+    stack = StackConfig(
+        state_root=state_root(args),
+        layout=Layout.from_options("shared"),
+        replicas=args.replicas,
+        balancer_listen="127.0.0.1:0",
+    )
+    load = LoadSettings(
+        users=args.users, duration_s=seconds, workers=args.workers, think_ms=args.think_ms
+    )
     spec = RunSpec(LABEL, "soak", stack, load, args.out.resolve(), tuple(sys.argv[1:]) or ("soak",))
-    scenario = SoakScenario(fault_every_s=args.fault_every, sample_every_s=args.sample_every,
-                            warmup_s=args.warmup)  # fmt: skip
+    scenario = SoakScenario(
+        fault_every_s=args.fault_every, sample_every_s=args.sample_every, warmup_s=args.warmup
+    )
     return spec, scenario
 
 

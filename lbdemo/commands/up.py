@@ -56,9 +56,12 @@ def register(subparsers: Any) -> None:
         "which PostgreSQL refuses (the lesson)",
     )
     up.add_argument(
-        "--apply-delay", type=int, default=0, metavar="MS",
+        "--apply-delay",
+        type=int,
+        default=0,
+        metavar="MS",
         help="replicated-async: the standbys apply each commit this many ms late (default 0)",
-    )  # fmt: skip
+    )
     up.add_argument(
         "--dsn",
         default=store_dsn_from_env(),
@@ -111,19 +114,23 @@ def register(subparsers: Any) -> None:
 def add_runtime_argument(parser: argparse.ArgumentParser) -> None:
     """``--runtime``, for the commands that start a stack (``up``, ``demo``)."""
     parser.add_argument(
-        "--runtime", choices=RUNTIMES, default="local",
+        "--runtime",
+        choices=RUNTIMES,
+        default="local",
         help="what runs the containers: local (default: lbdemo's own runtime, nothing to "
-             "install) or docker (a Docker Engine: real containers, layers and named volumes)",
-    )  # fmt: skip
+        "install) or docker (a Docker Engine: real containers, layers and named volumes)",
+    )
 
 
 def add_project_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--project", default=PROJECT, metavar="NAME",
+        "--project",
+        default=PROJECT,
+        metavar="NAME",
         help="with --runtime docker: the Docker project (as compose's -p) naming the "
-             f"containers NAME-r1.., NAME-db, the network NAME and the volume NAME-pgdata "
-             f"(default {PROJECT})",
-    )  # fmt: skip
+        f"containers NAME-r1.., NAME-db, the network NAME and the volume NAME-pgdata "
+        f"(default {PROJECT})",
+    )
 
 
 def volume_for(runtime: str, project: str) -> str:
@@ -140,11 +147,16 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         extra["admin_token"] = chosen_token
     return StackConfig(
         state_root=state_root(args),
-        layout=Layout.named(args.storage, dsn=args.dsn, apply_delay_ms=args.apply_delay,
-                            volume=volume_for(args.runtime, args.project)),
+        layout=Layout.named(
+            args.storage,
+            dsn=args.dsn,
+            apply_delay_ms=args.apply_delay,
+            volume=volume_for(args.runtime, args.project),
+        ),
         replicas=args.replicas,
         image=args.image,
-        balancer_listen=f"[{args.host}]:{args.port}" if ":" in args.host
+        balancer_listen=f"[{args.host}]:{args.port}"
+        if ":" in args.host
         else f"{args.host}:{args.port}",
         strategy=args.strategy,
         restart=args.restart,
@@ -157,9 +169,11 @@ def config_from(args: argparse.Namespace) -> StackConfig:
 def run_up(args: argparse.Namespace) -> int:
     config = config_from(args)
     if config.exposed:
-        print(f"lbdemo: warning: the balancer listens on {args.host}: anyone who can reach this "
-              "machine can send it requests (replicas and databases stay on 127.0.0.1)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"lbdemo: warning: the balancer listens on {args.host}: anyone who can reach this "
+            "machine can send it requests (replicas and databases stay on 127.0.0.1)",
+            file=sys.stderr,
+        )
     supervisor_file = config.run_dir / "supervisor.pid"
     running = _running_supervisor(supervisor_file)
     if running is not None:
@@ -169,18 +183,25 @@ def run_up(args: argparse.Namespace) -> int:
         )
     if config.runtime == "docker":
         if config.layout.storage not in ("private", "shared"):
-            raise UsageError(f"--storage {config.layout.storage} runs on the local runtime only; "
-                             "--runtime docker runs private or shared")  # fmt: skip
+            raise UsageError(
+                f"--storage {config.layout.storage} runs on the local runtime only; "
+                "--runtime docker runs private or shared"
+            )
         if config.layout.dsn is not None:
-            raise UsageError("--dsn does not go with --runtime docker: its stack runs its own "
-                             "PostgreSQL container")  # fmt: skip
+            raise UsageError(
+                "--dsn does not go with --runtime docker: its stack runs its own "
+                "PostgreSQL container"
+            )
         if args.dashboard:
-            raise UsageError("--dashboard shows lbdemo's own runtime; it does not run with "
-                             "--runtime docker")  # fmt: skip
+            raise UsageError(
+                "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
+            )
     if args.detach:
         if args.dashboard:
-            raise UsageError("--dashboard needs `up` in the foreground: its link carries a token, "
-                             "which must not be written to up.log")  # fmt: skip
+            raise UsageError(
+                "--dashboard needs `up` in the foreground: its link carries a token, "
+                "which must not be written to up.log"
+            )
         return _detach(args, config)
     return asyncio.run(_foreground(config, args.json, dashboard_from(args)))
 
@@ -189,12 +210,24 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dashboard", action="store_true",
-                        help="serve a live dashboard of the stack; prints its link (with a token)")
-    parser.add_argument("--dashboard-port", type=int, default=0, metavar="PORT",
-                        help="the dashboard's port on 127.0.0.1 (default 0: a free one)")
-    parser.add_argument("--dashboard-host", default="127.0.0.1", metavar="HOST",
-                        help="the address the dashboard binds (default 127.0.0.1)")  # fmt: skip
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve a live dashboard of the stack; prints its link (with a token)",
+    )
+    parser.add_argument(
+        "--dashboard-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the dashboard's port on 127.0.0.1 (default 0: a free one)",
+    )
+    parser.add_argument(
+        "--dashboard-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address the dashboard binds (default 127.0.0.1)",
+    )
 
 
 def dashboard_from(args: argparse.Namespace) -> Dashboard | None:
@@ -282,8 +315,10 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
     (``dashboard``: the dashboard's line, shown after the replicas; never part of stack.json)."""
     layout = description["layout"]
     balancer = description["balancer"]
-    lines = [f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
-             f"{layout['summary']}"]  # fmt: skip
+    lines = [
+        f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
+        f"{layout['summary']}"
+    ]
     if layout.get("container"):
         lines.append(f"  {layout['container']:<11} pid {layout['pid']}, data {layout['data']}")
     lines += [
@@ -300,17 +335,21 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
         lines.append(dashboard)
     lines += [
         f"all healthy in {description['started_in_s']:.2f} s. Try:",
-        f"  curl -X PUT -d '{{\"price\": 1200, \"write_id\": \"w1\"}}' "
+        f'  curl -X PUT -d \'{{"price": 1200, "write_id": "w1"}}\' '
         f"{balancer['url']}/products/apple",
     ]
     if layout.get("runtime") == "docker":
         # the engine's own tools work on these containers; lbdemo's verbs with --runtime docker
         r2 = description["replicas"][min(1, len(description["replicas"]) - 1)]["name"]
-        lines += [f"  docker ps     docker kill {r2}     docker volume ls",
-                  f"  lbdemo ps --runtime docker     lbdemo logs --runtime docker {r2}"]
+        lines += [
+            f"  docker ps     docker kill {r2}     docker volume ls",
+            f"  lbdemo ps --runtime docker     lbdemo logs --runtime docker {r2}",
+        ]
     else:
-        lines += ["  lbdemo get apple --each-replica     lbdemo ps     lbdemo kill lbdemo-r2",
-                  "  lbdemo upgrade --image lbdemo/catalog:1.1"]  # fmt: skip
+        lines += [
+            "  lbdemo get apple --each-replica     lbdemo ps     lbdemo kill lbdemo-r2",
+            "  lbdemo upgrade --image lbdemo/catalog:1.1",
+        ]
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
@@ -329,12 +368,34 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     ours, and if the background process exits first (refused by the stack lock, say), its reason
     is ours.
     """
-    argv = [sys.executable, "-m", "lbdemo", "up", "--state", str(config.state_root),
-            "--replicas", str(config.replicas), "--storage", config.layout.storage,
-            "--port", str(args.port), "--host", args.host,
-            "--strategy", config.strategy, "--image", config.image,
-            "--restart", config.restart, "--apply-delay", str(config.layout.apply_delay_ms),
-            "--runtime", config.runtime, "--project", config.project]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "lbdemo",
+        "up",
+        "--state",
+        str(config.state_root),
+        "--replicas",
+        str(config.replicas),
+        "--storage",
+        config.layout.storage,
+        "--port",
+        str(args.port),
+        "--host",
+        args.host,
+        "--strategy",
+        config.strategy,
+        "--image",
+        config.image,
+        "--restart",
+        config.restart,
+        "--apply-delay",
+        str(config.layout.apply_delay_ms),
+        "--runtime",
+        config.runtime,
+        "--project",
+        config.project,
+    ]
     env = dict(os.environ)
     if config.layout.dsn:
         env[STORE_DSN_ENV] = config.layout.dsn  # not on a command line, where anyone can read it
@@ -354,9 +415,12 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
             if args.json:
                 print(json.dumps(description, indent=2))
             else:
-                print(render(description).replace(
-                    "Press Ctrl-C to stop.", "Running in the background: `lbdemo down` stops it."
-                ))  # fmt: skip
+                print(
+                    render(description).replace(
+                        "Press Ctrl-C to stop.",
+                        "Running in the background: `lbdemo down` stops it.",
+                    )
+                )
             return 0
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]

@@ -154,11 +154,15 @@ class Container:
         """The object ``docker inspect`` prints for a container (the fields lbdemo has)."""
         binds = [m.spec for m in self.mounts if m.spec is not None and ":" in m.spec]
         explicit = [
-            {"Type": m.type, "Source": m.source if m.type == "bind" else m.name,
-             "Target": m.destination, "ReadOnly": not m.rw}
+            {
+                "Type": m.type,
+                "Source": m.source if m.type == "bind" else m.name,
+                "Target": m.destination,
+                "ReadOnly": not m.rw,
+            }
             for m in self.mounts
             if m.spec is None
-        ]  # fmt: skip
+        ]
         anonymous: dict[str, dict[str, Any]] = {
             m.destination: {} for m in self.mounts if m.spec is not None and ":" not in m.spec
         }
@@ -395,14 +399,22 @@ class ContainerStore:
             if status == "running":
                 assert pid is not None
                 container = replace(
-                    container, status="running", pid=pid, pid_start=process_start_ticks(pid),
-                    exit_code=0, started_at=now,
-                )  # fmt: skip
+                    container,
+                    status="running",
+                    pid=pid,
+                    pid_start=process_start_ticks(pid),
+                    exit_code=0,
+                    started_at=now,
+                )
             elif status == "exited":
                 container = replace(
-                    container, status="exited", pid=0, pid_start=None,
-                    exit_code=exit_code if exit_code is not None else 0, finished_at=now,
-                )  # fmt: skip
+                    container,
+                    status="exited",
+                    pid=0,
+                    pid_start=None,
+                    exit_code=exit_code if exit_code is not None else 0,
+                    finished_at=now,
+                )
             else:
                 container = replace(container, status="created", pid=0, pid_start=None)
             self._save(container)

@@ -147,12 +147,24 @@ def _header(names: dict[str, str], type_name: str) -> Context:
 
 PS_TYPE = "*formatter.ContainerContext"
 PS_HEADER = _header(
-    {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
-     "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
-     "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
-     "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"},
+    {
+        "ID": "CONTAINER ID",
+        "Image": "IMAGE",
+        "Command": "COMMAND",
+        "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED",
+        "Ports": "PORTS",
+        "State": "STATE",
+        "Status": "STATUS",
+        "Size": "SIZE",
+        "Names": "NAMES",
+        "Labels": "LABELS",
+        "Mounts": "MOUNTS",
+        "Networks": "NETWORKS",
+        "LocalVolumes": "LOCAL VOLUMES",
+    },
     PS_TYPE,
-)  # fmt: skip
+)
 
 
 def go_time(text: str) -> str:
@@ -188,10 +200,17 @@ def ps_context(container: Container, now: datetime, trunc: bool = True) -> Conte
 
 VOLUME_TYPE = "*formatter.volumeContext"
 VOLUME_HEADER = _header(
-    {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
-     "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE"},
+    {
+        "Name": "VOLUME NAME",
+        "Driver": "DRIVER",
+        "Scope": "SCOPE",
+        "Mountpoint": "MOUNTPOINT",
+        "Labels": "LABELS",
+        "Links": "LINKS",
+        "Size": "SIZE",
+    },
     VOLUME_TYPE,
-)  # fmt: skip
+)
 
 
 def volume_context(volume: Volume) -> Context:
@@ -213,15 +232,23 @@ def volume_context(volume: Volume) -> Context:
 
 IMAGE_TYPE = "*formatter.imageContext"
 IMAGE_HEADER = _header(
-    {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
-     "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
-     "Containers": "CONTAINERS"},
+    {
+        "ID": "IMAGE ID",
+        "Repository": "REPOSITORY",
+        "Tag": "TAG",
+        "Digest": "DIGEST",
+        "CreatedSince": "CREATED",
+        "CreatedAt": "CREATED AT",
+        "Size": "SIZE",
+        "Containers": "CONTAINERS",
+    },
     IMAGE_TYPE,
-)  # fmt: skip
+)
 
 
-def image_context(repository: str, tag: str, image: Image, now: datetime, trunc: bool = True
-                  ) -> Context:  # fmt: skip
+def image_context(
+    repository: str, tag: str, image: Image, now: datetime, trunc: bool = True
+) -> Context:
     return Context(
         {
             "ID": image.short_id if trunc else image.id,

@@ -28,8 +28,10 @@ from typing import Any
 from lbdemo.errors import UsageError
 
 TABLE = "table"
-UNSUPPORTED = "lbdemo supports fields, range, if/else and the functions json, join, split, " \
-    "upper, lower, title, truncate, pad, index, len, print, println, not, eq, ne"  # fmt: skip
+UNSUPPORTED = (
+    "lbdemo supports fields, range, if/else and the functions json, join, split, "
+    "upper, lower, title, truncate, pad, index, len, print, println, not, eq, ne"
+)
 
 
 class TemplateError(UsageError):
@@ -144,8 +146,14 @@ def parse(template: str) -> list[Any]:
                 current = block.else_body if in_else else block.body
             else:
                 current = root
-        elif head.startswith("$") or head in ("with", "template", "define", "block", "break",
-                                               "continue"):  # fmt: skip
+        elif head.startswith("$") or head in (
+            "with",
+            "template",
+            "define",
+            "block",
+            "break",
+            "continue",
+        ):
             raise _fail(f"{{{{{item.source}}}}} is not supported; {UNSUPPORTED}")
         else:
             current.append(item)
@@ -277,8 +285,11 @@ def _argument(dot: Any, word: str, source: str) -> Any:
         if callable(value):
             raise _fail(f"{word}: a method that takes arguments cannot be an argument")
         return value
-    raise _fail(f'function "{word}" not defined' if word.isidentifier()
-                else f"unexpected {word!r} in command; {UNSUPPORTED}")  # fmt: skip
+    raise _fail(
+        f'function "{word}" not defined'
+        if word.isidentifier()
+        else f"unexpected {word!r} in command; {UNSUPPORTED}"
+    )
 
 
 def _command(dot: Any, action: _Action) -> Any:
@@ -301,8 +312,11 @@ def _command(dot: Any, action: _Action) -> Any:
         return literal
     func = FUNCTIONS.get(head)
     if func is None:
-        raise _fail(f'function "{head}" not defined' if head.isidentifier()
-                    else f"unexpected {head!r}; {UNSUPPORTED}")  # fmt: skip
+        raise _fail(
+            f'function "{head}" not defined'
+            if head.isidentifier()
+            else f"unexpected {head!r}; {UNSUPPORTED}"
+        )
     args = [_argument(dot, w, action.source) for w in rest]
     try:
         return func(*args)

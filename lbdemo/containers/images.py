@@ -44,9 +44,7 @@ class Image:
     aliases: tuple[str, ...] = field(default=())
     # The image's file tree: path -> file text, or None for a directory. Containers start with
     # a copy of it in their layer (the ``vfs`` driver's way); ``lbdemo diff`` compares with it.
-    files: MappingProxyType[str, str | None] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    files: MappingProxyType[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def reference(self) -> str:
@@ -80,7 +78,7 @@ def catalog_conf(currency: str) -> str:
     """The configuration file a catalog image ships (see :mod:`lbdemo.replica.catalog_config`)."""
     return (
         "# lbdemo catalog replica configuration, read at start and on SIGHUP.\n"
-        "# currency: added to every product answer as \"currency\" (empty: no field)\n"
+        '# currency: added to every product answer as "currency" (empty: no field)\n'
         f"currency = {currency}\n"
         "# banner: sent as the X-Catalog-Banner header of every response (empty: none)\n"
         "banner =\n"

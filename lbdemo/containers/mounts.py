@@ -40,9 +40,18 @@ from lbdemo.errors import UsageError
 MountType = Literal["volume", "bind"]
 
 _MODE_WORDS = {
-    "ro", "rw", "z", "Z", "nocopy",
-    "private", "rprivate", "shared", "rshared", "slave", "rslave",
-}  # fmt: skip
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "nocopy",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+}
 # A drive letter starts a Windows path only when another path follows (``C:/data:/x``); a
 # lone ``a:/x`` is the volume name ``a``, which Docker refuses as too short.
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/][^:]*:[\\/]|:[A-Za-z]:(?:[\\/]|$)")
@@ -228,9 +237,7 @@ def _parse_bool(key: str, value: str, spec: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise _usage(
-        f'invalid argument "{spec}" for "--mount" flag: invalid value for {key}: {value}'
-    )
+    raise _usage(f'invalid argument "{spec}" for "--mount" flag: invalid value for {key}: {value}')
 
 
 def parse_mount_spec(spec: str, cwd: Path | None = None) -> Mount:

@@ -87,12 +87,16 @@ class StackActions:
         image = replicas[-1].image if replicas else self.stack.config.image
         listed = await self._daemon("GET", "/containers")
         names = [str(c.get("name", "")) for c in listed] if isinstance(listed, list) else []
-        result: dict[str, Any] = await self._daemon("POST", "/containers", {
-            "image": image,
-            "name": _next_name(names + [r.name for r in replicas]),
-            "labels": {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "replica"},
-            "restart": "always",
-        })  # fmt: skip
+        result: dict[str, Any] = await self._daemon(
+            "POST",
+            "/containers",
+            {
+                "image": image,
+                "name": _next_name(names + [r.name for r in replicas]),
+                "labels": {PROJECT_LABEL: PROJECT, SERVICE_LABEL: "replica"},
+                "restart": "always",
+            },
+        )
         return result
 
     async def upgrade(self, image: str = UPGRADE_IMAGE) -> dict[str, Any]:

@@ -52,8 +52,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         expected = f"Bearer {request.app[DASHBOARD].token}".encode()
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, expected):
-            return _error(401, "missing or wrong token: open the link `lbdemo up --dashboard` "
-                               "printed")  # fmt: skip
+            return _error(
+                401, "missing or wrong token: open the link `lbdemo up --dashboard` printed"
+            )
     try:
         return await handler(request)
     except ActionError as exc:
@@ -67,17 +68,21 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def static_file(request: web.Request) -> web.Response:
     name, content_type = STATIC_FILES[request.path]
     body = resources.files("lbdemo.dashboard").joinpath("static", name).read_bytes()
-    return web.Response(body=body, content_type=content_type, charset="utf-8",
-                        headers=SECURITY_HEADERS)  # fmt: skip
+    return web.Response(
+        body=body, content_type=content_type, charset="utf-8", headers=SECURITY_HEADERS
+    )
 
 
 async def events(request: web.Request) -> web.StreamResponse:
     """The SSE stream: the recent log, the latest snapshot, then every new message."""
     dashboard = request.app[DASHBOARD]
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no",
-    })  # fmt: skip
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
     await response.prepare(request)
     subscriber = dashboard.broadcaster.subscribe()
     try:

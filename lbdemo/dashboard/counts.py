@@ -43,5 +43,10 @@ class LoadCounts:
         return True
 
     def describe(self) -> dict[str, Any]:
-        return {"ops": self.ops, "reads": self.reads, "failures": self.failures,
-                "stale_reads": self.stale_reads, "elapsed_s": self.elapsed_s}  # fmt: skip
+        return {
+            "ops": self.ops,
+            "reads": self.reads,
+            "failures": self.failures,
+            "stale_reads": self.stale_reads,
+            "elapsed_s": self.elapsed_s,
+        }

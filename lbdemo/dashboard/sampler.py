@@ -62,21 +62,24 @@ class Sampler:
             member = in_rotation.get(replica.name)
             if products is not None:
                 listings[replica.name] = products
-            cards.append({
-                "name": replica.name,
-                "dead": False,
-                "id": replica.id[:12],
-                "image": replica.image,
-                "version": replica.image.rsplit(":", 1)[-1],
-                "url": replica.url,
-                "health": health,
-                "rotation": member["state"] if member else "out",
-                "in_flight": member["in_flight"] if member else 0,
-                "rps": round(rates.get(replica.name, 0.0), 1),
-                "requests": int(by_replica.get(replica.name, 0)),
-                "rows": len([v for v in products.values() if v is not None])
-                if products is not None else None,
-            })  # fmt: skip
+            cards.append(
+                {
+                    "name": replica.name,
+                    "dead": False,
+                    "id": replica.id[:12],
+                    "image": replica.image,
+                    "version": replica.image.rsplit(":", 1)[-1],
+                    "url": replica.url,
+                    "health": health,
+                    "rotation": member["state"] if member else "out",
+                    "in_flight": member["in_flight"] if member else 0,
+                    "rps": round(rates.get(replica.name, 0.0), 1),
+                    "requests": int(by_replica.get(replica.name, 0)),
+                    "rows": len([v for v in products.values() if v is not None])
+                    if products is not None
+                    else None,
+                }
+            )
         cards += self._dead_cards({c["name"] for c in cards})
         self._last_cards = {c["name"]: c for c in cards}
         audit = Audit(replicas=listings)  # the final audit's own definition of divergence
@@ -115,9 +118,17 @@ class Sampler:
                 continue
             if last[name].get("event") not in ("die", "leave"):
                 continue  # since its death: replaced, removed or upgraded away
-            dead.append({**card, "health": f"died, exit status {deaths[name].get('exit_code')}",
-                         "rotation": "out", "rps": 0.0, "in_flight": 0, "rows": None,
-                         "dead": True})  # fmt: skip
+            dead.append(
+                {
+                    **card,
+                    "health": f"died, exit status {deaths[name].get('exit_code')}",
+                    "rotation": "out",
+                    "rps": 0.0,
+                    "in_flight": 0,
+                    "rows": None,
+                    "dead": True,
+                }
+            )
         return dead
 
     def _rates(
@@ -127,8 +138,10 @@ class Sampler:
         if previous is None or now <= previous.at:
             return {}, 0.0
         span = now - previous.at
-        rates = {name: max(0.0, count - previous.by_replica.get(name, 0.0)) / span
-                 for name, count in by_replica.items()}  # fmt: skip
+        rates = {
+            name: max(0.0, count - previous.by_replica.get(name, 0.0)) / span
+            for name, count in by_replica.items()
+        }
         return rates, max(0.0, total - previous.total) / span
 
     async def _probe(self, name: str, url: str) -> tuple[str, dict[str, str | None] | None]:
@@ -154,8 +167,9 @@ class Sampler:
 
     async def _rotation(self) -> list[dict[str, Any]] | None:
         try:
-            async with self._http.get(f"{self._admin_url}/replicas",
-                                      headers=self._admin_headers) as response:  # fmt: skip
+            async with self._http.get(
+                f"{self._admin_url}/replicas", headers=self._admin_headers
+            ) as response:
                 if response.status != 200:
                     return None
                 body = await response.json()
@@ -165,8 +179,9 @@ class Sampler:
 
     async def _metrics(self) -> str | None:
         try:
-            async with self._http.get(f"{self._admin_url}/metrics",
-                                      headers=self._admin_headers) as response:  # fmt: skip
+            async with self._http.get(
+                f"{self._admin_url}/metrics", headers=self._admin_headers
+            ) as response:
                 return await response.text() if response.status == 200 else None
         except (ClientError, TimeoutError):
             return None

@@ -60,8 +60,7 @@ class Dashboard:
         return f"{self.url}/#token={self.token}"
 
     async def start(self) -> None:
-        runner = web.AppRunner(create_dashboard_app(self), access_log=None,
-                               shutdown_timeout=1.0)  # fmt: skip
+        runner = web.AppRunner(create_dashboard_app(self), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
         try:
@@ -90,8 +89,10 @@ class Dashboard:
         self.actions = StackActions(stack)
         sampler = Sampler(stack, self.load)
         self.say(f"watching a stack with {stack.layout.summary}; balancer {stack.url}")
-        self._tasks = [asyncio.create_task(self._produce(sampler)),
-                       asyncio.create_task(self._follow_events(stack))]  # fmt: skip
+        self._tasks = [
+            asyncio.create_task(self._produce(sampler)),
+            asyncio.create_task(self._follow_events(stack)),
+        ]
 
     async def forget(self) -> None:
         """Stop showing the current stack (before it stops: no sample of a half-stopped one)."""
@@ -105,8 +106,12 @@ class Dashboard:
         if self._stack is not None:
             self._stack = None
             self.say("the stack stopped")
-            empty: dict[str, Any] = {"time": time.time(), "stack": None, "replicas": [],
-                                     "rotation": []}
+            empty: dict[str, Any] = {
+                "time": time.time(),
+                "stack": None,
+                "replicas": [],
+                "rotation": [],
+            }
             self.broadcaster.publish(Message("snapshot", empty))
 
     def locust_line(self, line: str) -> None:
@@ -115,8 +120,7 @@ class Dashboard:
 
     def say(self, line: str) -> None:
         """A line in the page's event log."""
-        self.broadcaster.publish(Message("log", {"time": time.strftime("%H:%M:%S"),
-                                                 "line": line}))  # fmt: skip
+        self.broadcaster.publish(Message("log", {"time": time.strftime("%H:%M:%S"), "line": line}))
 
     async def _produce(self, sampler: Sampler) -> None:
         """At a fixed rate: the next tick is planned from the last, not from when a slow sample
@@ -129,8 +133,9 @@ class Dashboard:
                     snapshot = await sampler.sample()
                 except Exception as exc:  # one bad sample must not freeze the page for good
                     if not failing:
-                        self.say(f"dashboard: a sample failed ({type(exc).__name__}: {exc}); "
-                                 "retrying")  # fmt: skip
+                        self.say(
+                            f"dashboard: a sample failed ({type(exc).__name__}: {exc}); retrying"
+                        )
                     failing = True
                 else:
                     failing = False

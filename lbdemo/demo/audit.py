@@ -50,6 +50,8 @@ def restrict(audit: Audit, keys: Iterable[str]) -> Audit:
         name: {key: products.get(key) for key in wanted}
         for name, products in audit.replicas.items()
     }
-    rows = {name: sum(1 for v in products.values() if v is not None)
-            for name, products in values.items()}  # fmt: skip
+    rows = {
+        name: sum(1 for v in products.values() if v is not None)
+        for name, products in values.items()
+    }
     return Audit(replicas=values, rows=rows)

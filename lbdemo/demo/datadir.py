@@ -96,13 +96,18 @@ def render_refusal(report: dict[str, Any]) -> str:
     refusal = report["refusal"]
     label = report["run"]["label"]
     if refusal["refused"]:
-        said = ("The second server was refused. PostgreSQL's reason, as lbdemo reported it:"
-                f"\n\n> {refusal['reason']}\n")  # fmt: skip
+        said = (
+            "The second server was refused. PostgreSQL's reason, as lbdemo reported it:"
+            f"\n\n> {refusal['reason']}\n"
+        )
     else:
         said = "The stack started: PostgreSQL did not refuse the second server (it should).\n"
     left = refusal["left_running"]
-    after = ("Nothing was left running: no process names the data directory."
-             if not left else f"Processes left running on the data directory: {left}.")  # fmt: skip
+    after = (
+        "Nothing was left running: no process names the data directory."
+        if not left
+        else f"Processes left running on the data directory: {left}."
+    )
     return (
         f"# {label}: {report['run']['layout']['summary']}\n\n{said}\n{WHY}\n\n{PATTERN}\n\n"
         f"{after}\n"

@@ -92,10 +92,17 @@ class FaultsScenario(Scenario):
                 await _sleep_while(load, self.hold_s)
                 await nemesis.heal(injected)
                 self.injected.append(injected)
-                ctx.periods.append({"label": f"{fault} ({injected.target})",
-                                    "start": injected.start, "end": injected.end})  # fmt: skip
-                ctx.progress(f"healed: {fault} after {injected.end - injected.start:.1f} s "
-                             f"{injected.note if fault != 'latency' else ''}")  # fmt: skip
+                ctx.periods.append(
+                    {
+                        "label": f"{fault} ({injected.target})",
+                        "start": injected.start,
+                        "end": injected.end,
+                    }
+                )
+                ctx.progress(
+                    f"healed: {fault} after {injected.end - injected.start:.1f} s "
+                    f"{injected.note if fault != 'latency' else ''}"
+                )
                 await _sleep_while(load, self.gap_s)
                 if not load.done() and not await _settled(nemesis, load):
                     ctx.progress(f"not every replica back up {SETTLE_TIMEOUT_S:g} s after {fault}")
@@ -105,8 +112,9 @@ class FaultsScenario(Scenario):
             await nemesis.close()
 
     def report_section(self, ctx: RunContext, history: History, audit: Audit) -> dict[str, Any]:
-        return fault_section(history, audit, self.injected, self.retries,
-                             storage=ctx.spec.stack.layout.storage)  # fmt: skip
+        return fault_section(
+            history, audit, self.injected, self.retries, storage=ctx.spec.stack.layout.storage
+        )
 
     def render_section(self, section: dict[str, Any]) -> str:
         return "\n" + render_fault_section(section)
@@ -155,8 +163,7 @@ def fault_section(
     rows = []
     for i, fault in enumerate(injected):
         window_end = injected[i + 1].start if i + 1 < len(injected) else math.inf
-        rows.append(_fault_row(fault, window_end, ops, failed, stale, lost, t0,
-                               _delta(retries, i)))  # fmt: skip
+        rows.append(_fault_row(fault, window_end, ops, failed, stale, lost, t0, _delta(retries, i)))
     first = injected[0].start if injected else math.inf
     before = [op for op in ops if op.invoke < first]
     section: dict[str, Any] = {
@@ -241,15 +248,19 @@ def goal_problems(section: dict[str, Any]) -> list[str]:
         if row["lost_writes"]:
             problems.append(f"{name}: {row['lost_writes']} acknowledged writes lost")
         if row["recovered_after_s"] > goal:
-            problems.append(f"{name}: failures went on {row['recovered_after_s']:.1f} s after "
-                            f"the fault ended (goal {goal:g} s)")  # fmt: skip
+            problems.append(
+                f"{name}: failures went on {row['recovered_after_s']:.1f} s after "
+                f"the fault ended (goal {goal:g} s)"
+            )
         if row["first_success_after_s"] is None:
             problems.append(f"{name}: no request succeeded after the fault ended")
     if section["before_faults"]["failed"]:
         problems.append(f"{section['before_faults']['failed']} requests failed before any fault")
     if section["durability"]["totals"]["lost"]:
-        problems.append(f"the durability proof found {section['durability']['totals']['lost']} "
-                        "lost acknowledged writes")  # fmt: skip
+        problems.append(
+            f"the durability proof found {section['durability']['totals']['lost']} "
+            "lost acknowledged writes"
+        )
     return problems
 
 
@@ -293,8 +304,11 @@ def render_fault_section(section: dict[str, Any]) -> str:
     problems = section["goal_problems"]
     if section["storage"] == "shared":
         verdict = "**met**." if not problems else "**not met**: " + "; ".join(problems) + "."
-        lines += ["", "Goal (0 stale reads, 0 lost writes, failures stop within "
-                  f"{section['recovery_goal_s']:g} s of a fault's end): {verdict}"]  # fmt: skip
+        lines += [
+            "",
+            "Goal (0 stale reads, 0 lost writes, failures stop within "
+            f"{section['recovery_goal_s']:g} s of a fault's end): {verdict}",
+        ]
     lines += ["", "### Durability proof", "", render_durability(section["durability"])]
     return "\n".join(lines)
 
@@ -307,11 +321,15 @@ def faults_table(reports: list[dict[str, Any]]) -> str:
     recovery."""
     storages = [r["run"]["layout"]["storage"] for r in reports]
     lines = [
-        "| fault | " + " | ".join(
+        "| fault | "
+        + " | ".join(
             f"{s}: failed during / after | {s}: stale reads | {s}: lost writes "
-            f"| {s}: failures until (s after end)" for s in storages) + " |",
+            f"| {s}: failures until (s after end)"
+            for s in storages
+        )
+        + " |",
         "|---|" + "---:|---:|---:|---:|" * len(reports),
-    ]  # fmt: skip
+    ]
     names = [row["fault"] for row in reports[0]["faults"]["faults"]] if reports else []
     for name in names:
         cells = []

@@ -55,9 +55,14 @@ def run_as_process(argv: Sequence[str], state_root: Path, cwd: Path) -> tuple[in
     """``lbdemo ARGV`` as its own process, as a learner runs it."""
     env = {**os.environ, "LBDEMO_STATE": str(state_root)}
     done = subprocess.run(
-        [sys.executable, "-m", "lbdemo", *argv], cwd=cwd, env=env,
-        capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "lbdemo", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -103,8 +108,13 @@ def _shorten(output: str) -> str:
 class Lesson:
     """Runs commands in ``work_dir`` on ``state_root`` and writes down what they print."""
 
-    def __init__(self, state_root: Path, work_dir: Path, say: Progress,
-                 run_command: CommandRunner = run_as_process) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state_root: Path,
+        work_dir: Path,
+        say: Progress,
+        run_command: CommandRunner = run_as_process,
+    ) -> None:
         self.state_root = state_root
         self.work_dir = work_dir
         self.say = say
@@ -127,8 +137,14 @@ class Lesson:
 
     def host(self, *argv: str) -> Step:
         """A plain host command (``ls``, ``cat``) in the work directory, recorded as it ran."""
-        done = subprocess.run(argv, cwd=self.work_dir, capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT_S, check=False)  # fmt: skip
+        done = subprocess.run(
+            argv,
+            cwd=self.work_dir,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
         step = Step(shlex.join(argv), done.stdout + done.stderr, done.returncode)
         self.outcome.steps.append(step)
         return step
@@ -155,12 +171,19 @@ class Lesson:
         with _OPENER.open(url, timeout=5.0) as response:
             body = json.loads(response.read())
             banner = response.headers.get(BANNER_HEADER)
-        answer = {"replica": body.get("replica"), "price": body.get("price"),
-                  "currency": body.get("currency"), "banner": banner}  # fmt: skip
-        self.outcome.steps.append(Step(
-            f"GET {url}   (asked {name} directly)",
-            f"{BANNER_HEADER}: {banner or '(none)'}\n{json.dumps(body)}\n", prompt="> ",
-        ))  # fmt: skip
+        answer = {
+            "replica": body.get("replica"),
+            "price": body.get("price"),
+            "currency": body.get("currency"),
+            "banner": banner,
+        }
+        self.outcome.steps.append(
+            Step(
+                f"GET {url}   (asked {name} directly)",
+                f"{BANNER_HEADER}: {banner or '(none)'}\n{json.dumps(body)}\n",
+                prompt="> ",
+            )
+        )
         return answer
 
     def ask_until(self, name: str, banner: str | None) -> dict[str, Any]:
@@ -179,15 +202,19 @@ class Lesson:
     def put(self, price: int) -> None:
         running = DaemonClient.connect(self.state_root).request("GET", "/containers")
         url = next(p["url"] for p in running if p.get("url"))
-        self.request("PUT", f"{url}/products/{PRODUCT}",
-                     {"price": price, "write_id": f"pets-{time.time_ns()}"})  # fmt: skip
+        self.request(
+            "PUT",
+            f"{url}/products/{PRODUCT}",
+            {"price": price, "write_id": f"pets-{time.time_ns()}"},
+        )
 
     def balancer_url(self) -> str:
         stack = json.loads((self.state_root / "run" / "stack.json").read_text())
         return str(stack["balancer"]["url"])
 
-    def request(self, method: str, url: str, body: dict[str, Any] | None = None,
-                note: str = "") -> tuple[int, dict[str, str], str]:  # fmt: skip
+    def request(
+        self, method: str, url: str, body: dict[str, Any] | None = None, note: str = ""
+    ) -> tuple[int, dict[str, str], str]:
         """One HTTP request to 127.0.0.1, recorded as ``> METHOD URL [BODY]`` with the status,
         the headers that tell the lesson (X-Replica, the banner) and the body."""
         data = json.dumps(body).encode() if body is not None else None
@@ -239,13 +266,19 @@ def pets_script(lesson: Lesson) -> None:
     lesson.lbdemo("kill", "-s", "HUP", "lbdemo-r1")
     patched = lesson.ask_until("lbdemo-r1", "patched by hand in lbdemo-r1")
     other = lesson.ask("lbdemo-r2")
-    lesson.expect(patched["currency"] == "EUR" and patched["banner"] is not None,
-                  "the patched replica answers with the patch")  # fmt: skip
-    lesson.expect(other["currency"] is None and other["banner"] is None,
-                  "the other replica, unpatched, answers as its image says")  # fmt: skip
+    lesson.expect(
+        patched["currency"] == "EUR" and patched["banner"] is not None,
+        "the patched replica answers with the patch",
+    )
+    lesson.expect(
+        other["currency"] is None and other["banner"] is None,
+        "the other replica, unpatched, answers as its image says",
+    )
     diff = lesson.lbdemo("diff", "lbdemo-r1")
-    lesson.expect("C /etc/catalog/catalog.conf" in diff.output.splitlines(),
-                  "docker diff lists the patched file as C")  # fmt: skip
+    lesson.expect(
+        "C /etc/catalog/catalog.conf" in diff.output.splitlines(),
+        "docker diff lists the patched file as C",
+    )
     logs = lesson.lbdemo("logs", "--tail", "1", "lbdemo-r1")
     lesson.expect("reloaded" in logs.output, "lbdemo logs shows the reload")
 
@@ -253,38 +286,57 @@ def pets_script(lesson: Lesson) -> None:
     lesson.lbdemo("rm", "-f", "lbdemo-r1")
     lesson.lbdemo("run", "-d", "--name", "lbdemo-r1", "lbdemo/catalog:1.0")
     fresh = lesson.ask("lbdemo-r1")
-    lesson.expect(fresh["currency"] is None and fresh["banner"] is None,
-                  "the replacement answers without the patch")  # fmt: skip
+    lesson.expect(
+        fresh["currency"] is None and fresh["banner"] is None,
+        "the replacement answers without the patch",
+    )
     diff = lesson.lbdemo("diff", "lbdemo-r1")
-    lesson.expect("C /etc/catalog/catalog.conf" not in diff.output.splitlines(),
-                  "the replacement's diff no longer lists the config")  # fmt: skip
+    lesson.expect(
+        "C /etc/catalog/catalog.conf" not in diff.output.splitlines(),
+        "the replacement's diff no longer lists the config",
+    )
 
     lesson.note("# Cattle: the same change in a bind-mounted config on the host.")
     lesson.host_file("config/catalog.conf", HOST_CONFIG, "A config directory on the host")
     mounts = ("-v", "./config:/etc/catalog:ro", "-v", "./logs:/var/log/catalog")
     lesson.lbdemo("run", "-d", "--name", "cattle", *mounts, "lbdemo/catalog:1.0")
     first = lesson.ask("cattle")
-    lesson.expect(first["banner"] == "from the host's ./config",
-                  "a bind-mounted config is what the replica reads")  # fmt: skip
+    lesson.expect(
+        first["banner"] == "from the host's ./config",
+        "a bind-mounted config is what the replica reads",
+    )
     lesson.host_file("config/catalog.conf", HOST_CONFIG_EDITED, "Edit it on the host")
     lesson.lbdemo("kill", "-s", "HUP", "cattle")
     edited = lesson.ask_until("cattle", "edited on the host, v2")
-    lesson.expect(edited["banner"] == "edited on the host, v2",
-                  "editing the host file and reloading changes the answers")  # fmt: skip
+    lesson.expect(
+        edited["banner"] == "edited on the host, v2",
+        "editing the host file and reloading changes the answers",
+    )
     diff = lesson.lbdemo("diff", "cattle")
-    lesson.expect(not any("/etc/catalog" in line for line in diff.output.splitlines()),
-                  "nothing of the config is in the layer")  # fmt: skip
-    lesson.lbdemo("inspect", "-f", r"{{range .Mounts}}{{.Type}} {{.Source}} -> "
-                  r"{{.Destination}} rw={{.RW}}\n{{end}}", "cattle")  # fmt: skip
+    lesson.expect(
+        not any("/etc/catalog" in line for line in diff.output.splitlines()),
+        "nothing of the config is in the layer",
+    )
+    lesson.lbdemo(
+        "inspect",
+        "-f",
+        r"{{range .Mounts}}{{.Type}} {{.Source}} -> "
+        r"{{.Destination}} rw={{.RW}}\n{{end}}",
+        "cattle",
+    )
 
     lesson.note("# Replace it the same way: the change survives, and its log is a host file.")
     lesson.lbdemo("rm", "-f", "cattle")
     lesson.lbdemo("run", "-d", "--name", "cattle", *mounts, "lbdemo/catalog:1.0")
     survived = lesson.ask("cattle")
-    lesson.expect(survived["banner"] == "edited on the host, v2" and survived["currency"] == "EUR",
-                  "the bind-mounted change survives the replacement")  # fmt: skip
+    lesson.expect(
+        survived["banner"] == "edited on the host, v2" and survived["currency"] == "EUR",
+        "the bind-mounted change survives the replacement",
+    )
     log_file = lesson.work_dir / "logs" / "catalog.log"
     lines = log_file.read_text().splitlines() if log_file.exists() else []
     lesson.host("tail", "-n", "4", "logs/catalog.log")
-    lesson.expect(sum("listening" in line for line in lines) == 2,
-                  "both containers logged to the same host file")  # fmt: skip
+    lesson.expect(
+        sum("listening" in line for line in lines) == 2,
+        "both containers logged to the same host file",
+    )

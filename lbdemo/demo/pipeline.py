@@ -64,21 +64,28 @@ HISTORY_WAIT_S = 30.0  # Locust needs a moment (gevent, spawning users) before i
 def add_workers_argument(parser: Any) -> None:
     """``--workers N``, for every command whose load runs through this pipeline."""
     parser.add_argument(
-        "--workers", type=int, default=0, metavar="N",
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
         help=f"Locust's distributed mode: a master and N worker processes on 127.0.0.1, their "
-             f"histories merged (0, the default: one Locust process; at most {MAX_WORKERS}; "
-             "docs/load.md)",
-    )  # fmt: skip
+        f"histories merged (0, the default: one Locust process; at most {MAX_WORKERS}; "
+        "docs/load.md)",
+    )
 
 
 def add_think_time_argument(parser: Any) -> None:
     """``--think-time MS``, for every command whose load runs through this pipeline."""
     parser.add_argument(
-        "--think-time", type=float, default=0.0, metavar="MS", dest="think_ms",
+        "--think-time",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        dest="think_ms",
         help="each Locust user pauses MS milliseconds between two operations (default 0: no "
-             f"pause, as much load as the users can make; at most {MAX_THINK_MS:g}; "
-             "docs/load.md)",
-    )  # fmt: skip
+        f"pause, as much load as the users can make; at most {MAX_THINK_MS:g}; "
+        "docs/load.md)",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,17 +111,25 @@ class LoadSettings:
         if not 0.0 <= self.write_ratio <= 1.0:
             raise UsageError(f"--write-ratio must be between 0 and 1, got {self.write_ratio:g}")
         if not 0.0 <= self.think_ms <= MAX_THINK_MS:
-            raise UsageError(f"--think-time must be between 0 and {MAX_THINK_MS:g} ms, "
-                             f"got {self.think_ms:g}")  # fmt: skip
+            raise UsageError(
+                f"--think-time must be between 0 and {MAX_THINK_MS:g} ms, got {self.think_ms:g}"
+            )
         check_workers(self.workers)
         if self.workers > self.users:
-            raise UsageError(f"--workers {self.workers} is more than --users {self.users}: "
-                             "a worker without users would record nothing")  # fmt: skip
+            raise UsageError(
+                f"--workers {self.workers} is more than --users {self.users}: "
+                "a worker without users would record nothing"
+            )
 
     def describe(self) -> dict[str, Any]:
-        return {"users": self.users, "duration_s": self.duration_s, "keys": self.keys,
-                "write_ratio": self.write_ratio, "workers": self.workers,
-                "think_ms": self.think_ms}  # fmt: skip
+        return {
+            "users": self.users,
+            "duration_s": self.duration_s,
+            "keys": self.keys,
+            "write_ratio": self.write_ratio,
+            "workers": self.workers,
+            "think_ms": self.think_ms,
+        }
 
 
 @dataclass(frozen=True)
@@ -196,11 +211,15 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     local = stack if isinstance(stack, Stack) else None
     layout = spec.stack.layout
     if spec.target is not None:
-        progress(f"checking the deployment at {spec.target.url} and its "
-                 f"{len(spec.target.replica_urls)} replicas ...")  # fmt: skip
+        progress(
+            f"checking the deployment at {spec.target.url} and its "
+            f"{len(spec.target.replica_urls)} replicas ..."
+        )
     else:
-        progress(f"starting {spec.stack.replicas} replicas with {layout.summary} "
-                 f"({stack.runtime_name} runtime) ...")  # fmt: skip
+        progress(
+            f"starting {spec.stack.replicas} replicas with {layout.summary} "
+            f"({stack.runtime_name} runtime) ..."
+        )
     await stack.start()
     started_at = datetime.now(UTC)
     ctx = RunContext(stack, spec, progress, history_file)
@@ -230,13 +249,23 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             sampler.start()
         crew = f" on {load.workers} Locust workers" if load.workers else ""
         progress(f"load: {load.users} Locust users{crew} for {load.duration_s:g} s")
-        locust = asyncio.create_task(run_locust(
-            stack.url, history_file, users=load.users, spawn_rate=load.users,
-            duration_s=load.duration_s, keys=load.keys, write_ratio=load.write_ratio,
-            key_prefix=key_prefix, workers=load.workers, think_ms=load.think_ms,
-            csv_prefix=out / f"{label}-locust", html=out / f"{label}-locust.html",
-            on_line=on_locust_line,
-        ))  # fmt: skip
+        locust = asyncio.create_task(
+            run_locust(
+                stack.url,
+                history_file,
+                users=load.users,
+                spawn_rate=load.users,
+                duration_s=load.duration_s,
+                keys=load.keys,
+                write_ratio=load.write_ratio,
+                key_prefix=key_prefix,
+                workers=load.workers,
+                think_ms=load.think_ms,
+                csv_prefix=out / f"{label}-locust",
+                html=out / f"{label}-locust.html",
+                on_line=on_locust_line,
+            )
+        )
         try:
             await scenario.during(ctx, locust)
             run = await locust
@@ -271,10 +300,12 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         "label": label,
         "scenario": scenario.name,
         "layout": _described_layout(spec, stack.runtime_name),
-        "settings": {"replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
-                     **load.describe(),
-                     "strategy": spec.stack.strategy,
-                     "image": docker_info["image"] if docker_info else spec.stack.image},
+        "settings": {
+            "replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
+            **load.describe(),
+            "strategy": spec.stack.strategy,
+            "image": docker_info["image"] if docker_info else spec.stack.image,
+        },
         "started_at": started_at.isoformat(timespec="seconds"),
         "stack_start_s": round(stack.started_in_s or 0.0, 3),
         **({"docker": docker_info} if docker_info else {}),
@@ -301,9 +332,13 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     markdown = render_markdown(report)
     if sampler is not None:
         replication = replication_section(
-            result, history, sampler, synchronous=layout.synchronous,
-            apply_delay_ms=layout.apply_delay_ms, caught_up_s=caught_up_s,
-        )  # fmt: skip
+            result,
+            history,
+            sampler,
+            synchronous=layout.synchronous,
+            apply_delay_ms=layout.apply_delay_ms,
+            caught_up_s=caught_up_s,
+        )
         report["replication"] = replication
         markdown += render_replication(replication)
     section = scenario.report_section(ctx, history, full_audit)
@@ -314,8 +349,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     markdown_path = out / f"{label}.md"
     write_json(json_path, report)
     write_text(markdown_path, markdown)
-    write_text(out / f"{label}.html", render_report_html(report, history, result, audit,
-                                                         link_base=out))  # fmt: skip
+    write_text(
+        out / f"{label}.html", render_report_html(report, history, result, audit, link_base=out)
+    )
     return RunOutcome(report, history, result, audit, json_path, markdown_path)
 
 
@@ -337,8 +373,11 @@ def _relative(period: dict[str, Any], history: History) -> dict[str, Any]:
     """A period recorded in monotonic seconds, as seconds from the history's first operation
     (CLOCK_MONOTONIC is machine-wide: Locust's clock and ours are the same clock)."""
     t0 = history.t0
-    return {"label": period["label"], "start_s": round(period["start"] - t0, 3),
-            "end_s": round(period["end"] - t0, 3)}  # fmt: skip
+    return {
+        "label": period["label"],
+        "start_s": round(period["start"] - t0, 3),
+        "end_s": round(period["end"] - t0, 3),
+    }
 
 
 def _locust_progress(line: str, duration_s: float, progress: Progress) -> None:

@@ -51,8 +51,9 @@ async def connect_primary(stack: Stack) -> asyncpg.Connection:
     if store is None:
         raise StoreError("no primary: the stack's store container is not running")
     try:
-        return await asyncpg.connect(store.store_dsn, password=stack.runtime.pg_password,
-                                     timeout=10)  # fmt: skip
+        return await asyncpg.connect(
+            store.store_dsn, password=stack.runtime.pg_password, timeout=10
+        )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to the primary: {exc}") from exc
 
@@ -173,8 +174,11 @@ def replication_section(
     caught_up_s: float | None,
 ) -> dict[str, Any]:
     """The report's ``replication`` key."""
-    writes = sorted((op.complete - op.invoke) * 1000.0 for op in history.ops
-                    if op.op == "write" and op.outcome == "ok")  # fmt: skip
+    writes = sorted(
+        (op.complete - op.invoke) * 1000.0
+        for op in history.ops
+        if op.op == "write" and op.outcome == "ok"
+    )
     replay = [lag for _, _, lag in sampler.samples if lag is not None]
     standbys = sorted({name for _, name, _ in sampler.samples})
     return {
@@ -222,15 +226,32 @@ def render_replication(section: dict[str, Any]) -> str:
     history, replay = section["lag_from_history_ms"], section["replay_lag_ms"]
     writes = section["write_latency_ms"]
     rows = [
-        ["stale read: read invoke − first newer write's ack (ms)", str(history["count"]),
-         ms(history["p50"]), ms(history["p99"]), ms(history["max"])],
-        ["pg_stat_replication.replay_lag (ms)", str(replay["count"]),
-         ms(replay["p50"]), ms(replay["p99"]), ms(replay["max"])],
-        ["write latency (ms)", str(writes["count"]),
-         ms(writes["p50"]), ms(writes["p99"]), ms(writes["max"])],
-    ]  # fmt: skip
+        [
+            "stale read: read invoke − first newer write's ack (ms)",
+            str(history["count"]),
+            ms(history["p50"]),
+            ms(history["p99"]),
+            ms(history["max"]),
+        ],
+        [
+            "pg_stat_replication.replay_lag (ms)",
+            str(replay["count"]),
+            ms(replay["p50"]),
+            ms(replay["p99"]),
+            ms(replay["max"]),
+        ],
+        [
+            "write latency (ms)",
+            str(writes["count"]),
+            ms(writes["p50"]),
+            ms(writes["p99"]),
+            ms(writes["max"]),
+        ],
+    ]
     lines = [
-        "", "## Replication", "",
+        "",
+        "## Replication",
+        "",
         f"{len(section['standbys'])} {kind} standbys"
         + (f", recovery_min_apply_delay {delay} ms" if delay else "")
         + f"; {section['stale_reads']:,} stale reads.",
@@ -241,5 +262,5 @@ def render_replication(section: dict[str, Any]) -> str:
         f"{replay['samples']:,} samples, {replay['samples_idle']:,} with nothing to replay "
         "(NULL, not counted above).",
         "",
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)

@@ -45,8 +45,15 @@ class DemoPlan:
 
     def specs(self) -> list[RunSpec]:
         return [
-            RunSpec(self.label(layout), self.scenario, replace(self.stack, layout=layout),
-                    self.load, self.out_dir, tuple(self.argv), self.target)
+            RunSpec(
+                self.label(layout),
+                self.scenario,
+                replace(self.stack, layout=layout),
+                self.load,
+                self.out_dir,
+                tuple(self.argv),
+                self.target,
+            )
             for layout in self.layouts
         ]
 
@@ -91,12 +98,16 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
         table = faults_table(reports)
     else:
         name = "compare.md"
-        title = ("Private vs shared storage, same load" if _default_layouts(reports)
-                 else "Layouts side by side, same load")  # fmt: skip
+        title = (
+            "Private vs shared storage, same load"
+            if _default_layouts(reports)
+            else "Layouts side by side, same load"
+        )
         table = compare_reports(reports) if len(reports) >= 2 else ""
         table += replication_table(reports) + refusals_text(refusals)
-    links = ", ".join(f"[{r['run']['label']}.md]({r['run']['label']}.md)"
-                      for r in [*reports, *refusals])  # fmt: skip
+    links = ", ".join(
+        f"[{r['run']['label']}.md]({r['run']['label']}.md)" for r in [*reports, *refusals]
+    )
     command = shlex.join(["lbdemo", *plan.argv]) if plan.argv else "lbdemo demo"
     path = plan.out_dir / name
     write_text(path, f"# {title}\n\nMade by `{command}`; the reports: {links}.\n\n{table}")
@@ -126,20 +137,38 @@ def replication_table(reports: list[dict[str, Any]]) -> str:
         rep = r.get("replication") or {}
         hist, replay = rep.get("lag_from_history_ms") or {}, rep.get("replay_lag_ms") or {}
         writes = r.get("latency_ms", {}).get("writes", {})
-        rows.append([
-            r["run"]["label"], f"{r['anomalies']['stale_read']['count']:,}",
-            ms(writes.get("p50")), ms(writes.get("p99")),
-            ms(hist.get("p50")), ms(hist.get("p99")), ms(hist.get("max")),
-            ms(replay.get("p50")), ms(replay.get("p99")), ms(replay.get("max")),
-        ])  # fmt: skip
-    header = ["run", "stale reads", "write p50 (ms)", "write p99 (ms)",
-              "stale-read lag p50 (ms)", "p99", "max",
-              "replay_lag p50 (ms)", "p99", "max"]  # fmt: skip
+        rows.append(
+            [
+                r["run"]["label"],
+                f"{r['anomalies']['stale_read']['count']:,}",
+                ms(writes.get("p50")),
+                ms(writes.get("p99")),
+                ms(hist.get("p50")),
+                ms(hist.get("p99")),
+                ms(hist.get("max")),
+                ms(replay.get("p50")),
+                ms(replay.get("p99")),
+                ms(replay.get("max")),
+            ]
+        )
+    header = [
+        "run",
+        "stale reads",
+        "write p50 (ms)",
+        "write p99 (ms)",
+        "stale-read lag p50 (ms)",
+        "p99",
+        "max",
+        "replay_lag p50 (ms)",
+        "p99",
+        "max",
+    ]
     return (
         "\n## Replication\n\nStale-read lag: per stale read, its invocation minus the "
         "acknowledgement of the first newer write it missed (from the history). replay_lag: "
         "pg_stat_replication on the primary, sampled during the load.\n\n"
-        + md_table(header, rows, right=tuple(range(1, len(header)))) + "\n"
+        + md_table(header, rows, right=tuple(range(1, len(header))))
+        + "\n"
     )
 
 
@@ -176,10 +205,14 @@ def expectations(scenario: str, reports: list[dict[str, Any]]) -> list[str]:
                 problems.append(f"{label}: the shared store lost pre-upgrade writes")
         elif storage == "replicated-sync" and report["anomalies"]["stale_read"]["count"]:
             problems.append(f"{label}: synchronous replication showed stale reads")
-        elif (storage == "replicated-async" and report["run"]["layout"]["apply_delay_ms"]
-              and not report["anomalies"]["stale_read"]["count"]):  # fmt: skip
-            problems.append(f"{label}: asynchronous replication with an apply delay showed "
-                            "no stale read")  # fmt: skip
+        elif (
+            storage == "replicated-async"
+            and report["run"]["layout"]["apply_delay_ms"]
+            and not report["anomalies"]["stale_read"]["count"]
+        ):
+            problems.append(
+                f"{label}: asynchronous replication with an apply delay showed no stale read"
+            )
         elif storage == "shared" and report["verdict"] != "consistent":
             problems.append(f"{label}: shared storage was not consistent")
         elif storage == "private" and report["verdict"] == "consistent":
@@ -199,10 +232,12 @@ def upgrade_table(reports: list[dict[str, Any]]) -> str:
         ("images after", lambda s: ", ".join(s["images_after"])),
         ("upgrade took (s)", lambda s: f"{s['upgrade_s']:.2f}"),
         ("requests during the upgrade", lambda s: f"{s['requests_during_upgrade']:,}"),
-        ("failed requests during the upgrade",
-         lambda s: f"{s['failed_requests_during_upgrade']:,}"),
+        (
+            "failed requests during the upgrade",
+            lambda s: f"{s['failed_requests_during_upgrade']:,}",
+        ),
         ("pre-upgrade writes on every replica after", survived),
-    ]  # fmt: skip
+    ]
     header = "| | " + " | ".join(r["run"]["layout"]["storage"] for r in reports) + " |"
     lines = [header, "|---|" + "---:|" * len(reports)]
     lines += [

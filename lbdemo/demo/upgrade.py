@@ -76,7 +76,6 @@ class UpgradeScenario(Scenario):
             "pre_upgrade_writes_survived": survived,
         }
 
-
     def render_section(self, section: dict[str, Any]) -> str:
         acked = section["pre_upgrade_writes_acknowledged"]
         lines = [
@@ -109,10 +108,11 @@ def failed_requests(ops: list[Op]) -> list[Op]:
     each Locust user, which the end of the run interrupts on purpose."""
     last = {op.client: op for op in sorted(ops, key=lambda o: o.invoke)}
     return [
-        op for op in ops
+        op
+        for op in ops
         if (op.status is not None and op.status >= 500)
         or (op.status is None and op is not last[op.client])
-    ]  # fmt: skip
+    ]
 
 
 async def _write_keys(url: str, keys: int) -> dict[str, str]:
@@ -122,8 +122,9 @@ async def _write_keys(url: str, keys: int) -> dict[str, str]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         for i in range(keys):
             key, write_id = f"pre-{run}-{i}", f"pre-{run}-w{i}"
-            async with http.put(f"{url}/products/{key}",
-                                json={"price": 1000 + i, "write_id": write_id}) as r:  # fmt: skip
+            async with http.put(
+                f"{url}/products/{key}", json={"price": 1000 + i, "write_id": write_id}
+            ) as r:
                 if r.status == 200:
                     acked[key] = write_id
     return acked

@@ -39,13 +39,17 @@ PS_HEADER = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--runtime", choices=RUNTIMES, default="local",
+        "--runtime",
+        choices=RUNTIMES,
+        default="local",
         help="local (default: lbdemo's own containers) or docker (the Docker Engine's)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--project", default=PROJECT, metavar="NAME",
+        "--project",
+        default=PROJECT,
+        metavar="NAME",
         help=f"with --runtime docker: the stack's Docker project (default {PROJECT})",
-    )  # fmt: skip
+    )
 
 
 def wants_docker(args: argparse.Namespace) -> bool:
@@ -86,15 +90,19 @@ def ps(args: argparse.Namespace) -> int:
     for c in containers:
         config = c.attrs["Config"]
         command = " ".join([*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])])
-        rows.append([
-            c.id if args.no_trunc else c.short_id,
-            (config.get("Image") or "") if args.no_trunc else ellipsis(config.get("Image", ""), 40),
-            f'"{command if args.no_trunc else ellipsis(command, 20)}"',
-            created_text(c.attrs["Created"], now),
-            _status(c, now),
-            _ports(c),
-            c.name,
-        ])  # fmt: skip
+        rows.append(
+            [
+                c.id if args.no_trunc else c.short_id,
+                (config.get("Image") or "")
+                if args.no_trunc
+                else ellipsis(config.get("Image", ""), 40),
+                f'"{command if args.no_trunc else ellipsis(command, 20)}"',
+                created_text(c.attrs["Created"], now),
+                _status(c, now),
+                _ports(c),
+                c.name,
+            ]
+        )
     print(table(PS_HEADER, rows))
     return 0
 

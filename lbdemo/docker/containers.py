@@ -124,11 +124,15 @@ class Engine:
         if replica is not None:
             labels[PRIVATE_STORE_OF_LABEL] = replica
         container = self.client.containers.create(
-            image, ["store"], name=name, hostname=name, labels=labels,
+            image,
+            ["store"],
+            name=name,
+            hostname=name,
+            labels=labels,
             network=project.network,
             environment={contract.PASSWORD_FILE_ENV: contract.PASSWORD_FILE},
             volumes={volume: {"bind": contract.PGDATA, "mode": "rw"}} if volume else None,
-        )  # fmt: skip
+        )
         put_secret(container, password)
         container.start()
         return container
@@ -139,11 +143,15 @@ class Engine:
         """A replica container, started, its port 8000 published on 127.0.0.1 only."""
         dsn = f"postgresql://{SUPERUSER}@{store}:{contract.STORE_PORT}/postgres"
         container = self.client.containers.create(
-            image, ["replica", "--name", name], name=name, hostname=name,
-            labels=project.labels(REPLICA_SERVICE), network=project.network,
+            image,
+            ["replica", "--name", name],
+            name=name,
+            hostname=name,
+            labels=project.labels(REPLICA_SERVICE),
+            network=project.network,
             environment={STORE_DSN_ENV: dsn, contract.PASSWORD_FILE_ENV: contract.PASSWORD_FILE},
             ports={f"{contract.REPLICA_PORT}/tcp": ("127.0.0.1", None)},
-        )  # fmt: skip
+        )
         put_secret(container, password)
         container.start()
         return container
@@ -153,13 +161,21 @@ class Engine:
         labels, network and ports, under its name; the dead one (and its layer) removed."""
         config, host = dead.attrs["Config"], dead.attrs["HostConfig"]
         dead.remove(force=True)
-        ports = {p: ("127.0.0.1", None) for p in (config.get("ExposedPorts") or {})
-                 if p in (host.get("PortBindings") or {})}  # fmt: skip
+        ports = {
+            p: ("127.0.0.1", None)
+            for p in (config.get("ExposedPorts") or {})
+            if p in (host.get("PortBindings") or {})
+        }
         container = self.client.containers.create(
-            config["Image"], config.get("Cmd"), name=dead.name, hostname=config.get("Hostname"),
-            labels=config.get("Labels"), network=host.get("NetworkMode"),
-            environment=config.get("Env"), ports=ports or None,
-        )  # fmt: skip
+            config["Image"],
+            config.get("Cmd"),
+            name=dead.name,
+            hostname=config.get("Hostname"),
+            labels=config.get("Labels"),
+            network=host.get("NetworkMode"),
+            environment=config.get("Env"),
+            ports=ports or None,
+        )
         put_secret(container, password)
         container.start()
         return container

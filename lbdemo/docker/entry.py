@@ -29,12 +29,16 @@ def _replica(argv: list[str]) -> int:
     from lbdemo.replica.__main__ import main
 
     defaults = [
-        "--listen", f"0.0.0.0:{contract.REPLICA_PORT}",
+        "--listen",
+        f"0.0.0.0:{contract.REPLICA_PORT}",
         # a container's host name is its short id unless the runtime chose one
-        "--name", socket.gethostname(),
-        "--config-dir", contract.CATALOG_CONFIG_DIR,
-        "--log-dir", contract.CATALOG_LOG_DIR,
-    ]  # fmt: skip
+        "--name",
+        socket.gethostname(),
+        "--config-dir",
+        contract.CATALOG_CONFIG_DIR,
+        "--log-dir",
+        contract.CATALOG_LOG_DIR,
+    ]
     return main([*defaults, *argv])
 
 

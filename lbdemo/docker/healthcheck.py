@@ -56,9 +56,14 @@ async def check_store(port: int) -> None:
         raise Unhealthy(str(exc)) from None
     try:
         conn = await asyncpg.connect(
-            host="127.0.0.1", port=port, user=SUPERUSER, database="postgres",
-            password=password, timeout=TIMEOUT_S, command_timeout=TIMEOUT_S,
-        )  # fmt: skip
+            host="127.0.0.1",
+            port=port,
+            user=SUPERUSER,
+            database="postgres",
+            password=password,
+            timeout=TIMEOUT_S,
+            command_timeout=TIMEOUT_S,
+        )
         try:
             await conn.fetchval("SELECT 1")
         finally:

@@ -82,8 +82,9 @@ def source_files(root: Path) -> list[Path]:
     for directory in CONTEXT_DIRS:
         for path in (root / directory).rglob("*"):
             relative = path.relative_to(root)
-            skipped = any(part in SKIPPED_PARTS or part.endswith(".egg-info")
-                          for part in relative.parts)  # fmt: skip
+            skipped = any(
+                part in SKIPPED_PARTS or part.endswith(".egg-info") for part in relative.parts
+            )
             if path.is_file() and not skipped and path.suffix not in SKIPPED_SUFFIXES:
                 files.append(relative)
     return sorted(files)
@@ -172,13 +173,21 @@ def ensure_wheelhouse(wheelhouse: Path, needed: list[str], say: Progress) -> Pat
     partial.mkdir(parents=True)
     say(f"fetching wheels for {len(needed)} requirements with pip into {wheelhouse}")
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-        "--dest", str(partial),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--dest",
+        str(partial),
         # Wheels only, for the image's interpreter rather than the host's: nothing is compiled
         # in the image, and a host on another Python still fetches the right files.
-        "--only-binary=:all:", "--python-version", IMAGE_PYTHON,
+        "--only-binary=:all:",
+        "--python-version",
+        IMAGE_PYTHON,
         *needed,
-    ]  # fmt: skip
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -197,8 +206,12 @@ def _assemble_context(root: Path, context: Path, wheels: Path) -> Path:
         target = context / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / relative, target)
-    shutil.copytree(wheels, context / WHEELHOUSE_DIR, copy_function=_link_or_copy,
-                    ignore=shutil.ignore_patterns(WHEELHOUSE_STAMP))  # fmt: skip
+    shutil.copytree(
+        wheels,
+        context / WHEELHOUSE_DIR,
+        copy_function=_link_or_copy,
+        ignore=shutil.ignore_patterns(WHEELHOUSE_STAMP),
+    )
     return context
 
 
@@ -226,10 +239,16 @@ def _build(
     with log_path.open("w", encoding="utf-8") as log:
         try:
             chunks = client.api.build(
-                path=str(context), tag=tag, buildargs={"BASE": base},
+                path=str(context),
+                tag=tag,
+                buildargs={"BASE": base},
                 labels={LABEL_HASH: tag.rsplit("-", 1)[-1], LABEL_BASE: base},
-                rm=True, forcerm=True, nocache=no_cache, decode=True, timeout=BUILD_TIMEOUT_S,
-            )  # fmt: skip
+                rm=True,
+                forcerm=True,
+                nocache=no_cache,
+                decode=True,
+                timeout=BUILD_TIMEOUT_S,
+            )
             for chunk in chunks:
                 error = _record(chunk, log, say) or error
         except DockerException as exc:

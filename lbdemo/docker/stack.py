@@ -64,6 +64,7 @@ from lbdemo.store.secret import load_or_create_secret
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
+
 @dataclass
 class DockerReplica:
     """One replica container as the pipeline and ``up`` see it."""
@@ -75,8 +76,15 @@ class DockerReplica:
     pid: int
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "image": self.image, "url": self.url,
-                "pid": self.pid, "data": None, "store_pid": None}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "image": self.image,
+            "url": self.url,
+            "pid": self.pid,
+            "data": None,
+            "store_pid": None,
+        }
 
 
 class DockerStack(HostBalancedStack):
@@ -149,11 +157,15 @@ class DockerStack(HostBalancedStack):
         assert self.engine is not None and self.image is not None
         client = self.engine.client
         version = client.version()
-        return {"engine": version.get("Version"), "api_version": version.get("ApiVersion"),
-                "image": self.image, "image_id": client.images.get(self.image).id,
-                "project": self.project.name,
-                # making sure of the image (a build when the tree changed): not in the start time
-                "image_ready_s": round(self.image_ready_s or 0.0, 3)}  # fmt: skip
+        return {
+            "engine": version.get("Version"),
+            "api_version": version.get("ApiVersion"),
+            "image": self.image,
+            "image_id": client.images.get(self.image).id,
+            "project": self.project.name,
+            # making sure of the image (a build when the tree changed): not in the start time
+            "image_ready_s": round(self.image_ready_s or 0.0, 3),
+        }
 
     async def _start_everything(self) -> None:
         engine, project, config = self.engine, self.project, self.config
@@ -169,25 +181,42 @@ class DockerStack(HostBalancedStack):
         if config.layout.store_per_replica:
             for name in names:
                 stores[name] = project.private_store_name(name)
-            await asyncio.gather(*(
-                engine.call(engine.run_store, project, self.image, stores[n], password,
-                            volume=None, replica=n)
-                for n in names
-            ))  # fmt: skip
+            await asyncio.gather(
+                *(
+                    engine.call(
+                        engine.run_store,
+                        project,
+                        self.image,
+                        stores[n],
+                        password,
+                        volume=None,
+                        replica=n,
+                    )
+                    for n in names
+                )
+            )
         else:
             assert config.layout.volume is not None
             await engine.call(engine.ensure_volume, project, config.layout.volume)
-            await engine.call(engine.run_store, project, self.image, project.store_name,
-                              password, volume=config.layout.volume)  # fmt: skip
+            await engine.call(
+                engine.run_store,
+                project,
+                self.image,
+                project.store_name,
+                password,
+                volume=config.layout.volume,
+            )
             stores = dict.fromkeys(names, project.store_name)
         ready = await asyncio.gather(
             *(engine.wait_store_ready(s) for s in sorted(set(stores.values())))
         )
         self._store_ids = {c.name: (c.id, container_pid(c)) for c in ready}
-        containers = await asyncio.gather(*(
-            engine.call(engine.run_replica, project, self.image, n, stores[n], password)
-            for n in names
-        ))  # fmt: skip
+        containers = await asyncio.gather(
+            *(
+                engine.call(engine.run_replica, project, self.image, n, stores[n], password)
+                for n in names
+            )
+        )
         replicas = await asyncio.gather(*(self._healthy_replica(c) for c in containers))
         self._replicas = {r.name: r for r in replicas}
         self.balancer = await start_balancer(config, [(r.name, r.url) for r in replicas])
@@ -217,8 +246,9 @@ class DockerStack(HostBalancedStack):
         await self.engine.call(container.reload)
         url = published_url(container)
         await self.engine.wait_healthy(container.name, url)
-        return DockerReplica(container.name, container.id, url, self.image,
-                             container_pid(container))  # fmt: skip
+        return DockerReplica(
+            container.name, container.id, url, self.image, container_pid(container)
+        )
 
     # -- what the supervisor changes ---------------------------------------------------------
 
@@ -281,8 +311,12 @@ class DockerStack(HostBalancedStack):
         store: dict[str, Any] = config.layout.describe(runtime=self.runtime_name)
         if config.layout.store_container:
             store_id, pid = self._store_ids.get(self.project.store_name, (None, None))
-            store |= {"container": self.project.store_name, "id": store_id, "pid": pid,
-                      "data": f"the named volume {config.layout.volume}"}  # fmt: skip
+            store |= {
+                "container": self.project.store_name,
+                "id": store_id,
+                "pid": pid,
+                "data": f"the named volume {config.layout.volume}",
+            }
         return {
             "format": STACK_FORMAT,
             "pid": os.getpid(),
@@ -298,7 +332,6 @@ class DockerStack(HostBalancedStack):
     def _changed(self) -> None:
         if self.balancer is not None and self.started_in_s is not None:
             self._write_state_file()
-
 
 
 def _connect() -> Any:

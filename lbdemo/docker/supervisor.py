@@ -50,9 +50,14 @@ class Supervisor:
 
     def start(self) -> None:
         """Subscribe to the project's ``die`` events (from now on), then handle them."""
-        self._stream = self.engine.client.events(decode=True, filters={
-            "type": "container", "event": "die", "label": self.stack.project.label_filter,
-        })  # fmt: skip
+        self._stream = self.engine.client.events(
+            decode=True,
+            filters={
+                "type": "container",
+                "event": "die",
+                "label": self.stack.project.label_filter,
+            },
+        )
         loop = asyncio.get_running_loop()
         self._thread = threading.Thread(
             target=self._read, args=(loop,), name="docker-events", daemon=True
@@ -147,8 +152,9 @@ class Supervisor:
         password = load_or_create_secret(self.stack.config.state_root)
         fresh = await engine.call(engine.recreate, dead, password)
         await self.stack.admit_replica(fresh)
-        self.stack.event("replace", name=fresh.name, old_id=dead.id, new_id=fresh.id,
-                         image=self.stack.image)  # fmt: skip
+        self.stack.event(
+            "replace", name=fresh.name, old_id=dead.id, new_id=fresh.id, image=self.stack.image
+        )
 
     async def _restart_store(self, container_id: str) -> None:
         engine = self.engine

@@ -57,9 +57,16 @@ class Series:
             "samples": len(self.samples),
             "from_s": first[0],
             "to_s": last[0],
-            "rss_kib": {"start": first[1], "end": last[1],
-                        "max": max(s[1] for s in self.samples),
-                        "growth_pct": growth(first[1], last[1])},
-            "fds": {"start": first[2], "end": last[2], "max": max(s[2] for s in self.samples),
-                    "growth": last[2] - first[2]},
-        }  # fmt: skip
+            "rss_kib": {
+                "start": first[1],
+                "end": last[1],
+                "max": max(s[1] for s in self.samples),
+                "growth_pct": growth(first[1], last[1]),
+            },
+            "fds": {
+                "start": first[2],
+                "end": last[2],
+                "max": max(s[2] for s in self.samples),
+                "growth": last[2] - first[2],
+            },
+        }

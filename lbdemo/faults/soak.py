@@ -76,8 +76,13 @@ class SoakScenario(Scenario):
                 await asyncio.wait({load}, timeout=HOLD_S)
                 await nemesis.heal(injected)
                 self.injected.append(injected)
-                ctx.periods.append({"label": f"{fault} ({injected.target})",
-                                    "start": injected.start, "end": injected.end})  # fmt: skip
+                ctx.periods.append(
+                    {
+                        "label": f"{fault} ({injected.target})",
+                        "start": injected.start,
+                        "end": injected.end,
+                    }
+                )
             self.retries.append(await _retries(ctx))
             await sampler
         finally:
@@ -138,8 +143,10 @@ def soak_problems(
         if growth is not None and growth >= MEMORY_GOAL_PCT:
             problems.append(f"{p['name']} (pid {p['pid']}): memory grew {growth:.1f} %")
         if p["fds"]["growth"] > FD_SLACK:
-            problems.append(f"{p['name']} (pid {p['pid']}): {p['fds']['growth']} more open "
-                            "descriptors at the end")  # fmt: skip
+            problems.append(
+                f"{p['name']} (pid {p['pid']}): {p['fds']['growth']} more open "
+                "descriptors at the end"
+            )
     return problems
 
 
@@ -165,6 +172,9 @@ def render_soak(section: dict[str, Any]) -> str:
         )
     problems = section["goal_problems"]
     verdict = "**met**." if not problems else "**not met**: " + "; ".join(problems) + "."
-    lines += ["", f"Goal (memory growth under {MEMORY_GOAL_PCT:g} %, descriptors flat within "
-              f"{FD_SLACK}, no stale read, no lost write): {verdict}"]  # fmt: skip
+    lines += [
+        "",
+        f"Goal (memory growth under {MEMORY_GOAL_PCT:g} %, descriptors flat within "
+        f"{FD_SLACK}, no stale read, no lost write): {verdict}",
+    ]
     return "\n".join(lines) + "\n"

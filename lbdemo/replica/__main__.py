@@ -97,19 +97,28 @@ class ReplicaServer:
         catalog = CatalogConfigSource(args.config_dir, args.image)
         # SIGHUP rereads /etc/catalog (``lbdemo kill -s HUP``), instead of ending the process.
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
-        log.info("%s (%s) config %s: %s", args.name, args.image, args.config_dir or "built-in",
-                 catalog.current.describe())  # fmt: skip
+        log.info(
+            "%s (%s) config %s: %s",
+            args.name,
+            args.image,
+            args.config_dir or "built-in",
+            catalog.current.describe(),
+        )
         try:
             self._store = await PostgresStore.connect(
-                args.dsn, password=args.password,
-                min_size=min(2, args.pool_size), max_size=args.pool_size,
-            )  # fmt: skip
+                args.dsn,
+                password=args.password,
+                min_size=min(2, args.pool_size),
+                max_size=args.pool_size,
+            )
             if args.read_dsn is not None:
                 reads = await PostgresStore.connect(
-                    args.read_dsn, password=args.password,
-                    min_size=min(2, args.pool_size), max_size=args.pool_size,
+                    args.read_dsn,
+                    password=args.password,
+                    min_size=min(2, args.pool_size),
+                    max_size=args.pool_size,
                     create_schema=False,  # a standby is read-only: the primary made the schema
-                )  # fmt: skip
+                )
                 self._store = SplitStore(self._store, reads)
         except (ValueError, OverflowError) as exc:  # asyncpg's word for a malformed DSN
             raise UsageError(f"invalid store DSN: {exc}") from None

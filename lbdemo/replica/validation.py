@@ -69,8 +69,12 @@ def parse_price_update(body: bytes) -> PriceUpdate:
     if "price" not in data:
         raise InvalidInput(400, "missing field: price")
     if isinstance(price, _HugeInteger):
-        raise InvalidInput(422, "price must not be negative" if price.negative
-                           else f"price must be at most {MAX_PRICE}")  # fmt: skip
+        raise InvalidInput(
+            422,
+            "price must not be negative"
+            if price.negative
+            else f"price must be at most {MAX_PRICE}",
+        )
     # bool is an int in Python; in JSON it is not a number
     if isinstance(price, bool) or not isinstance(price, (int, float)):
         raise InvalidInput(400, "price must be a number")

@@ -46,15 +46,19 @@ def _by_outcome(ops: list[Op]) -> dict[str, int]:
     return out
 
 
-def _replicas(
-    history: History, result: CheckResult, audit: Audit | None
-) -> list[dict[str, Any]]:
+def _replicas(history: History, result: CheckResult, audit: Audit | None) -> list[dict[str, Any]]:
     per: dict[str, dict[str, Any]] = {}
 
     def entry(name: str) -> dict[str, Any]:
         if name not in per:
-            per[name] = {"replica": name, "ops": 0, "reads": 0, "writes": 0,
-                         "stale_reads": 0, "rows": None}
+            per[name] = {
+                "replica": name,
+                "ops": 0,
+                "reads": 0,
+                "writes": 0,
+                "stale_reads": 0,
+                "rows": None,
+            }
         return per[name]
 
     for op in history.ops:
@@ -117,9 +121,7 @@ def build_report(
             "reads": _latency([op for op in ok if op.op == "read"]),
             "writes": _latency([op for op in ok if op.op == "write"]),
         },
-        "anomalies": {
-            kind: {"count": result.counts[kind], "rate": rates[kind]} for kind in KINDS
-        },
+        "anomalies": {kind: {"count": result.counts[kind], "rate": rates[kind]} for kind in KINDS},
         "replicas": _replicas(history, result, audit),
         "divergent_keys": {
             "count": len(result.divergent_keys) if result.audited else None,

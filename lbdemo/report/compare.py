@@ -124,8 +124,10 @@ RESULTS = [
     *[Row(rate_label, _get("anomalies", kind, "rate"), PERCENT) for _, rate_label, kind in _KINDS],
     Row("lost-write rate", _get("lost_writes", "rate"), PERCENT),
     Row("throughput (ops/s)", _get("ops_per_s"), PER_SECOND),
-    *[Row(f"latency {p} (ms)", _get("latency_ms", "all", p), MILLISECONDS)
-      for p in ("p50", "p95", "p99")],
+    *[
+        Row(f"latency {p} (ms)", _get("latency_ms", "all", p), MILLISECONDS)
+        for p in ("p50", "p95", "p99")
+    ],
     Row("read latency p99 (ms)", _get("latency_ms", "reads", "p99"), MILLISECONDS),
     Row("write latency p99 (ms)", _get("latency_ms", "writes", "p99"), MILLISECONDS),
     Row("operations", _get("totals", "ops")),
@@ -140,8 +142,9 @@ RESULTS = [
     Row("divergent keys", _get("divergent_keys", "count")),
     Row("keys not linearizable", _get("linearizability", "keys_not_linearizable")),
 ]
-RATES_NOTE = ("Read anomaly rates are per successful read; the lost-write rate is per "
-              "acknowledged write.")
+RATES_NOTE = (
+    "Read anomaly rates are per successful read; the lost-write rate is per acknowledged write."
+)
 
 
 def run_label(report: Report, number: int) -> str:
@@ -174,8 +177,9 @@ def settings_warning(reports: Sequence[Report]) -> str | None:
     differences = setting_differences(reports)
     if not differences:
         return None
-    return ("these runs differ in " + "; ".join(differences)
-            + ": compare their rates, not their counts")
+    return (
+        "these runs differ in " + "; ".join(differences) + ": compare their rates, not their counts"
+    )
 
 
 def _row_cells(row: Row, reports: Sequence[Report], with_difference: bool) -> list[str]:
@@ -189,11 +193,15 @@ def _row_cells(row: Row, reports: Sequence[Report], with_difference: bool) -> li
     return cells
 
 
-def _table(rows: Sequence[Row], reports: Sequence[Report], first: str,
-           with_difference: bool) -> str:
+def _table(
+    rows: Sequence[Row], reports: Sequence[Report], first: str, with_difference: bool
+) -> str:
     header = [first, *headings(reports)] + (["difference"] if with_difference else [])
-    body = [[row.label, *_row_cells(row, reports, with_difference)] for row in rows
-            if any(row.get(r) is not None for r in reports)]
+    body = [
+        [row.label, *_row_cells(row, reports, with_difference)]
+        for row in rows
+        if any(row.get(r) is not None for r in reports)
+    ]
     right = tuple(range(1, len(header)))
     return table(header, body, right=right)
 
@@ -213,14 +221,23 @@ def _run_notes(reports: Sequence[Report]) -> list[str]:
         if host:
             memory = host.get("memory_bytes")
             gib = f", {figure(memory, GIB)}" if isinstance(memory, int) else ""
-            parts.append(f"host: {figure(host.get('cpus'), COUNT)} × "
-                         f"{host.get('cpu_model') or 'unknown CPU'}{gib}")
+            parts.append(
+                f"host: {figure(host.get('cpus'), COUNT)} × "
+                f"{host.get('cpu_model') or 'unknown CPU'}{gib}"
+            )
         files = run.get("files") or {}
         if files:
             parts.append("files: " + ", ".join(str(f) for f in files.values() if f))
         line = f"- **{name}**: " + "; ".join(parts) if parts else f"- **{name}**"
-        lines.append(textwrap.fill(line, width=WIDTH, subsequent_indent="  ",
-                                   break_long_words=False, break_on_hyphens=False))
+        lines.append(
+            textwrap.fill(
+                line,
+                width=WIDTH,
+                subsequent_indent="  ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
     return lines
 
 
@@ -233,10 +250,21 @@ def compare_reports(reports: list[Report]) -> str:
     warning = settings_warning(reports)
     if warning:
         out += [f"> **Warning:** {warning}", ""]
-    out += ["## Runs", "", _table([*SETTINGS, *CONTEXT], reports, "setting", two), "",
-            *_run_notes(reports), "", "## Results", ""]
-    note = RATES_NOTE + (" Difference: the second run minus the first; rates in percentage "
-                         "points (pp)." if two else "")
+    out += [
+        "## Runs",
+        "",
+        _table([*SETTINGS, *CONTEXT], reports, "setting", two),
+        "",
+        *_run_notes(reports),
+        "",
+        "## Results",
+        "",
+    ]
+    note = RATES_NOTE + (
+        " Difference: the second run minus the first; rates in percentage points (pp)."
+        if two
+        else ""
+    )
     out += [textwrap.fill(note, width=WIDTH), ""]
     out += [_table(RESULTS, reports, "metric", two), ""]
     return "\n".join(out)

@@ -68,6 +68,7 @@ def _page(template: str, title: str, header: str, data: object, script: str) -> 
 # ---------------------------------------------------------------------------------------------
 # Run settings: tolerant of reports written before and after ``run.label``/``layout``/``settings``
 
+
 def run_layout(report: dict[str, Any]) -> str | None:
     run = report.get("run") or {}
     layout = run.get("layout")
@@ -84,7 +85,7 @@ def run_settings(report: dict[str, Any]) -> dict[str, str]:
     if layout is not None:
         out["layout"] = layout
     settings = run.get("settings")
-    for key, value in (settings.items() if isinstance(settings, dict) else ()):
+    for key, value in settings.items() if isinstance(settings, dict) else ():
         if isinstance(value, dict | list):
             value = json.dumps(value, separators=(", ", ": "))
         out.setdefault(str(key), fmt(value))
@@ -112,24 +113,41 @@ def _headline(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     anomalies = report.get("anomalies") or {}
     lat = (report.get("latency_ms") or {}).get("all") or {}
     tiles = [
-        ("operations", fmt(totals.get("ops")),
-         f"{fmt(totals.get('reads'))} reads / {fmt(totals.get('writes'))} writes"),
-        ("throughput", f"{fmt(report.get('ops_per_s'))} ops/s",
-         f"over {fmt(report.get('measured_duration_s'))} s"),
+        (
+            "operations",
+            fmt(totals.get("ops")),
+            f"{fmt(totals.get('reads'))} reads / {fmt(totals.get('writes'))} writes",
+        ),
+        (
+            "throughput",
+            f"{fmt(report.get('ops_per_s'))} ops/s",
+            f"over {fmt(report.get('measured_duration_s'))} s",
+        ),
     ]
     stale = anomalies.get("stale_read") or {}
-    tiles.append(("stale reads", fmt(stale.get("count")),
-                  f"{fmt_rate(stale.get('rate'))} of reads"))
+    tiles.append(
+        ("stale reads", fmt(stale.get("count")), f"{fmt_rate(stale.get('rate'))} of reads")
+    )
     for kind in ("read_your_writes", "monotonic_read"):
         a = anomalies.get(kind) or {}
-        tiles.append((KIND_LABELS[kind], fmt(a.get("count")),
-                      f"{fmt_rate(a.get('rate'))} of reads"))
+        tiles.append(
+            (KIND_LABELS[kind], fmt(a.get("count")), f"{fmt_rate(a.get('rate'))} of reads")
+        )
     div = report.get("divergent_keys") or {}
-    tiles.append(("divergent keys", fmt(div.get("count")),
-                  f"of {fmt(totals.get('keys'))} keys at the final audit"))
-    tiles.append(("latency p50 / p95 / p99",
-                  f"{fmt(lat.get('p50'))} / {fmt(lat.get('p95'))} / {fmt(lat.get('p99'))}",
-                  "ms, operations that took effect"))
+    tiles.append(
+        (
+            "divergent keys",
+            fmt(div.get("count")),
+            f"of {fmt(totals.get('keys'))} keys at the final audit",
+        )
+    )
+    tiles.append(
+        (
+            "latency p50 / p95 / p99",
+            f"{fmt(lat.get('p50'))} / {fmt(lat.get('p95'))} / {fmt(lat.get('p99'))}",
+            "ms, operations that took effect",
+        )
+    )
     return tiles
 
 
@@ -151,8 +169,12 @@ def _tiles_html(report: dict[str, Any]) -> str:
 
 def _links_html(report: dict[str, Any], link_base: str | os.PathLike[str] | None) -> str:
     files = (report.get("run") or {}).get("files") or {}
-    names = {"locust_html": "Locust's own report (HTML)", "locust_csv": "Locust's statistics (CSV)",
-             "history": "operation history (JSON Lines)", "audit": "final audit (JSON)"}
+    names = {
+        "locust_html": "Locust's own report (HTML)",
+        "locust_csv": "Locust's statistics (CSV)",
+        "history": "operation history (JSON Lines)",
+        "audit": "final audit (JSON)",
+    }
     links = []
     for field, text in names.items():
         target = files.get(field)
@@ -178,7 +200,7 @@ def _settings_html(report: dict[str, Any]) -> str:
 def _natural(name: str) -> tuple[Any, ...]:
     """u2 before u10."""
     head = name.rstrip("0123456789")
-    tail = name[len(head):]
+    tail = name[len(head) :]
     return (head, int(tail) if tail else -1, name)
 
 
@@ -227,8 +249,17 @@ def _op_columns(
             val.append(NOT_FOUND)
         else:
             val.append(write_index.get(op.write_id, UNKNOWN_VALUE))
-    columns = {"inv": inv, "dur": dur, "cli": cli, "rep": rep, "key": key, "kind": kind,
-               "price": price, "val": val, "wid": wids}
+    columns = {
+        "inv": inv,
+        "dur": dur,
+        "cli": cli,
+        "rep": rep,
+        "key": key,
+        "kind": kind,
+        "price": price,
+        "val": val,
+        "wid": wids,
+    }
     return columns, {id(op): i for i, op in enumerate(ops)}, clients, keys
 
 
@@ -293,8 +324,11 @@ def report_data(
     """Everything the report page's script draws, JSON-ready (before compression)."""
     anomalies = list(result.anomalies())
     series = report.get("series") or build_series(history, result)
-    replicas = sorted({op.replica for op in history.ops if op.replica is not None}
-                      | set(audit.replicas if audit is not None else ()), key=_natural)
+    replicas = sorted(
+        {op.replica for op in history.ops if op.replica is not None}
+        | set(audit.replicas if audit is not None else ()),
+        key=_natural,
+    )
     columns, index, clients, keys = _op_columns(history, replicas)
     return {
         "label": run_label(report, 1),
@@ -344,7 +378,7 @@ def render_report_html(
     """
     label = run_label(report, 1)
     header = (
-        f'<h1>{html.escape(label)}</h1>'
+        f"<h1>{html.escape(label)}</h1>"
         f'<div class="top">{_verdict_html(report)}'
         f'<div class="tiles">{_tiles_html(report)}</div></div>'
         f'<p class="settings">{_settings_html(report)}</p>'
@@ -409,19 +443,31 @@ def _callouts(reports: list[dict[str, Any]]) -> list[str]:
     out = []
     verdicts = [r.get("verdict") for r in reports]
     if len(set(verdicts)) > 1:
-        out.append("Verdicts differ: " + ", ".join(
-            f"{lab} is {v}" for lab, v in zip(labels, verdicts, strict=True)) + ".")
+        out.append(
+            "Verdicts differ: "
+            + ", ".join(f"{lab} is {v}" for lab, v in zip(labels, verdicts, strict=True))
+            + "."
+        )
     for kind in ("stale_read", "read_your_writes", "monotonic_read", "lost_write"):
         counts = [((r.get("anomalies") or {}).get(kind) or {}) for r in reports]
         values = [c.get("count") for c in counts]
         if _differs(values):
-            out.append(KIND_LABELS[kind].capitalize() + ": " + ", ".join(
-                f"{lab} {fmt(c.get('count'))} ({fmt_rate(c.get('rate'))})"
-                for lab, c in zip(labels, counts, strict=True)) + ".")
+            out.append(
+                KIND_LABELS[kind].capitalize()
+                + ": "
+                + ", ".join(
+                    f"{lab} {fmt(c.get('count'))} ({fmt_rate(c.get('rate'))})"
+                    for lab, c in zip(labels, counts, strict=True)
+                )
+                + "."
+            )
     div = [(r.get("divergent_keys") or {}).get("count") for r in reports]
     if _differs(div):
-        out.append("Keys the replicas disagree on at the end: " + ", ".join(
-            f"{lab} {fmt(d)}" for lab, d in zip(labels, div, strict=True)) + ".")
+        out.append(
+            "Keys the replicas disagree on at the end: "
+            + ", ".join(f"{lab} {fmt(d)}" for lab, d in zip(labels, div, strict=True))
+            + "."
+        )
     if not out:
         out.append("No difference in verdict, anomalies or divergence between these runs.")
     return out
@@ -445,10 +491,13 @@ def _compare_table_html(reports: list[dict[str, Any]]) -> str:
         differs = len(set(values)) > 1 and name not in _NOT_SETTINGS
         cls = ' class="differs"' if differs else ""
         cells = "".join(f"<td>{html.escape(v)}</td>" for v in values)
-        body.append(f'<tr{cls} data-setting="{html.escape(name)}"><th>{html.escape(name)}</th>'
-                    f"{cells}</tr>")
-    return (f'<table class="compare"><thead><tr><th></th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+        body.append(
+            f'<tr{cls} data-setting="{html.escape(name)}"><th>{html.escape(name)}</th>{cells}</tr>'
+        )
+    return (
+        f'<table class="compare"><thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def render_compare_html(reports: list[dict[str, Any]]) -> str:
@@ -473,10 +522,16 @@ def render_compare_html(reports: list[dict[str, Any]]) -> str:
         "kinds": list(KINDS),
         "kind_labels": [KIND_LABELS.get(k, k) for k in KINDS],
         "runs": [
-            {"label": lab, "verdict": r.get("verdict"), "series": r.get("series"),
-             "periods": _periods(r), "span_s": r.get("measured_duration_s")}
+            {
+                "label": lab,
+                "verdict": r.get("verdict"),
+                "series": r.get("series"),
+                "periods": _periods(r),
+                "span_s": r.get("measured_duration_s"),
+            }
             for lab, r in zip(labels, reports, strict=True)
         ],
     }
-    return _page("compare.html", "lbdemo compare: " + " vs ".join(labels), header, data,
-                 "compare.js")
+    return _page(
+        "compare.html", "lbdemo compare: " + " vs ".join(labels), header, data, "compare.js"
+    )

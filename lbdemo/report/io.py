@@ -54,28 +54,51 @@ COUNT: tuple[type, ...] = (int,)
 NUMBER: tuple[type, ...] = (int, float)
 MAYBE_COUNT, MAYBE_NUMBER = (int, type(None)), (int, float, type(None))
 _SHAPE: list[tuple[str, tuple[type, ...]]] = [
-    ("run", OBJECT), ("verdict", TEXT), ("audited", (bool,)),
-    ("totals", OBJECT), ("totals.by_outcome", OBJECT),
-    *[(f"totals.{k}", COUNT) for k in ("ops", "reads", "writes", "observed_reads",
-                                        "acknowledged_writes", "unknown_writes", "keys")],
+    ("run", OBJECT),
+    ("verdict", TEXT),
+    ("audited", (bool,)),
+    ("totals", OBJECT),
+    ("totals.by_outcome", OBJECT),
+    *[
+        (f"totals.{k}", COUNT)
+        for k in (
+            "ops",
+            "reads",
+            "writes",
+            "observed_reads",
+            "acknowledged_writes",
+            "unknown_writes",
+            "keys",
+        )
+    ],
     *[(f"totals.by_outcome.{k}", COUNT) for k in ("ok", "fail", "unknown")],
-    ("measured_duration_s", NUMBER), ("ops_per_s", MAYBE_NUMBER),
+    ("measured_duration_s", NUMBER),
+    ("ops_per_s", MAYBE_NUMBER),
     ("latency_ms", OBJECT),
     *[(f"latency_ms.{w}", OBJECT) for w in ("all", "reads", "writes")],
-    *[(f"latency_ms.{w}.{p}", MAYBE_NUMBER)
-      for w in ("all", "reads", "writes") for p in ("p50", "p95", "p99")],
+    *[
+        (f"latency_ms.{w}.{p}", MAYBE_NUMBER)
+        for w in ("all", "reads", "writes")
+        for p in ("p50", "p95", "p99")
+    ],
     ("anomalies", OBJECT),
     *[(f"anomalies.{kind}", OBJECT) for kind in KINDS],
     *[(f"anomalies.{kind}.count", COUNT) for kind in KINDS],
     *[(f"anomalies.{kind}.rate", MAYBE_NUMBER) for kind in KINDS],
-    ("linearizability", OBJECT), ("linearizability.verdict", TEXT),
-    ("linearizability.keys_linearizable", COUNT), ("linearizability.keys_not_linearizable", COUNT),
+    ("linearizability", OBJECT),
+    ("linearizability.verdict", TEXT),
+    ("linearizability.keys_linearizable", COUNT),
+    ("linearizability.keys_not_linearizable", COUNT),
     ("linearizability.witnesses", ARRAY),
-    ("divergent_keys", OBJECT), ("divergent_keys.count", MAYBE_COUNT),
+    ("divergent_keys", OBJECT),
+    ("divergent_keys.count", MAYBE_COUNT),
     ("divergent_keys.examples", ARRAY),
-    ("lost_writes", OBJECT), ("lost_writes.count", MAYBE_COUNT),
-    ("lost_writes.rate", MAYBE_NUMBER), ("lost_writes.examples", ARRAY),
-    ("replicas", ARRAY), ("explained_anomalies", ARRAY),
+    ("lost_writes", OBJECT),
+    ("lost_writes.count", MAYBE_COUNT),
+    ("lost_writes.rate", MAYBE_NUMBER),
+    ("lost_writes.examples", ARRAY),
+    ("replicas", ARRAY),
+    ("explained_anomalies", ARRAY),
 ]
 _ITEMS = {  # arrays of objects, and the text fields each object must have
     "linearizability.witnesses": ("key", "witness"),
@@ -106,8 +129,7 @@ def _check_shape(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
             raise refuse(f"{dotted} is {type(value).__name__}")
     for dotted, fields in _ITEMS.items():
         for item in _at(data, dotted)[1]:
-            if not isinstance(item, dict) or not all(isinstance(item.get(f), str)
-                                                     for f in fields):
+            if not isinstance(item, dict) or not all(isinstance(item.get(f), str) for f in fields):
                 raise refuse(f"{dotted} holds an entry without {' and '.join(fields)}")
 
 

@@ -58,15 +58,17 @@ def judge(report: dict[str, Any], limits: Limits) -> list[Judgement]:
 
 
 def _explanations(report: dict[str, Any], kind: str) -> list[str]:
-    return [a["explanation"] for a in report.get("explained_anomalies", [])
-            if a.get("kind") == kind][:DETAILS_PER_JUDGEMENT]
+    return [
+        a["explanation"] for a in report.get("explained_anomalies", []) if a.get("kind") == kind
+    ][:DETAILS_PER_JUDGEMENT]
 
 
 def _anomaly(report: dict[str, Any], kind: str) -> tuple[int | None, float | None]:
     """Count and rate; lost writes from ``lost_writes``, which says ``None`` (not 0) when the
     run had no final audit to find them."""
-    entry = (report.get("lost_writes") if kind == "lost_write"
-             else report["anomalies"].get(kind)) or {}
+    entry = (
+        report.get("lost_writes") if kind == "lost_write" else report["anomalies"].get(kind)
+    ) or {}
     return entry.get("count"), entry.get("rate")
 
 
@@ -74,29 +76,47 @@ def _verdict(report: dict[str, Any], expect: str) -> Judgement:
     verdict, reason = report["verdict"], verdict_reason(report)
     if verdict == expect:
         return Judgement("verdict", True, f"as expected: {verdict} ({reason})", asked=True)
-    return Judgement("verdict", False, f"expected {expect}, but the run is {verdict} ({reason})",
-                     asked=True)
+    return Judgement(
+        "verdict", False, f"expected {expect}, but the run is {verdict} ({reason})", asked=True
+    )
 
 
 def _stale_rate(report: dict[str, Any], limit: float) -> Judgement:
     count, rate = _anomaly(report, "stale_read")
-    said = (f"stale-read rate {figure(rate, PERCENT)} ({figure(count, COUNT)} stale reads), "
-            f"limit {figure(limit, PERCENT)} (--max-stale-rate {limit:g})")
+    said = (
+        f"stale-read rate {figure(rate, PERCENT)} ({figure(count, COUNT)} stale reads), "
+        f"limit {figure(limit, PERCENT)} (--max-stale-rate {limit:g})"
+    )
     passed = rate is not None and rate <= limit
-    return Judgement("stale reads", passed, ("ok: " if passed else "over the limit: ") + said,
-                     asked=True, details=[] if passed else _explanations(report, "stale_read"))
+    return Judgement(
+        "stale reads",
+        passed,
+        ("ok: " if passed else "over the limit: ") + said,
+        asked=True,
+        details=[] if passed else _explanations(report, "stale_read"),
+    )
 
 
 def _lost_writes(report: dict[str, Any], limit: int) -> Judgement:
     count, _ = _anomaly(report, "lost_write")
     flag = f"--max-lost-writes {limit}"
     if count is None:
-        return Judgement("lost writes", False, f"lost writes not measured (the run has no final "
-                         f"audit), so {flag} cannot be shown to hold", asked=True)
+        return Judgement(
+            "lost writes",
+            False,
+            f"lost writes not measured (the run has no final "
+            f"audit), so {flag} cannot be shown to hold",
+            asked=True,
+        )
     said = f"{figure(count, COUNT)} lost writes, limit {figure(limit, COUNT)} ({flag})"
     passed = count <= limit
-    return Judgement("lost writes", passed, ("ok: " if passed else "over the limit: ") + said,
-                     asked=True, details=[] if passed else _explanations(report, "lost_write"))
+    return Judgement(
+        "lost writes",
+        passed,
+        ("ok: " if passed else "over the limit: ") + said,
+        asked=True,
+        details=[] if passed else _explanations(report, "lost_write"),
+    )
 
 
 def _none_allowed(report: dict[str, Any], kind: str, label: str, strict: bool) -> Judgement:
@@ -107,8 +127,12 @@ def _none_allowed(report: dict[str, Any], kind: str, label: str, strict: bool) -
     if not strict:
         return Judgement(label, None, f"{said}; no limit given")
     passed = count == 0
-    return Judgement(label, passed, f"{said}; none allowed (--expect consistent)",
-                     details=[] if passed else _explanations(report, kind))
+    return Judgement(
+        label,
+        passed,
+        f"{said}; none allowed (--expect consistent)",
+        details=[] if passed else _explanations(report, kind),
+    )
 
 
 def _divergent(report: dict[str, Any], strict: bool) -> Judgement:
@@ -119,8 +143,12 @@ def _divergent(report: dict[str, Any], strict: bool) -> Judgement:
     said = f"{figure(count, COUNT)} keys on which the replicas disagree"
     if not strict:
         return Judgement("divergent keys", None, f"{said}; no limit given")
-    return Judgement("divergent keys", count == 0, f"{said}; none allowed (--expect consistent)",
-                     details=[str(k) for k in div.get("examples", [])][:DETAILS_PER_JUDGEMENT])
+    return Judgement(
+        "divergent keys",
+        count == 0,
+        f"{said}; none allowed (--expect consistent)",
+        details=[str(k) for k in div.get("examples", [])][:DETAILS_PER_JUDGEMENT],
+    )
 
 
 def _linearizability(report: dict[str, Any], strict: bool) -> Judgement:
@@ -131,5 +159,9 @@ def _linearizability(report: dict[str, Any], strict: bool) -> Judgement:
     said = f"{figure(bad, COUNT)} keys not linearizable"
     if not strict:
         return Judgement("linearizability", None, f"{said}; no limit given")
-    return Judgement("linearizability", bad == 0, f"{said}; none allowed (--expect consistent)",
-                     details=[w["witness"] for w in lin.get("witnesses", [])])
+    return Judgement(
+        "linearizability",
+        bad == 0,
+        f"{said}; none allowed (--expect consistent)",
+        details=[w["witness"] for w in lin.get("witnesses", [])],
+    )

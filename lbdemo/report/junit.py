@@ -26,8 +26,13 @@ def junit_xml(report: dict[str, Any], judgements: Sequence[Judgement], *, suite:
     """The JUnit XML document (a string, with its declaration) for one report's judgements."""
     failures = sum(j.passed is False for j in judgements)
     skipped = sum(j.passed is None for j in judgements)
-    counts = {"tests": str(len(judgements)), "failures": str(failures), "errors": "0",
-              "skipped": str(skipped), "time": "0"}
+    counts = {
+        "tests": str(len(judgements)),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+        "time": "0",
+    }
     root = ET.Element("testsuites", {"name": "lbdemo check", **counts})
     attributes = {"name": _safe(suite), **counts}
     run = report.get("run") or {}
@@ -40,9 +45,9 @@ def junit_xml(report: dict[str, Any], judgements: Sequence[Judgement], *, suite:
     # By the run's label, not the file's path: CI keeps a testcase's history by its classname.
     classname = f"{CLASSNAME}.{_dotted(str(run.get('label') or 'report'))}"
     for j in judgements:
-        case = ET.SubElement(testsuite, "testcase",
-                             {"classname": classname, "name": _safe(j.name),
-                              "time": "0"})
+        case = ET.SubElement(
+            testsuite, "testcase", {"classname": classname, "name": _safe(j.name), "time": "0"}
+        )
         if j.passed is False:
             failure = ET.SubElement(case, "failure", {"message": _safe(j.message), "type": "limit"})
             failure.text = _safe("\n".join([j.message, *j.details]))
@@ -64,7 +69,12 @@ def _properties(report: dict[str, Any]) -> list[tuple[str, str]]:
     layout = run.get("layout")
     if not isinstance(layout, dict):
         layout = {}
-    pairs = [("verdict", report.get("verdict")), ("label", run.get("label")),
-             ("layout", layout.get("name")), ("command", run.get("command")),
-             ("git_commit", run.get("git_commit")), ("lbdemo_version", run.get("lbdemo_version"))]
+    pairs = [
+        ("verdict", report.get("verdict")),
+        ("label", run.get("label")),
+        ("layout", layout.get("name")),
+        ("command", run.get("command")),
+        ("git_commit", run.get("git_commit")),
+        ("lbdemo_version", run.get("lbdemo_version")),
+    ]
     return [(k, str(v)) for k, v in pairs if v is not None]

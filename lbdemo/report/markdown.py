@@ -27,13 +27,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
-        padded = [c.rjust(w) if i in right else c.ljust(w)
-                  for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join(
-        "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
-    ) + "|"
+    rule = (
+        "|"
+        + "|".join(
+            "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+        )
+        + "|"
+    )
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
@@ -102,8 +108,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     run = report.get("run", {})
     totals = report["totals"]
     lat = report["latency_ms"]
-    out = [f"# lbdemo report: {_title(run)}", "",
-           f"**Verdict: {report['verdict'].upper()}**: {verdict_reason(report)}", ""]
+    out = [
+        f"# lbdemo report: {_title(run)}",
+        "",
+        f"**Verdict: {report['verdict'].upper()}**: {verdict_reason(report)}",
+        "",
+    ]
 
     if run:
         out += ["## Run", "", table(["", "value"], [[k, fmt(v)] for k, v in _flat(run)]), ""]
@@ -111,38 +121,61 @@ def render_markdown(report: dict[str, Any]) -> str:
     rows = [
         ["operations", fmt(totals["ops"])],
         ["reads / writes", f"{fmt(totals['reads'])} / {fmt(totals['writes'])}"],
-        ["outcomes ok / fail / unknown",
-         " / ".join(fmt(totals["by_outcome"][k]) for k in ("ok", "fail", "unknown"))],
+        [
+            "outcomes ok / fail / unknown",
+            " / ".join(fmt(totals["by_outcome"][k]) for k in ("ok", "fail", "unknown")),
+        ],
         ["measured duration (s)", fmt(report["measured_duration_s"])],
         ["throughput (ops/s)", fmt(report["ops_per_s"])],
     ]
     for which in ("all", "reads", "writes"):
         d = lat[which]
-        rows.append([f"latency {which} p50 / p95 / p99 (ms)",
-                     " / ".join(fmt(d[p]) for p in ("p50", "p95", "p99"))])
+        rows.append(
+            [
+                f"latency {which} p50 / p95 / p99 (ms)",
+                " / ".join(fmt(d[p]) for p in ("p50", "p95", "p99")),
+            ]
+        )
     for kind, label in KIND_LABELS.items():
         a = report["anomalies"][kind]
         rows.append([label, f"{fmt(a['count'])} ({fmt_rate(a['rate'])})"])
     lin = report["linearizability"]
-    rows.append(["linearizability",
-                 f"{lin['verdict']} ({lin['keys_linearizable']} keys yes, "
-                 f"{lin['keys_not_linearizable']} no)"])
+    rows.append(
+        [
+            "linearizability",
+            f"{lin['verdict']} ({lin['keys_linearizable']} keys yes, "
+            f"{lin['keys_not_linearizable']} no)",
+        ]
+    )
     div = report["divergent_keys"]
     rows.append(["divergent keys", fmt(div["count"])])
     out += ["## Summary", "", table(["metric", "value"], rows), ""]
 
     reps = report.get("replicas", [])
     if reps:
-        out += ["## Per replica", "", table(
-            ["replica", "ops", "reads", "writes", "stale reads served", "rows (audit)"],
-            [[r["replica"], fmt(r["ops"]), fmt(r["reads"]), fmt(r["writes"]),
-              fmt(r["stale_reads"]), fmt(r["rows"])] for r in reps],
-            right=(1, 2, 3, 4, 5),
-        ), ""]
+        out += [
+            "## Per replica",
+            "",
+            table(
+                ["replica", "ops", "reads", "writes", "stale reads served", "rows (audit)"],
+                [
+                    [
+                        r["replica"],
+                        fmt(r["ops"]),
+                        fmt(r["reads"]),
+                        fmt(r["writes"]),
+                        fmt(r["stale_reads"]),
+                        fmt(r["rows"]),
+                    ]
+                    for r in reps
+                ],
+                right=(1, 2, 3, 4, 5),
+            ),
+            "",
+        ]
 
     if div["examples"]:
-        out += [f"Divergent keys (first {len(div['examples'])}): "
-                + ", ".join(div["examples"]), ""]
+        out += [f"Divergent keys (first {len(div['examples'])}): " + ", ".join(div["examples"]), ""]
     lost = report["lost_writes"]
     if lost["examples"]:
         out += ["Lost writes (first few): " + ", ".join(lost["examples"]), ""]
@@ -152,6 +185,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     explained = report.get("explained_anomalies", [])
     if explained:
         out += ["## Explained anomalies", ""]
-        out += [f"- **{KIND_LABELS.get(a['kind'], a['kind'])}**: {a['explanation']}"
-                for a in explained] + [""]
+        out += [
+            f"- **{KIND_LABELS.get(a['kind'], a['kind'])}**: {a['explanation']}" for a in explained
+        ] + [""]
     return "\n".join(out)

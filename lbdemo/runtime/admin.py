@@ -56,8 +56,7 @@ class BalancerAdmin:
 
     async def drain(self, name: str, wait: bool) -> None:
         """Out of the rotation now; with ``wait``, return once its in-flight requests are done."""
-        await self._call("POST", f"/replicas/{name}/drain" + ("?wait=1" if wait else ""),
-                         ok=(404,))
+        await self._call("POST", f"/replicas/{name}/drain" + ("?wait=1" if wait else ""), ok=(404,))
 
     async def remove(self, name: str) -> None:
         await self._call("DELETE", f"/replicas/{name}", ok=(404,))

@@ -97,9 +97,12 @@ async def run_container(request: web.Request) -> web.Response:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise UsageError(f"bad mounts or labels: {exc}") from exc
     proc = await request.app[RUNTIME].run(
-        image, name if isinstance(name, str) else None, mounts, labels,
+        image,
+        name if isinstance(name, str) else None,
+        mounts,
+        labels,
         str(body.get("restart", "no")),
-    )  # fmt: skip
+    )
     return web.json_response(_summary(proc.id, proc.name, url=proc.url), status=201)
 
 

@@ -255,17 +255,21 @@ class Runtime:
         when a running container's server already holds that directory."""
         pgdata = self._pgdata(container)
         holder = next(
-            (p for p in self.procs.values()
-             if p.server is not None and p.id != container.id and p.server.pgdata == pgdata),
+            (
+                p
+                for p in self.procs.values()
+                if p.server is not None and p.id != container.id and p.server.pgdata == pgdata
+            ),
             None,
-        )  # fmt: skip
+        )
         # A store container's output is the server's log (``lbdemo logs lbdemo-db``); a private
         # replica's PostgreSQL keeps its own file, so the replica's output stays readable.
         store_container = find_image(container.image).repository == POSTGRES_REPOSITORY
         log_file = (
-            container.log_path if store_container
+            container.log_path
+            if store_container
             else self.run_dir / f"postgres-{container.name}.log"
-        )  # fmt: skip
+        )
         server = EmbeddedPostgres(
             pgdata, log_file=log_file, password=self.pg_password, template=self.pg_template
         )
@@ -328,9 +332,10 @@ class Runtime:
         if primary is None or primary.server is None:
             raise StateError(f"no primary to replicate: {DB_NAME} is not running")
         server = EmbeddedPostgres(
-            self._pgdata(container), log_file=self.run_dir / f"postgres-{container.name}.log",
+            self._pgdata(container),
+            log_file=self.run_dir / f"postgres-{container.name}.log",
             password=self.pg_password,
-        )  # fmt: skip
+        )
         async with self._base_backups:  # one at a time: each asks the primary for a checkpoint
             await server.base_backup(primary.server.info)
         await server.start_standby(
@@ -357,11 +362,19 @@ class Runtime:
         try:
             child = await spawn(
                 f"replica {container.name}",
-                [sys.executable, "-m", "lbdemo.replica", "--name", container.name,
-                 "--image", container.image, *_catalog_dirs(container)],
+                [
+                    sys.executable,
+                    "-m",
+                    "lbdemo.replica",
+                    "--name",
+                    container.name,
+                    "--image",
+                    container.image,
+                    *_catalog_dirs(container),
+                ],
                 log_path=container.log_path,
                 env=_replica_env(dsn, password, read_dsn),
-            )  # fmt: skip
+            )
         except BaseException:
             if server is not None:
                 await server.stop()
@@ -424,8 +437,14 @@ class Runtime:
         """Wait until any process of the container exits: the replica, or its PostgreSQL (a
         replica whose own store is gone can only answer 503: it has died as far as anyone can
         tell)."""
-        waits = [p.wait() for p in (proc.child.process if proc.child else None,
-                                     proc.server.process if proc.server else None) if p]
+        waits = [
+            p.wait()
+            for p in (
+                proc.child.process if proc.child else None,
+                proc.server.process if proc.server else None,
+            )
+            if p
+        ]
         tasks = [asyncio.ensure_future(w) for w in waits]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -474,14 +493,20 @@ class Runtime:
                 await self._start_and_join(current)
             except Exception as exc:  # a failed restart must not kill the supervisor
                 verb = "replace" if replace else "restart"
-                self._event("warning", message=f"could not {verb} {dead.name} "
-                                               f"(try {attempt}): {exc}")  # fmt: skip
+                self._event(
+                    "warning", message=f"could not {verb} {dead.name} (try {attempt}): {exc}"
+                )
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
             if replace:
-                self._event("replace", name=dead.name, old_id=dead.id, new_id=current.id,
-                            image=current.image)  # fmt: skip
+                self._event(
+                    "replace",
+                    name=dead.name,
+                    old_id=dead.id,
+                    new_id=current.id,
+                    image=current.image,
+                )
             else:
                 self._event("restart", id=dead.id, name=dead.name)
             return
@@ -571,8 +596,10 @@ class Runtime:
         proc = self.procs.get(container.id)
         if proc is None:
             raise StateError(f"Container {container.id} is not running")
-        for process in (proc.child.process if proc.child else None,
-                        proc.server.process if proc.server else None):  # fmt: skip
+        for process in (
+            proc.child.process if proc.child else None,
+            proc.server.process if proc.server else None,
+        ):
             if process is not None and process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.send_signal(sig)
@@ -614,9 +641,12 @@ class Runtime:
                 if old.container.labels.get(SERVICE_LABEL) != "replica":
                     continue  # containers started with `lbdemo run` are the user's to replace
                 new_container = self.create(
-                    image, self.next_replica_name(), old.container.mounts,
-                    dict(old.container.labels), old.container.restart_policy,
-                )  # fmt: skip
+                    image,
+                    self.next_replica_name(),
+                    old.container.mounts,
+                    dict(old.container.labels),
+                    old.container.restart_policy,
+                )
                 new = await self._start_and_join(new_container)
                 progress(f"{new.name} ({new.id[:12]}, {image}) joined; draining {old.name}")
                 old.stopping = True
@@ -627,9 +657,15 @@ class Runtime:
                 self.store.remove(old.id, force=True)
                 progress(f"{old.name} ({old.id[:12]}, {old.image}) stopped and removed")
                 replaced.append(
-                    {"old": old.name, "old_id": old.id, "old_image": old.image,
-                     "new": new.name, "new_id": new.id, "new_image": image}
-                )  # fmt: skip
+                    {
+                        "old": old.name,
+                        "old_id": old.id,
+                        "old_image": old.image,
+                        "new": new.name,
+                        "new_id": new.id,
+                        "new_image": image,
+                    }
+                )
                 self._event("upgrade", old=old.name, new=new.name, image=image)
         return replaced
 

@@ -14,8 +14,10 @@ def describe_event(event: Event) -> str | None:
     if kind == "die":
         return f"{name} ({short}) died, exit status {event.get('exit_code')}"
     if kind == "replace":
-        return (f"{name} replaced: {str(event.get('old_id'))[:12]} -> "
-                f"{str(event.get('new_id'))[:12]} (fresh container, empty layer)")  # fmt: skip
+        return (
+            f"{name} replaced: {str(event.get('old_id'))[:12]} -> "
+            f"{str(event.get('new_id'))[:12]} (fresh container, empty layer)"
+        )
     if kind == "restart":
         return f"{name} ({short}) restarted: same container, same data"
     if kind == "join":

@@ -36,17 +36,22 @@ LOG_POLL_S = 0.2
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = serving.server_parser(PROG, "Run one PostgreSQL server in the foreground.")
     parser.add_argument(
-        "--pgdata", type=Path, required=True, metavar="DIR",
+        "--pgdata",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="its data directory (initdb when it holds no cluster)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     try:
         args.password = store_password_from_env()
     except UsageError as exc:
         parser.error(str(exc))
     if args.password is None:
-        parser.error(f"no password: set ${STORE_PASSWORD_FILE_ENV} to a file holding it, "
-                     f"or ${PGPASSWORD_ENV}")  # fmt: skip
+        parser.error(
+            f"no password: set ${STORE_PASSWORD_FILE_ENV} to a file holding it, "
+            f"or ${PGPASSWORD_ENV}"
+        )
     return args
 
 

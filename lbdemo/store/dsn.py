@@ -54,8 +54,12 @@ def redact_dsn(dsn: str) -> str:
     if password is None and not any(key == "password" for key, _ in query):
         return dsn
     shown_query = urlencode([(k, REDACTED if k == "password" else v) for k, v in query])
-    return urlunsplit((
-        parts.scheme,
-        _netloc(user, REDACTED if password is not None else None, host_part),
-        parts.path, shown_query, parts.fragment,
-    ))  # fmt: skip
+    return urlunsplit(
+        (
+            parts.scheme,
+            _netloc(user, REDACTED if password is not None else None, host_part),
+            parts.path,
+            shown_query,
+            parts.fragment,
+        )
+    )

@@ -250,9 +250,13 @@ class EmbeddedPostgres:
                 partial.rename(self.template)
         # cp -a keeps the service account's ownership and the modes PostgreSQL insists on.
         process = await asyncio.create_subprocess_exec(
-            "cp", "-a", f"{self.template}/.", str(self.pgdata),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            "cp",
+            "-a",
+            f"{self.template}/.",
+            str(self.pgdata),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await process.communicate()
         if process.returncode != 0:
             raise StoreError(f"could not copy {self.template} to {self.pgdata}: {err.decode()}")
@@ -275,16 +279,20 @@ class EmbeddedPostgres:
         self._let_service_in(account)
         statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{scram_verifier(self.password)}'\n"
         process = await asyncio.create_subprocess_exec(
-            str(postgres_bin_dir() / "postgres"), "--single",
-            "-D", str(self.pgdata),
-            "-c", "unix_socket_directories=",
-            "-c", "log_min_messages=fatal",  # single-user mode logs to our pipe: keep it short
+            str(postgres_bin_dir() / "postgres"),
+            "--single",
+            "-D",
+            str(self.pgdata),
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "log_min_messages=fatal",  # single-user mode logs to our pipe: keep it short
             "postgres",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             **_run_as(account),
-        )  # fmt: skip
+        )
         output, _ = await process.communicate(statement.encode())
         text = output.decode(errors="replace")
         if process.returncode != 0 or "ERROR" in text or "FATAL" in text:
@@ -308,8 +316,10 @@ class EmbeddedPostgres:
         self._let_service_in(account)
         process = await asyncio.create_subprocess_exec(
             str(postgres_bin_dir() / "initdb"),
-            "-D", str(self.pgdata),
-            "-U", "postgres",
+            "-D",
+            str(self.pgdata),
+            "-U",
+            "postgres",
             # initdb's trust lasts only until _require_password, before any server listens
             "--auth=trust",
             "--encoding=UTF8",
@@ -343,8 +353,9 @@ class EmbeddedPostgres:
         ``settings``: more ``-c name=value`` for this start only (a primary's replication
         settings), so nothing is left behind in the data directory for the next server on it.
         """
-        extra = [arg for name, value in (settings or {}).items()
-                 for arg in ("-c", f"{name}={value}")]  # fmt: skip
+        extra = [
+            arg for name, value in (settings or {}).items() for arg in ("-c", f"{name}={value}")
+        ]
         if stop_leftover:
             await asyncio.to_thread(self.stop_leftover)
         await self.initialise()
@@ -357,12 +368,18 @@ class EmbeddedPostgres:
                 f"postgres {self.pgdata}",
                 [
                     str(postgres_bin_dir() / "postgres"),
-                    "-D", str(self.pgdata),
-                    "-h", self.listen_host,
-                    "-p", str(chosen),
-                    "-c", "unix_socket_directories=",
-                    "-c", "max_connections=200",
-                    "-c", "shared_buffers=32MB",
+                    "-D",
+                    str(self.pgdata),
+                    "-h",
+                    self.listen_host,
+                    "-p",
+                    str(chosen),
+                    "-c",
+                    "unix_socket_directories=",
+                    "-c",
+                    "max_connections=200",
+                    "-c",
+                    "shared_buffers=32MB",
                     *extra,
                 ],
                 log_path=self.log_file,
@@ -394,13 +411,17 @@ class EmbeddedPostgres:
         ):
             raise StoreError("a standby's password and name must be plain URL-safe words")
         await self.base_backup(primary)
-        conninfo = (f"host=127.0.0.1 port={primary.port} user={SUPERUSER} "
-                    f"password={self.password} application_name={application_name}")  # fmt: skip
+        conninfo = (
+            f"host=127.0.0.1 port={primary.port} user={SUPERUSER} "
+            f"password={self.password} application_name={application_name}"
+        )
         auto_conf = self.pgdata / "postgresql.auto.conf"
         ours = ("primary_conninfo", "recovery_min_apply_delay")
         lines = [line for line in auto_conf.read_text().splitlines() if not line.startswith(ours)]
-        lines += [f"primary_conninfo = '{conninfo}'",
-                  f"recovery_min_apply_delay = '{int(apply_delay_ms)}ms'"]  # fmt: skip
+        lines += [
+            f"primary_conninfo = '{conninfo}'",
+            f"recovery_min_apply_delay = '{int(apply_delay_ms)}ms'",
+        ]
         account = _service_account()
         _write_owned(auto_conf, "\n".join(lines) + "\n", account)
         _write_owned(self.pgdata / "standby.signal", "", account)
@@ -414,13 +435,24 @@ class EmbeddedPostgres:
         self._prepare_data_dir(account)
         process = await asyncio.create_subprocess_exec(
             str(postgres_bin_dir() / "pg_basebackup"),
-            "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
-            "-D", str(self.pgdata),
-            "-X", "stream", "--checkpoint=fast", "--no-sync", "--no-password",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            SUPERUSER,
+            "-D",
+            str(self.pgdata),
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--no-sync",
+            "--no-password",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, "PGPASSWORD": self.password},  # the environment, not argv
             **_run_as(account),
-        )  # fmt: skip
+        )
         output, _ = await process.communicate()
         if process.returncode != 0:
             text = output.decode(errors="replace").strip().splitlines()
@@ -433,8 +465,11 @@ class EmbeddedPostgres:
         while time.monotonic() < deadline and child.running:
             with contextlib.suppress(OSError):
                 lines = pid_file.read_text().splitlines()
-                if len(lines) >= 8 and lines[0].strip() == str(child.pid) \
-                        and lines[7].strip() == "ready":
+                if (
+                    len(lines) >= 8
+                    and lines[0].strip() == str(child.pid)
+                    and lines[7].strip() == "ready"
+                ):
                     return True
             await asyncio.sleep(0.01)
         await child.stop(signal.SIGINT, timeout_s=3)

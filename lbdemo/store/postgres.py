@@ -42,7 +42,10 @@ SCHEMA_LOCK_KEY = 0x1BDE30
 # What the driver raises when the server is gone, slow or refuses: all become StoreError.
 # InternalClientError is what a pooled connection whose server just died can raise.
 DB_ERRORS = (
-    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
     asyncpg.exceptions.InternalClientError,
 )
 
@@ -75,8 +78,12 @@ class PostgresStore:
         ``create_schema`` False: a read-only standby, whose schema comes from its primary."""
         try:
             pool = await asyncpg.create_pool(
-                dsn, password=password, min_size=min_size, max_size=max_size,
-                timeout=timeout_s, command_timeout=timeout_s,
+                dsn,
+                password=password,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout_s,
+                command_timeout=timeout_s,
             )
         except DB_ERRORS as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc

@@ -14,13 +14,26 @@ VERSIONS = [b"HTTP/1.1"] * 12 + [b"HTTP/1.0", b"HTTP/1.0", b"HTTP/1.2", b"HTTP/2
 EOLS = [b"\n", b"\r"]  # the odd line ends; most cases use CRLF
 LENGTH_VALUES = [b"%d"] * 14 + [b" %d ", b"+%d", b"0%d", b"%d, %d", b"-%d", b"0x%x", b"%d.0"]
 TE_VALUES = [b"chunked"] * 12 + [
-    b"Chunked", b" chunked", b"gzip, chunked", b"chunked, gzip", b"identity", b"xchunked",
-    b"chunked\x0b", b"chunked, chunked",
-]  # fmt: skip
+    b"Chunked",
+    b" chunked",
+    b"gzip, chunked",
+    b"chunked, gzip",
+    b"identity",
+    b"xchunked",
+    b"chunked\x0b",
+    b"chunked, chunked",
+]
 CONNECTION_VALUES = [
-    b"keep-alive", b"close", b"content-length", b"Content-Length", b"transfer-encoding",
-    b"host", b"x-a, content-length", b"upgrade", b"te",
-]  # fmt: skip
+    b"keep-alive",
+    b"close",
+    b"content-length",
+    b"Content-Length",
+    b"transfer-encoding",
+    b"host",
+    b"x-a, content-length",
+    b"upgrade",
+    b"te",
+]
 NAMES = [b"X-A", b"Accept", b"Cookie", b"X-Forwarded-For", b"Expect", b"Upgrade", b"TE"]
 
 

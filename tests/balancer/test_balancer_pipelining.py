@@ -62,13 +62,18 @@ async def test_pipelining_without_reading_does_not_grow_the_balancers_memory(
     upstreams = replicas if served_by == "replicas" else []
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0",
-            "--health-interval", "0",
+            sys.executable,
+            "-m",
+            "lbdemo.balancer",
+            "--listen",
+            "127.0.0.1:0",
+            "--health-interval",
+            "0",
             *(f"--upstream=r{i}=http://127.0.0.1:{r.port}" for i, r in enumerate(upstreams)),
         ],
         stdout=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)

@@ -43,12 +43,16 @@ async def test_process_prints_ready_line_serves_and_exits_0_on_sigterm(
     replicas: list[FakeReplica],
 ) -> None:
     proc = _spawn(
-        "--listen", "127.0.0.1:0",
-        "--upstream", f"r1=http://127.0.0.1:{replicas[0].port}",
-        "--upstream", f"r2=http://127.0.0.1:{replicas[1].port}",
-        "--admin", "127.0.0.1:0",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        f"r1=http://127.0.0.1:{replicas[0].port}",
+        "--upstream",
+        f"r2=http://127.0.0.1:{replicas[1].port}",
+        "--admin",
+        "127.0.0.1:0",
         env={"LBDEMO_ADMIN_TOKEN": "from-env"},
-    )  # fmt: skip
+    )
     try:
         ready = await _ready_line(proc)
         assert ready["event"] == "ready" and ready["pid"] == proc.pid

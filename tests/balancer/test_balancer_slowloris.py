@@ -202,14 +202,21 @@ async def test_descriptor_limited_balancer_answers_503_not_resets_then_recovers(
 
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "lbdemo.balancer", "--health-interval", "0",
-            "--max-connections", "60", "--head-timeout", "1",
+            sys.executable,
+            "-m",
+            "lbdemo.balancer",
+            "--health-interval",
+            "0",
+            "--max-connections",
+            "60",
+            "--head-timeout",
+            "1",
             *(f"--upstream=r{i}=http://127.0.0.1:{r.port}" for i, r in enumerate(replicas)),
         ],
         stdout=subprocess.PIPE,
         text=True,
         preexec_fn=few_descriptors,
-    )  # fmt: skip
+    )
     tricklers: list[RawClient] = []
     senders: list[asyncio.Task[None]] = []
     try:

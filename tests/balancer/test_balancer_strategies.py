@@ -88,8 +88,10 @@ async def test_sticky_header_routes_a_client_to_one_replica_through_the_balancer
     balancer = await make_balancer(replicas, strategy="sticky", sticky_header="X-User")
     client = await RawClient.connect(balancer.port)
     try:
-        alice = {(await client.request("GET", "/", {"X-User": "alice"})).header("X-Replica")
-                 for _ in range(6)}  # fmt: skip
+        alice = {
+            (await client.request("GET", "/", {"X-User": "alice"})).header("X-Replica")
+            for _ in range(6)
+        }
         anonymous = [(await client.request("GET", "/")).header("X-Replica") for _ in range(3)]
     finally:
         await client.close()

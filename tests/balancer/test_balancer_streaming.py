@@ -113,10 +113,19 @@ async def test_50mb_bodies_stream_through_without_growing_balancer_memory(
     replicas: list[FakeReplica],
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lbdemo.balancer", "--health-interval", "0",
-         "--upstream", f"r1=http://127.0.0.1:{replicas[0].port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "lbdemo.balancer",
+            "--health-interval",
+            "0",
+            "--upstream",
+            f"r1=http://127.0.0.1:{replicas[0].port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)

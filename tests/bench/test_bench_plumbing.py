@@ -195,7 +195,7 @@ def test_an_out_directory_that_cannot_be_made_fails_before_the_bench_starts(
 
 
 def test_lines_before_the_ready_line_are_skipped(tmp_path: Path) -> None:
-    script = "print('starting', flush=True); print('{\"event\": \"ready\", \"url\": \"u\"}')"
+    script = 'print(\'starting\', flush=True); print(\'{"event": "ready", "url": "u"}\')'
     children = Children(tmp_path)
     try:
         ready = children.start_with_ready_line("chatty", [sys.executable, "-c", script])

@@ -12,9 +12,18 @@ from typing import Any
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 # The flags this machine needs: no sandbox as root, nothing that reaches out to the network.
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
 
 
 def _binary() -> str | None:
@@ -70,7 +79,8 @@ def wait_ready(driver: Any, timeout_s: float = 15.0) -> dict[str, Any]:
 
     WebDriverWait(driver, timeout_s).until(
         lambda d: d.execute_script(
-            "return !!(window.LBDEMO && (window.LBDEMO.ready || window.LBDEMO.error))")
+            "return !!(window.LBDEMO && (window.LBDEMO.ready || window.LBDEMO.error))"
+        )
     )
     state: dict[str, Any] = driver.execute_script(
         "return {ready: LBDEMO.ready, error: LBDEMO.error || null, readyMs: LBDEMO.readyMs || null}"

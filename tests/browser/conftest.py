@@ -74,9 +74,22 @@ def run_dir(browser_unavailable: None) -> Iterator[Path]:
 
 def _demo(base: Path) -> Path:
     out = base / "out"
-    cmd = [sys.executable, "-m", "lbdemo", "demo", "--duration", str(RUN_SECONDS),
-           "--users", "5", "--think-time", str(THINK_MS), "--out", str(out),
-           "--state", str(base / "state")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lbdemo",
+        "demo",
+        "--duration",
+        str(RUN_SECONDS),
+        "--users",
+        "5",
+        "--think-time",
+        str(THINK_MS),
+        "--out",
+        str(out),
+        "--state",
+        str(base / "state"),
+    ]
     # subprocess.run kills the demo on timeout; its children die with it (parent-death signal).
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, f"lbdemo demo failed:\n{proc.stdout}\n{proc.stderr}"

@@ -39,7 +39,8 @@ def test_report_renders_its_charts_with_no_console_errors(
     assert browser.find_element(By.CSS_SELECTOR, ".verdict").text.lower() == "inconsistent"
     charts = browser.execute_script(
         "const c = LBDEMO.charts; return [c.rates, c.key, c.latency, c.replicas]"
-        ".map(u => ({points: u.data[0].length, series: u.series.length}))")
+        ".map(u => ({points: u.data[0].length, series: u.series.length}))"
+    )
     buckets = len(run.report["series"]["t_s"])
     assert charts[0]["points"] == buckets and charts[2]["points"] == buckets
     # x, the latest acknowledged write, one series per replica
@@ -48,7 +49,8 @@ def test_report_renders_its_charts_with_no_console_errors(
     painted = browser.execute_script(
         "const c = document.getElementById('timeline');"
         "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n")
+        "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n"
+    )
     assert painted > 1000
     assert browser.execute_script("return LBDEMO.anomalyCount") == sum(run.result.counts.values())
     if screenshots:
@@ -72,14 +74,18 @@ def test_key_selector_changes_the_per_key_chart(browser: Any, pages: Pages) -> N
     chart = browser.find_element(By.ID, "chart-key")
     select = Select(browser.find_element(By.ID, "key-select"))
     first = chart.get_attribute("data-key")
-    other = next(o.get_attribute("value") for o in select.options
-                 if o.get_attribute("value") != first)
+    other = next(
+        o.get_attribute("value") for o in select.options if o.get_attribute("value") != first
+    )
     select.select_by_value(other)
     assert chart.get_attribute("data-key") == other
     # The chart now holds exactly the values observed on that key: its ops that took effect
     # on a known replica, plus the final audit.
-    observed = sum(1 for op in run.history.ops
-                   if op.key == other and op.replica is not None and op.outcome == "ok")
+    observed = sum(
+        1
+        for op in run.history.ops
+        if op.key == other and op.replica is not None and op.outcome == "ok"
+    )
     assert int(chart.get_attribute("data-points")) == observed
     points = browser.execute_script("return LBDEMO.charts.key.data[0].length")
     assert points == observed + 1
@@ -94,7 +100,8 @@ def test_hovering_an_anomaly_mark_shows_its_sentence(browser: Any, pages: Pages)
     canvas = browser.find_element(By.ID, "timeline")
     mark = browser.execute_script(
         "const t = LBDEMO.timeline; const i = t.visibleMarks()[0];"
-        "return Object.assign(t.markPoint(i), t.canvasSize())")
+        "return Object.assign(t.markPoint(i), t.canvasSize())"
+    )
     # Selenium offsets from the element's centre.
     dx = round(mark["x"] - mark["width"] / 2)
     dy = round(mark["y"] - mark["height"] / 2)
@@ -128,7 +135,8 @@ def test_compare_page_renders_runs_on_the_same_scales(
     assert console_errors(browser) == []
     scales = browser.execute_script(
         "const c = LBDEMO.charts; return ['rates', 'latency', 'replicas'].map("
-        "k => c[k].map(u => [u.scales.x.max, u.scales.y.max]))")
+        "k => c[k].map(u => [u.scales.x.max, u.scales.y.max]))"
+    )
     for per_run in scales:
         assert len(per_run) == 2
         assert per_run[0] == per_run[1]  # same x and y range in every column
@@ -144,18 +152,24 @@ def test_a_replicated_run_gets_a_lag_chart_with_one_line_per_standby(
     run = pages.runs["private"]
     # The private run's page plus the section a replicated run's report carries (its samples as
     # replay_lag_series makes them): the chart draws whatever section it is given.
-    samples = [(run.history.t0 + t, name, lag) for t in (0.2, 0.4, 0.6)
-               for name, lag in (("lbdemo_r1", 1.5), ("lbdemo_r2", None))]  # fmt: skip
+    samples = [
+        (run.history.t0 + t, name, lag)
+        for t in (0.2, 0.4, 0.6)
+        for name, lag in (("lbdemo_r1", 1.5), ("lbdemo_r2", None))
+    ]
     series = replay_lag_series(samples, run.history.t0, ["lbdemo_r1", "lbdemo_r2"])
-    report = {**run.report, "replication": {"synchronous": False, "apply_delay_ms": 0,
-                                            "replay_lag_series": series}}  # fmt: skip
+    report = {
+        **run.report,
+        "replication": {"synchronous": False, "apply_delay_ms": 0, "replay_lag_series": series},
+    }
     page = tmp_path / "replicated.html"
     page.write_text(render_report_html(report, run.history, run.result, run.audit))
     open_page(browser, page)
     assert console_errors(browser) == []
     drawn = browser.execute_script(
         "const u = LBDEMO.charts.replication; return {x: u.data[0], lines: u.series.length,"
-        " r1: u.data[1], shown: !document.getElementById('replication').hidden}")
+        " r1: u.data[1], shown: !document.getElementById('replication').hidden}"
+    )
     assert drawn == {"x": [0.2, 0.4, 0.6], "lines": 3, "r1": [1.5, 1.5, 1.5], "shown": True}
     open_page(browser, run.page)  # a run without replication: no section shown
     assert browser.execute_script(

@@ -48,5 +48,6 @@ def linearizable(ops: list[Op]) -> bool:
 def _price_matches(read: Op, ops: list[Op]) -> bool:
     if read.write_id is None:
         return True
-    return any(w.op == "write" and w.write_id == read.write_id and w.price == read.price
-               for w in ops)
+    return any(
+        w.op == "write" and w.write_id == read.write_id and w.price == read.price for w in ops
+    )

@@ -23,8 +23,18 @@ def W(  # capitalised: reads like a history table
     replica: str | None = "r1",
 ) -> Op:
     status = {"ok": 200, "fail": 503, "unknown": None}[outcome]
-    return Op(client, "write", key, write_id, price_of(write_id), invoke, complete, status,
-              outcome, replica)
+    return Op(
+        client,
+        "write",
+        key,
+        write_id,
+        price_of(write_id),
+        invoke,
+        complete,
+        status,
+        outcome,
+        replica,
+    )
 
 
 def R(

@@ -39,13 +39,37 @@ def histories(draw: st.DrawFn) -> list[Op]:
             wid = f"{client}-{i}"
             outcome = draw(st.sampled_from(["ok", "ok", "ok", "unknown", "fail"]))
             status = {"ok": 200, "unknown": None, "fail": 503}[outcome]
-            ops.append(Op(client, "write", "p1", wid, price_of(wid), float(inv), float(comp),
-                          status, outcome, "r1"))
+            ops.append(
+                Op(
+                    client,
+                    "write",
+                    "p1",
+                    wid,
+                    price_of(wid),
+                    float(inv),
+                    float(comp),
+                    status,
+                    outcome,
+                    "r1",
+                )
+            )
         else:
             value = draw(st.sampled_from([None, *write_ids]))
             outcome = draw(st.sampled_from(["ok", "ok", "ok", "ok", "fail"]))
-            ops.append(Op(client, "read", "p1", value, price_of(value), float(inv), float(comp),
-                          404 if value is None else 200, outcome, "r1"))
+            ops.append(
+                Op(
+                    client,
+                    "read",
+                    "p1",
+                    value,
+                    price_of(value),
+                    float(inv),
+                    float(comp),
+                    404 if value is None else 200,
+                    outcome,
+                    "r1",
+                )
+            )
     return ops
 
 

@@ -15,11 +15,13 @@ def counts(*ops: object) -> dict[str, int]:
 
 
 def test_read_of_a_value_overwritten_before_the_read_began_is_stale() -> None:
-    result = check(H(
-        W("u1", "p1", "u1-1", 0.0, 1.0, replica="r1"),
-        W("u2", "p1", "u2-1", 2.0, 3.0, replica="r3"),
-        R("u3", "p1", "u1-1", 4.0, 5.0, replica="r2"),
-    ))
+    result = check(
+        H(
+            W("u1", "p1", "u1-1", 0.0, 1.0, replica="r1"),
+            W("u2", "p1", "u2-1", 2.0, 3.0, replica="r3"),
+            R("u3", "p1", "u1-1", 4.0, 5.0, replica="r2"),
+        )
+    )
     assert result.counts["stale_read"] == 1
     (a,) = result.samples["stale_read"]
     assert a.kind == "stale_read"
@@ -68,18 +70,18 @@ def test_not_found_after_an_acknowledged_write_is_stale() -> None:
 
 
 def test_not_found_while_the_first_write_is_in_flight_is_not_stale() -> None:
-    assert counts(W("u1", "p1", "u1-1", 0.0, 3.0), R("u2", "p1", None, 1.0, 2.0))[
-        "stale_read"
-    ] == 0
+    assert counts(W("u1", "p1", "u1-1", 0.0, 3.0), R("u2", "p1", None, 1.0, 2.0))["stale_read"] == 0
 
 
 def test_a_stale_read_is_counted_once_with_the_newest_witness() -> None:
-    result = check(H(
-        W("u1", "p1", "a", 0.0, 1.0),
-        W("u1", "p1", "b", 2.0, 3.0),
-        W("u1", "p1", "c", 4.0, 5.0),
-        R("u2", "p1", "a", 6.0, 7.0),
-    ))
+    result = check(
+        H(
+            W("u1", "p1", "a", 0.0, 1.0),
+            W("u1", "p1", "b", 2.0, 3.0),
+            W("u1", "p1", "c", 4.0, 5.0),
+            R("u2", "p1", "a", 6.0, 7.0),
+        )
+    )
     assert result.counts["stale_read"] == 1
     assert "but c had been acknowledged" in result.samples["stale_read"][0].explanation
 
@@ -94,13 +96,15 @@ def test_stale_reads_are_all_counted_but_only_a_bounded_sample_explained() -> No
 
 
 def test_rates_are_per_observed_read() -> None:
-    result = check(H(
-        W("u1", "p1", "a", 0.0, 1.0),
-        W("u1", "p1", "b", 2.0, 3.0),
-        R("u2", "p1", "a", 4.0, 5.0),
-        R("u3", "p1", "b", 4.0, 5.0),
-        R("u4", "p1", None, 4.0, 5.0, outcome="fail"),  # observed nothing: not a read
-    ))
+    result = check(
+        H(
+            W("u1", "p1", "a", 0.0, 1.0),
+            W("u1", "p1", "b", 2.0, 3.0),
+            R("u2", "p1", "a", 4.0, 5.0),
+            R("u3", "p1", "b", 4.0, 5.0),
+            R("u4", "p1", None, 4.0, 5.0, outcome="fail"),  # observed nothing: not a read
+        )
+    )
     assert result.reads == 2
     assert result.rates["stale_read"] == 0.5
 
@@ -110,12 +114,14 @@ def test_rates_are_per_observed_read() -> None:
 
 def test_an_unknown_write_may_explain_a_read_even_after_a_later_acknowledged_write() -> None:
     # b's fate was unknown at t=3; it may have been applied after c, so reading it is not stale.
-    result = check(H(
-        W("u1", "p1", "a", 0.0, 1.0),
-        W("u2", "p1", "b", 2.0, 3.0, outcome="unknown"),
-        W("u3", "p1", "c", 4.0, 5.0),
-        R("u4", "p1", "b", 6.0, 7.0),
-    ))
+    result = check(
+        H(
+            W("u1", "p1", "a", 0.0, 1.0),
+            W("u2", "p1", "b", 2.0, 3.0, outcome="unknown"),
+            W("u3", "p1", "c", 4.0, 5.0),
+            R("u4", "p1", "b", 6.0, 7.0),
+        )
+    )
     assert result.counts["stale_read"] == 0
     assert result.counts["garbage_read"] == 0
     assert result.linearizable
@@ -123,12 +129,14 @@ def test_an_unknown_write_may_explain_a_read_even_after_a_later_acknowledged_wri
 
 def test_an_unknown_write_is_never_counted_as_acknowledged() -> None:
     # Reading a after an unknown b is fine: b may never have been applied.
-    result = check(H(
-        W("u1", "p1", "a", 0.0, 1.0),
-        W("u2", "p1", "b", 2.0, 3.0, outcome="unknown"),
-        R("u3", "p1", "a", 4.0, 5.0),
-        R("u2", "p1", "a", 4.0, 5.0),
-    ))
+    result = check(
+        H(
+            W("u1", "p1", "a", 0.0, 1.0),
+            W("u2", "p1", "b", 2.0, 3.0, outcome="unknown"),
+            R("u3", "p1", "a", 4.0, 5.0),
+            R("u2", "p1", "a", 4.0, 5.0),
+        )
+    )
     assert result.acknowledged_writes == 1
     assert result.unknown_writes == 1
     assert result.counts["stale_read"] == 0
@@ -146,10 +154,12 @@ def test_a_failed_write_neither_supersedes_nor_explains_a_read() -> None:
 
 
 def test_client_not_finding_its_own_acknowledged_write_violates_read_your_writes() -> None:
-    result = check(H(
-        W("u1", "p1", "u1-1", 0.0, 1.0, replica="r1"),
-        R("u1", "p1", None, 2.0, 3.0, replica="r2"),
-    ))
+    result = check(
+        H(
+            W("u1", "p1", "u1-1", 0.0, 1.0, replica="r1"),
+            R("u1", "p1", None, 2.0, 3.0, replica="r2"),
+        )
+    )
     assert result.counts["read_your_writes"] == 1
     text = result.samples["read_your_writes"][0].explanation
     assert "read by u1 at t=2.000s on p1 served by r2 returned not found" in text
@@ -188,12 +198,14 @@ def test_another_clients_write_is_not_a_read_your_writes_matter() -> None:
 def test_client_seeing_an_older_value_after_a_newer_one_violates_monotonic_reads() -> None:
     # y's write had not completed when the second read began, so this is not a stale read,
     # but u1 already saw y, which certainly follows x.
-    result = check(H(
-        W("u2", "p1", "x", 0.0, 1.0),
-        W("u3", "p1", "y", 2.0, 3.0),
-        R("u1", "p1", "y", 2.5, 2.8, replica="r1"),
-        R("u1", "p1", "x", 2.9, 3.5, replica="r2"),
-    ))
+    result = check(
+        H(
+            W("u2", "p1", "x", 0.0, 1.0),
+            W("u3", "p1", "y", 2.0, 3.0),
+            R("u1", "p1", "y", 2.5, 2.8, replica="r1"),
+            R("u1", "p1", "x", 2.9, 3.5, replica="r2"),
+        )
+    )
     assert result.counts["monotonic_read"] == 1
     assert result.counts["stale_read"] == 0
     text = result.samples["monotonic_read"][0].explanation

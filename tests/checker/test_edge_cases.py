@@ -18,8 +18,16 @@ HEADER = {"type": "header", "format": FORMAT, "wall_anchor": 1000.0, "mono_ancho
 
 def _op(**over: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "type": "op", "client": "u1", "op": "read", "key": "p1", "write_id": None,
-        "price": None, "invoke": 1.0, "complete": 2.0, "status": 404, "outcome": "ok",
+        "type": "op",
+        "client": "u1",
+        "op": "read",
+        "key": "p1",
+        "write_id": None,
+        "price": None,
+        "invoke": 1.0,
+        "complete": 2.0,
+        "status": 404,
+        "outcome": "ok",
         "replica": "r1",
     }
     return {**base, **over}
@@ -69,17 +77,25 @@ def test_a_client_with_overlapping_operations_is_rejected_naming_both(tmp_path: 
         writer.write(W("u7", "p1", "u7-1", 1.0, 3.0))
         writer.write(R("u7", "p2", None, 2.0, 2.5))
         writer.write(R("u8", "p2", None, 2.0, 2.5))
-    with pytest.raises(UsageError, match=r"client u7 has overlapping operations: read of p2 "
-                       r"\[invoke=2.0, complete=2.5\] was invoked before write u7-1 of p1 "
-                       r"\[invoke=1.0, complete=3.0\] completed"):
+    with pytest.raises(
+        UsageError,
+        match=r"client u7 has overlapping operations: read of p2 "
+        r"\[invoke=2.0, complete=2.5\] was invoked before write u7-1 of p1 "
+        r"\[invoke=1.0, complete=3.0\] completed",
+    ):
         read_history(path)
 
 
 def test_touching_operations_of_one_client_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
     with HistoryWriter(path, wall_anchor=1.0, mono_anchor=0.0) as writer:
-        writer.write_all([W("u7", "p1", "u7-1", 1.0, 2.0), R("u7", "p1", "u7-1", 2.0, 2.0),
-                          R("u7", "p1", "u7-1", 2.0, 3.0)])
+        writer.write_all(
+            [
+                W("u7", "p1", "u7-1", 1.0, 2.0),
+                R("u7", "p1", "u7-1", 2.0, 2.0),
+                R("u7", "p1", "u7-1", 2.0, 3.0),
+            ]
+        )
     assert len(read_history(path).ops) == 3
 
 
@@ -109,8 +125,9 @@ def test_non_finite_times_are_rejected_naming_the_line(
 
 def test_two_objects_on_one_line_are_rejected(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
-    path.write_text(json.dumps(HEADER) + "\n" + json.dumps(_op()) + " " +
-                    json.dumps(_op(client="u2")) + "\n")
+    path.write_text(
+        json.dumps(HEADER) + "\n" + json.dumps(_op()) + " " + json.dumps(_op(client="u2")) + "\n"
+    )
     with pytest.raises(UsageError, match=r"h\.jsonl:2: malformed history line: JSON is malformed"):
         read_history(path)
 
@@ -142,8 +159,10 @@ def test_every_anomaly_is_reachable_in_invocation_order_beyond_the_sample_limit(
     ops = []
     for k in range(3):
         ops.append(W("w", f"p{k}", f"a{k}", 10.0 * k, 10.0 * k + 1))
-        ops += [R(f"u{k}-{i}", f"p{k}", None, 10.0 * k + 2 + i * 0.1, 10.0 * k + 2.05 + i * 0.1)
-                for i in range(30)]
+        ops += [
+            R(f"u{k}-{i}", f"p{k}", None, 10.0 * k + 2 + i * 0.1, 10.0 * k + 2.05 + i * 0.1)
+            for i in range(30)
+        ]
     result = check(H(*ops), sample_limit=2)
     assert result.counts["stale_read"] == 90
     assert len(result.samples["stale_read"]) == 2

@@ -13,8 +13,17 @@ from tests.checker.opbuild import R, W
 
 HEADER = {"type": "header", "format": FORMAT, "wall_anchor": 1000.0, "mono_anchor": 5.0}
 GOOD_OP = {
-    "type": "op", "client": "u1", "op": "write", "key": "p1", "write_id": "u1-1", "price": 7,
-    "invoke": 6.0, "complete": 6.5, "status": 200, "outcome": "ok", "replica": "r1",
+    "type": "op",
+    "client": "u1",
+    "op": "write",
+    "key": "p1",
+    "write_id": "u1-1",
+    "price": 7,
+    "invoke": 6.0,
+    "complete": 6.5,
+    "status": 200,
+    "outcome": "ok",
+    "replica": "r1",
 }
 
 
@@ -25,8 +34,9 @@ def write_lines(path: Path, *objs: object) -> Path:
 
 def test_written_ops_read_back_equal(tmp_path: Path) -> None:
     ops = [W("u1", "p1", "u1-1", 1.0, 2.0), R("u2", "p1", None, 1.5, 1.6, replica=None)]
-    with HistoryWriter(tmp_path / "h.jsonl", host="http://127.0.0.1:1",
-                       wall_anchor=100.0, mono_anchor=1.0) as writer:
+    with HistoryWriter(
+        tmp_path / "h.jsonl", host="http://127.0.0.1:1", wall_anchor=100.0, mono_anchor=1.0
+    ) as writer:
         writer.write_all(ops)
     history = read_history(tmp_path / "h.jsonl")
     assert history.ops == ops
@@ -55,7 +65,7 @@ def test_blank_lines_and_unknown_extra_fields_are_accepted(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ("{\"type\": \"op\", ", "malformed history line"),
+        ('{"type": "op", ', "malformed history line"),
         ([1, 2], "not a JSON object"),
         ({**GOOD_OP, "type": "nope"}, "unknown line type 'nope'"),
         ({k: v for k, v in GOOD_OP.items() if k != "invoke"}, "missing required field `invoke`"),

@@ -44,9 +44,20 @@ def _in_file_order(paths: list[Path]) -> History:
 
 
 def _op(key: str, invoke: float, client: str, **extra: object) -> dict[str, object]:
-    return {"type": "op", "client": client, "op": "read", "key": key, "write_id": None,
-            "price": None, "invoke": invoke, "complete": invoke + 0.5, "status": 404,
-            "outcome": "ok", "replica": "r1", **extra}
+    return {
+        "type": "op",
+        "client": client,
+        "op": "read",
+        "key": key,
+        "write_id": None,
+        "price": None,
+        "invoke": invoke,
+        "complete": invoke + 0.5,
+        "status": 404,
+        "outcome": "ok",
+        "replica": "r1",
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -97,8 +108,11 @@ def test_a_line_whose_first_key_field_is_not_its_ops_goes_to_its_ops_key(
     # object with a "key" of its own: the line is decoded with p9's lines but belongs to p1.
     compact = json.dumps(_op("p1", 1.0, "u1"), separators=(",", ":"))
     odd = compact.replace('"key":"p1"', '"key": "p1"')[:-1] + ',"extra":{"key":"p9"}}'
-    lines = [json.dumps(_op("p9", 0.5, "u2"), separators=(",", ":")), odd,
-             json.dumps(_op("p1", 2.0, "u3"), separators=(",", ":"))]
+    lines = [
+        json.dumps(_op("p9", 0.5, "u2"), separators=(",", ":")),
+        odd,
+        json.dumps(_op("p1", 2.0, "u3"), separators=(",", ":")),
+    ]
     path = tmp_path / "h.jsonl"
     path.write_text(json.dumps(HEADER) + "\n" + "\n".join(lines) + "\n")
     history = read_history(path)

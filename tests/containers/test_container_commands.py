@@ -55,8 +55,16 @@ def test_ps_shows_dockers_columns_and_all_shows_created_ones(tmp_path: Path) -> 
         "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"
     )
     lines = lbdemo("ps", "-a", "--state", state).out.splitlines()
-    assert lines[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
-                                "PORTS", "NAMES"]  # fmt: skip
+    assert lines[0].split() == [
+        "CONTAINER",
+        "ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ]
     assert lines[1].startswith(created.out[:12] + '   lbdemo/catalog:1.0   "lbdemo replica"')
     assert lines[1].endswith("Created             web")
     assert lbdemo("ps", "-aq", "--state", state).out == created.out[:12] + "\n"
@@ -78,9 +86,15 @@ def test_ps_status_words_follow_docker(tmp_path: Path) -> None:
 
 def test_human_words_match_go_units() -> None:
     assert [human_duration(s) for s in (0.5, 1, 59, 60, 150, 3600, 7200, 3 * 86400)] == [
-        "Less than a second", "1 second", "59 seconds", "About a minute", "2 minutes",
-        "About an hour", "2 hours", "3 days",
-    ]  # fmt: skip
+        "Less than a second",
+        "1 second",
+        "59 seconds",
+        "About a minute",
+        "2 minutes",
+        "About an hour",
+        "2 hours",
+        "3 days",
+    ]
     assert [human_size(n) for n in (0, 36, 1500, 113_800_000)] == ["0B", "36B", "1.5kB", "113.8MB"]
 
 
@@ -144,8 +158,18 @@ def test_rm_refuses_a_running_container_and_rm_f_kills_it(tmp_path: Path) -> Non
 
 def test_rm_v_removes_anonymous_volumes_and_keeps_the_named_one(tmp_path: Path) -> None:
     state = str(tmp_path)
-    lbdemo("create", "--name", "web", "-v", "named:/n", "-v", "/anon", "lbdemo/catalog",
-           "--state", state)  # fmt: skip
+    lbdemo(
+        "create",
+        "--name",
+        "web",
+        "-v",
+        "named:/n",
+        "-v",
+        "/anon",
+        "lbdemo/catalog",
+        "--state",
+        state,
+    )
     assert len(lbdemo("volume", "ls", "-q", "--state", state).out.split()) == 2
     assert lbdemo("rm", "-v", "web", "--state", state).status == 0
     assert lbdemo("volume", "ls", "-q", "--state", state).out == "named\n"
@@ -166,8 +190,10 @@ def test_images_lists_every_tag_with_its_id(tmp_path: Path) -> None:
         ("lbdemo/postgres", "latest", pg.short_id),
     }
     assert lbdemo("images", "-q", "--state", str(tmp_path)).out.split() == [
-        v11.short_id, v10.short_id, pg.short_id
-    ]  # fmt: skip
+        v11.short_id,
+        v10.short_id,
+        pg.short_id,
+    ]
 
 
 def test_image_ids_are_sha256_of_the_manifest_and_versions_differ_visibly() -> None:

@@ -241,14 +241,15 @@ def test_set_state_tracks_docker_state_fields(
     store = ContainerStore(tmp_path)
     store.create(IMAGE, name="svc")
     running = store.set_state("svc", "running", pid=sleeper.pid).inspect()["State"]
-    assert (running["Status"], running["Running"], running["Pid"]) == (
-        "running", True, sleeper.pid
-    )  # fmt: skip
+    assert (running["Status"], running["Running"], running["Pid"]) == ("running", True, sleeper.pid)
     assert running["StartedAt"] != "0001-01-01T00:00:00Z"
     exited = store.set_state("svc", "exited", exit_code=3).inspect()["State"]
     assert (exited["Status"], exited["Running"], exited["Pid"], exited["ExitCode"]) == (
-        "exited", False, 0, 3
-    )  # fmt: skip
+        "exited",
+        False,
+        0,
+        3,
+    )
     with pytest.raises(UsageError):
         store.set_state("svc", "paused")
     with pytest.raises(UsageError):

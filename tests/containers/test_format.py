@@ -18,12 +18,11 @@ INSPECTED = {
     "State": {"Status": "running", "Running": True, "Pid": 42},
     "Config": {"Image": "lbdemo/catalog:1.0", "Labels": {"b": "2", "a": "1"}},
     "Mounts": [
-        {"Type": "volume", "Name": "data", "Source": "/s/data", "Destination": "/data",
-         "RW": True},
+        {"Type": "volume", "Name": "data", "Source": "/s/data", "Destination": "/data", "RW": True},
         {"Type": "bind", "Source": "/home/me/cfg", "Destination": "/etc/catalog", "RW": False},
     ],
     "HostConfig": {"Binds": None},
-}  # fmt: skip
+}
 
 
 def render(template: str, dot: object = INSPECTED) -> str:

@@ -56,9 +56,12 @@ def test_writing_the_same_bytes_back_is_no_change(tmp_path: Path) -> None:
 def test_what_goes_through_a_mount_is_not_in_the_layer(tmp_path: Path) -> None:
     host = tmp_path / "cfg"
     container = ContainerStore(tmp_path / "state").create(
-        IMAGE, mounts=[parse_volume_spec(f"{host}:/etc/catalog"),
-                       parse_volume_spec("logs:/var/log/catalog")],
-    )  # fmt: skip
+        IMAGE,
+        mounts=[
+            parse_volume_spec(f"{host}:/etc/catalog"),
+            parse_volume_spec("logs:/var/log/catalog"),
+        ],
+    )
     fs = ContainerFS(container)
     fs.write_text(CATALOG_CONFIG_FILE, "currency = EUR\n")
     fs.write_text("/var/log/catalog/catalog.log", "a line\n")

@@ -68,7 +68,10 @@ def test_cp_follows_dockers_table_for_files_and_directories(state: Path, work: P
     assert missing_dir.status == 1
     assert missing_dir.err == "Error response from daemon: the destination directory must exist\n"
     no_parent = lbdemo(state, "cp", "f.txt", "web:/no/such/file")
-    assert no_parent.err == "Error response from daemon: Could not find the file /no/such in container web\n"  # noqa: E501
+    assert (
+        no_parent.err
+        == "Error response from daemon: Could not find the file /no/such in container web\n"
+    )
     assert lbdemo(state, "cp", "d", "web:/srv").status == 0  # DEST missing: made from SRC
     assert (web.layer / "srv/sub/x").read_text() == "x"
     assert lbdemo(state, "cp", "d", "web:/srv").status == 0  # DEST a dir: SRC goes into it
@@ -85,8 +88,16 @@ def test_cp_goes_through_bind_mounts_and_volumes_and_refuses_read_only_ones(
     state: Path, work: Path, tmp_path: Path
 ) -> None:
     host = tmp_path / "host-config"
-    create(state, "--name", "web", "-v", f"{host}:/etc/catalog", "-v", "logs:/var/log/catalog",
-           "lbdemo/catalog:1.0")  # fmt: skip
+    create(
+        state,
+        "--name",
+        "web",
+        "-v",
+        f"{host}:/etc/catalog",
+        "-v",
+        "logs:/var/log/catalog",
+        "lbdemo/catalog:1.0",
+    )
     create(state, "--name", "ro", "-v", f"{host}:/etc/catalog:ro", "lbdemo/catalog:1.0")
     (work / "catalog.conf").write_text("currency = USD\n")
     assert lbdemo(state, "cp", "catalog.conf", "web:/etc/catalog/").status == 0
@@ -95,7 +106,8 @@ def test_cp_goes_through_bind_mounts_and_volumes_and_refuses_read_only_ones(
     assert (state / "volumes/logs/_data/x").is_file()
     refused = lbdemo(state, "cp", "catalog.conf", "ro:/etc/catalog/catalog.conf")
     assert (refused.status, refused.err) == (
-        1, "Error response from daemon: mounted volume is marked read-only\n"
+        1,
+        "Error response from daemon: mounted volume is marked read-only\n",
     )
     assert lbdemo(state, "diff", "web").out == "", "nothing of it landed in the layer"
 
@@ -104,16 +116,22 @@ def test_cp_errors_are_one_line(state: Path, work: Path) -> None:
     create(state, "--name", "web", "lbdemo/catalog:1.0")
     missing_local = lbdemo(state, "cp", "nope", "web:/x")
     assert (missing_local.status, missing_local.err) == (
-        1, f"lstat {work / 'nope'}: no such file or directory\n"
+        1,
+        f"lstat {work / 'nope'}: no such file or directory\n",
     )
     missing_inside = lbdemo(state, "cp", "web:/nope", ".")
-    assert missing_inside.err == "Error response from daemon: Could not find the file /nope in container web\n"  # noqa: E501
+    assert (
+        missing_inside.err
+        == "Error response from daemon: Could not find the file /nope in container web\n"
+    )
     no_container = lbdemo(state, "cp", "nope:/x", ".")
     assert (no_container.status, no_container.err) == (1, NO_SUCH)
-    for argv, text in ((("web:/a", "web:/b"), "copying between containers is not supported"),
-                       (("a", "b"), "must specify at least one container source"),
-                       (("-", "-"), "not both"),
-                       (("-", "b"), "at least one container")):  # fmt: skip
+    for argv, text in (
+        (("web:/a", "web:/b"), "copying between containers is not supported"),
+        (("a", "b"), "must specify at least one container source"),
+        (("-", "-"), "not both"),
+        (("-", "b"), "at least one container"),
+    ):
         result = lbdemo(state, "cp", *argv)
         assert result.status == 2 and text in result.err and result.err.count("\n") == 1
 
@@ -131,8 +149,13 @@ def test_cp_cannot_climb_out_of_the_container(state: Path, work: Path, tmp_path:
 
 def cp_stream(state: Path, *argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """``lbdemo cp`` as a real process: the tar stream is bytes on a real stdin/stdout."""
-    return subprocess.run([sys.executable, "-m", "lbdemo", "cp", *argv, "--state", str(state)],
-                          input=stdin, capture_output=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "lbdemo", "cp", *argv, "--state", str(state)],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def tar_of(entries: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
@@ -172,11 +195,13 @@ def test_cp_tar_streams_out_of_one_container_and_into_another(state: Path, work:
 
 @pytest.mark.parametrize(
     ("archive", "error"),
-    [(tar_of({"ok": b"1", "../../escaped": b"x"}), "refused archive entry"),
-     (tar_of({"ok": b"1"}, {"out": "/etc/passwd"}), "refused archive entry"),
-     (b"not a tar archive at all" * 40, "cannot read the archive")],
+    [
+        (tar_of({"ok": b"1", "../../escaped": b"x"}), "refused archive entry"),
+        (tar_of({"ok": b"1"}, {"out": "/etc/passwd"}), "refused archive entry"),
+        (b"not a tar archive at all" * 40, "cannot read the archive"),
+    ],
     ids=["dot-dot", "absolute-link", "garbage"],
-)  # fmt: skip
+)
 def test_cp_refuses_a_hostile_or_broken_archive_and_changes_nothing(
     state: Path, work: Path, tmp_path: Path, archive: bytes, error: str
 ) -> None:
@@ -241,9 +266,10 @@ def test_logs_prints_the_output_kept_beside_the_record(state: Path) -> None:
 
 
 def test_ps_format_templates(state: Path) -> None:
-    web = create(state, "--name", "web", "-v", "data:/data", "-l", "tier=front",
-                 "lbdemo/catalog:1.0")  # fmt: skip
-    plain = lbdemo(state, "ps", "-a", "--format", '{{.ID}} {{.Names}} {{.Status}} {{.Mounts}}')
+    web = create(
+        state, "--name", "web", "-v", "data:/data", "-l", "tier=front", "lbdemo/catalog:1.0"
+    )
+    plain = lbdemo(state, "ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}} {{.Mounts}}")
     assert plain.out == f"{web.short_id} web Created data\n"
     label = lbdemo(state, "ps", "-a", "--format", '{{.Label "tier"}} {{json .Names}}')
     assert label.out == 'front "web"\n'
@@ -275,13 +301,23 @@ def test_inspect_format_reads_the_inspect_object(state: Path, tmp_path: Path) ->
     host = tmp_path / "cfg"
     create(state, "--name", "web", "-v", f"{host}:/etc/catalog:ro", "lbdemo/catalog:1.0")
     mounts = lbdemo(state, "inspect", "-f", "{{json .Mounts}}", "web")
-    assert json.loads(mounts.out) == [{
-        "Type": "bind", "Source": str(host), "Destination": "/etc/catalog", "Mode": "ro",
-        "RW": False, "Propagation": "rprivate",
-    }]  # fmt: skip
-    each = lbdemo(state, "inspect", "--format",
-                  "{{.Name}} {{.Config.Image}} {{.State.Status}}"
-                  "{{range .Mounts}} {{.Destination}}{{end}}", "web")  # fmt: skip
+    assert json.loads(mounts.out) == [
+        {
+            "Type": "bind",
+            "Source": str(host),
+            "Destination": "/etc/catalog",
+            "Mode": "ro",
+            "RW": False,
+            "Propagation": "rprivate",
+        }
+    ]
+    each = lbdemo(
+        state,
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Config.Image}} {{.State.Status}}{{range .Mounts}} {{.Destination}}{{end}}",
+        "web",
+    )
     assert each.out == "/web lbdemo/catalog:1.0 created /etc/catalog\n"
     unknown = lbdemo(state, "inspect", "-f", "{{.Nope}}", "web")
     assert unknown.status == 2
@@ -291,8 +327,10 @@ def test_inspect_format_reads_the_inspect_object(state: Path, tmp_path: Path) ->
     )
 
 
-@pytest.mark.parametrize("command", [("ps",), ("images",), ("volume", "ls"),
-                                     ("inspect", "x"), ("volume", "inspect", "x")])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [("ps",), ("images",), ("volume", "ls"), ("inspect", "x"), ("volume", "inspect", "x")],
+)
 def test_an_unsupported_template_is_one_line_and_status_2(
     state: Path, command: tuple[str, ...]
 ) -> None:

@@ -24,9 +24,7 @@ def files_under(path: Path) -> list[str]:
 def test_inspect_has_exactly_dockers_fields(tmp_path: Path) -> None:
     volume = VolumeStore(tmp_path).create("myvolume", labels={}, options={})
     data = volume.inspect()
-    assert list(data) == [
-        "CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options", "Scope"
-    ]  # fmt: skip
+    assert list(data) == ["CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options", "Scope"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["CreatedAt"])
     assert data["Driver"] == "local"
     assert data["Labels"] == {} and data["Options"] == {}

@@ -47,7 +47,8 @@ async def until(driver: Any, check: Callable[[Any], Any], timeout_s: float, what
 
 def log_lines(driver: Any) -> list[str]:
     lines: list[str] = driver.execute_script(
-        "return [...document.querySelectorAll('#log li')].map(li => li.textContent)")
+        "return [...document.querySelectorAll('#log li')].map(li => li.textContent)"
+    )
     return lines
 
 
@@ -66,33 +67,61 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                 # to nothing.
                 assert dashboard.url is not None
                 await asyncio.to_thread(driver.get, dashboard.url + "/")
-                await until(driver, lambda d: d.find_element("id", "no-token").is_displayed(),
-                            10, "where to find the token")  # fmt: skip
+                await until(
+                    driver,
+                    lambda d: d.find_element("id", "no-token").is_displayed(),
+                    10,
+                    "where to find the token",
+                )
                 assert driver.execute_script("return LBDEMO.snapshots") == 0
                 await asyncio.to_thread(driver.get, dashboard.link)
-                await until(driver, lambda d: len(d.find_elements("css selector", ".card")) == 3,
-                            15, "three replica cards")  # fmt: skip
+                await until(
+                    driver,
+                    lambda d: len(d.find_elements("css selector", ".card")) == 3,
+                    15,
+                    "three replica cards",
+                )
                 assert "token" not in driver.current_url  # the fragment left the address bar
                 assert await asyncio.to_thread(figure, driver, "count-reads") is None  # "–"
                 before = await asyncio.to_thread(figure, driver, "count-requests")
-                load = asyncio.create_task(run_locust(
-                    stack.url, tmp_path / "history.jsonl", users=10, spawn_rate=10,
-                    duration_s=LOAD_S, keys=8, write_ratio=0.3, on_line=dashboard.locust_line,
-                    think_ms=THINK_MS,
-                ))  # fmt: skip
+                load = asyncio.create_task(
+                    run_locust(
+                        stack.url,
+                        tmp_path / "history.jsonl",
+                        users=10,
+                        spawn_rate=10,
+                        duration_s=LOAD_S,
+                        keys=8,
+                        write_ratio=0.3,
+                        on_line=dashboard.locust_line,
+                        think_ms=THINK_MS,
+                    )
+                )
                 try:
                     # From "–" (no load yet) to numbers: Locust's operations, and the
                     # balancer's requests beyond what they were before the load.
-                    await until(driver, lambda d: (figure(d, "count-reads") or 0) > 0
-                                and (figure(d, "count-requests") or 0) > (before or 0)
-                                and (figure(d, "count-divergent") or 0) > 0,
-                                40, "the counts moving")  # fmt: skip
+                    await until(
+                        driver,
+                        lambda d: (
+                            (figure(d, "count-reads") or 0) > 0
+                            and (figure(d, "count-requests") or 0) > (before or 0)
+                            and (figure(d, "count-divergent") or 0) > 0
+                        ),
+                        40,
+                        "the counts moving",
+                    )
                     kill = driver.find_element(
-                        "css selector", f'.card[data-name="{VICTIM}"] [data-action="kill"]')
+                        "css selector", f'.card[data-name="{VICTIM}"] [data-action="kill"]'
+                    )
                     await asyncio.to_thread(kill.click)
-                    await until(driver, lambda d: any(f"{VICTIM} left the rotation" in line
-                                                      for line in log_lines(d)),
-                                15, "the replica leaving in the event log")  # fmt: skip
+                    await until(
+                        driver,
+                        lambda d: any(
+                            f"{VICTIM} left the rotation" in line for line in log_lines(d)
+                        ),
+                        15,
+                        "the replica leaving in the event log",
+                    )
                     await asyncio.sleep(1.2)  # two more samples: its card shows it dead
                     shot = shots / "dashboard.png"  # under load, one replica down
                     await asyncio.to_thread(driver.save_screenshot, str(shot))
@@ -105,16 +134,23 @@ async def test_counts_move_under_load_and_kill_takes_a_replica_out(tmp_path: Pat
                     if not load.done():
                         load.cancel()
                         await asyncio.gather(load, return_exceptions=True)
-                await until(driver, lambda d: any(f"{VICTIM} replaced:" in line
-                                                  for line in log_lines(d)),
-                            60, "the replacement in the event log")  # fmt: skip
+                await until(
+                    driver,
+                    lambda d: any(f"{VICTIM} replaced:" in line for line in log_lines(d)),
+                    60,
+                    "the replacement in the event log",
+                )
                 # The look-up asks every replica directly: with private storage and a fresh
                 # (empty) lbdemo-r2, they cannot all agree on a key the load wrote.
                 box = driver.find_element("id", "lookup-key")
                 await asyncio.to_thread(box.send_keys, f"{DEFAULT_KEY_PREFIX}0")
                 await asyncio.to_thread(driver.find_element("id", "lookup").click)
-                rows = await until(driver, lambda d: d.find_elements(
-                    "css selector", "#lookup-result tbody tr"), 10, "the look-up's rows")
+                rows = await until(
+                    driver,
+                    lambda d: d.find_elements("css selector", "#lookup-result tbody tr"),
+                    10,
+                    "the look-up's rows",
+                )
                 assert len(rows) == 3
                 assert "the replicas disagree" in driver.find_element("id", "action-status").text
                 await asyncio.sleep(1.2)  # two more samples: the card of the fresh container

@@ -29,8 +29,16 @@ def test_dashboard_options_are_checked_before_anything_starts(tmp_path: Path) ->
     assert "foreground" in detached.err
     bad_port = run_cli("up", "--state", str(tmp_path), "--dashboard", "--dashboard-port", "70000")
     assert bad_port.status == 2 and "--dashboard-port" in bad_port.err
-    demo = run_cli("demo", "--state", str(tmp_path), "--out", str(tmp_path / "out"),
-                   "--dashboard", "--dashboard-port", "-1")  # fmt: skip
+    demo = run_cli(
+        "demo",
+        "--state",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "out"),
+        "--dashboard",
+        "--dashboard-port",
+        "-1",
+    )
     assert demo.status == 2 and demo.err.count("\n") == 1 and "--dashboard-port" in demo.err
     assert not (tmp_path / "run" / "stack.json").exists() and not (tmp_path / "out").exists()
 
@@ -48,8 +56,9 @@ def test_up_prints_the_link_and_the_token_is_in_no_file(tmp_path: Path) -> None:
             async with ClientSession(timeout=timeout) as http:
                 async with http.get(f"{url}/events") as refused:
                     denied = refused.status
-                async with http.get(f"{url}/events",
-                                    headers={"Authorization": f"Bearer {token}"}) as r:  # fmt: skip
+                async with http.get(
+                    f"{url}/events", headers={"Authorization": f"Bearer {token}"}
+                ) as r:
                     first = await r.content.readuntil(b"event: snapshot")
                     return denied, r.status, first
 
@@ -91,8 +100,9 @@ async def test_the_moves_go_through_the_daemon_api(tmp_path: Path) -> None:
             await board.watch(stack)
             headers = {"Authorization": f"Bearer {board.token}"}
             async with ClientSession(headers=headers) as http:
-                async with http.put(f"{stack.url}/products/apple",
-                                    json={"price": 7, "write_id": "w-apple"}):  # fmt: skip
+                async with http.put(
+                    f"{stack.url}/products/apple", json={"price": 7, "write_id": "w-apple"}
+                ):
                     pass
                 async with http.get(f"{board.url}/api/lookup/apple") as r:
                     rows = (await r.json())["rows"]
@@ -103,16 +113,21 @@ async def test_the_moves_go_through_the_daemon_api(tmp_path: Path) -> None:
                 assert snap["counts"]["divergent_keys"] == 0  # one database: they agree
                 async with http.delete(f"{board.url}/api/replicas/lbdemo-r3") as r:
                     assert r.status == 200
-                await _snapshot_where(board, lambda s: [c["name"] for c in s["replicas"]]
-                                      == ["lbdemo-r1", "lbdemo-r2"])  # fmt: skip
-                for method, path in (("POST", "/api/replicas/lbdemo-r9/kill"),
-                                     ("DELETE", "/api/replicas/lbdemo-db")):  # fmt: skip
+                await _snapshot_where(
+                    board,
+                    lambda s: [c["name"] for c in s["replicas"]] == ["lbdemo-r1", "lbdemo-r2"],
+                )
+                for method, path in (
+                    ("POST", "/api/replicas/lbdemo-r9/kill"),
+                    ("DELETE", "/api/replicas/lbdemo-db"),
+                ):
                     async with http.request(method, board.url + path) as r:
                         assert r.status == 404 and "no running replica" in (await r.json())["error"]
                 async with http.post(f"{board.url}/api/upgrade") as r:
                     assert r.status == 200 and len((await r.json())["replaced"]) == 2
                 snap = await _snapshot_where(
-                    board, lambda s: {c["version"] for c in s["replicas"]} == {"1.1"})
+                    board, lambda s: {c["version"] for c in s["replicas"]} == {"1.1"}
+                )
                 assert len(snap["rotation"]) == 2
             lines = [m.data["line"] for m in board.broadcaster.log]
             assert any(re.fullmatch(r"lbdemo-r3 \([0-9a-f]{12}\) removed", line) for line in lines)
@@ -134,10 +149,18 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
             await asyncio.sleep(0.3)
 
     # Locust prints a progress line a second: four seconds give a few even on a shared CPU.
-    spec = RunSpec("live", "consistency", StackConfig(
-        state_root=tmp_path / "state", layout=Layout.from_options("private"), replicas=1,
-        balancer_listen="127.0.0.1:0"), LoadSettings(users=5, duration_s=4, think_ms=THINK_MS),
-        tmp_path / "out")  # fmt: skip
+    spec = RunSpec(
+        "live",
+        "consistency",
+        StackConfig(
+            state_root=tmp_path / "state",
+            layout=Layout.from_options("private"),
+            replicas=1,
+            balancer_listen="127.0.0.1:0",
+        ),
+        LoadSettings(users=5, duration_s=4, think_ms=THINK_MS),
+        tmp_path / "out",
+    )
     watcher = asyncio.create_task(watch_counts())
     token = LIVE_VIEW.set(board)
     try:

@@ -64,15 +64,26 @@ async def test_the_page_is_public_and_carries_no_token(dashboard: Dashboard) -> 
     assert dashboard.url is not None and dashboard.url.startswith("http://127.0.0.1:")
 
 
-@pytest.mark.parametrize("path,method", [("/events", "GET"), ("/api/replicas", "POST"),
-                                         ("/api/replicas/lbdemo-r1/kill", "POST"),
-                                         ("/api/upgrade", "POST"), ("/api/lookup/apple", "GET"),
-                                         ("/nowhere", "GET")])  # fmt: skip
+@pytest.mark.parametrize(
+    "path,method",
+    [
+        ("/events", "GET"),
+        ("/api/replicas", "POST"),
+        ("/api/replicas/lbdemo-r1/kill", "POST"),
+        ("/api/upgrade", "POST"),
+        ("/api/lookup/apple", "GET"),
+        ("/nowhere", "GET"),
+    ],
+)
 async def test_a_missing_or_wrong_token_is_401_json(
     dashboard: Dashboard, path: str, method: str
 ) -> None:
-    wrong = [{}, bearer("not-the-token"), bearer(dashboard.token + "x"),
-             {"Authorization": dashboard.token}]  # fmt: skip
+    wrong = [
+        {},
+        bearer("not-the-token"),
+        bearer(dashboard.token + "x"),
+        {"Authorization": dashboard.token},
+    ]
     async with ClientSession() as http:
         for headers in wrong:
             async with http.request(method, dashboard.url + path, headers=headers) as r:
@@ -101,8 +112,10 @@ async def test_the_stream_sends_the_backlog_the_latest_snapshot_then_live_messag
     dashboard.broadcaster.publish(Message("snapshot", {"n": 1}))
     dashboard.broadcaster.publish(Message("snapshot", {"n": 2}))
     timeout = ClientTimeout(total=10)
-    async with ClientSession(headers=bearer(dashboard.token), timeout=timeout) as http, \
-            http.get(f"{dashboard.url}/events") as response:  # fmt: skip
+    async with (
+        ClientSession(headers=bearer(dashboard.token), timeout=timeout) as http,
+        http.get(f"{dashboard.url}/events") as response,
+    ):
         assert response.status == 200
         assert response.content_type == "text/event-stream"
         first = await read_messages(response, 2)
@@ -111,7 +124,9 @@ async def test_the_stream_sends_the_backlog_the_latest_snapshot_then_live_messag
         dashboard.say("a kill, live")
         dashboard.broadcaster.publish(Message("snapshot", {"n": 3}))
         assert [m[1].get("line", m[1].get("n")) for m in await read_messages(response, 2)] == [
-            "a kill, live", 3]  # fmt: skip
+            "a kill, live",
+            3,
+        ]
         assert dashboard.broadcaster.subscribers == 1
     await asyncio.sleep(0.2)  # the server notices the page went away at its next write
     dashboard.say("nobody listening")
@@ -143,8 +158,13 @@ def test_progress_lines_become_counts_and_other_lines_change_nothing() -> None:
     assert not counts.observe("summary: {}")
     assert not counts.observe("progress: elapsed=x ops=1")
     assert counts.observe("progress: elapsed=2.0s ops=120 ops_per_s=60 failures=0 stale_reads=7")
-    assert counts.describe() == {"ops": 120, "reads": None, "failures": 0, "stale_reads": 7,
-                                 "elapsed_s": 2.0}  # fmt: skip
+    assert counts.describe() == {
+        "ops": 120,
+        "reads": None,
+        "failures": 0,
+        "stale_reads": 7,
+        "elapsed_s": 2.0,
+    }
     assert not counts.observe("progress: elapsed=3.0s ops=lots stale_reads=9")
     assert counts.stale_reads == 7
 

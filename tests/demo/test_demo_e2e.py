@@ -50,12 +50,16 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
     # "again" runs on the volume the first shared run left full of rows: a run must only be
     # judged on its own keys, or old rows would look like garbage reads.
     again = await run_under_load(
-        RunSpec("again", "consistency", plan.specs()[1].stack, LoadSettings(users=5, duration_s=2,
-                                                                        think_ms=THINK_MS),
-                out),
+        RunSpec(
+            "again",
+            "consistency",
+            plan.specs()[1].stack,
+            LoadSettings(users=5, duration_s=2, think_ms=THINK_MS),
+            out,
+        ),
         Scenario(),
         lambda _line: None,
-    )  # fmt: skip
+    )
     assert again.report["verdict"] == "consistent"
     assert again.report["anomalies"]["garbage_read"]["count"] == 0
 
@@ -64,14 +68,23 @@ async def test_private_storage_is_inconsistent_and_shared_storage_is_not(tmp_pat
     assert f"`lbdemo demo --duration 3 --think-time {THINK_MS / 2:g}`" in compare
     assert "[private.md](private.md)" in compare
     for name in ("private", "shared"):
-        assert json.loads((out / f"{name}.json").read_text())["verdict"] == \
-            outcome.reports[name == "shared"]["verdict"]
+        assert (
+            json.loads((out / f"{name}.json").read_text())["verdict"]
+            == outcome.reports[name == "shared"]["verdict"]
+        )
         assert (out / f"{name}.md").read_text().startswith("# ")
         assert (out / f"{name}-history.jsonl").exists() and (out / f"{name}-audit.json").exists()
 
     def gate(report: str) -> int:
-        argv = [sys.executable, "-m", "lbdemo", "check", str(out / report), "--expect",
-                "consistent"]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "lbdemo",
+            "check",
+            str(out / report),
+            "--expect",
+            "consistent",
+        ]
         return subprocess.run(argv, capture_output=True, timeout=60).returncode
 
     assert gate("shared.json") == 0

@@ -27,8 +27,17 @@ async def test_merged_histories_check_clean_when_shared_and_not_when_private(
         stack=StackConfig(state_root=tmp_path / "state", balancer_listen="127.0.0.1:0"),
         load=LoadSettings(users=8, duration_s=4, workers=2, think_ms=THINK_MS),
         out_dir=out,
-        argv=("demo", "--workers", "2", "--duration", "4", "--users", "8",
-              "--think-time", str(THINK_MS)),
+        argv=(
+            "demo",
+            "--workers",
+            "2",
+            "--duration",
+            "4",
+            "--users",
+            "8",
+            "--think-time",
+            str(THINK_MS),
+        ),
     )
     lines: list[str] = []
     outcome = await run_demo(plan, lines.append)

@@ -12,14 +12,18 @@ def _report(label: str, storage: str, verdict: str) -> dict[str, Any]:
 
 
 def test_the_expected_contrast_is_no_problem() -> None:
-    reports = [_report("private", "private", "inconsistent"),
-               _report("shared", "shared", "consistent")]  # fmt: skip
+    reports = [
+        _report("private", "private", "inconsistent"),
+        _report("shared", "shared", "consistent"),
+    ]
     assert expectations("consistency", reports) == []
 
 
 def test_an_inconsistent_shared_run_and_a_clean_private_run_are_both_named() -> None:
-    reports = [_report("private", "private", "consistent"),
-               _report("shared", "shared", "inconsistent")]  # fmt: skip
+    reports = [
+        _report("private", "private", "consistent"),
+        _report("shared", "shared", "inconsistent"),
+    ]
     assert expectations("consistency", reports) == [
         "private: private storage showed no inconsistency",
         "shared: shared storage was not consistent",
@@ -28,8 +32,10 @@ def test_an_inconsistent_shared_run_and_a_clean_private_run_are_both_named() -> 
 
 def test_an_upgrade_that_loses_shared_writes_is_a_problem() -> None:
     shared = _report("upgrade-shared", "shared", "consistent")
-    shared["upgrade"] = {"pre_upgrade_writes_acknowledged": 20,
-                         "pre_upgrade_writes_survived": {"lbdemo-r4": 20, "lbdemo-r5": 19}}
+    shared["upgrade"] = {
+        "pre_upgrade_writes_acknowledged": 20,
+        "pre_upgrade_writes_survived": {"lbdemo-r4": 20, "lbdemo-r5": 19},
+    }
     assert expectations("upgrade", [shared]) == [
         "upgrade-shared: the shared store lost pre-upgrade writes"
     ]

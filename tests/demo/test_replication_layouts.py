@@ -21,8 +21,9 @@ LOAD = LoadSettings(users=4, duration_s=3, keys=4, think_ms=THINK_MS)
 
 
 def _spec(tmp_path: Path, layout: Layout) -> RunSpec:
-    stack = StackConfig(state_root=tmp_path / "state", layout=layout, replicas=2,
-                        balancer_listen="127.0.0.1:0")  # fmt: skip
+    stack = StackConfig(
+        state_root=tmp_path / "state", layout=layout, replicas=2, balancer_listen="127.0.0.1:0"
+    )
     return RunSpec(layout.storage, "consistency", stack, LOAD, tmp_path / "out")
 
 
@@ -83,8 +84,12 @@ async def test_shared_datadir_is_refused_and_leaves_nothing_running(tmp_path: Pa
 async def test_a_standby_gets_the_password_in_its_own_file_never_on_a_command_line(
     tmp_path: Path,
 ) -> None:
-    config = StackConfig(state_root=tmp_path / "state", layout=Layout.named("replicated-async"),
-                         replicas=1, balancer_listen="127.0.0.1:0")  # fmt: skip
+    config = StackConfig(
+        state_root=tmp_path / "state",
+        layout=Layout.named("replicated-async"),
+        replicas=1,
+        balancer_listen="127.0.0.1:0",
+    )
     stack = Stack(config)
     await stack.start()
     try:

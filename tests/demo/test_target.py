@@ -23,18 +23,47 @@ BAD = [
     ["--target", "http://127.0.0.1:1", "--replica-urls", "http://127.0.0.1:1"],
     ["--target", "http://127.0.0.1:1", "--replica-urls", "http://127.0.0.1:2"],  # two layouts
     ["--target", "http://127.0.0.1:1", "--replica-urls", "http://[::1", "--layouts", "shared"],
-    ["--target", "http://127.0.0.1:1", "--replica-urls", "http://127.0.0.1:2", "--layouts",
-     "shared", "--scenario", "upgrade"],
-    ["--target", "http://127.0.0.1:1", "--replica-urls", "http://127.0.0.1:2", "--layouts",
-     "replicated-sync"],
-    ["--target", "http://127.0.0.1:1", "--replica-urls", "http://127.0.0.1:2", "--layouts",
-     "shared", "--runtime", "docker"],
-    ["--target", "http://127.0.0.1:1", "--replica-urls", "http://127.0.0.1:2", "--layouts",
-     "shared", "--dashboard"],
+    [
+        "--target",
+        "http://127.0.0.1:1",
+        "--replica-urls",
+        "http://127.0.0.1:2",
+        "--layouts",
+        "shared",
+        "--scenario",
+        "upgrade",
+    ],
+    [
+        "--target",
+        "http://127.0.0.1:1",
+        "--replica-urls",
+        "http://127.0.0.1:2",
+        "--layouts",
+        "replicated-sync",
+    ],
+    [
+        "--target",
+        "http://127.0.0.1:1",
+        "--replica-urls",
+        "http://127.0.0.1:2",
+        "--layouts",
+        "shared",
+        "--runtime",
+        "docker",
+    ],
+    [
+        "--target",
+        "http://127.0.0.1:1",
+        "--replica-urls",
+        "http://127.0.0.1:2",
+        "--layouts",
+        "shared",
+        "--dashboard",
+    ],
     ["--runtime", "kubernetes"],
     ["--runtime", "docker", "--scenario", "faults"],
     ["--runtime", "docker", "--layouts", "replicated-async"],
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("args", BAD, ids=" ".join)
@@ -57,17 +86,27 @@ async def test_a_target_that_does_not_answer_is_an_error_and_nothing_is_reported
 ) -> None:
     out = tmp_path / "out"
     result = await run_cli_async(
-        "demo", "--state", str(tmp_path / "state"), "--out", str(out), "--layouts", "shared",
-        "--target", "http://127.0.0.1:9", "--replica-urls", "http://127.0.0.1:7",
-    )  # fmt: skip
+        "demo",
+        "--state",
+        str(tmp_path / "state"),
+        "--out",
+        str(out),
+        "--layouts",
+        "shared",
+        "--target",
+        "http://127.0.0.1:9",
+        "--replica-urls",
+        "http://127.0.0.1:7",
+    )
     assert result.status == 2, result
     assert "not reachable" in result.err and "Traceback" not in result.err
     assert not (out / "shared.json").exists()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("storage", "verdict"), [("private", "inconsistent"),
-                                                   ("shared", "consistent")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("storage", "verdict"), [("private", "inconsistent"), ("shared", "consistent")]
+)
 async def test_demo_against_a_running_deployment_shows_the_same_contrast(
     tmp_path: Path, storage: str, verdict: str
 ) -> None:
@@ -76,10 +115,24 @@ async def test_demo_against_a_running_deployment_shows_the_same_contrast(
         urls = ",".join(r.url for r in stack.replicas)
         names = sorted(r.name for r in stack.replicas)
         result = await run_cli_async(
-            "demo", "--state", str(tmp_path / "state"), "--out", str(out),
-            "--target", stack.url, "--replica-urls", urls, "--layouts", storage,
-            "--duration", "3", "--users", "8", "--think-time", str(THINK_MS),
-        )  # fmt: skip
+            "demo",
+            "--state",
+            str(tmp_path / "state"),
+            "--out",
+            str(out),
+            "--target",
+            stack.url,
+            "--replica-urls",
+            urls,
+            "--layouts",
+            storage,
+            "--duration",
+            "3",
+            "--users",
+            "8",
+            "--think-time",
+            str(THINK_MS),
+        )
         assert len(stack.replicas) == 3, "lbdemo leaves a target running"
     assert result.status == 0, result
     report = json.loads((out / f"{storage}.json").read_text())

@@ -33,8 +33,10 @@ PASSWORD_FILE = Path(__file__)
 ENV = {"LBDEMO_PG_PASSWORD_FILE": str(PASSWORD_FILE)}
 PASSWORD_SECRET = "pgpassword"
 SHARED = {"db", "replica-1", "replica-2", "replica-3", "balancer"}
-PRIVATE = {f"private-{name}" for name in
-           ("db-1", "db-2", "db-3", "replica-1", "replica-2", "replica-3", "balancer")}  # fmt: skip
+PRIVATE = {
+    f"private-{name}"
+    for name in ("db-1", "db-2", "db-3", "replica-1", "replica-2", "replica-3", "balancer")
+}
 BALANCER_MODULE = ["python", "-m", "lbdemo.balancer"]
 
 
@@ -62,8 +64,13 @@ def test_every_service_runs_the_image_lbdemo_builds() -> None:
         assert service["image"] == f"{REPOSITORY}:{lbdemo.__version__}", name
         assert service["build"] == {"context": ".", "args": {"BASE": REGISTRY_BASE}}, name
     # the tag `lbdemo image build` prints, and the base it reads, through the same variables
-    chosen = services({**ENV, "LBDEMO_IMAGE": f"{REPOSITORY}:0.1.0-abc",
-                       config.IMAGE_BASE_ENV: "lbdemo/base:bookworm"})  # fmt: skip
+    chosen = services(
+        {
+            **ENV,
+            "LBDEMO_IMAGE": f"{REPOSITORY}:0.1.0-abc",
+            config.IMAGE_BASE_ENV: "lbdemo/base:bookworm",
+        }
+    )
     assert {s["image"] for s in chosen.values()} == {f"{REPOSITORY}:0.1.0-abc"}
     assert {s["build"]["args"]["BASE"] for s in chosen.values()} == {"lbdemo/base:bookworm"}
 
@@ -72,8 +79,9 @@ def test_every_port_is_published_on_loopback_only_and_can_be_moved() -> None:
     found, text = services(ENV), raw()["services"]
     host_ports: list[int] = []
     for name, service in found.items():
-        for spec, unfilled in zip(service.get("ports", []), text[name].get("ports", []),
-                                  strict=True):  # fmt: skip
+        for spec, unfilled in zip(
+            service.get("ports", []), text[name].get("ports", []), strict=True
+        ):
             host, host_port, container_port = spec.split(":")
             assert host == "127.0.0.1", (name, spec)
             assert unfilled.split(":")[1].startswith("${"), f"{name}: {unfilled} is fixed"
@@ -121,8 +129,11 @@ def test_the_balancer_command_is_what_the_balancer_accepts(balancer: str) -> Non
     service = found[balancer]
     assert service["command"][:3] == BALANCER_MODULE
     balancer_config = config_from_args(build_parser().parse_args(service["command"][3:]), None)
-    replicas = {n for n, s in found.items()
-                if s["command"][0] == "replica" and _profile(s) == _profile(service)}  # fmt: skip
+    replicas = {
+        n
+        for n, s in found.items()
+        if s["command"][0] == "replica" and _profile(s) == _profile(service)
+    }
     assert balancer_config.listen_host == "0.0.0.0"
     assert {(u.name, u.host, u.port) for u in balancer_config.upstreams} == {
         (name, name, contract.REPLICA_PORT) for name in replicas
@@ -189,11 +200,15 @@ def test_docker_compose_v1_reads_the_file_and_refuses_it_without_a_password(
     clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     ok = subprocess.run(
         [*base, "--profile", "private", "config", "--services"],
-        capture_output=True, text=True, env={**clean, **ENV}, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**clean, **ENV},
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     assert set(ok.stdout.split()) == SHARED | PRIVATE
-    refused = subprocess.run([*base, "config", "-q"], capture_output=True, text=True,
-                             env=clean, timeout=60)  # fmt: skip
+    refused = subprocess.run(
+        [*base, "config", "-q"], capture_output=True, text=True, env=clean, timeout=60
+    )
     assert refused.returncode != 0
     assert "set LBDEMO_PG_PASSWORD_FILE" in refused.stderr

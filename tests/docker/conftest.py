@@ -118,10 +118,15 @@ def _ensure_base_image(client: DockerClient) -> None:
         pass  # neither python:3.11-slim nor lbdemo/base:bookworm: make the local one
     script = REPO / "scripts" / "build-base-image"
     result = subprocess.run(
-        [str(script), LOCAL_BASE], capture_output=True, text=True,
-        timeout=BASE_IMAGE_TIMEOUT_S, check=False,
-    )  # fmt: skip
+        [str(script), LOCAL_BASE],
+        capture_output=True,
+        text=True,
+        timeout=BASE_IMAGE_TIMEOUT_S,
+        check=False,
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        pytest.skip(f"no base image ({REGISTRY_BASE} cannot be pulled here) and "
-                    f"scripts/build-base-image failed: {last}")  # fmt: skip
+        pytest.skip(
+            f"no base image ({REGISTRY_BASE} cannot be pulled here) and "
+            f"scripts/build-base-image failed: {last}"
+        )

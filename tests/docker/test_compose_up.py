@@ -41,10 +41,15 @@ UP_TIMEOUT_S = 300
 HEALTHY_TIMEOUT_S = 120
 DOWN_TIMEOUT_S = 120
 PORT_VARIABLES = (
-    "LBDEMO_PORT", "LBDEMO_REPLICA_1_PORT", "LBDEMO_REPLICA_2_PORT", "LBDEMO_REPLICA_3_PORT",
-    "LBDEMO_PRIVATE_PORT", "LBDEMO_PRIVATE_REPLICA_1_PORT", "LBDEMO_PRIVATE_REPLICA_2_PORT",
+    "LBDEMO_PORT",
+    "LBDEMO_REPLICA_1_PORT",
+    "LBDEMO_REPLICA_2_PORT",
+    "LBDEMO_REPLICA_3_PORT",
+    "LBDEMO_PRIVATE_PORT",
+    "LBDEMO_PRIVATE_REPLICA_1_PORT",
+    "LBDEMO_PRIVATE_REPLICA_2_PORT",
     "LBDEMO_PRIVATE_REPLICA_3_PORT",
-)  # fmt: skip
+)
 
 
 def _free_ports(count: int) -> list[int]:
@@ -83,18 +88,36 @@ def compose_project(image: str, tmp_path: Path) -> Iterator[tuple[list[str], dic
     else:
         password.chmod(0o444)
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-        "LBDEMO_IMAGE": image, "LBDEMO_PG_PASSWORD_FILE": str(password),
-        **{name: str(port) for name, port in
-           zip(PORT_VARIABLES, _free_ports(len(PORT_VARIABLES)), strict=True)},
-    }  # fmt: skip
-    command = ["docker-compose", "--env-file", str(empty), "-f", str(COMPOSE_FILE),
-               "-p", project, "--profile", "private"]  # fmt: skip
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "LBDEMO_IMAGE": image,
+        "LBDEMO_PG_PASSWORD_FILE": str(password),
+        **{
+            name: str(port)
+            for name, port in zip(PORT_VARIABLES, _free_ports(len(PORT_VARIABLES)), strict=True)
+        },
+    }
+    command = [
+        "docker-compose",
+        "--env-file",
+        str(empty),
+        "-f",
+        str(COMPOSE_FILE),
+        "-p",
+        project,
+        "--profile",
+        "private",
+    ]
     try:
         yield command, env
     finally:
-        subprocess.run([*command, "down", "-v", "--timeout", "5"], env=env, capture_output=True,
-                       timeout=DOWN_TIMEOUT_S, check=False)  # fmt: skip
+        subprocess.run(
+            [*command, "down", "-v", "--timeout", "5"],
+            env=env,
+            capture_output=True,
+            timeout=DOWN_TIMEOUT_S,
+            check=False,
+        )
 
 
 async def _all_healthy(client: DockerClient, project: str, timeout_s: float) -> float:
@@ -105,8 +128,10 @@ async def _all_healthy(client: DockerClient, project: str, timeout_s: float) -> 
         containers = client.containers.list(
             all=True, filters={"label": f"com.docker.compose.project={project}"}
         )
-        health = {c.name: c.attrs["State"].get("Health", {}).get("Status")
-                  for c in (client.containers.get(c.id) for c in containers)}  # fmt: skip
+        health = {
+            c.name: c.attrs["State"].get("Health", {}).get("Status")
+            for c in (client.containers.get(c.id) for c in containers)
+        }
         if health and all(status == "healthy" for status in health.values()):
             return time.monotonic() - began
         if time.monotonic() - began > timeout_s:
@@ -116,8 +141,9 @@ async def _all_healthy(client: DockerClient, project: str, timeout_s: float) -> 
 
 def _urls(env: dict[str, str], prefix: str) -> tuple[str, str]:
     balancer = f"http://127.0.0.1:{env[f'LBDEMO_{prefix}PORT']}"
-    replicas = ",".join(f"http://127.0.0.1:{env[f'LBDEMO_{prefix}REPLICA_{i}_PORT']}"
-                        for i in (1, 2, 3))  # fmt: skip
+    replicas = ",".join(
+        f"http://127.0.0.1:{env[f'LBDEMO_{prefix}REPLICA_{i}_PORT']}" for i in (1, 2, 3)
+    )
     return balancer, replicas
 
 
@@ -127,8 +153,14 @@ async def test_compose_up_then_demo_target_shows_the_contrast(
     out = tmp_path / "out"
     with compose_project(lbdemo_image, tmp_path) as (compose, env):
         began = time.monotonic()
-        up = subprocess.run([*compose, "up", "-d", "--no-build"], env=env, capture_output=True,
-                            text=True, timeout=UP_TIMEOUT_S, check=False)  # fmt: skip
+        up = subprocess.run(
+            [*compose, "up", "-d", "--no-build"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=UP_TIMEOUT_S,
+            check=False,
+        )
         up_s = time.monotonic() - began
         assert up.returncode == 0, up.stderr[-2000:]
         project = compose[compose.index("-p") + 1]
@@ -156,20 +188,36 @@ async def test_compose_up_then_demo_target_shows_the_contrast(
         for layout, prefix in (("shared", ""), ("private", "PRIVATE_")):
             target, replica_urls = _urls(env, prefix)
             result = await run_cli_async(
-                "demo", "--state", str(tmp_path / "state"), "--out", str(out),
-                "--target", target, "--replica-urls", replica_urls, "--layouts", layout,
-                "--duration", "4", "--users", "8", "--think-time", str(THINK_MS),
-            )  # fmt: skip
+                "demo",
+                "--state",
+                str(tmp_path / "state"),
+                "--out",
+                str(out),
+                "--target",
+                target,
+                "--replica-urls",
+                replica_urls,
+                "--layouts",
+                layout,
+                "--duration",
+                "4",
+                "--users",
+                "8",
+                "--think-time",
+                str(THINK_MS),
+            )
             assert result.status == 0, result
             reports[layout] = json.loads((out / f"{layout}.json").read_text())
 
     # the figures of this run, for whoever reads the test's output (-s)
     print(f"\ncompose up -d (12 containers): {up_s:.1f} s, all healthy {healthy_s:.1f} s later")
     for layout, report in reports.items():
-        print(f"{layout}: {report['verdict']}, {report['totals']['ops']} ops, "
-              f"{report['ops_per_s']:.0f} ops/s, p50 {report['latency_ms']['all']['p50']:.1f} ms, "
-              f"{report['anomalies']['stale_read']['count']} stale reads, "
-              f"{report['divergent_keys']['count']} divergent keys")  # fmt: skip
+        print(
+            f"{layout}: {report['verdict']}, {report['totals']['ops']} ops, "
+            f"{report['ops_per_s']:.0f} ops/s, p50 {report['latency_ms']['all']['p50']:.1f} ms, "
+            f"{report['anomalies']['stale_read']['count']} stale reads, "
+            f"{report['divergent_keys']['count']} divergent keys"
+        )
     assert reports["shared"]["verdict"] == "consistent"
     assert reports["private"]["verdict"] == "inconsistent"
     for layout, report in reports.items():

@@ -39,8 +39,7 @@ def test_the_dockerfile_makes_what_the_contract_promises() -> None:
     assert re.search(rf"^USER {contract.USER}$", DOCKERFILE, re.M)
     for directory in (contract.PGDATA, contract.CATALOG_CONFIG_DIR, contract.CATALOG_LOG_DIR):
         assert re.search(rf"mkdir -p [^\n]*{directory}\b", DOCKERFILE)
-        assert re.search(rf"chown {contract.USER}:{contract.USER} [^\n]*{directory}\b",
-                         DOCKERFILE)  # fmt: skip
+        assert re.search(rf"chown {contract.USER}:{contract.USER} [^\n]*{directory}\b", DOCKERFILE)
     assert f"chmod 0700 {contract.PGDATA}" in DOCKERFILE
     assert re.search(rf"^EXPOSE {contract.REPLICA_PORT} {contract.STORE_PORT}$", DOCKERFILE, re.M)
     assert re.search(r'^ENTRYPOINT \["python", "-m", "lbdemo.docker.entry"\]$', DOCKERFILE, re.M)
@@ -48,8 +47,11 @@ def test_the_dockerfile_makes_what_the_contract_promises() -> None:
 
 
 def test_the_dockerignore_keeps_the_wheelhouse_and_drops_the_rest() -> None:
-    ignored = {line for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line and not line.startswith("#")}  # fmt: skip
+    ignored = {
+        line
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert {".git", ".venv", ".lbdemo", "results", "tests", "benchmarks", "docs"} <= ignored
     assert not any("wheelhouse" in line for line in ignored)
 
@@ -60,10 +62,15 @@ def test_the_context_holds_what_the_dockerfile_copies_and_no_caches() -> None:
         for source in copied.split():
             if "*" not in source:  # wheelhouse* is the optional one
                 assert any(f == source or f.startswith(f"{source}/") for f in files), source
-    assert {"Dockerfile", ".dockerignore", "lbdemo/docker/entry.py",
-            "loadtests/consistency.py"} <= files  # fmt: skip
-    assert not any("__pycache__" in f or f.endswith(".pyc") or f.startswith("tests/")
-                   for f in files)  # fmt: skip
+    assert {
+        "Dockerfile",
+        ".dockerignore",
+        "lbdemo/docker/entry.py",
+        "loadtests/consistency.py",
+    } <= files
+    assert not any(
+        "__pycache__" in f or f.endswith(".pyc") or f.startswith("tests/") for f in files
+    )
 
 
 def test_the_image_installs_the_dependencies_and_the_build_system() -> None:
@@ -158,8 +165,11 @@ def test_the_roles_run_with_the_containers_defaults_and_options_win(
 def test_anything_else_runs_as_given(argv: list[str], status: int, out: str, err: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lbdemo.docker.entry", *argv],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == status
     assert result.stdout == out
     assert err in result.stderr and result.stderr.count("\n") == (1 if err else 0)

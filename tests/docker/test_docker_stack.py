@@ -42,8 +42,9 @@ class DemoRun:
 def leftovers(client: Any, project: Project) -> list[str]:
     """What of the project is still on the engine: containers (running or not) and its network."""
     containers = [c.name for c in project.containers(client)]
-    networks = [n.name for n in client.networks.list(names=[project.network])
-                if n.name == project.network]  # fmt: skip
+    networks = [
+        n.name for n in client.networks.list(names=[project.network]) if n.name == project.network
+    ]
     return containers + networks
 
 
@@ -66,10 +67,24 @@ async def demo_run(
     state, out = base / "state", base / "out"
     try:
         result = await run_cli_async(
-            "demo", "--runtime", "docker", "--project", project.name, "--duration", "5",
-            "--replicas", "2", "--users", "10", "--think-time", str(THINK_MS),
-            "--state", str(state), "--out", str(out),
-        )  # fmt: skip
+            "demo",
+            "--runtime",
+            "docker",
+            "--project",
+            project.name,
+            "--duration",
+            "5",
+            "--replicas",
+            "2",
+            "--users",
+            "10",
+            "--think-time",
+            str(THINK_MS),
+            "--state",
+            str(state),
+            "--out",
+            str(out),
+        )
         yield DemoRun(project, state, out, result.status, result.err)
     finally:
         with contextlib.suppress(Exception):
@@ -106,11 +121,17 @@ async def test_the_demo_on_docker_shows_private_inconsistent_and_shared_consiste
 
 
 def started_stack(state: Path, project: Project, storage: str, restart: str) -> DockerStack:
-    return DockerStack(StackConfig(
-        state_root=state, layout=Layout.from_options(storage, volume=project.volume),
-        replicas=1, balancer_listen="127.0.0.1:0", restart=restart, runtime="docker",
-        project=project.name,
-    ))  # fmt: skip
+    return DockerStack(
+        StackConfig(
+            state_root=state,
+            layout=Layout.from_options(storage, volume=project.volume),
+            replicas=1,
+            balancer_listen="127.0.0.1:0",
+            restart=restart,
+            runtime="docker",
+            project=project.name,
+        )
+    )
 
 
 async def get_json(url: str) -> tuple[int, dict[str, Any]]:
@@ -155,8 +176,15 @@ async def test_the_volume_outlives_its_store_and_always_restarts_the_same_contai
         assert refused.err.startswith("Error response from daemon: ")
         listed = await run_cli_async("volume", "ls", "--runtime", "docker", "-q")
         assert project.volume in listed.out.split()
-        inspected = await run_cli_async("volume", "inspect", "--runtime", "docker",
-                                        "-f", "{{.Name}} {{.Driver}}", project.volume)  # fmt: skip
+        inspected = await run_cli_async(
+            "volume",
+            "inspect",
+            "--runtime",
+            "docker",
+            "-f",
+            "{{.Name}} {{.Driver}}",
+            project.volume,
+        )
         assert inspected.out == f"{project.volume} local\n"
 
         name, old = stack.replicas[0].name, stack.replicas[0]

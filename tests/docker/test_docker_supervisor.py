@@ -80,15 +80,22 @@ class FakeStack:
 
 
 def die(container_id: str, name: str = "p-r1", service: str = "replica") -> dict[str, Any]:
-    return {"id": container_id, "Actor": {"Attributes": {
-        "name": name, "exitCode": "137", "com.docker.compose.service": service}}}  # fmt: skip
+    return {
+        "id": container_id,
+        "Actor": {
+            "Attributes": {"name": name, "exitCode": "137", "com.docker.compose.service": service}
+        },
+    }
 
 
-@pytest.mark.parametrize(("policy", "admitted", "last"), [
-    ("always", ["old-id"], "restart"),
-    ("replace", ["new-id"], "replace"),
-    ("no", [], "leave"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("policy", "admitted", "last"),
+    [
+        ("always", ["old-id"], "restart"),
+        ("replace", ["new-id"], "replace"),
+        ("no", [], "leave"),
+    ],
+)
 async def test_a_dead_replica_leaves_the_rotation_then_its_policy_applies(
     tmp_path: Path, policy: str, admitted: list[str], last: str
 ) -> None:

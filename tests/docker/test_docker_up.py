@@ -32,8 +32,21 @@ def test_up_detached_on_docker_then_down(
     project = Project(f"lbdemo-t{secrets.token_hex(3)}")
     state = tmp_path / "state"
     try:
-        up = run_cli_process(state, "up", "-d", "--runtime", "docker", "--project", project.name,
-                             "--storage", "private", "--replicas", "1", "--port", "0")  # fmt: skip
+        up = run_cli_process(
+            state,
+            "up",
+            "-d",
+            "--runtime",
+            "docker",
+            "--project",
+            project.name,
+            "--storage",
+            "private",
+            "--replicas",
+            "1",
+            "--port",
+            "0",
+        )
         assert up.returncode == 0, up.stderr
         assert f"{project.name}-r1" in up.stdout and "lbdemo down" in up.stdout
         described = json.loads((state / "run" / "stack.json").read_text())
@@ -42,24 +55,40 @@ def test_up_detached_on_docker_then_down(
         assert problems(described) == []  # docs/schemas/lbdemo-stack-1.schema.json
         running = {c.name: c.image.id for c in project.containers(docker_client, all=False)}
         image_id = docker_client.images.get(lbdemo_image).id
-        assert running == {project.replica_name(1): image_id,
-                           project.private_store_name(project.replica_name(1)): image_id}
+        assert running == {
+            project.replica_name(1): image_id,
+            project.private_store_name(project.replica_name(1)): image_id,
+        }
         # the replica's port is published on loopback only
         replica = docker_client.containers.get(project.replica_name(1))
         bindings = replica.attrs["NetworkSettings"]["Ports"]["8000/tcp"]
         assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
         # another state root's stack of the same project is refused, and takes nothing down
-        other = DockerStack(StackConfig(
-            state_root=tmp_path / "other", layout=Layout.from_options("private"), replicas=1,
-            balancer_listen="127.0.0.1:0", runtime="docker", project=project.name,
-        ))  # fmt: skip
+        other = DockerStack(
+            StackConfig(
+                state_root=tmp_path / "other",
+                layout=Layout.from_options("private"),
+                replicas=1,
+                balancer_listen="127.0.0.1:0",
+                runtime="docker",
+                project=project.name,
+            )
+        )
         with pytest.raises(StateError, match="in use by the stack of"):
             asyncio.run(other.start())
         assert {c.name for c in project.containers(docker_client, all=False)} == set(running)
         # the container commands, on the engine
         ps = run_cli("ps", "--runtime", "docker", "--project", project.name)
         assert ps.status == 0 and ps.out.splitlines()[0].split() == [
-            "CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+            "CONTAINER",
+            "ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ]
         row = next(line for line in ps.out.splitlines() if line.endswith(project.replica_name(1)))
         assert "Up " in row and "127.0.0.1:" in row and "->8000/tcp" in row
         old_id = replica.id
@@ -68,8 +97,9 @@ def test_up_detached_on_docker_then_down(
         # `up`'s supervisor (another process) saw it die: replaced (up's default policy)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            quiet = run_cli("ps", "--runtime", "docker", "--project", project.name, "-q",
-                            "--no-trunc")  # fmt: skip
+            quiet = run_cli(
+                "ps", "--runtime", "docker", "--project", project.name, "-q", "--no-trunc"
+            )
             running = {c.name: c.id for c in project.containers(docker_client, all=False)}
             fresh = running.get(project.replica_name(1))  # none while being replaced
             if fresh not in (None, old_id) and fresh in quiet.out:

@@ -41,8 +41,10 @@ def test_the_image_builds_once_per_source_tree(
     assert image.labels[LABEL_HASH] == lbdemo_image.rsplit("-", 1)[-1]
     config = image.attrs["Config"]
     assert config["User"] == contract.USER
-    assert set(config["ExposedPorts"]) == {f"{contract.REPLICA_PORT}/tcp",
-                                           f"{contract.STORE_PORT}/tcp"}  # fmt: skip
+    assert set(config["ExposedPorts"]) == {
+        f"{contract.REPLICA_PORT}/tcp",
+        f"{contract.STORE_PORT}/tcp",
+    }
     assert config["Cmd"] == ["replica"]
     # Unchanged source: the same tag, nothing built (it answers at once).
     began = time.monotonic()
@@ -69,10 +71,12 @@ async def test_a_store_on_a_named_volume_and_a_replica_against_it(
 ) -> None:
     with _resources(docker_client, tmp_path) as made:
         store = made.run(
-            lbdemo_image, "store", name=f"{made.prefix}-db",
+            lbdemo_image,
+            "store",
+            name=f"{made.prefix}-db",
             volumes={made.volume: {"bind": contract.PGDATA, "mode": "rw"}},
             ports={f"{contract.STORE_PORT}/tcp": ("127.0.0.1", None)},
-        )  # fmt: skip
+        )
         await _ready(store)
         dsn = f"postgresql://postgres@127.0.0.1:{_host_port(store, contract.STORE_PORT)}/postgres"
         conn = await asyncpg.connect(dsn, password=made.password, timeout=10)
@@ -87,11 +91,17 @@ async def test_a_store_on_a_named_volume_and_a_replica_against_it(
         assert made.password not in str(store.attrs["Config"]), "only the file's path is shown"
 
         replica = made.run(
-            lbdemo_image, "replica", "--name", "r1", name=f"{made.prefix}-r1",
-            environment={**made.secret_env, "LBDEMO_STORE_DSN":
-                         f"postgresql://postgres@{made.prefix}-db:{contract.STORE_PORT}/postgres"},
+            lbdemo_image,
+            "replica",
+            "--name",
+            "r1",
+            name=f"{made.prefix}-r1",
+            environment={
+                **made.secret_env,
+                "LBDEMO_STORE_DSN": f"postgresql://postgres@{made.prefix}-db:{contract.STORE_PORT}/postgres",
+            },
             ports={f"{contract.REPLICA_PORT}/tcp": ("127.0.0.1", None)},
-        )  # fmt: skip
+        )
         await _ready(replica)
         url = f"http://127.0.0.1:{_host_port(replica, contract.REPLICA_PORT)}"
         async with aiohttp.ClientSession() as http:
@@ -164,13 +174,21 @@ class _Made:
         client.volumes.create(self.volume)
 
     def run(self, image: str, *command: str, name: str, **options: Any) -> Container:
-        volumes = {str(self.secret): {"bind": contract.PASSWORD_FILE, "mode": "ro"},
-                   **options.pop("volumes", {})}  # fmt: skip
+        volumes = {
+            str(self.secret): {"bind": contract.PASSWORD_FILE, "mode": "ro"},
+            **options.pop("volumes", {}),
+        }
         environment = options.pop("environment", self.secret_env)
         container = self.client.containers.run(
-            image, list(command), name=name, detach=True, network=self.prefix,
-            volumes=volumes, environment=environment, **options,
-        )  # fmt: skip
+            image,
+            list(command),
+            name=name,
+            detach=True,
+            network=self.prefix,
+            volumes=volumes,
+            environment=environment,
+            **options,
+        )
         self.containers.append(container)
         return container
 
@@ -229,7 +247,10 @@ def test_the_base_image_script_does_nothing_when_the_image_exists(
         pytest.skip(f"the image was built on python:3.11-slim; {LOCAL_BASE} was not needed")
     result = subprocess.run(
         [str(source_root() / "scripts" / "build-base-image"), LOCAL_BASE],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"build-base-image: {LOCAL_BASE} exists; nothing to do\n"

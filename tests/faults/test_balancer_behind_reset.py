@@ -44,10 +44,19 @@ async def test_requests_to_a_replica_that_resets_every_connection_are_answered(
     resetting_replica: FaultProxy,
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0",
-         "--upstream", f"r1={resetting_replica.url}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "lbdemo.balancer",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            f"r1={resetting_replica.url}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         ready = json.loads(await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20))

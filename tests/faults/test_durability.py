@@ -79,9 +79,16 @@ def test_an_absent_or_foreign_final_value_loses_the_write_on_that_replica_only()
 def test_failed_writes_are_not_accounted_and_keys_without_writes_are_listed() -> None:
     proof = prove_durability([W("f", 0, 1, outcome="fail")], audit(r1=None))
     assert proof.totals() | {} == {
-        "keys": 1, "durable_keys": 1, "acknowledged": 0, "final": 0, "superseded": 0,
-        "lost": 0, "unknown": 0, "unknown_applied": 0, "unknown_not_observed": 0,
-    }  # fmt: skip
+        "keys": 1,
+        "durable_keys": 1,
+        "acknowledged": 0,
+        "final": 0,
+        "superseded": 0,
+        "lost": 0,
+        "unknown": 0,
+        "unknown_applied": 0,
+        "unknown_not_observed": 0,
+    }
 
 
 def test_the_table_puts_lost_keys_first_and_names_the_replicas() -> None:

@@ -9,8 +9,15 @@ from lbdemo.faults.nemesis import Injected
 from lbdemo.history import History, HistoryHeader, Op
 
 
-def op(kind: str, wid: str | None, invoke: float, complete: float, status: int | None = 200,
-       outcome: str = "ok", client: str = "u1") -> Op:  # fmt: skip
+def op(
+    kind: str,
+    wid: str | None,
+    invoke: float,
+    complete: float,
+    status: int | None = 200,
+    outcome: str = "ok",
+    client: str = "u1",
+) -> Op:
     return Op(client, kind, "k", wid, 1, invoke, complete, status, outcome, "r1")
 
 
@@ -18,8 +25,10 @@ def history(*ops: Op) -> History:
     return History([HistoryHeader(0.0, 0.0)], sorted(ops, key=lambda o: o.invoke))
 
 
-FAULTS = [Injected("kill-replica", "r1", start=10.0, end=12.0),
-          Injected("reset", "r3", start=20.0, end=22.0)]  # fmt: skip
+FAULTS = [
+    Injected("kill-replica", "r1", start=10.0, end=12.0),
+    Injected("reset", "r3", start=20.0, end=22.0),
+]
 
 
 def test_failures_belong_to_the_fault_they_ended_under_and_recovery_is_measured() -> None:

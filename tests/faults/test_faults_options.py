@@ -20,8 +20,16 @@ from tests.utils import run_cli
 def test_faults_refuses_what_it_cannot_do_in_one_line(
     tmp_path: Path, argv: list[str], message: str
 ) -> None:
-    result = run_cli("demo", "--scenario", "faults", *argv, "--state", str(tmp_path),
-                     "--out", str(tmp_path / "out"))  # fmt: skip
+    result = run_cli(
+        "demo",
+        "--scenario",
+        "faults",
+        *argv,
+        "--state",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.status == 2
     assert message in result.err and result.err.count("\n") == 1
     assert not (tmp_path / "out").exists()

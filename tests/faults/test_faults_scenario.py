@@ -21,11 +21,16 @@ pytestmark = pytest.mark.slow
 async def test_shared_storage_loses_nothing_and_reads_nothing_stale_under_every_fault(
     tmp_path: Path, state_dir: Path
 ) -> None:
-    stack = StackConfig(state_root=state_dir, layout=Layout.from_options("shared"),
-                        balancer_listen="127.0.0.1:0")  # fmt: skip
-    spec = RunSpec("faults-shared", "faults", stack, LoadSettings(users=8, duration_s=21,
-                                                                 think_ms=THINK_MS),
-                   tmp_path / "out")  # fmt: skip
+    stack = StackConfig(
+        state_root=state_dir, layout=Layout.from_options("shared"), balancer_listen="127.0.0.1:0"
+    )
+    spec = RunSpec(
+        "faults-shared",
+        "faults",
+        stack,
+        LoadSettings(users=8, duration_s=21, think_ms=THINK_MS),
+        tmp_path / "out",
+    )
     lines: list[str] = []
     scenario = FaultsScenario(hold_s=1.0, gap_s=1.0, warmup_s=1.0)
     outcome = await run_under_load(spec, scenario, lines.append)

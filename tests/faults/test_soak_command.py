@@ -36,10 +36,30 @@ def test_a_short_soak_samples_memory_and_descriptors_and_injects_faults(
     tmp_path: Path, state_dir: Path
 ) -> None:
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "lbdemo", "soak", "--minutes", "1", "--seconds", "15",
-            "--fault-every", "5", "--sample-every", "1", "--warmup", "1", "--users", "4",
-            "--think-time", str(THINK_MS), "--state", str(state_dir),
-            "--out", str(out)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "lbdemo",
+        "soak",
+        "--minutes",
+        "1",
+        "--seconds",
+        "15",
+        "--fault-every",
+        "5",
+        "--sample-every",
+        "1",
+        "--warmup",
+        "1",
+        "--users",
+        "4",
+        "--think-time",
+        str(THINK_MS),
+        "--state",
+        str(state_dir),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=150)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     data = json.loads((out / "soak.json").read_text())

@@ -30,8 +30,11 @@ def _listening_addresses(pid: int) -> set[str]:
             fields = line.split()
             if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                 host_hex = fields[1].split(":")[0]
-                addresses.add(".".join(str(int(host_hex[i:i + 2], 16)) for i in (6, 4, 2, 0))
-                              if len(host_hex) == 8 else host_hex)  # fmt: skip
+                addresses.add(
+                    ".".join(str(int(host_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+                    if len(host_hex) == 8
+                    else host_hex
+                )
     return addresses
 
 

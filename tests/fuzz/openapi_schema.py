@@ -32,8 +32,9 @@ def violations(value: Any, schema: Schema, spec: Schema, where: str = "$") -> li
     if kind == "object":
         if not isinstance(value, dict):
             return [f"{where}: not an object"]
-        problems = [f"{where}: missing {key}" for key in schema.get("required", [])
-                    if key not in value]  # fmt: skip
+        problems = [
+            f"{where}: missing {key}" for key in schema.get("required", []) if key not in value
+        ]
         properties = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         for key, item in value.items():

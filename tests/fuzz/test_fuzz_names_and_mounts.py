@@ -23,8 +23,10 @@ DOCKER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 # Near-valid names (the rule's own characters) mixed with anything at all, control
 # characters and line breaks included.
 name_chars = st.sampled_from("aZ09_.-/\n\r\t \0:\\~é")
-names = st.text(name_chars, max_size=12) | st.text(max_size=300) | st.from_regex(
-    DOCKER_NAME, fullmatch=True
+names = (
+    st.text(name_chars, max_size=12)
+    | st.text(max_size=300)
+    | st.from_regex(DOCKER_NAME, fullmatch=True)
 )
 
 
@@ -75,25 +77,52 @@ def check_mount(mount: Mount) -> None:
 
 
 # Specs built from pieces a -v value is made of, and plain text.
-spec_parts = st.sampled_from([
-    "data", "pg-data", "a", "/srv/x", "/", "./rel", "../up", "~/x", "C:\\x", "c:/x", "//c/x",
-    "/var/lib/postgresql/data", "/a/../..", "ro", "rw", "ro,rw", "z", "nocopy", "", "x\n",
-    "\n", "a b", "é", "\0",
-]) | st.text(max_size=12)  # fmt: skip
+spec_parts = st.sampled_from(
+    [
+        "data",
+        "pg-data",
+        "a",
+        "/srv/x",
+        "/",
+        "./rel",
+        "../up",
+        "~/x",
+        "C:\\x",
+        "c:/x",
+        "//c/x",
+        "/var/lib/postgresql/data",
+        "/a/../..",
+        "ro",
+        "rw",
+        "ro,rw",
+        "z",
+        "nocopy",
+        "",
+        "x\n",
+        "\n",
+        "a b",
+        "é",
+        "\0",
+    ]
+) | st.text(max_size=12)
 segments = st.sampled_from(["a", "data", "..", ".", "", "x y", "é", "\n"]) | st.from_regex(
-    r"[a-z0-9_.-]{1,8}", fullmatch=True)
+    r"[a-z0-9_.-]{1,8}", fullmatch=True
+)
 abs_paths = st.lists(segments, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
 sources = st.from_regex(DOCKER_NAME, fullmatch=True) | abs_paths | segments.map("./".__add__)
 modes = st.sampled_from(["", "ro", "rw", "z", "ro,z", "nocopy", "rx"])
 # Shaped like a real -v value (source:dest[:mode]) most of the time, so that many are valid.
-shaped_specs = st.builds(
-    lambda source, dest, mode: ":".join(p for p in (source, dest, mode) if p),
-    sources, abs_paths, modes,
-) | abs_paths  # fmt: skip
+shaped_specs = (
+    st.builds(
+        lambda source, dest, mode: ":".join(p for p in (source, dest, mode) if p),
+        sources,
+        abs_paths,
+        modes,
+    )
+    | abs_paths
+)
 volume_specs = (
-    shaped_specs
-    | st.lists(spec_parts, min_size=1, max_size=4).map(":".join)
-    | st.text(max_size=60)
+    shaped_specs | st.lists(spec_parts, min_size=1, max_size=4).map(":".join) | st.text(max_size=60)
 )
 
 
@@ -110,17 +139,37 @@ def test_a_volume_spec_parses_to_a_sane_mount_or_a_one_line_usage_error(spec: st
         check_mount(mount)
 
 
-mount_fields = st.sampled_from([
-    "type=volume", "type=bind", "type=tmpfs", "src=data", "source=/srv/x", "source=./rel",
-    "target=/data", "dst=/", "destination=/a/../b", "readonly", "ro=true", "ro=maybe",
-    "volume-nocopy", "junk", "=x", '"target=/q,uoted"', "target=/x\n", "src=bad name",
-]) | st.text(max_size=15)  # fmt: skip
+mount_fields = st.sampled_from(
+    [
+        "type=volume",
+        "type=bind",
+        "type=tmpfs",
+        "src=data",
+        "source=/srv/x",
+        "source=./rel",
+        "target=/data",
+        "dst=/",
+        "destination=/a/../b",
+        "readonly",
+        "ro=true",
+        "ro=maybe",
+        "volume-nocopy",
+        "junk",
+        "=x",
+        '"target=/q,uoted"',
+        "target=/x\n",
+        "src=bad name",
+    ]
+) | st.text(max_size=15)
 shaped_mounts = st.builds(
     lambda kind, source, target, ro: ",".join(
-        f for f in (kind, f"src={source}" if source else "", f"target={target}", ro) if f),
-    st.sampled_from(["", "type=volume", "type=bind"]), sources | st.just(""), abs_paths,
+        f for f in (kind, f"src={source}" if source else "", f"target={target}", ro) if f
+    ),
+    st.sampled_from(["", "type=volume", "type=bind"]),
+    sources | st.just(""),
+    abs_paths,
     st.sampled_from(["", "readonly", "ro=false"]),
-)  # fmt: skip
+)
 mount_specs = (
     shaped_mounts
     | st.lists(mount_fields, min_size=1, max_size=4).map(",".join)

@@ -41,15 +41,21 @@ class Replica:
     port: int
 
     def request(
-        self, method: str, path: str, body: bytes | None = None,
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, \
-                response.read()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
         finally:
             conn.close()
 
@@ -64,8 +70,10 @@ def replica(pg_server: ServerInfo) -> Iterator[Replica]:
     """``python -m lbdemo.replica`` on the session's server (its password in PGPASSWORD)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "lbdemo.replica", "--name", NAME, "--dsn", pg_server.dsn],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         ready = json.loads(process.stdout.readline() or "{}")
@@ -97,37 +105,54 @@ def _encoded(text: str) -> str:
     return quote(text, safe="")
 
 
-product_ids = st.sampled_from(POOL) | st.from_regex(PRODUCT_ID, fullmatch=True) | st.text(
-    max_size=80
+product_ids = (
+    st.sampled_from(POOL) | st.from_regex(PRODUCT_ID, fullmatch=True) | st.text(max_size=80)
 )
 methods = st.sampled_from(["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"])
 price_update = SPEC["paths"]["/products/{product_id}"]["put"]["requestBody"]["content"][
-    "application/json"]["schema"]  # fmt: skip
+    "application/json"
+]["schema"]
 
 
 odd_prices = st.one_of(
-    st.integers(max_value=-1), st.integers(min_value=MAX_PRICE + 1), st.floats(),
-    st.booleans(), st.integers(0, 10**6).map(float),
+    st.integers(max_value=-1),
+    st.integers(min_value=MAX_PRICE + 1),
+    st.floats(),
+    st.booleans(),
+    st.integers(0, 10**6).map(float),
 )
 # Text no JSON encoder writes but a parser must survive: endless digits, deep nesting.
 odd_documents = st.one_of(
     # lengths around the limits that matter: bigint (19 digits), ours (40), Python's (4,300)
     (st.sampled_from([19, 20, 40, 41, 4300, 4301, 6000]) | st.integers(1, 6000)).map(
-        lambda n: b'{"price": ' + b"7" * n + b', "write_id": "w"}'),
+        lambda n: b'{"price": ' + b"7" * n + b', "write_id": "w"}'
+    ),
     # depths around Python's recursion limit and the most a 64 KiB body holds
     (st.sampled_from([999, 1000, 1001, 30_000]) | st.integers(1, 30_000)).map(
-        lambda n: b"[" * n + b"]" * n),
+        lambda n: b"[" * n + b"]" * n
+    ),
     (st.sampled_from([1000, 12_000]) | st.integers(1, 12_000)).map(
-        lambda n: b'{"":' * n + b"0" + b"}" * n),
-    st.sampled_from([b'{"price": NaN, "write_id": "w"}', b'{"price": -Infinity}',
-                     b'{"price": 1, "write_id": "\\ud800"}', b"\xff\xfe{}", b""]),
-)  # fmt: skip
+        lambda n: b'{"":' * n + b"0" + b"}" * n
+    ),
+    st.sampled_from(
+        [
+            b'{"price": NaN, "write_id": "w"}',
+            b'{"price": -Infinity}',
+            b'{"price": 1, "write_id": "\\ud800"}',
+            b"\xff\xfe{}",
+            b"",
+        ]
+    ),
+)
 
 
 @st.composite
 def bodies(draw: st.DrawFn) -> tuple[bytes | None, Any]:
-    kind = draw(st.sampled_from(["valid", "valid", "mutated", "odd-price", "odd-text",
-                                 "odd-text", "bytes", "none"]))  # fmt: skip
+    kind = draw(
+        st.sampled_from(
+            ["valid", "valid", "mutated", "odd-price", "odd-text", "odd-text", "bytes", "none"]
+        )
+    )
     if kind == "odd-price":
         value = {**draw(valid_values(price_update, SPEC)), "price": draw(odd_prices)}
         return json.dumps(value).encode(), value
@@ -177,8 +202,9 @@ def expected_statuses(case: Case) -> set[int]:
     return {int(status) for status in operation["responses"]} | {404}
 
 
-def check_answer(replica: Replica, case: Case, status: int, headers: dict[str, str],
-                 body: bytes) -> Any:  # fmt: skip
+def check_answer(
+    replica: Replica, case: Case, status: int, headers: dict[str, str], body: bytes
+) -> Any:
     assert status < 500, (case, status, body[:300])
     assert headers.get("x-replica") == NAME, (case, status, headers)
     assert headers.get("content-type", "").startswith("application/json"), (case, headers)
@@ -192,9 +218,11 @@ def check_answer(replica: Replica, case: Case, status: int, headers: dict[str, s
 
 
 @settings(
-    max_examples=examples(100), deadline=None, derandomize=False,
+    max_examples=examples(100),
+    deadline=None,
+    derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)  # fmt: skip
+)
 @given(case=cases())
 def test_every_answer_is_documented_json_with_x_replica_and_bad_input_changes_nothing(
     replica: Replica, case: Case
@@ -210,15 +238,23 @@ def test_every_answer_is_documented_json_with_x_replica_and_bad_input_changes_no
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert violations(document, schema, SPEC) == [], document
     valid_id = case.product_id is not None and PRODUCT_ID.fullmatch(case.product_id)
-    if case.method == "PUT" and case.path_template == "/products/{product_id}" and valid_id \
-            and status == 200:  # fmt: skip
+    if (
+        case.method == "PUT"
+        and case.path_template == "/products/{product_id}"
+        and valid_id
+        and status == 200
+    ):
         assert case.product_id is not None
         sent = case.sent_json if case.sent_json is not None else json.loads(case.body or b"")
         assert (document["price"], document["write_id"]) == (sent["price"], sent["write_id"])
         before[case.product_id] = sent["write_id"]
-    elif (case.method == "PUT" and valid_id and case.sent_json is not None
-          and not violations(case.sent_json, price_update, SPEC)
-          and len(case.headers.get("X-Pad", "")) <= HEADER_LIMIT):  # fmt: skip
+    elif (
+        case.method == "PUT"
+        and valid_id
+        and case.sent_json is not None
+        and not violations(case.sent_json, price_update, SPEC)
+        and len(case.headers.get("X-Pad", "")) <= HEADER_LIMIT
+    ):
         pytest.fail(f"a valid write was refused: {case} -> {status} {document}")
     if case.method == "GET" and valid_id and status in (200, 404):
         assert case.product_id is not None

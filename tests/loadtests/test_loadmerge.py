@@ -17,11 +17,17 @@ from tests.utils import assert_demo_refused
 
 def _op(client: str, n: int, invoke: float, *, write: bool = True) -> dict[str, object]:
     return {
-        "client": client, "op": "write" if write else "read", "key": "p0",
-        "write_id": f"r-{client}-{n}" if write else None, "price": n if write else None,
-        "invoke": invoke, "complete": invoke + 0.25, "status": 200, "outcome": OK,
+        "client": client,
+        "op": "write" if write else "read",
+        "key": "p0",
+        "write_id": f"r-{client}-{n}" if write else None,
+        "price": n if write else None,
+        "invoke": invoke,
+        "complete": invoke + 0.25,
+        "status": 200,
+        "outcome": OK,
         "replica": "r1",
-    }  # fmt: skip
+    }
 
 
 def _part(history: Path, index: int, ops: list[dict[str, object]], **anchors: float) -> WorkerPart:
@@ -35,8 +41,13 @@ def _part(history: Path, index: int, ops: list[dict[str, object]], **anchors: fl
 def test_parts_merge_in_invocation_order_into_one_history(tmp_path: Path) -> None:
     history = tmp_path / "run-history.jsonl"
     # Worker 1's first operation began before worker 0's: order is by time, not by part.
-    w0 = _part(history, 0, [_op("w0.u1", 1, 10.0), _op("w0.u1", 2, 11.0), _op("w0.u2", 1, 10.5)],
-               wall_anchor=1000.0, mono_anchor=9.0)  # fmt: skip
+    w0 = _part(
+        history,
+        0,
+        [_op("w0.u1", 1, 10.0), _op("w0.u1", 2, 11.0), _op("w0.u2", 1, 10.5)],
+        wall_anchor=1000.0,
+        mono_anchor=9.0,
+    )
     w1 = _part(history, 1, [_op("w1.u1", 1, 9.5), _op("w1.u1", 2, 10.75, write=False)])
     merged = merge_worker_histories([w0, w1], history)
 
@@ -46,7 +57,9 @@ def test_parts_merge_in_invocation_order_into_one_history(tmp_path: Path) -> Non
     header = json.loads(history.read_text().splitlines()[0])
     assert header["pid"] is None and header["mono_anchor"] == 9.0  # the first part's anchors
     assert [(p["worker"], p["file"], p["ops"]) for p in header["merged_from"]] == [
-        (0, "run-history.w0.jsonl", 3), (1, "run-history.w1.jsonl", 2)]  # fmt: skip
+        (0, "run-history.w0.jsonl", 3),
+        (1, "run-history.w1.jsonl", 2),
+    ]
 
 
 def test_a_client_in_two_parts_is_refused(tmp_path: Path) -> None:
@@ -73,8 +86,11 @@ def test_a_part_shorter_than_its_worker_said_is_incomplete(tmp_path: Path) -> No
     w1 = _part(history, 1, [_op("w1.u1", 1, 1.5), _op("w1.u1", 2, 2.0)])
     # The worker recorded three operations but only two reached the file (killed before a flush).
     short = WorkerPart(1, w1.path, 3)
-    with pytest.raises(UsageError, match=r"worker 1 .*holds 2 operations but the worker "
-                       r"recorded 3; the history is incomplete"):  # fmt: skip
+    with pytest.raises(
+        UsageError,
+        match=r"worker 1 .*holds 2 operations but the worker "
+        r"recorded 3; the history is incomplete",
+    ):
         merge_worker_histories([w0, short], history)
     assert not history.exists()
 
@@ -118,8 +134,10 @@ def test_parts_from_two_clocks_are_never_merged(tmp_path: Path) -> None:
 
 
 def test_worker_summaries_parse_and_other_lines_do_not() -> None:
-    line = ('summary: {"worker": 1, "failures": 3, "stale_reads": 2, "ops_recorded": 40, '
-            '"history_file": "h.w1.jsonl"}')  # fmt: skip
+    line = (
+        'summary: {"worker": 1, "failures": 3, "stale_reads": 2, "ops_recorded": 40, '
+        '"history_file": "h.w1.jsonl"}'
+    )
     summary = parse_worker_summary(line)
     assert summary is not None and (summary.worker, summary.ops_recorded) == (1, 40)
     master = 'summary: {"role": "master", "requests": 5, "failures": 0, "rps": 1.0}'
@@ -148,8 +166,15 @@ def test_worker_counts_outside_0_to_16_are_refused(workers: int) -> None:
         check_workers(workers)
 
 
-@pytest.mark.parametrize("args", [["--workers", "17"], ["--workers", "-1"],
-                                  ["--workers", "3", "--users", "2"], ["--workers", "two"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--workers", "17"],
+        ["--workers", "-1"],
+        ["--workers", "3", "--users", "2"],
+        ["--workers", "two"],
+    ],
+)
 def test_demo_refuses_bad_worker_counts_before_starting_anything(
     tmp_path: Path, args: list[str]
 ) -> None:

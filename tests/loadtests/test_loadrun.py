@@ -134,9 +134,14 @@ def _run(
     if history:
         path.write_text('{"type": "header", "format": "lbdemo-history/1"}\n')
     return LocustRun(
-        exit_code=exit_code, history_file=path, csv_prefix=None, html=None, stats=None,
-        timed_out=timed_out, output_tail=["Traceback ...", "ImportError: boom"],
-    )  # fmt: skip
+        exit_code=exit_code,
+        history_file=path,
+        csv_prefix=None,
+        html=None,
+        stats=None,
+        timed_out=timed_out,
+        output_tail=["Traceback ...", "ImportError: boom"],
+    )
 
 
 def test_exit_status_1_with_a_history_is_a_finished_run_with_failures(tmp_path: Path) -> None:

@@ -35,8 +35,14 @@ def _locust_children() -> dict[int, str]:
 
 async def _run(url: str, tmp_path: Path, lines: list[str], **kwargs: object) -> LocustRun:
     options: dict = {"users": 6, "spawn_rate": 100, "duration_s": 2, "workers": 2, **kwargs}
-    return await run_locust(url, tmp_path / "run-history.jsonl", csv_prefix=tmp_path / "locust",
-                            on_line=lines.append, grace_s=15, **options)  # fmt: skip
+    return await run_locust(
+        url,
+        tmp_path / "run-history.jsonl",
+        csv_prefix=tmp_path / "locust",
+        on_line=lines.append,
+        grace_s=15,
+        **options,
+    )
 
 
 async def test_two_workers_leave_one_merged_history_and_combined_progress(tmp_path: Path) -> None:

@@ -21,9 +21,18 @@ from tests.loadtests.products_fake import DROP, FakeProducts
 from tests.utils import refused_port
 
 OP_FIELDS = {
-    "type", "client", "op", "key", "write_id", "price", "invoke", "complete", "status",
-    "outcome", "replica",
-}  # fmt: skip
+    "type",
+    "client",
+    "op",
+    "key",
+    "write_id",
+    "price",
+    "invoke",
+    "complete",
+    "status",
+    "outcome",
+    "replica",
+}
 
 
 async def _run(host: str, tmp_path: Path, **kwargs: object) -> LocustRun:
@@ -167,20 +176,37 @@ async def test_a_think_time_spaces_each_users_operations_by_at_least_that_long(
 
 @pytest.mark.parametrize(
     ("option", "message"),
-    [(["--keys", "0"], "at least 1"), (["--think-ms", "-1"], "must not be negative"),
-     (["--think-ms", "inf"], "not a finite number")],
-)  # fmt: skip
+    [
+        (["--keys", "0"], "at least 1"),
+        (["--think-ms", "-1"], "must not be negative"),
+        (["--think-ms", "inf"], "not a finite number"),
+    ],
+)
 def test_locustfile_rejects_bad_options_with_status_2_and_writes_nothing(
     tmp_path: Path, option: list[str], message: str
 ) -> None:
     result = subprocess.run(
         [
-            sys.executable, "-m", "locust", "-f", str(find_locustfile()), "--headless",
-            "-u", "1", "-t", "1s", "--host", "http://127.0.0.1:9",
-            *option, "--history-file", str(tmp_path / "h.jsonl"),
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(find_locustfile()),
+            "--headless",
+            "-u",
+            "1",
+            "-t",
+            "1s",
+            "--host",
+            "http://127.0.0.1:9",
+            *option,
+            "--history-file",
+            str(tmp_path / "h.jsonl"),
         ],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert option[0] in result.stderr and message in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -189,10 +215,24 @@ def test_locustfile_rejects_bad_options_with_status_2_and_writes_nothing(
 @pytest.mark.slow
 async def test_worker_processes_write_one_history_each_that_merge_cleanly(tmp_path: Path) -> None:
     argv = [
-        sys.executable, "-m", "locust", "-f", str(find_locustfile()), "--headless",
-        "--only-summary", "--processes", "2", "-u", "4", "-r", "100", "-t", "2s",
-        "--history-file", str(tmp_path / "history.jsonl"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(find_locustfile()),
+        "--headless",
+        "--only-summary",
+        "--processes",
+        "2",
+        "-u",
+        "4",
+        "-r",
+        "100",
+        "-t",
+        "2s",
+        "--history-file",
+        str(tmp_path / "history.jsonl"),
+    ]
     async with FakeProducts(replicas=1) as fake:
         result = await run_process([*argv, "--host", fake.url], deadline_s=30)
 

@@ -65,9 +65,17 @@ def test_a_workers_part_is_named_by_its_index_before_the_suffix(tmp_path: Path) 
 def _record(writer: HistoryWriter, n: int) -> None:
     for i in range(n):
         writer.record(
-            client="u1", op="write", key="p0", write_id=f"x-u1-{i}", price=i,
-            invoke=float(i), complete=i + 0.5, status=200, outcome=OK, replica="r1",
-        )  # fmt: skip
+            client="u1",
+            op="write",
+            key="p0",
+            write_id=f"x-u1-{i}",
+            price=i,
+            invoke=float(i),
+            complete=i + 0.5,
+            status=200,
+            outcome=OK,
+            replica="r1",
+        )
 
 
 def test_history_writer_buffers_until_flush_and_the_checker_reads_the_result(

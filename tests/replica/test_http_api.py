@@ -74,8 +74,9 @@ async def test_bad_input_is_refused_with_json_and_changes_nothing(
 ) -> None:
     async with http.put(f"{replica}/products/kiwi", json={"price": 10, "write_id": "orig"}):
         pass
-    async with http.put(f"{replica}/products/kiwi", data=body,
-                        headers={"Content-Type": "application/json"}) as r:
+    async with http.put(
+        f"{replica}/products/kiwi", data=body, headers={"Content-Type": "application/json"}
+    ) as r:
         assert r.status == status
         assert r.headers["X-Replica"] == "r1"
         assert r.content_type == "application/json"
@@ -89,8 +90,9 @@ async def test_bad_input_is_refused_with_json_and_changes_nothing(
 async def test_bad_product_id_is_400_and_stores_nothing(
     replica: str, http: ClientSession, store: PostgresStore, product_id: str
 ) -> None:
-    async with http.put(f"{replica}/products/{product_id}",
-                        json={"price": 1, "write_id": "w"}) as r:
+    async with http.put(
+        f"{replica}/products/{product_id}", json={"price": 1, "write_id": "w"}
+    ) as r:
         assert r.status == 400
         assert r.headers["X-Replica"] == "r1"
     assert await store.snapshot() == {}
@@ -128,8 +130,9 @@ async def test_healthz_and_listing_for_the_audit(replica: str, http: ClientSessi
 
 
 async def test_catalog_1_1_adds_a_visible_field(store: PostgresStore, http: ClientSession) -> None:
-    server = TestServer(create_app(ReplicaSettings("r9", "lbdemo/catalog:1.1"), store),
-                        host="127.0.0.1")
+    server = TestServer(
+        create_app(ReplicaSettings("r9", "lbdemo/catalog:1.1"), store), host="127.0.0.1"
+    )
     await server.start_server()
     try:
         url = str(server.make_url("/products/x"))

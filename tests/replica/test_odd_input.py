@@ -18,14 +18,17 @@ from tests.replica.rawclient import raw_exchange
 ODD_BODIES = [
     pytest.param(b'{"price": ' + b"9" * 5000 + b', "write_id": "w"}', 422, id="5000-digit-price"),
     pytest.param(b'{"price": -' + b"9" * 5000 + b', "write_id": "w"}', 422, id="5000-digit-neg"),
-    pytest.param(b'{"price": 1, "write_id": "w", "x": ' + b"1" * 5000 + b"}", 400,
-                 id="5000-digit-unknown-field"),
+    pytest.param(
+        b'{"price": 1, "write_id": "w", "x": ' + b"1" * 5000 + b"}",
+        400,
+        id="5000-digit-unknown-field",
+    ),
     pytest.param(b"[" * 30_000 + b"]" * 30_000, 400, id="30000-deep-list"),
     pytest.param(b'{"":' * 10_000 + b"1" + b"}" * 10_000, 400, id="10000-deep-object"),
     pytest.param(b'{"price": 1e999999, "write_id": "w"}', 422, id="infinite-price"),
     pytest.param(b'{"price": NaN, "write_id": "w"}', 422, id="nan-price"),
     pytest.param(b'{"price": 1, "write_id": "\\ud800"}', 400, id="lone-surrogate"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("body", "status"), ODD_BODIES)
@@ -37,8 +40,7 @@ async def test_odd_json_is_refused_in_json_and_changes_nothing(
         async with http.put(url, json={"price": 10, "write_id": "orig"}) as r:
             assert r.status == 200
         with caplog.at_level(logging.ERROR):
-            async with http.put(url, data=body,
-                                headers={"Content-Type": "application/json"}) as r:
+            async with http.put(url, data=body, headers={"Content-Type": "application/json"}) as r:
                 assert r.status == status, await r.text()
                 assert r.headers["X-Replica"] == "r1"
                 assert (await r.json())["status"] == status
@@ -52,9 +54,10 @@ async def test_odd_json_is_refused_in_json_and_changes_nothing(
 async def test_a_header_too_large_for_the_parser_is_431_json_with_x_replica(
     served_replica: str, size: int
 ) -> None:
-    async with ClientSession() as http, http.get(
-        f"{served_replica}/products/x", headers={"X-Big": "a" * size}
-    ) as r:
+    async with (
+        ClientSession() as http,
+        http.get(f"{served_replica}/products/x", headers={"X-Big": "a" * size}) as r,
+    ):
         assert r.status == 431
         assert r.headers["X-Replica"] == "r1"
         assert r.content_type == "application/json"
@@ -67,12 +70,15 @@ async def test_a_header_too_large_for_the_parser_is_431_json_with_x_replica(
         pytest.param(b"GARBAGE\r\n\r\n", id="no-method-path-version"),
         pytest.param(b"GET /products/x HTTP/9.9\r\nHost: a\r\n\r\n", id="bad-version"),
         pytest.param(b"GET /products/x HTTP/1.1\r\nBad Header\r\n\r\n", id="header-no-colon"),
-        pytest.param(b"PUT /products/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                     b"Content-Length: 6\r\n\r\nhello!", id="two-content-lengths"),
+        pytest.param(
+            b"PUT /products/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+            b"Content-Length: 6\r\n\r\nhello!",
+            id="two-content-lengths",
+        ),
         pytest.param(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", id="long-target"),
         pytest.param(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", id="tls-hello"),
     ],
-)  # fmt: skip
+)
 async def test_a_request_the_parser_refuses_gets_json_with_x_replica(
     served_replica: str, request_bytes: bytes
 ) -> None:

@@ -11,11 +11,22 @@ from lbdemo.provenance import run_provenance
 from lbdemo.report import build_report
 
 
-def op(client: str, kind: str, key: str, wid: str | None, inv: float, comp: float,
-       replica: str | None = "r1", outcome: str = "ok") -> Op:
+def op(
+    client: str,
+    kind: str,
+    key: str,
+    wid: str | None,
+    inv: float,
+    comp: float,
+    replica: str | None = "r1",
+    outcome: str = "ok",
+) -> Op:
     price = None if wid is None else len(wid) * 100
-    status = None if outcome == "unknown" else (503 if outcome == "fail" else
-                                               (404 if wid is None else 200))
+    status = (
+        None
+        if outcome == "unknown"
+        else (503 if outcome == "fail" else (404 if wid is None else 200))
+    )
     return Op(client, kind, key, wid, price, inv, comp, status, outcome, replica)
 
 
@@ -37,8 +48,9 @@ STALE = [
 ]
 AUDIT = Audit(replicas={"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, rows={"r1": 1, "r2": 1})
 # Both replicas agree on every acknowledged write of CLEAN.
-CLEAN_AUDIT = Audit(replicas={r: {"p1": "u1-1", "p2": "u1-2"} for r in ("r1", "r2")},
-                    rows={"r1": 2, "r2": 2})
+CLEAN_AUDIT = Audit(
+    replicas={r: {"p1": "u1-1", "p2": "u1-2"} for r in ("r1", "r2")}, rows={"r1": 2, "r2": 2}
+)
 LAYOUTS = {
     "private": "one PostgreSQL per replica, in its container layer",
     "shared-volume": "one PostgreSQL, its data on the named volume lbdemo-pgdata",
@@ -57,21 +69,37 @@ def scenario_run(label: str, layout: str, **settings: Any) -> dict[str, Any]:
         "label": label,
         "scenario": "consistency",
         "layout": {"name": layout, "runtime": "local", "summary": LAYOUTS[layout]},
-        "settings": {"replicas": 3, "users": 20, "duration_s": 20.0, "keys": 8,
-                     "write_ratio": 0.3, "strategy": "round-robin", **settings},
+        "settings": {
+            "replicas": 3,
+            "users": 20,
+            "duration_s": 20.0,
+            "keys": 8,
+            "write_ratio": 0.3,
+            "strategy": "round-robin",
+            **settings,
+        },
         "started_at": "2026-11-27T19:21:41+00:00",
         "stack_start_s": 1.5,
         "locust": {"exit_code": 0, "requests": 6, "failures": 0, "stale_reads": 0},
-        "files": {"history": f"{label}-history.jsonl", "audit": f"{label}-audit.json",
-                  "locust_csv": f"{label}-locust_stats.csv",
-                  "locust_html": f"{label}-locust.html", "html": f"{label}.html"},
+        "files": {
+            "history": f"{label}-history.jsonl",
+            "audit": f"{label}-audit.json",
+            "locust_csv": f"{label}-locust_stats.csv",
+            "locust_html": f"{label}-locust.html",
+            "html": f"{label}.html",
+        },
         **run_provenance(["demo"], postgresql="16.2"),
     }
 
 
-def make_report(tmp_path: Path, ops: list[Op], audit: Audit | None = None,
-                run: dict[str, Any] | None = None) -> dict[str, Any]:
+def make_report(
+    tmp_path: Path, ops: list[Op], audit: Audit | None = None, run: dict[str, Any] | None = None
+) -> dict[str, Any]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     history = read_history([write_history(tmp_path / "h.jsonl", ops)])
-    return build_report(check(history, audit), history, audit,
-                        run if run is not None else scenario_run("private", "private"))
+    return build_report(
+        check(history, audit),
+        history,
+        audit,
+        run if run is not None else scenario_run("private", "private"),
+    )

@@ -70,11 +70,25 @@ def test_check_a_history_prints_markdown_and_writes_both_reports(
 ) -> None:
     stale = write_history(tmp_path / "stale.jsonl", STALE)
     audit = tmp_path / "audit.json"
-    audit.write_text(json.dumps({"replicas": {"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}},
-                                 "rows": {"r1": 1, "r2": 1}}))
+    audit.write_text(
+        json.dumps(
+            {"replicas": {"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, "rows": {"r1": 1, "r2": 1}}
+        )
+    )
     md = tmp_path / "report.md"
-    status = main(["check", "--history", str(stale), "--audit", str(audit),
-                   "--markdown", str(md), "--expect", "inconsistent"])
+    status = main(
+        [
+            "check",
+            "--history",
+            str(stale),
+            "--audit",
+            str(audit),
+            "--markdown",
+            str(md),
+            "--expect",
+            "inconsistent",
+        ]
+    )
     assert status == 0
     out = capsys.readouterr().out
     assert out.startswith("# lbdemo report")
@@ -114,16 +128,29 @@ def test_compare_of_runs_with_different_durations_warns_on_stderr_and_in_the_fil
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     long = make_report(tmp_path / "a", STALE, AUDIT, scenario_run("private", "private"))
-    short = make_report(tmp_path / "b", CLEAN, None,
-                        scenario_run("shared", "shared-volume", duration_s=5.0))
+    short = make_report(
+        tmp_path / "b", CLEAN, None, scenario_run("shared", "shared-volume", duration_s=5.0)
+    )
     write_json(tmp_path / "long.json", long)
     write_json(tmp_path / "short.json", short)
     out = tmp_path / "compare.md"
-    assert main(["compare", str(tmp_path / "long.json"), str(tmp_path / "short.json"),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(tmp_path / "long.json"),
+                str(tmp_path / "short.json"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
-    assert captured.err == ("lbdemo: warning: these runs differ in duration (s) 20.0 / 5.0: "
-                            "compare their rates, not their counts\n")
+    assert captured.err == (
+        "lbdemo: warning: these runs differ in duration (s) 20.0 / 5.0: "
+        "compare their rates, not their counts\n"
+    )
     assert "> **Warning:** these runs differ in duration (s) 20.0 / 5.0" in out.read_text()
     assert "> **Warning:**" in captured.out
 
@@ -142,9 +169,17 @@ def test_compare_takes_three_reports_and_refuses_one(
 def test_compare_of_a_non_report_is_one_line_status_2(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("[]")
     result = subprocess.run(
-        [sys.executable, "-m", "lbdemo", "compare", str(tmp_path / "a.json"),
-         str(tmp_path / "a.json")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "lbdemo",
+            "compare",
+            str(tmp_path / "a.json"),
+            str(tmp_path / "a.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
@@ -158,8 +193,9 @@ def junit_cases(path: Path) -> dict[str, str]:
     out = {}
     for case in root.iter("testcase"):
         children = {child.tag for child in case}
-        out[case.attrib["name"]] = ("failure" if "failure" in children else
-                                    "skipped" if "skipped" in children else "passed")
+        out[case.attrib["name"]] = (
+            "failure" if "failure" in children else "skipped" if "skipped" in children else "passed"
+        )
     suite = root.find("testsuite")
     assert suite is not None
     assert int(suite.attrib["tests"]) == len(out)
@@ -167,8 +203,15 @@ def junit_cases(path: Path) -> dict[str, str]:
     return out
 
 
-KIND_CASES = ["stale reads", "read-your-writes violations", "monotonic-read violations",
-              "garbage reads", "lost writes", "divergent keys", "linearizability"]
+KIND_CASES = [
+    "stale reads",
+    "read-your-writes violations",
+    "monotonic-read violations",
+    "garbage reads",
+    "lost writes",
+    "divergent keys",
+    "linearizability",
+]
 
 
 def test_check_junit_has_one_testcase_per_anomaly_kind_and_fails_the_violated_ones(
@@ -204,8 +247,9 @@ def test_check_max_stale_rate_passes_and_fails_on_the_rate(
     _, stale = reports  # 1 stale read in 3 reads
     capsys.readouterr()
     assert main(["check", str(stale), "--max-stale-rate", "0.34"]) == 0
-    assert capsys.readouterr().out == ("ok: stale-read rate 33.33 % (1 stale reads), "
-                                       "limit 34.00 % (--max-stale-rate 0.34)\n")
+    assert capsys.readouterr().out == (
+        "ok: stale-read rate 33.33 % (1 stale reads), limit 34.00 % (--max-stale-rate 0.34)\n"
+    )
     junit = tmp_path / "junit.xml"
     assert main(["check", str(stale), "--max-stale-rate", "0.01", "--junit", str(junit)]) == 1
     assert capsys.readouterr().out.startswith("over the limit: stale-read rate 33.33 %")
@@ -223,7 +267,8 @@ def test_check_max_lost_writes_counts_lost_writes_and_needs_an_audit(
     args = ["check", "--history", str(history), "--audit", str(audit)]
     assert main([*args, "--max-lost-writes", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "ok: 1 lost writes, limit 1 (--max-lost-writes 1)")
+        "ok: 1 lost writes, limit 1 (--max-lost-writes 1)"
+    )
     assert main([*args, "--max-lost-writes", "0"]) == 1
     assert capsys.readouterr().out.splitlines()[-1].startswith("over the limit: 1 lost writes")
     # Without a final audit lost writes were not measured: the limit cannot be shown to hold.
@@ -231,17 +276,23 @@ def test_check_max_lost_writes_counts_lost_writes_and_needs_an_audit(
     assert "lost writes not measured" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("flag, value, message", [
-    ("--max-stale-rate", "1.5", "must be a ratio from 0 to 1"),
-    ("--max-stale-rate", "-0.1", "must be a ratio from 0 to 1"),
-    ("--max-stale-rate", "nan", "must be a ratio from 0 to 1"),
-    ("--max-stale-rate", "lots", "not a number"),
-    ("--max-lost-writes", "-1", "must be 0 or more"),
-    ("--max-lost-writes", "2.5", "not a whole number"),
-])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--max-stale-rate", "1.5", "must be a ratio from 0 to 1"),
+        ("--max-stale-rate", "-0.1", "must be a ratio from 0 to 1"),
+        ("--max-stale-rate", "nan", "must be a ratio from 0 to 1"),
+        ("--max-stale-rate", "lots", "not a number"),
+        ("--max-lost-writes", "-1", "must be 0 or more"),
+        ("--max-lost-writes", "2.5", "not a whole number"),
+    ],
+)
 def test_check_limits_out_of_range_are_one_line_status_2(
-    reports: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
-    flag: str, value: str, message: str,
+    reports: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    value: str,
+    message: str,
 ) -> None:
     clean, _ = reports
     capsys.readouterr()
@@ -282,12 +333,16 @@ def test_check_and_compare_of_a_malformed_report_exit_2_in_one_line(
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(report))
     capsys.readouterr()
-    assert main(["check", str(bad), "--max-stale-rate", "0.1", "--junit",
-                 str(tmp_path / "j.xml")]) == 2
+    assert (
+        main(["check", str(bad), "--max-stale-rate", "0.1", "--junit", str(tmp_path / "j.xml")])
+        == 2
+    )
     assert main(["compare", str(clean), str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err == [f"lbdemo: error: {bad}: malformed lbdemo report "
-                   "(anomalies.stale_read.rate is str)"] * 2
+    assert (
+        err
+        == [f"lbdemo: error: {bad}: malformed lbdemo report (anomalies.stale_read.rate is str)"] * 2
+    )
     assert not (tmp_path / "j.xml").exists()
 
 

@@ -16,8 +16,9 @@ from tests.report.reportkit import AUDIT, CLEAN, CLEAN_AUDIT, STALE, make_report
 @pytest.fixture
 def private_shared(tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     private = make_report(tmp_path / "a", STALE, AUDIT, scenario_run("private", "private"))
-    shared = make_report(tmp_path / "b", CLEAN, CLEAN_AUDIT,
-                         scenario_run("shared", "shared-volume"))
+    shared = make_report(
+        tmp_path / "b", CLEAN, CLEAN_AUDIT, scenario_run("shared", "shared-volume")
+    )
     return private, shared
 
 
@@ -25,8 +26,9 @@ def rows(markdown: str, section: str) -> dict[str, list[str]]:
     """The cells of one section's table, by the first cell."""
     text = markdown.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
     lines = [line for line in text.splitlines() if line.startswith("|")]
-    return {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
-            for line in lines}
+    return {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines
+    }
 
 
 def test_figures_have_one_format_per_unit_and_signed_differences() -> None:
@@ -46,8 +48,10 @@ def test_columns_are_headed_by_each_runs_label_and_layout(
     private_shared: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     text = compare_reports(list(private_shared))
-    header = [c.strip() for c in text.split("## Results\n")[1].split("\n|", 1)[1]
-              .split("\n")[0].split("|")[:-1]]
+    header = [
+        c.strip()
+        for c in text.split("## Results\n")[1].split("\n|", 1)[1].split("\n")[0].split("|")[:-1]
+    ]
     assert header == ["metric", "private", "shared (shared-volume)", "difference"]
 
 
@@ -70,11 +74,17 @@ def test_runs_section_shows_settings_layout_date_command_and_files(
 
 def test_different_durations_are_warned_about_in_one_line(tmp_path: Path) -> None:
     long = make_report(tmp_path / "a", STALE, AUDIT, scenario_run("private", "private"))
-    short = make_report(tmp_path / "b", CLEAN, CLEAN_AUDIT,
-                        scenario_run("shared", "shared-volume", duration_s=10.0, users=30))
+    short = make_report(
+        tmp_path / "b",
+        CLEAN,
+        CLEAN_AUDIT,
+        scenario_run("shared", "shared-volume", duration_s=10.0, users=30),
+    )
     warning = settings_warning([long, short])
-    assert warning == ("these runs differ in duration (s) 20.0 / 10.0; users 20 / 30: "
-                       "compare their rates, not their counts")
+    assert warning == (
+        "these runs differ in duration (s) 20.0 / 10.0; users 20 / 30: "
+        "compare their rates, not their counts"
+    )
     assert compare_reports([long, short]).startswith(f"> **Warning:** {warning}\n")
 
 
@@ -131,8 +141,17 @@ def test_headline_lists_verdict_and_the_five_numbers_within_100_columns(
     assert len(lines) == 4 and all(len(line) <= 100 for line in lines)
     assert "\033[" not in text
     assert lines[2].split() == ["private", "inconsistent", "33.33", "%", "1", "0", "2", "0"]
-    assert lines[3].split() == ["shared", "(shared-volume)", "consistent", "0.00", "%", "0", "0",
-                                "0", "0"]
+    assert lines[3].split() == [
+        "shared",
+        "(shared-volume)",
+        "consistent",
+        "0.00",
+        "%",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
     assert "stale-read" in lines[0] and "violations" in lines[1]
 
 

@@ -31,16 +31,22 @@ from lbdemo.report.series import (
 )
 from tests.report.reportkit import CLEAN, STALE, op, write_history
 
-META = {"label": "private", "scenario": "consistency",
-        "layout": {"name": "private", "storage": "private", "summary": "private"},
-        "settings": {"replicas": 2, "users": 3, "duration_s": 1.0}, "command": "lbdemo demo",
-        "files": {"locust_html": "private-locust.html", "locust_csv": "private-locust_stats.csv"}}
+META = {
+    "label": "private",
+    "scenario": "consistency",
+    "layout": {"name": "private", "storage": "private", "summary": "private"},
+    "settings": {"replicas": 2, "users": 3, "duration_s": 1.0},
+    "command": "lbdemo demo",
+    "files": {"locust_html": "private-locust.html", "locust_csv": "private-locust_stats.csv"},
+}
 AUDIT = Audit(replicas={"r1": {"p1": "u1-1"}, "r2": {"p2": "u1-2"}}, rows={"r1": 1, "r2": 1})
 
 
 def history_of(ops: list[Op]) -> History:
-    return History(headers=[HistoryHeader(wall_anchor=1e9, mono_anchor=0.0)],
-                   ops=sorted(ops, key=lambda o: o.invoke))
+    return History(
+        headers=[HistoryHeader(wall_anchor=1e9, mono_anchor=0.0)],
+        ops=sorted(ops, key=lambda o: o.invoke),
+    )
 
 
 def many_stale_reads(seconds: int = 3, per_second: int = 5) -> list[Op]:
@@ -54,8 +60,9 @@ def many_stale_reads(seconds: int = 3, per_second: int = 5) -> list[Op]:
 
 
 def decode_page_data(page: str) -> dict[str, Any]:
-    m = re.search(r'<script id="lbdemo-data" type="application/octet-stream">([^<]*)</script>',
-                  page)
+    m = re.search(
+        r'<script id="lbdemo-data" type="application/octet-stream">([^<]*)</script>', page
+    )
     assert m, "the page has no data block"
     return json.loads(gzip.decompress(base64.b64decode(m.group(1))))
 
@@ -86,8 +93,9 @@ def test_series_counts_every_anomaly_even_beyond_the_checkers_sample() -> None:
     assert len(result.samples["stale_read"]) == 3 < result.counts["stale_read"] == 40
     series = build_series(history, result)
     widths = [1.0] * (len(series["t_s"]) - 1) + [series["last_bucket_s"]]
-    assert sum(r * w for r, w in zip(series["anomalies_per_s"]["stale_read"], widths,
-                                       strict=True)) == pytest.approx(40, rel=1e-3)
+    assert sum(
+        r * w for r, w in zip(series["anomalies_per_s"]["stale_read"], widths, strict=True)
+    ) == pytest.approx(40, rel=1e-3)
     every = list(result.anomalies())
     offenders = list(result.offenders())
     for kind in READ_KINDS:
@@ -104,7 +112,8 @@ def test_a_long_run_gets_wider_buckets_not_more() -> None:
     assert len(series["t_s"]) <= MAX_BUCKETS
     widths = [series["bucket_s"]] * (len(series["t_s"]) - 1) + [series["last_bucket_s"]]
     assert sum(r * w for r, w in zip(series["reads_per_s"], widths, strict=True)) == (
-        pytest.approx(len(ops), rel=0.01))
+        pytest.approx(len(ops), rel=0.01)
+    )
 
 
 def test_series_of_an_empty_history_are_empty() -> None:
@@ -117,8 +126,17 @@ def test_series_of_a_twenty_second_run_are_a_few_kilobytes() -> None:
     ops = []
     for i in range(20 * 1000):  # 1,000 ops/s over 20 s on three replicas
         t = i / 1000
-        ops.append(op(f"u{i % 20}", "read" if i % 3 else "write", f"p{i % 8}",
-                      None if i % 3 else f"w-{i}", t, t + 0.004, f"r{i % 3 + 1}"))
+        ops.append(
+            op(
+                f"u{i % 20}",
+                "read" if i % 3 else "write",
+                f"p{i % 8}",
+                None if i % 3 else f"w-{i}",
+                t,
+                t + 0.004,
+                f"r{i % 3 + 1}",
+            )
+        )
     history = history_of(ops)
     series = build_series(history, check(history))
     assert len(json.dumps(series)) < 8_000
@@ -135,8 +153,13 @@ def test_build_report_carries_the_series(tmp_path: Path) -> None:
 # The report page
 
 
-def page_for(ops: list[Op], tmp_path: Path, meta: dict[str, Any] | None = None,
-             audit: Audit | None = AUDIT, **kw: Any) -> tuple[str, History]:
+def page_for(
+    ops: list[Op],
+    tmp_path: Path,
+    meta: dict[str, Any] | None = None,
+    audit: Audit | None = AUDIT,
+    **kw: Any,
+) -> tuple[str, History]:
     history = read_history(write_history(tmp_path / "h.jsonl", ops))
     result = check(history, audit)
     report = build_report(result, history, audit, meta or META)
@@ -146,8 +169,8 @@ def page_for(ops: list[Op], tmp_path: Path, meta: dict[str, Any] | None = None,
 def test_report_page_is_self_contained(tmp_path: Path) -> None:
     page, _ = page_for(STALE, tmp_path)
     assert page.startswith("<!doctype html>")
-    assert not re.search(r'<script[^>]+src=', page), "a script loaded from elsewhere"
-    assert not re.search(r'<link[^>]+stylesheet', page), "a stylesheet loaded from elsewhere"
+    assert not re.search(r"<script[^>]+src=", page), "a script loaded from elsewhere"
+    assert not re.search(r"<link[^>]+stylesheet", page), "a stylesheet loaded from elsewhere"
     assert "uPlot" in page and 'data-verdict="inconsistent"' in page
 
 
@@ -158,10 +181,10 @@ def test_report_page_data_holds_every_operation_and_every_sentence(tmp_path: Pat
     assert len(cols["inv"]) == len(history.ops)
     # Times are delta-encoded in 10 µs units from the first invocation.
     assert sum(cols["inv"]) * data["time_unit_s"] == pytest.approx(
-        history.ops[-1].invoke - history.t0)
+        history.ops[-1].invoke - history.t0
+    )
     result = check(history, AUDIT)
-    assert sorted(data["anomalies"]["text"]) == sorted(
-        a.explanation for a in result.anomalies())
+    assert sorted(data["anomalies"]["text"]) == sorted(a.explanation for a in result.anomalies())
     stale = data["anomalies"]["op"][0]
     assert data["clients"][cols["cli"][stale]] == "u2" and cols["val"][stale] == -1
     assert data["audit"] == [["r1", "p1", "u1-1", 400], ["r2", "p2", "u1-2", 400]]
@@ -169,8 +192,11 @@ def test_report_page_data_holds_every_operation_and_every_sentence(tmp_path: Pat
 
 
 def test_report_page_escapes_what_it_did_not_write(tmp_path: Path) -> None:
-    meta = {**META, "label": "<script>alert(1)</script>",
-            "files": {"locust_html": '"><img src=x onerror=alert(1)>'}}
+    meta = {
+        **META,
+        "label": "<script>alert(1)</script>",
+        "files": {"locust_html": '"><img src=x onerror=alert(1)>'},
+    }
     page, _ = page_for(CLEAN, tmp_path, meta=meta)
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -185,8 +211,14 @@ def test_report_page_links_locusts_files(tmp_path: Path) -> None:
 
 
 def test_report_page_shades_periods_and_ignores_malformed_ones(tmp_path: Path) -> None:
-    meta = {**META, "periods": [{"label": "upgrade", "start_s": 0.1, "end_s": 0.2},
-                                {"label": "broken", "start_s": "soon"}, "nonsense"]}
+    meta = {
+        **META,
+        "periods": [
+            {"label": "upgrade", "start_s": 0.1, "end_s": 0.2},
+            {"label": "broken", "start_s": "soon"},
+            "nonsense",
+        ],
+    }
     history = read_history(write_history(tmp_path / "h.jsonl", CLEAN))
     result = check(history)
     report = build_report(result, history, None, meta)
@@ -215,6 +247,7 @@ def test_report_page_stays_under_50_bytes_per_operation() -> None:
     # private stores behind round robin, so a quarter of the operations are anomalies, each with
     # its sentence in the page (benchmarks/html_report.py measures 100,000 in a browser).
     import sys
+
     sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
     from check_speed import generate  # type: ignore[import-not-found]
 
@@ -231,22 +264,35 @@ def test_report_page_stays_under_50_bytes_per_operation() -> None:
 
 
 def test_run_settings_show_the_layout_and_the_settings() -> None:
-    report = {"run": {"label": "shared",
-                      "layout": {"name": "shared-volume", "summary": "one shared PostgreSQL"},
-                      "settings": {"replicas": 3, "users": 20, "strategy": "round-robin"}}}
-    assert run_settings(report) == {"layout": "one shared PostgreSQL", "replicas": "3",
-                                    "users": "20", "strategy": "round-robin"}
+    report = {
+        "run": {
+            "label": "shared",
+            "layout": {"name": "shared-volume", "summary": "one shared PostgreSQL"},
+            "settings": {"replicas": 3, "users": 20, "strategy": "round-robin"},
+        }
+    }
+    assert run_settings(report) == {
+        "layout": "one shared PostgreSQL",
+        "replicas": "3",
+        "users": "20",
+        "strategy": "round-robin",
+    }
     assert run_settings({}) == {}
 
 
 def two_reports(tmp_path: Path) -> list[dict[str, Any]]:
     stale = read_history(write_history(tmp_path / "a.jsonl", STALE))
     clean = read_history(write_history(tmp_path / "b.jsonl", CLEAN))
-    shared_meta = {**META, "label": "shared",
-                   "layout": {"name": "shared", "storage": "shared", "summary": "shared"},
-                   "settings": {"replicas": 3, "users": 3, "duration_s": 1.0}}
-    return [build_report(check(stale, AUDIT), stale, AUDIT, META),
-            build_report(check(clean), clean, None, shared_meta)]
+    shared_meta = {
+        **META,
+        "label": "shared",
+        "layout": {"name": "shared", "storage": "shared", "summary": "shared"},
+        "settings": {"replicas": 3, "users": 3, "duration_s": 1.0},
+    }
+    return [
+        build_report(check(stale, AUDIT), stale, AUDIT, META),
+        build_report(check(clean), clean, None, shared_meta),
+    ]
 
 
 def test_compare_page_calls_out_differences_and_settings(tmp_path: Path) -> None:

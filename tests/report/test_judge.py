@@ -33,7 +33,8 @@ def test_expect_inconsistent_judges_only_the_verdict(tmp_path: Path) -> None:
     assert [(j.name, j.passed) for j in judged if j.passed is not None] == [("verdict", True)]
     assert [j.message for j in judged if j.asked] == [
         "as expected: inconsistent (1 stale reads (33.33%), 1 keys not linearizable, "
-        "2 divergent keys)"]
+        "2 divergent keys)"
+    ]
 
 
 def test_a_threshold_replaces_the_none_allowed_rule_for_its_kind(tmp_path: Path) -> None:

@@ -44,8 +44,13 @@ def test_git_commit_is_the_checked_out_commit_read_without_git() -> None:
     if not (REPO / ".git").exists():
         assert git_commit(REPO) is None
         return
-    expected = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=10, check=True)
+    expected = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
     assert git_commit(REPO / "lbdemo") == expected.stdout.strip()
 
 
@@ -54,7 +59,8 @@ def test_git_commit_reads_packed_refs_detached_heads_and_worktrees(tmp_path: Pat
     (repo / ".git" / "refs" / "heads").mkdir(parents=True)
     (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (repo / ".git" / "packed-refs").write_text(
-        f"# pack-refs with: peeled fully-peeled sorted\n{SHA} refs/heads/main\n")
+        f"# pack-refs with: peeled fully-peeled sorted\n{SHA} refs/heads/main\n"
+    )
     assert git_commit(repo / "src" / "pkg") == SHA
     (repo / ".git" / "HEAD").write_text(SHA.replace("0", "f") + "\n")
     assert git_commit(repo) == SHA.replace("0", "f")

@@ -28,8 +28,17 @@ def test_report_has_every_documented_field(tmp_path: Path) -> None:
     assert report["run"] == RUN
     assert report["verdict"] == "inconsistent"
     assert set(report) >= {
-        "totals", "measured_duration_s", "ops_per_s", "latency_ms", "anomalies", "replicas",
-        "divergent_keys", "lost_writes", "linearizability", "explained_anomalies", "audited",
+        "totals",
+        "measured_duration_s",
+        "ops_per_s",
+        "latency_ms",
+        "anomalies",
+        "replicas",
+        "divergent_keys",
+        "lost_writes",
+        "linearizability",
+        "explained_anomalies",
+        "audited",
     }
     totals = report["totals"]
     assert (totals["ops"], totals["reads"], totals["writes"]) == (5, 3, 2)
@@ -39,7 +48,12 @@ def test_report_has_every_documented_field(tmp_path: Path) -> None:
     assert report["latency_ms"]["writes"]["p99"] == pytest.approx(20.0)
     assert report["anomalies"]["stale_read"] == {"count": 1, "rate": pytest.approx(1 / 3)}
     assert set(report["anomalies"]) == {
-        "stale_read", "read_your_writes", "monotonic_read", "garbage_read", "lost_write"}
+        "stale_read",
+        "read_your_writes",
+        "monotonic_read",
+        "garbage_read",
+        "lost_write",
+    }
     assert report["divergent_keys"] == {"count": 2, "examples": ["p1", "p2"]}
     assert report["linearizability"]["verdict"] == "not linearizable"
     assert report["linearizability"]["keys_not_linearizable"] == 1
@@ -151,17 +165,20 @@ def test_markdown_title_names_the_label_and_a_layout_of_another_name(tmp_path: P
     assert render_markdown(report).startswith("# lbdemo report: shared (shared-volume layout)\n")
 
 
-@pytest.mark.parametrize("path, value, said", [
-    ("run", "x", "run is str"),
-    ("anomalies.stale_read", 5, "anomalies.stale_read is int"),
-    ("anomalies.stale_read.count", "1", "anomalies.stale_read.count is str"),
-    ("totals.ops", True, "totals.ops is bool"),
-    ("latency_ms.all.p99", [1], "latency_ms.all.p99 is list"),
-    ("linearizability.witnesses", [{"key": "p1"}], "witnesses holds an entry without key and"),
-    ("replicas", [1], "replicas holds an entry without replica"),
-    ("lost_writes", None, "lost_writes is NoneType"),
-    ("latency_ms", "deleted", "no latency_ms.all"),
-])
+@pytest.mark.parametrize(
+    "path, value, said",
+    [
+        ("run", "x", "run is str"),
+        ("anomalies.stale_read", 5, "anomalies.stale_read is int"),
+        ("anomalies.stale_read.count", "1", "anomalies.stale_read.count is str"),
+        ("totals.ops", True, "totals.ops is bool"),
+        ("latency_ms.all.p99", [1], "latency_ms.all.p99 is list"),
+        ("linearizability.witnesses", [{"key": "p1"}], "witnesses holds an entry without key and"),
+        ("replicas", [1], "replicas holds an entry without replica"),
+        ("lost_writes", None, "lost_writes is NoneType"),
+        ("latency_ms", "deleted", "no latency_ms.all"),
+    ],
+)
 def test_a_malformed_report_is_refused_in_one_line_before_anything_reads_it(
     tmp_path: Path, path: str, value: Any, said: str
 ) -> None:

@@ -29,14 +29,24 @@ async def lbdemo(root: Path, *argv: str) -> Result:
 
 @pytest.mark.parametrize(
     "argv",
-    [["run", "-d", "lbdemo/catalog:1.1"], ["stop", "web"], ["start", "web"], ["kill", "web"],
-     ["restart", "web"], ["upgrade", "--image", "lbdemo/catalog:1.1"]],
+    [
+        ["run", "-d", "lbdemo/catalog:1.1"],
+        ["stop", "web"],
+        ["start", "web"],
+        ["kill", "web"],
+        ["restart", "web"],
+        ["upgrade", "--image", "lbdemo/catalog:1.1"],
+    ],
 )
 def test_lifecycle_commands_without_a_daemon_print_dockers_one_line_and_exit_1(
     tmp_path: Path, argv: list[str]
 ) -> None:
-    result = subprocess.run([sys.executable, "-m", "lbdemo", *argv, "--state", str(tmp_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "lbdemo", *argv, "--state", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == NO_DAEMON.format(tmp_path)
 
@@ -60,15 +70,26 @@ async def test_run_with_a_volume_and_a_bind_mount_joins_then_rm_f_takes_only_the
     async with daemon_stack(root) as stack, ClientSession() as http:
         daemon_file = root / "run" / "daemon.json"
         assert stat.S_IMODE(daemon_file.stat().st_mode) == 0o600, "the token is not for others"
-        ran = await lbdemo(root, "run", "-d", "--name", "web", "-v", "webdata:/data",
-                           "-v", f"{host_dir}:/etc/catalog:ro", "lbdemo/catalog:1.1")
+        ran = await lbdemo(
+            root,
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-v",
+            "webdata:/data",
+            "-v",
+            f"{host_dir}:/etc/catalog:ro",
+            "lbdemo/catalog:1.1",
+        )
         assert ran.status == 0, ran.err
         container_id = ran.out.strip()
         ps = await lbdemo(root, "ps")
         assert container_id[:12] in ps.out and " web\n" in ps.out + "\n"
         mounts = json.loads((await lbdemo(root, "inspect", "web")).out)[0]["Mounts"]
-        assert {(m["Type"], m.get("Name"), m["Source"], m["Destination"], m["RW"])
-                for m in mounts} == {
+        assert {
+            (m["Type"], m.get("Name"), m["Source"], m["Destination"], m["RW"]) for m in mounts
+        } == {
             ("volume", "webdata", str(root / "volumes/webdata/_data"), "/data", True),
             ("bind", None, str(host_dir), "/etc/catalog", False),
         }
@@ -91,8 +112,10 @@ async def test_run_with_a_volume_and_a_bind_mount_joins_then_rm_f_takes_only_the
         assert (removed.status, removed.out) == (0, "web\n")
         assert not pid_alive(pid) and not layer.exists()
         assert "web" not in {r.name for r in stack.replicas}
-        async with http.get(f"{stack.admin_url}/replicas", headers={
-            "Authorization": f"Bearer {stack.config.admin_token}"}) as r:
+        async with http.get(
+            f"{stack.admin_url}/replicas",
+            headers={"Authorization": f"Bearer {stack.config.admin_token}"},
+        ) as r:
             assert "web" not in {r["name"] for r in await r.json()}
         assert VolumeStore(root).exists("webdata"), "rm never removes a named volume"
         assert (host_dir / "catalog.conf").read_text() == "currency=KRW\n", "nor a bind source"
@@ -103,8 +126,10 @@ async def test_run_with_a_volume_and_a_bind_mount_joins_then_rm_f_takes_only_the
 async def test_stop_leaves_the_rotation_and_keeps_the_layer_start_brings_its_data_back(
     tmp_path: Path,
 ) -> None:
-    async with daemon_stack(tmp_path, storage="private", replicas=2) as stack, \
-            ClientSession() as http:
+    async with (
+        daemon_stack(tmp_path, storage="private", replicas=2) as stack,
+        ClientSession() as http,
+    ):
         r1 = stack.replicas[0]
         async with http.put(f"{r1.url}/products/kept", json={"price": 1, "write_id": "k1"}) as r:
             assert r.status == 200
@@ -128,7 +153,8 @@ async def test_stop_leaves_the_rotation_and_keeps_the_layer_start_brings_its_dat
         assert r1.name in seen, "it rejoined the rotation"
         missing = await lbdemo(tmp_path, "stop", "nope")
         assert (missing.status, missing.err) == (
-            1, "Error response from daemon: No such container: nope\n"
+            1,
+            "Error response from daemon: No such container: nope\n",
         )
 
 
@@ -136,15 +162,24 @@ async def test_stop_leaves_the_rotation_and_keeps_the_layer_start_brings_its_dat
 async def test_a_new_store_container_on_the_same_volume_finds_every_write(tmp_path: Path) -> None:
     async with daemon_stack(tmp_path, replicas=2) as stack, ClientSession() as http:
         for i in range(5):
-            async with http.put(f"{stack.url}/products/k{i}",
-                                json={"price": i, "write_id": f"w{i}"}) as r:
+            async with http.put(
+                f"{stack.url}/products/k{i}", json={"price": i, "write_id": f"w{i}"}
+            ) as r:
                 assert r.status == 200
         old = ContainerStore(tmp_path).get("lbdemo-db")
         old_pid = stack.runtime.stores[0].pid
         assert (await lbdemo(tmp_path, "rm", "-f", "lbdemo-db")).status == 0
         assert not pid_alive(old_pid)
-        ran = await lbdemo(tmp_path, "run", "-d", "--name", "lbdemo-db", "-v",
-                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")
+        ran = await lbdemo(
+            tmp_path,
+            "run",
+            "-d",
+            "--name",
+            "lbdemo-db",
+            "-v",
+            "lbdemo-pgdata:/var/lib/postgresql/data",
+            "lbdemo/postgres:16",
+        )
         assert ran.status == 0, ran.err
         assert ran.out.strip() != old.id
         restarted = await lbdemo(tmp_path, "restart", "lbdemo-db")
@@ -187,13 +222,15 @@ async def test_a_killed_replica_leaves_the_rotation_and_is_replaced_unless_resta
         assert (killed.status, killed.out) == (0, f"{victim.name}\n")
 
         def left() -> bool:
-            return any(e["event"] == "leave" and e["name"] == victim.name
-                       for e in stack.runtime.events)
+            return any(
+                e["event"] == "leave" and e["name"] == victim.name for e in stack.runtime.events
+            )
 
         await eventually(left)
         noticed = True
-        await eventually(lambda: any(
-            r.name == victim.name and r.id != victim.id for r in stack.replicas))
+        await eventually(
+            lambda: any(r.name == victim.name and r.id != victim.id for r in stack.replicas)
+        )
         await task
         fresh = next(r for r in stack.replicas if r.name == victim.name)
         assert fresh.image == victim.image and not victim.container.layer.exists()
@@ -201,8 +238,9 @@ async def test_a_killed_replica_leaves_the_rotation_and_is_replaced_unless_resta
         # GETs are retried on another replica when the connect fails: even the kill is clean
         assert [s for _, s in statuses if s != 200] == []
 
-        ran = await lbdemo(tmp_path, "run", "-d", "--restart", "no", "--name", "pet",
-                           "lbdemo/catalog:1.0")
+        ran = await lbdemo(
+            tmp_path, "run", "-d", "--restart", "no", "--name", "pet", "lbdemo/catalog:1.0"
+        )
         assert ran.status == 0, ran.err
         assert (await lbdemo(tmp_path, "kill", "-s", "KILL", "pet")).status == 0
         store = ContainerStore(tmp_path)

@@ -21,14 +21,17 @@ async def _write_through(http: ClientSession, url: str) -> None:
 
 @pytest.mark.parametrize("policy", ["always", "replace"])
 async def test_a_killed_replica_comes_back_by_its_policy(tmp_path: Path, policy: str) -> None:
-    async with running_stack(tmp_path, storage="private", replicas=1, restart=policy) as stack, \
-            ClientSession() as http:  # fmt: skip
+    async with (
+        running_stack(tmp_path, storage="private", replicas=1, restart=policy) as stack,
+        ClientSession() as http,
+    ):
         victim = stack.replicas[0]
         await _write_through(http, victim.url)
         killed = await run_cli_async("kill", victim.name, "--state", str(tmp_path))
         assert killed.status == 0, killed.err
-        await eventually(lambda: any(
-            e["event"] in ("restart", "replace") for e in stack.runtime.events), 30)  # fmt: skip
+        await eventually(
+            lambda: any(e["event"] in ("restart", "replace") for e in stack.runtime.events), 30
+        )
         back = stack.replicas[0]
         async with http.get(f"{back.url}/products/pet") as r:
             status = r.status

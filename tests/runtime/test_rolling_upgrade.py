@@ -25,11 +25,17 @@ async def test_rolling_upgrade_fails_no_request_and_only_shared_storage_keeps_th
 ) -> None:
     state, out = tmp_path / "state", tmp_path / "out"
     spec = RunSpec(
-        f"upgrade-{storage}", "upgrade",
-        StackConfig(state_root=state, layout=Layout.from_options(storage),
-                    replicas=REPLICAS, balancer_listen="127.0.0.1:0"),
-        LoadSettings(users=4, duration_s=11, think_ms=THINK_MS), out,
-    )  # fmt: skip
+        f"upgrade-{storage}",
+        "upgrade",
+        StackConfig(
+            state_root=state,
+            layout=Layout.from_options(storage),
+            replicas=REPLICAS,
+            balancer_listen="127.0.0.1:0",
+        ),
+        LoadSettings(users=4, duration_s=11, think_ms=THINK_MS),
+        out,
+    )
     outcome = await run_under_load(spec, UpgradeScenario(keys=10), lambda _line: None)
     section = outcome.report["upgrade"]
 

@@ -51,8 +51,12 @@ async def test_a_killed_shared_store_is_restarted_as_the_same_container_on_its_v
         os.kill(old_pid, signal.SIGKILL)
         # The killed postmaster's backends may still answer a pooled query for a moment: wait
         # for the supervisor's restart first, then for answers from the restarted server.
-        await eventually(lambda: any(e["event"] == "restart" and e["name"] == "lbdemo-db"
-                                     for e in stack.runtime.events), 30)  # fmt: skip
+        await eventually(
+            lambda: any(
+                e["event"] == "restart" and e["name"] == "lbdemo-db" for e in stack.runtime.events
+            ),
+            30,
+        )
 
         async def back() -> bool:
             return await get_status(http, f"{stack.url}/products/kept") == 200
@@ -64,8 +68,9 @@ async def test_a_killed_shared_store_is_restarted_as_the_same_container_on_its_v
         restarted = stack.runtime.stack_store
         assert restarted is not None and restarted.id == old_id, "same container, not a new one"
         assert restarted.pid != old_pid
-        assert any(e["event"] == "restart" and e["name"] == "lbdemo-db"
-                   for e in stack.runtime.events)  # fmt: skip
+        assert any(
+            e["event"] == "restart" and e["name"] == "lbdemo-db" for e in stack.runtime.events
+        )
         assert ContainerStore(tmp_path).get("lbdemo-db").status == "running"
 
 
@@ -76,8 +81,9 @@ async def test_a_replica_whose_private_store_died_is_replaced_like_a_dead_replic
         victim = stack.replicas[0]
         assert victim.server is not None and victim.server.pid is not None
         os.kill(victim.server.pid, signal.SIGKILL)
-        await eventually(lambda: any(
-            r.name == victim.name and r.id != victim.id for r in stack.replicas), 30)  # fmt: skip
+        await eventually(
+            lambda: any(r.name == victim.name and r.id != victim.id for r in stack.replicas), 30
+        )
         assert not pid_alive(victim.child.pid if victim.child else 0)
         async with ClientSession() as http:
             statuses = [await get_status(http, f"{stack.url}/healthz") for _ in range(6)]
@@ -87,13 +93,22 @@ async def test_a_replica_whose_private_store_died_is_replaced_like_a_dead_replic
 async def test_a_second_database_container_never_becomes_the_stacks_store(tmp_path: Path) -> None:
     async with running_stack(tmp_path, replicas=3) as stack, ClientSession() as http:
         assert await put(http, stack.url, "apple", "w1") == 200
-        ran = await lbdemo(tmp_path, "run", "-d", "--name", "db2", "-v",
-                           "pg2:/var/lib/postgresql/data", "lbdemo/postgres:16")  # fmt: skip
+        ran = await lbdemo(
+            tmp_path,
+            "run",
+            "-d",
+            "--name",
+            "db2",
+            "-v",
+            "pg2:/var/lib/postgresql/data",
+            "lbdemo/postgres:16",
+        )
         assert ran.status == 0, ran.err
         victim = next(r for r in stack.replicas if r.name == "lbdemo-r2")
         assert (await lbdemo(tmp_path, "kill", victim.name)).status == 0
-        await eventually(lambda: any(
-            r.name == victim.name and r.id != victim.id for r in stack.replicas), 30)  # fmt: skip
+        await eventually(
+            lambda: any(r.name == victim.name and r.id != victim.id for r in stack.replicas), 30
+        )
         for replica in stack.replicas:
             status = await get_status(http, f"{replica.url}/products/apple")
             assert status == 200, f"{replica.name} reads another database"
@@ -105,8 +120,16 @@ async def test_a_second_server_on_the_stores_volume_is_refused_with_postgresqls_
     async with running_stack(tmp_path, replicas=2) as stack, ClientSession() as http:
         store = stack.runtime.stack_store
         assert store is not None
-        ran = await lbdemo(tmp_path, "run", "-d", "--name", "second", "-v",
-                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")
+        ran = await lbdemo(
+            tmp_path,
+            "run",
+            "-d",
+            "--name",
+            "second",
+            "-v",
+            "lbdemo-pgdata:/var/lib/postgresql/data",
+            "lbdemo/postgres:16",
+        )
         assert ran.status != 0
         assert "postmaster.pid" in ran.err, "PostgreSQL's own reason is shown"
         assert "cannot share one data directory" in ran.err
@@ -123,8 +146,10 @@ async def test_up_refuses_a_state_root_whose_stack_runs_and_touches_nothing(
         pids = [r.pid for r in stack.replicas]
         refused = subprocess.run(
             [sys.executable, "-m", "lbdemo", "up", "-d", "--port", "0", "--state", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert refused.returncode == 2, refused
         assert "already running" in refused.stderr and refused.stdout == ""
         assert {c.id for c in ContainerStore(tmp_path).list(all=True)} == before
@@ -135,8 +160,16 @@ async def test_up_refuses_a_state_root_whose_stack_runs_and_touches_nothing(
 async def test_a_store_replaced_by_hand_does_not_block_the_next_up(tmp_path: Path) -> None:
     async with running_stack(tmp_path, replicas=1):
         assert (await lbdemo(tmp_path, "rm", "-f", "lbdemo-db")).status == 0
-        ran = await lbdemo(tmp_path, "run", "-d", "--name", "lbdemo-db", "-v",
-                           "lbdemo-pgdata:/var/lib/postgresql/data", "lbdemo/postgres:16")
+        ran = await lbdemo(
+            tmp_path,
+            "run",
+            "-d",
+            "--name",
+            "lbdemo-db",
+            "-v",
+            "lbdemo-pgdata:/var/lib/postgresql/data",
+            "lbdemo/postgres:16",
+        )
         assert ran.status == 0, ran.err
     async with running_stack(tmp_path, replicas=1) as again, ClientSession() as http:
         assert await get_status(http, f"{again.url}/healthz") == 200

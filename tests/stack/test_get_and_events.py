@@ -27,10 +27,13 @@ from tests.utils import (
 
 @pytest.mark.slow
 async def test_each_replica_shows_what_each_private_store_holds(tmp_path: Path) -> None:
-    async with running_stack(tmp_path, storage="private", replicas=3) as stack, \
-            ClientSession() as http:  # fmt: skip
-        async with http.put(f"{stack.url}/products/apple",
-                            json={"price": 1200, "write_id": "w-apple"}) as r:  # fmt: skip
+    async with (
+        running_stack(tmp_path, storage="private", replicas=3) as stack,
+        ClientSession() as http,
+    ):
+        async with http.put(
+            f"{stack.url}/products/apple", json={"price": 1200, "write_id": "w-apple"}
+        ) as r:
             writer = r.headers["X-Replica"]
         shown = await run_cli_async("get", "apple", "--each-replica", "--state", str(tmp_path))
         assert shown.status == 0, shown.err
@@ -40,8 +43,9 @@ async def test_each_replica_shows_what_each_private_store_holds(tmp_path: Path) 
         assert "1200" in holder and "w-apple" in holder
         assert sum("(not found)" in line for line in lines) == 2
         assert lines[-1] == "  the replicas disagree: 2 different answers"
-        as_json = await run_cli_async("get", "apple", "--each-replica", "--json",
-                                      "--state", str(tmp_path))  # fmt: skip
+        as_json = await run_cli_async(
+            "get", "apple", "--each-replica", "--json", "--state", str(tmp_path)
+        )
         rows = json.loads(as_json.out)
         assert {r["replica"] for r in rows} == {r.name for r in stack.replicas}
         assert sorted(r["status"] for r in rows) == [200, 404, 404]
@@ -55,11 +59,13 @@ def test_get_without_a_stack_or_with_a_bad_key_is_one_line(tmp_path: Path) -> No
 
 
 def test_events_become_one_line_each() -> None:
-    assert describe_event({"event": "die", "name": "lbdemo-r2", "id": "a" * 64,
-                           "exit_code": 137}) == "lbdemo-r2 (aaaaaaaaaaaa) died, exit status 137"
-    assert describe_event({"event": "replace", "name": "lbdemo-r2", "old_id": "a" * 64,
-                           "new_id": "b" * 64}) == (
-        "lbdemo-r2 replaced: aaaaaaaaaaaa -> bbbbbbbbbbbb (fresh container, empty layer)")
+    assert (
+        describe_event({"event": "die", "name": "lbdemo-r2", "id": "a" * 64, "exit_code": 137})
+        == "lbdemo-r2 (aaaaaaaaaaaa) died, exit status 137"
+    )
+    assert describe_event(
+        {"event": "replace", "name": "lbdemo-r2", "old_id": "a" * 64, "new_id": "b" * 64}
+    ) == ("lbdemo-r2 replaced: aaaaaaaaaaaa -> bbbbbbbbbbbb (fresh container, empty layer)")
     assert describe_event({"event": "leave", "name": "lbdemo-r2"}) == "lbdemo-r2 left the rotation"
     assert describe_event({"event": "something-internal"}) is None
 
@@ -95,9 +101,12 @@ def test_up_runs_a_replicated_layout_whose_standbys_all_serve_a_synchronous_writ
         seen = read_lines_until(process, "Press Ctrl-C to stop.")
         assert any("synchronous standby per replica" in line for line in seen), seen
         url = json.loads((tmp_path / "run" / "stack.json").read_text())["balancer"]["url"]
-        put = urllib.request.Request(f"{url}/products/pear", method="PUT",
-                                     data=b'{"price": 700, "write_id": "w-pear"}',
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        put = urllib.request.Request(
+            f"{url}/products/pear",
+            method="PUT",
+            data=b'{"price": 700, "write_id": "w-pear"}',
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(put, timeout=10) as response:
             assert response.status in (200, 201)
         # remote_apply: acknowledged means applied on every standby, so each replica's own
@@ -112,8 +121,20 @@ def test_up_runs_a_replicated_layout_whose_standbys_all_serve_a_synchronous_writ
 
 @pytest.mark.slow
 def test_up_detached_keeps_the_apply_delay_it_was_given(tmp_path: Path) -> None:
-    up = run_cli_process(tmp_path, "up", "-d", "--json", "--port", "0", "--replicas", "1",
-                         "--storage", "replicated-async", "--apply-delay", "50")  # fmt: skip
+    up = run_cli_process(
+        tmp_path,
+        "up",
+        "-d",
+        "--json",
+        "--port",
+        "0",
+        "--replicas",
+        "1",
+        "--storage",
+        "replicated-async",
+        "--apply-delay",
+        "50",
+    )
     try:
         assert up.returncode == 0, up.stderr
         layout = json.loads(up.stdout)["layout"]

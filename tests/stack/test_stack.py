@@ -47,8 +47,9 @@ async def test_shared_write_through_the_balancer_is_read_back_by_every_replica(
 ) -> None:
     write_id = unique("w")
     async with running_stack(tmp_path, storage="shared") as stack, ClientSession() as http:
-        async with http.put(f"{stack.url}/products/apple",
-                            json={"price": 700, "write_id": write_id}) as r:
+        async with http.put(
+            f"{stack.url}/products/apple", json={"price": 700, "write_id": write_id}
+        ) as r:
             assert r.status == 200
         for replica in stack.replicas:
             async with http.get(f"{replica.url}/products/apple") as r:
@@ -61,8 +62,9 @@ async def test_shared_write_through_the_balancer_is_read_back_by_every_replica(
 async def test_private_write_is_found_on_exactly_one_replica(tmp_path: Path) -> None:
     write_id = unique("w")
     async with running_stack(tmp_path, storage="private") as stack, ClientSession() as http:
-        async with http.put(f"{stack.url}/products/apple",
-                            json={"price": 700, "write_id": write_id}) as r:
+        async with http.put(
+            f"{stack.url}/products/apple", json={"price": 700, "write_id": write_id}
+        ) as r:
             assert r.status == 200
             writer = r.headers["X-Replica"]
         found = []
@@ -73,9 +75,9 @@ async def test_private_write_is_found_on_exactly_one_replica(tmp_path: Path) -> 
                 else:
                     assert r.status == 404
         layers = [r.container.layer for r in stack.replicas]
-        assert all(
-            (layer / "var/lib/postgresql/data/PG_VERSION").exists() for layer in layers
-        ), "each replica container's PostgreSQL data lives in its own layer"
+        assert all((layer / "var/lib/postgresql/data/PG_VERSION").exists() for layer in layers), (
+            "each replica container's PostgreSQL data lives in its own layer"
+        )
     assert found == [writer]
     assert not any(layer.exists() for layer in layers), "stopping removes the container layers"
 
@@ -94,8 +96,9 @@ async def test_a_killed_replica_gives_502_or_is_routed_around_and_never_crashes_
         await victim.child.process.wait()
         answers: list[tuple[int, str]] = []
         for n in range(12):
-            async with http.put(f"{stack.url}/products/k{n}",
-                                json={"price": n, "write_id": unique("w")}) as r:
+            async with http.put(
+                f"{stack.url}/products/k{n}", json={"price": n, "write_id": unique("w")}
+            ) as r:
                 body = await r.json()
                 answers.append((r.status, r.headers.get("X-Replica", "balancer")))
                 if r.status == 502:
@@ -125,15 +128,18 @@ async def test_stop_leaves_no_process_behind(tmp_path: Path) -> None:
 async def test_the_admin_token_is_in_a_private_file_and_opens_the_admin_api(
     tmp_path: Path,
 ) -> None:
-    async with running_stack(tmp_path, storage="shared", replicas=2) as stack, \
-            ClientSession() as http:
+    async with (
+        running_stack(tmp_path, storage="shared", replicas=2) as stack,
+        ClientSession() as http,
+    ):
         token_file = stack.admin_token_file
         assert token_file.stat().st_mode & 0o777 == 0o600
         token = token_file.read_text().strip()
         async with http.get(f"{stack.admin_url}/replicas") as r:
             assert r.status == 401
-        async with http.get(f"{stack.admin_url}/replicas",
-                            headers={"Authorization": f"Bearer {token}"}) as r:
+        async with http.get(
+            f"{stack.admin_url}/replicas", headers={"Authorization": f"Bearer {token}"}
+        ) as r:
             assert r.status == 200
             assert sorted(x["name"] for x in await r.json()) == ["lbdemo-r1", "lbdemo-r2"]
     assert not token_file.exists()
@@ -147,8 +153,9 @@ async def test_dsn_runs_the_replicas_on_an_existing_server(
     async with stack_running as stack, ClientSession() as http:
         assert stack.describe()["layout"]["name"] == "external"
         assert not (tmp_path / "volumes").exists() or not any((tmp_path / "volumes").iterdir())
-        async with http.put(f"{stack.url}/products/dsn-key",
-                            json={"price": 9, "write_id": write_id}) as r:
+        async with http.put(
+            f"{stack.url}/products/dsn-key", json={"price": 9, "write_id": write_id}
+        ) as r:
             assert r.status == 200
         for replica in stack.replicas:
             async with http.get(f"{replica.url}/products/dsn-key") as r:
@@ -163,8 +170,10 @@ async def test_dsn_runs_the_replicas_on_an_existing_server(
 async def test_a_second_stack_on_the_same_state_root_is_refused_and_the_first_keeps_serving(
     tmp_path: Path,
 ) -> None:
-    async with running_stack(tmp_path, storage="shared", replicas=1) as first, \
-            ClientSession() as http:
+    async with (
+        running_stack(tmp_path, storage="shared", replicas=1) as first,
+        ClientSession() as http,
+    ):
         with pytest.raises(StateError, match="already running"):
             async with running_stack(tmp_path, storage="private", replicas=1):
                 pass

@@ -52,11 +52,18 @@ def test_up_then_sigint_leaves_no_child_alive_and_restarts_cleanly(
 
 
 def test_bad_flags_are_one_line_and_status_2(tmp_path: Path) -> None:
-    for args in (["--replicas", "0"], ["--storage", "cloud"], ["--dsn", "mysql://x"],
-                 ["--storage", "private", "--dsn", "postgresql://x"], ["--port", "99999"]):
+    for args in (
+        ["--replicas", "0"],
+        ["--storage", "cloud"],
+        ["--dsn", "mysql://x"],
+        ["--storage", "private", "--dsn", "postgresql://x"],
+        ["--port", "99999"],
+    ):
         result = subprocess.run(
             [sys.executable, "-m", "lbdemo", "up", "--state", str(tmp_path), *args],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -132,16 +132,27 @@ def test_a_secret_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("dsn", "shown", "bare", "password"),
     [
-        ("postgresql://u:s3cr%40t@db:5432/app", "postgresql://u:***@db:5432/app",
-         "postgresql://u@db:5432/app", "s3cr@t"),
-        ("postgresql://u@db/app?password=s3cret&sslmode=disable",
-         "postgresql://u@db/app?password=%2A%2A%2A&sslmode=disable",
-         "postgresql://u@db/app?sslmode=disable", "s3cret"),
-        ("postgresql://u@127.0.0.1:5432/app", "postgresql://u@127.0.0.1:5432/app",
-         "postgresql://u@127.0.0.1:5432/app", None),
+        (
+            "postgresql://u:s3cr%40t@db:5432/app",
+            "postgresql://u:***@db:5432/app",
+            "postgresql://u@db:5432/app",
+            "s3cr@t",
+        ),
+        (
+            "postgresql://u@db/app?password=s3cret&sslmode=disable",
+            "postgresql://u@db/app?password=%2A%2A%2A&sslmode=disable",
+            "postgresql://u@db/app?sslmode=disable",
+            "s3cret",
+        ),
+        (
+            "postgresql://u@127.0.0.1:5432/app",
+            "postgresql://u@127.0.0.1:5432/app",
+            "postgresql://u@127.0.0.1:5432/app",
+            None,
+        ),
         ("postgres://:pw@h/d", "postgres://:***@h/d", "postgres://h/d", "pw"),
     ],
-)  # fmt: skip
+)
 def test_a_dsn_is_shown_without_its_password_and_split_from_it(
     dsn: str, shown: str, bare: str, password: str | None
 ) -> None:

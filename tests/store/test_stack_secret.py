@@ -49,9 +49,10 @@ async def test_the_store_password_is_in_no_file_log_or_command_line_of_a_running
 ) -> None:
     password = load_or_create_secret(tmp_path)
     async with running_stack(tmp_path, storage=storage, replicas=2) as stack:
-        async with ClientSession() as http, http.put(
-            f"{stack.url}/products/k", json={"price": 1, "write_id": "w1"}
-        ) as r:
+        async with (
+            ClientSession() as http,
+            http.put(f"{stack.url}/products/k", json={"price": 1, "write_id": "w1"}) as r,
+        ):
             assert r.status == 200, "the replicas reach their store with the password"
         processes = descendants(os.getpid())
         assert len(processes) >= 4  # balancer, replicas, PostgreSQL and its backends

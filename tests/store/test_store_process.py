@@ -31,10 +31,14 @@ def _password_file(tmp_path: Path, text: str = "s3cret-from-a-file\n") -> Path:
 async def test_the_store_takes_its_password_from_a_file_and_demands_it(tmp_path: Path) -> None:
     secret = _password_file(tmp_path)
     with started(
-        STORE, "--pgdata", str(tmp_path / "pgdata"), "--listen", "127.0.0.1:0",
+        STORE,
+        "--pgdata",
+        str(tmp_path / "pgdata"),
+        "--listen",
+        "127.0.0.1:0",
         # the file wins; an empty $PGPASSWORD stands for none (the session may have set one)
         env={"LBDEMO_STORE_PASSWORD_FILE": str(secret), "PGPASSWORD": ""},
-    ) as proc:  # fmt: skip
+    ) as proc:
         ready = await ready_line(proc)
         dsn = ready["url"]
         conn = await asyncpg.connect(dsn, password="s3cret-from-a-file", timeout=5)
@@ -48,9 +52,13 @@ async def test_the_store_takes_its_password_from_a_file_and_demands_it(tmp_path:
 
 async def test_the_store_exits_1_when_postgres_dies(tmp_path: Path) -> None:
     with started(
-        STORE, "--pgdata", str(tmp_path / "pgdata"), "--listen", "127.0.0.1:0",
+        STORE,
+        "--pgdata",
+        str(tmp_path / "pgdata"),
+        "--listen",
+        "127.0.0.1:0",
         env={"PGPASSWORD": "from-the-environment"},
-    ) as proc:  # fmt: skip
+    ) as proc:
         ready = await ready_line(proc)
         conn = await asyncpg.connect(ready["url"], password="from-the-environment", timeout=5)
         await conn.close()
@@ -81,9 +89,12 @@ def test_a_store_without_a_usable_password_is_one_line_and_status_2(
         env = {"LBDEMO_STORE_PASSWORD_FILE": str(_password_file(tmp_path, "\n"))}
     result = subprocess.run(
         [sys.executable, "-m", STORE, "--pgdata", str(tmp_path / "pgdata")],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
         env={**os.environ, "PGPASSWORD": "", **env},
-    )  # fmt: skip
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and expected in result.stderr
     assert not (tmp_path / "pgdata").exists(), "nothing made"
