@@ -14,11 +14,12 @@ import socket
 from aiohttp import web
 
 from lbdemo.balancer.admin import create_admin_app
+from lbdemo.balancer.client import ClientConnection
 from lbdemo.balancer.config import BalancerConfig, Upstream
+from lbdemo.balancer.context import ProxyContext
 from lbdemo.balancer.health import HealthChecker
 from lbdemo.balancer.metrics import Metrics
 from lbdemo.balancer.pool import Replica, ReplicaSet
-from lbdemo.balancer.proxy import ClientConnection, ProxyContext
 from lbdemo.balancer.strategy import Strategy, make_strategy
 from lbdemo.errors import ProcessError
 from lbdemo.serving import http_url
