@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 import httptools
 
+from lbdemo.balancer.chunks import MAX_SIZE_DIGITS, ChunkSizes
 from lbdemo.balancer.exchange import Exchange
 from lbdemo.balancer.flow import (
     PAUSE_CLOSING,
@@ -67,6 +68,7 @@ class ClientConnection(FlowControl):
         "_body_at",
         "_checked_at",
         "_chunked",
+        "_chunks",
         "_close_when_idle",
         "_cookie",
         "_final",
@@ -87,7 +89,9 @@ class ClientConnection(FlowControl):
         "_plain_in",
         "_plain_method",
         "_plain_out",
+        "_proxy_connection",
         "_queue",
+        "_raw",
         "_reading",
         "_reject",
         "_seen_at",
@@ -104,6 +108,9 @@ class ClientConnection(FlowControl):
         self.ctx = ctx
         self.rx = 0
         self._parser = httptools.HttpRequestParser(self)
+        # Whether a connection stays open after a request is decided here (Exchange.keep_alive,
+        # on_message_begin), by Connection alone: llhttp would also close on Proxy-Connection.
+        self._parser.set_dangerous_leniencies(lenient_keep_alive=True)
         self._queue: deque[Exchange] = deque()
         self._reading: Exchange | None = None
         self._no_more = False
@@ -140,6 +147,11 @@ class ClientConnection(FlowControl):
         self._length = -1
         self._key_header: bytes | None = None
         self._cookie: bytes | None = None
+        self._proxy_connection = False
+        # The reads the head in progress came in (the request line is checked in them), and
+        # the chunk-size lines of a chunked body, followed in the raw bytes (chunks.py).
+        self._raw: list[bytes] = []
+        self._chunks: ChunkSizes | None = None
 
     # -- socket lifecycle --------------------------------------------------------------------------
 
@@ -214,6 +226,13 @@ class ClientConnection(FlowControl):
             return  # after "Connection: close" or an error, further input is ignored
         between = not self._in_head and self._reading is None
         begun = self._begun
+        if self._chunks is not None and not self._chunks.feed(data):
+            self._terminal(400, f"malformed request: a chunk size of {MAX_SIZE_DIGITS}+ digits")
+            return
+        if self._in_head:
+            self._raw.append(data)
+        else:
+            self._raw = [data]
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -222,6 +241,9 @@ class ClientConnection(FlowControl):
         except httptools.HttpParserError as exc:
             if self._reject is not None:
                 status, message = self._reject
+                if not status:
+                    self._set_pause(PAUSE_CLOSING)
+                    return
             elif isinstance(exc, httptools.HttpParserCallbackError):
                 log.error("data path failed", exc_info=exc.__context__ or exc)
                 status, message = 500, "internal error in the balancer"
@@ -271,6 +293,8 @@ class ClientConnection(FlowControl):
         raise _Reject(message)
 
     def on_message_begin(self) -> None:
+        if self._no_more:
+            self._refuse(0, "")  # after a request that closes the connection: read no more
         self._begun += 1
         self._in_head = True
         self._head_at = self.ctx.now
@@ -286,6 +310,8 @@ class ClientConnection(FlowControl):
         self._length = -1
         self._key_header = None
         self._cookie = None
+        self._proxy_connection = False
+        self._chunks = None
 
     def on_url(self, url: bytes) -> None:
         self._url.append(url)
@@ -310,6 +336,8 @@ class ClientConnection(FlowControl):
                 self._chunked = True
             elif lname == b"connection":
                 self._tokens = connection_tokens(value)
+            elif lname == b"proxy-connection":
+                self._proxy_connection = True  # llhttp reads it as Connection; h11 does not
             return
         if lname == b"x-forwarded-for":
             self._xff = value if self._xff is None else self._xff + b", " + value
@@ -343,11 +371,12 @@ class ClientConnection(FlowControl):
         if self._length > ctx.max_body:
             self._refuse(413, f"request body larger than {ctx.max_body} bytes")
         method = parser.get_method()
+        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
+        self._check_raw_head(method, url)
         headers = self._headers
         if self._tokens:
             headers = drop_nominated(headers, self._tokens)
         xff = self._ip if self._xff is None else self._xff + b", " + self._ip
-        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
         parts = [method, b" ", url, b" HTTP/1.1\r\n", *headers]
         parts += (b"X-Forwarded-For: ", xff, b"\r\nX-Forwarded-Proto: http\r\n")
         if self._chunked:
@@ -357,7 +386,13 @@ class ClientConnection(FlowControl):
         ex.has_host = self._has_host
         ex.chunked = self._chunked
         ex.http10 = parser.get_http_version() == "1.0"
-        ex.keep_alive = parser.should_keep_alive() and not self._close_when_idle
+        if self._proxy_connection:
+            # By Connection alone, as h11 reads it: llhttp counts Proxy-Connection too.
+            tokens = self._tokens or set()
+            keep = b"keep-alive" in tokens if ex.http10 else b"close" not in tokens
+        else:
+            keep = parser.should_keep_alive()
+        ex.keep_alive = keep and not self._close_when_idle
         if ctx.sticky_header is not None or ctx.sticky_cookie is not None:
             ex.key = ctx.key_from(self._key_header, self._cookie) if ctx.key_from else None
         queue = self._queue
@@ -370,6 +405,31 @@ class ClientConnection(FlowControl):
             self._dispatch(ex)
         else:
             self._set_pause(PAUSE_PIPELINE)
+
+    def _check_raw_head(self, method: bytes, url: bytes) -> None:
+        """What llhttp lets through and h11 refuses, seen in the raw bytes of the head.
+
+        The request line must have single spaces (llhttp skips extra ones); a chunked body's
+        size lines are followed from the head's end on. Only the slow path gets here: the fast
+        path's scan already takes single spaces and no body.
+        """
+        raw = self._raw[0] if len(self._raw) == 1 else b"".join(self._raw)
+        last = self._raw[-1]
+        self._raw = [last]  # a later head begins in this read at the earliest
+        at = raw.find(b"%s %s HTTP/" % (method, url))
+        if at < 0:
+            self._refuse(400, "malformed request line (one space between its parts)")
+        if not self._chunked:
+            return
+        end = raw.find(b"\r\n\r\n", at)
+        start = end + 4 - (len(raw) - len(last))  # where the body begins in this read
+        if end < 0 or not 0 <= start <= len(last):
+            return  # cannot tell (never for a head refused by nothing else): llhttp decides
+        chunks = ChunkSizes()
+        if not chunks.feed(last, start):
+            self._refuse(400, f"malformed request: a chunk size of {MAX_SIZE_DIGITS}+ digits")
+        if not chunks.done:
+            self._chunks = chunks
 
     def on_body(self, body: bytes) -> None:
         ex = self._reading
@@ -394,6 +454,7 @@ class ClientConnection(FlowControl):
         if ex is None:
             return
         ex.request_done = True
+        self._chunks = None
         if not ex.keep_alive:
             self._no_more = True
         if ex.discard:
