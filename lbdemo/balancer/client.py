@@ -38,6 +38,7 @@ from lbdemo.balancer.http import (
     drop_nominated,
     error_response,
 )
+from lbdemo.balancer.refused import RefusedConnection
 
 if TYPE_CHECKING:
     from lbdemo.balancer.context import ProxyContext
@@ -163,14 +164,32 @@ class ClientConnection(FlowControl):
             self._ip = str(peer[0]).encode("latin-1")
         # The lines a plain request head gets, built once per connection.
         self._forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % self._ip
-        self.ctx.connections.add(self)
+        ctx = self.ctx
+        held = ctx.per_client.get(self._ip, 0)
+        if held >= ctx.max_per_client:
+            # nginx's limit_conn: this address holds its share; the socket gets the 503 the
+            # global cap gives, and this object never counts as a connection.
+            why = f"too many connections from {self._ip.decode()} (limit {ctx.max_per_client})"
+            refused = RefusedConnection(ctx, why)
+            transport.set_protocol(refused)
+            refused.connection_made(transport)
+            return
+        ctx.per_client[self._ip] = held + 1
+        ctx.connections.add(self)
         self._seen_at = self._head_at = self._checked_at = self.ctx.now
         if self.ctx.closing:
             transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.ctx.connections.discard(self)
+        ctx = self.ctx
+        if self in ctx.connections:
+            ctx.connections.discard(self)
+            left = ctx.per_client[self._ip] - 1
+            if left:
+                ctx.per_client[self._ip] = left
+            else:
+                del ctx.per_client[self._ip]
         for ex in self._queue:
             if not ex.response_done:
                 ex.status = ex.status if ex.response_started else 499

@@ -38,9 +38,11 @@ class ProxyContext:
         "max_body",
         "max_connections",
         "max_header",
+        "max_per_client",
         "max_pipeline",
         "metrics",
         "now",
+        "per_client",
         "pool_max_idle",
         "replicas",
         "sticky_cookie",
@@ -70,6 +72,9 @@ class ProxyContext:
         self.max_header = config.max_header_bytes
         self.max_body = config.max_body_bytes
         self.max_connections = config.max_connections
+        self.max_per_client = config.max_connections_per_client
+        # Open connections per client address (only addresses with one or more).
+        self.per_client: dict[bytes, int] = {}
         self.max_pipeline = config.max_pipeline
         self.pool_max_idle = config.pool_max_idle
         sticky_header = getattr(strategy, "header", None)

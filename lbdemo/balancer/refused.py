@@ -23,15 +23,15 @@ class RefusedConnection(asyncio.Protocol):
     the socket closes when the client closes its side or after REFUSED_LINGER seconds.
     """
 
-    def __init__(self, ctx: ProxyContext) -> None:
+    def __init__(self, ctx: ProxyContext, message: str | None = None) -> None:
         self.ctx = ctx
+        self.message = message or f"too many connections (limit {ctx.max_connections})"
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = t = cast(asyncio.Transport, transport)
-        message = f"too many connections (limit {self.ctx.max_connections})"
-        t.write(error_response(503, message, None, close=True))
+        t.write(error_response(503, self.message, None, close=True))
         self.ctx.metrics.observe(None, 503, 0.0)
         try:
             t.write_eof()
