@@ -22,6 +22,7 @@ from lbdemo.balancer.metrics import Metrics
 from lbdemo.balancer.pool import Replica, ReplicaSet
 from lbdemo.balancer.strategy import Strategy, make_strategy
 from lbdemo.errors import ProcessError
+from lbdemo.process.listener import GuardedAppRunner, ListenerPolicy
 from lbdemo.serving import http_url
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,13 @@ class Balancer:
         self._sweeper = loop.create_task(self._sweep())
 
     async def _start_admin(self, host: str, port: int, token: str) -> None:
-        runner = web.AppRunner(create_admin_app(self, token), access_log=None)
+        # The admin port shares the process (and its descriptors) with the data port: the same
+        # head deadline and idle timeout, and caps of its own (lbdemo/process/listener.py).
+        policy = ListenerPolicy(
+            head_timeout=self.config.head_timeout,
+            keepalive_timeout=self.config.keepalive_timeout,
+        )
+        runner = GuardedAppRunner(create_admin_app(self, token), policy=policy, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:

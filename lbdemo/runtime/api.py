@@ -30,6 +30,7 @@ from lbdemo.containers.errors import (
 )
 from lbdemo.containers.mounts import Mount
 from lbdemo.errors import LbdemoError, UsageError
+from lbdemo.process.listener import CONTROL_POLICY, GuardedAppRunner, ListenerPolicy
 from lbdemo.runtime.engine import Runtime, parse_signal
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -169,15 +170,20 @@ def create_control_app(runtime: Runtime, token: str) -> web.Application:
 class ControlServer:
     """The control API of one running daemon, and the ``daemon.json`` that points at it."""
 
-    def __init__(self, runtime: Runtime, run_dir: Path) -> None:
+    def __init__(
+        self, runtime: Runtime, run_dir: Path, policy: ListenerPolicy = CONTROL_POLICY
+    ) -> None:
         self.runtime = runtime
+        self.policy = policy
         self.file = run_dir / DAEMON_FILE
         self.token = secrets.token_urlsafe(24)
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        runner = web.AppRunner(create_control_app(self.runtime, self.token), access_log=None)
+        runner = GuardedAppRunner(
+            create_control_app(self.runtime, self.token), policy=self.policy, access_log=None
+        )
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, "127.0.0.1", 0)

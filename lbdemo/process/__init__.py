@@ -1,0 +1,1 @@
+"""Running lbdemo's own processes and what they listen on."""
