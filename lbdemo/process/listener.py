@@ -42,6 +42,7 @@ class ListenerPolicy:
     """The limits of one aiohttp port (nginx's names in the comments)."""
 
     head_timeout: float = 10.0  # client_header_timeout
+    body_timeout: float = 20.0  # client_body_timeout (here: for the whole body, see read_body)
     keepalive_timeout: float = 75.0  # keepalive_timeout
     max_connections: int = 512  # worker_connections (here: per process, all guarded ports)
     max_per_client: int = 128  # limit_conn per client address
@@ -51,6 +52,43 @@ class ListenerPolicy:
 
 # The control ports (admin API, daemon API, dashboard) are used by one operator's tools.
 CONTROL_POLICY = ListenerPolicy()
+
+
+class BodyRefused(Exception):
+    """A request body that is not read: too large (413) or too slow (408)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def read_body(request: web.BaseRequest, max_bytes: int) -> bytes:
+    """The whole body of ``request``: to its declared length, or its last chunk.
+
+    One ``content.read(n)`` returns what has arrived so far, not the body: a body that came in
+    two TCP pieces (or two chunks) was judged on its first. Raises :class:`BodyRefused` for a
+    body over ``max_bytes`` (said or found) or not whole within the port's ``body_timeout``
+    (the data port's deadline for a body, without its allowance per byte: these are small).
+    """
+    handler = request.protocol
+    policy = handler._policy if isinstance(handler, GuardedRequestHandler) else CONTROL_POLICY
+    timeout = policy.body_timeout
+    too_large = f"body larger than {max_bytes} bytes"
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise BodyRefused(413, too_large)
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout):
+            while part := await request.content.readany():
+                size += len(part)
+                if size > max_bytes:
+                    raise BodyRefused(413, too_large)
+                parts.append(part)
+    except TimeoutError:
+        raise BodyRefused(408, f"request body not complete within {timeout:g} s") from None
+    return b"".join(parts)
 
 
 class ConnectionCounts:

@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
 
 from lbdemo.errors import StoreError
+from lbdemo.process import listener
 from lbdemo.process.listener import GuardedAppRunner, GuardedRequestHandler, ListenerPolicy
 from lbdemo.replica.catalog_config import (
     BANNER_HEADER,
@@ -115,13 +116,11 @@ async def add_replica_header(request: web.Request, response: web.StreamResponse)
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body, refusing more than MAX_BODY_BYTES before reading it all."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise InvalidInput(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidInput(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return body
+    """The whole request body (listener.read_body), refusing more than MAX_BODY_BYTES."""
+    try:
+        return await listener.read_body(request, MAX_BODY_BYTES)
+    except listener.BodyRefused as exc:
+        raise InvalidInput(exc.status, exc.message) from None
 
 
 async def put_product(request: web.Request) -> web.Response:

@@ -30,12 +30,20 @@ from lbdemo.containers.errors import (
 )
 from lbdemo.containers.mounts import Mount
 from lbdemo.errors import LbdemoError, UsageError
-from lbdemo.process.listener import CONTROL_POLICY, GuardedAppRunner, ListenerPolicy
+from lbdemo.process.listener import (
+    CONTROL_POLICY,
+    BodyRefused,
+    GuardedAppRunner,
+    ListenerPolicy,
+    read_body,
+)
 from lbdemo.runtime.engine import Runtime, parse_signal
 
 RUNTIME = web.AppKey("runtime", Runtime)
 TOKEN = web.AppKey("token", str)
 DAEMON_FILE = "daemon.json"
+# A container's image, name, mounts and labels: far less than this.
+MAX_BODY_BYTES = 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -60,12 +68,14 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except LbdemoError as exc:
         return web.json_response({"message": str(exc)}, status=_status_for(exc))
+    except BodyRefused as exc:  # too large or too slow
+        return web.json_response({"message": exc.message}, status=exc.status)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(await read_body(request, MAX_BODY_BYTES))
+    except (ValueError, RecursionError):
         raise UsageError("request body must be a JSON object") from None
     if not isinstance(body, dict):
         raise UsageError("request body must be a JSON object")

@@ -30,10 +30,11 @@ from lbdemo.store.base import MemoryStore
 HEAD_TIMEOUT = 0.6
 HALF_HEAD = b"GET /x HTTP/1.1\r\nHost: t\r\nAuthorization: Bear"
 
-Start = Callable[[ListenerPolicy], Awaitable[tuple[int, Callable[[], Awaitable[None]]]]]
+Stop = Callable[[], Awaitable[None]]
+TOKENS: dict[int, str] = {}  # port -> bearer token, where one is needed
 
 
-async def _admin(policy: ListenerPolicy) -> tuple[int, Callable[[], Awaitable[None]]]:
+async def _admin(policy: ListenerPolicy) -> tuple[int, Stop]:
     config = BalancerConfig(
         admin_host="127.0.0.1",
         admin_token="t",
@@ -45,24 +46,27 @@ async def _admin(policy: ListenerPolicy) -> tuple[int, Callable[[], Awaitable[No
     assert balancer.admin_port is not None and balancer._admin is not None
     # The admin API's caps are the control ports' defaults; the test's, for a quick run.
     cast(GuardedAppRunner, balancer._admin).server.policy = policy  # type: ignore[union-attr]
+    TOKENS[balancer.admin_port] = "t"
     return balancer.admin_port, balancer.stop
 
 
-async def _daemon(policy: ListenerPolicy, tmp: Path) -> tuple[int, Callable[[], Awaitable[None]]]:
+async def _daemon(policy: ListenerPolicy, tmp: Path) -> tuple[int, Stop]:
     control = ControlServer(cast(Any, object()), tmp, policy)
     await control.start()
     assert control.url is not None
-    return int(control.url.rsplit(":", 1)[1]), control.stop
+    port = int(control.url.rsplit(":", 1)[1])
+    TOKENS[port] = control.token
+    return port, control.stop
 
 
-async def _dashboard(policy: ListenerPolicy) -> tuple[int, Callable[[], Awaitable[None]]]:
+async def _dashboard(policy: ListenerPolicy) -> tuple[int, Stop]:
     dashboard = Dashboard(policy=policy)
     await dashboard.start()
     assert dashboard.url is not None
     return int(dashboard.url.rsplit(":", 1)[1]), dashboard.stop
 
 
-async def _replica(policy: ListenerPolicy) -> tuple[int, Callable[[], Awaitable[None]]]:
+async def _replica(policy: ListenerPolicy) -> tuple[int, Stop]:
     headers = replica_policy("r1").headers
     policy = ListenerPolicy(**{**policy.__dict__, "headers": headers})
     runner = create_runner(create_app(ReplicaSettings("r1"), MemoryStore()), policy=policy)
@@ -185,3 +189,46 @@ async def test_a_head_begun_after_a_request_has_its_own_deadline(tmp_path: Path)
         writer.close()
         assert b"HTTP/1.1 408 " in rest
         assert HEAD_TIMEOUT * 0.9 <= time.monotonic() - began < HEAD_TIMEOUT + 2
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("admin", "/replicas"), ("daemon", "/containers"), ("replica", "/products/p1")],
+)
+async def test_a_body_not_whole_in_time_gets_408(name: str, path: str, tmp_path: Path) -> None:
+    """Every handler that reads a body reads it whole, within the port's body deadline."""
+    policy = ListenerPolicy(body_timeout=HEAD_TIMEOUT)
+    async with _port(name, policy, tmp_path) as port:
+        token = TOKENS.get(port, "")
+        method = "PUT" if name == "replica" else "POST"
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+        )
+        reader, writer = await _open(port, "127.0.0.1", head.encode() + b'{"name": ')
+        began = time.monotonic()
+        line = await asyncio.wait_for(reader.readline(), 5)
+        elapsed = time.monotonic() - began
+        writer.close()
+        assert b" 408 " in line
+        assert HEAD_TIMEOUT * 0.9 <= elapsed < HEAD_TIMEOUT + 2
+
+
+@pytest.mark.parametrize(("name", "path"), [("admin", "/replicas"), ("daemon", "/containers")])
+async def test_a_json_body_in_pieces_is_read_whole(name: str, path: str, tmp_path: Path) -> None:
+    """The control APIs judge the whole body, however it is cut (and bad JSON is a 400)."""
+    async with _port(name, ListenerPolicy(), tmp_path) as port:
+        token = TOKENS[port]
+        for body, want in ((b'{"name": "r9", "url": "http://127.0.0.1:9"}', 201), (b"{\xff", 400)):
+            if name == "daemon":
+                body, want = (b'{"image": 5}', 400) if want == 201 else (body, want)
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            reader, writer = await _open(port, "127.0.0.1", head + body[:3])
+            await asyncio.sleep(0.05)
+            writer.write(body[3:])
+            line = await asyncio.wait_for(reader.readline(), 5)
+            writer.close()
+            assert int(line.split()[1]) == want, (body, line)
