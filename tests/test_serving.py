@@ -1,4 +1,4 @@
-"""The server skeleton (lbdemo.serving) and the three processes that run on it, started for real.
+"""The server skeleton (lbdemo.process.serve) and the three processes that run on it, for real.
 
 Each process is a real ``python -m ...`` child on 127.0.0.1 port 0: its ready line is read, it
 serves, SIGTERM ends it with status 0; bad arguments end it with one line and status 2.
@@ -22,10 +22,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from lbdemo import serving
 from lbdemo.balancer.__main__ import main as balancer_main
 from lbdemo.bench.replica import main as bench_replica_main
 from lbdemo.errors import ProcessError, StoreError, UsageError
+from lbdemo.process import serve as serving
 from lbdemo.replica.__main__ import main as replica_main
 from lbdemo.store.embedded import ServerInfo
 

@@ -1,7 +1,8 @@
 """``python -m lbdemo.balancer``: run one balancer until SIGTERM/SIGINT.
 
-Runs on the server skeleton of :mod:`lbdemo.serving` (loop, signals, the ready line). The ready
-line also gives ``admin_url`` and, when this process made the admin token up, ``admin_token``.
+Runs on the server skeleton of :mod:`lbdemo.process.serve` (loop, signals, the ready line).
+The ready line also gives ``admin_url`` and, when this process made the admin token up,
+``admin_token``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.balancer.config import STRATEGIES, BalancerConfig, parse_upstream
 from lbdemo.balancer.server import Balancer
 from lbdemo.config import ADMIN_TOKEN_ENV, admin_token_from_env
 from lbdemo.errors import UsageError
+from lbdemo.process import serve as serving
 
 NAME = "lbdemo.balancer"
 

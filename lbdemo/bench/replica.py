@@ -1,8 +1,8 @@
 """The benchmark's replica: ``GET /`` answers a few bytes with ``X-Replica``; nothing else.
 
 Run as ``python -m lbdemo.bench.replica --name r1 [--listen 127.0.0.1:0]``, on the server
-skeleton of :mod:`lbdemo.serving` (it prints the ready line). It is deliberately trivial so the
-numbers measure the proxies, not the replicas.
+skeleton of :mod:`lbdemo.process.serve` (it prints the ready line). It is deliberately trivial
+so the numbers measure the proxies, not the replicas.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from lbdemo import serving
+from lbdemo.process import serve as serving
 
 NAME_KEY = web.AppKey("name", str)
 

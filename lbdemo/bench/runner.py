@@ -28,9 +28,9 @@ from lbdemo import __version__
 from lbdemo.bench import loadgen
 from lbdemo.bench.loadgen import LoadResult
 from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
-from lbdemo.bench.procs import Children, wait_port
 from lbdemo.files import write_json, write_text
-from lbdemo.procs import free_port
+from lbdemo.process.children import Children, wait_port
+from lbdemo.process.spawn import free_port
 from lbdemo.provenance import run_provenance
 
 REPORT_FORMAT = "lbdemo-bench/1"

@@ -5,8 +5,8 @@ not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). The passwo
 ``$LBDEMO_STORE_PASSWORD_FILE`` names (a container's mounted secret), else the DSN's, else
 ``$PGPASSWORD``. With ``$LBDEMO_READ_DSN``
 (a replicated layout: its own streaming standby) its reads go there and its writes to the first.
-Runs on the server skeleton of :mod:`lbdemo.serving`: the ready line comes once it is connected
-to its store and listening.
+Runs on the server skeleton of :mod:`lbdemo.process.serve`: the ready line comes once it is
+connected to its store and listening.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.config import (
     READ_DSN_ENV,
     STORE_DSN_ENV,
@@ -29,6 +28,7 @@ from lbdemo.config import (
 )
 from lbdemo.containers.names import validate_container_name
 from lbdemo.errors import UsageError
+from lbdemo.process import serve as serving
 from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
 from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
 from lbdemo.store.base import Store

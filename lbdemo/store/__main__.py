@@ -24,9 +24,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.config import PGPASSWORD_ENV, STORE_PASSWORD_FILE_ENV, store_password_from_env
 from lbdemo.errors import ProcessError, UsageError
+from lbdemo.process import serve as serving
 from lbdemo.store.embedded import SUPERUSER, EmbeddedPostgres
 
 PROG = "python -m lbdemo.store"
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class StoreServer:
-    """The server as :mod:`lbdemo.serving` runs one: started, watched, stopped."""
+    """The server as :mod:`lbdemo.process.serve` runs one: started, watched, stopped."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         host, self.port = args.listen

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from lbdemo import cli
 from lbdemo.bench.loadgen import LoadResult, parse_wrk, run_builtin
-from lbdemo.bench.procs import Children
 from lbdemo.bench.replica import create_app
 from lbdemo.bench.runner import (
     BenchConfig,
@@ -26,6 +25,7 @@ from lbdemo.bench.runner import (
     write_report,
 )
 from lbdemo.errors import ProcessError
+from lbdemo.process.children import Children
 
 WRK_SAMPLE = """Running 5s test @ http://127.0.0.1:8080/
   1 threads and 32 connections

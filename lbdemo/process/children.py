@@ -63,9 +63,9 @@ class Children:
     def start_with_ready_line(
         self, name: str, argv: Sequence[str], timeout: float = 30.0
     ) -> dict[str, object]:
-        """Start a server process (see :mod:`lbdemo.serving`); return its JSON ready line.
+        """Start a server process (see :mod:`lbdemo.process.serve`); return its JSON ready line.
 
-        Other lines before it are skipped, as :func:`lbdemo.procs.spawn` skips them.
+        Other lines before it are skipped, as :func:`lbdemo.process.spawn.spawn` skips them.
         """
         proc = self.start(name, argv)
         assert proc.stdout is not None

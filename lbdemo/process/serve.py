@@ -10,7 +10,8 @@ module does the rest, the same way for each (uvicorn's habit):
 * startup → serve until stopped → shutdown, in that order. ``shutdown`` always runs, also after a
   startup that failed half-way or was interrupted by a signal.
 * the ready line: once listening, one JSON line on stdout,
-  ``{"event": "ready", "pid": ..., "url": ..., ...}``; :func:`lbdemo.procs.spawn` waits for it.
+  ``{"event": "ready", "pid": ..., "url": ..., ...}``; :func:`lbdemo.process.spawn.spawn` waits
+  for it.
 
 Exit status: 0 after a stop signal, 2 for bad input (:class:`UsageError`), 1 when the server
 could not start (any other :class:`LbdemoError`, or an ``OSError`` such as a port in use) or
