@@ -18,13 +18,14 @@ from lbdemo.balancer.config import STRATEGIES, BalancerConfig, parse_upstream
 from lbdemo.balancer.server import Balancer
 from lbdemo.config import ADMIN_TOKEN_ENV, admin_token_from_env
 from lbdemo.errors import UsageError
-from lbdemo.process import serve as serving
+from lbdemo.process.options import hostport_argument, server_parser
+from lbdemo.process.serve import serve
 
 NAME = "lbdemo.balancer"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = serving.server_parser("python -m lbdemo.balancer", "Run the lbdemo load balancer.")
+    p = server_parser("python -m lbdemo.balancer", "Run the lbdemo load balancer.")
     p.add_argument(
         "--upstream",
         action="append",
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--admin",
         default=None,
-        type=serving.hostport_argument,
+        type=hostport_argument,
         metavar="HOST:PORT",
         help="admin API address",
     )
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{NAME}: error: {exc}", file=sys.stderr)
         return 2
-    return serving.serve(
+    return serve(
         NAME,
         lambda: BalancerServer(config, generated),
         use_uvloop=not args.no_uvloop,

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from lbdemo.process import serve as serving
+from lbdemo.process.options import server_parser
+from lbdemo.process.serve import AppServer, serve
 
 NAME_KEY = web.AppKey("name", str)
 
@@ -34,15 +35,15 @@ def create_app(name: str) -> web.Application:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = serving.server_parser("python -m lbdemo.bench.replica", "Run one bench replica.")
+    parser = server_parser("python -m lbdemo.bench.replica", "Run one bench replica.")
     parser.add_argument("--name", default="r1", help="sent as X-Replica")
     args = parser.parse_args(argv)
     if not args.name.isascii() or not args.name.isalnum():
         parser.error(f"--name must be ASCII letters and digits, got {args.name!r}")
     host, port = args.listen
-    return serving.serve(
+    return serve(
         f"lbdemo.bench.replica {args.name}",
-        lambda: serving.AppServer(create_app(args.name), host, port),
+        lambda: AppServer(create_app(args.name), host, port),
         use_uvloop=not args.no_uvloop,
         log_level=args.log_level,
     )

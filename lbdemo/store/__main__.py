@@ -26,7 +26,8 @@ from typing import Any
 
 from lbdemo.config import PGPASSWORD_ENV, STORE_PASSWORD_FILE_ENV, store_password_from_env
 from lbdemo.errors import ProcessError, UsageError
-from lbdemo.process import serve as serving
+from lbdemo.process.options import server_parser
+from lbdemo.process.serve import serve
 from lbdemo.store.embedded import SUPERUSER, EmbeddedPostgres
 
 PROG = "python -m lbdemo.store"
@@ -34,7 +35,7 @@ LOG_POLL_S = 0.2
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = serving.server_parser(PROG, "Run one PostgreSQL server in the foreground.")
+    parser = server_parser(PROG, "Run one PostgreSQL server in the foreground.")
     parser.add_argument(
         "--pgdata",
         type=Path,
@@ -117,7 +118,7 @@ async def _echo_log(path: Path, offset: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return serving.serve(
+    return serve(
         "lbdemo.store",
         lambda: StoreServer(args),
         # asyncio's own loop: the supervising side, whose subprocesses may need user=/group=

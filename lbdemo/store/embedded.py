@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lbdemo.errors import StoreError
-from lbdemo.process.spawn import Child, RunAs, free_port, pid_alive, signal_pid, spawn
+from lbdemo.process.pids import pid_alive, signal_pid
+from lbdemo.process.ports import free_port
+from lbdemo.process.spawn import Child, RunAs, spawn
 from lbdemo.store.secret import new_password
 
 SERVICE_USER = "pgserver"
