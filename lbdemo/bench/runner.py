@@ -31,7 +31,7 @@ from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
 from lbdemo.files import write_json, write_text
 from lbdemo.process.children import Children
 from lbdemo.process.ports import free_port, wait_port
-from lbdemo.provenance import run_provenance
+from lbdemo.report.provenance import run_provenance
 
 REPORT_FORMAT = "lbdemo-bench/1"
 

@@ -36,7 +36,7 @@ from lbdemo.faults.metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, SETTLE_TIMEOUT_S, Injected, Nemesis
 from lbdemo.history import History, Op
 from lbdemo.loadrun import LocustRun
-from lbdemo.stats import percentile
+from lbdemo.report.stats import percentile
 
 DEFAULT_DURATION_S = 40.0  # warm-up + 5 faults x (hold + recovery) + a tail, per layout
 WARMUP_S = 2.0
