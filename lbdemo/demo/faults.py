@@ -32,7 +32,7 @@ from lbdemo.checker.anomalies import STALE_READ
 from lbdemo.checker.durability import prove_durability, render_durability
 from lbdemo.demo.pipeline import RunContext, Scenario, wait_for_traffic
 from lbdemo.demo.upgrade import failed_requests
-from lbdemo.faults.metrics import parse_retries, scrape_metrics
+from lbdemo.faults.balancer_metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, SETTLE_TIMEOUT_S, Injected, Nemesis
 from lbdemo.history import History, Op
 from lbdemo.loadrun import LocustRun

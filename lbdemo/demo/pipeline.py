@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lbdemo.checker import Audit, CheckResult, check
-from lbdemo.demo.audit import restrict, take_audit
+from lbdemo.checker.audit import restrict
+from lbdemo.demo.final_read import take_audit
 from lbdemo.demo.replication import (
     CATCH_UP_SLACK_S,
     LagSampler,
