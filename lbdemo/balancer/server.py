@@ -22,8 +22,8 @@ from lbdemo.balancer.metrics import Metrics
 from lbdemo.balancer.pool import Replica, ReplicaSet
 from lbdemo.balancer.strategy import Strategy, make_strategy
 from lbdemo.errors import ProcessError
+from lbdemo.process.address import http_url
 from lbdemo.process.listener import GuardedAppRunner, ListenerPolicy
-from lbdemo.serving import http_url
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,2 @@
-"""Running lbdemo's own processes and what they listen on."""
+"""Processes: spawning children and knowing them by pid, the skeleton every server process runs
+on, the one "ready" line between the two, and the policy every aiohttp port listens under."""
