@@ -151,7 +151,7 @@ class ClientConnection(FlowControl):
         self._proxy_connection = False
         # The reads the head in progress came in (the request line is checked in them), and
         # the chunk-size lines of a chunked body, followed in the raw bytes (chunks.py).
-        self._raw: list[bytes] = []
+        self._raw: bytes | list[bytes] = b""
         self._chunks: ChunkSizes | None = None
 
     # -- socket lifecycle --------------------------------------------------------------------------
@@ -248,10 +248,12 @@ class ClientConnection(FlowControl):
         if self._chunks is not None and not self._chunks.feed(data):
             self._terminal(400, f"malformed request: a chunk size of {MAX_SIZE_DIGITS}+ digits")
             return
-        if self._in_head:
-            self._raw.append(data)
+        if not self._in_head:
+            self._raw = data  # most heads come in one read: no list for them
+        elif isinstance(self._raw, bytes):
+            self._raw = [self._raw, data]
         else:
-            self._raw = [data]
+            self._raw.append(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -391,7 +393,14 @@ class ClientConnection(FlowControl):
             self._refuse(413, f"request body larger than {ctx.max_body} bytes")
         method = parser.get_method()
         url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
-        self._check_raw_head(method, url)
+        raw = self._raw
+        if not isinstance(raw, bytes):
+            self._raw = last = raw[-1]  # a later head begins in this read at the earliest
+            raw = b"".join(raw)
+        else:
+            last = raw
+        if b"  " in raw or self._chunked:  # else the request line has no double space
+            self._check_raw_head(method, url, raw, last)
         headers = self._headers
         if self._tokens:
             headers = drop_nominated(headers, self._tokens)
@@ -425,16 +434,14 @@ class ClientConnection(FlowControl):
         else:
             self._set_pause(PAUSE_PIPELINE)
 
-    def _check_raw_head(self, method: bytes, url: bytes) -> None:
+    def _check_raw_head(self, method: bytes, url: bytes, raw: bytes, last: bytes) -> None:
         """What llhttp lets through and h11 refuses, seen in the raw bytes of the head.
 
         The request line must have single spaces (llhttp skips extra ones); a chunked body's
         size lines are followed from the head's end on. Only the slow path gets here: the fast
-        path's scan already takes single spaces and no body.
+        path's scan already takes single spaces and no body. ``raw`` holds the reads of this
+        head (and maybe earlier messages), ``last`` the read in progress.
         """
-        raw = self._raw[0] if len(self._raw) == 1 else b"".join(self._raw)
-        last = self._raw[-1]
-        self._raw = [last]  # a later head begins in this read at the earliest
         at = raw.find(b"%s %s HTTP/" % (method, url))
         if at < 0:
             self._refuse(400, "malformed request line (one space between its parts)")
