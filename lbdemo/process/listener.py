@@ -43,6 +43,9 @@ class ListenerPolicy:
 
     head_timeout: float = 10.0  # client_header_timeout
     body_timeout: float = 20.0  # client_body_timeout (here: for the whole body, see read_body)
+    # After an answer given before its body was read (a 408, 413 or 401), the rest of the body
+    # is read and dropped this long at most, so the answer is not lost to a reset; aiohttp's.
+    lingering_time: float = 10.0  # lingering_time
     keepalive_timeout: float = 75.0  # keepalive_timeout
     max_connections: int = 512  # worker_connections (here: per process, all guarded ports)
     max_per_client: int = 128  # limit_conn per client address
@@ -255,6 +258,7 @@ def guard(
     guarded.counts = counts
     guarded.handler_class = handler_class
     guarded._kwargs["keepalive_timeout"] = policy.keepalive_timeout
+    guarded._kwargs["lingering_time"] = policy.lingering_time
     return guarded
 
 

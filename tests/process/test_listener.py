@@ -197,7 +197,7 @@ async def test_a_head_begun_after_a_request_has_its_own_deadline(tmp_path: Path)
 )
 async def test_a_body_not_whole_in_time_gets_408(name: str, path: str, tmp_path: Path) -> None:
     """Every handler that reads a body reads it whole, within the port's body deadline."""
-    policy = ListenerPolicy(body_timeout=HEAD_TIMEOUT)
+    policy = ListenerPolicy(body_timeout=HEAD_TIMEOUT, lingering_time=0.5)
     async with _port(name, policy, tmp_path) as port:
         token = TOKENS.get(port, "")
         method = "PUT" if name == "replica" else "POST"
@@ -232,3 +232,28 @@ async def test_a_json_body_in_pieces_is_read_whole(name: str, path: str, tmp_pat
             line = await asyncio.wait_for(reader.readline(), 5)
             writer.close()
             assert int(line.split()[1]) == want, (body, line)
+
+
+@pytest.mark.parametrize("name", PORTS)
+async def test_a_head_trickled_a_byte_at_a_time_gets_408_at_the_deadline(
+    name: str, tmp_path: Path
+) -> None:
+    """Bytes that keep coming do not move the head deadline (an idle timer alone would)."""
+    policy = ListenerPolicy(head_timeout=HEAD_TIMEOUT, keepalive_timeout=30)
+    async with _port(name, policy, tmp_path) as port:
+        reader, writer = await _open(port, "127.0.0.1", b"G")
+        began = time.monotonic()
+
+        async def trickle() -> None:
+            for byte in b"ET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"x" * 1000:
+                writer.write(bytes([byte]))
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        try:
+            status, body, _ = await _answer(reader, 5)
+        finally:
+            sender.cancel()
+            writer.close()
+        assert status == 408 and "head" in body["error"]
+        assert HEAD_TIMEOUT * 0.9 <= time.monotonic() - began < HEAD_TIMEOUT + 2
