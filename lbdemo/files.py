@@ -1,5 +1,8 @@
-"""Writing the files lbdemo writes: through the path the user named, one-line errors. The one
-writer of every file the project writes (reports, audits, stack.json, the bench's results).
+"""The files lbdemo writes and the JSON it reads from users: one-line errors for both.
+
+The one writer of every file the project writes (reports, audits, stack.json, the bench's
+results), and the words for what is wrong in a JSON input (:func:`describe_bad_json`: how deep
+it is nested, which character was found where JSON has none).
 
 What a path names decides how it is written (issue 21, item 3; docs/checker.md, "Output files"):
 
@@ -17,8 +20,11 @@ What a path names decides how it is written (issue 21, item 3; docs/checker.md, 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +99,113 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     except ValueError as exc:
         raise UsageError(f"cannot write {path}: {exc}") from None
     write_text(path, text + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the JSON files users hand to lbdemo (reports, audits): bounded in size and depth,
+# numbers within what the readers compute with, and a refusal names what it found.
+
+_INT_LIMIT = 2**63  # counts are 64-bit everywhere else (PostgreSQL, the schemas' readers)
+
+
+class _Refused(ValueError):
+    """A value JSON allows (or Python's json module does) that lbdemo does not read."""
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"found {name}, which JSON does not have (a figure must be finite)")
+
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > 19 or abs(value := int(text)) >= _INT_LIMIT:
+        raise _Refused(f"found a whole number of {digits:,} digits, beyond 64 bits")
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"found {text[:40]}, beyond the range of a double")
+    return value
+
+
+def read_json(path: str | os.PathLike[str], what: str, max_bytes: int) -> Any:
+    """The JSON value in the file ``path``, a ``what`` (``"report"``) of at most ``max_bytes``;
+    anything else is one UsageError line naming what was found."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+    def refuse(reason: str) -> UsageError:
+        return UsageError(f"{path}: not an lbdemo {what} ({reason})")
+
+    if len(raw) > max_bytes:
+        raise refuse(f"more than {max_bytes:,} bytes")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise refuse("not JSON: " + describe_bad_json(raw, "invalid character (byte 0)"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"not UTF-8 text: byte {exc.start:,} is 0x{raw[exc.start]:02X}") from None
+    try:
+        return json.loads(text, parse_constant=_constant, parse_int=_integer, parse_float=_float)
+    except RecursionError:
+        raise refuse(f"not JSON: {too_deep(raw)}") from None
+    except _Refused as exc:
+        raise refuse(f"not JSON as lbdemo reads it: {exc}") from None
+    except ValueError as exc:
+        raise refuse(f"not JSON: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Naming what was found in JSON that is refused (only on the error path: none of it is fast).
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
+_INVALID_AT = re.compile(r"invalid character \(byte (\d+)\)")
+_NOT_JSON = (b"NaN", b"-Infinity", b"Infinity")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the arrays and objects of ``raw`` nest (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRING.sub(b"", raw)):
+        if bracket in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def too_deep(raw: bytes) -> str:
+    """The words for JSON that a decoder gave up on (RecursionError): how deep it is."""
+    return (
+        f"JSON nested {json_depth(raw):,} levels deep, more than the decoder takes (about "
+        f"Python's recursion limit, {sys.getrecursionlimit():,})"
+    )
+
+
+def describe_bad_json(raw: bytes, message: str) -> str:
+    """A decoder's ``invalid character (byte N)`` with what is at byte N named: NaN and the
+    infinities (which JSON does not have), a UTF-8 byte-order mark, or the character's code."""
+    match = _INVALID_AT.search(message)
+    if match is None:
+        return message
+    at = int(match.group(1))
+    if at > 0 and raw[at - 1 : at] == b"-" and raw.startswith(b"Infinity", at):
+        at -= 1
+    rest = raw[at : at + 16]
+    if rest.startswith(b"\xef\xbb\xbf"):
+        found = "a UTF-8 byte-order mark (EF BB BF), which JSON text must not start with"
+    else:
+        word = next((w for w in _NOT_JSON if rest.startswith(w)), None)
+        if word is not None:
+            found = f"{word.decode()}, which JSON does not have (a figure must be finite)"
+        else:
+            char = rest.decode("utf-8", "replace")[:1] or "end of text"
+            found = f"U+{ord(char):04X} {char!r}" if len(char) == 1 else char
+    return f"{message}: found {found}"
