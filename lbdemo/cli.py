@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from lbdemo import __version__, commands
 from lbdemo.errors import LbdemoError
+from lbdemo.files import printable
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -74,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.func(args)
     except LbdemoError as exc:
-        print(f"lbdemo: error: {exc}", file=sys.stderr)
+        # An error may quote a history or a report (a client's name, a key): one clean line.
+        print(f"lbdemo: error: {printable(str(exc), one_line=True)}", file=sys.stderr)
         return 2
     except OSError as exc:
         # Nearly always a path the user named (--state, --out) that cannot be made or written.

@@ -1,4 +1,5 @@
-"""The files lbdemo writes and the JSON it reads from users: one-line errors for both.
+"""The files lbdemo writes, the JSON it reads from users, and text from outside on its way to
+a terminal (:func:`printable`): one-line errors for all three.
 
 The one writer of every file the project writes (reports, audits, stack.json, the bench's
 results), and the words for what is wrong in a JSON input (:func:`describe_bad_json`: how deep
@@ -209,3 +210,26 @@ def describe_bad_json(raw: bytes, message: str) -> str:
             char = rest.decode("utf-8", "replace")[:1] or "end of text"
             found = f"U+{ord(char):04X} {char!r}" if len(char) == 1 else char
     return f"{message}: found {found}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Text from outside (a history, a report, a client) on its way to a terminal or a file.
+
+# C0 controls but newline and tab, DEL, C1 (U+0080-U+009F: 0x9B is CSI on some terminals), and
+# the bidirectional overrides that reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` with every control character a terminal would act on (ESC, BEL, NUL, CR, C1,
+    DEL, bidi overrides) shown as an escape (``\\x1b``) instead: what was sent stays visible,
+    and nothing from a history can set a terminal's title or move its cursor. Newlines and tabs
+    are kept, unless ``one_line`` (an error line): then a newline is ``\\n`` too. Every print
+    of data from outside goes through this."""
+    text = _CONTROL.sub(_escape, text)
+    return text.replace("\n", "\\n") if one_line else text
