@@ -21,7 +21,6 @@ from lbdemo.checker import CONSISTENT, INCONSISTENT, check, load_audit
 from lbdemo.errors import UsageError
 from lbdemo.files import printable
 from lbdemo.history import read_history
-from lbdemo.provenance import run_provenance
 from lbdemo.report import (
     Limits,
     build_report,
@@ -33,6 +32,7 @@ from lbdemo.report import (
     write_text,
 )
 from lbdemo.report.io import refuse_overwriting_inputs
+from lbdemo.report.provenance import run_provenance
 
 
 def rate_limit(text: str) -> float:

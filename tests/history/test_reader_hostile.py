@@ -82,7 +82,7 @@ def test_a_control_character_is_named_by_its_code(tmp_path: Path) -> None:
 def test_a_line_longer_than_the_limit_is_refused_without_reading_it_all(
     tmp_path: Path,
 ) -> None:
-    from lbdemo.history import MAX_LINE_BYTES
+    from lbdemo.history.reader import MAX_LINE_BYTES
 
     path = tmp_path / "h.jsonl"
     with path.open("wb") as fh:
@@ -94,7 +94,7 @@ def test_a_line_longer_than_the_limit_is_refused_without_reading_it_all(
 
 
 def test_a_header_line_longer_than_the_limit_is_refused(tmp_path: Path) -> None:
-    from lbdemo.history import MAX_LINE_BYTES
+    from lbdemo.history.reader import MAX_LINE_BYTES
 
     path = tmp_path / "h.jsonl"
     path.write_bytes(b'{"type": "header", "x": "' + b"a" * (MAX_LINE_BYTES + 10) + b'"}\n')
