@@ -17,11 +17,13 @@ from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import (
+    STACK_LOCK_FD_ENV,
     STORE_DSN_ENV,
     add_state_argument,
     admin_token_from_env,
     state_root,
     store_dsn_from_env,
+    take_stack_lock_fd,
 )
 from lbdemo.dashboard import Dashboard
 from lbdemo.deployment import RUNTIMES
@@ -30,7 +32,7 @@ from lbdemo.layout import DEFAULT_VOLUME, LAYOUT_CHOICES, Layout
 from lbdemo.process.pids import pid_alive, signal_pid
 from lbdemo.runtime.engine import PROJECT, RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
-from lbdemo.stack import LOOPBACK, Stack, StackConfig
+from lbdemo.stack import LOOPBACK, Stack, StackConfig, StackLock
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0
@@ -402,14 +404,60 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     stack_file = config.run_dir / "stack.json"
     log_path = config.run_dir / "up.log"
+    # The stack lock this process took at its first instant goes to the background process,
+    # which holds it from then on; a `down` meanwhile signals us (the lock names our pid until
+    # the child's does), and we stop the child before going.
+    lock_fd = take_stack_lock_fd(config.run_dir / "stack.lock")
+    stop_asked = False
+
+    def on_term(signum: int, frame: object) -> None:
+        nonlocal stop_asked
+        stop_asked = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    if lock_fd is not None:
+        env[STACK_LOCK_FD_ENV] = str(lock_fd)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+            pass_fds=() if lock_fd is None else (lock_fd,),
         )
+    if lock_fd is not None:
+        os.ftruncate(lock_fd, 0)
+        os.pwrite(lock_fd, str(process.pid).encode(), 0)
+        os.close(lock_fd)  # the child's copy keeps the lock
+    try:
+        return _wait_until_up(
+            args, process, stack_file, log_path, timeout_of(config), lambda: stop_asked
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def timeout_of(config: StackConfig) -> float:
     # The docker runtime may first build its image (minutes on a new machine, no registry).
-    timeout_s = DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+    return DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+
+
+def _wait_until_up(
+    args: argparse.Namespace,
+    process: subprocess.Popen[bytes],
+    stack_file: Path,
+    log_path: Path,
+    timeout_s: float,
+    stop_asked: Callable[[], bool],
+) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if stop_asked():
+            process.terminate()  # during start-up it stops what it started (`up`'s handler)
+            process.wait()
+            raise StateError("stopped during start-up (by `lbdemo down`); nothing is running")
         description = _read_description(stack_file)
         if description is not None and description.get("pid") == process.pid:
             if args.json:
@@ -440,17 +488,33 @@ def _read_description(path: Path) -> dict[str, Any] | None:
 
 
 def run_down(args: argparse.Namespace) -> int:
-    supervisor_file = state_root(args) / "run" / "supervisor.pid"
-    pid = _running_supervisor(supervisor_file)
-    if pid is None:
+    """Stop the stack: whoever holds the state root's stack lock (an `up` from its first
+    instant, also while it starts) and the supervisor; wait until the lock is free."""
+    run_dir = state_root(args) / "run"
+    supervisor_file, lock = run_dir / "supervisor.pid", run_dir / "stack.lock"
+
+    def holders() -> set[int]:
+        found = {_running_supervisor(supervisor_file), StackLock.holder(lock)}
+        return {pid for pid in found if pid is not None and pid != os.getpid()}
+
+    if not holders() and not StackLock.held(lock):
         print(f"lbdemo: no stack is running on {state_root(args)}", file=sys.stderr)
         return 0
-    signal_pid(pid, signal.SIGTERM)
+    signalled: set[int] = set()
     deadline = time.monotonic() + 30
-    while pid_alive(pid) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        current = holders()
+        if not current and not StackLock.held(lock):
+            break
+        # The lock names `up -d`'s first process, then its background one: signal each.
+        for pid in current - signalled:
+            signal_pid(pid, signal.SIGTERM)
+            signalled.add(pid)
         time.sleep(0.05)
-    if pid_alive(pid):
-        signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
+    else:
+        for pid in signalled | holders():
+            if pid_alive(pid):
+                signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
     print("lbdemo: stopped")
     return 0
 
