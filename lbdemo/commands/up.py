@@ -99,6 +99,12 @@ def register(subparsers: Any) -> None:
     add_runtime_argument(up)
     add_project_argument(up)
     up.add_argument(
+        "--adopt-volume",
+        action="store_true",
+        help="--runtime docker: use the named volume even when another state root's stack made "
+        "it (refused otherwise; its database's password is rewritten)",
+    )
+    up.add_argument(
         "--detach",
         "-d",
         action="store_true",
@@ -164,6 +170,7 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         restart=args.restart,
         runtime=args.runtime,
         project=args.project,
+        adopt_volume=args.adopt_volume,
         **extra,
     )
 
@@ -198,6 +205,8 @@ def run_up(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
             )
+    elif args.adopt_volume:
+        raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
     if args.detach:
         if args.dashboard:
             raise UsageError(
@@ -397,6 +406,7 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         config.runtime,
         "--project",
         config.project,
+        *(["--adopt-volume"] if config.adopt_volume else []),
     ]
     env = dict(os.environ)
     if config.layout.dsn:
