@@ -443,13 +443,13 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         os.close(lock_fd)  # the child's copy keeps the lock
     try:
         return _wait_until_up(
-            args, process, stack_file, log_path, timeout_of(config), lambda: stop_asked
+            args, process, stack_file, log_path, _timeout_of(config), lambda: stop_asked
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def timeout_of(config: StackConfig) -> float:
+def _timeout_of(config: StackConfig) -> float:
     # The docker runtime may first build its image (minutes on a new machine, no registry).
     return DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
 
