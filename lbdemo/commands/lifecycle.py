@@ -20,10 +20,10 @@ from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import DaemonError
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
+from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import LbdemoError, UsageError
 from lbdemo.runtime.client import DaemonClient, DaemonRefusal, DaemonUnavailable
-from lbdemo.runtime.engine import RESTART_POLICIES
 
 RUN_FAILED = 125  # docker run's status when the engine refuses
 

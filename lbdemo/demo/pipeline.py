@@ -33,7 +33,9 @@ from lbdemo.demo.replication import (
     replication_section,
     wait_caught_up,
 )
-from lbdemo.deployment import Deployment, Target, open_deployment
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.deployment import Deployment, open_deployment
+from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
@@ -42,7 +44,7 @@ from lbdemo.loadrun import MAX_THINK_MS, LocustRun, live_history_files, run_locu
 from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
-from lbdemo.stack import Stack, StackConfig
+from lbdemo.runtime.stack import Stack
 
 Progress = Callable[[str], None]
 
@@ -160,9 +162,10 @@ class RunContext:
     def local_stack(self) -> Stack:
         """The local runtime's stack, for scenarios that act on its containers (the plan
         refuses those scenarios on another runtime before anything starts)."""
-        if not isinstance(self.stack, Stack):
+        local = self.stack.local_stack
+        if local is None:
             raise UsageError(f"the {self.spec.scenario} scenario runs on the local runtime only")
-        return self.stack
+        return local
 
 
 class Scenario:
@@ -208,7 +211,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     history_file = out / f"{label}-history.jsonl"
     history_file.unlink(missing_ok=True)
     stack = open_deployment(spec.stack, spec.target)
-    local = stack if isinstance(stack, Stack) else None
+    local = stack.local_stack
     layout = spec.stack.layout
     if spec.target is not None:
         progress(
@@ -295,7 +298,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     result = check(history, audit)
     progress(f"checked {len(history.ops):,} operations in {time.monotonic() - began:.2f} s")
     # The docker runtime's engine version and image (tag and id): what ran the containers.
-    docker_info: dict[str, Any] | None = getattr(stack, "runtime_info", None)
+    docker_info = stack.runtime_report()
     meta = {
         "label": label,
         "scenario": scenario.name,

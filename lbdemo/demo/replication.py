@@ -28,7 +28,7 @@ from lbdemo.checker.anomalies import STALE_READ
 from lbdemo.errors import StoreError
 from lbdemo.history import History, Op
 from lbdemo.report.markdown import table
-from lbdemo.stack import Stack
+from lbdemo.runtime.stack import Stack
 from lbdemo.stats import percentile
 
 SAMPLE_EVERY_S = 0.2

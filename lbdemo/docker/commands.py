@@ -24,11 +24,10 @@ from lbdemo.containers.display import (
     print_volume_inspect,
     table,
 )
-from lbdemo.deployment import RUNTIMES
+from lbdemo.deploy.names import PROJECT, RUNTIMES, Project
+from lbdemo.deploy.signals import parse_signal
 from lbdemo.docker.containers import engine_says
-from lbdemo.docker.project import Project
 from lbdemo.errors import UsageError
-from lbdemo.runtime.engine import PROJECT, parse_signal
 
 if TYPE_CHECKING:
     import docker

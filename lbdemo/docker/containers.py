@@ -20,8 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiohttp
 
 from lbdemo.config import STORE_DSN_ENV
+from lbdemo.deploy.names import (
+    PRIVATE_STORE_OF_LABEL,
+    REPLICA_SERVICE,
+    SERVICE_LABEL,
+    STORE_SERVICE,
+    Project,
+)
 from lbdemo.docker import contract
-from lbdemo.docker.project import PRIVATE_STORE_OF_LABEL, REPLICA_SERVICE, STORE_SERVICE, Project
 from lbdemo.errors import ProcessError, StateError
 from lbdemo.store.embedded import SUPERUSER
 
@@ -268,8 +274,6 @@ def log_tail(container: Container, lines: int = 3) -> str:
 
 
 def _service(container: Container) -> str:
-    from lbdemo.runtime.engine import SERVICE_LABEL
-
     return str((container.labels or {}).get(SERVICE_LABEL, ""))
 
 

@@ -1,4 +1,5 @@
-"""The same stack as :class:`~lbdemo.stack.Stack`, as real containers of a Docker Engine.
+"""The Docker runtime's stack: the local :class:`~lbdemo.runtime.stack.Stack`, as real containers
+of a Docker Engine.
 
 ``DockerStack(config).start()`` does what ``docker compose up`` would, through the Engine API:
 
@@ -44,21 +45,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.config import docker_image_from_env
+from lbdemo.deploy.admin import BalancerAdmin
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.events import Event
+from lbdemo.deploy.host import STACK_FORMAT, HostBalancedStack, start_balancer, write_admin_token
+from lbdemo.deploy.lock import StackLock
+from lbdemo.deploy.names import STATE_ROOT_LABEL, Project
 from lbdemo.docker.containers import Engine, container_pid, published_url
-from lbdemo.docker.project import STATE_ROOT_LABEL, Project
 from lbdemo.docker.supervisor import Supervisor
 from lbdemo.errors import StateError
 from lbdemo.procs import Child
-from lbdemo.runtime.admin import BalancerAdmin
-from lbdemo.runtime.engine import Event
-from lbdemo.stack import (
-    STACK_FORMAT,
-    HostBalancedStack,
-    StackConfig,
-    StackLock,
-    start_balancer,
-    write_admin_token,
-)
 from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:
@@ -120,6 +116,14 @@ class DockerStack(HostBalancedStack):
         self._claimed = False
 
     # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def local_stack(self) -> None:
+        return None  # the engine's containers: no local process handles
+
+    def runtime_report(self) -> dict[str, Any] | None:
+        """The engine's version and the image (tag and id) the containers ran."""
+        return self.runtime_info
 
     @property
     def replicas(self) -> Sequence[DockerReplica]:

@@ -29,8 +29,9 @@ from lbdemo.containers.errors import (
     VolumeInUseError,
 )
 from lbdemo.containers.mounts import Mount
+from lbdemo.deploy.signals import parse_signal
 from lbdemo.errors import LbdemoError, UsageError
-from lbdemo.runtime.engine import Runtime, parse_signal
+from lbdemo.runtime.supervisor import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 TOKEN = web.AppKey("token", str)
