@@ -26,8 +26,8 @@ from lbdemo.dashboard import Dashboard
 from lbdemo.deploy.config import LOOPBACK, StackConfig
 from lbdemo.deploy.deployment import open_stack
 from lbdemo.deploy.events import Event, describe_event
-from lbdemo.deploy.layout import DEFAULT_VOLUME, LAYOUT_CHOICES, Layout
-from lbdemo.deploy.names import PROJECT, RUNTIMES
+from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
+from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
 from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.procs import pid_alive, signal_pid
@@ -136,7 +136,7 @@ def add_project_argument(parser: argparse.ArgumentParser) -> None:
 def volume_for(runtime: str, project: str) -> str:
     """The shared layout's named volume: the project's on Docker (``lbdemo-pgdata`` for the
     default project, as on the local runtime), so two projects never share one by accident."""
-    return f"{project}-pgdata" if runtime == "docker" else DEFAULT_VOLUME
+    return Project(project).volume if runtime == "docker" else DEFAULT_VOLUME
 
 
 def config_from(args: argparse.Namespace) -> StackConfig:
