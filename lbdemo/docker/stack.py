@@ -180,11 +180,30 @@ class DockerStack(HostBalancedStack):
         await engine.call(engine.create_network, project)
         password = load_or_create_secret(config.state_root)
         names = [project.replica_name(k) for k in range(1, config.replicas + 1)]
-        # Stores first, together; each replica's DSN names its store by container name.
-        stores: dict[str, str] = {}  # replica -> its store's container name
+        stores = await self._start_stores(names, password)
+        containers = await asyncio.gather(
+            *(
+                engine.call(engine.run_replica, project, self.image, n, stores[n], password)
+                for n in names
+            )
+        )
+        replicas = await asyncio.gather(*(self._healthy_replica(c) for c in containers))
+        self._replicas = {r.name: r for r in replicas}
+        self.balancer = await start_balancer(config, [(r.name, r.url) for r in replicas])
+        admin_url = self.admin_url
+        assert admin_url is not None
+        self.admin = BalancerAdmin(admin_url, config.admin_token)
+        write_admin_token(self.admin_token_file, config.admin_token)
+        self.supervisor = Supervisor(self, engine)
+        self.supervisor.start()
+
+    async def _start_stores(self, names: list[str], password: str) -> dict[str, str]:
+        """The store containers, together, until each is ready; which store each replica's DSN
+        names (by container name)."""
+        engine, project, config = self.engine, self.project, self.config
+        assert engine is not None and self.image is not None
         if config.layout.store_per_replica:
-            for name in names:
-                stores[name] = project.private_store_name(name)
+            stores = {name: project.private_store_name(name) for name in names}
             await asyncio.gather(
                 *(
                     engine.call(
@@ -215,21 +234,7 @@ class DockerStack(HostBalancedStack):
             *(engine.wait_store_ready(s) for s in sorted(set(stores.values())))
         )
         self._store_ids = {c.name: (c.id, container_pid(c)) for c in ready}
-        containers = await asyncio.gather(
-            *(
-                engine.call(engine.run_replica, project, self.image, n, stores[n], password)
-                for n in names
-            )
-        )
-        replicas = await asyncio.gather(*(self._healthy_replica(c) for c in containers))
-        self._replicas = {r.name: r for r in replicas}
-        self.balancer = await start_balancer(config, [(r.name, r.url) for r in replicas])
-        admin_url = self.admin_url
-        assert admin_url is not None
-        self.admin = BalancerAdmin(admin_url, config.admin_token)
-        write_admin_token(self.admin_token_file, config.admin_token)
-        self.supervisor = Supervisor(self, engine)
-        self.supervisor.start()
+        return stores
 
     def _claim_project(self) -> None:
         """The project's containers are leftovers to remove, unless a live stack of another

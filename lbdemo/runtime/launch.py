@@ -185,18 +185,8 @@ class Launcher:
         return server
 
     async def _replica(self, container: Container) -> ContainerProcess:
-        server = None
-        password: str | None
-        read_dsn: str | None = None
-        if self.layout.store_per_replica:
-            server = await self._start_postgres(container)
-            dsn, password = server.info.dsn, self.pg_password
-        elif self.layout.replicated:
-            dsn, password = self._replica_store()
-            server = await self._start_standby(container)
-            read_dsn = server.info.dsn
-        else:
-            dsn, password = self._replica_store()
+        """The replica process, with its own PostgreSQL or standby if the layout gives it one."""
+        server, dsn, password, read_dsn = await self._replica_stores(container)
         try:
             child = await spawn(
                 f"replica {container.name}",
@@ -220,6 +210,20 @@ class Launcher:
                 self.store.set_state(container.id, "exited", exit_code=1)
             raise
         return ContainerProcess(container, child, server, dsn)
+
+    async def _replica_stores(
+        self, container: Container
+    ) -> tuple[EmbeddedPostgres | None, str, str | None, str | None]:
+        """Where the replica writes and reads, from the layout: its own server (started here,
+        or None), the DSN and password it writes with, the DSN of its own standby for reads."""
+        if self.layout.store_per_replica:
+            server = await self._start_postgres(container)
+            return server, server.info.dsn, self.pg_password, None
+        dsn, password = self._replica_store()
+        if self.layout.replicated:
+            standby = await self._start_standby(container)
+            return standby, dsn, password, standby.info.dsn
+        return None, dsn, password, None
 
     @staticmethod
     async def healthy(proc: ContainerProcess) -> None:

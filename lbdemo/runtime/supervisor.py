@@ -372,34 +372,38 @@ class Runtime:
             for old in list(self.replicas):
                 if old.container.labels.get(SERVICE_LABEL) != REPLICA_SERVICE:
                     continue  # containers started with `lbdemo run` are the user's to replace
-                new_container = self.create(
-                    image,
-                    self.next_replica_name(),
-                    old.container.mounts,
-                    dict(old.container.labels),
-                    old.container.restart_policy,
-                )
-                new = await self._start_and_join(new_container)
-                progress(f"{new.name} ({new.id[:12]}, {image}) joined; draining {old.name}")
-                old.stopping = True
-                await self._leave(old, drain=True)
-                await asyncio.sleep(LEAVE_GRACE_S)
-                code = await self._stop_processes(old, signal.SIGTERM, STOP_TIMEOUT_S)
-                self._record_exit(old.id, code)
-                self.store.remove(old.id, force=True)
-                progress(f"{old.name} ({old.id[:12]}, {old.image}) stopped and removed")
-                replaced.append(
-                    {
-                        "old": old.name,
-                        "old_id": old.id,
-                        "old_image": old.image,
-                        "new": new.name,
-                        "new_id": new.id,
-                        "new_image": image,
-                    }
-                )
-                self._event("upgrade", old=old.name, new=new.name, image=image)
+                replaced.append(await self._replace_with(old, image, progress))
         return replaced
+
+    async def _replace_with(
+        self, old: ContainerProcess, image: str, progress: Callable[[str], None]
+    ) -> dict[str, str]:
+        """One step of the rolling upgrade: the new replica in, then the old one drained out."""
+        new_container = self.create(
+            image,
+            self.next_replica_name(),
+            old.container.mounts,
+            dict(old.container.labels),
+            old.container.restart_policy,
+        )
+        new = await self._start_and_join(new_container)
+        progress(f"{new.name} ({new.id[:12]}, {image}) joined; draining {old.name}")
+        old.stopping = True
+        await self._leave(old, drain=True)
+        await asyncio.sleep(LEAVE_GRACE_S)
+        code = await self._stop_processes(old, signal.SIGTERM, STOP_TIMEOUT_S)
+        self._record_exit(old.id, code)
+        self.store.remove(old.id, force=True)
+        progress(f"{old.name} ({old.id[:12]}, {old.image}) stopped and removed")
+        self._event("upgrade", old=old.name, new=new.name, image=image)
+        return {
+            "old": old.name,
+            "old_id": old.id,
+            "old_image": old.image,
+            "new": new.name,
+            "new_id": new.id,
+            "new_image": image,
+        }
 
     def next_replica_name(self) -> str:
         return DEFAULT_PROJECT.next_replica_name([c.name for c in self.store.list(all=True)])
