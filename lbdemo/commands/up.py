@@ -30,7 +30,7 @@ from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
 from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
 from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
-from lbdemo.procs import pid_alive, signal_pid
+from lbdemo.process.pids import pid_alive, signal_pid
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0

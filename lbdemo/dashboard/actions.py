@@ -14,7 +14,7 @@ from urllib.parse import quote
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from lbdemo.deploy.names import DEFAULT_PROJECT, PROJECT, PROJECT_LABEL, SERVICE_LABEL
-from lbdemo.lookup import ask_every
+from lbdemo.replica.lookup import ask_every
 from lbdemo.runtime.stack import Stack
 
 UPGRADE_IMAGE = "lbdemo/catalog:1.1"

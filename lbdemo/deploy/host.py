@@ -12,7 +12,7 @@ from typing import Any
 from lbdemo.config import ADMIN_TOKEN_ENV
 from lbdemo.deploy.config import StackConfig
 from lbdemo.files import write_json
-from lbdemo.procs import Child, spawn
+from lbdemo.process.spawn import Child, spawn
 
 STACK_FORMAT = "lbdemo-stack/1"  # docs/schemas/lbdemo-stack-1.schema.json
 

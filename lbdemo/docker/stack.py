@@ -54,7 +54,7 @@ from lbdemo.deploy.names import STATE_ROOT_LABEL, Project
 from lbdemo.docker.containers import Engine, container_pid, published_url
 from lbdemo.docker.supervisor import Supervisor
 from lbdemo.errors import StateError
-from lbdemo.procs import Child
+from lbdemo.process.spawn import Child
 from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:

@@ -41,7 +41,7 @@ from lbdemo.containers.images import (
 from lbdemo.deploy.layout import Layout
 from lbdemo.deploy.names import DB_NAME
 from lbdemo.errors import ProcessError, StateError, StoreError
-from lbdemo.procs import spawn
+from lbdemo.process.spawn import spawn
 from lbdemo.runtime.process import ContainerProcess, stack_store_of
 from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres

@@ -9,7 +9,7 @@ from typing import Any
 
 from lbdemo.containers.containers import Container
 from lbdemo.deploy.names import DB_NAME
-from lbdemo.procs import Child
+from lbdemo.process.spawn import Child
 from lbdemo.store.embedded import EmbeddedPostgres
 
 

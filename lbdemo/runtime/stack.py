@@ -49,7 +49,7 @@ from lbdemo.deploy.names import (
     SERVICE_LABEL,
     STORE_SERVICE,
 )
-from lbdemo.procs import Child
+from lbdemo.process.spawn import Child
 from lbdemo.runtime.api import ControlServer
 from lbdemo.runtime.launch import ContainerProcess
 from lbdemo.runtime.supervisor import Runtime
