@@ -1,4 +1,4 @@
-"""The engine calls a docker stack makes: network, volume, store and replica containers.
+"""The Docker runtime's engine calls: network, volume, store and replica containers.
 
 The ``docker`` package blocks, so every call runs in a worker thread (:meth:`Engine.call`).
 Such a call cannot be cancelled halfway: a Ctrl-C during start-up would otherwise leave a
