@@ -1,0 +1,83 @@
+"""What the pipeline loads, audits and reports on: a deployment, whoever runs it.
+
+The pipeline (:mod:`lbdemo.demo.pipeline`) needs these things of what it tests: start it, the
+balancer's URL, every replica's name and URL (the audit asks each one directly), what ran it
+(for the report), stop it. Three things provide them, opened here by runtime name and nowhere
+else:
+
+* ``local``: :class:`~lbdemo.runtime.stack.Stack`, lbdemo's own runtime (processes, layers and
+  volumes in the state root). The default: nothing to install.
+* ``docker``: :class:`~lbdemo.docker.stack.DockerStack`, the same stack as real containers of a
+  Docker Engine, the shared store's data on a real named volume.
+* ``target``: :class:`~lbdemo.deploy.target.TargetDeployment`, a deployment someone else runs,
+  given by URLs. lbdemo neither starts nor stops it.
+
+Scenarios that act on the stack itself (upgrade, faults, the replicated layouts' lag sampler,
+the live dashboard) need the local runtime's handles (:attr:`Deployment.local_stack`) and say so
+before anything starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.events import Event
+from lbdemo.deploy.target import Target, TargetDeployment
+from lbdemo.docker.stack import DockerStack
+from lbdemo.runtime.stack import Stack
+
+
+class Endpoint(Protocol):
+    """One replica as the audit sees it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+
+class Deployment(Protocol):
+    """What :func:`~lbdemo.demo.pipeline.run_under_load` runs its load against."""
+
+    runtime_name: str  # "local", "docker" or "target": every report says which ran it
+    started_in_s: float | None
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def replicas(self) -> Sequence[Endpoint]: ...
+
+    @property
+    def local_stack(self) -> Stack | None:
+        """The local runtime's stack, for what acts on its processes; None on another."""
+        ...
+
+    def runtime_report(self) -> dict[str, Any] | None:
+        """What the report says about what ran the containers beyond the runtime's name (the
+        Docker Engine and image); None when there is nothing more to say."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def open_stack(
+    config: StackConfig, *, on_event: Callable[[Event], None] | None = None
+) -> Stack | DockerStack:
+    """A stack on ``config.runtime``: lbdemo's own runtime, or the Docker Engine's
+    (``on_event``: told of every change once it is up)."""
+    if config.runtime == "docker":
+        return DockerStack(config, on_event=on_event)
+    return Stack(config, on_event=on_event)
+
+
+def open_deployment(config: StackConfig, target: Target | None = None) -> Deployment:
+    """The deployment a run loads: the one at ``target``, or a stack on ``config.runtime``."""
+    if target is not None:
+        return TargetDeployment(target)
+    return open_stack(config)
