@@ -178,7 +178,10 @@ LAYERS = [
     ("lbdemo.demo", ["lbdemo.commands"]),
     ("lbdemo.dashboard", ["lbdemo.commands", "lbdemo.demo"]),
     ("lbdemo.faults", ["lbdemo.commands", "lbdemo.demo"]),
-    ("lbdemo.deploy", ["lbdemo.commands", "lbdemo.demo", "lbdemo.dashboard"]),
+    (
+        "lbdemo.deploy",
+        ["lbdemo.commands", "lbdemo.demo", "lbdemo.dashboard", "lbdemo.runtime", "lbdemo.docker"],
+    ),
     ("lbdemo.runtime", ["lbdemo.commands", "lbdemo.demo", "lbdemo.docker"]),
     ("lbdemo.docker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.runtime"]),
     ("lbdemo.checker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.report"]),
@@ -204,3 +207,27 @@ def test_the_pipeline_asks_the_deployment_not_its_class() -> None:
     """The Deployment protocol says what a run needs: no isinstance, no getattr on the stack."""
     source = (ROOT / PACKAGE / "demo" / "pipeline.py").read_text()
     assert "isinstance(stack" not in source and "getattr(stack" not in source
+
+
+def folder_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph between lbdemo's packages (a top-level module counts as its own folder)."""
+    folders: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        for target in targets:
+            here, there = module.split(".")[:2], target.split(".")[:2]
+            if here != there:
+                folders.setdefault(".".join(here), set()).add(".".join(there))
+    return folders
+
+
+def test_folder_graph_of_a_cycle_between_two_packages() -> None:
+    graph = {"lbdemo.a.x": {"lbdemo.b.y"}, "lbdemo.b.z": {"lbdemo.a.w"}}
+    assert find_cycle(folder_graph(graph)) == ["lbdemo.a", "lbdemo.b", "lbdemo.a"]
+
+
+def test_no_cycle_between_packages() -> None:
+    """Stricter than no cycle between modules: the packages themselves form layers, so a reader
+    can learn one folder at a time from the bottom (deploy/ below runtime/ and docker/, the
+    opener in stacks/ above them)."""
+    cycle = find_cycle(folder_graph(import_graph()))
+    assert cycle is None, "packages import each other: " + " -> ".join(cycle or [])

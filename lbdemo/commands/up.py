@@ -24,13 +24,13 @@ from lbdemo.config import (
 )
 from lbdemo.dashboard import Dashboard
 from lbdemo.deploy.config import LOOPBACK, StackConfig
-from lbdemo.deploy.deployment import open_stack
 from lbdemo.deploy.events import Event, describe_event
 from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
 from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
 from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.process.pids import pid_alive, signal_pid
+from lbdemo.stacks import open_stack
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0

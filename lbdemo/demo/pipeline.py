@@ -35,7 +35,7 @@ from lbdemo.demo.replication import (
     wait_caught_up,
 )
 from lbdemo.deploy.config import StackConfig
-from lbdemo.deploy.deployment import Deployment, open_deployment
+from lbdemo.deploy.deployment import Deployment
 from lbdemo.deploy.layout import Layout
 from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
@@ -47,6 +47,7 @@ from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
 from lbdemo.report.provenance import run_provenance
 from lbdemo.runtime.stack import Stack
+from lbdemo.stacks import open_deployment
 from lbdemo.store.version import embedded_postgres_version
 
 Progress = Callable[[str], None]

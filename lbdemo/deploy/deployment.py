@@ -2,8 +2,8 @@
 
 The pipeline (:mod:`lbdemo.demo.pipeline`) needs these things of what it tests: start it, the
 balancer's URL, every replica's name and URL (the audit asks each one directly), what ran it
-(for the report), stop it. Three things provide them, opened here by runtime name and nowhere
-else:
+(for the report), stop it. Three things provide them, opened by runtime name in one place,
+:mod:`lbdemo.stacks` (the one package above every runtime):
 
 * ``local``: :class:`~lbdemo.runtime.stack.Stack`, lbdemo's own runtime (processes, layers and
   volumes in the state root). The default: nothing to install.
@@ -19,14 +19,11 @@ before anything starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from lbdemo.deploy.config import StackConfig
-from lbdemo.deploy.events import Event
-from lbdemo.deploy.target import Target, TargetDeployment
-from lbdemo.docker.stack import DockerStack
-from lbdemo.runtime.stack import Stack
+if TYPE_CHECKING:  # the runtimes import deploy/, never the other way round
+    from lbdemo.runtime.stack import Stack
 
 
 class Endpoint(Protocol):
@@ -64,20 +61,3 @@ class Deployment(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-def open_stack(
-    config: StackConfig, *, on_event: Callable[[Event], None] | None = None
-) -> Stack | DockerStack:
-    """A stack on ``config.runtime``: lbdemo's own runtime, or the Docker Engine's
-    (``on_event``: told of every change once it is up)."""
-    if config.runtime == "docker":
-        return DockerStack(config, on_event=on_event)
-    return Stack(config, on_event=on_event)
-
-
-def open_deployment(config: StackConfig, target: Target | None = None) -> Deployment:
-    """The deployment a run loads: the one at ``target``, or a stack on ``config.runtime``."""
-    if target is not None:
-        return TargetDeployment(target)
-    return open_stack(config)
