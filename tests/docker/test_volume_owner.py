@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lbdemo.deploy.names import STATE_ROOT_LABEL, Project
 from lbdemo.docker.containers import Engine
-from lbdemo.docker.project import STATE_ROOT_LABEL, Project
 from lbdemo.errors import StateError
 
 if TYPE_CHECKING:
