@@ -1,5 +1,5 @@
-"""The daemon's control API: what ``lbdemo run/stop/kill/rm/upgrade`` talk to, as ``docker`` talks
-to dockerd.
+"""The local runtime's daemon API: what ``lbdemo run/stop/kill/rm/upgrade`` talk to, as
+``docker`` talks to dockerd.
 
 It listens on 127.0.0.1 (a free port) for as long as ``lbdemo up`` runs and accepts a request
 only with ``Authorization: Bearer <token>``. Where and how to reach it is written to
@@ -29,6 +29,7 @@ from lbdemo.containers.errors import (
     VolumeInUseError,
 )
 from lbdemo.containers.mounts import Mount
+from lbdemo.deploy.signals import parse_signal
 from lbdemo.errors import LbdemoError, UsageError
 from lbdemo.process.listener import (
     CONTROL_POLICY,
@@ -37,7 +38,7 @@ from lbdemo.process.listener import (
     ListenerPolicy,
     read_body,
 )
-from lbdemo.runtime.engine import Runtime, parse_signal
+from lbdemo.runtime.supervisor import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 TOKEN = web.AppKey("token", str)
@@ -61,7 +62,8 @@ def _status_for(exc: LbdemoError) -> int:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token first; then lbdemo's errors become Docker-like JSON errors, never a traceback."""
-    given = request.headers.get("Authorization", "").encode()
+    # aiohttp keeps bytes that are not UTF-8 as surrogates: back to those bytes, never a 500.
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, f"Bearer {request.app[TOKEN]}".encode()):
         return web.json_response({"message": "missing or wrong bearer token"}, status=401)
     try:
