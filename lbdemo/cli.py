@@ -27,6 +27,7 @@ HELP_ORDER = (
     "up",
     "get",
     "check",
+    "export",
     "compare",
     "lifecycle",
     "containers",

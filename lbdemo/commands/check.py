@@ -3,6 +3,7 @@
     lbdemo check REPORT.json [--expect consistent|inconsistent] [--max-stale-rate R]
                  [--max-lost-writes N] [--junit FILE]
     lbdemo check --history H.jsonl [H2.jsonl ...] [--audit AUDIT.json] [same options]
+    lbdemo check --history FILE --from jepsen|porcupine [same options]
                  [--json REPORT.json] [--markdown REPORT.md] [--html REPORT.html]
 
 Exit status: 0 when every expectation and limit holds (or none was given), 1 when one does not
@@ -19,7 +20,8 @@ from typing import Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, Audit, CheckResult, check, load_audit
 from lbdemo.errors import UsageError
-from lbdemo.history import History, read_history
+from lbdemo.history import History
+from lbdemo.interop.formats import FROM, load
 from lbdemo.report import (
     Limits,
     build_report,
@@ -71,6 +73,14 @@ def register(subparsers: Any) -> None:
         help="check these history files instead of reading a report",
     )
     parser.add_argument(
+        "--from",
+        dest="source",
+        choices=FROM,
+        help="the --history file is another tool's: a Jepsen/Knossos history (EDN, or a "
+        "Jepsen log) or Porcupine's (JSON, or its test logs); without it the format is told "
+        "by the content when that is unambiguous (docs/history-format.md)",
+    )
+    parser.add_argument(
         "--audit", metavar="AUDIT.json", help="the final audit of the replicas (with --history)"
     )
     parser.add_argument(
@@ -119,7 +129,7 @@ def register(subparsers: Any) -> None:
 def _report_from_history(
     args: argparse.Namespace,
 ) -> tuple[dict[str, Any], History, CheckResult, Audit | None]:
-    history = read_history(args.history)
+    history = load(args.history, args.source)
     audit = load_audit(args.audit) if args.audit else None
     result = check(history, audit)
     label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
@@ -154,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.report is not None:
         for flag, value in (
+            ("--from", args.source),
             ("--audit", args.audit),
             ("--json", args.json_out),
             ("--markdown", args.md_out),
