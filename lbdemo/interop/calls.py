@@ -59,6 +59,14 @@ def value_text(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
+def show(value: Any) -> str:
+    """A value for a one-line message: EDN text (strings quoted, newlines escaped), cut short."""
+    from lbdemo.interop.edn import dumps
+
+    text = dumps(value) if not isinstance(value, str) or not value.isprintable() else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _number(value: Any) -> int | float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -67,10 +75,23 @@ def _number(value: Any) -> int | float | None:
     return value
 
 
+POSITIONS = "+positions"  # ends the header's format when times are positions in the file
+
+
 def to_history(
-    calls: Iterable[Call], path: str, *, initial: Any = None, what: str = "history"
+    calls: Iterable[Call],
+    path: str,
+    *,
+    initial: Any = None,
+    what: str = "history",
+    source: str = "foreign",
+    positions: bool = False,
 ) -> History:
-    """The lbdemo History of ``calls`` (``initial``: the value a key holds before any write)."""
+    """The lbdemo History of ``calls`` (``initial``: the value a key holds before any write).
+
+    The header's ``format`` names the ``source`` format, with :data:`POSITIONS` appended when
+    the times are positions in the file (``positions``), so that reports can say so.
+    """
     calls = list(calls)
     end = max(
         (t for c in calls for t in (c.invoke, c.complete) if t is not None),
@@ -91,14 +112,14 @@ def to_history(
             continue
         if c.f not in (READ, WRITE):
             raise Refused(
-                f"{c.where}: {c.f} operations are not reads or writes of a register; lbdemo "
+                f"{c.where}: {show(c.f)} operations are not reads or writes of a register; lbdemo "
                 f"cannot check this {what}"
             )
         if c.f != WRITE:
             continue
         if c.value is None or c.value == initial:
             raise Refused(
-                f"{c.where}: writes the initial value ({value_text(initial)}), so a read of it "
+                f"{c.where}: writes the initial value ({show(initial)}), so a read of it "
                 "could be the initial state or this write; lbdemo cannot check this "
                 f"{what} soundly"
             )
@@ -108,7 +129,7 @@ def to_history(
             continue
         if k in live:
             raise Refused(
-                f"{c.where}: value {value_text(c.value)} is written on key {c.key} a second "
+                f"{c.where}: value {show(c.value)} is written on key {show(c.key)} a second "
                 f"time (first: {live[k].where}); lbdemo checks registers whose writes are "
                 f"unique, so this {what} cannot be checked soundly"
             )
@@ -167,7 +188,8 @@ def to_history(
         )
     ops.sort(key=lambda op: op.invoke)
     check_one_op_per_client(ops)
-    header = HistoryHeader(wall_anchor=0.0, mono_anchor=0.0, path=path, format=what)
+    fmt = source + (POSITIONS if positions else "")
+    header = HistoryHeader(wall_anchor=0.0, mono_anchor=0.0, path=path, format=fmt)
     return History([header], ops)
 
 

@@ -38,7 +38,8 @@ class EdnError(UsageError):
 
 
 _WS = re.compile(r"(?:[\s,]+|;[^\n]*)*")
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
+_DIGITS = "0123456789"  # str.isdigit() takes "¹" and "٣" too; EDN does not
 _TOKEN_END = re.compile(r"[^\s,;()\[\]{}\"]*")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _CLOSERS = {"[": "]", "(": ")", "{": "}"}
@@ -88,7 +89,7 @@ class _Reader:
             raise self.fail(f"EDN {what} are not supported", pos)
         if c == "\\":
             raise self.fail("EDN characters (\\c) are not supported", pos)
-        if c.isdigit() or (c in "+-" and text[pos + 1 : pos + 2].isdigit()):
+        if c in _DIGITS or (c in "+-" and text[pos + 1 : pos + 2] in tuple(_DIGITS)):
             return self.number()
         token = self.token(pos)
         if token == "nil":
@@ -143,7 +144,7 @@ class _Reader:
                 out.append(chr(int(text[k + 2 : k + 6], 16)))
                 i = k + 6
             else:
-                raise self.fail(f"unknown string escape \\{esc}", k)
+                raise self.fail(f"unknown string escape {chr(92) + esc!r}", k)
 
     def collection(self, opener: str, depth: int) -> Any:
         start = self.pos

@@ -19,7 +19,7 @@ from typing import Any
 
 from lbdemo.errors import UsageError
 from lbdemo.history import FAIL, OK, READ, UNKNOWN, WRITE, History
-from lbdemo.interop.calls import Call, to_history
+from lbdemo.interop.calls import Call, show, to_history
 from lbdemo.interop.edn import EdnError, Keyword, dumps, loads, loads_all
 
 TYPES = {"invoke": None, "ok": OK, "fail": FAIL, "info": UNKNOWN}
@@ -54,8 +54,9 @@ def _split_key(op: dict[Any, Any], f: str) -> tuple[str, Any]:
     return DEFAULT_KEY, value
 
 
-def calls_from_ops(ops: list[Any], where: str) -> list[Call]:
-    """Pair the invocations and completions of a Jepsen history (maps in file order)."""
+def calls_from_ops(ops: list[Any], where: str) -> tuple[list[Call], bool]:
+    """Pair the invocations and completions of a Jepsen history (maps in file order); and
+    whether the times are ``:time`` (else positions in the file)."""
     maps: list[dict[Any, Any]] = []
     for i, op in enumerate(ops, 1):
         if not isinstance(op, dict):
@@ -104,7 +105,11 @@ def calls_from_ops(ops: list[Any], where: str) -> list[Call]:
             raise UsageError(f"{at}: a completion with no invocation before it")
         call = pending.pop(process)
         if call.f != f or call.key != key:
-            raise UsageError(f"{at}: completes a {call.f} of {call.key}, not a {f} of {key}")
+            raise UsageError(
+                f"{at}: completes a {call.f} of {show(call.key)}, not a {show(f)} of {show(key)}"
+            )
+        if t < call.invoke:
+            raise UsageError(f"{at}: :time is before its invocation's ({call.where})")
         call.outcome = TYPES[kind] or UNKNOWN
         call.complete = t
         if f == READ and call.outcome == OK:
@@ -113,7 +118,7 @@ def calls_from_ops(ops: list[Any], where: str) -> list[Call]:
             v = op.get(Keyword(name))
             if v is not None:
                 call.extra[name] = v
-    return calls  # still pending: crashed, outcome unknown (complete=None)
+    return calls, timed  # still pending: crashed, outcome unknown (complete=None)
 
 
 def read_edn(path: str | Path) -> History:
@@ -122,10 +127,17 @@ def read_edn(path: str | Path) -> History:
     values = loads_all(_text(path), where)
     if len(values) == 1 and isinstance(values[0], list):
         values = values[0]
-    calls = calls_from_ops(values, where)
+    calls, timed = calls_from_ops(values, where)
     # Porcupine's key-value logs (:f :get/:put/:append with :key): every key starts as "".
     kv = any(_name(v.get(Keyword("f"))) in KV_FS for v in values if isinstance(v, dict))
-    return to_history(calls, where, initial="" if kv else None, what="Jepsen history")
+    return to_history(
+        calls,
+        where,
+        initial="" if kv else None,
+        what="Jepsen history",
+        source="jepsen-edn",
+        positions=not timed,
+    )
 
 
 _LOG_LINE = re.compile(r"^INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(\w+)\s+:(\w+)\s+(.*?)\s*$")
@@ -158,7 +170,8 @@ def read_log(path: str | Path) -> History:
             }
         )
     # A read that failed (timed out) observed nothing: Porcupine's parser says the same.
-    return to_history(calls_from_ops(ops, where), where, what="Jepsen log")
+    calls, _ = calls_from_ops(ops, where)
+    return to_history(calls, where, what="Jepsen log", source="jepsen-log", positions=True)
 
 
 def _text(path: str | Path) -> str:

@@ -40,8 +40,11 @@ NS = 1e9
 
 
 def _int(value: Any, what: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{where}: {what} must be an integer (nanoseconds), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise UsageError(
+            f"{where}: {what} must be an integer from 0 to 2**63-1 (nanoseconds), "
+            f"got {str(value)[:30]}"
+        )
     return value
 
 
@@ -117,7 +120,9 @@ def read_json(path: str | Path) -> History:
         if not isinstance(ops, list):
             raise UsageError(f"{where}: {field} must be a list")
         calls += [_call(op, model, f"{where}: {field}[{i}]", outcome) for i, op in enumerate(ops)]
-    return to_history(calls, where, initial=MODELS[model], what="Porcupine history")
+    return to_history(
+        calls, where, initial=MODELS[model], what="Porcupine history", source="porcupine-json"
+    )
 
 
 def write_json(history: History) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from lbdemo.checker import Audit, CheckResult
 from lbdemo.history import History
+from lbdemo.interop.calls import POSITIONS
 from lbdemo.report import html as page
 from lbdemo.report.compare import run_label
 
@@ -36,6 +37,12 @@ _LACKS_CSS = (
 def lacks(report: dict[str, Any], history: History, audit: Audit | None) -> dict[str, str]:
     """What the history lacks that a run's report has, as one sentence each (keyed by what)."""
     out: dict[str, str] = {}
+    if any(h.format.endswith(POSITIONS) for h in history.headers):
+        out["times"] = (
+            "No times: the history gives the order of its events, not when they happened, so "
+            "each event's position in the file (1, 2, 3…) stands for its time in seconds; "
+            "durations, latencies and rates count positions, not seconds."
+        )
     if audit is None:
         out["audit"] = (
             "No final audit: nobody asked the replicas what they hold at the end, so divergent "
