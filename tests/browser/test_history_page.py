@@ -92,3 +92,23 @@ def test_a_hand_written_history_gets_a_page_with_its_charts_and_says_what_it_lac
         "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n"
     )
     assert painted > 1000
+
+
+def test_an_imported_knossos_history_gets_its_page_too(browser: Any, tmp_path: Path) -> None:
+    # Nine operations without :time (positions stand for seconds), one register, no replicas.
+    knossos = Path(__file__).resolve().parents[1] / "data/interop/knossos/bad/bad-analysis.edn"
+    page = tmp_path / "bad-analysis.html"
+    assert main(["check", "--history", str(knossos), "--from", "jepsen", "--html", str(page)]) == 0
+    browser.get_log("browser")
+    browser.get(page.as_uri())
+    state = wait_ready(browser)
+    assert state["error"] is None and state["ready"], state
+    assert console_errors(browser) == []
+    lacks = {
+        e.get_attribute("data-lacks") for e in browser.find_elements(By.CSS_SELECTOR, "#lacks li")
+    }
+    assert lacks == {"times", "audit", "replicas", "locust"}
+    # Every operation that took effect (3 writes, 4 reads; a read and a write never completed)
+    # is a point of the per-key chart.
+    assert browser.execute_script("return LBDEMO.charts.key.data[0].length") == 7
+    assert browser.execute_script("return LBDEMO.anomalyCount") >= 2
