@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.errors import UsageError
-from lbdemo.history import FAIL, OK, READ, UNKNOWN, WRITE, History
+from lbdemo.history import FAIL, OK, READ, UNKNOWN, WRITE, History, Op
 from lbdemo.interop.calls import Call, show, to_history
 from lbdemo.interop.edn import EdnError, Keyword, dumps, loads, loads_all
 
@@ -87,7 +87,10 @@ def calls_from_ops(ops: list[Any], where: str) -> tuple[list[Call], bool]:
                     f"{at}: process {dumps(process)} invoked an operation before its previous "
                     "one completed"
                 )
-            client = op.get(Keyword("client"))
+            # An export's :client names the client; its touching operations (one completed at
+            # the instant the next was invoked) have processes of their own, so without times,
+            # where they would overlap in the file's order, the process is the client.
+            client = op.get(Keyword("client")) if timed else None
             call = Call(
                 client=client if isinstance(client, str) else _key_text(process),
                 f=f,
@@ -189,37 +192,57 @@ def write_edn(history: History) -> str:
     """``history`` as a Jepsen history: one operation map per line inside one vector.
 
     Registers are told apart by jepsen.independent's ``[key value]`` tuples; a write's value is
-    its write id (unique, so Knossos's register model checks it as lbdemo does); clients become
-    integer processes (the name stays in ``:client``); ``:time`` is in nanoseconds. Events are
-    in time order, invocations before completions at the same instant, which keeps operations
-    that share an instant concurrent (lbdemo's rule) for a checker that orders by position.
+    its write id (unique, so Knossos's register model checks it as lbdemo does); ``:time`` is in
+    nanoseconds. Events are in time order, invocations before completions at the same instant:
+    operations that share an instant are concurrent (lbdemo's rule), and stay so for a checker
+    that orders by position. Each client is an integer process (its name stays in ``:client``),
+    but a client whose next operation is invoked at the very instant its previous one completed
+    gets a fresh process for it, as Jepsen gives one after a crash: a process has one operation
+    at a time in the file's order, and the two stay concurrent.
     """
-    processes: dict[str, int] = {}
-    events: list[tuple[int, int, int, dict[Keyword, Any]]] = []
+    events: list[tuple[int, int, int, Op]] = []
     for i, op in enumerate(history.ops):
-        process = processes.setdefault(op.client, len(processes))
-        value = op.write_id if op.op == WRITE else None
-        base: dict[Keyword, Any] = {
-            Keyword("process"): process,
-            Keyword("f"): Keyword(op.op),
-            Keyword("client"): op.client,
-        }
-        invoke: dict[Keyword, Any] = {Keyword("type"): Keyword("invoke"), **base}
-        invoke[Keyword("value")] = [op.key, value]
-        invoke[Keyword("time")] = round(op.invoke * NS)
-        if op.op == WRITE and op.price is not None:
-            invoke[Keyword("price")] = op.price
-        kind = {OK: "ok", FAIL: "fail", UNKNOWN: "info"}[op.outcome]
-        done: dict[Keyword, Any] = {Keyword("type"): Keyword(kind), **base}
-        read_value = op.write_id if op.op == READ and op.outcome == OK else None
-        done[Keyword("value")] = [op.key, value if op.op == WRITE else read_value]
-        done[Keyword("time")] = round(op.complete * NS)
-        for name in ("price", "replica", "status"):
-            v = getattr(op, name)
-            if v is not None:
-                done[Keyword(name)] = v
-        events.append((invoke[Keyword("time")], 0, i, invoke))
-        events.append((done[Keyword("time")], 1, i, done))
+        events.append((round(op.invoke * NS), 0, i, op))
+        events.append((round(op.complete * NS), 1, i, op))
     events.sort(key=lambda e: e[:3])
-    lines = [dumps(e[3]) for e in events]
+    current: dict[str, int] = {}  # client -> its process now
+    pending: set[int] = set()  # processes with an invocation not yet completed in the file
+    process_of: dict[int, int] = {}  # op index -> process
+    lines = []
+    for t, completes, i, op in events:
+        if not completes:
+            process = current.get(op.client)
+            if process is None or process in pending:
+                process = current[op.client] = len(process_of) and max(process_of.values()) + 1
+            process_of[i] = process
+            pending.add(process)
+        else:
+            process = process_of[i]
+            pending.discard(process)
+        lines.append(dumps(_event(op, process, t, completes=bool(completes))))
     return "[" + "\n ".join(lines) + "]\n"
+
+
+def _event(op: Op, process: int, t: int, *, completes: bool) -> dict[Keyword, Any]:
+    """One line of an exported history: ``op``'s invocation, or its completion."""
+    value = op.write_id if op.op == WRITE else None
+    if not completes:
+        kind = "invoke"
+    else:
+        kind = {OK: "ok", FAIL: "fail", UNKNOWN: "info"}[op.outcome]
+        if op.op == READ and op.outcome == OK:
+            value = op.write_id
+    event: dict[Keyword, Any] = {
+        Keyword("type"): Keyword(kind),
+        Keyword("process"): process,
+        Keyword("f"): Keyword(op.op),
+        Keyword("client"): op.client,
+        Keyword("value"): [op.key, value],
+        Keyword("time"): t,
+    }
+    names = ("price", "replica", "status") if completes else ("price",) * (op.op == WRITE)
+    for name in names:
+        v = getattr(op, name)
+        if v is not None:
+            event[Keyword(name)] = v
+    return event

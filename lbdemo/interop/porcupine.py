@@ -114,12 +114,21 @@ def read_json(path: str | Path) -> History:
     if not isinstance(data, dict) or data.get("model") not in MODELS:
         raise UsageError(f'{where}: expected {{"model": "register" or "kv", "operations": [...]}}')
     model = data["model"]
-    calls = []
+    found: list[tuple[Call, int]] = []
     for field, outcome in (("operations", OK), ("failed", FAIL)):
         ops = data.get(field, [])
         if not isinstance(ops, list):
             raise UsageError(f"{where}: {field} must be a list")
-        calls += [_call(op, model, f"{where}: {field}[{i}]", outcome) for i, op in enumerate(ops)]
+        for i, op in enumerate(ops):
+            call = _call(op, model, f"{where}: {field}[{i}]", outcome)
+            meta = op.get("Meta")
+            seq = meta.get("seq") if isinstance(meta, dict) else None
+            found.append((call, seq if isinstance(seq, int) and not isinstance(seq, bool) else -1))
+    # One order for both lists, by call time. At a shared instant, a client's earlier operation
+    # is the one that completed then; an export's Meta.seq keeps the history's own order, the
+    # order its anomalies are listed in.
+    found.sort(key=lambda cs: (cs[0].invoke, cs[1], cs[0].complete or 0.0))
+    calls = [call for call, _ in found]
     return to_history(
         calls, where, initial=MODELS[model], what="Porcupine history", source="porcupine-json"
     )
@@ -137,9 +146,9 @@ def write_json(history: History) -> str:
     end = max((round(op.complete * NS) for op in history.ops), default=0) + 1
     operations: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    for op in history.ops:
+    for seq, op in enumerate(history.ops):
         client_id = clients.setdefault(op.client, len(clients))
-        meta: dict[str, Any] = {"client": op.client}
+        meta: dict[str, Any] = {"client": op.client, "seq": seq}
         for name in ("price", "replica", "status"):
             if getattr(op, name) is not None:
                 meta[name] = getattr(op, name)
