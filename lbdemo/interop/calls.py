@@ -31,6 +31,7 @@ from typing import Any
 from lbdemo.errors import UsageError
 from lbdemo.history import FAIL, OK, READ, WRITE, History, HistoryHeader, Op
 from lbdemo.history.rules import check_one_op_per_client
+from lbdemo.interop.edn import dumps
 
 
 @dataclass(slots=True)
@@ -54,15 +55,11 @@ class Refused(UsageError):
 
 def value_text(value: Any) -> str:
     """A value as the text of a write id (strings as they are)."""
-    from lbdemo.interop.edn import dumps
-
     return value if isinstance(value, str) else dumps(value)
 
 
 def show(value: Any) -> str:
     """A value for a one-line message: EDN text (strings quoted, newlines escaped), cut short."""
-    from lbdemo.interop.edn import dumps
-
     text = dumps(value) if not isinstance(value, str) or not value.isprintable() else value
     return text if len(text) <= 60 else text[:57] + "..."
 
