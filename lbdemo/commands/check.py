@@ -20,6 +20,7 @@ from typing import Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, Audit, CheckResult, check, load_audit
 from lbdemo.errors import UsageError
+from lbdemo.files import printable
 from lbdemo.history import History
 from lbdemo.interop.formats import FROM, load
 from lbdemo.report import (
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{flag} only applies to --history")
         report = load_report(args.report)
         if not limits.any:
-            print(render_markdown(report))
+            print(printable(render_markdown(report)))
     else:
         report, history, result, audit = _report_from_history(args)
         markdown = render_markdown(report)
@@ -187,11 +188,11 @@ def run(args: argparse.Namespace) -> int:
                 report, history, result, audit, link_base=Path(args.html_out).parent.resolve()
             )
             write_text(args.html_out, page)
-        print(markdown)
+        print(printable(markdown))
     judgements = judge(report, limits)
     if args.junit:
         write_text(args.junit, junit_xml(report, judgements, suite=_suite_name(args, report)))
     for j in judgements:
         if j.asked:
-            print(j.message)
+            print(printable(j.message))
     return 1 if any(j.passed is False for j in judgements) else 0
