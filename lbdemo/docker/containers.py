@@ -89,6 +89,13 @@ class Engine:
                 with contextlib.suppress(docker.errors.NotFound):
                     network.remove()
 
+    def remove_container(self, name: str) -> None:
+        """``docker rm -f NAME``, its layer with it; one already gone is no failure."""
+        import docker
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(name).remove(force=True)
+
     def create_network(self, project: Project) -> None:
         """The project's bridge: containers on it find each other by name (Docker's DNS)."""
         import docker

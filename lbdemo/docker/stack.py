@@ -266,6 +266,16 @@ class DockerStack(HostBalancedStack):
     def replica_named(self, name: str) -> DockerReplica | None:
         return self._replicas.get(name)
 
+    def store_id(self, name: str) -> str | None:
+        known = self._store_ids.get(name)
+        return known[0] if known else None
+
+    def set_store(self, container: Container) -> None:
+        self._store_ids[container.name] = (container.id, container_pid(container))
+
+    def forget_store(self, name: str) -> None:
+        self._store_ids.pop(name, None)
+
     def forget_replica(self, name: str) -> None:
         self._replicas.pop(name, None)
         self._changed()

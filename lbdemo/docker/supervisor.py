@@ -11,11 +11,15 @@ applies a service's restart policy to its tasks:
 * ``always``: the *same* container is started again (same id, its writable layer kept), and
   joins the rotation again at its new published port once healthy;
 * ``replace``: the dead container is removed with its layer and a new one (new id, empty layer)
-  from the same image takes its name, then joins;
+  from the same image takes its name, then joins. With ``private`` storage the replica's own
+  store container (``<project>-db-rK``) is replaced with it, by a new, empty one first: a
+  replica's private data lives and dies with the replica, whatever process holds it, as on the
+  local runtime (docs/lessons.md, lesson 9). ``always`` leaves that store as it is;
 * ``no``: it stays dead (and out of the rotation).
 
 A store container that dies is started again as itself (its data is on the volume, or in its
-layer for a private store) unless the policy is ``no``.
+layer for a private store) unless the policy is ``no``; the death of one the supervisor replaced
+itself (no longer the stack's store of that name) is ignored.
 
 The events are read by a thread (the ``docker`` package blocks) and handled one at a time on the
 event loop, in the order the engine reported them.
@@ -50,6 +54,12 @@ class Supervised(Protocol):
     image: str | None
 
     def replica_named(self, name: str) -> Any: ...
+
+    def store_id(self, name: str) -> str | None: ...
+
+    def set_store(self, container: Container) -> None: ...
+
+    def forget_store(self, name: str) -> None: ...
 
     def forget_replica(self, name: str) -> None: ...
 
@@ -133,6 +143,8 @@ class Supervisor:
                     name, policy, lambda: self._bring_back(container_id, policy)
                 )
         else:
+            if self.stack.store_id(name) != container_id:
+                return  # a store container the supervisor replaced (or never knew)
             self.stack.event("die", id=container_id, name=name, exit_code=code)
             if self.stack.config.restart != "no":
                 await self._with_retries(name, "always", lambda: self._restart_store(container_id))
@@ -165,11 +177,36 @@ class Supervisor:
             self.stack.event("restart", id=dead.id, name=dead.name)
             return
         password = load_or_create_secret(self.stack.config.state_root)
+        if self.stack.config.layout.store_per_replica:
+            await self._replace_private_store(dead.name, password)
         fresh = await engine.call(engine.recreate, dead, password)
         await self.stack.admit_replica(fresh)
         self.stack.event(
             "replace", name=fresh.name, old_id=dead.id, new_id=fresh.id, image=self.stack.image
         )
+
+    async def _replace_private_store(self, replica: str, password: str) -> None:
+        """The replica's own store container removed with its layer (its data) and a new,
+        empty one started under its name: the replica's DSN names it, so the new replica finds
+        it. Forgotten first, so its death is not taken for one to restart."""
+        engine, stack = self.engine, self.stack
+        name = stack.project.private_store_name(replica)
+        old_id = stack.store_id(name)
+        stack.forget_store(name)
+        await engine.call(engine.remove_container, name)
+        assert stack.image is not None
+        await engine.call(
+            engine.run_store,
+            stack.project,
+            stack.image,
+            name,
+            password,
+            volume=None,
+            replica=replica,
+        )
+        fresh = await engine.wait_store_ready(name)
+        stack.set_store(fresh)
+        stack.event("replace", name=name, old_id=old_id, new_id=fresh.id, image=stack.image)
 
     async def _restart_store(self, container_id: str) -> None:
         engine = self.engine

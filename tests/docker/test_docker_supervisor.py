@@ -51,9 +51,15 @@ class FakeEngine:
 
 
 @dataclass
+class FakeLayout:
+    store_per_replica: bool = False
+
+
+@dataclass
 class FakeConfig:
     restart: str
     state_root: Path
+    layout: FakeLayout = field(default_factory=FakeLayout)
 
 
 class FakeStack:
@@ -71,6 +77,9 @@ class FakeStack:
 
     def forget_replica(self, name: str) -> None:
         self._replicas.pop(name, None)
+
+    def store_id(self, name: str) -> str | None:
+        return {"p-db": "store-id"}.get(name)
 
     async def admit_replica(self, container: FakeContainer) -> None:
         self.admitted.append(container.id)
@@ -118,3 +127,11 @@ async def test_the_death_of_a_container_no_longer_in_the_rotation_is_ignored(
     # a replaced container's die event arriving late: not the replica in the rotation
     await Supervisor(stack, engine)._died(die("gone-id"))  # type: ignore[arg-type]
     assert stack.events == [] and stack.admitted == []
+
+
+async def test_the_death_of_a_store_the_supervisor_replaced_is_ignored(tmp_path: Path) -> None:
+    engine = FakeEngine({"old-store": FakeContainer("old-store", "p-db")})
+    stack = FakeStack("replace", tmp_path)
+    # the private store removed with its replica: its die event comes after the new one is up
+    await Supervisor(stack, engine)._died(die("old-store", "p-db", "store"))  # type: ignore[arg-type]
+    assert stack.events == []
