@@ -256,7 +256,7 @@ class DockerStack(HostBalancedStack):
         assert self.engine is not None and self.image is not None
         await self.engine.call(container.reload)
         url = published_url(container)
-        await self.engine.wait_healthy(container.name, url)
+        await self.engine.wait_healthy(container, url)
         return DockerReplica(
             container.name, container.id, url, self.image, container_pid(container)
         )
