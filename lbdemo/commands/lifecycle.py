@@ -14,9 +14,14 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
+from lbdemo.commands.backend import (
+    add_runtime_arguments,
+    backend_for,
+    each,
+    elsewhere_on_docker,
+)
 from lbdemo.commands.logs import write_output
-from lbdemo.config import add_state_argument, state_root
+from lbdemo.config import DOCKER_IMAGE_ENV, add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import DaemonError
@@ -43,6 +48,12 @@ def _quote(ref: str) -> str:
 
 def _each(args: argparse.Namespace, verb: str, query: str = "") -> int:
     """Apply ``verb`` to every named container; report each failure, go on with the rest."""
+    docker_verb = f"docker {verb} {' '.join(args.names)}"
+    if verb == "stop":
+        docker_verb += " (the stack's supervisor then applies its --restart policy)"
+    elsewhere = elsewhere_on_docker(args, verb, docker_verb)
+    if elsewhere is not None:
+        return elsewhere
     client = _connect(args)
     if client is None:
         return 1
@@ -128,6 +139,15 @@ def _follow(client: DaemonClient, root: Path, name: str) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    elsewhere = elsewhere_on_docker(
+        args,
+        "upgrade",
+        "",
+        how="no docker command rolls plain containers; on Docker: lbdemo down, then "
+        f"{DOCKER_IMAGE_ENV}={args.image} lbdemo up --runtime docker",
+    )
+    if elsewhere is not None:
+        return elsewhere
     client = _connect(args)
     if client is None:
         return 1
@@ -181,6 +201,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 "-t", "--time", type=float, default=10.0, help="seconds before SIGKILL (10)"
             )
         add_state_argument(parser)
+        add_runtime_arguments(parser)
         parser.set_defaults(func=func)
 
     kill = subparsers.add_parser("kill", help="send a signal to containers (SIGKILL by default)")
@@ -195,4 +216,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     upgrade.add_argument("--image", required=True, help="the new image, e.g. lbdemo/catalog:1.1")
     add_state_argument(upgrade)
+    add_runtime_arguments(upgrade)
     upgrade.set_defaults(func=_upgrade)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
+from lbdemo.commands.backend import add_runtime_arguments, resolve_runtime
 from lbdemo.config import (
     STACK_LOCK_FD_ENV,
     STORE_DSN_ENV,
@@ -119,6 +120,7 @@ def register(subparsers: Any) -> None:
 
     down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
     add_state_argument(down)
+    add_runtime_arguments(down)  # accepted as elsewhere: down stops whatever runtime runs it
     down.set_defaults(func=run_down)
 
 
@@ -512,6 +514,7 @@ def _read_description(path: Path) -> dict[str, Any] | None:
 def run_down(args: argparse.Namespace) -> int:
     """Stop the stack: whoever holds the state root's stack lock (an `up` from its first
     instant, also while it starts) and the supervisor; wait until the lock is free."""
+    resolve_runtime(args)  # a --project without a Docker runtime is refused, as elsewhere
     run_dir = state_root(args) / "run"
     supervisor_file, lock = run_dir / "supervisor.pid", run_dir / "stack.lock"
 

@@ -4,6 +4,7 @@ replicas, its admin token, and the files under ``run/`` that ``up``, ``down`` an
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -87,3 +88,17 @@ def write_admin_token(path: Path, token: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(token + "\n")
+
+
+def recorded_runtime(state_root: Path) -> tuple[str, str | None] | None:
+    """The runtime (and Docker project) the stack of ``state_root`` runs on, as its
+    ``run/stack.json`` records it; None when no stack has described itself there. So that no
+    command needs ``--runtime`` once the stack exists."""
+    try:
+        data = json.loads((state_root / "run" / "stack.json").read_text())
+        config = data["config"]
+        runtime = str(config["runtime"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    project = config.get("project")
+    return runtime, (str(project) if project is not None else None)

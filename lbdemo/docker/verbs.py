@@ -151,6 +151,33 @@ class DockerBackend:
         for chunk in container.logs(stream=True, follow=True, **kwargs):
             write(chunk)
 
+    def inspect(self, ref: str) -> dict[str, Any] | None:
+        """``docker inspect REF``'s object: a container, else an image, else a volume (the
+        engine's own JSON); None when the engine knows none of that name."""
+        import docker
+
+        api = self.client.api
+        for look in (api.inspect_container, api.inspect_image, api.inspect_volume):
+            try:
+                return dict(look(ref))
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as exc:
+                raise _daemon_error(exc) from None
+        return None
+
+    def diff(self, ref: str) -> list[tuple[str, str]]:
+        """``docker diff REF``: the engine's changes to the container's layer, as
+        (``A``/``C``/``D``, path), sorted by path."""
+        import docker
+
+        try:
+            changes = self.client.api.diff(ref) or []
+        except docker.errors.APIError as exc:
+            raise _daemon_error(exc) from None
+        kinds = {0: "C", 1: "A", 2: "D"}  # the Engine API's Kind
+        return sorted((kinds.get(c["Kind"], "?"), c["Path"]) for c in changes)
+
     # -- volumes ---------------------------------------------------------------------------
 
     def check_volume_ls(self, fmt: str | None, filters: Sequence[str]) -> None:

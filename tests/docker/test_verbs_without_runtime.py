@@ -1,0 +1,151 @@
+"""Every stack verb against a running Docker stack, without ``--runtime``: the state root's
+``stack.json`` says which runtime runs it, so each verb either acts on the engine or says in one
+line (exit 2) which ``docker`` command does it; never "No such object" for a container that
+exists, nor "Cannot connect to the lbdemo daemon". With ``--runtime docker`` each answers the
+same way."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lbdemo.config import DOCKER_IMAGE_ENV
+from lbdemo.deploy.names import Project
+from tests.docker.test_docker_stack import leftovers
+from tests.utils import Result, run_cli, run_cli_process
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Running:
+    state: Path
+    project: Project
+    extra: str  # a stopped container of the project's image, for `rm`
+    volume: str  # a volume on the engine, for `volume inspect` and `volume rm`
+
+
+@pytest.fixture(scope="module")
+def docker_stack(
+    docker_client: Any, lbdemo_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
+    """``lbdemo up -d --runtime docker`` once for the module (one private replica)."""
+    state = tmp_path_factory.mktemp("verbs") / "state"
+    project = Project(f"lbdemo-t{secrets.token_hex(3)}")
+    extra, volume = f"{project.name}-extra", f"{project.name}-vol"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DOCKER_IMAGE_ENV, lbdemo_image)
+        try:
+            up = run_cli_process(
+                state,
+                "up",
+                "-d",
+                "--runtime",
+                "docker",
+                "--project",
+                project.name,
+                "--storage",
+                "private",
+                "--replicas",
+                "1",
+                "--port",
+                "0",
+            )
+            assert up.returncode == 0, up.stderr
+            docker_client.containers.create(lbdemo_image, ["replica"], name=extra)
+            docker_client.volumes.create(volume)
+            yield Running(state, project, extra, volume)
+        finally:
+            run_cli_process(state, "down")
+            for name in [c.name for c in project.containers(docker_client)] + [extra]:
+                with contextlib.suppress(Exception):  # gone: what the test's own `rm` did
+                    docker_client.containers.get(name).remove(force=True)
+            for network in docker_client.networks.list(names=[project.network]):
+                network.remove()
+            with contextlib.suppress(Exception):  # removed by the test's `volume rm`
+                docker_client.volumes.get(volume).remove(force=True)
+
+
+def verb(running: Running, *argv: str, runtime: bool = False) -> Result:
+    extra = ["--runtime", "docker"] if runtime else []
+    words = 2 if argv[0] == "volume" else 1  # the options go after the command's name
+    return run_cli(*argv[:words], "--state", str(running.state), *extra, *argv[words:])
+
+
+def assert_says_which_docker_command(result: Result, command: str) -> None:
+    assert result.status == 2, result
+    assert result.out == "" and result.err.count("\n") == 1, result
+    assert "acts on lbdemo's own runtime" in result.err and command in result.err, result
+
+
+def assert_no_local_runtime_words(result: Result) -> None:
+    for wrong in ("No such object", "Cannot connect to the lbdemo daemon", "No such container"):
+        assert wrong not in result.err, result
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["without-runtime", "with-runtime"])
+def test_every_stack_verb_works_on_a_docker_stack_or_names_the_docker_command(
+    docker_stack: Running, docker_client: Any, runtime: bool
+) -> None:
+    r1 = docker_stack.project.replica_name(1)
+    run = lambda *argv: verb(docker_stack, *argv, runtime=runtime)  # noqa: E731
+
+    ps = run("ps", "-a")
+    assert ps.status == 0 and r1 in ps.out and "Up " in ps.out, ps
+    inspected = run("inspect", r1)
+    assert inspected.status == 0, inspected
+    assert json.loads(inspected.out)[0]["Id"] == docker_client.containers.get(r1).id
+    status = run("inspect", "-f", "{{.State.Status}}", r1)
+    assert (status.status, status.out) == (0, "running\n"), status
+    diff = run("diff", r1)
+    assert diff.status == 0 and diff.err == "", diff
+    logs = run("logs", "--tail", "1", r1)
+    assert logs.status == 0 and logs.out.strip(), logs
+    got = run("get", "nosuchkey")
+    assert got.status == 0 and "(not found)" in got.out, got
+    got = run("get", "--each-replica", "nosuchkey")
+    assert got.status == 0 and r1 in got.out, got
+    hup = run("kill", "-s", "HUP", r1)  # the replica rereads its catalog: alive after
+    assert (hup.status, hup.out) == (0, f"{r1}\n"), hup
+    assert docker_client.containers.get(r1).status == "running"
+    listed = run("volume", "ls", "-q")
+    assert listed.status == 0 and docker_stack.volume in listed.out.split(), listed
+    volume = run("volume", "inspect", docker_stack.volume)
+    assert volume.status == 0 and json.loads(volume.out)[0]["Name"] == docker_stack.volume
+
+    for argv, command in [
+        (("images",), "docker images"),
+        (("cp", f"{r1}:/etc/hostname", "-"), f"docker cp {r1}:/etc/hostname -"),
+        (("stop", r1), f"docker stop {r1}"),
+        (("start", r1), f"docker start {r1}"),
+        (("restart", r1), f"docker restart {r1}"),
+        (("upgrade", "--image", "lbdemo/catalog:1.1"), "lbdemo up --runtime docker"),
+        (("volume", "create", "x-vol"), "docker volume create x-vol"),
+        (("volume", "prune", "-f"), "docker volume prune"),
+    ]:
+        result = run(*argv)
+        assert_no_local_runtime_words(result)
+        assert_says_which_docker_command(result, command)
+    for result in (ps, inspected, diff, logs, got, hup, listed, volume):
+        assert_no_local_runtime_words(result)
+    assert docker_client.containers.get(r1).status == "running"  # nothing was stopped
+
+
+def test_rm_volume_rm_and_down_act_on_the_engine_without_runtime(
+    docker_stack: Running, docker_client: Any
+) -> None:
+    removed = verb(docker_stack, "rm", docker_stack.extra)
+    assert (removed.status, removed.out) == (0, f"{docker_stack.extra}\n"), removed
+    assert docker_stack.extra not in [c.name for c in docker_client.containers.list(all=True)]
+    dropped = verb(docker_stack, "volume", "rm", docker_stack.volume)
+    assert (dropped.status, dropped.out) == (0, f"{docker_stack.volume}\n"), dropped
+    down = run_cli("down", "--state", str(docker_stack.state))
+    assert down.status == 0, down
+    assert leftovers(docker_client, docker_stack.project) == []
