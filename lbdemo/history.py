@@ -2,7 +2,7 @@
 
 The format is described in ``docs/history-format.md`` (and ``docs/schemas/``). This module is
 plain standard library plus msgspec (no asyncio, no Locust): the locustfile
-(``loadtests/consistency.py``) records its operations with :class:`HistoryWriter` from here, and
+(``lbdemo/load/locustfile.py``) records its operations with :class:`HistoryWriter` from here, and
 the checker loads a million operations in about two seconds: msgspec decodes each line straight
 into an :class:`Op`, a slice of the file at a time and one key at a time (so that each key's
 operations lie together in memory for the per-key check), the write ids are checked in one

@@ -31,8 +31,10 @@ from lbdemo.deployment import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_text
 from lbdemo.layout import LAYOUT_CHOICES, Layout
+from lbdemo.load.run import find_locustfile
 from lbdemo.report import headline, settings_warning
 from lbdemo.stack import StackConfig
+from lbdemo.store.embedded import postgres_bin_dir
 
 if TYPE_CHECKING:
     from lbdemo.dashboard import Dashboard
@@ -229,6 +231,10 @@ def run(args: argparse.Namespace) -> int:
         return run_pets(args)
     plan = plan_from(args)
     dashboard = dashboard_from(args)  # its options checked too before anything starts
+    # What the run needs from the installed package, found before a stack starts.
+    find_locustfile()
+    if plan.target is None and args.runtime == "local":
+        postgres_bin_dir()
     outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(outcome.table)

@@ -31,6 +31,7 @@ from lbdemo.procs import pid_alive, signal_pid
 from lbdemo.runtime.engine import PROJECT, RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
 from lbdemo.stack import LOOPBACK, Stack, StackConfig
+from lbdemo.store.embedded import postgres_bin_dir
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0
@@ -196,6 +197,8 @@ def run_up(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
             )
+    if config.runtime == "local" and config.layout.dsn is None:
+        postgres_bin_dir()  # a broken install is named before anything starts
     if args.detach:
         if args.dashboard:
             raise UsageError(

@@ -66,7 +66,7 @@ def test_the_context_holds_what_the_dockerfile_copies_and_no_caches() -> None:
         "Dockerfile",
         ".dockerignore",
         "lbdemo/docker/entry.py",
-        "loadtests/consistency.py",
+        "lbdemo/load/locustfile.py",
     } <= files
     assert not any(
         "__pycache__" in f or f.endswith(".pyc") or f.startswith("tests/") for f in files

@@ -14,9 +14,12 @@ A read this process can prove stale is also reported to Locust as a failure whos
 with ``stale read``, so the console, CSV and HTML show it live; the offline checker stays the
 source of truth.
 
+It ships inside the package (so an installed lbdemo runs it from anywhere); ``lbdemo`` runs this
+file, and ``loadtests/consistency.py`` re-exports it for people who run Locust by hand.
 Imports only the standard library, Locust (with its gevent and geventhttpclient), its sibling
-modules and ``lbdemo.history`` (standard library plus msgspec): Locust monkey-patches the
-process with gevent, which must never meet lbdemo's asyncio servers.
+modules ``oplog``, ``staleness`` and ``lines`` and ``lbdemo.history`` (standard library plus
+msgspec): Locust monkey-patches the process with gevent, which must never meet lbdemo's asyncio
+servers (``tests/load/test_locustfile.py`` checks what importing it loads).
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ import geventhttpclient.client
 from locust import FastHttpUser, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
-from oplog import (
+
+from lbdemo.load.lines import progress_line, summary_line
+from lbdemo.load.oplog import (
     FAIL,
     OK,
     UNKNOWN,
@@ -47,12 +52,11 @@ from oplog import (
     worker_history_path,
     write_outcome,
 )
-from staleness import StaleReadDetector
+from lbdemo.load.staleness import StaleReadDetector
 
 PUT_NAME = "PUT /products/[id]"
 GET_NAME = "GET /products/[id]"
 OWN_KEY_READ_SHARE = 0.5
-SUMMARY_MARK = "summary: "
 _KEY_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -157,7 +161,7 @@ class Workload:
     first spawn message, after ``init``: so they are read at :meth:`start`, not before. Each
     worker writes its own part of the history (``<history>.w<index>.jsonl``, the index the
     master gave it) and prefixes its client ids with ``w<index>.``, so the parts merge into one
-    history with no client in two of them (``lbdemo/loadmerge.py``).
+    history with no client in two of them (``lbdemo/load/merge.py``).
     """
 
     def __init__(self, environment: Environment) -> None:
@@ -205,7 +209,7 @@ class Workload:
         self.writer.close()
 
     def summary(self) -> dict[str, Any]:
-        """The run's totals; ``lbdemo.loadrun`` parses this from the ``summary:`` line.
+        """The run's totals; ``lbdemo.load.run`` parses this from the ``summary:`` line.
 
         A worker's Locust stats go to the master (which prints the request totals), so a
         worker reports what only it knows: its index, its history and its live stale reads.
@@ -235,13 +239,16 @@ class Workload:
             gevent.sleep(self.progress_interval)
             elapsed = time.monotonic() - self._started
             ops = self.writer.ops_recorded
-            worker = "" if self.worker_index is None else f"worker={self.worker_index} "
-            print(
-                f"progress: {worker}elapsed={elapsed:.1f}s ops={ops} "
-                f"ops_per_s={ops / elapsed:.0f} failures={self.failures} "
-                f"stale_reads={self.detector.stale_reads}",
-                flush=True,
-            )
+            worker = {} if self.worker_index is None else {"worker": str(self.worker_index)}
+            fields = {
+                **worker,
+                "elapsed": f"{elapsed:.1f}s",
+                "ops": str(ops),
+                "ops_per_s": f"{ops / elapsed:.0f}",
+                "failures": str(self.failures),
+                "stale_reads": str(self.detector.stale_reads),
+            }
+            print(progress_line(fields), flush=True)
 
 
 _workload: Workload | None = None
@@ -272,7 +279,7 @@ def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     _workload.stop()
     # Locust's CSV files lag up to a second behind; this line has the exact final totals
     # (a worker's: what it recorded; lbdemo checks its history file against it).
-    print(SUMMARY_MARK + json.dumps(_workload.summary()), flush=True)
+    print(summary_line(_workload.summary()), flush=True)
 
 
 @events.request.add_listener
@@ -292,19 +299,14 @@ def _on_quit(exit_code: int, **_kwargs: Any) -> None:
     # Fired after the master waited for the workers' final stats, so these totals are whole.
     if _master is not None:
         total = _master.stats.total
-        print(
-            SUMMARY_MARK
-            + json.dumps(
-                {
-                    "role": "master",
-                    "requests": total.num_requests,
-                    "failures": total.num_failures,
-                    "rps": round(total.total_rps, 1),
-                    "exit_code": exit_code,
-                }
-            ),
-            flush=True,
-        )
+        totals = {
+            "role": "master",
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "rps": round(total.total_rps, 1),
+            "exit_code": exit_code,
+        }
+        print(summary_line(totals), flush=True)
 
 
 # ---- the user -----------------------------------------------------------------------------
