@@ -17,12 +17,12 @@ from lbdemo.demo.pipeline import (
     add_workers_argument,
     run_under_load,
 )
+from lbdemo.demo.soak import SoakScenario, render_soak
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from lbdemo.errors import UsageError
-from lbdemo.faults.soak import SoakScenario, render_soak
 from lbdemo.files import write_json, write_text
-from lbdemo.layout import Layout
 from lbdemo.load.run import find_locustfile
-from lbdemo.stack import StackConfig
 from lbdemo.store.embedded import postgres_bin_dir
 
 MAX_MINUTES = 60

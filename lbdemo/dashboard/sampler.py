@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lbdemo.checker import Audit
 from lbdemo.dashboard.counts import LoadCounts
-from lbdemo.stack import Stack
+from lbdemo.runtime.stack import Stack
 
 PROBE_TIMEOUT_S = 0.8  # below the 1 s sampling period: a hung replica cannot stall the page
 REQUESTS_METRIC = "lbdemo_balancer_requests_total"

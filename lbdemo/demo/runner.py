@@ -14,13 +14,13 @@ from lbdemo.demo.datadir import REFUSED, render_refusal, run_refusal
 from lbdemo.demo.faults import FaultsScenario, faults_document, faults_table
 from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
-from lbdemo.deployment import Target
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.target import Target
 from lbdemo.files import write_text
-from lbdemo.layout import Layout
 from lbdemo.report import compare_reports
 from lbdemo.report.html import render_compare_html
 from lbdemo.report.markdown import table as md_table
-from lbdemo.stack import StackConfig
 
 Progress = Callable[[str], None]
 SCENARIOS = ("consistency", "upgrade", "faults")

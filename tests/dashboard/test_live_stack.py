@@ -16,8 +16,8 @@ from aiohttp import ClientSession, ClientTimeout
 
 from lbdemo.dashboard import Dashboard
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from tests.utils import THINK_MS, read_lines_until, run_cli, running_stack, up_process
 
 LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
