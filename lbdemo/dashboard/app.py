@@ -50,7 +50,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token for everything but the page; errors as JSON, never a traceback or an HTML page."""
     if request.path not in PUBLIC:
         expected = f"Bearer {request.app[DASHBOARD].token}".encode()
-        given = request.headers.get("Authorization", "").encode()
+        # Not UTF-8 (kept as surrogates by aiohttp): compared as the bytes sent, never a 500.
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, expected):
             return _error(
                 401, "missing or wrong token: open the link `lbdemo up --dashboard` printed"
