@@ -59,7 +59,7 @@ def resolve_runtime(args: argparse.Namespace) -> str:
 def backend_for(args: argparse.Namespace) -> Backend:
     """The runtime :func:`resolve_runtime` chooses."""
     if resolve_runtime(args) == "docker":
-        return DockerBackend(args.project)
+        return DockerBackend(args.project, state_root(args))
     return LocalBackend(state_root(args))
 
 

@@ -5,6 +5,11 @@ talks to dockerd. Output and errors follow Docker's CLI: ``stop``/``start``/``ki
 name as given; ``run -d`` prints the new container's id; an engine error prints
 ``Error response from daemon: ...`` and the command exits 1 (``run`` exits 125); with no daemon
 they print ``Cannot connect to the lbdemo daemon at <state>. Is 'lbdemo up' running?`` and exit 1.
+
+``start``, ``stop``, ``restart`` and ``kill`` go through the runtime's
+:class:`~lbdemo.deploy.verbs.Backend`, so they act on a Docker stack too (its runtime read from
+the state root); ``run`` and ``upgrade`` act on the local runtime only, and on a Docker stack
+``upgrade`` says so in one line.
 """
 
 from __future__ import annotations
@@ -46,42 +51,19 @@ def _quote(ref: str) -> str:
     return urllib.parse.quote(ref, safe="")
 
 
-def _each(args: argparse.Namespace, verb: str, query: str = "") -> int:
-    """Apply ``verb`` to every named container; report each failure, go on with the rest."""
-    docker_verb = f"docker {verb} {' '.join(args.names)}"
-    if verb == "stop":
-        docker_verb += " (the stack's supervisor then applies its --restart policy)"
-    elsewhere = elsewhere_on_docker(args, verb, docker_verb)
-    if elsewhere is not None:
-        return elsewhere
-    client = _connect(args)
-    if client is None:
-        return 1
-    status = 0
-    for ref in args.names:
-        try:
-            client.request("POST", f"/containers/{_quote(ref)}/{verb}{query}", {})
-        except DaemonUnavailable as exc:
-            print(exc, file=sys.stderr)
-            return 1
-        except DaemonRefusal as exc:
-            print(f"Error response from daemon: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        print(ref)
-    return status
-
-
 def _start(args: argparse.Namespace) -> int:
-    return _each(args, "start")
+    backend = backend_for(args)
+    return each(args.names, backend.start)
 
 
 def _stop(args: argparse.Namespace) -> int:
-    return _each(args, "stop", f"?t={args.time:g}")
+    backend = backend_for(args)
+    return each(args.names, lambda ref: backend.stop(ref, args.time))
 
 
 def _restart(args: argparse.Namespace) -> int:
-    return _each(args, "restart")
+    backend = backend_for(args)
+    return each(args.names, backend.restart)
 
 
 def _kill(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ class HostBalancedStack:
 
     def _remove_state_files(self) -> None:
         (self.config.run_dir / "stack.json").unlink(missing_ok=True)
+        shutil.rmtree(self.config.run_dir / "stopped", ignore_errors=True)  # stopped_mark's
         self.admin_token_file.unlink(missing_ok=True)
 
 
@@ -102,3 +104,10 @@ def recorded_runtime(state_root: Path) -> tuple[str, str | None] | None:
         return None
     project = config.get("project")
     return runtime, (str(project) if project is not None else None)
+
+
+def stopped_mark(run_dir: Path, name: str) -> Path:
+    """The file ``lbdemo stop`` leaves for a replica it stops on purpose, so that the stack's
+    supervisor (another process, seeing only the engine's ``die``) takes the death for a stop,
+    not a crash: no restart policy; and lets it back into the rotation when it starts again."""
+    return run_dir / "stopped" / name

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lbdemo.deploy.admin import BalancerAdmin
 from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.host import stopped_mark
 from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, Project
 from lbdemo.deploy.restart import leave_rotation, with_backoff
 from lbdemo.docker.containers import Engine, ready_lines
@@ -87,7 +88,7 @@ class Supervisor:
             decode=True,
             filters={
                 "type": "container",
-                "event": "die",
+                "event": ["die", "start"],
                 "label": self.stack.project.label_filter,
             },
         )
@@ -130,11 +131,19 @@ class Supervisor:
         attributes = event.get("Actor", {}).get("Attributes", {})
         container_id = str(event.get("id") or event.get("Actor", {}).get("ID", ""))
         name = str(attributes.get("name", ""))
+        if (event.get("Action") or event.get("status")) == "start":
+            await self._started(container_id, name, attributes)
+            return
         code = int(attributes.get("exitCode", -1))
         if attributes.get(SERVICE_LABEL) == REPLICA_SERVICE:
             replica = self.stack.replica_named(name)
             if replica is None or replica.id != container_id:
                 return  # not one in the rotation (a replaced container's last breath, say)
+            if stopped_mark(self.stack.config.run_dir, name).exists():
+                # `lbdemo stop` (drained already): a stop on purpose, no policy applies
+                await self._leave(name)
+                self.stack.event("stop", id=container_id, name=name, exit_code=code)
+                return
             self.stack.event("die", id=container_id, name=name, exit_code=code)
             await self._leave(name)
             policy = self.stack.config.restart
@@ -148,6 +157,20 @@ class Supervisor:
             self.stack.event("die", id=container_id, name=name, exit_code=code)
             if self.stack.config.restart != "no":
                 await self._with_retries(name, "always", lambda: self._restart_store(container_id))
+
+    async def _started(self, container_id: str, name: str, attributes: dict[str, Any]) -> None:
+        """A replica ``lbdemo stop`` stopped, started again (``lbdemo start``, or ``docker
+        start`` by hand): back into the rotation once healthy. Other starts are the
+        supervisor's own, or a container it does not keep."""
+        mark = stopped_mark(self.stack.config.run_dir, name)
+        if attributes.get(SERVICE_LABEL) != REPLICA_SERVICE or not mark.exists():
+            return
+        if self.stack.replica_named(name) is not None:
+            return
+        mark.unlink(missing_ok=True)
+        container = await self.engine.call(self.engine.client.containers.get, container_id)
+        await self.stack.admit_replica(container)
+        self.stack.event("start", id=container_id, name=name, image=self.stack.image)
 
     async def _leave(self, name: str) -> None:
         admin = self.stack.admin

@@ -11,19 +11,24 @@ its restart policy (docs/lessons.md, lesson 9).
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.containers.containers import parse_time
 from lbdemo.containers.display import created_text, ellipsis, human_duration
 from lbdemo.containers.format import Context
-from lbdemo.deploy.names import Project
+from lbdemo.deploy.admin import BalancerAdmin
+from lbdemo.deploy.host import stopped_mark
+from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, STATE_ROOT_LABEL, Project
 from lbdemo.deploy.signals import parse_signal
 from lbdemo.deploy.verbs import Refused
 from lbdemo.docker.containers import engine_says
-from lbdemo.errors import UsageError
+from lbdemo.errors import ProcessError, UsageError
 
 if TYPE_CHECKING:
     import docker
@@ -91,8 +96,9 @@ class DockerVolume:
 class DockerBackend:
     """The Docker Engine's answers, for one project's ``ps``."""
 
-    def __init__(self, project: str) -> None:
+    def __init__(self, project: str, state_root: Path | None = None) -> None:
         self.project = Project(project)
+        self.state_root = state_root  # the stack's, for its balancer and supervisor
         self._client: docker.DockerClient | None = None
 
     @property
@@ -121,6 +127,76 @@ class DockerBackend:
             self.client.containers.get(ref).kill(signal=name)
         except Exception as exc:
             raise _daemon_error(exc) from None
+
+    def stop(self, ref: str, timeout_s: float) -> None:
+        """A replica of the stack drained out of the rotation first, and marked as stopped on
+        purpose (:func:`~lbdemo.deploy.host.stopped_mark`) so its supervisor applies no
+        restart policy; then ``docker stop``."""
+        container = self._get(ref)
+        mark = self._stopped_mark(container)
+        if mark is not None:
+            mark.parent.mkdir(mode=0o700, exist_ok=True)
+            mark.touch()
+            self._drain(container.name)
+        try:
+            container.stop(timeout=max(0, round(timeout_s)))
+        except Exception as exc:
+            if mark is not None:
+                mark.unlink(missing_ok=True)
+            raise _daemon_error(exc) from None
+
+    def start(self, ref: str) -> None:
+        """``docker start``; a replica the stack's ``stop`` stopped joins the rotation again
+        once healthy (its supervisor sees the engine's ``start``)."""
+        container = self._get(ref)
+        try:
+            container.start()
+        except Exception as exc:
+            raise _daemon_error(exc) from None
+
+    def restart(self, ref: str) -> None:
+        self.stop(ref, 10.0)
+        self.start(ref)
+
+    def _get(self, ref: str) -> Container:
+        try:
+            return self.client.containers.get(ref)
+        except Exception as exc:
+            raise _daemon_error(exc) from None
+
+    def _stopped_mark(self, container: Container) -> Path | None:
+        """Where to mark a replica of this state root's stack as stopped on purpose; None for
+        any other container (a store, another project's)."""
+        labels = container.labels or {}
+        if self.state_root is None or labels.get(SERVICE_LABEL) != REPLICA_SERVICE:
+            return None
+        if labels.get(STATE_ROOT_LABEL) != str(self.state_root):
+            return None
+        return stopped_mark(self.state_root / "run", container.name)
+
+    def _drain(self, name: str) -> None:
+        """Out of the balancer's rotation, its in-flight requests finished (the stack's
+        balancer, named by its ``stack.json``); a stack without one is nothing to drain."""
+        assert self.state_root is not None
+        run = self.state_root / "run"
+        try:
+            described = json.loads((run / "stack.json").read_text())
+            admin_url = described["balancer"]["admin_url"]
+            token = (run / "admin-token").read_text().strip()
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+
+        async def drain() -> None:
+            admin = BalancerAdmin(admin_url, token)
+            try:
+                await admin.drain(name, wait=True)
+            finally:
+                await admin.close()
+
+        try:
+            asyncio.run(drain())
+        except ProcessError as exc:
+            raise Refused(f"Error response from daemon: cannot drain {name}: {exc}") from None
 
     def remove(self, ref: str, *, force: bool, volumes: bool) -> bool:
         import docker

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lbdemo.deploy.host import stopped_mark
 from lbdemo.docker.stack import DockerReplica
 from lbdemo.docker.supervisor import Supervisor
 
@@ -60,6 +61,10 @@ class FakeConfig:
     restart: str
     state_root: Path
     layout: FakeLayout = field(default_factory=FakeLayout)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_root / "run"
 
 
 class FakeStack:
@@ -135,3 +140,24 @@ async def test_the_death_of_a_store_the_supervisor_replaced_is_ignored(tmp_path:
     # the private store removed with its replica: its die event comes after the new one is up
     await Supervisor(stack, engine)._died(die("old-store", "p-db", "store"))  # type: ignore[arg-type]
     assert stack.events == []
+
+
+async def test_a_replica_lbdemo_stop_stopped_gets_no_policy_and_rejoins_when_started(
+    tmp_path: Path,
+) -> None:
+    old = FakeContainer("old-id", "p-r1")
+    engine = FakeEngine({"old-id": old})
+    stack = FakeStack("replace", tmp_path)
+    mark = stopped_mark(tmp_path / "run", "p-r1")
+    mark.parent.mkdir(parents=True)
+    mark.touch()
+    supervisor = Supervisor(stack, engine)  # type: ignore[arg-type]
+    await supervisor._died(die("old-id"))
+    assert [e["event"] for e in stack.events] == ["leave", "stop"]
+    assert engine.recreated == [] and stack.admitted == [] and old.started == 0
+    await supervisor._died({**die("old-id"), "Action": "start"})
+    assert stack.admitted == ["old-id"] and not mark.exists()
+    assert stack.events[-1]["event"] == "start"
+    # a start the supervisor made itself (no mark): nothing to do
+    await supervisor._died({**die("old-id"), "Action": "start"})
+    assert stack.admitted == ["old-id"]

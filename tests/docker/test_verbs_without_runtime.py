@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,9 +124,6 @@ def test_every_stack_verb_works_on_a_docker_stack_or_names_the_docker_command(
     for argv, command in [
         (("images",), "docker images"),
         (("cp", f"{r1}:/etc/hostname", "-"), f"docker cp {r1}:/etc/hostname -"),
-        (("stop", r1), f"docker stop {r1}"),
-        (("start", r1), f"docker start {r1}"),
-        (("restart", r1), f"docker restart {r1}"),
         (("upgrade", "--image", "lbdemo/catalog:1.1"), "lbdemo up --runtime docker"),
         (("volume", "create", "x-vol"), "docker volume create x-vol"),
         (("volume", "prune", "-f"), "docker volume prune"),
@@ -136,6 +134,42 @@ def test_every_stack_verb_works_on_a_docker_stack_or_names_the_docker_command(
     for result in (ps, inspected, diff, logs, got, hup, listed, volume):
         assert_no_local_runtime_words(result)
     assert docker_client.containers.get(r1).status == "running"  # nothing was stopped
+
+
+def in_rotation(running: Running) -> list[str]:
+    described = json.loads((running.state / "run" / "stack.json").read_text())
+    return [r["name"] for r in described["replicas"]]
+
+
+def test_stop_start_and_restart_act_on_the_engine_through_the_stack(
+    docker_stack: Running, docker_client: Any
+) -> None:
+    """``stop`` drains the replica out of the rotation and stops it, and the stack's restart
+    policy (``replace``) leaves it stopped; ``start`` and ``restart`` bring the same container
+    back into the rotation."""
+    r1 = docker_stack.project.replica_name(1)
+    before = docker_client.containers.get(r1).id
+    stopped = verb(docker_stack, "stop", "-t", "5", r1)
+    assert (stopped.status, stopped.out) == (0, f"{r1}\n"), stopped
+    assert docker_client.containers.get(r1).status == "exited"
+    eventually_sync(lambda: r1 not in in_rotation(docker_stack))
+    time.sleep(2)  # time enough for a policy to act: none does
+    assert docker_client.containers.get(r1).id == before
+    assert docker_client.containers.get(r1).status == "exited"
+    for command in ("start", "restart"):
+        result = verb(docker_stack, command, r1)
+        assert (result.status, result.out) == (0, f"{r1}\n"), result
+        eventually_sync(lambda: r1 in in_rotation(docker_stack))
+        assert docker_client.containers.get(r1).id == before  # the same container
+        got = verb(docker_stack, "get", "nosuchkey")
+        assert got.status == 0 and "(not found)" in got.out, got
+
+
+def eventually_sync(condition: Any, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.2)
 
 
 def test_rm_volume_rm_and_down_act_on_the_engine_without_runtime(
