@@ -24,6 +24,7 @@ from lbdemo.commands.backend import (
     backend_for,
     each,
     elsewhere_on_docker,
+    resolve_runtime,
 )
 from lbdemo.commands.logs import write_output
 from lbdemo.config import DOCKER_IMAGE_ENV, add_state_argument, state_root
@@ -73,6 +74,16 @@ def _kill(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    resolve_runtime(args)  # the stack's project, for the line below
+    elsewhere = elsewhere_on_docker(
+        args,
+        "run",
+        "",
+        how="a container it runs joins its own balancer's rotation; on Docker run: docker run "
+        f"--network {args.project} {args.image} (the stack's balancer does not send it requests)",
+    )
+    if elsewhere is not None:
+        return elsewhere
     cwd = Path.cwd()
     # Specs are read here, in the caller's working directory, as Docker's CLI reads them.
     try:
@@ -169,6 +180,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("image", metavar="IMAGE")
     add_state_argument(run)
+    add_runtime_arguments(run)
     run.set_defaults(func=_run)
 
     for verb, func, text in (

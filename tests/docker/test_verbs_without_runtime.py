@@ -127,6 +127,7 @@ def test_every_stack_verb_works_on_a_docker_stack_or_names_the_docker_command(
         (("upgrade", "--image", "lbdemo/catalog:1.1"), "lbdemo up --runtime docker"),
         (("volume", "create", "x-vol"), "docker volume create x-vol"),
         (("volume", "prune", "-f"), "docker volume prune"),
+        (("run", "-d", "lbdemo/catalog:1.0"), f"docker run --network {docker_stack.project.name} "),
     ]:
         result = run(*argv)
         assert_no_local_runtime_words(result)
