@@ -6,10 +6,10 @@ name as given; ``run -d`` prints the new container's id; an engine error prints
 ``Error response from daemon: ...`` and the command exits 1 (``run`` exits 125); with no daemon
 they print ``Cannot connect to the lbdemo daemon at <state>. Is 'lbdemo up' running?`` and exit 1.
 
-``start``, ``stop``, ``restart`` and ``kill`` go through the runtime's
+``start``, ``stop``, ``restart``, ``kill`` and ``upgrade`` go through the runtime's
 :class:`~lbdemo.deploy.verbs.Backend`, so they act on a Docker stack too (its runtime read from
-the state root); ``run`` and ``upgrade`` act on the local runtime only, and on a Docker stack
-``upgrade`` says so in one line.
+the state root); ``run`` acts on the local runtime only, and on a Docker stack says in one line
+which ``docker run`` does it.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from lbdemo.commands.backend import (
     resolve_runtime,
 )
 from lbdemo.commands.logs import write_output
-from lbdemo.config import DOCKER_IMAGE_ENV, add_state_argument, state_root
+from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import DaemonError
 from lbdemo.containers.logs import follow
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.deploy.restart import RESTART_POLICIES
+from lbdemo.deploy.verbs import Refused, Unreachable
 from lbdemo.errors import LbdemoError, UsageError
 from lbdemo.runtime.client import DaemonClient, DaemonRefusal, DaemonUnavailable
 
@@ -132,33 +133,22 @@ def _follow(client: DaemonClient, root: Path, name: str) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    elsewhere = elsewhere_on_docker(
-        args,
-        "upgrade",
-        "",
-        how="no docker command rolls plain containers; on Docker: lbdemo down, then "
-        f"{DOCKER_IMAGE_ENV}={args.image} lbdemo up --runtime docker",
-    )
-    if elsewhere is not None:
-        return elsewhere
-    client = _connect(args)
-    if client is None:
-        return 1
-    print(f"rolling upgrade to {args.image}, one replica at a time ...", flush=True)
+    backend = backend_for(args)
+
+    def begin() -> None:
+        print(f"rolling upgrade to {args.image}, one replica at a time ...", flush=True)
+
     try:
-        result = client.request("POST", "/upgrade", {"image": args.image})
-    except DaemonUnavailable as exc:
+        replaced = backend.upgrade(args.image, begin)
+    except (Refused, Unreachable) as exc:
         print(exc, file=sys.stderr)
         return 1
-    except DaemonRefusal as exc:
-        print(f"Error response from daemon: {exc}", file=sys.stderr)
-        return 1
-    for step in result["replaced"]:
+    for step in replaced:
         print(
             f"  {step['old']} ({step['old_id'][:12]}, {step['old_image']}) -> "
             f"{step['new']} ({step['new_id'][:12]}, {step['new_image']})"
         )
-    print(f"{len(result['replaced'])} replica(s) now run {args.image}")
+    print(f"{len(replaced)} replica(s) now run {args.image}")
     return 0
 
 

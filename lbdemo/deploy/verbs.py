@@ -82,6 +82,13 @@ class Backend(Protocol):
 
     def restart(self, ref: str) -> None: ...
 
+    def upgrade(self, image: str, begin: Callable[[], None]) -> list[dict[str, Any]]:
+        """A rolling upgrade of the stack's replicas to ``image``, one at a time: each new one
+        in the rotation before the old one is drained out (``begin`` called once the runtime
+        was reached and the upgrade starts); one dict per step (``old``,
+        ``old_id``, ``old_image``, ``new``, ``new_id``, ``new_image``)."""
+        ...
+
     def remove(self, ref: str, *, force: bool, volumes: bool) -> bool:
         """``rm``: True once removed; False for one already gone with ``force``."""
         ...

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lbdemo.config import STORE_DSN_ENV
 from lbdemo.containers.containers import parse_time
 from lbdemo.containers.display import created_text, ellipsis, human_duration
 from lbdemo.containers.format import Context
@@ -26,9 +28,10 @@ from lbdemo.deploy.admin import BalancerAdmin
 from lbdemo.deploy.host import stopped_mark
 from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, STATE_ROOT_LABEL, Project
 from lbdemo.deploy.signals import parse_signal
-from lbdemo.deploy.verbs import Refused
-from lbdemo.docker.containers import engine_says
+from lbdemo.deploy.verbs import Refused, Unreachable
+from lbdemo.docker.containers import Engine, engine_says
 from lbdemo.errors import ProcessError, UsageError
+from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:
     import docker
@@ -158,6 +161,55 @@ class DockerBackend:
         self.stop(ref, 10.0)
         self.start(ref)
 
+    def upgrade(self, image: str, begin: Callable[[], None]) -> list[dict[str, Any]]:
+        """The stack's replicas, one at a time: a new container from ``image`` on the old
+        one's store, marked so the stack's supervisor lets it into the rotation once healthy;
+        once it is in, the old one drained, stopped and removed."""
+        if self.state_root is None:
+            raise Refused("Error response from daemon: no stack to upgrade")
+        run = self.state_root / "run"
+        described = _described(run)
+        if described is None:
+            raise Unreachable(f"no stack is running on {self.state_root}")
+        try:
+            self.client.images.get(image)
+        except Exception as exc:
+            raise _daemon_error(exc) from None
+        project = Project(self.project.name, str(self.state_root))
+        password = load_or_create_secret(self.state_root)
+        begin()
+        steps = []
+        for old_name in [r["name"] for r in described["replicas"]]:
+            old = self._get(old_name)
+            taken = [c.name for c in project.containers(self.client)]
+            new_name = project.next_replica_name(taken)
+            dsn = _env(old, STORE_DSN_ENV)
+            store = dsn.split("@", 1)[1].split(":", 1)[0] if dsn and "@" in dsn else ""
+            mark = stopped_mark(run, new_name)
+            mark.parent.mkdir(mode=0o700, exist_ok=True)
+            mark.touch()  # the supervisor admits a replica with a mark when it starts
+            engine = Engine(self.client)
+            try:
+                new = engine.run_replica(project, image, new_name, store, password)
+            except Exception as exc:
+                mark.unlink(missing_ok=True)
+                raise _daemon_error(exc) from None
+            _until(run, new_name)
+            self.stop(old_name, 10.0)
+            old.remove(force=True)
+            stopped_mark(run, old_name).unlink(missing_ok=True)
+            steps.append(
+                {
+                    "old": old_name,
+                    "old_id": old.id,
+                    "old_image": old.attrs["Config"]["Image"],
+                    "new": new_name,
+                    "new_id": new.id,
+                    "new_image": image,
+                }
+            )
+        return steps
+
     def _get(self, ref: str) -> Container:
         try:
             return self.client.containers.get(ref)
@@ -279,6 +331,41 @@ class DockerBackend:
             self.client.api.remove_volume(name, force=force)
         except docker.errors.APIError as exc:
             raise _daemon_error(exc) from None
+
+
+JOIN_TIMEOUT_S = 90.0  # a new replica container: started, healthy, admitted
+
+
+def _described(run: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((run / "stack.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _in_rotation(run: Path) -> list[str]:
+    described = _described(run) or {}
+    return [str(r.get("name")) for r in described.get("replicas", [])]
+
+
+def _until(run: Path, name: str) -> None:
+    """Until the stack's ``stack.json`` lists ``name`` in the rotation."""
+    deadline = time.monotonic() + JOIN_TIMEOUT_S
+    while name not in _in_rotation(run):
+        if time.monotonic() > deadline:
+            raise Refused(
+                f"Error response from daemon: {name} did not join within {JOIN_TIMEOUT_S:.0f} s"
+            )
+        time.sleep(0.2)
+
+
+def _env(container: Container, key: str) -> str | None:
+    for item in container.attrs["Config"].get("Env") or []:
+        name, _, value = str(item).partition("=")
+        if name == key:
+            return value
+    return None
 
 
 def _status(container: Container, now: datetime) -> str:

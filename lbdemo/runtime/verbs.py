@@ -132,6 +132,17 @@ class LocalBackend:
     def restart(self, ref: str) -> None:
         self._post(f"/containers/{_quote(ref)}/restart")
 
+    def upgrade(self, image: str, begin: Callable[[], None]) -> list[dict[str, Any]]:
+        daemon = self._connected()
+        begin()
+        try:
+            result = daemon.request("POST", "/upgrade", {"image": image})
+        except DaemonUnavailable as exc:
+            raise Unreachable(str(exc)) from None
+        except DaemonRefusal as exc:
+            raise Refused(f"Error response from daemon: {exc}") from None
+        return list(result["replaced"])
+
     def _post(self, path: str) -> None:
         daemon = self._connected()
         try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +40,7 @@ class Running:
 def docker_stack(
     docker_client: Any, lbdemo_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Running]:
-    """``lbdemo up -d --runtime docker`` once for the module (one private replica)."""
+    """``lbdemo up -d --runtime docker`` once for the module (two private replicas)."""
     state = tmp_path_factory.mktemp("verbs") / "state"
     project = Project(f"lbdemo-t{secrets.token_hex(3)}")
     extra, volume = f"{project.name}-extra", f"{project.name}-vol"
@@ -55,7 +58,7 @@ def docker_stack(
                 "--storage",
                 "private",
                 "--replicas",
-                "1",
+                "2",
                 "--port",
                 "0",
             )
@@ -124,7 +127,6 @@ def test_every_stack_verb_works_on_a_docker_stack_or_names_the_docker_command(
     for argv, command in [
         (("images",), "docker images"),
         (("cp", f"{r1}:/etc/hostname", "-"), f"docker cp {r1}:/etc/hostname -"),
-        (("upgrade", "--image", "lbdemo/catalog:1.1"), "lbdemo up --runtime docker"),
         (("volume", "create", "x-vol"), "docker volume create x-vol"),
         (("volume", "prune", "-f"), "docker volume prune"),
         (("run", "-d", "lbdemo/catalog:1.0"), f"docker run --network {docker_stack.project.name} "),
@@ -164,6 +166,50 @@ def test_stop_start_and_restart_act_on_the_engine_through_the_stack(
         assert docker_client.containers.get(r1).id == before  # the same container
         got = verb(docker_stack, "get", "nosuchkey")
         assert got.status == 0 and "(not found)" in got.out, got
+
+
+def test_upgrade_rolls_the_docker_stack_with_no_failed_request(
+    docker_stack: Running, docker_client: Any, lbdemo_image: str
+) -> None:
+    """``lbdemo upgrade`` without ``--runtime``: each replica replaced by a container of the
+    new image (here the test image under another tag), while requests through the balancer
+    keep being answered."""
+    tag = f"lbdemo/app:upgrade-{secrets.token_hex(3)}"
+    docker_client.images.get(lbdemo_image).tag(tag)
+    described = json.loads((docker_stack.state / "run" / "stack.json").read_text())
+    url = described["balancer"]["url"]
+    answers: list[int] = []
+    done = threading.Event()
+
+    def load() -> None:  # one client, back to back, for as long as the upgrade runs
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(f"{url}/products/p1", timeout=5) as response:
+                    answers.append(response.status)
+            except urllib.error.HTTPError as exc:
+                answers.append(exc.code)
+            except OSError:
+                answers.append(-1)
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        before = in_rotation(docker_stack)
+        upgraded = verb(docker_stack, "upgrade", "--image", tag)
+    finally:
+        done.set()
+        worker.join()
+        docker_client.images.remove(tag)
+    assert upgraded.status == 0, upgraded
+    assert f"{len(before)} replica(s) now run {tag}" in upgraded.out, upgraded
+    after = in_rotation(docker_stack)
+    assert len(after) == len(before) and not set(after) & set(before), (before, after)
+    for name in after:
+        assert docker_client.containers.get(name).attrs["Config"]["Image"] == tag
+    for name in before:
+        assert name not in [c.name for c in docker_client.containers.list(all=True)]
+    failed = [a for a in answers if a not in (200, 404)]
+    assert answers and failed == [], (len(answers), failed[:5])
 
 
 def eventually_sync(condition: Any, timeout_s: float = 60.0) -> None:
