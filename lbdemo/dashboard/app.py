@@ -31,7 +31,13 @@ STATIC_FILES = {
     "/dashboard.css": ("dashboard.css", "text/css"),
     "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
-PUBLIC = frozenset(STATIC_FILES)
+# The report's vendored charting library (uPlot, MIT): served from there, so that the page, like
+# the reports, needs no network and there is one copy of it in the package.
+REPORT_ASSETS = {
+    "/uPlot.iife.min.js": ("uPlot.iife.min.js", "text/javascript"),
+    "/uPlot.min.css": ("uPlot.min.css", "text/css"),
+}
+PUBLIC = frozenset(STATIC_FILES) | frozenset(REPORT_ASSETS)
 # The page is ours alone: no framing by other sites, no script from anywhere else.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -66,8 +72,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def static_file(request: web.Request) -> web.Response:
-    name, content_type = STATIC_FILES[request.path]
-    body = resources.files("lbdemo.dashboard").joinpath("static", name).read_bytes()
+    if request.path in REPORT_ASSETS:
+        name, content_type = REPORT_ASSETS[request.path]
+        body = resources.files("lbdemo.report").joinpath("assets", name).read_bytes()
+    else:
+        name, content_type = STATIC_FILES[request.path]
+        body = resources.files("lbdemo.dashboard").joinpath("static", name).read_bytes()
     return web.Response(
         body=body, content_type=content_type, charset="utf-8", headers=SECURITY_HEADERS
     )
@@ -131,7 +141,7 @@ async def lookup(request: web.Request) -> web.Response:
 def create_dashboard_app(dashboard: Dashboard) -> web.Application:
     app = web.Application(middlewares=[guard])
     app[DASHBOARD] = dashboard
-    for path in STATIC_FILES:
+    for path in PUBLIC:
         app.router.add_get(path, static_file)
     app.router.add_get("/events", events)
     app.router.add_post("/api/replicas/{name}/kill", kill)
