@@ -428,8 +428,8 @@ async function lookup(event) {
   const key = $("lookup-key").value.trim();
   if (!key) return;
   setText($("key-title"), `${shortKey(key)} on each replica`);
-  // Follow that key live from now on (a server without the key field just answers 404/405).
-  call("PUT", `api/key/${encodeURIComponent(key)}`).catch(() => {});
+  // Follow that key live from now on, where the server follows one (its snapshots say `key`).
+  if (state.last && "key" in state.last) call("PUT", `api/key/${encodeURIComponent(key)}`).catch(() => {});
   await showLookup(key, true);
 }
 
