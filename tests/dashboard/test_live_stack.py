@@ -24,9 +24,6 @@ LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
 
 
 def test_dashboard_options_are_checked_before_anything_starts(tmp_path: Path) -> None:
-    detached = run_cli("up", "--state", str(tmp_path), "--dashboard", "--detach")
-    assert detached.status == 2 and detached.err.count("\n") == 1
-    assert "foreground" in detached.err
     bad_port = run_cli("up", "--state", str(tmp_path), "--dashboard", "--dashboard-port", "70000")
     assert bad_port.status == 2 and "--dashboard-port" in bad_port.err
     demo = run_cli(
@@ -44,7 +41,7 @@ def test_dashboard_options_are_checked_before_anything_starts(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_up_prints_the_link_and_the_token_is_in_no_file(tmp_path: Path) -> None:
+def test_up_prints_the_link_and_the_token_is_only_in_600_files(tmp_path: Path) -> None:
     with up_process(tmp_path, "--replicas", "1", "--dashboard") as process:
         lines = read_lines_until(process, "Press Ctrl-C to stop.")
         match = next(m for m in map(LINK.match, lines) if m)
@@ -66,8 +63,13 @@ def test_up_prints_the_link_and_the_token_is_in_no_file(tmp_path: Path) -> None:
         assert (denied, status) == (401, 200) and b"retry:" in first
         files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()]
         assert any(p.name == "stack.json" for p in files)
-        holding = [p for p in files if token.encode() in p.read_bytes()]
-        assert holding == []
+        # where `lbdemo load` finds the dashboard, and the address kept for the next `up`; no
+        # log, no stack.json, nothing others may read
+        holding = sorted(
+            str(p.relative_to(tmp_path)) for p in files if token.encode() in p.read_bytes()
+        )
+        assert holding == ["dashboard/address.json", "run/dashboard.json"]
+        assert all((tmp_path / p).stat().st_mode & 0o077 == 0 for p in holding)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
     with pytest.raises(OSError):  # the dashboard went with the stack
@@ -181,5 +183,6 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     assert shown and shown[0]["stack"]["storage"] == "private"
     assert [c["name"] for c in shown[-1]["replicas"]] == ["lbdemo-r1"]
     # Locust's progress lines reached the dashboard (what the next snapshot shows)
-    assert (board.load.ops or 0) > 0 and board.load.stale_reads is not None
+    assert (board.runs.counts.ops or 0) > 0 and board.runs.counts.stale_reads is not None
+    assert seen[-1]["verdict"]["state"] == "finished" and seen[-1]["verdict"]["source"] == "demo"
     assert seen[-1]["stack"] is None  # once the run ended, the page says so
