@@ -240,6 +240,13 @@ def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
         help="a new port and token for the dashboard (by default a state root keeps its "
         "dashboard's port and token across runs, so an open tab reconnects)",
     )
+    parser.add_argument(
+        "--dashboard-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between two snapshots of the stack (default 1; 0.1 to 10)",
+    )
     # the background `up` of `up -d`: its parent prints the link, never up.log
     parser.add_argument("--no-link", action="store_true", help=argparse.SUPPRESS)
 
@@ -253,14 +260,20 @@ def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashbo
         return None
     if not 0 <= args.dashboard_port <= 65535:
         raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
+    interval = args.dashboard_interval
+    if not 0.1 <= interval <= 10:
+        raise UsageError(
+            f"--dashboard-interval must be between 0.1 and 10 seconds, got {interval:g}"
+        )
     if root is None:
-        return Dashboard(args.dashboard_host, args.dashboard_port)
+        return Dashboard(args.dashboard_host, args.dashboard_port, interval_s=interval)
     known = None if args.new_dashboard_address else remembered(root)
     port = args.dashboard_port or (known[0] if known else 0)
     dashboard = Dashboard(
         args.dashboard_host,
         port,
         token=known[1] if known else None,
+        interval_s=interval,
         state_dir=dashboard_dir(root),
     )
     dashboard.port_may_change = not args.dashboard_port
@@ -434,6 +447,7 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     if args.dashboard:
         argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
         argv += ["--dashboard-port", str(args.dashboard_port)]
+        argv += ["--dashboard-interval", f"{args.dashboard_interval:g}"]
         if args.new_dashboard_address:
             argv.append("--new-dashboard-address")
     env = dict(os.environ)
