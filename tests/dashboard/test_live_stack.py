@@ -186,3 +186,51 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     assert (board.runs.counts.ops or 0) > 0 and board.runs.counts.stale_reads is not None
     assert seen[-1]["verdict"]["state"] == "finished" and seen[-1]["verdict"]["source"] == "demo"
     assert seen[-1]["stack"] is None  # once the run ended, the page says so
+
+
+@pytest.mark.slow
+async def test_a_killed_card_is_seen_and_no_dead_card_outlives_an_upgrade(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="shared", replicas=3) as stack:
+        board = Dashboard(interval_s=0.2)
+        await board.start()
+        seen: list[dict[str, Any]] = []
+
+        async def record() -> None:
+            subscriber = board.broadcaster.subscribe()
+            while True:
+                message = await subscriber.get(5.0)
+                if message is not None and message.event == "snapshot":
+                    seen.append(message.data)
+
+        recorder = asyncio.create_task(record())
+        try:
+            await board.watch(stack)
+            before = await _snapshot_where(board, lambda s: len(s["rotation"]) == 3)
+            assert before["upgrade"] == {"image": "lbdemo/catalog:1.1", "already": False}
+            killed = next(c["id"] for c in before["replicas"] if c["name"] == "lbdemo-r2")
+            headers = {"Authorization": f"Bearer {board.token}"}
+            async with ClientSession(headers=headers) as http:
+                async with http.post(f"{board.url}/api/replicas/lbdemo-r2/kill") as r:
+                    assert r.status == 200
+                # the death is shown beside its replacement, which it names
+                dead = await _snapshot_where(
+                    board,
+                    lambda s: any(c["dead"] and c["replaced_by"] for c in s["replicas"]),
+                )
+                card = next(c for c in dead["replicas"] if c["dead"])
+                assert card["id"] == killed and card["health"] == "died, exit status 137"
+                assert len([c for c in dead["replicas"] if not c["dead"]]) == 3
+                async with http.post(f"{board.url}/api/upgrade") as r:
+                    assert r.status == 200
+                done_at = len(seen)
+                after = await _snapshot_where(
+                    board, lambda s: {c["version"] for c in s["replicas"]} == {"1.1"}
+                )
+                await asyncio.sleep(1.0)  # a few more samples
+            assert after["upgrade"]["already"] is True
+            assert len(seen) > done_at + 3
+            assert [c["name"] for s in seen[done_at:] for c in s["replicas"] if c["dead"]] == []
+        finally:
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            await board.stop()
