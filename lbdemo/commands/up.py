@@ -24,6 +24,14 @@ from lbdemo.config import (
     store_dsn_from_env,
 )
 from lbdemo.dashboard import Dashboard
+from lbdemo.dashboard.address import (
+    announce,
+    dashboard_dir,
+    remember,
+    remembered,
+    running,
+    withdraw,
+)
 from lbdemo.deployment import RUNTIMES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import DEFAULT_VOLUME, LAYOUT_CHOICES, Layout
@@ -196,14 +204,12 @@ def run_up(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
             )
+    dashboard = dashboard_from(args, config.state_root)
     if args.detach:
-        if args.dashboard:
-            raise UsageError(
-                "--dashboard needs `up` in the foreground: its link carries a token, "
-                "which must not be written to up.log"
-            )
+        # the background `up` never prints the link (up.log must not hold the token): this
+        # process prints it, read from the 600 file the dashboard announces itself in
         return _detach(args, config)
-    return asyncio.run(_foreground(config, args.json, dashboard_from(args)))
+    return asyncio.run(_foreground(config, args.json, dashboard, quiet_link=args.no_link))
 
 
 # -- the live dashboard (lbdemo/dashboard/) ---------------------------------------------------
@@ -228,16 +234,50 @@ def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="the address the dashboard binds (default 127.0.0.1)",
     )
+    parser.add_argument(
+        "--new-dashboard-address",
+        action="store_true",
+        help="a new port and token for the dashboard (by default a state root keeps its "
+        "dashboard's port and token across runs, so an open tab reconnects)",
+    )
+    parser.add_argument(
+        "--dashboard-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between two snapshots of the stack (default 1; 0.1 to 10)",
+    )
+    # the background `up` of `up -d`: its parent prints the link, never up.log
+    parser.add_argument("--no-link", action="store_true", help=argparse.SUPPRESS)
 
 
-def dashboard_from(args: argparse.Namespace) -> Dashboard | None:
-    """The dashboard asked for, not started yet (None without --dashboard); options checked."""
+def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashboard | None:
+    """The dashboard asked for, not started yet (None without --dashboard); options checked.
+
+    With ``root`` (``up``), the state root's remembered port and token are reused unless
+    ``--new-dashboard-address`` or ``--dashboard-port`` say otherwise."""
     if not args.dashboard:
         return None
-
     if not 0 <= args.dashboard_port <= 65535:
         raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
-    return Dashboard(args.dashboard_host, args.dashboard_port)
+    interval = args.dashboard_interval
+    if not 0.1 <= interval <= 10:
+        raise UsageError(
+            f"--dashboard-interval must be between 0.1 and 10 seconds, got {interval:g}"
+        )
+    if root is None:
+        return Dashboard(args.dashboard_host, args.dashboard_port, interval_s=interval)
+    known = None if args.new_dashboard_address else remembered(root)
+    port = args.dashboard_port or (known[0] if known else 0)
+    dashboard = Dashboard(
+        args.dashboard_host,
+        port,
+        token=known[1] if known else None,
+        interval_s=interval,
+        state_dir=dashboard_dir(root),
+    )
+    dashboard.port_may_change = not args.dashboard_port
+    return dashboard
 
 
 def dashboard_line(dashboard: Dashboard) -> str:
@@ -247,7 +287,11 @@ def dashboard_line(dashboard: Dashboard) -> str:
 
 
 async def _foreground(
-    config: StackConfig, as_json: bool, dashboard: Dashboard | None = None
+    config: StackConfig,
+    as_json: bool,
+    dashboard: Dashboard | None = None,
+    *,
+    quiet_link: bool = False,
 ) -> int:
     main = asyncio.current_task()
     assert main is not None
@@ -277,9 +321,12 @@ async def _foreground(
         wrote_pid = True
         if dashboard is not None:
             await dashboard.start()
+            assert dashboard.url is not None
+            remember(config.state_root, int(dashboard.url.rsplit(":", 1)[1]), dashboard.token)
+            announce(config.state_root, dashboard.url, dashboard.token)
             await dashboard.watch(stack)
         description = stack.describe()
-        link = dashboard_line(dashboard) if dashboard is not None else None
+        link = dashboard_line(dashboard) if dashboard is not None and not quiet_link else None
         if as_json:
             print(json.dumps(description, indent=2), flush=True)
             if link is not None:  # beside the JSON, not in it: stdout stays one JSON document
@@ -296,6 +343,7 @@ async def _foreground(
     finally:
         if dashboard is not None:
             await dashboard.stop()
+            withdraw(config.state_root)
         await stack.stop()
         if wrote_pid:
             supervisor_file.unlink(missing_ok=True)
@@ -396,6 +444,12 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         "--project",
         config.project,
     ]
+    if args.dashboard:
+        argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
+        argv += ["--dashboard-port", str(args.dashboard_port)]
+        argv += ["--dashboard-interval", f"{args.dashboard_interval:g}"]
+        if args.new_dashboard_address:
+            argv.append("--new-dashboard-address")
     env = dict(os.environ)
     if config.layout.dsn:
         env[STORE_DSN_ENV] = config.layout.dsn  # not on a command line, where anyone can read it
@@ -411,12 +465,20 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         description = _read_description(stack_file)
-        if description is not None and description.get("pid") == process.pid:
+        shown = running(config.state_root) if args.dashboard else None
+        if (
+            description is not None
+            and description.get("pid") == process.pid
+            and (not args.dashboard or (shown is not None and shown["pid"] == process.pid))
+        ):
+            link = f"  {'dashboard':<11} {shown['url']}/#token={shown['token']}" if shown else None
             if args.json:
                 print(json.dumps(description, indent=2))
+                if link is not None:
+                    print(link, file=sys.stderr)
             else:
                 print(
-                    render(description).replace(
+                    render(description, dashboard=link).replace(
                         "Press Ctrl-C to stop.",
                         "Running in the background: `lbdemo down` stops it.",
                     )

@@ -38,6 +38,7 @@ REPORT_ASSETS = {
     "/uPlot.min.css": ("uPlot.min.css", "text/css"),
 }
 PUBLIC = frozenset(STATIC_FILES) | frozenset(REPORT_ASSETS)
+REPORTS = "/reports/"
 # The page is ours alone: no framing by other sites, no script from anywhere else.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -54,7 +55,8 @@ def _error(status: int, message: str) -> web.Response:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token for everything but the page; errors as JSON, never a traceback or an HTML page."""
-    if request.path not in PUBLIC:
+    # A report's link is its own permission (a random id): a plain link sends no header.
+    if request.path not in PUBLIC and not request.path.startswith(REPORTS):
         expected = f"Bearer {request.app[DASHBOARD].token}".encode()
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, expected):
@@ -138,6 +140,51 @@ async def lookup(request: web.Request) -> web.Response:
     return web.json_response({"key": key, "rows": rows})
 
 
+async def feed_load(request: web.Request) -> web.Response:
+    """``lbdemo load`` telling the page about its run (docs/dashboard.md, ``POST /api/load``)."""
+    try:
+        message = await request.json()
+    except ValueError:
+        raise ActionError(400, "the body must be JSON") from None
+    if not isinstance(message, dict):
+        raise ActionError(400, "the body must be a JSON object")
+    try:
+        request.app[DASHBOARD].feed(message)
+    except ValueError as exc:
+        raise ActionError(400, str(exc)) from None
+    return web.json_response({"ok": True})
+
+
+async def watch_key(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    if not PRODUCT_ID.fullmatch(key):
+        raise ActionError(400, f"a product id must match {PRODUCT_ID.pattern}")
+    request.app[DASHBOARD].watch_key(key)
+    return web.json_response({"key": key})
+
+
+async def watch_hottest(request: web.Request) -> web.Response:
+    request.app[DASHBOARD].watch_key(None)
+    return web.json_response({"key": None})
+
+
+async def report(request: web.Request) -> web.Response:
+    path = request.app[DASHBOARD].reports.get(request.match_info["id"])
+    if path is None or path.name != request.match_info["name"]:
+        raise ActionError(404, "no such report")
+    try:
+        body = path.read_bytes()
+    except OSError:
+        raise ActionError(404, "the report is gone") from None
+    # The report's own inline charts need inline script and style; only from itself.
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": "default-src 'self' 'unsafe-inline' data:; "
+        "frame-ancestors 'none'",
+    }
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
+
+
 def create_dashboard_app(dashboard: Dashboard) -> web.Application:
     app = web.Application(middlewares=[guard])
     app[DASHBOARD] = dashboard
@@ -149,4 +196,8 @@ def create_dashboard_app(dashboard: Dashboard) -> web.Application:
     app.router.add_post("/api/replicas", add)
     app.router.add_post("/api/upgrade", upgrade)
     app.router.add_get("/api/lookup/{key}", lookup)
+    app.router.add_post("/api/load", feed_load)
+    app.router.add_put("/api/key/{key}", watch_key)
+    app.router.add_delete("/api/key", watch_hottest)
+    app.router.add_get(REPORTS + "{id}/{name}", report)
     return app

@@ -1,0 +1,220 @@
+"""``lbdemo load``: the consistency workload on the stack ``lbdemo up`` runs, shown live.
+
+The stack is found as ``lbdemo get`` finds it (``STATE/run/stack.json``) and loaded through the
+pipeline as ``lbdemo demo --target`` loads a running deployment: the same progress lines, the
+same checker, the same reports and headline. When the stack serves a dashboard
+(``STATE/run/dashboard.json``), the workload's progress lines and the final verdict go to it
+through ``POST /api/load`` (:class:`lbdemo.dashboard.feed.DashboardFeed`).
+
+``--web`` starts Locust's own web UI instead (bound to 127.0.0.1), with the same workload; its
+progress lines reach the dashboard the same way, until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from lbdemo.config import add_state_argument, color_wanted, state_root
+from lbdemo.dashboard.address import running
+from lbdemo.dashboard.feed import DashboardFeed
+from lbdemo.demo.pipeline import (
+    LIVE_VIEW,
+    LoadSettings,
+    RunSpec,
+    Scenario,
+    add_think_time_argument,
+    run_under_load,
+)
+from lbdemo.deployment import Target
+from lbdemo.errors import StateError, UsageError
+from lbdemo.layout import Layout
+from lbdemo.loadrun import LoadPlan, find_locustfile, run_process
+from lbdemo.procs import free_port
+from lbdemo.report import headline
+from lbdemo.stack import StackConfig
+
+WEB_DEADLINE_S = 24 * 3600.0  # the web UI runs until Ctrl-C; this only bounds a forgotten one
+
+
+def register(subparsers: Any) -> None:
+    load = subparsers.add_parser(
+        "load",
+        help="load the running stack (`lbdemo up`) with the consistency workload",
+        description="Run the consistency workload through the balancer of the stack `lbdemo "
+        "up` runs on this state root, print its progress and verdict as `lbdemo demo` does, "
+        "write the reports, and show it live on the stack's dashboard.",
+    )
+    add_state_argument(load)
+    load.add_argument("--duration", type=float, default=20.0, help="seconds of load (default 20)")
+    load.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
+    load.add_argument("--keys", type=int, default=8, help="product keys written (default 8)")
+    load.add_argument(
+        "--write-ratio", type=float, default=0.3, help="share of writes (default 0.3)"
+    )
+    add_think_time_argument(load)
+    load.add_argument(
+        "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
+    )
+    load.add_argument(
+        "--web",
+        action="store_true",
+        help="start Locust's web UI on 127.0.0.1 instead (same workload; start and stop the "
+        "load in the browser, Ctrl-C here ends it); its stale reads reach the dashboard too",
+    )
+    load.add_argument(
+        "--web-port",
+        type=int,
+        default=8089,
+        metavar="PORT",
+        help="with --web: the web UI's port on 127.0.0.1 (default 8089; 0: a free one)",
+    )
+    load.set_defaults(func=run)
+
+
+def settings_from(args: argparse.Namespace) -> LoadSettings:
+    if not 0 <= args.web_port <= 65535:
+        raise UsageError(f"--web-port must be between 0 and 65535, got {args.web_port}")
+    return LoadSettings(
+        users=args.users,
+        duration_s=args.duration,
+        keys=args.keys,
+        write_ratio=args.write_ratio,
+        think_ms=args.think_ms,
+    )
+
+
+def running_stack(root: Path) -> dict[str, Any]:
+    """The description ``lbdemo up`` wrote of the stack it runs, or one StateError line."""
+    path = root / "run" / "stack.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise StateError(f"no stack is running on {root}; start one with `lbdemo up`") from None
+    if not isinstance(data, dict) or "replicas" not in data or "balancer" not in data:
+        raise StateError(f"{path} is not a stack description")
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    load = settings_from(args)  # every option checked before anything starts
+    root = state_root(args)
+    description = running_stack(root)
+    storage = str(description.get("layout", {}).get("storage", "shared"))
+    target = Target(
+        str(description["balancer"]["url"]),
+        tuple(str(r["url"]) for r in description["replicas"]),
+    )
+    shown = running(root)
+    if args.web:
+        return asyncio.run(_web(args, target, load, shown, storage))
+    label = f"load-{storage}"
+    spec = RunSpec(
+        label=label,
+        scenario="consistency",
+        stack=StackConfig(state_root=root, layout=_layout(storage), balancer_listen="127.0.0.1:0"),
+        load=load,
+        out_dir=args.out.resolve(),
+        argv=tuple(getattr(args, "argv", None) or ("load",)),
+        target=target,
+    )
+    report = asyncio.run(_load(spec, shown))
+    print(headline([report], color=color_wanted(sys.stdout)))
+    html = spec.out_dir / f"{label}.html"
+    print(f"\nreport: {html} (and .md, .json)")
+    return 0
+
+
+def _layout(storage: str) -> Layout:
+    try:
+        return Layout.named(storage)
+    except UsageError:
+        return Layout.named("shared")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def _load(spec: RunSpec, shown: dict[str, Any] | None) -> dict[str, Any]:
+    feed = None
+    if shown is not None:
+        feed = DashboardFeed(shown["url"], shown["token"], secrets.token_hex(6), say)
+        await feed.start(spec.label, "load")
+        LIVE_VIEW.set(feed)
+    try:
+        outcome = await run_under_load(spec, Scenario(), say)
+    except BaseException:
+        if feed is not None:
+            await feed.end(None)
+        raise
+    report = outcome.report
+    if feed is not None:
+        await feed.end(report, html=spec.out_dir / f"{spec.label}.html")
+    return report
+
+
+async def _web(
+    args: argparse.Namespace,
+    target: Target,
+    load: LoadSettings,
+    shown: dict[str, Any] | None,
+    storage: str,
+) -> int:
+    """Locust's web UI on 127.0.0.1 with the workload; its progress lines fed to the page."""
+    port = args.web_port or free_port()
+    out = args.out.resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {out}: {exc.strerror or exc}") from None
+    plan = LoadPlan(
+        load.users, load.users, load.duration_s, load.keys, load.write_ratio,
+        f"web-{secrets.token_hex(4)}-p", 0, load.think_ms,
+    )  # fmt: skip
+    plan.check()
+    options = plan.locust_args()
+    del options[options.index("-t") : options.index("-t") + 2]  # the browser starts and stops
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(find_locustfile()),
+        "--host",
+        target.url,
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(port),
+        *options,
+        "--history-file",
+        str(out / f"web-{storage}-history.jsonl"),
+        "--progress-interval",
+        "1",
+    ]
+    feed = None
+    if shown is not None:
+        feed = DashboardFeed(shown["url"], shown["token"], secrets.token_hex(6), say)
+        await feed.start(f"web-{storage}", "web")
+    say(f"Locust's web UI: http://127.0.0.1:{port}/ (the balancer {target.url}); Ctrl-C ends it")
+
+    def on_line(line: str) -> None:
+        if feed is not None:
+            feed.locust_line(line)
+        if line.startswith("progress:"):
+            say(line)
+
+    try:
+        await run_process(argv, deadline_s=WEB_DEADLINE_S, on_line=on_line)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        if feed is not None:
+            await feed.end(None)
+    return 0

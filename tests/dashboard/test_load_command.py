@@ -1,0 +1,107 @@
+"""``lbdemo load`` on the stack ``lbdemo up -d --dashboard`` runs: its options, the dashboard it
+feeds (stale reads, the verdict, the report's link), and the divergent-keys count that must
+read 0 for shared storage under load. Real processes, real Locust, real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+
+from tests.dashboard.live import detached_stack, finish, lbdemo, load_process, streaming
+from tests.utils import THINK_MS
+
+
+def test_bad_options_and_no_stack_are_one_line_and_start_nothing(tmp_path: Path) -> None:
+    for argv in (
+        ["--users", "0"],
+        ["--duration", "0"],
+        ["--think-time", "-1"],
+        ["--web-port", "70000"],
+        ["--frobnicate"],
+    ):
+        result = lbdemo(tmp_path, "load", *argv, "--out", str(tmp_path / "out"))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, (argv, result.stderr)
+        assert "Traceback" not in result.stderr
+    result = lbdemo(tmp_path, "load", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"lbdemo: error: no stack is running on {tmp_path}; start one with `lbdemo up`\n"
+    )
+    assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_path: Path) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    with detached_stack(state, "--storage", "private", "--dashboard-interval", "0.25") as (
+        url,
+        token,
+    ):
+        async with streaming(url, token) as snapshots:
+            _, idle = await snapshots.first(lambda s: s.get("stack") is not None)
+            assert idle["verdict"]["text"] == "no load yet" and not idle["replay"]
+            assert idle["counts"]["load"]["stale_reads"] is None
+            load = await load_process(
+                state, "--duration", "6", "--users", "10", "--think-time", str(THINK_MS),
+                "--out", str(out),
+            )  # fmt: skip
+            try:
+                began, _ = await snapshots.first(lambda s: s["verdict"]["state"] == "running")
+                stale_at, _ = await snapshots.first(
+                    lambda s: (s["counts"]["load"]["stale_reads"] or 0) > 0
+                )
+                divergent_at, _ = await snapshots.first(lambda s: s["counts"]["divergent_keys"] > 0)
+                stdout, stderr = await finish(load)
+            finally:
+                if load.returncode is None:
+                    load.kill()
+                    await load.wait()
+            assert load.returncode == 0, stderr
+            assert stale_at - began < 5.0 and divergent_at - began < 5.0
+            assert "stale reads seen live=" in stderr and "inconsistent" in stdout
+            report = json.loads((out / "load-private.json").read_text())
+            _, done = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
+        verdict = done["verdict"]
+        assert verdict["text"] == "INCONSISTENT" and verdict["source"] == "load"
+        assert verdict["stale_reads"] == report["anomalies"]["stale_read"]["count"] > 0
+        assert verdict["lost_writes"] == report["lost_writes"]["count"]
+        assert verdict["report"]["html"] == str(out / "load-private.html")
+        series = done["series"]["current"]
+        assert series["label"] == "load-private" and max(series["stale_reads_per_s"]) > 0
+        async with ClientSession() as http, http.get(url + verdict["report"]["url"]) as r:
+            assert r.status == 200 and "load-private" in await r.text()  # no token needed
+
+
+@pytest.mark.slow
+async def test_shared_storage_reads_0_divergent_keys_in_100_snapshots_under_load(
+    tmp_path: Path,
+) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    with detached_stack(state, "--storage", "shared", "--dashboard-interval", "0.2") as (
+        url,
+        token,
+    ):
+        async with streaming(url, token) as snapshots:
+            await snapshots.first(lambda s: s.get("stack") is not None)
+            load = await load_process(state, "--duration", "30", "--users", "20", "--out", str(out))
+            try:
+                stdout, stderr = await finish(load)
+            finally:
+                if load.returncode is None:
+                    load.kill()
+                    await load.wait()
+            assert load.returncode == 0, stderr
+            await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
+        during = [s for _, s in snapshots.seen if s["verdict"]["state"] == "running"]
+        assert len(during) >= 100, len(during)
+        assert [s["counts"]["divergent_keys"] for s in during] == [0] * len(during)
+        assert all((s["counts"]["load"]["stale_reads"] or 0) == 0 for s in during)
+        # the count compared keys under load (it is not 0 for want of looking)
+        assert sum(s["counts"]["keys_compared"] for s in during) > len(during)
+        assert any(s["counts"]["load"]["stale_reads"] == 0 for s in during)
+        assert snapshots.seen[-1][1]["verdict"]["text"] == "consistent"
+        assert "consistent" in stdout
