@@ -17,7 +17,7 @@ from lbdemo.commands.up import (
     dashboard_line,
     volume_for,
 )
-from lbdemo.config import add_state_argument, color_wanted, state_root
+from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
 from lbdemo.demo.pipeline import (
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         print(outcome.table)
     elif outcome.reports:
         # What matters first, readable from the back of the room; the whole table is in the file.
-        print(headline(outcome.reports, color=color_wanted(sys.stdout)))
+        print(headline(outcome.reports, color=color_wanted(sys.stdout), width=terminal_columns()))
     warning = settings_warning(outcome.reports)
     if warning:
         print(f"lbdemo: warning: {warning}", file=sys.stderr)

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lbdemo.config import add_state_argument, color_wanted, state_root
+from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.dashboard.address import running
 from lbdemo.dashboard.feed import DashboardFeed
 from lbdemo.demo.pipeline import (
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         target=target,
     )
     report = asyncio.run(_load(spec, shown))
-    print(headline([report], color=color_wanted(sys.stdout)))
+    print(headline([report], color=color_wanted(sys.stdout), width=terminal_columns()))
     html = spec.out_dir / f"{label}.html"
     print(f"\nreport: {html} (and .md, .json)")
     return 0
