@@ -23,6 +23,8 @@ from lbdemo.config import (
     state_root,
     store_dsn_from_env,
 )
+from lbdemo.containers.errors import VolumeInUseError
+from lbdemo.containers.volumes import VolumeStore
 from lbdemo.dashboard import Dashboard
 from lbdemo.dashboard.address import (
     announce,
@@ -116,6 +118,13 @@ def register(subparsers: Any) -> None:
 
     down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
     add_state_argument(down)
+    down.add_argument(
+        "-v",
+        "--volumes",
+        action="store_true",
+        help=f"also remove the shared layout's named volume {DEFAULT_VOLUME} (its rows), "
+        "for a fresh start",
+    )
     down.set_defaults(func=run_down)
 
 
@@ -506,14 +515,30 @@ def run_down(args: argparse.Namespace) -> int:
     pid = _running_supervisor(supervisor_file)
     if pid is None:
         print(f"lbdemo: no stack is running on {state_root(args)}", file=sys.stderr)
+    else:
+        signal_pid(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid_alive(pid):
+            signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
+        print("lbdemo: stopped")
+    return _remove_volume(args) if getattr(args, "volumes", False) else 0
+
+
+def _remove_volume(args: argparse.Namespace) -> int:
+    """``down -v``: the shared volume goes too (as ``docker compose down -v``), so the next
+    rehearsal starts without the rows of this one. A container still mounting it (``second``,
+    refused but Created) keeps it, and is named."""
+    volumes = VolumeStore(state_root(args))
+    if not volumes.exists(DEFAULT_VOLUME):
         return 0
-    signal_pid(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if pid_alive(pid):
-        signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
-    print("lbdemo: stopped")
+    try:
+        volumes.remove(DEFAULT_VOLUME)
+    except VolumeInUseError as exc:
+        print(f"Error response from daemon: {exc} (`lbdemo rm` it first)", file=sys.stderr)
+        return 1
+    print(f"lbdemo: removed volume {DEFAULT_VOLUME}")
     return 0
 
 

@@ -280,11 +280,11 @@ class Runtime:
         except StoreError as exc:
             if holder is None:
                 raise
+            # One line, as Docker's refusals are, short enough to read on a projector:
+            # PostgreSQL's FATAL line rather than the tail of its log.
             raise StateError(
-                f"cannot start {container.name}: the data directory is in use by the PostgreSQL "
-                f"server of container {holder.name}; PostgreSQL says: {exc}. Several database "
-                "servers cannot share one data directory: run one server with its data on the "
-                "volume, and let the stateless replicas share that server"
+                f"cannot start {container.name}: {holder.name}'s PostgreSQL uses that data "
+                f"directory ({_fatal_line(str(exc))}); two servers cannot share one data directory"
             ) from None
         return server
 
@@ -720,3 +720,11 @@ def _replica_env(dsn: str, password: str | None, read_dsn: str | None = None) ->
     if password is not None:
         env[PASSWORD_ENV] = password
     return env
+
+
+def _fatal_line(message: str) -> str:
+    """PostgreSQL's own reason from the tail of its log (``... | ... FATAL:  lock file ...``)."""
+    for part in message.split(" | "):
+        if "FATAL:" in part:
+            return "FATAL: " + part.split("FATAL:", 1)[1].strip()
+    return message

@@ -50,8 +50,8 @@ function setText(node, text) { if (node.textContent !== text) node.textContent =
 
 // A run's keys and write ids carry its tag (`private-e4f2e01c-p6`, `8139e974-u6-2`): the tag
 // tells runs apart in the database, the rest is what a person reads.
-function shortKey(key) { return String(key).replace(/^[A-Za-z0-9_]+-[0-9a-f]{8}-/, ""); }
-function shortWrite(id) { return String(id).replace(/^(?:[A-Za-z0-9_]+-)?[0-9a-f]{8}-/, ""); }
+function shortKey(key) { return String(key).replace(/^(?:[A-Za-z0-9_-]*-)?[0-9a-f]{8}-/, ""); }
+function shortWrite(id) { return String(id).replace(/^(?:[A-Za-z0-9_-]*-)?[0-9a-f]{8}-/, ""); }
 
 function setConnection(ok, text) {
   state.connected = ok;
@@ -163,9 +163,11 @@ function render(snap) {
   const reads = load.reads !== null && load.reads !== undefined;
   setText($("count-reads"), figure(reads ? load.reads : load.ops));
   setText($("count-reads-label"), reads ? "reads (load)" : "operations (load)");
-  setText($("count-stale"), figure(load.stale_reads));
-  $("count-stale").parentElement.classList.toggle("hot", (load.stale_reads || 0) > 0);
   const verdict = snap.verdict || deriveVerdict(load);
+  // Once a load finished, the checker's count (the verdict's) replaces the live one.
+  const stale = verdict.state === "finished" && verdict.stale_reads !== null ? verdict.stale_reads : load.stale_reads;
+  setText($("count-stale"), figure(stale));
+  $("count-stale").parentElement.classList.toggle("hot", (stale || 0) > 0);
   const lost = load.lost_writes ?? verdict.lost_writes;
   setText($("count-lost"), figure(lost));
   $("count-lost").parentElement.classList.toggle("hot", (lost || 0) > 0);
@@ -411,7 +413,7 @@ async function showLookup(key, say) {
     const rows = body.rows.map((r) => el("tr", {},
       el("td", {}, r.replica || r.asked),
       el("td", { class: r.status === 404 ? "absent" : common ? "" : "differs" },
-        r.status === 200 ? String(r.price) : r.status === 404 ? "not there" : `(${r.error || "HTTP " + r.status})`),
+        r.status === 200 ? number(r.price) : r.status === 404 ? "not there" : `(${r.error || "HTTP " + r.status})`),
       el("td", {}, r.write_id ? shortWrite(r.write_id) : "")));
     $("lookup-result").querySelector("tbody").replaceChildren(...rows);
     $("lookup-result").hidden = false;

@@ -21,7 +21,7 @@ LB.decode = async function (id) {
 LB.fruits = ["apple", "pear", "plum", "cherry", "peach", "mango", "lemon", "grape", "kiwi", "melon",
              "fig", "lime", "banana", "orange", "apricot", "papaya"];
 LB.keyName = function (key) {
-  const rest = String(key).replace(/^[A-Za-z0-9_]+-[0-9a-f]{8}-/, "");
+  const rest = String(key).replace(/^(?:[A-Za-z0-9_-]*-)?[0-9a-f]{8}-/, "");
   const m = /^p(\d+)$/.exec(rest);
   if (!m) return rest;
   const i = Number(m[1]), f = LB.fruits.length;
