@@ -367,15 +367,19 @@ def open_stack(config: StackConfig, on_event: Callable[[Event], None] | None) ->
     return Stack(config, on_event=on_event)
 
 
+TERMINAL_COLUMNS = 80  # a terminal at projector font size: the talk shows this output
+
+
 def render(description: dict[str, Any], dashboard: str | None = None) -> str:
-    """The human summary of a running stack, in lines of at most 100 columns where paths allow
+    """The human summary of a running stack, in lines of at most 80 columns where paths allow
     (``dashboard``: the dashboard's line, shown after the replicas; never part of stack.json)."""
     layout = description["layout"]
     balancer = description["balancer"]
-    lines = [
-        f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
-        f"{layout['summary']}"
-    ]
+    head = f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage"
+    if len(f"{head}: {layout['summary']}") <= TERMINAL_COLUMNS:
+        lines = [f"{head}: {layout['summary']}"]
+    else:
+        lines = [f"{head}:", f"  {layout['summary']}"]
     if layout.get("container"):
         lines.append(f"  {layout['container']:<11} pid {layout['pid']}, data {layout['data']}")
     lines += [
@@ -385,15 +389,15 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
     ]
     for replica in description["replicas"]:
         lines.append(
-            f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]}  "
-            f"{replica['image']}  pid {replica['pid']}"
+            f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]} "
+            f"{replica['image']} pid {replica['pid']}"
         )
     if dashboard is not None:
         lines.append(dashboard)
     lines += [
         f"all healthy in {description['started_in_s']:.2f} s. Try:",
-        f'  curl -X PUT -d \'{{"price": 1200, "write_id": "w1"}}\' '
-        f"{balancer['url']}/products/apple",
+        '  curl -X PUT -d \'{"price": 1200, "write_id": "w1"}\' \\',
+        f"       {balancer['url']}/products/apple",
     ]
     if layout.get("runtime") == "docker":
         # the engine's own tools work on these containers; lbdemo's verbs with --runtime docker
