@@ -59,7 +59,11 @@ def register(subparsers: Any) -> None:
     )
     add_think_time_argument(load)
     load.add_argument(
-        "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
+        "--out",
+        type=Path,
+        default=Path("results/load"),
+        help="where reports go (default results/load/; named after the storage, e.g. "
+        "private.html, so a later load of the same storage replaces them)",
     )
     load.add_argument(
         "--web",
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     shown = running(root)
     if args.web:
         return asyncio.run(_web(args, target, load, shown, storage))
-    label = f"load-{storage}"
+    label = storage  # the headline's column, kept short enough for 80 columns
     spec = RunSpec(
         label=label,
         scenario="consistency",

@@ -63,17 +63,17 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
             assert load.returncode == 0, stderr
             assert stale_at - began < 5.0 and divergent_at - began < 5.0
             assert "stale reads seen live=" in stderr and "inconsistent" in stdout
-            report = json.loads((out / "load-private.json").read_text())
+            report = json.loads((out / "private.json").read_text())
             _, done = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
         verdict = done["verdict"]
         assert verdict["text"] == "INCONSISTENT" and verdict["source"] == "load"
         assert verdict["stale_reads"] == report["anomalies"]["stale_read"]["count"] > 0
         assert verdict["lost_writes"] == report["lost_writes"]["count"]
-        assert verdict["report"]["html"] == str(out / "load-private.html")
+        assert verdict["report"]["html"] == str(out / "private.html")
         series = done["series"]["current"]
-        assert series["label"] == "load-private" and max(series["stale_reads_per_s"]) > 0
+        assert series["label"] == "private" and max(series["stale_reads_per_s"]) > 0
         async with ClientSession() as http, http.get(url + verdict["report"]["url"]) as r:
-            assert r.status == 200 and "load-private" in await r.text()  # no token needed
+            assert r.status == 200 and "private" in await r.text()  # no token needed
 
 
 @pytest.mark.slow
