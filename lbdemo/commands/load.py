@@ -16,9 +16,11 @@ import argparse
 import asyncio
 import json
 import secrets
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.dashboard.address import running
@@ -39,6 +41,7 @@ from lbdemo.procs import free_port
 from lbdemo.report import headline
 from lbdemo.stack import StackConfig
 
+T = TypeVar("T")
 WEB_DEADLINE_S = 24 * 3600.0  # the web UI runs until Ctrl-C; this only bounds a forgotten one
 
 
@@ -59,7 +62,11 @@ def register(subparsers: Any) -> None:
     )
     add_think_time_argument(load)
     load.add_argument(
-        "--out", type=Path, default=Path("results"), help="where reports go (default results/)"
+        "--out",
+        type=Path,
+        default=Path("results/load"),
+        help="where reports go (default results/load/; named after the storage, e.g. "
+        "private.html, so a later load of the same storage replaces them)",
     )
     load.add_argument(
         "--web",
@@ -112,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
     )
     shown = running(root)
     if args.web:
-        return asyncio.run(_web(args, target, load, shown, storage))
-    label = f"load-{storage}"
+        return asyncio.run(_stopped_by_signals(_web(args, target, load, shown, storage)))
+    label = storage  # the headline's column, kept short enough for 80 columns
     spec = RunSpec(
         label=label,
         scenario="consistency",
@@ -123,11 +130,26 @@ def run(args: argparse.Namespace) -> int:
         argv=tuple(getattr(args, "argv", None) or ("load",)),
         target=target,
     )
-    report = asyncio.run(_load(spec, shown))
+    try:
+        report = asyncio.run(_stopped_by_signals(_load(spec, shown)))
+    except asyncio.CancelledError:
+        print("lbdemo: interrupted; the load is stopped, the stack runs on", file=sys.stderr)
+        return 130
     print(headline([report], color=color_wanted(sys.stdout), width=terminal_columns()))
     html = spec.out_dir / f"{label}.html"
     print(f"\nreport: {html} (and .md, .json)")
     return 0
+
+
+async def _stopped_by_signals(work: Coroutine[Any, Any, T]) -> T:
+    """``work``, cancelled by Ctrl-C or SIGTERM: cancelling is what stops Locust (a process
+    killed by SIGTERM without it would leave Locust running on)."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    return await work
 
 
 def _layout(storage: str) -> Layout:

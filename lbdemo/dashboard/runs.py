@@ -195,6 +195,8 @@ class LoadRun:
     def _write_last_run(self) -> None:
         if self.last_run_file is None or self.current is None or not self.current.t_s:
             return
+        if self.source == "replay":
+            return  # a replay is no run of this stack: the contrast stays a real one
         path = self.last_run_file
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

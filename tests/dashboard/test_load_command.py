@@ -4,7 +4,11 @@ read 0 for shared storage under load. Real processes, real Locust, real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -63,17 +67,17 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
             assert load.returncode == 0, stderr
             assert stale_at - began < 5.0 and divergent_at - began < 5.0
             assert "stale reads seen live=" in stderr and "inconsistent" in stdout
-            report = json.loads((out / "load-private.json").read_text())
+            report = json.loads((out / "private.json").read_text())
             _, done = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
         verdict = done["verdict"]
         assert verdict["text"] == "INCONSISTENT" and verdict["source"] == "load"
         assert verdict["stale_reads"] == report["anomalies"]["stale_read"]["count"] > 0
         assert verdict["lost_writes"] == report["lost_writes"]["count"]
-        assert verdict["report"]["html"] == str(out / "load-private.html")
+        assert verdict["report"]["html"] == str(out / "private.html")
         series = done["series"]["current"]
-        assert series["label"] == "load-private" and max(series["stale_reads_per_s"]) > 0
+        assert series["label"] == "private" and max(series["stale_reads_per_s"]) > 0
         async with ClientSession() as http, http.get(url + verdict["report"]["url"]) as r:
-            assert r.status == 200 and "load-private" in await r.text()  # no token needed
+            assert r.status == 200 and "private" in await r.text()  # no token needed
 
 
 @pytest.mark.slow
@@ -105,3 +109,58 @@ async def test_shared_storage_reads_0_divergent_keys_in_100_snapshots_under_load
         assert any(s["counts"]["load"]["stale_reads"] == 0 for s in during)
         assert snapshots.seen[-1][1]["verdict"]["text"] == "consistent"
         assert "consistent" in stdout
+
+
+def _listeners(port: int) -> list[str]:
+    """The local addresses listening on ``port`` (IPv4 and IPv6), from /proc."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for row in f.readlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.append(address)
+    return found
+
+
+@pytest.mark.slow
+async def test_locusts_web_ui_binds_loopback_and_feeds_the_dashboard(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with detached_stack(state, "--storage", "private", "--dashboard-interval", "0.25") as (
+        url,
+        token,
+    ):
+        async with streaming(url, token) as snapshots:
+            web = await load_process(state, "--web", "--web-port", "0", "--out", str(tmp_path))
+            try:
+                assert web.stderr is not None
+                ui = None
+                while ui is None:
+                    line = (await asyncio.wait_for(web.stderr.readline(), 60)).decode()
+                    assert line, "lbdemo load --web ended early"
+                    ui = re.search(r"Locust's web UI: http://127\.0\.0\.1:(\d+)/", line)
+                port = int(ui[1])
+                async with ClientSession() as http:
+                    for _ in range(100):  # until Locust's web server is up
+                        with contextlib.suppress(OSError):
+                            async with http.post(
+                                f"http://127.0.0.1:{port}/swarm",
+                                data={"user_count": "5", "spawn_rate": "5"},
+                            ) as r:
+                                assert r.status == 200
+                                break
+                        await asyncio.sleep(0.2)
+                assert _listeners(port) == ["0100007F"]  # 127.0.0.1 only
+                _, shown = await snapshots.first(
+                    lambda s: (s["counts"]["load"]["stale_reads"] or 0) > 0
+                )
+                assert shown["verdict"]["source"] == "web"
+                web.send_signal(signal.SIGTERM)
+                await finish(web, 30)
+            finally:
+                if web.returncode is None:
+                    web.kill()
+                    await web.wait()
+            await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
+        assert _listeners(port) == []  # Locust went with it
