@@ -22,28 +22,32 @@ from lbdemo.dashboard.sse import Message
 T = TypeVar("T")
 
 
+def price_rows(prices: dict[str, int]) -> list[dict[str, Any]]:
+    """Rows as `lbdemo get KEY --each-replica --json` has them (a negative price: not found)."""
+    rows = []
+    for i, (name, price) in enumerate(prices.items()):
+        found = price >= 0
+        rows.append(
+            {
+                "replica": name,
+                "asked": name,
+                "container_id": f"{i:02d}c0ffee0000"[:12],
+                "status": 200 if found else 404,
+                "price": price if found else None,
+                "write_id": f"load-0a1b2c3d-u{i}-{price}" if found else None,
+            }
+        )
+    return rows
+
+
 class FakeActions:
-    """The look-up a stack would answer, from the snapshot's key field (the only action the
-    layout tests need)."""
+    """The look-up a stack would answer (the only action the layout tests need)."""
 
     def __init__(self, prices: dict[str, int]) -> None:
         self.prices = prices
 
     async def lookup(self, key: str) -> list[dict[str, Any]]:
-        rows = []
-        for i, (name, price) in enumerate(self.prices.items()):
-            found = price >= 0
-            rows.append(
-                {
-                    "replica": name,
-                    "asked": f"http://127.0.0.1:{41000 + i}",
-                    "container_id": f"{i:02d}c0ffee0000"[:12],
-                    "status": 200 if found else 404,
-                    "price": price if found else None,
-                    "write_id": f"load-0a1b2c3d-u{i}-{price}" if found else None,
-                }
-            )
-        return rows
+        return price_rows(self.prices)
 
     async def close(self) -> None:
         pass
@@ -192,10 +196,7 @@ def busy_snapshot(generation: str = "gen-1", *, replay: bool = False) -> dict[st
         "key": {
             "key": "private-e4f2e01c-p6",
             "chosen": "hottest",
-            "replicas": [
-                {"name": n, "write_id": f"e4f2e01c-u{i}-7", "listed": True}
-                for i, n in enumerate(REPLICAS)
-            ],
+            "replicas": price_rows(PRICES),
             "agree": False,
         },
         "upgrade": {"image": "lbdemo/catalog:1.1", "already": False},

@@ -75,7 +75,7 @@ class Talk:
 
     def command(self, line: str) -> str:
         """The doc's command as run here: `up` on a free port, the balancer where it is."""
-        if line.startswith("lbdemo up"):
+        if line.split()[:2] == ["lbdemo", "up"]:
             line += " --port 0"
         if self.balancer is not None:
             line = line.replace(DOC_PORT, self.balancer)
@@ -110,19 +110,25 @@ def work() -> Iterator[Path]:
     try:
         yield path
     finally:
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
         for cleanup in ("lbdemo rm -f second", "lbdemo down -v"):
             subprocess.run(["bash", "-c", cleanup], cwd=path, env=env, capture_output=True)
         shutil.rmtree(path, ignore_errors=True)
 
 
-def wait_for(driver: Any, name: str, shots: Path, timeout_s: float = 30.0) -> None:
+def wait_for(
+    driver: Any, name: str, shots: Path, transcript: list[str], timeout_s: float = 30.0
+) -> None:
     condition = READY[name]
     deadline = time.monotonic() + timeout_s
     while not driver.execute_script(f"return !!({condition})"):
         if time.monotonic() > deadline:
             driver.save_screenshot(str(shots / f"not-ready-{name}"))
-            raise AssertionError(f"{name}: the page never showed: {condition}")
+            said = "\n".join(transcript[-30:])
+            raise AssertionError(f"{name}: the page never showed: {condition}\n{said}")
         time.sleep(0.1)
     time.sleep(0.3)  # the chart and the highlight drawn
 
@@ -142,7 +148,8 @@ def test_the_talk_runs_as_written(work: Path) -> None:
         for step in plan
         if isinstance(step, Block)
         for command in step.commands
-        for line in command.quoted
+        for shown in ["$ " + command.line, *command.quoted]
+        for line in shown.splitlines()
         if len(line) > COLUMNS
     ]
     assert wide == [] or record, f"quoted lines wider than {COLUMNS} columns: {wide}"
@@ -151,6 +158,7 @@ def test_the_talk_runs_as_written(work: Path) -> None:
     failures: list[str] = []
     started = time.monotonic()
     opened = False
+    transcript: list[str] = []
     with chromium(1280, 720) as driver:
         driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
@@ -158,11 +166,12 @@ def test_the_talk_runs_as_written(work: Path) -> None:
         )
         for step in plan:
             if isinstance(step, Shot):
-                wait_for(driver, step.name, shots)
+                wait_for(driver, step.name, shots, transcript)
                 driver.save_screenshot(str(shots / step.name))
                 continue
             for command in step.commands:
                 real = talk.run(command.line)
+                transcript += ["$ " + command.line, *real]
                 outputs.setdefault(step.start, []).append(real)
                 if not matches(command.quoted, real, command.figures_vary):
                     failures.append(

@@ -145,6 +145,7 @@ function render(snap) {
     state.resets += 1;
     $("cards").replaceChildren();
     state.local = null;
+    clearKey();
   }
   if (snap.generation) state.generationSeen = snap.generation;
   const stack = snap.stack;
@@ -204,11 +205,11 @@ function renderVerdict(v) {
   box.className = "verdict " + cls;
   box.dataset.state = v.state || "idle";
   const source = SOURCES[v.source] || v.source || "";
-  const where = v.state === "idle" ? "no load yet"
+  const where = v.state === "idle" ? "the verdict"
     : v.state === "finished" ? `${source} · finished` : `${source} · running`;
   setText($("verdict-source"), where);
   $("verdict").title = v.label || "";
-  setText($("verdict-text"), v.state === "idle" ? "waiting for load" : text);
+  setText($("verdict-text"), v.state === "idle" ? "no load yet" : text);
   let detail;
   if (v.state === "idle") detail = "start one: lbdemo load";
   else {
@@ -391,34 +392,51 @@ function watchSize() {
 
 // -- one key on every replica -------------------------------------------------------------------
 
+function clearKey() {
+  state.keySignature = null;
+  $("lookup-result").hidden = true;
+  $("key-empty").hidden = false;
+  setText($("key-title"), "One key on every replica");
+}
+
 function renderKey(key) {
-  if (!key || !key.key) return;
+  if (!key) return;  // a server that does not follow a key: the look-up box only
+  if (!key.key) { if (state.keySignature) clearKey(); return; }
   const title = (key.chosen === "asked" ? "" : "hottest: ") + `${shortKey(key.key)} on each replica`;
   setText($("key-title"), title);
   $("key-title").title = key.key;
-  const signature = key.key + "|" + (key.replicas || []).map((r) => `${r.name}=${r.write_id}`).join(",");
+  const rows = key.replicas || [];
+  const signature = key.key + "|" + rows.map((r) => `${r.replica || r.name}=${r.status}:${r.price}:${r.write_id}`).join(",");
   if (signature === state.keySignature) return;
   state.keySignature = signature;
-  // The listing has write ids only: the look-up adds each replica's price and container.
-  showLookup(key.key, false);
+  // The server asks every replica as `lbdemo get KEY --each-replica` does; an older one only
+  // listed write ids, and the look-up fills in the rest.
+  if (rows.length && rows.every((r) => "status" in r)) showRows(key.key, rows);
+  else showLookup(key.key, false);
+}
+
+// Returns whether every replica that answered gives the same answer.
+function showRows(key, found) {
+  const answer = (r) => r.status === 200 ? `${r.price}|${r.write_id}` : r.status === 404 ? "absent" : "?";
+  const answers = found.map(answer);
+  const common = answers.every((a) => a === answers[0]);
+  const rows = found.map((r) => el("tr", {},
+    el("td", {}, r.replica || r.asked),
+    el("td", { class: r.status === 404 ? "absent" : common ? "" : "differs" },
+      r.status === 200 ? number(r.price) : r.status === 404 ? "not there" : "no answer"),
+    el("td", {}, r.write_id ? shortWrite(r.write_id) : "")));
+  $("lookup-result").querySelector("tbody").replaceChildren(...rows);
+  $("lookup-result").hidden = false;
+  $("key-empty").hidden = true;
+  $("lookup-result").dataset.key = key;
+  return common;
 }
 
 async function showLookup(key, say) {
   try {
     const body = await call("GET", `api/lookup/${encodeURIComponent(key)}`);
     state.lookups += 1;
-    const answer = (r) => r.status === 200 ? `${r.price}|${r.write_id}` : r.status === 404 ? "absent" : "?";
-    const answers = body.rows.map(answer);
-    const common = answers.every((a) => a === answers[0]);
-    const rows = body.rows.map((r) => el("tr", {},
-      el("td", {}, r.replica || r.asked),
-      el("td", { class: r.status === 404 ? "absent" : common ? "" : "differs" },
-        r.status === 200 ? number(r.price) : r.status === 404 ? "not there" : `(${r.error || "HTTP " + r.status})`),
-      el("td", {}, r.write_id ? shortWrite(r.write_id) : "")));
-    $("lookup-result").querySelector("tbody").replaceChildren(...rows);
-    $("lookup-result").hidden = false;
-    $("key-empty").hidden = true;
-    $("lookup-result").dataset.key = key;
+    const common = showRows(key, body.rows);
     if (say) say_(common ? `${key}: the replicas agree` : `${key}: the replicas disagree`, !common);
   } catch (error) {
     if (say) say_(error.message, true);
