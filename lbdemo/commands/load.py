@@ -37,7 +37,7 @@ from lbdemo.deployment import Target
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import Layout
 from lbdemo.loadrun import LoadPlan, find_locustfile, run_process
-from lbdemo.procs import free_port
+from lbdemo.process.ports import free_port
 from lbdemo.report import headline
 from lbdemo.stack import StackConfig
 

@@ -4,8 +4,8 @@ screenshots, in the order the doc has them, and how a quoted output matches a re
 A ``console`` block holds commands (``$ ``, a trailing backslash continues one on the next line)
 each followed by the output the doc quotes. A line ``...`` in a quoted output stands for any
 number of lines. What differs between two runs of the same command (container ids, ports, pids,
-timings, the dashboard's token, dates) is masked on both sides; in a block whose info string
-says ``figures-vary`` every figure is. An image under ``results/screenshots/talk/`` is a step
+timings, the dashboard's token, dates) is masked on both sides; in a block under the marker
+``<!-- talk: figures vary -->`` every figure is. An image under ``results/screenshots/talk/`` is a step
 too: the screenshot to take at that point of the talk.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-BLOCK = re.compile(r"^```console([^\n]*)\n(.*?)^```$", re.M | re.S)
+BLOCK = re.compile(r"^(<!-- talk: ([^>]*) -->\n)?```console\n(.*?)^```$", re.M | re.S)
 IMAGE = re.compile(r"!\[[^\]]*\]\(\.\./results/screenshots/talk/([\w.-]+\.png)\)")
 ELLIPSIS = "..."
 MASKS = (
@@ -71,9 +71,9 @@ def steps(doc: str) -> list[Block | Shot]:
     """The doc's console blocks and screenshots, in order."""
     found: list[tuple[int, Block | Shot]] = []
     for m in BLOCK.finditer(doc):
-        info = m.group(1).strip()
-        block = Block(m.start(2), m.end(2), info)
-        block.commands = parse_block(m.group(2), "figures-vary" in info.split())
+        info = (m.group(2) or "").strip()
+        block = Block(m.start(3), m.end(3), info)
+        block.commands = parse_block(m.group(3), info == "figures vary")
         found.append((m.start(), block))
     for m in IMAGE.finditer(doc):
         found.append((m.start(), Shot(m.group(1))))
