@@ -5,8 +5,8 @@ A ``console`` block holds commands (``$ ``, a trailing backslash continues one o
 each followed by the output the doc quotes. A line ``...`` in a quoted output stands for any
 number of lines. What differs between two runs of the same command (container ids, ports, pids,
 timings, the dashboard's token, dates) is masked on both sides; in a block under the marker
-``<!-- talk: figures vary -->`` every figure is. An image under ``results/screenshots/talk/`` is a step
-too: the screenshot to take at that point of the talk.
+``<!-- talk: figures vary -->`` every figure is. An image under ``results/screenshots/talk/``
+is a step too: the screenshot to take at that point of the talk.
 """
 
 from __future__ import annotations

@@ -402,6 +402,8 @@ function clearKey() {
 function renderKey(key) {
   if (!key) return;  // a server that does not follow a key: the look-up box only
   if (!key.key) { if (state.keySignature) clearKey(); return; }
+  // Just asked for a key: the server follows it from its next sample on, not this one.
+  if (state.asked && key.key !== state.asked.key && performance.now() < state.asked.until) return;
   const title = (key.chosen === "asked" ? "" : "hottest: ") + `${shortKey(key.key)} on each replica`;
   setText($("key-title"), title);
   $("key-title").title = key.key;
@@ -448,6 +450,7 @@ async function lookup(event) {
   const key = $("lookup-key").value.trim();
   if (!key) return;
   setText($("key-title"), `${shortKey(key)} on each replica`);
+  state.asked = { key, until: performance.now() + 3000 };
   // Follow that key live from now on, where the server follows one (its snapshots say `key`).
   if (state.last && "key" in state.last) call("PUT", `api/key/${encodeURIComponent(key)}`).catch(() => {});
   await showLookup(key, true);
