@@ -1,7 +1,7 @@
 """How fast is the checker? Generate a realistic synthetic history, load it, check it.
 
     .venv/bin/python benchmarks/check_speed.py [--ops 1000000] [--mode both|consistent|stale]
-                                               [--relayout]
+                                               [--relayout] [--keep DIR]
 
 Two histories, same shape (200 clients, 50 keys, 30% writes, 1-20 ms latencies so that many
 operations overlap, a few failed and unknown-outcome writes):
@@ -12,7 +12,8 @@ operations overlap, a few failed and unknown-outcome writes):
 
 Prints the 1-minute load average at the start (on a shared machine the wall clock also measures
 the neighbours), then per history: operations, seconds (wall and CPU) for loading the file, for
-the check, and for both. The file is written to a temporary directory removed afterwards.
+the check, and for both. The file is written to a temporary directory removed afterwards, or
+with ``--keep DIR`` to DIR as ``consistent.jsonl`` and ``stale.jsonl``, kept.
 
 ``--relayout`` is an experiment, not a mode to use: after loading (and outside the timings) it
 copies each key's operations into fresh objects, allocated one key after the other, and then
@@ -97,7 +98,9 @@ def relayout(history: History) -> History:
     return History(headers=history.headers, ops=ops)
 
 
-def run(label: str, ops: list[Op], workdir: Path, *, relaid: bool = False) -> None:
+def run(
+    label: str, ops: list[Op], workdir: Path, *, relaid: bool = False, keep: bool = False
+) -> None:
     path = workdir / f"{label}.jsonl"
     with HistoryWriter(path, wall_anchor=time.time(), mono_anchor=0.0) as writer:
         writer.write_all(ops)
@@ -119,7 +122,8 @@ def run(label: str, ops: list[Op], workdir: Path, *, relaid: bool = False) -> No
         f"verdict {result.verdict}  "
         f"non-linearizable keys {sum(not v.linearizable for v in result.keys.values())}"
     )
-    path.unlink()
+    if not keep:
+        path.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,14 +142,24 @@ def main(argv: list[str] | None = None) -> int:
         help="check a copy with each key's operations allocated together "
         "(an experiment on memory layout; the copying is not timed)",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="write the histories to DIR (consistent.jsonl, stale.jsonl) and keep them, "
+        "e.g. to measure `lbdemo check --history DIR/stale.jsonl` on its own",
+    )
     args = parser.parse_args(argv)
     if args.gc_during_check:
         result_module.gc_paused = contextlib.nullcontext  # type: ignore[assignment]
     print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="lbdemo-check-speed-") as tmp:
+        workdir = Path(tmp) if args.keep is None else args.keep
+        workdir.mkdir(parents=True, exist_ok=True)
         for label, replicas in (("consistent", 1), ("stale", 3)):
             if args.mode in ("both", label):
-                run(label, generate(args.ops, replicas=replicas), Path(tmp), relaid=args.relayout)
+                ops = generate(args.ops, replicas=replicas)
+                run(label, ops, workdir, relaid=args.relayout, keep=args.keep is not None)
     return 0
 
 

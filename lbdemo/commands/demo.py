@@ -52,7 +52,8 @@ def register(subparsers: Any) -> None:
         "--duration",
         type=float,
         default=None,
-        help="seconds of load per scenario (default 20; 36 for --scenario faults)",
+        help=f"seconds of load per scenario (default 20; {FAULTS_DURATION_S:g} "
+        "for --scenario faults)",
     )
     demo.add_argument("--replicas", "-n", type=int, default=3, help="replicas (default 3)")
     demo.add_argument("--users", "-u", type=int, default=20, help="Locust users (default 20)")
@@ -241,14 +242,30 @@ def run(args: argparse.Namespace) -> int:
     for refusal in outcome.refusals:
         reason = refusal["refusal"]["reason"] or "not refused"
         print(f"{refusal['run']['label']}: {refusal['verdict']}: {reason}")
-    names = [f"{r['run']['label']}.html" for r in outcome.reports]
-    names += [f"{r['run']['label']}.md" for r in outcome.refusals]
-    print(f"\nreports in {plan.out_dir}/: {', '.join(names)} (and .md, .json)")
+    print(
+        "\n"
+        + reports_line(
+            plan.out_dir,
+            [r["run"]["label"] for r in outcome.reports],
+            [r["run"]["label"] for r in outcome.refusals],
+        )
+    )
     html = outcome.comparison_path.with_suffix(".html")
     print(f"side by side: {html if html.exists() else outcome.comparison_path}")
     for problem in outcome.problems:
         print(f"lbdemo: demo did not show the contrast: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0
+
+
+def reports_line(out_dir: Path, reports: list[str], refusals: list[str]) -> str:
+    """Where the files are: a checked run writes LABEL.html, .md and .json; a refused one
+    (shared-datadir) only LABEL.md and .json, so each kind names its own siblings."""
+    parts = []
+    if reports:
+        parts.append(", ".join(f"{label}.html" for label in reports) + " (and .md, .json)")
+    if refusals:
+        parts.append(", ".join(f"{label}.md" for label in refusals) + " (and .json)")
+    return f"reports in {out_dir}/: {'; '.join(parts)}"
 
 
 def run_pets(args: argparse.Namespace) -> int:

@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
         "the balancer for --minutes, inject a fault every minute (kill, pause, store kill, "
         "latency, resets, in turn), sample VmRSS and open descriptors of the balancer and each "
         "replica, then write soak.json and soak.md (and the run's report soak-run.json/.md). "
-        "Exits 1 if memory grew 10 %% or more, descriptors grew, or a read was stale or a "
+        "Exits 1 if memory grew 10 % or more, descriptors grew, or a read was stale or a "
         "write lost.",
     )
     add_state_argument(soak)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lbdemo.commands.demo import reports_line
 from lbdemo.demo.datadir import REFUSED, processes_using, run_refusal
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.layout import Layout
@@ -79,6 +80,11 @@ async def test_shared_datadir_is_refused_and_leaves_nothing_running(tmp_path: Pa
     assert processes_using(Path(refusal["data_directory"])) == []
     assert processes_using(tmp_path / "state") == []
     assert "Nothing was left running" in (spec.out_dir / "shared-datadir.md").read_text()
+    # `lbdemo demo` names what a refusal wrote: exactly these files, nothing more
+    written = sorted(p.name for p in spec.out_dir.iterdir())
+    assert written == ["shared-datadir.json", "shared-datadir.md"]
+    line = reports_line(spec.out_dir, [], ["shared-datadir"])
+    assert line == f"reports in {spec.out_dir}/: shared-datadir.md (and .json)"
 
 
 async def test_a_standby_gets_the_password_in_its_own_file_never_on_a_command_line(

@@ -1,0 +1,1 @@
+"""Tests of README.md and docs/: commands, options, links and quoted outputs."""
