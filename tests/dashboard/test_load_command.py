@@ -66,6 +66,8 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
                     await load.wait()
             assert load.returncode == 0, stderr
             assert stale_at - began < 5.0 and divergent_at - began < 5.0
+            assert f"shown live on the dashboard at {url}\n" in stderr
+            assert "load: 10 Locust users for 6 s\n" in stderr
             assert "stale reads seen live=" in stderr and "inconsistent" in stdout
             report = json.loads((out / "private.json").read_text())
             _, done = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
