@@ -18,7 +18,7 @@ import json
 import secrets
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from lbdemo.demo.pipeline import (
     add_think_time_argument,
     run_under_load,
 )
-from lbdemo.deployment import Target
+from lbdemo.deployment import Target, TargetDeployment, TargetReplica
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import Layout
 from lbdemo.loadrun import LoadPlan, find_locustfile, run_process
@@ -96,6 +96,25 @@ def settings_from(args: argparse.Namespace) -> LoadSettings:
     )
 
 
+class RunningStack(TargetDeployment):
+    """The stack ``lbdemo up`` runs, loaded as a target; its replicas are re-read from
+    ``stack.json`` (rewritten at every change) whenever they are asked for, so a replica killed
+    and replaced, or upgraded away, during the load is audited as it is at the end."""
+
+    def __init__(self, target: Target, stack_file: Path) -> None:
+        super().__init__(target)
+        self.stack_file = stack_file
+
+    @property
+    def replicas(self) -> Sequence[TargetReplica]:
+        try:
+            data = json.loads(self.stack_file.read_text())
+            now = [TargetReplica(str(r["name"]), str(r["url"])) for r in data["replicas"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            now = []
+        return now or super().replicas  # the stack gone meanwhile: the last ones known
+
+
 def running_stack(root: Path) -> dict[str, Any]:
     """The description ``lbdemo up`` wrote of the stack it runs, or one StateError line."""
     path = root / "run" / "stack.json"
@@ -129,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("load",)),
         target=target,
+        deployment=RunningStack(target, root / "run" / "stack.json"),
     )
     try:
         report = asyncio.run(_stopped_by_signals(_load(spec, shown)))

@@ -166,3 +166,35 @@ async def test_locusts_web_ui_binds_loopback_and_feeds_the_dashboard(tmp_path: P
                     await web.wait()
             await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
         assert _listeners(port) == []  # Locust went with it
+
+
+@pytest.mark.slow
+async def test_a_replica_killed_during_the_load_is_audited_as_its_replacement(
+    tmp_path: Path,
+) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    with detached_stack(state, "--storage", "private", "--replicas", "2") as (url, token):
+        before = json.loads((state / "run" / "stack.json").read_text())
+        old_url = next(r["url"] for r in before["replicas"] if r["name"] == "lbdemo-r2")
+        async with streaming(url, token) as snapshots:
+            load = await load_process(
+                state, "--duration", "6", "--users", "5", "--think-time", str(THINK_MS),
+                "--out", str(out),
+            )  # fmt: skip
+            try:
+                await snapshots.first(lambda s: (s["counts"]["load"]["ops"] or 0) > 0)
+                killed = await asyncio.to_thread(lbdemo, state, "kill", "lbdemo-r2")
+                assert killed.returncode == 0, killed.stderr
+                _, dead = await snapshots.first(lambda s: any(c["dead"] for c in s["replicas"]))
+                _, stderr = await finish(load)
+            finally:
+                if load.returncode is None:
+                    load.kill()
+                    await load.wait()
+        assert load.returncode == 0, stderr
+        after = json.loads((state / "run" / "stack.json").read_text())
+        new_url = next(r["url"] for r in after["replicas"] if r["name"] == "lbdemo-r2")
+        assert new_url != old_url  # a fresh container: the audit asked that one
+        audit = json.loads((out / "private-audit.json").read_text())
+        assert sorted(audit["replicas"]) == ["lbdemo-r1", "lbdemo-r2"]
+        assert "died, exit status 137" in [c["health"] for c in dead["replicas"]]
