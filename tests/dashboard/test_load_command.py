@@ -80,6 +80,12 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
         assert series["label"] == "private" and max(series["stale_reads_per_s"]) > 0
         async with ClientSession() as http, http.get(url + verdict["report"]["url"]) as r:
             assert r.status == 200 and "private" in await r.text()  # no token needed
+    # after down and up: no load yet, the last run beside for contrast
+    with detached_stack(state, "--storage", "shared", "--replicas", "1") as (url, token):
+        async with streaming(url, token) as snapshots:
+            _, fresh = await snapshots.first(lambda s: s.get("stack") is not None)
+    assert fresh["verdict"]["text"] == "no load yet" and fresh["series"]["current"] is None
+    assert fresh["series"]["previous"] == series
 
 
 @pytest.mark.slow
