@@ -65,7 +65,7 @@ def register(subparsers: Any) -> None:
         "--out",
         type=Path,
         default=Path("results/load"),
-        help="where reports go (default results/load/; named after the storage, e.g. "
+        help="where reports go (default results/load/; named after the layout, e.g. "
         "private.html, so a later load of the same storage replaces them)",
     )
     load.add_argument(
@@ -139,11 +139,14 @@ def run(args: argparse.Namespace) -> int:
     shown = running(root)
     if args.web:
         return asyncio.run(_stopped_by_signals(_web(args, target, load, shown, storage)))
-    label = storage  # the headline's column, kept short enough for 80 columns
+    layout = _layout(storage)
+    # the layout's own name (private, shared-volume): the headline then needs no "(layout)"
+    # after it, and fits 80 columns
+    label = layout.name
     spec = RunSpec(
         label=label,
         scenario="consistency",
-        stack=StackConfig(state_root=root, layout=_layout(storage), balancer_listen="127.0.0.1:0"),
+        stack=StackConfig(state_root=root, layout=layout, balancer_listen="127.0.0.1:0"),
         load=load,
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("load",)),
