@@ -51,11 +51,13 @@ def steady_divergence(
 
 
 class HotKeys:
-    """Which key changed most often over the last samples (ties: the smallest id)."""
+    """Which key changed most often over the last samples (ties: the smallest id); once writes
+    stop, the last such key stays (the one write of the talk stays on the page)."""
 
     def __init__(self, window: int = HOT_WINDOW) -> None:
         self._changes: deque[set[str]] = deque(maxlen=window)
         self._previous: dict[str, Listing] | None = None
+        self._last: str | None = None
 
     def observe(self, listings: dict[str, Listing]) -> None:
         changed: set[str] = set()
@@ -75,6 +77,6 @@ class HotKeys:
         for changed in self._changes:
             for key in changed:
                 counts[key] = counts.get(key, 0) + 1
-        if not counts:
-            return None
-        return min(counts, key=lambda k: (-counts[k], k))
+        if counts:
+            self._last = min(counts, key=lambda k: (-counts[k], k))
+        return self._last
