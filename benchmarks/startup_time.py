@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lbdemo.cli import OneLineParser
+from lbdemo.process.options import OneLineParser
 
 UP_TIMEOUT_S = 120
 

@@ -16,18 +16,10 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from lbdemo import __version__, commands
 from lbdemo.errors import LbdemoError
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
+from lbdemo.process.options import OneLineParser
 
 # The order `lbdemo --help` lists command modules in: the main job first, Docker's verbs after.
 HELP_ORDER = (

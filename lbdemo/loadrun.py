@@ -45,7 +45,7 @@ from lbdemo.loaddist import (
     worker_command,
 )
 from lbdemo.loadmerge import WorkerPart, merge_worker_histories
-from lbdemo.procs import free_port
+from lbdemo.process.ports import free_port
 
 LOCUSTFILE_NAME = "consistency.py"
 DEFAULT_KEY_PREFIX = "p"

@@ -48,7 +48,7 @@ from lbdemo.deployment import RUNTIMES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.files import write_json
 from lbdemo.layout import Layout
-from lbdemo.procs import Child, spawn
+from lbdemo.process.spawn import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.runtime.api import ControlServer
 from lbdemo.runtime.engine import (

@@ -20,8 +20,8 @@ from referencing import Registry, Resource
 
 from lbdemo.checker import Audit, check
 from lbdemo.history import HistoryWriter, Op, read_history
-from lbdemo.provenance import run_provenance
 from lbdemo.report import REPORT_FORMAT, build_report
+from lbdemo.report.provenance import run_provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"

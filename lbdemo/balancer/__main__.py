@@ -1,7 +1,8 @@
 """``python -m lbdemo.balancer``: run one balancer until SIGTERM/SIGINT.
 
-Runs on the server skeleton of :mod:`lbdemo.serving` (loop, signals, the ready line). The ready
-line also gives ``admin_url`` and, when this process made the admin token up, ``admin_token``.
+Runs on the server skeleton of :mod:`lbdemo.process.serve` (loop, signals, the ready line).
+The ready line also gives ``admin_url`` and, when this process made the admin token up,
+``admin_token``.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.balancer.config import STRATEGIES, BalancerConfig, parse_upstream
 from lbdemo.balancer.server import Balancer
 from lbdemo.config import ADMIN_TOKEN_ENV, admin_token_from_env
 from lbdemo.errors import UsageError
+from lbdemo.process.options import hostport_argument, server_parser
+from lbdemo.process.serve import serve
 
 NAME = "lbdemo.balancer"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = serving.server_parser("python -m lbdemo.balancer", "Run the lbdemo load balancer.")
+    p = server_parser("python -m lbdemo.balancer", "Run the lbdemo load balancer.")
     p.add_argument(
         "--upstream",
         action="append",
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--admin",
         default=None,
-        type=serving.hostport_argument,
+        type=hostport_argument,
         metavar="HOST:PORT",
         help="admin API address",
     )
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{NAME}: error: {exc}", file=sys.stderr)
         return 2
-    return serving.serve(
+    return serve(
         NAME,
         lambda: BalancerServer(config, generated),
         use_uvloop=not args.no_uvloop,

@@ -21,7 +21,7 @@ from lbdemo.balancer.pool import Replica, ReplicaSet
 from lbdemo.balancer.proxy import ClientConnection, ProxyContext
 from lbdemo.balancer.strategy import Strategy, make_strategy
 from lbdemo.errors import ProcessError
-from lbdemo.serving import http_url
+from lbdemo.process.address import http_url
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lbdemo.errors import ProcessError
-from lbdemo.stats import percentile
+from lbdemo.report.stats import percentile
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The benchmark's replica: ``GET /`` answers a few bytes with ``X-Replica``; nothing else.
 
 Run as ``python -m lbdemo.bench.replica --name r1 [--listen 127.0.0.1:0]``, on the server
-skeleton of :mod:`lbdemo.serving` (it prints the ready line). It is deliberately trivial so the
-numbers measure the proxies, not the replicas.
+skeleton of :mod:`lbdemo.process.serve` (it prints the ready line). It is deliberately trivial
+so the numbers measure the proxies, not the replicas.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from lbdemo import serving
+from lbdemo.process.options import server_parser
+from lbdemo.process.serve import AppServer, serve
 
 NAME_KEY = web.AppKey("name", str)
 
@@ -34,15 +35,15 @@ def create_app(name: str) -> web.Application:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = serving.server_parser("python -m lbdemo.bench.replica", "Run one bench replica.")
+    parser = server_parser("python -m lbdemo.bench.replica", "Run one bench replica.")
     parser.add_argument("--name", default="r1", help="sent as X-Replica")
     args = parser.parse_args(argv)
     if not args.name.isascii() or not args.name.isalnum():
         parser.error(f"--name must be ASCII letters and digits, got {args.name!r}")
     host, port = args.listen
-    return serving.serve(
+    return serve(
         f"lbdemo.bench.replica {args.name}",
-        lambda: serving.AppServer(create_app(args.name), host, port),
+        lambda: AppServer(create_app(args.name), host, port),
         use_uvloop=not args.no_uvloop,
         log_level=args.log_level,
     )

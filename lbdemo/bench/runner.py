@@ -28,10 +28,10 @@ from lbdemo import __version__
 from lbdemo.bench import loadgen
 from lbdemo.bench.loadgen import LoadResult
 from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
-from lbdemo.bench.procs import Children, wait_port
 from lbdemo.files import write_json, write_text
-from lbdemo.procs import free_port
-from lbdemo.provenance import run_provenance
+from lbdemo.process.children import Children
+from lbdemo.process.ports import free_port, wait_port
+from lbdemo.report.provenance import run_provenance
 
 REPORT_FORMAT = "lbdemo-bench/1"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,20 @@ class Audit:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": AUDIT_FORMAT, "replicas": self.replicas, "rows": self.rows}
+
+
+def restrict(audit: Audit, keys: Iterable[str]) -> Audit:
+    """The part of ``audit`` about ``keys`` (a key a replica lacks stays None: absent)."""
+    wanted = set(keys)
+    values = {
+        name: {key: products.get(key) for key in wanted}
+        for name, products in audit.replicas.items()
+    }
+    rows = {
+        name: sum(1 for v in products.values() if v is not None)
+        for name, products in values.items()
+    }
+    return Audit(replicas=values, rows=rows)
 
 
 def audit_from_dict(data: object, source: str = "audit") -> Audit:

@@ -20,7 +20,6 @@ from typing import Any
 from lbdemo.checker import CONSISTENT, INCONSISTENT, check, load_audit
 from lbdemo.errors import UsageError
 from lbdemo.history import read_history
-from lbdemo.provenance import run_provenance
 from lbdemo.report import (
     Limits,
     build_report,
@@ -32,6 +31,7 @@ from lbdemo.report import (
     write_text,
 )
 from lbdemo.report.io import refuse_overwriting_inputs
+from lbdemo.report.provenance import run_provenance
 
 
 def rate_limit(text: str) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.errors import StateError, UsageError
-from lbdemo.lookup import ask_every
+from lbdemo.replica.lookup import ask_every
 from lbdemo.replica.validation import PRODUCT_ID
 
 TIMEOUT_S = 5.0

@@ -35,7 +35,7 @@ from lbdemo.dashboard.address import (
 from lbdemo.deployment import RUNTIMES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import DEFAULT_VOLUME, LAYOUT_CHOICES, Layout
-from lbdemo.procs import pid_alive, signal_pid
+from lbdemo.process.pids import pid_alive, signal_pid
 from lbdemo.runtime.engine import PROJECT, RESTART_POLICIES, Event
 from lbdemo.runtime.events import describe_event
 from lbdemo.stack import LOOPBACK, Stack, StackConfig

@@ -42,7 +42,7 @@ from lbdemo.containers.paths import (
 )
 from lbdemo.containers.volumes import VolumeStore
 from lbdemo.errors import StateError, UsageError
-from lbdemo.procs import pid_alive, process_start_ticks
+from lbdemo.process.pids import pid_alive, process_start_ticks
 
 Status = Literal["created", "running", "exited"]
 STATUSES: tuple[Status, ...] = ("created", "running", "exited")

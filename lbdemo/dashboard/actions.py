@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
-from lbdemo.lookup import ask_every
+from lbdemo.replica.lookup import ask_every
 from lbdemo.runtime.engine import PROJECT, PROJECT_LABEL, REPLICA_PREFIX, SERVICE_LABEL
 from lbdemo.stack import Stack
 

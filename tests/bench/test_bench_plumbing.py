@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from aiohttp import web
 
 from lbdemo import cli
 from lbdemo.bench.loadgen import LoadResult, parse_wrk, run_builtin
-from lbdemo.bench.procs import Children
 from lbdemo.bench.replica import create_app
 from lbdemo.bench.runner import (
     BenchConfig,
@@ -25,7 +23,6 @@ from lbdemo.bench.runner import (
     render_markdown,
     write_report,
 )
-from lbdemo.errors import ProcessError
 
 WRK_SAMPLE = """Running 5s test @ http://127.0.0.1:8080/
   1 threads and 32 connections
@@ -121,23 +118,6 @@ def test_paired_ratio_compares_rounds_measured_together() -> None:
     assert "| 1.111 |" in render_markdown(report)
 
 
-def test_children_are_stopped_by_pid(tmp_path: Path) -> None:
-    children = Children(tmp_path)
-    proc = children.start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
-    children.stop_all(timeout=5)
-    assert proc.poll() is not None
-    assert children.procs == []
-
-
-def test_a_child_that_never_gets_ready_is_an_error_and_is_stopped(tmp_path: Path) -> None:
-    children = Children(tmp_path)
-    try:
-        with pytest.raises(ProcessError):
-            children.start_with_ready_line("mute", [sys.executable, "-c", "pass"], timeout=5)
-    finally:
-        children.stop_all()
-
-
 async def test_builtin_generator_counts_a_malformed_response_as_an_error() -> None:
     async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -192,22 +172,3 @@ def test_an_out_directory_that_cannot_be_made_fails_before_the_bench_starts(
     assert cli.main(["bench", "--out", str(tmp_path / "file" / "out")]) == 2
     assert time.monotonic() - began < 5  # not after starting replicas and measuring
     assert capsys.readouterr().err.count("\n") == 1
-
-
-def test_lines_before_the_ready_line_are_skipped(tmp_path: Path) -> None:
-    script = 'print(\'starting\', flush=True); print(\'{"event": "ready", "url": "u"}\')'
-    children = Children(tmp_path)
-    try:
-        ready = children.start_with_ready_line("chatty", [sys.executable, "-c", script])
-    finally:
-        children.stop_all()
-    assert ready == {"event": "ready", "url": "u"}
-
-
-def test_a_child_that_prints_no_ready_line_is_an_error(tmp_path: Path) -> None:
-    children = Children(tmp_path)
-    try:
-        with pytest.raises(ProcessError, match="exited with status 0"):
-            children.start_with_ready_line("chatty", [sys.executable, "-c", "print('{oops')"])
-    finally:
-        children.stop_all()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lbdemo.checker import Audit, check, load_audit
+from lbdemo.checker.audit import restrict
 from lbdemo.errors import UsageError
 from tests.checker.opbuild import H, W
 
@@ -120,3 +121,13 @@ def test_a_malformed_audit_file_is_a_usage_error(tmp_path: Path, text: str, mess
 def test_a_missing_audit_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read audit"):
         load_audit(tmp_path / "nope.json")
+
+
+def test_restrict_keeps_only_the_keys_asked_and_marks_missing_ones_absent() -> None:
+    full = Audit(
+        replicas={"r1": {"p1": "a", "old": "x"}, "r2": {"old": "x"}}, rows={"r1": 2, "r2": 1}
+    )
+    part = restrict(full, ["p1", "p2"])
+    assert part.replicas == {"r1": {"p1": "a", "p2": None}, "r2": {"p1": None, "p2": None}}
+    assert part.rows == {"r1": 1, "r2": 0}
+    assert part.divergent_keys() == ["p1"]

@@ -24,7 +24,7 @@ from lbdemo.containers.errors import (
 from lbdemo.containers.fs import ContainerFS
 from lbdemo.containers.mounts import parse_mount_spec, parse_volume_spec
 from lbdemo.errors import UsageError
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 
 IMAGE = "lbdemo/catalog:1.0"
 

@@ -33,7 +33,7 @@ import pytest_asyncio
 from lbdemo.docker.engine import NoEngineError, connect
 from lbdemo.docker.image import LOCAL_BASE, REGISTRY_BASE, ensure_image
 from lbdemo.errors import StateError
-from lbdemo.procs import Child, spawn
+from lbdemo.process.spawn import Child, spawn
 
 if TYPE_CHECKING:
     from docker import DockerClient

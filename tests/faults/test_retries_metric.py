@@ -8,7 +8,7 @@ import dataclasses
 from aiohttp import ClientSession, web
 
 from lbdemo.balancer import Balancer, BalancerConfig, Upstream
-from lbdemo.faults.metrics import parse_retries
+from lbdemo.faults.balancer_metrics import parse_retries
 from tests.utils import refused_port
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
-from lbdemo.procs import spawn
+from lbdemo.process.spawn import spawn
 from lbdemo.store.embedded import ServerInfo
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from lbdemo.checker import Audit, check
 from lbdemo.history import HistoryWriter, Op, read_history
-from lbdemo.provenance import run_provenance
 from lbdemo.report import build_report
+from lbdemo.report.provenance import run_provenance
 
 
 def op(

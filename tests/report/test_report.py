@@ -16,7 +16,7 @@ from lbdemo.report import (
     render_markdown,
     write_json,
 )
-from lbdemo.stats import percentile
+from lbdemo.report.stats import percentile
 from tests.report.reportkit import AUDIT, CLEAN, STALE, make_report, scenario_run
 
 RUN = scenario_run("private", "private")

@@ -15,7 +15,7 @@ from aiohttp import ClientSession
 
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.volumes import VolumeStore
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 from tests.utils import Result, eventually, run_cli_async
 from tests.utils import running_stack as daemon_stack
 

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import ClientSession
 
 from lbdemo.containers.containers import ContainerStore
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 from tests.utils import Result, eventually, run_cli_async, running_stack
 
 pytestmark = pytest.mark.slow

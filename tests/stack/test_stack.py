@@ -14,7 +14,7 @@ import pytest
 from aiohttp import ClientSession
 
 from lbdemo.errors import StateError
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 from lbdemo.store.embedded import ServerInfo
 from tests.test_results_schemas import problems
 from tests.utils import running_stack

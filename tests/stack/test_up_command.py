@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 from tests.utils import up_process
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from lbdemo.errors import StoreError
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 from lbdemo.replica.app import ReplicaSettings, create_app
 from lbdemo.store.embedded import EmbeddedPostgres
 from lbdemo.store.postgres import PostgresStore

@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.test_serving import ready_line, started, stops_promptly_with_0
+from tests.process.test_serve import ready_line, started, stops_promptly_with_0
 
 STORE = "lbdemo.store"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import lbdemo.history as history_module
+import lbdemo.history.reader as history_module
 from lbdemo.checker import check
 from lbdemo.history import (
     FORMAT,

@@ -1,4 +1,5 @@
-"""The final audit: ask every replica directly, bypassing the balancer, what it holds."""
+"""The final read: ask every replica directly, bypassing the balancer, what it holds, and
+make an :class:`lbdemo.checker.Audit` of the answers (which the checker then judges)."""
 
 from __future__ import annotations
 
@@ -41,17 +42,3 @@ async def _listing(http: ClientSession, name: str, url: str) -> dict[str, str | 
     except (ClientError, TimeoutError) as exc:
         raise ProcessError(f"audit: replica {name} at {url} did not answer: {exc}") from exc
     return dict(body["products"])
-
-
-def restrict(audit: Audit, keys: Iterable[str]) -> Audit:
-    """The part of ``audit`` about ``keys`` (a key a replica lacks stays None: absent)."""
-    wanted = set(keys)
-    values = {
-        name: {key: products.get(key) for key in wanted}
-        for name, products in audit.replicas.items()
-    }
-    rows = {
-        name: sum(1 for v in products.values() if v is not None)
-        for name, products in values.items()
-    }
-    return Audit(replicas=values, rows=rows)

@@ -3,14 +3,15 @@
 A server's ``__main__`` only parses its own options and says how to build its server; this
 module does the rest, the same way for each (uvicorn's habit):
 
-* options: :func:`server_parser` gives every server ``--listen HOST:PORT``, ``--no-uvloop`` and
-  ``--log-level``; a bad argument is one line on stderr and exit status 2, never a traceback.
+* options: :func:`lbdemo.process.options.server_parser` gives every server ``--listen
+  HOST:PORT``, ``--no-uvloop`` and ``--log-level``; a bad argument is one line on stderr and exit
+  status 2, never a traceback.
 * the event loop: uvloop unless ``--no-uvloop`` (or uvloop is not installed).
 * signals: SIGTERM and SIGINT only set an event.
 * startup → serve until stopped → shutdown, in that order. ``shutdown`` always runs, also after a
   startup that failed half-way or was interrupted by a signal.
-* the ready line: once listening, one JSON line on stdout,
-  ``{"event": "ready", "pid": ..., "url": ..., ...}``; :func:`lbdemo.procs.spawn` waits for it.
+* the ready line (:mod:`lbdemo.process.ready`): once listening, one JSON line on stdout;
+  :func:`lbdemo.process.spawn.spawn` waits for it.
 
 Exit status: 0 after a stop signal, 2 for bad input (:class:`UsageError`), 1 when the server
 could not start (any other :class:`LbdemoError`, or an ``OSError`` such as a port in use) or
@@ -19,12 +20,9 @@ ended on its own (the store's PostgreSQL died: see ``until_failed`` below).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -32,10 +30,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from lbdemo.cli import OneLineParser
 from lbdemo.errors import LbdemoError, ProcessError, UsageError
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+from lbdemo.process.address import http_url
+from lbdemo.process.ready import announce_ready
 
 
 class Server(Protocol):
@@ -50,57 +47,6 @@ class Server(Protocol):
     # Optional: ``async def until_failed(self) -> None``, for a server that can end on its own
     # (the PostgreSQL it runs died): it raises a LbdemoError saying why, and the process then
     # exits with status 1 rather than serving on, so a supervisor (Docker's restart policy) sees.
-
-
-def parse_hostport(spec: str) -> tuple[str, int]:
-    """``HOST:PORT`` → (host, port); port 0 means any free port; ``[::1]:80`` for IPv6.
-
-    Raises UsageError for anything else: no host, a port that is not 0-65535 in ASCII digits.
-    """
-    host, sep, port_text = spec.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    # isdigit() alone accepts '²' or Arabic-Indic digits, which int() then refuses or reads.
-    valid_port = port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535
-    if not sep or not host or "[" in host or "]" in host or not valid_port:
-        raise UsageError(f"expected HOST:PORT with a port from 0 to 65535, got {spec!r}")
-    return host, int(port_text)
-
-
-def hostport_argument(spec: str) -> tuple[str, int]:
-    """:func:`parse_hostport` as an argparse ``type``: its message becomes the usage error."""
-    try:
-        return parse_hostport(spec)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _log_level(value: str) -> str:
-    level = value.upper()
-    if level not in LOG_LEVELS:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
-    return level
-
-
-def server_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """A parser with the options every server has; the caller adds its own."""
-    parser = OneLineParser(prog=prog, description=description)
-    parser.add_argument(
-        "--listen",
-        default="127.0.0.1:0",
-        type=hostport_argument,
-        metavar="HOST:PORT",
-        help="where to listen (default 127.0.0.1:0, port 0: any free port)",
-    )
-    parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        type=_log_level,
-        metavar="LEVEL",
-        help=f"{', '.join(LOG_LEVELS)} (default WARNING), to stderr",
-    )
-    return parser
 
 
 def serve(
@@ -181,17 +127,6 @@ async def _lifecycle(make_server: Callable[[], Server]) -> int:
     finally:
         stopped.cancel()
         await server.shutdown()
-
-
-def http_url(host: str, port: int) -> str:
-    """The URL of a listening address; an IPv6 host goes in brackets."""
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def announce_ready(**fields: Any) -> None:
-    """Print the one ready line the supervisor waits for."""
-    sys.stdout.write(json.dumps({"event": "ready", "pid": os.getpid(), **fields}) + "\n")
-    sys.stdout.flush()
 
 
 class AppServer:

@@ -1,39 +1,21 @@
-"""Child processes of a benchmark: started with a ready check, always stopped by pid."""
+"""Child processes of a benchmark: started with a ready check, always stopped by pid.
+
+The blocking (:class:`subprocess.Popen`) counterpart of :mod:`.spawn`, for the bench, which
+runs its children outside any event loop.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from lbdemo.errors import ProcessError
-
-
-def wait_port(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ProcessError(f"{name} exited with status {proc.returncode} at start")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise ProcessError(f"{name} did not listen on port {port} within {timeout:.0f} s")
-
-
-def _ready(line: bytes) -> dict[str, object] | None:
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return None
-    return message if isinstance(message, dict) and message.get("event") == "ready" else None
+from lbdemo.process.ready import parse_ready_line
 
 
 class Children:
@@ -63,9 +45,9 @@ class Children:
     def start_with_ready_line(
         self, name: str, argv: Sequence[str], timeout: float = 30.0
     ) -> dict[str, object]:
-        """Start a server process (see :mod:`lbdemo.serving`); return its JSON ready line.
+        """Start a server process (see :mod:`lbdemo.process.serve`); return its JSON ready line.
 
-        Other lines before it are skipped, as :func:`lbdemo.procs.spawn` skips them.
+        Other lines before it are skipped, as :func:`lbdemo.process.spawn.spawn` skips them.
         """
         proc = self.start(name, argv)
         assert proc.stdout is not None
@@ -78,7 +60,7 @@ class Children:
                 buffer += chunk
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
-                    ready = _ready(line)
+                    ready = parse_ready_line(line)
                     if ready is not None:
                         return ready
             elif proc.poll() is not None:

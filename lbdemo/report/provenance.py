@@ -7,29 +7,26 @@ is read from files and the interpreter; nothing fails: what cannot be known is `
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
 import re
 import shlex
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lbdemo
-from lbdemo.errors import StoreError
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
-VERSION_TIMEOUT_S = 10.0
 
 
 def run_provenance(argv: Sequence[str], *, postgresql: str | None) -> dict[str, Any]:
     """The provenance block of a report's ``run``.
 
     ``argv`` is the command's arguments after the program name (``sys.argv[1:]``);
-    ``postgresql`` is the server version the run used (``embedded_postgres_version()`` for the
-    embedded server, the server's own for ``--dsn``), or ``None`` when no database was involved.
+    ``postgresql`` is the server version the run used
+    (:func:`lbdemo.store.version.embedded_postgres_version` for the embedded server, the server's
+    own for ``--dsn``), or ``None`` when no database was involved.
     """
     return {
         "command": shlex.join(["lbdemo", *argv]),
@@ -121,29 +118,3 @@ def _resolve_ref(gitdir: Path, ref: str) -> str | None:
             if name.strip() == ref and _HEX40.fullmatch(sha):
                 return sha
     return None
-
-
-@functools.cache
-def embedded_postgres_version() -> str:
-    """The version of PostgreSQL in the pgserver wheel (``16.2``), from ``postgres --version``.
-
-    PostgreSQL answers ``--version`` before its refusal to run as root, so this works as root.
-    """
-    from lbdemo.store.embedded import postgres_bin_dir
-
-    postgres = postgres_bin_dir() / "postgres"
-    try:
-        done = subprocess.run(
-            [str(postgres), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=VERSION_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StoreError(f"cannot run {postgres} --version: {exc}") from None
-    # "postgres (PostgreSQL) 16.2"; a build may add words after the number.
-    match = re.search(r"\(PostgreSQL\)\s+(\S+)", done.stdout)
-    if done.returncode != 0 or match is None:
-        raise StoreError(f"{postgres} --version answered {done.stdout.strip()!r}")
-    return match.group(1)

@@ -1,4 +1,4 @@
-"""The server skeleton (lbdemo.serving) and the three processes that run on it, started for real.
+"""The server skeleton (lbdemo.process.serve) and the three processes that run on it, for real.
 
 Each process is a real ``python -m ...`` child on 127.0.0.1 port 0: its ready line is read, it
 serves, SIGTERM ends it with status 0; bad arguments end it with one line and status 2.
@@ -22,10 +22,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from lbdemo import serving
 from lbdemo.balancer.__main__ import main as balancer_main
 from lbdemo.bench.replica import main as bench_replica_main
 from lbdemo.errors import ProcessError, StoreError, UsageError
+from lbdemo.process.address import http_url, parse_hostport
+from lbdemo.process.serve import serve
 from lbdemo.replica.__main__ import main as replica_main
 from lbdemo.store.embedded import ServerInfo
 
@@ -42,7 +43,7 @@ from lbdemo.store.embedded import ServerInfo
     ],
 )
 def test_hostport_is_parsed(spec: str, expected: tuple[str, int]) -> None:
-    assert serving.parse_hostport(spec) == expected
+    assert parse_hostport(spec) == expected
 
 
 @pytest.mark.parametrize(
@@ -64,12 +65,12 @@ def test_hostport_is_parsed(spec: str, expected: tuple[str, int]) -> None:
 )
 def test_bad_hostport_is_a_usage_error(spec: str) -> None:
     with pytest.raises(UsageError, match="HOST:PORT"):
-        serving.parse_hostport(spec)
+        parse_hostport(spec)
 
 
 def test_urls_put_ipv6_hosts_in_brackets() -> None:
-    assert serving.http_url("127.0.0.1", 80) == "http://127.0.0.1:80"
-    assert serving.http_url("::1", 80) == "http://[::1]:80"
+    assert http_url("127.0.0.1", 80) == "http://127.0.0.1:80"
+    assert http_url("::1", 80) == "http://[::1]:80"
 
 
 # --- the lifecycle, in this process with a fake server ------------------------------------------
@@ -103,7 +104,7 @@ class FakeServer:
 
 def test_startup_ready_line_stop_then_shutdown_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     server = FakeServer()
-    assert serving.serve("fake", lambda: server) == 0
+    assert serve("fake", lambda: server) == 0
     assert server.calls == ["startup", "shutdown"]
     ready = json.loads(capsys.readouterr().out)
     assert ready == {"event": "ready", "pid": os.getpid(), "url": "http://127.0.0.1:1"}
@@ -113,7 +114,7 @@ def test_a_signal_during_startup_cancels_it_and_still_shuts_down(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = FakeServer(hang=True)
-    assert serving.serve("fake", lambda: server, use_uvloop=False) == 0
+    assert serve("fake", lambda: server, use_uvloop=False) == 0
     assert server.calls == ["startup", "startup cancelled", "shutdown"]
     assert capsys.readouterr().out == ""  # never ready
 
@@ -126,7 +127,7 @@ def test_a_failed_startup_is_one_line_and_still_shuts_down(
     capsys: pytest.CaptureFixture[str], error: Exception, status: int
 ) -> None:
     server = FakeServer(fail=error)
-    assert serving.serve("fake", lambda: server) == status
+    assert serve("fake", lambda: server) == status
     assert server.calls == ["startup", "shutdown"]
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -149,7 +150,7 @@ def test_a_server_that_fails_on_its_own_exits_1_with_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = DyingServer()
-    assert serving.serve("dying", lambda: server, use_uvloop=False) == 1
+    assert serve("dying", lambda: server, use_uvloop=False) == 1
     assert server.calls == ["startup", "shutdown"]
     assert capsys.readouterr().err == "dying: error: PostgreSQL exited on its own (status -9)\n"
 
@@ -375,7 +376,7 @@ def test_bad_arguments_are_one_line_and_status_2(
 ) -> None:
     monkeypatch.delenv("LBDEMO_STORE_DSN", raising=False)
     # Were the arguments wrongly accepted, the server must not start here and run forever.
-    monkeypatch.setattr(serving, "serve", lambda *args, **kwargs: 0)
+    monkeypatch.setattr(sys.modules[main.__module__], "serve", lambda *args, **kwargs: 0)
     try:
         status = main(args)
     except SystemExit as exc:  # argparse's way out

@@ -1,4 +1,4 @@
-"""Child processes that the supervisor starts and must stop: spawn, wait for ready, stop by pid.
+"""Child processes that the supervisor starts and must stop: spawn, wait for ready, stop.
 
 Every child runs in its own session, so a Ctrl-C in the terminal reaches only the supervisor,
 which then stops its children in order (balancer, replicas, databases). As a safety net against
@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import json
 import os
 import signal
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
 from lbdemo.errors import ProcessError
+from lbdemo.process.ready import parse_ready_line
 
 _PR_SET_PDEATHSIG = 1
 # Resolved once in the parent: the child, between fork and exec, only makes the call.
@@ -132,10 +131,9 @@ async def _read_ready_line(process: asyncio.subprocess.Process) -> dict[str, Any
         line = await process.stdout.readline()
         if not line:
             raise ProcessError(f"exited with status {await process.wait()}")
-        with contextlib.suppress(ValueError):
-            message = json.loads(line)
-            if isinstance(message, dict) and message.get("event") == "ready":
-                return message
+        message = parse_ready_line(line)
+        if message is not None:
+            return message
 
 
 async def _drain_to(process: asyncio.subprocess.Process, log_path: Path) -> None:
@@ -154,50 +152,3 @@ def _why(exc: BaseException, log_path: Path) -> str:
     except OSError:
         tail = []
     return f"{reason}" + (f"; log {log_path}: {' | '.join(tail)}" if tail else "")
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """The fields of ``/proc/<pid>/stat`` after the command name, or None if there is none.
-
-    The command name (field 2) may hold spaces and parentheses; the fields after it are fixed:
-    [0] is the state, [19] the start time in clock ticks since boot.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2 :].split()
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """When ``pid`` started (ticks since boot), to tell a reused pid apart later."""
-    fields = _stat_fields(pid)
-    try:
-        return int(fields[19]) if fields else None
-    except (IndexError, ValueError):
-        return None
-
-
-def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
-    """True if ``pid`` is a live process: not a zombie, and (given ``start_ticks``) not a later
-    process that reused the pid."""
-    if pid <= 0:
-        return False
-    fields = _stat_fields(pid)
-    if not fields or fields[0] in ("Z", "X"):
-        return False
-    return start_ticks is None or process_start_ticks(pid) == start_ticks
-
-
-def signal_pid(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (callers retry on a clash), for
-    servers that cannot report the port they bound themselves."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
