@@ -18,9 +18,12 @@ import json
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from lbdemo.config import add_state_argument, color_wanted, state_root
 from lbdemo.dashboard.address import running
@@ -28,6 +31,7 @@ from lbdemo.dashboard.feed import DashboardFeed
 from lbdemo.demo.pipeline import (
     LIVE_VIEW,
     LoadSettings,
+    RunContext,
     RunSpec,
     Scenario,
     add_think_time_argument,
@@ -36,12 +40,13 @@ from lbdemo.demo.pipeline import (
 from lbdemo.deployment import Target, TargetDeployment, TargetReplica
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import Layout
-from lbdemo.loadrun import LoadPlan, find_locustfile, run_process
-from lbdemo.procs import free_port
+from lbdemo.loadrun import LoadPlan, LocustRun, find_locustfile, run_process
+from lbdemo.process.ports import free_port
 from lbdemo.report import headline
 from lbdemo.stack import StackConfig
 
 T = TypeVar("T")
+REPLACEMENT_WAIT_S = 60.0  # a fresh private replica copies and starts its PostgreSQL
 WEB_DEADLINE_S = 24 * 3600.0  # the web UI runs until Ctrl-C; this only bounds a forgotten one
 
 
@@ -113,6 +118,36 @@ class RunningStack(TargetDeployment):
         except (OSError, ValueError, KeyError, TypeError):
             now = []
         return now or super().replicas  # the stack gone meanwhile: the last ones known
+
+
+class LoadScenario(Scenario):
+    """The consistency scenario on a stack that lives on: once the load ends, the audit waits
+    (a bounded time) for every replica the stack runs then to answer, since one killed during
+    the load may still be starting its replacement."""
+
+    async def during(self, ctx: RunContext, load: asyncio.Task[LocustRun]) -> None:
+        await asyncio.wait({load})
+        if load.cancelled() or load.exception() is not None:
+            return  # the pipeline reports it
+        deadline = time.monotonic() + REPLACEMENT_WAIT_S
+        said = False
+        async with ClientSession(timeout=ClientTimeout(total=2.0)) as http:
+            while True:
+                waiting = [r.name for r in ctx.stack.replicas if not await _healthy(http, r.url)]
+                if not waiting or time.monotonic() > deadline:
+                    return  # past the deadline the audit says which one did not answer
+                if not said:
+                    ctx.progress(f"waiting for {', '.join(waiting)} to answer before the audit ...")
+                    said = True
+                await asyncio.sleep(0.2)
+
+
+async def _healthy(http: ClientSession, url: str) -> bool:
+    try:
+        async with http.get(f"{url}/healthz") as response:
+            return response.status == 200
+    except (ClientError, TimeoutError):
+        return False
 
 
 def running_stack(root: Path) -> dict[str, Any]:
@@ -193,7 +228,7 @@ async def _load(spec: RunSpec, shown: dict[str, Any] | None) -> dict[str, Any]:
         await feed.start(spec.label, "load")
         LIVE_VIEW.set(feed)
     try:
-        outcome = await run_under_load(spec, Scenario(), say)
+        outcome = await run_under_load(spec, LoadScenario(), say)
     except BaseException:
         if feed is not None:
             await feed.end(None)

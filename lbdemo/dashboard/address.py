@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lbdemo.procs import pid_alive
+from lbdemo.process.pids import pid_alive
 from lbdemo.runtime.api import write_daemon_file
 
 ADDRESS_FILE = "address.json"
