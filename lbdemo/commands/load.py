@@ -18,9 +18,12 @@ import json
 import secrets
 import signal
 import sys
-from collections.abc import Coroutine
+import time
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.dashboard.address import running
@@ -28,20 +31,22 @@ from lbdemo.dashboard.feed import DashboardFeed
 from lbdemo.demo.pipeline import (
     LIVE_VIEW,
     LoadSettings,
+    RunContext,
     RunSpec,
     Scenario,
     add_think_time_argument,
     run_under_load,
 )
-from lbdemo.deployment import Target
+from lbdemo.deployment import Target, TargetDeployment, TargetReplica
 from lbdemo.errors import StateError, UsageError
 from lbdemo.layout import Layout
-from lbdemo.loadrun import LoadPlan, find_locustfile, run_process
+from lbdemo.loadrun import LoadPlan, LocustRun, find_locustfile, run_process
 from lbdemo.process.ports import free_port
 from lbdemo.report import headline
 from lbdemo.stack import StackConfig
 
 T = TypeVar("T")
+REPLACEMENT_WAIT_S = 60.0  # a fresh private replica copies and starts its PostgreSQL
 WEB_DEADLINE_S = 24 * 3600.0  # the web UI runs until Ctrl-C; this only bounds a forgotten one
 
 
@@ -65,7 +70,7 @@ def register(subparsers: Any) -> None:
         "--out",
         type=Path,
         default=Path("results/load"),
-        help="where reports go (default results/load/; named after the storage, e.g. "
+        help="where reports go (default results/load/; named after the layout, e.g. "
         "private.html, so a later load of the same storage replaces them)",
     )
     load.add_argument(
@@ -96,6 +101,55 @@ def settings_from(args: argparse.Namespace) -> LoadSettings:
     )
 
 
+class RunningStack(TargetDeployment):
+    """The stack ``lbdemo up`` runs, loaded as a target; its replicas are re-read from
+    ``stack.json`` (rewritten at every change) whenever they are asked for, so a replica killed
+    and replaced, or upgraded away, during the load is audited as it is at the end."""
+
+    def __init__(self, target: Target, stack_file: Path) -> None:
+        super().__init__(target)
+        self.stack_file = stack_file
+
+    @property
+    def replicas(self) -> Sequence[TargetReplica]:
+        try:
+            data = json.loads(self.stack_file.read_text())
+            now = [TargetReplica(str(r["name"]), str(r["url"])) for r in data["replicas"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            now = []
+        return now or super().replicas  # the stack gone meanwhile: the last ones known
+
+
+class LoadScenario(Scenario):
+    """The consistency scenario on a stack that lives on: once the load ends, the audit waits
+    (a bounded time) for every replica the stack runs then to answer, since one killed during
+    the load may still be starting its replacement."""
+
+    async def during(self, ctx: RunContext, load: asyncio.Task[LocustRun]) -> None:
+        await asyncio.wait({load})
+        if load.cancelled() or load.exception() is not None:
+            return  # the pipeline reports it
+        deadline = time.monotonic() + REPLACEMENT_WAIT_S
+        said = False
+        async with ClientSession(timeout=ClientTimeout(total=2.0)) as http:
+            while True:
+                waiting = [r.name for r in ctx.stack.replicas if not await _healthy(http, r.url)]
+                if not waiting or time.monotonic() > deadline:
+                    return  # past the deadline the audit says which one did not answer
+                if not said:
+                    ctx.progress(f"waiting for {', '.join(waiting)} to answer before the audit ...")
+                    said = True
+                await asyncio.sleep(0.2)
+
+
+async def _healthy(http: ClientSession, url: str) -> bool:
+    try:
+        async with http.get(f"{url}/healthz") as response:
+            return response.status == 200
+    except (ClientError, TimeoutError):
+        return False
+
+
 def running_stack(root: Path) -> dict[str, Any]:
     """The description ``lbdemo up`` wrote of the stack it runs, or one StateError line."""
     path = root / "run" / "stack.json"
@@ -120,15 +174,19 @@ def run(args: argparse.Namespace) -> int:
     shown = running(root)
     if args.web:
         return asyncio.run(_stopped_by_signals(_web(args, target, load, shown, storage)))
-    label = storage  # the headline's column, kept short enough for 80 columns
+    layout = _layout(storage)
+    # the layout's own name (private, shared-volume): the headline then needs no "(layout)"
+    # after it, and fits 80 columns
+    label = layout.name
     spec = RunSpec(
         label=label,
         scenario="consistency",
-        stack=StackConfig(state_root=root, layout=_layout(storage), balancer_listen="127.0.0.1:0"),
+        stack=StackConfig(state_root=root, layout=layout, balancer_listen="127.0.0.1:0"),
         load=load,
         out_dir=args.out.resolve(),
         argv=tuple(getattr(args, "argv", None) or ("load",)),
         target=target,
+        deployment=RunningStack(target, root / "run" / "stack.json"),
     )
     try:
         report = asyncio.run(_stopped_by_signals(_load(spec, shown)))
@@ -170,7 +228,7 @@ async def _load(spec: RunSpec, shown: dict[str, Any] | None) -> dict[str, Any]:
         await feed.start(spec.label, "load")
         LIVE_VIEW.set(feed)
     try:
-        outcome = await run_under_load(spec, Scenario(), say)
+        outcome = await run_under_load(spec, LoadScenario(), say)
     except BaseException:
         if feed is not None:
             await feed.end(None)

@@ -6,7 +6,8 @@ before a write and replica B just after it. The page therefore lists every repli
 second round starting only once the whole first round has answered (a moment T lies between
 the two rounds of every replica), and compares a key only where every replica answered the
 same value in both rounds. Each listing is one SELECT, a consistent view at one instant, and a
-value is a write id, which the workload never writes twice. So a replica that answered v
+value is a write id, which the workload never writes twice (and no product is ever deleted, so
+an absence cannot come back either). So a replica that answered v
 before T and v after T held v at T (a value that changed would have needed the same write id
 written again to come back). If two replicas held steady on different values, they held them
 *at the same moment T*: a real divergence. Shared storage has one value per key at T, so it
@@ -50,11 +51,13 @@ def steady_divergence(
 
 
 class HotKeys:
-    """Which key changed most often over the last samples (ties: the smallest id)."""
+    """Which key changed most often over the last samples (ties: the smallest id); once writes
+    stop, the last such key stays (the one write of the talk stays on the page)."""
 
     def __init__(self, window: int = HOT_WINDOW) -> None:
         self._changes: deque[set[str]] = deque(maxlen=window)
         self._previous: dict[str, Listing] | None = None
+        self._last: str | None = None
 
     def observe(self, listings: dict[str, Listing]) -> None:
         changed: set[str] = set()
@@ -74,6 +77,6 @@ class HotKeys:
         for changed in self._changes:
             for key in changed:
                 counts[key] = counts.get(key, 0) + 1
-        if not counts:
-            return None
-        return min(counts, key=lambda k: (-counts[k], k))
+        if counts:
+            self._last = min(counts, key=lambda k: (-counts[k], k))
+        return self._last

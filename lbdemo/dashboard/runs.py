@@ -72,6 +72,7 @@ class LoadRun:
         self.current: Series | None = None
         self.previous: Series | None = self._read_last_run()
         self._last_point: tuple[float, int] | None = None
+        self.next_label: str | None = None  # a run that starts by its first line is named so
 
     # -- what happens to a run ---------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class LoadRun:
         if not probe.observe(line):
             return False
         if self.state != "running":
-            self.start(run_id or f"auto-{time.time():.0f}", self.label, source)
+            self.start(run_id or f"auto-{time.time():.0f}", self.next_label, source)
         self.counts.observe(line)
         self._point()
         return True

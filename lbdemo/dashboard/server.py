@@ -109,6 +109,7 @@ class Dashboard:
         self._stack = stack
         self.actions = StackActions(stack)
         sampler = Sampler(stack)
+        self.runs.next_label = stack.layout.storage  # the demo's run on it says no more
         sampler.watched_key = self.watched_key
         self._source = sampler
         self.say(f"watching a stack with {stack.layout.summary}; balancer {stack.url}")

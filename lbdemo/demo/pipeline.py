@@ -145,6 +145,7 @@ class RunSpec:
     out_dir: Path
     argv: Sequence[str] = ()  # the command line that asked for it, for the report
     target: Target | None = None  # a running deployment to load instead of starting a stack
+    deployment: Deployment | None = None  # one the caller opened (lbdemo load's running stack)
 
 
 @dataclass
@@ -209,7 +210,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     label = spec.label
     history_file = out / f"{label}-history.jsonl"
     history_file.unlink(missing_ok=True)
-    stack = open_deployment(spec.stack, spec.target)
+    stack = spec.deployment or open_deployment(spec.stack, spec.target)
     local = stack if isinstance(stack, Stack) else None
     layout = spec.stack.layout
     if spec.target is not None:

@@ -185,6 +185,7 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     # Locust's progress lines reached the dashboard (what the next snapshot shows)
     assert (board.runs.counts.ops or 0) > 0 and board.runs.counts.stale_reads is not None
     assert seen[-1]["verdict"]["state"] == "finished" and seen[-1]["verdict"]["source"] == "demo"
+    assert seen[-1]["verdict"]["label"] == "private"
     assert seen[-1]["stack"] is None  # once the run ended, the page says so
 
 

@@ -66,6 +66,8 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
                     await load.wait()
             assert load.returncode == 0, stderr
             assert stale_at - began < 5.0 and divergent_at - began < 5.0
+            assert f"shown live on the dashboard at {url}\n" in stderr
+            assert "load: 10 Locust users for 6 s\n" in stderr
             assert "stale reads seen live=" in stderr and "inconsistent" in stdout
             report = json.loads((out / "private.json").read_text())
             _, done = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
@@ -78,6 +80,12 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
         assert series["label"] == "private" and max(series["stale_reads_per_s"]) > 0
         async with ClientSession() as http, http.get(url + verdict["report"]["url"]) as r:
             assert r.status == 200 and "private" in await r.text()  # no token needed
+    # after down and up: no load yet, the last run beside for contrast
+    with detached_stack(state, "--storage", "shared", "--replicas", "1") as (url, token):
+        async with streaming(url, token) as snapshots:
+            _, fresh = await snapshots.first(lambda s: s.get("stack") is not None)
+    assert fresh["verdict"]["text"] == "no load yet" and fresh["series"]["current"] is None
+    assert fresh["series"]["previous"] == series
 
 
 @pytest.mark.slow
@@ -164,3 +172,35 @@ async def test_locusts_web_ui_binds_loopback_and_feeds_the_dashboard(tmp_path: P
                     await web.wait()
             await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
         assert _listeners(port) == []  # Locust went with it
+
+
+@pytest.mark.slow
+async def test_a_replica_killed_during_the_load_is_audited_as_its_replacement(
+    tmp_path: Path,
+) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    with detached_stack(state, "--storage", "private", "--replicas", "2") as (url, token):
+        before = json.loads((state / "run" / "stack.json").read_text())
+        old_url = next(r["url"] for r in before["replicas"] if r["name"] == "lbdemo-r2")
+        async with streaming(url, token) as snapshots:
+            load = await load_process(
+                state, "--duration", "6", "--users", "5", "--think-time", str(THINK_MS),
+                "--out", str(out),
+            )  # fmt: skip
+            try:
+                await snapshots.first(lambda s: (s["counts"]["load"]["ops"] or 0) > 0)
+                killed = await asyncio.to_thread(lbdemo, state, "kill", "lbdemo-r2")
+                assert killed.returncode == 0, killed.stderr
+                _, dead = await snapshots.first(lambda s: any(c["dead"] for c in s["replicas"]))
+                _, stderr = await finish(load)
+            finally:
+                if load.returncode is None:
+                    load.kill()
+                    await load.wait()
+        assert load.returncode == 0, stderr
+        after = json.loads((state / "run" / "stack.json").read_text())
+        new_url = next(r["url"] for r in after["replicas"] if r["name"] == "lbdemo-r2")
+        assert new_url != old_url  # a fresh container: the audit asked that one
+        audit = json.loads((out / "private-audit.json").read_text())
+        assert sorted(audit["replicas"]) == ["lbdemo-r1", "lbdemo-r2"]
+        assert "died, exit status 137" in [c["health"] for c in dead["replicas"]]

@@ -39,6 +39,9 @@ def test_the_hottest_key_is_the_one_that_changed_most() -> None:
     hot.observe({"r1": {"a": "2", "b": "1"}})
     hot.observe({"r1": {"a": "3", "b": "2"}})
     assert hot.hottest() == "a"
+    for _ in range(5):  # writes stopped: the last hot key stays shown
+        hot.observe({"r1": {"a": "3", "b": "2"}})
+    assert hot.hottest() == "a"
 
 
 def _card(name: str, cid: str) -> dict[str, Any]:

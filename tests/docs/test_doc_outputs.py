@@ -39,6 +39,9 @@ KNOWN_UNCHECKED = {
     ("README.md", "lbdemo get apple --each-replica"): "a running private stack after one PUT "
     "(tests/stack/ checks the table's shape against a real stack)",
     ("docs/dashboard.md", "lbdemo up --dashboard"): "a running stack; the token is random",
+    ("docs/dashboard.md", "lbdemo load --duration 5"): "a running stack with its dashboard; "
+    "ports, token and figures are that run's (tests/dashboard/test_load_command.py checks the "
+    "lines and the live figures)",
     ("docs/checker.md", ".venv/bin/python benchmarks/check_speed.py"): "timings of a quiet "
     "machine, a million operations per history (about a minute)",
     (
