@@ -278,7 +278,7 @@ function renderCards(replicas) {
     } : {
       health: death ? "replaced" : replica.health,
       state: `${replica.rotation} · ${Number(replica.rps || 0).toFixed(0)} req/s`,
-      load: `${rows} rows · ${image}`,
+      load: `${rows} row${replica.rows === 1 ? "" : "s"} · ${image}`,
       id: death ? `killed, ${exit(death)}` : replica.id,
     };
     const idLine = card.querySelector('[data-field="id"]');
