@@ -190,4 +190,5 @@ def test_the_talk_runs_as_written(work: Path) -> None:
         return
     assert failures == [], "\n\n".join(failures)
     assert errors == []
-    assert took < 120, f"the talk took {took:.0f} s"  # about 45 s on a quiet machine
+    # 54 to 75 s on this project's shared 2-core machine; the bound only catches a hang
+    assert took < 300, f"the talk took {took:.0f} s"
