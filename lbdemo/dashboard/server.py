@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from lbdemo.dashboard.actions import StackActions
+from lbdemo.dashboard.address import remember
 from lbdemo.dashboard.app import create_dashboard_app
 from lbdemo.dashboard.runs import SOURCES, LoadRun
 from lbdemo.dashboard.sampler import Sampler
@@ -59,6 +60,7 @@ class Dashboard:
         self.replay = False
         self.port_may_change = False  # True: ``port`` is only a wish (a remembered one)
         self.broadcaster = Broadcaster()
+        self.state_dir = state_dir  # STATE/dashboard: the address kept, the last run's series
         self.runs = LoadRun(state_dir / LAST_RUN_FILE if state_dir is not None else None)
         self.reports: dict[str, Path] = {}  # random id -> a finished run's HTML report
         self.watched_key: str | None = None
@@ -92,6 +94,8 @@ class Dashboard:
             await self.stop()
             raise
         host, port = runner.addresses[0][:2]
+        if self.state_dir is not None:  # the next dashboard of this state root takes it again
+            remember(self.state_dir, port, self.token)
         self.url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
