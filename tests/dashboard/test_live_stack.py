@@ -18,6 +18,7 @@ from lbdemo.dashboard import Dashboard
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
+from tests.dashboard.live import streaming
 from tests.utils import THINK_MS, read_lines_until, run_cli, running_stack, up_process
 
 LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
@@ -235,3 +236,21 @@ async def test_a_killed_card_is_seen_and_no_dead_card_outlives_an_upgrade(tmp_pa
             recorder.cancel()
             await asyncio.gather(recorder, return_exceptions=True)
             await board.stop()
+
+
+@pytest.mark.slow
+async def test_a_tab_hears_that_the_stack_stopped_before_the_server_goes(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="shared", replicas=1) as stack:
+        board = Dashboard(interval_s=0.2)
+        await board.start()
+        try:
+            await board.watch(stack)
+            assert board.url is not None
+            async with streaming(board.url, board.token) as snapshots:
+                _, live = await snapshots.first(lambda s: s.get("stack") is not None)
+                await board.stop()
+                _, last = await snapshots.first(lambda s: s.get("stack") is None, 5)
+        finally:
+            await board.stop()
+    assert last["generation"] == live["generation"] and last["replicas"] == []
+    assert last["verdict"]["text"] == "no load yet"
