@@ -55,7 +55,6 @@ class Subscriber:
                 return None
         return self._pending.popleft()
 
-
     def drain(self) -> list[Message]:
         """What is pending, without waiting (the last words before the server closes)."""
         pending, self._pending = list(self._pending), deque()

@@ -4,6 +4,7 @@ the daemon API, and ``lbdemo demo``'s pipeline showing each run's stack."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import time
@@ -15,7 +16,8 @@ import pytest
 from aiohttp import ClientSession, ClientTimeout
 
 from lbdemo.dashboard import Dashboard
-from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
+from lbdemo.demo.runner import DemoPlan, run_demo
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
 from tests.dashboard.live import streaming
@@ -152,22 +154,17 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
             await asyncio.sleep(0.3)
 
     # Locust prints a progress line a second: four seconds give a few even on a shared CPU.
-    spec = RunSpec(
-        "live",
+    plan = DemoPlan(
         "consistency",
-        StackConfig(
-            state_root=tmp_path / "state",
-            layout=Layout.from_options("private"),
-            replicas=1,
-            balancer_listen="127.0.0.1:0",
-        ),
+        [Layout.from_options("private")],
+        StackConfig(state_root=tmp_path / "state", replicas=1, balancer_listen="127.0.0.1:0"),
         LoadSettings(users=5, duration_s=4, think_ms=THINK_MS),
         tmp_path / "out",
     )
     watcher = asyncio.create_task(watch_counts())
     token = LIVE_VIEW.set(board)
     try:
-        await run_under_load(spec, Scenario(), lambda _: None)
+        await run_demo(plan, lambda _: None)
         # The sampler runs on its own beat: give it a few beats to show the stack gone.
         for _ in range(50):
             if seen and seen[-1].get("stack") is None:
@@ -178,8 +175,9 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
         watcher.cancel()
         await board.stop()
     lines = [m.data["line"] for m in board.broadcaster.log]
+    verdict = board.runs.describe_verdict()
     assert lines[0].startswith("watching a stack with a private PostgreSQL per replica")
-    assert lines[-1] == "the stack stopped"
+    assert lines[-2:] == ["the stack stopped", f"private checked: {verdict['text']}"]
     shown = [s for s in seen if s.get("stack")]
     assert shown and shown[0]["stack"]["storage"] == "private"
     assert [c["name"] for c in shown[-1]["replicas"]] == ["lbdemo-r1"]
@@ -187,6 +185,13 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     assert (board.runs.counts.ops or 0) > 0 and board.runs.counts.stale_reads is not None
     assert seen[-1]["verdict"]["state"] == "finished" and seen[-1]["verdict"]["source"] == "demo"
     assert seen[-1]["verdict"]["label"] == "private"
+    # once checked: the checker's verdict and the report's link replace the live word
+    report = json.loads((tmp_path / "out" / "private.json").read_text())
+    assert verdict["stale_reads"] == report["anomalies"]["stale_read"]["count"]
+    assert verdict["text"] == (
+        "consistent" if report["verdict"] == "consistent" else "INCONSISTENT"
+    )
+    assert verdict["report"]["html"] == str(tmp_path / "out" / "private.html")
     assert seen[-1]["stack"] is None  # once the run ended, the page says so
 
 
