@@ -229,7 +229,8 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario == "pets":
         return run_pets(args)
     plan = plan_from(args)
-    dashboard = dashboard_from(args)  # its options checked too before anything starts
+    # its options checked too before anything starts; the state root's address, as up's
+    dashboard = dashboard_from(args, state_root(args))
     outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(outcome.table)

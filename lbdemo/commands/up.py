@@ -29,7 +29,6 @@ from lbdemo.dashboard import Dashboard
 from lbdemo.dashboard.address import (
     announce,
     dashboard_dir,
-    remember,
     remembered,
     running,
     withdraw,
@@ -263,7 +262,7 @@ def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
 def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashboard | None:
     """The dashboard asked for, not started yet (None without --dashboard); options checked.
 
-    With ``root`` (``up``), the state root's remembered port and token are reused unless
+    With ``root``, the state root's remembered port and token are reused unless
     ``--new-dashboard-address`` or ``--dashboard-port`` say otherwise."""
     if not args.dashboard:
         return None
@@ -331,7 +330,6 @@ async def _foreground(
         if dashboard is not None:
             await dashboard.start()
             assert dashboard.url is not None
-            remember(config.state_root, int(dashboard.url.rsplit(":", 1)[1]), dashboard.token)
             announce(config.state_root, dashboard.url, dashboard.token)
             await dashboard.watch(stack)
         description = stack.describe()

@@ -37,8 +37,9 @@ def remembered(state_root: Path) -> tuple[int, str] | None:
     return port, token
 
 
-def remember(state_root: Path, port: int, token: str) -> None:
-    write_daemon_file(dashboard_dir(state_root) / ADDRESS_FILE, {"port": port, "token": token})
+def remember(directory: Path, port: int, token: str) -> None:
+    """Keep the address in ``directory`` (``STATE/dashboard``, see :func:`dashboard_dir`)."""
+    write_daemon_file(directory / ADDRESS_FILE, {"port": port, "token": token})
 
 
 def announce(state_root: Path, url: str, token: str) -> None:

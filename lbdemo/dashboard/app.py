@@ -102,6 +102,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         while not dashboard.closing:
             message = await subscriber.get(HEARTBEAT_S)
             await response.write(message.encode() if message else b": still here\n\n")
+        # closing: the stack's last snapshot (no stack) and log lines, so a tab says it stopped
+        for message in subscriber.drain():
+            await response.write(message.encode())
     except ConnectionResetError:
         pass  # the page went away
     finally:

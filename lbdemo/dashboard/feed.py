@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from lbdemo.dashboard.counts import PROGRESS_MARK
+from lbdemo.dashboard.runs import checked_figures
 
 FEED_TIMEOUT_S = 2.0
 
@@ -45,6 +46,9 @@ class DashboardFeed:
     async def forget(self) -> None:
         """Nothing to do: the run ends with :meth:`end`, once it is checked."""
 
+    def checked(self, report: dict[str, Any], html: Path) -> None:
+        """Nothing to do: ``lbdemo load`` says the verdict with :meth:`end`."""
+
     def locust_line(self, line: str) -> None:
         if self._broken or not line.startswith(PROGRESS_MARK):
             return
@@ -60,11 +64,8 @@ class DashboardFeed:
             await asyncio.gather(self._flushing, return_exceptions=True)
         message: dict[str, Any] = {"event": "end", "run": self.run_id, "verdict": None}
         if report is not None:
-            anomalies = report.get("anomalies", {})
             message.update(
-                verdict="consistent" if report.get("verdict") == "consistent" else "inconsistent",
-                stale_reads=anomalies.get("stale_read", {}).get("count"),
-                lost_writes=report.get("lost_writes", {}).get("count"),
+                **checked_figures(report),
                 html=str(html) if html is not None and html.is_file() else None,
             )
         await self._post(message)

@@ -26,6 +26,16 @@ INCONSISTENT = "INCONSISTENT"
 CONSISTENT = "consistent"
 
 
+def checked_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """The checker's word on a run, from its report: what ``finish`` takes."""
+    anomalies = report.get("anomalies", {})
+    return {
+        "verdict": "consistent" if report.get("verdict") == "consistent" else "inconsistent",
+        "stale_reads": anomalies.get("stale_read", {}).get("count"),
+        "lost_writes": report.get("lost_writes", {}).get("count"),
+    }
+
+
 @dataclass
 class Series:
     """Stale reads per second of one run, one point per progress line."""

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from lbdemo.dashboard.actions import StackActions
+from lbdemo.dashboard.address import remember
 from lbdemo.dashboard.app import create_dashboard_app
-from lbdemo.dashboard.runs import SOURCES, LoadRun
+from lbdemo.dashboard.runs import SOURCES, LoadRun, checked_figures
 from lbdemo.dashboard.sampler import Sampler
 from lbdemo.dashboard.sse import Broadcaster, Message
 from lbdemo.runtime.events import describe_event
@@ -59,6 +60,7 @@ class Dashboard:
         self.replay = False
         self.port_may_change = False  # True: ``port`` is only a wish (a remembered one)
         self.broadcaster = Broadcaster()
+        self.state_dir = state_dir  # STATE/dashboard: the address kept, the last run's series
         self.runs = LoadRun(state_dir / LAST_RUN_FILE if state_dir is not None else None)
         self.reports: dict[str, Path] = {}  # random id -> a finished run's HTML report
         self.watched_key: str | None = None
@@ -92,6 +94,8 @@ class Dashboard:
             await self.stop()
             raise
         host, port = runner.addresses[0][:2]
+        if self.state_dir is not None:  # the next dashboard of this state root takes it again
+            remember(self.state_dir, port, self.token)
         self.url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
@@ -153,6 +157,14 @@ class Dashboard:
     def locust_line(self, line: str) -> None:
         """Feed one line of Locust's output (only its progress lines count)."""
         self.runs.line(line, source="demo")
+
+    def checked(self, report: dict[str, Any], html: Path) -> None:
+        """A demo run was checked: its verdict and report replace its live word."""
+        if self.runs.source != "demo" or self.runs.run_id is None:
+            return
+        link = self._report_link(str(html)) if html.is_file() else None
+        self.runs.finish(self.runs.run_id, **checked_figures(report), report=link)
+        self.say(f"{self.runs.label or 'the run'} checked: {self.runs.describe_verdict()['text']}")
 
     def watch_key(self, key: str | None) -> None:
         """The key the snapshot shows on every replica (None: the hottest)."""

@@ -4,6 +4,7 @@ the daemon API, and ``lbdemo demo``'s pipeline showing each run's stack."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import time
@@ -15,9 +16,11 @@ import pytest
 from aiohttp import ClientSession, ClientTimeout
 
 from lbdemo.dashboard import Dashboard
-from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings, RunSpec, Scenario, run_under_load
+from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
+from lbdemo.demo.runner import DemoPlan, run_demo
 from lbdemo.layout import Layout
 from lbdemo.stack import StackConfig
+from tests.dashboard.live import streaming
 from tests.utils import THINK_MS, read_lines_until, run_cli, running_stack, up_process
 
 LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$")
@@ -151,22 +154,17 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
             await asyncio.sleep(0.3)
 
     # Locust prints a progress line a second: four seconds give a few even on a shared CPU.
-    spec = RunSpec(
-        "live",
+    plan = DemoPlan(
         "consistency",
-        StackConfig(
-            state_root=tmp_path / "state",
-            layout=Layout.from_options("private"),
-            replicas=1,
-            balancer_listen="127.0.0.1:0",
-        ),
+        [Layout.from_options("private")],
+        StackConfig(state_root=tmp_path / "state", replicas=1, balancer_listen="127.0.0.1:0"),
         LoadSettings(users=5, duration_s=4, think_ms=THINK_MS),
         tmp_path / "out",
     )
     watcher = asyncio.create_task(watch_counts())
     token = LIVE_VIEW.set(board)
     try:
-        await run_under_load(spec, Scenario(), lambda _: None)
+        await run_demo(plan, lambda _: None)
         # The sampler runs on its own beat: give it a few beats to show the stack gone.
         for _ in range(50):
             if seen and seen[-1].get("stack") is None:
@@ -177,8 +175,9 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
         watcher.cancel()
         await board.stop()
     lines = [m.data["line"] for m in board.broadcaster.log]
+    verdict = board.runs.describe_verdict()
     assert lines[0].startswith("watching a stack with a private PostgreSQL per replica")
-    assert lines[-1] == "the stack stopped"
+    assert lines[-2:] == ["the stack stopped", f"private checked: {verdict['text']}"]
     shown = [s for s in seen if s.get("stack")]
     assert shown and shown[0]["stack"]["storage"] == "private"
     assert [c["name"] for c in shown[-1]["replicas"]] == ["lbdemo-r1"]
@@ -186,6 +185,13 @@ async def test_a_demo_run_is_shown_while_it_runs(tmp_path: Path) -> None:
     assert (board.runs.counts.ops or 0) > 0 and board.runs.counts.stale_reads is not None
     assert seen[-1]["verdict"]["state"] == "finished" and seen[-1]["verdict"]["source"] == "demo"
     assert seen[-1]["verdict"]["label"] == "private"
+    # once checked: the checker's verdict and the report's link replace the live word
+    report = json.loads((tmp_path / "out" / "private.json").read_text())
+    assert verdict["stale_reads"] == report["anomalies"]["stale_read"]["count"]
+    assert verdict["text"] == (
+        "consistent" if report["verdict"] == "consistent" else "INCONSISTENT"
+    )
+    assert verdict["report"]["html"] == str(tmp_path / "out" / "private.html")
     assert seen[-1]["stack"] is None  # once the run ended, the page says so
 
 
@@ -235,3 +241,21 @@ async def test_a_killed_card_is_seen_and_no_dead_card_outlives_an_upgrade(tmp_pa
             recorder.cancel()
             await asyncio.gather(recorder, return_exceptions=True)
             await board.stop()
+
+
+@pytest.mark.slow
+async def test_a_tab_hears_that_the_stack_stopped_before_the_server_goes(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, storage="shared", replicas=1) as stack:
+        board = Dashboard(interval_s=0.2)
+        await board.start()
+        try:
+            await board.watch(stack)
+            assert board.url is not None
+            async with streaming(board.url, board.token) as snapshots:
+                _, live = await snapshots.first(lambda s: s.get("stack") is not None)
+                await board.stop()
+                _, last = await snapshots.first(lambda s: s.get("stack") is None, 5)
+        finally:
+            await board.stop()
+    assert last["generation"] == live["generation"] and last["replicas"] == []
+    assert last["verdict"]["text"] == "no load yet"
