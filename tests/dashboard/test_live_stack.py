@@ -18,8 +18,8 @@ from aiohttp import ClientSession, ClientTimeout
 from lbdemo.dashboard import Dashboard
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
 from lbdemo.demo.runner import DemoPlan, run_demo
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from tests.dashboard.live import streaming
 from tests.utils import THINK_MS, read_lines_until, run_cli, running_stack, up_process
 
