@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=_help_order):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(subparsers)
+        if hasattr(module, "register"):  # a helper the commands share (backend.py) has none
+            module.register(subparsers)
     return parser
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lbdemo.cli import main
-from lbdemo.layout import Layout
-from lbdemo.stack import Stack, StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.runtime.stack import Stack
 
 # The load tests' think time (lbdemo demo --think-time): each Locust user pauses this many ms
 # between operations. Their assertions need hundreds of operations, not the thousands users

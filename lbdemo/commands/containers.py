@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
 from lbdemo.commands.volume import parse_labels
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
@@ -21,12 +21,9 @@ from lbdemo.containers.display import (
     IMAGE_HEADER,
     PS_HEADER,
     created_text,
-    ellipsis,
     error_line,
     image_context,
     json_array,
-    ps_context,
-    status_text,
     table,
 )
 from lbdemo.containers.errors import DaemonError, NoSuchContainerError, NoSuchImageError
@@ -41,9 +38,7 @@ from lbdemo.containers.format import (
 from lbdemo.containers.images import find_image, image_rows
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.volumes import VolumeStore
-from lbdemo.docker import commands as docker_commands
 from lbdemo.errors import LbdemoError, StateError, UsageError
-from lbdemo.runtime.client import DaemonClient, DaemonRefusal
 
 # ``docker create``/``docker run`` exit 125 when the engine refuses.
 CREATE_FAILED = 125
@@ -61,35 +56,19 @@ def print_formatted(fmt: str, contexts: list[Context], header: Context) -> None:
 
 
 def _ps(args: argparse.Namespace) -> int:
-    if docker_commands.wants_docker(args):
-        return docker_commands.ps(args)
-    fmt = args.format
-    if fmt not in (None, "", "table"):
-        compile_format(fmt)  # a bad template is refused before anything is read
-    containers = ContainerStore(state_root(args)).list(all=args.all)
+    fmt, backend = args.format, backend_for(args)
+    backend.check_ps_format(fmt)
+    containers = backend.containers(all=args.all)
     if args.quiet:
         for c in containers:
             print(c.id if args.no_trunc else c.short_id)
         return 0
     now = datetime.now(UTC)
     if fmt not in (None, "", "table"):
-        contexts = [ps_context(c, now, trunc=not args.no_trunc) for c in containers]
+        contexts = [c.ps_context(now, trunc=not args.no_trunc) for c in containers]
         print_formatted(fmt, contexts, PS_HEADER)
         return 0
-    rows = []
-    for c in containers:
-        command = " ".join(c.cmd)
-        rows.append(
-            [
-                c.id if args.no_trunc else c.short_id,
-                c.image,
-                f'"{command if args.no_trunc else ellipsis(command, 20)}"',
-                created_text(c.created, now),
-                status_text(c, now),
-                ", ".join(c.ports),
-                c.name,
-            ]
-        )
+    rows = [c.ps_row(now, args.no_trunc) for c in containers]
     header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     print(table(header, rows))
     return 0
@@ -135,46 +114,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rm(args: argparse.Namespace) -> int:
-    if docker_commands.wants_docker(args):
-        return docker_commands.rm(args)
-    root = state_root(args)
-    daemon = DaemonClient.maybe_connect(root)
-    if daemon is not None:
-        # A live daemon owns the processes: it takes the container out of the rotation first.
-        return _rm_through(daemon, args)
-    store = ContainerStore(root)
-    status = 0
-    for ref in args.names:
-        try:
-            store.remove(ref, force=args.force, volumes=args.volumes)
-        except NoSuchContainerError as exc:
-            if args.force:
-                continue  # docker rm -f: a container that is already gone is not an error
-            print(error_line(exc), file=sys.stderr)
-            status = 1
-            continue
-        except LbdemoError as exc:
-            print(error_line(exc), file=sys.stderr)
-            status = 1
-            continue
-        print(ref)
-    return status
-
-
-def _rm_through(daemon: DaemonClient, args: argparse.Namespace) -> int:
-    query = urllib.parse.urlencode({"force": int(args.force), "v": int(args.volumes)})
-    status = 0
-    for ref in args.names:
-        try:
-            daemon.request("DELETE", f"/containers/{urllib.parse.quote(ref, safe='')}?{query}")
-        except DaemonRefusal as exc:
-            if args.force and exc.status == 404:
-                continue  # docker rm -f: a container that is already gone is not an error
-            print(f"Error response from daemon: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        print(ref)
-    return status
+    backend = backend_for(args)
+    return each(args.names, lambda ref: backend.remove(ref, force=args.force, volumes=args.volumes))
 
 
 def _images(args: argparse.Namespace) -> int:
@@ -248,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", help="'table', 'json', or a Go template ({{.ID}} {{.Names}} {{.Status}} ...)"
     )
     add_state_argument(ps)
-    docker_commands.add_runtime_arguments(ps)
+    add_runtime_arguments(ps)
     ps.set_defaults(func=_ps)
 
     inspect = subparsers.add_parser(
@@ -270,7 +211,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-v", "--volumes", action="store_true", help="remove anonymous volumes of the container"
     )
     add_state_argument(rm)
-    docker_commands.add_runtime_arguments(rm)
+    add_runtime_arguments(rm)
     rm.set_defaults(func=_rm)
 
     images = subparsers.add_parser("images", help="list the built-in images (docker images)")

@@ -27,12 +27,12 @@ from lbdemo.demo.pipeline import (
     add_workers_argument,
 )
 from lbdemo.demo.runner import SCENARIOS, DemoOutcome, DemoPlan, run_demo
-from lbdemo.deployment import Target
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
+from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_text
-from lbdemo.layout import LAYOUT_CHOICES, Layout
 from lbdemo.report import headline, settings_warning
-from lbdemo.stack import StackConfig
 
 if TYPE_CHECKING:
     from lbdemo.dashboard import Dashboard

@@ -14,16 +14,17 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from lbdemo.commands.logs import follow
+from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
+from lbdemo.commands.logs import write_output
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import DaemonError
+from lbdemo.containers.logs import follow
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
-from lbdemo.docker import commands as docker_commands
+from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import LbdemoError, UsageError
 from lbdemo.runtime.client import DaemonClient, DaemonRefusal, DaemonUnavailable
-from lbdemo.runtime.engine import RESTART_POLICIES
 
 RUN_FAILED = 125  # docker run's status when the engine refuses
 
@@ -73,9 +74,9 @@ def _restart(args: argparse.Namespace) -> int:
 
 
 def _kill(args: argparse.Namespace) -> int:
-    if docker_commands.wants_docker(args):
-        return docker_commands.kill(args)
-    return _each(args, "kill", f"?signal={_quote(args.signal)}")
+    backend = backend_for(args)
+    backend.check_signal(args.signal)
+    return each(args.names, lambda ref: backend.kill(ref, args.signal))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def _follow(client: DaemonClient, root: Path, name: str) -> int:
     """Foreground ``run``: show the container's output until Ctrl-C, which stops it."""
     log = ContainerStore(root).get(name).log_path
     try:
-        follow(log, 0, lambda: True)
+        follow(log, 0, lambda: True, write_output)
     except KeyboardInterrupt:
         try:
             client.request("POST", f"/containers/{_quote(name)}/stop", {})
@@ -188,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kill.add_argument("-s", "--signal", default="KILL", help="signal to send (default KILL)")
     kill.add_argument("names", nargs="+", metavar="CONTAINER")
     add_state_argument(kill)
-    docker_commands.add_runtime_arguments(kill)
+    add_runtime_arguments(kill)
     kill.set_defaults(func=_kill)
 
     upgrade = subparsers.add_parser(

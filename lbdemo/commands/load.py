@@ -37,13 +37,13 @@ from lbdemo.demo.pipeline import (
     add_think_time_argument,
     run_under_load,
 )
-from lbdemo.deployment import Target, TargetDeployment, TargetReplica
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.target import Target, TargetDeployment, TargetReplica
 from lbdemo.errors import StateError, UsageError
-from lbdemo.layout import Layout
 from lbdemo.loadrun import LoadPlan, LocustRun, find_locustfile, run_process
 from lbdemo.process.ports import free_port
 from lbdemo.report import headline
-from lbdemo.stack import StackConfig
 
 T = TypeVar("T")
 REPLACEMENT_WAIT_S = 60.0  # a fresh private replica copies and starts its PostgreSQL

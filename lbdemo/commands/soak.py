@@ -17,11 +17,11 @@ from lbdemo.demo.pipeline import (
     add_workers_argument,
     run_under_load,
 )
+from lbdemo.demo.soak import SoakScenario, render_soak
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from lbdemo.errors import UsageError
-from lbdemo.faults.soak import SoakScenario, render_soak
 from lbdemo.files import write_json, write_text
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
 
 MAX_MINUTES = 60
 # What soak.json keeps of each fault's row (the run's report has all of it).

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +32,14 @@ from lbdemo.dashboard.address import (
     running,
     withdraw,
 )
-from lbdemo.deployment import RUNTIMES
+from lbdemo.deploy.config import LOOPBACK, StackConfig
+from lbdemo.deploy.events import Event, describe_event
+from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
+from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
+from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
-from lbdemo.layout import DEFAULT_VOLUME, LAYOUT_CHOICES, Layout
 from lbdemo.process.pids import pid_alive, signal_pid
-from lbdemo.runtime.engine import PROJECT, RESTART_POLICIES, Event
-from lbdemo.runtime.events import describe_event
-from lbdemo.stack import LOOPBACK, Stack, StackConfig
+from lbdemo.stacks import open_stack
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0
@@ -152,7 +152,7 @@ def add_project_argument(parser: argparse.ArgumentParser) -> None:
 def volume_for(runtime: str, project: str) -> str:
     """The shared layout's named volume: the project's on Docker (``lbdemo-pgdata`` for the
     default project, as on the local runtime), so two projects never share one by accident."""
-    return f"{project}-pgdata" if runtime == "docker" else DEFAULT_VOLUME
+    return Project(project).volume if runtime == "docker" else DEFAULT_VOLUME
 
 
 def config_from(args: argparse.Namespace) -> StackConfig:
@@ -327,11 +327,12 @@ async def _foreground(
         # Only once the stack lock is ours: a refused `up` must not overwrite another's pid.
         supervisor_file.write_text(str(os.getpid()))
         wrote_pid = True
-        if dashboard is not None:
+        local = stack.local_stack
+        if dashboard is not None and local is not None:  # refused with docker before the start
             await dashboard.start()
             assert dashboard.url is not None
             announce(config.state_root, dashboard.url, dashboard.token)
-            await dashboard.watch(stack)
+            await dashboard.watch(local)
         description = stack.describe()
         link = dashboard_line(dashboard) if dashboard is not None and not quiet_link else None
         if as_json:
@@ -354,15 +355,6 @@ async def _foreground(
         await stack.stop()
         if wrote_pid:
             supervisor_file.unlink(missing_ok=True)
-
-
-def open_stack(config: StackConfig, on_event: Callable[[Event], None] | None) -> Any:
-    """The stack ``up`` runs: lbdemo's own runtime, or the Docker Engine's."""
-    if config.runtime == "docker":
-        from lbdemo.docker.stack import DockerStack
-
-        return DockerStack(config, on_event=on_event)
-    return Stack(config, on_event=on_event)
 
 
 TERMINAL_COLUMNS = 80  # a terminal at projector font size: the talk shows this output

@@ -7,10 +7,9 @@ malformed flags (a filter without ``=``) are usage errors (exit 2, via :mod:`lbd
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
+from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.display import (
     VOLUME_HEADER,
@@ -18,12 +17,10 @@ from lbdemo.containers.display import (
     human_size,
     print_volume_inspect,
     table,
-    volume_context,
 )
-from lbdemo.containers.errors import DaemonError, NoSuchVolumeError
-from lbdemo.containers.format import compile_format, format_items
-from lbdemo.containers.volumes import Volume, VolumeStore
-from lbdemo.docker import commands as docker_commands
+from lbdemo.containers.errors import DaemonError
+from lbdemo.containers.format import format_items
+from lbdemo.containers.volumes import VolumeStore
 from lbdemo.errors import LbdemoError, UsageError
 
 PRUNE_WARNING_ANONYMOUS = (
@@ -65,78 +62,35 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ls_json(volume: Volume) -> str:
-    labels = ",".join(f"{k}={v}" for k, v in sorted((volume.labels or {}).items()))
-    return json.dumps(
-        {
-            "Availability": "N/A",
-            "Driver": "local",
-            "Group": "N/A",
-            "Labels": labels,
-            "Links": "N/A",
-            "Mountpoint": str(volume.mountpoint),
-            "Name": volume.name,
-            "Scope": "local",
-            "Size": "N/A",
-            "Status": "N/A",
-        }
-    )
-
-
 def _ls(args: argparse.Namespace) -> int:
-    if docker_commands.wants_docker(args):
-        return docker_commands.volume_ls(args)
-    if args.format not in (None, "", "table", "json"):
-        compile_format(args.format)  # a bad template is refused before anything is read
+    fmt, filters, backend = args.format, args.filter or [], backend_for(args)
+    backend.check_volume_ls(fmt, filters)
     try:
-        volumes = sorted(
-            VolumeStore(state_root(args)).list(args.filter or []), key=lambda v: v.name
-        )
+        volumes = backend.volumes(filters)
     except LbdemoError as exc:
         return _fail(exc)
     if args.quiet:
         for volume in volumes:
             print(volume.name)
-    elif args.format == "json":
+    elif fmt == "json":
         for volume in volumes:
-            print(_ls_json(volume))
-    elif args.format not in (None, "", "table"):
-        text = format_items(args.format, [volume_context(v) for v in volumes], VOLUME_HEADER)
+            print(volume.ls_json())
+    elif fmt not in (None, "", "table"):
+        text = format_items(fmt, [v.context() for v in volumes], VOLUME_HEADER)
         if text:
             print(text)
     else:
-        print(table(["DRIVER", "VOLUME NAME"], [["local", v.name] for v in volumes]))
+        print(table(["DRIVER", "VOLUME NAME"], [[v.driver, v.name] for v in volumes]))
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    if docker_commands.wants_docker(args):
-        return docker_commands.volume_inspect(args)
-    store = VolumeStore(state_root(args))
-
-    def find(name: str) -> dict[str, Any] | None:
-        try:
-            return store.get(name).inspect()
-        except NoSuchVolumeError:
-            return None
-
-    return print_volume_inspect(args.format, args.names, find)
+    return print_volume_inspect(args.format, args.names, backend_for(args).volume_inspect)
 
 
 def _rm(args: argparse.Namespace) -> int:
-    if docker_commands.wants_docker(args):
-        return docker_commands.volume_rm(args)
-    store = VolumeStore(state_root(args))
-    status = 0
-    for name in args.names:
-        try:
-            store.remove(name, force=args.force)
-        except LbdemoError as exc:
-            print(error_line(exc), file=sys.stderr)
-            status = 1
-            continue
-        print(name)
-    return status
+    backend = backend_for(args)
+    return each(args.names, lambda name: backend.remove_volume(name, force=args.force))
 
 
 def confirm(prompt: str) -> bool:
@@ -198,14 +152,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", default=None, help="'table' (default), 'json' or a Go template ({{.Name}})"
     )
     add_state_argument(ls)
-    docker_commands.add_runtime_arguments(ls)
+    add_runtime_arguments(ls)
     ls.set_defaults(func=_ls)
 
     inspect = commands.add_parser("inspect", help="display detailed information on volumes")
     inspect.add_argument("names", nargs="+", metavar="VOLUME")
     inspect.add_argument("-f", "--format", help="a Go template, e.g. '{{.Mountpoint}}'")
     add_state_argument(inspect)
-    docker_commands.add_runtime_arguments(inspect)
+    add_runtime_arguments(inspect)
     inspect.set_defaults(func=_inspect)
 
     rm = commands.add_parser("rm", aliases=["remove"], help="remove volumes not in use")
@@ -214,7 +168,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-f", "--force", action="store_true", help="no error for missing volumes (in use still is)"
     )
     add_state_argument(rm)
-    docker_commands.add_runtime_arguments(rm)
+    add_runtime_arguments(rm)
     rm.set_defaults(func=_rm)
 
     prune = commands.add_parser("prune", help="remove unused volumes")

@@ -8,15 +8,14 @@ with the same request. The one exception is the look-up, which (like ``lbdemo ge
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
+from lbdemo.deploy.names import DEFAULT_PROJECT, PROJECT, PROJECT_LABEL, SERVICE_LABEL
 from lbdemo.replica.lookup import ask_every
-from lbdemo.runtime.engine import PROJECT, PROJECT_LABEL, REPLICA_PREFIX, SERVICE_LABEL
-from lbdemo.stack import Stack
+from lbdemo.runtime.stack import Stack
 
 UPGRADE_IMAGE = "lbdemo/catalog:1.1"
 DAEMON_TIMEOUT_S = 300.0  # an upgrade of many replicas answers only when it is done
@@ -113,9 +112,4 @@ class StackActions:
 def _next_name(names: list[str]) -> str:
     """``lbdemo-r<N+1>`` after the highest ``lbdemo-rN`` running (the runtime's own rule counts
     removed records too; a clash is refused by the daemon with 409, never silently reused)."""
-    numbers = [0]
-    for name in names:
-        match = re.fullmatch(re.escape(REPLICA_PREFIX) + r"(\d+)", name)
-        if match:
-            numbers.append(int(match[1]))
-    return f"{REPLICA_PREFIX}{max(numbers) + 1}"
+    return DEFAULT_PROJECT.next_replica_name(names)

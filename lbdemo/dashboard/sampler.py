@@ -22,7 +22,7 @@ from lbdemo.dashboard.actions import UPGRADE_IMAGE
 from lbdemo.dashboard.deaths import DeadCards
 from lbdemo.dashboard.divergence import HotKeys, Listing, steady_divergence
 from lbdemo.replica.lookup import ask_one
-from lbdemo.stack import Stack
+from lbdemo.runtime.stack import Stack
 
 PROBE_TIMEOUT_S = 0.8  # below the 1 s sampling period: a hung replica cannot stall the page
 REQUESTS_METRIC = "lbdemo_balancer_requests_total"

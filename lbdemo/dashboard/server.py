@@ -4,7 +4,7 @@ It outlives the stacks it shows: ``lbdemo demo`` runs one stack per layout, and 
 on one URL while :meth:`Dashboard.watch` moves it from one stack to the next. While a stack is
 watched, a producer samples it at a fixed rate (however many pages are open, and however busy
 the stack is) and a second loop turns the runtime's events into log lines worded by
-:func:`lbdemo.runtime.events.describe_event`, the same function that prints ``up``'s event lines.
+:func:`lbdemo.deploy.events.describe_event`, the same function that prints ``up``'s event lines.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from lbdemo.dashboard.app import create_dashboard_app
 from lbdemo.dashboard.runs import SOURCES, LoadRun, checked_figures
 from lbdemo.dashboard.sampler import Sampler
 from lbdemo.dashboard.sse import Broadcaster, Message
-from lbdemo.runtime.events import describe_event
-from lbdemo.stack import Stack
+from lbdemo.deploy.events import describe_event
+from lbdemo.runtime.stack import Stack
 
 SAMPLE_INTERVAL_S = 1.0
 EVENT_POLL_S = 0.2  # events reach the page within this, not a whole sampling period

@@ -17,7 +17,7 @@ from lbdemo.demo.pipeline import Progress, RunSpec
 from lbdemo.errors import StateError
 from lbdemo.files import write_json, write_text
 from lbdemo.report.provenance import run_provenance
-from lbdemo.stack import Stack
+from lbdemo.runtime.stack import Stack
 from lbdemo.store.version import embedded_postgres_version
 
 REFUSED = "refused"

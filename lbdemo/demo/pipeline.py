@@ -34,7 +34,10 @@ from lbdemo.demo.replication import (
     replication_section,
     wait_caught_up,
 )
-from lbdemo.deployment import Deployment, Target, open_deployment
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.deployment import Deployment
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
@@ -43,7 +46,8 @@ from lbdemo.loadrun import MAX_THINK_MS, LocustRun, live_history_files, run_locu
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
 from lbdemo.report.provenance import run_provenance
-from lbdemo.stack import Stack, StackConfig
+from lbdemo.runtime.stack import Stack
+from lbdemo.stacks import open_deployment
 from lbdemo.store.version import embedded_postgres_version
 
 Progress = Callable[[str], None]
@@ -164,9 +168,10 @@ class RunContext:
     def local_stack(self) -> Stack:
         """The local runtime's stack, for scenarios that act on its containers (the plan
         refuses those scenarios on another runtime before anything starts)."""
-        if not isinstance(self.stack, Stack):
+        local = self.stack.local_stack
+        if local is None:
             raise UsageError(f"the {self.spec.scenario} scenario runs on the local runtime only")
-        return self.stack
+        return local
 
 
 class Scenario:
@@ -203,110 +208,187 @@ class RunOutcome:
 
 async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) -> RunOutcome:
     """Start the stack, load it (while the scenario does its part), audit, stop, check, report."""
+    history_file = _fresh_history_file(spec)
+    stack = spec.deployment or open_deployment(spec.stack, spec.target)
+    progress(_starting_line(spec, stack.runtime_name))
+    await stack.start()
+    started_at = datetime.now(UTC)
+    ctx = RunContext(stack, spec, progress, history_file)
+    replication = _Replication.of(spec, stack.local_stack)
+    live = LIVE_VIEW.get()
+    try:
+        local = stack.local_stack
+        if live is not None and local is not None:
+            await live.watch(local)
+        progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
+        loaded = await _load_and_audit(ctx, scenario, replication, live)
+    finally:
+        if replication is not None:
+            await replication.sampler.stop()
+        if live is not None:
+            await live.forget()
+        await stack.stop()
+    audit = restrict(loaded.full_audit, loaded.run_keys)
+    write_json(spec.out_dir / f"{spec.label}-audit.json", audit.to_dict())
+    history = read_history([history_file])
+    began = time.monotonic()
+    result = check(history, audit)
+    progress(f"checked {len(history.ops):,} operations in {time.monotonic() - began:.2f} s")
+    meta = _run_meta(ctx, scenario, loaded.run, history, started_at)
+    report = build_report(result, history, audit, meta)
+    markdown = render_markdown(report)
+    if replication is not None:
+        section = replication.section(result, history, spec.stack.layout)
+        report["replication"] = section
+        markdown += render_replication(section)
+    own = scenario.report_section(ctx, history, loaded.full_audit)
+    if own is not None:
+        report[scenario.name] = own
+        markdown += scenario.render_section(own)
+    return _write_report(spec, report, markdown, history, result, audit)
+
+
+def _fresh_history_file(spec: RunSpec) -> Path:
+    """The run's history file, in an output directory that exists, with no earlier run's."""
     out = spec.out_dir
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {out}: {exc.strerror or exc}") from None
-    label = spec.label
-    history_file = out / f"{label}-history.jsonl"
+    history_file = out / f"{spec.label}-history.jsonl"
     history_file.unlink(missing_ok=True)
-    stack = spec.deployment or open_deployment(spec.stack, spec.target)
-    local = stack if isinstance(stack, Stack) else None
-    layout = spec.stack.layout
+    return history_file
+
+
+def _starting_line(spec: RunSpec, runtime_name: str) -> str:
     if spec.target is not None:
-        progress(
+        return (
             f"checking the deployment at {spec.target.url} and its "
             f"{len(spec.target.replica_urls)} replicas ..."
         )
-    else:
-        progress(
-            f"starting {spec.stack.replicas} replicas with {layout.summary} "
-            f"({stack.runtime_name} runtime) ..."
+    return (
+        f"starting {spec.stack.replicas} replicas with {spec.stack.layout.summary} "
+        f"({runtime_name} runtime) ..."
+    )
+
+
+@dataclass
+class _Replication:
+    """Replicated layouts: lag sampled on the primary during the load; standbys caught up with
+    the primary before the load (the schema) and before the audit (what each one serves)."""
+
+    stack: Stack
+    standbys: int
+    sampler: LagSampler
+    catch_up_s: float
+    caught_up_s: float | None = None
+
+    @classmethod
+    def of(cls, spec: RunSpec, local: Stack | None) -> _Replication | None:
+        layout = spec.stack.layout
+        if not layout.replicated or local is None:
+            return None
+        catch_up_s = layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S
+        return cls(local, spec.stack.replicas, LagSampler(local), catch_up_s)
+
+    async def before_load(self) -> None:
+        await wait_caught_up(self.stack, self.standbys, self.catch_up_s)
+        self.sampler.start()
+
+    async def after_load(self, progress: Progress) -> None:
+        await self.sampler.stop()
+        self.caught_up_s = await wait_caught_up(self.stack, self.standbys, self.catch_up_s)
+        progress(f"standbys caught up with the primary {self.caught_up_s:.2f} s after the load")
+
+    def section(self, result: CheckResult, history: History, layout: Layout) -> dict[str, Any]:
+        return replication_section(
+            result,
+            history,
+            self.sampler,
+            synchronous=layout.synchronous,
+            apply_delay_ms=layout.apply_delay_ms,
+            caught_up_s=self.caught_up_s,
         )
-    await stack.start()
-    started_at = datetime.now(UTC)
-    ctx = RunContext(stack, spec, progress, history_file)
+
+
+@dataclass
+class _Loaded:
+    run: LocustRun
+    full_audit: Audit  # every key the audit asked for (the scenario's own too)
+    run_keys: set[str]  # the keys of this run's load
+
+
+async def _load_and_audit(
+    ctx: RunContext, scenario: Scenario, replication: _Replication | None, live: LiveView | None
+) -> _Loaded:
+    """The scenario's ``before``, the load with its ``during``, then the final audit."""
+    spec, progress, load = ctx.spec, ctx.progress, ctx.spec.load
     # Keys of this run's own: a shared volume (or --dsn server) keeps earlier runs' rows,
     # which this run's history knows nothing of.
-    key_prefix = f"{label}-{secrets.token_hex(4)}-p"
-    load = spec.load
-    live = LIVE_VIEW.get()
+    key_prefix = f"{spec.label}-{secrets.token_hex(4)}-p"
+    await scenario.before(ctx)
+    if replication is not None:
+        await replication.before_load()
+    crew = f" on {load.workers} Locust workers" if load.workers else ""
+    progress(f"load: {load.users} Locust users{crew} for {load.duration_s:g} s")
+    locust = asyncio.create_task(_run_load(ctx, key_prefix, live))
+    try:
+        await scenario.during(ctx, locust)
+        run = await locust
+    finally:
+        if not locust.done():
+            locust.cancel()
+            await asyncio.gather(locust, return_exceptions=True)
+    if replication is not None:
+        await replication.after_load(progress)
+    progress("final audit: asking every replica directly ...")
+    run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
+    full_audit = await take_audit(
+        [(r.name, r.url) for r in ctx.stack.replicas], run_keys | ctx.extra_audit_keys
+    )
+    return _Loaded(run, full_audit, run_keys)
+
+
+async def _run_load(ctx: RunContext, key_prefix: str, live: LiveView | None) -> LocustRun:
+    """Locust against the balancer, its lines to the live view and the progress."""
+    spec, load = ctx.spec, ctx.spec.load
 
     def on_locust_line(line: str) -> None:
         if live is not None:
             live.locust_line(line)
-        _locust_progress(line, load.duration_s, progress)
+        _locust_progress(line, load.duration_s, ctx.progress)
 
-    # Replicated layouts: lag sampled on the primary during the load; standbys caught up with
-    # the primary before the load (the schema) and before the audit (what each one serves).
-    sampler = LagSampler(local) if layout.replicated and local is not None else None
-    catch_up_s = layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S
-    caught_up_s: float | None = None
-    try:
-        if live is not None and local is not None:
-            await live.watch(local)
-        progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
-        await scenario.before(ctx)
-        if sampler is not None and local is not None:
-            await wait_caught_up(local, spec.stack.replicas, catch_up_s)
-            sampler.start()
-        crew = f" on {load.workers} Locust workers" if load.workers else ""
-        progress(f"load: {load.users} Locust users{crew} for {load.duration_s:g} s")
-        locust = asyncio.create_task(
-            run_locust(
-                stack.url,
-                history_file,
-                users=load.users,
-                spawn_rate=load.users,
-                duration_s=load.duration_s,
-                keys=load.keys,
-                write_ratio=load.write_ratio,
-                key_prefix=key_prefix,
-                workers=load.workers,
-                think_ms=load.think_ms,
-                csv_prefix=out / f"{label}-locust",
-                html=out / f"{label}-locust.html",
-                on_line=on_locust_line,
-            )
-        )
-        try:
-            await scenario.during(ctx, locust)
-            run = await locust
-        finally:
-            if not locust.done():
-                locust.cancel()
-                await asyncio.gather(locust, return_exceptions=True)
-        if sampler is not None and local is not None:
-            await sampler.stop()
-            caught_up_s = await wait_caught_up(local, spec.stack.replicas, catch_up_s)
-            progress(f"standbys caught up with the primary {caught_up_s:.2f} s after the load")
-        progress("final audit: asking every replica directly ...")
-        run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
-        full_audit = await take_audit(
-            [(r.name, r.url) for r in stack.replicas], run_keys | ctx.extra_audit_keys
-        )
-    finally:
-        if sampler is not None:
-            await sampler.stop()
-        if live is not None:
-            await live.forget()
-        await stack.stop()
-    audit = restrict(full_audit, run_keys)
-    write_json(out / f"{label}-audit.json", audit.to_dict())
-    history = read_history([history_file])
-    began = time.monotonic()
-    result = check(history, audit)
-    progress(f"checked {len(history.ops):,} operations in {time.monotonic() - began:.2f} s")
+    return await run_locust(
+        ctx.stack.url,
+        ctx.history_file,
+        users=load.users,
+        spawn_rate=load.users,
+        duration_s=load.duration_s,
+        keys=load.keys,
+        write_ratio=load.write_ratio,
+        key_prefix=key_prefix,
+        workers=load.workers,
+        think_ms=load.think_ms,
+        csv_prefix=spec.out_dir / f"{spec.label}-locust",
+        html=spec.out_dir / f"{spec.label}-locust.html",
+        on_line=on_locust_line,
+    )
+
+
+def _run_meta(
+    ctx: RunContext, scenario: Scenario, run: LocustRun, history: History, started_at: datetime
+) -> dict[str, Any]:
+    """What the report says about the run besides the check: settings, what ran it, files."""
+    spec, stack, label = ctx.spec, ctx.stack, ctx.spec.label
     # The docker runtime's engine version and image (tag and id): what ran the containers.
-    docker_info: dict[str, Any] | None = getattr(stack, "runtime_info", None)
-    meta = {
+    docker_info = stack.runtime_report()
+    return {
         "label": label,
         "scenario": scenario.name,
         "layout": _described_layout(spec, stack.runtime_name),
         "settings": {
             "replicas": len(stack.replicas) if spec.target else spec.stack.replicas,
-            **load.describe(),
+            **spec.load.describe(),
             "strategy": spec.stack.strategy,
             "image": docker_info["image"] if docker_info else spec.stack.image,
         },
@@ -321,7 +403,7 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
             "stale_reads": run.stats.stale_reads if run.stats else None,
         },
         "files": {
-            "history": history_file.name,
+            "history": ctx.history_file.name,
             "audit": f"{label}-audit.json",
             "locust_csv": f"{label}-locust_stats.csv",
             "locust_html": f"{label}-locust.html",
@@ -329,26 +411,23 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         },
         **run_provenance(
             spec.argv,
-            postgresql=None if layout.dsn or spec.target else embedded_postgres_version(),
+            postgresql=None
+            if spec.stack.layout.dsn or spec.target
+            else embedded_postgres_version(),
         ),
     }
-    report = build_report(result, history, audit, meta)
-    markdown = render_markdown(report)
-    if sampler is not None:
-        replication = replication_section(
-            result,
-            history,
-            sampler,
-            synchronous=layout.synchronous,
-            apply_delay_ms=layout.apply_delay_ms,
-            caught_up_s=caught_up_s,
-        )
-        report["replication"] = replication
-        markdown += render_replication(replication)
-    section = scenario.report_section(ctx, history, full_audit)
-    if section is not None:
-        report[scenario.name] = section
-        markdown += scenario.render_section(section)
+
+
+def _write_report(
+    spec: RunSpec,
+    report: dict[str, Any],
+    markdown: str,
+    history: History,
+    result: CheckResult,
+    audit: Audit,
+) -> RunOutcome:
+    """The report as JSON, Markdown and HTML, by this one writer."""
+    out, label = spec.out_dir, spec.label
     json_path = out / f"{label}.json"
     markdown_path = out / f"{label}.md"
     write_json(json_path, report)

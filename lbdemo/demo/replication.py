@@ -29,7 +29,7 @@ from lbdemo.errors import StoreError
 from lbdemo.history import History, Op
 from lbdemo.report.markdown import table
 from lbdemo.report.stats import percentile
-from lbdemo.stack import Stack
+from lbdemo.runtime.stack import Stack
 
 SAMPLE_EVERY_S = 0.2
 CATCH_UP_SLACK_S = 15.0  # beyond the apply delay: a loaded machine replays slowly

@@ -21,13 +21,13 @@ from lbdemo.demo.pipeline import (
     run_under_load,
 )
 from lbdemo.demo.upgrade import UpgradeScenario
-from lbdemo.deployment import Target
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.target import Target
 from lbdemo.files import write_text
-from lbdemo.layout import Layout
 from lbdemo.report import compare_reports
 from lbdemo.report.html import render_compare_html
 from lbdemo.report.markdown import table as md_table
-from lbdemo.stack import StackConfig
 
 Progress = Callable[[str], None]
 SCENARIOS = ("consistency", "upgrade", "faults")

@@ -1,4 +1,4 @@
-"""The engine calls a docker stack makes: network, volume, store and replica containers.
+"""The Docker runtime's engine calls: network, volume, store and replica containers.
 
 The ``docker`` package blocks, so every call runs in a worker thread (:meth:`Engine.call`).
 Such a call cannot be cancelled halfway: a Ctrl-C during start-up would otherwise leave a
@@ -19,8 +19,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiohttp
 
 from lbdemo.config import STORE_DSN_ENV
+from lbdemo.deploy.names import (
+    PRIVATE_STORE_OF_LABEL,
+    REPLICA_SERVICE,
+    SERVICE_LABEL,
+    STORE_SERVICE,
+    Project,
+)
 from lbdemo.docker import contract
-from lbdemo.docker.project import PRIVATE_STORE_OF_LABEL, REPLICA_SERVICE, STORE_SERVICE, Project
 from lbdemo.errors import ProcessError, StateError
 from lbdemo.process.ready import parse_ready_line
 from lbdemo.store.embedded import SUPERUSER
@@ -263,8 +269,6 @@ def log_tail(container: Container, lines: int = 3) -> str:
 
 
 def _service(container: Container) -> str:
-    from lbdemo.runtime.engine import SERVICE_LABEL
-
     return str((container.labels or {}).get(SERVICE_LABEL, ""))
 
 

@@ -1,5 +1,6 @@
-"""A connection to the Docker Engine, through the ``docker`` package (the Engine API, never the
-CLI's output). Imported only by what needs an engine, so the package stays optional at run time.
+"""The Docker runtime's connection to the Docker Engine, through the ``docker`` package (the
+Engine API, never the CLI's output). Imported only by what needs an engine, so the package
+stays optional at run time.
 """
 
 from __future__ import annotations

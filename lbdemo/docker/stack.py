@@ -1,4 +1,5 @@
-"""The same stack as :class:`~lbdemo.stack.Stack`, as real containers of a Docker Engine.
+"""The Docker runtime's stack: the local :class:`~lbdemo.runtime.stack.Stack`, as real containers
+of a Docker Engine.
 
 ``DockerStack(config).start()`` does what ``docker compose up`` would, through the Engine API:
 
@@ -44,21 +45,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.config import docker_image_from_env
+from lbdemo.deploy.admin import BalancerAdmin
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.events import Event
+from lbdemo.deploy.host import STACK_FORMAT, HostBalancedStack, start_balancer, write_admin_token
+from lbdemo.deploy.lock import StackLock
+from lbdemo.deploy.names import STATE_ROOT_LABEL, Project
 from lbdemo.docker.containers import Engine, container_pid, published_url
-from lbdemo.docker.project import STATE_ROOT_LABEL, Project
 from lbdemo.docker.supervisor import Supervisor
 from lbdemo.errors import StateError
 from lbdemo.process.spawn import Child
-from lbdemo.runtime.admin import BalancerAdmin
-from lbdemo.runtime.engine import Event
-from lbdemo.stack import (
-    STACK_FORMAT,
-    HostBalancedStack,
-    StackConfig,
-    StackLock,
-    start_balancer,
-    write_admin_token,
-)
 from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:
@@ -122,6 +118,14 @@ class DockerStack(HostBalancedStack):
     # -- reading -----------------------------------------------------------------------------
 
     @property
+    def local_stack(self) -> None:
+        return None  # the engine's containers: no local process handles
+
+    def runtime_report(self) -> dict[str, Any] | None:
+        """The engine's version and the image (tag and id) the containers ran."""
+        return self.runtime_info
+
+    @property
     def replicas(self) -> Sequence[DockerReplica]:
         """The replicas in the rotation, in the order they started."""
         return list(self._replicas.values())
@@ -176,11 +180,30 @@ class DockerStack(HostBalancedStack):
         await engine.call(engine.create_network, project)
         password = load_or_create_secret(config.state_root)
         names = [project.replica_name(k) for k in range(1, config.replicas + 1)]
-        # Stores first, together; each replica's DSN names its store by container name.
-        stores: dict[str, str] = {}  # replica -> its store's container name
+        stores = await self._start_stores(names, password)
+        containers = await asyncio.gather(
+            *(
+                engine.call(engine.run_replica, project, self.image, n, stores[n], password)
+                for n in names
+            )
+        )
+        replicas = await asyncio.gather(*(self._healthy_replica(c) for c in containers))
+        self._replicas = {r.name: r for r in replicas}
+        self.balancer = await start_balancer(config, [(r.name, r.url) for r in replicas])
+        admin_url = self.admin_url
+        assert admin_url is not None
+        self.admin = BalancerAdmin(admin_url, config.admin_token)
+        write_admin_token(self.admin_token_file, config.admin_token)
+        self.supervisor = Supervisor(self, engine)
+        self.supervisor.start()
+
+    async def _start_stores(self, names: list[str], password: str) -> dict[str, str]:
+        """The store containers, together, until each is ready; which store each replica's DSN
+        names (by container name)."""
+        engine, project, config = self.engine, self.project, self.config
+        assert engine is not None and self.image is not None
         if config.layout.store_per_replica:
-            for name in names:
-                stores[name] = project.private_store_name(name)
+            stores = {name: project.private_store_name(name) for name in names}
             await asyncio.gather(
                 *(
                     engine.call(
@@ -211,21 +234,7 @@ class DockerStack(HostBalancedStack):
             *(engine.wait_store_ready(s) for s in sorted(set(stores.values())))
         )
         self._store_ids = {c.name: (c.id, container_pid(c)) for c in ready}
-        containers = await asyncio.gather(
-            *(
-                engine.call(engine.run_replica, project, self.image, n, stores[n], password)
-                for n in names
-            )
-        )
-        replicas = await asyncio.gather(*(self._healthy_replica(c) for c in containers))
-        self._replicas = {r.name: r for r in replicas}
-        self.balancer = await start_balancer(config, [(r.name, r.url) for r in replicas])
-        admin_url = self.admin_url
-        assert admin_url is not None
-        self.admin = BalancerAdmin(admin_url, config.admin_token)
-        write_admin_token(self.admin_token_file, config.admin_token)
-        self.supervisor = Supervisor(self, engine)
-        self.supervisor.start()
+        return stores
 
     def _claim_project(self) -> None:
         """The project's containers are leftovers to remove, unless a live stack of another

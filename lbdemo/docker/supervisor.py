@@ -1,9 +1,11 @@
-"""lbdemo's restart policies on a Docker Engine, applied from the engine's ``die`` events.
+"""The Docker runtime's supervisor: lbdemo's restart policies applied from the engine's ``die``
+events.
 
 Docker's own ``--restart always`` does not restart a container after ``docker kill`` (an
 explicit kill counts as a manual stop; verified on the engine and described in
 docs/lessons.md), so the stack's containers get no Docker policy at all and this supervisor
-applies lbdemo's, the way Swarm applies a service's restart policy to its tasks:
+applies lbdemo's (:mod:`lbdemo.deploy.restart`, as the local runtime does), the way Swarm
+applies a service's restart policy to its tasks:
 
 * every replica that dies leaves the balancer's rotation at once;
 * ``always``: the *same* container is started again (same id, its writable layer kept), and
@@ -24,22 +26,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from lbdemo.deploy.admin import BalancerAdmin
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, Project
+from lbdemo.deploy.restart import leave_rotation, with_backoff
 from lbdemo.docker.containers import Engine, ready_lines
-from lbdemo.docker.project import REPLICA_SERVICE
 from lbdemo.errors import ProcessError
-from lbdemo.runtime.engine import RESTART_ATTEMPTS, RESTART_DELAY_S, SERVICE_LABEL
 from lbdemo.store.secret import load_or_create_secret
 
 if TYPE_CHECKING:
-    from lbdemo.docker.stack import DockerStack
+    from docker.models.containers import Container
+
+
+class Supervised(Protocol):
+    """What the supervisor needs of the stack it keeps: a
+    :class:`~lbdemo.docker.stack.DockerStack`."""
+
+    project: Project
+    config: StackConfig
+    admin: BalancerAdmin | None
+    image: str | None
+
+    def replica_named(self, name: str) -> Any: ...
+
+    def forget_replica(self, name: str) -> None: ...
+
+    async def admit_replica(self, container: Container) -> Any: ...
+
+    def event(self, kind: str, **fields: Any) -> None: ...
+
 
 THREAD_JOIN_S = 5.0
 
 
 class Supervisor:
-    def __init__(self, stack: DockerStack, engine: Engine) -> None:
+    def __init__(self, stack: Supervised, engine: Engine) -> None:
         self.stack = stack
         self.engine = engine
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -118,28 +141,20 @@ class Supervisor:
         admin = self.stack.admin
         if admin is not None:
             try:
-                await admin.drain(name, wait=False)
-                await admin.remove(name)
+                await leave_rotation(admin, name, drain=False)
             except ProcessError as exc:
                 self.stack.event("warning", message=str(exc))
         self.stack.forget_replica(name)
         self.stack.event("leave", name=name)
 
     async def _with_retries(self, name: str, policy: str, attempt: Any) -> None:
-        """Tries again with a growing delay, as dockerd does."""
-        delay = RESTART_DELAY_S
-        for number in range(1, RESTART_ATTEMPTS + 1):
-            if self._closing:
-                return
-            try:
-                await attempt()
-                return
-            except Exception as exc:
-                verb = "replace" if policy == "replace" else "restart"
-                message = f"could not {verb} {name} (try {number}): {exc}"
-                self.stack.event("warning", message=message)
-                await asyncio.sleep(delay)
-                delay *= 2
+        await with_backoff(
+            name,
+            policy,
+            attempt,
+            closing=lambda: self._closing,
+            warn=lambda message: self.stack.event("warning", message=message),
+        )
 
     async def _bring_back(self, container_id: str, policy: str) -> None:
         engine = self.engine

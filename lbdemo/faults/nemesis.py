@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from lbdemo.deploy.admin import BalancerAdmin
+from lbdemo.deploy.names import DB_NAME
 from lbdemo.errors import ProcessError, StateError, UsageError
 from lbdemo.faults.proxy import FaultProxy
-from lbdemo.runtime.admin import BalancerAdmin
-from lbdemo.runtime.engine import DB_NAME
 
 if TYPE_CHECKING:
-    from lbdemo.stack import Stack
+    from lbdemo.runtime.stack import Stack
 
 FAULTS = ("kill-replica", "pause-replica", "kill-store", "latency", "reset")
 LATENCY_S = 0.2  # below the balancer's health check timeout (1 s): slow, not ejected

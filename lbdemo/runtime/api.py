@@ -1,5 +1,5 @@
-"""The daemon's control API: what ``lbdemo run/stop/kill/rm/upgrade`` talk to, as ``docker`` talks
-to dockerd.
+"""The local runtime's daemon API: what ``lbdemo run/stop/kill/rm/upgrade`` talk to, as
+``docker`` talks to dockerd.
 
 It listens on 127.0.0.1 (a free port) for as long as ``lbdemo up`` runs and accepts a request
 only with ``Authorization: Bearer <token>``. Where and how to reach it is written to
@@ -29,8 +29,9 @@ from lbdemo.containers.errors import (
     VolumeInUseError,
 )
 from lbdemo.containers.mounts import Mount
+from lbdemo.deploy.signals import parse_signal
 from lbdemo.errors import LbdemoError, UsageError
-from lbdemo.runtime.engine import Runtime, parse_signal
+from lbdemo.runtime.supervisor import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 TOKEN = web.AppKey("token", str)

@@ -1,4 +1,4 @@
-"""The CLI's side of the control API: find the daemon of a state root and ask it things.
+"""The CLI's side of the local runtime's daemon API: find a state root's daemon, ask it things.
 
 Synchronous on purpose (``urllib``): a command makes one or a few requests and exits. With no
 daemon (no ``daemon.json``, or nobody listening where it points) the commands print what

@@ -18,8 +18,8 @@ from aiohttp import ClientSession, ClientTimeout
 from lbdemo.dashboard import Dashboard
 from lbdemo.demo.pipeline import LIVE_VIEW, LoadSettings
 from lbdemo.demo.runner import DemoPlan, run_demo
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from tests.dashboard.live import streaming
 from tests.utils import THINK_MS, read_lines_until, run_cli, running_stack, up_process
 
@@ -235,6 +235,7 @@ async def test_a_killed_card_is_seen_and_no_dead_card_outlives_an_upgrade(tmp_pa
                 )
                 await asyncio.sleep(1.0)  # a few more samples
             assert after["upgrade"]["already"] is True
+            _every_field_is_documented(before, card)
             assert len(seen) > done_at + 3
             assert [c["name"] for s in seen[done_at:] for c in s["replicas"] if c["dead"]] == []
         finally:
@@ -259,3 +260,19 @@ async def test_a_tab_hears_that_the_stack_stopped_before_the_server_goes(tmp_pat
             await board.stop()
     assert last["generation"] == live["generation"] and last["replicas"] == []
     assert last["verdict"]["text"] == "no load yet"
+
+
+def _every_field_is_documented(snapshot: dict[str, Any], dead_card: dict[str, Any]) -> None:
+    """docs/dashboard.md names every field of a live snapshot (its cards' own fields aside)."""
+    doc = (Path(__file__).parents[2] / "docs" / "dashboard.md").read_text()
+    names = [
+        f"`{key}" if isinstance(value, dict) else f"`{key}`" for key, value in snapshot.items()
+    ]
+    for part in ("counts", "verdict", "key", "upgrade"):
+        names += [f"`{part}.{key}`" for key in snapshot[part] if key != "load"]
+    names += ["`counts.load`"] + [f"`{key}`" for key in snapshot["counts"]["load"]]
+    names += [f"`{key}`" for key in ("dead_for_s", "died_at", "replaced_by")]
+    assert {"`verdict.state`", "`key.agree`", "`upgrade.already`"} <= set(names)
+    assert set(dead_card) >= {"dead_for_s", "died_at", "replaced_by"}
+    missing = [name for name in names if name not in doc]
+    assert missing == [], f"not in docs/dashboard.md: {missing}"

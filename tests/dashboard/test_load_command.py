@@ -9,7 +9,9 @@ import contextlib
 import json
 import re
 import signal
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession
@@ -88,6 +90,12 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
     assert fresh["series"]["previous"] == series
 
 
+def _under_load(snapshot: dict[str, Any]) -> bool:
+    return (
+        snapshot["verdict"]["state"] == "running" and (snapshot["counts"]["load"]["ops"] or 0) > 0
+    )
+
+
 @pytest.mark.slow
 async def test_shared_storage_reads_0_divergent_keys_in_100_snapshots_under_load(
     tmp_path: Path,
@@ -99,24 +107,30 @@ async def test_shared_storage_reads_0_divergent_keys_in_100_snapshots_under_load
     ):
         async with streaming(url, token) as snapshots:
             await snapshots.first(lambda s: s.get("stack") is not None)
-            load = await load_process(state, "--duration", "30", "--users", "20", "--out", str(out))
+            # as long as it takes a loaded machine to sample 110 times under load, then Ctrl-C
+            load = await load_process(
+                state, "--duration", "120", "--users", "20", "--out", str(out)
+            )
             try:
-                stdout, stderr = await finish(load)
+                deadline = time.monotonic() + 110
+                while sum(_under_load(s) for _, s in snapshots.seen) < 110:
+                    assert time.monotonic() < deadline and load.returncode is None
+                    await asyncio.sleep(0.2)
+                load.send_signal(signal.SIGINT)
+                _, stderr = await finish(load, 60)
             finally:
                 if load.returncode is None:
                     load.kill()
                     await load.wait()
-            assert load.returncode == 0, stderr
-            await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
-        during = [s for _, s in snapshots.seen if s["verdict"]["state"] == "running"]
+            assert load.returncode == 130, stderr
+            _, ended = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
+        during = [s for _, s in snapshots.seen if _under_load(s)]
         assert len(during) >= 100, len(during)
         assert [s["counts"]["divergent_keys"] for s in during] == [0] * len(during)
-        assert all((s["counts"]["load"]["stale_reads"] or 0) == 0 for s in during)
+        assert [s["counts"]["load"]["stale_reads"] for s in during] == [0] * len(during)
         # the count compared keys under load (it is not 0 for want of looking)
         assert sum(s["counts"]["keys_compared"] for s in during) > len(during)
-        assert any(s["counts"]["load"]["stale_reads"] == 0 for s in during)
-        assert snapshots.seen[-1][1]["verdict"]["text"] == "consistent"
-        assert "consistent" in stdout
+        assert ended["verdict"]["text"] == "consistent so far"  # interrupted: not checked
 
 
 def _listeners(port: int) -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.demo.runner import DemoPlan, run_demo
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow

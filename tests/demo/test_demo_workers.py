@@ -9,9 +9,9 @@ import pytest
 
 from lbdemo.demo.pipeline import LoadSettings
 from lbdemo.demo.runner import DemoPlan, run_demo
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from lbdemo.history import read_history
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
 from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow

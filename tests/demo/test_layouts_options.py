@@ -9,8 +9,8 @@ import pytest
 
 from lbdemo.checker import check
 from lbdemo.demo.replication import history_lags_ms
+from lbdemo.deploy.layout import Layout
 from lbdemo.errors import UsageError
-from lbdemo.layout import Layout
 from tests.checker.opbuild import H, R, W
 from tests.utils import assert_demo_refused
 

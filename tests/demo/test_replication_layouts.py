@@ -13,8 +13,9 @@ import pytest
 from lbdemo.commands.demo import reports_line
 from lbdemo.demo.datadir import REFUSED, processes_using, run_refusal
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
-from lbdemo.layout import Layout
-from lbdemo.stack import Stack, StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.runtime.stack import Stack
 from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow

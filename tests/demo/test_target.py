@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lbdemo.deployment import Target
+from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from tests.utils import THINK_MS, assert_demo_refused, run_cli_async, running_stack
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lbdemo.docker.project import Project
+from lbdemo.deploy.names import Project
 from tests.utils import run_cli
 
 

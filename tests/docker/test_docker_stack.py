@@ -19,10 +19,10 @@ import pytest
 import pytest_asyncio
 
 from lbdemo.config import DOCKER_IMAGE_ENV
-from lbdemo.docker.project import Project
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.names import Project
 from lbdemo.docker.stack import DockerStack
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
 from tests.utils import THINK_MS, eventually, run_cli_async
 
 pytestmark = pytest.mark.slow

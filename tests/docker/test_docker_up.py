@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from lbdemo.config import DOCKER_IMAGE_ENV
-from lbdemo.docker.project import Project
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.names import Project
 from lbdemo.docker.stack import DockerStack
 from lbdemo.errors import StateError
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
 from tests.docker.test_docker_stack import leftovers
 from tests.test_results_schemas import problems
 from tests.utils import run_cli, run_cli_process

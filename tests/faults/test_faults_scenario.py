@@ -10,9 +10,9 @@ import pytest
 
 from lbdemo.demo.faults import FaultsScenario
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, run_under_load
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from lbdemo.faults.nemesis import FAULTS
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
 from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.mounts import parse_volume_spec
-from lbdemo.runtime.engine import _catalog_dirs
+from lbdemo.runtime.launch import _catalog_dirs
 
 
 def test_without_mounts_both_are_in_the_layer(tmp_path: Path) -> None:

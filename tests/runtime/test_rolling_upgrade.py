@@ -9,8 +9,8 @@ import pytest
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, run_under_load
 from lbdemo.demo.upgrade import UpgradeScenario
-from lbdemo.layout import Layout
-from lbdemo.stack import StackConfig
+from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.layout import Layout
 from tests.utils import THINK_MS
 
 pytestmark = pytest.mark.slow

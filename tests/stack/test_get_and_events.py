@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from lbdemo.runtime.events import describe_event
+from lbdemo.deploy.events import describe_event
 from tests.utils import (
     read_lines_until,
     run_cli,

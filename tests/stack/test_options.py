@@ -60,7 +60,7 @@ def test_demo_refuses_a_bad_option_before_starting_anything(
 
 
 def test_only_a_non_loopback_host_exposes_the_balancer(tmp_path: Path) -> None:
-    from lbdemo.stack import StackConfig
+    from lbdemo.deploy.config import StackConfig
 
     assert not StackConfig(state_root=tmp_path, balancer_listen="127.0.0.1:0").exposed
     assert not StackConfig(state_root=tmp_path, balancer_listen="[::1]:0").exposed

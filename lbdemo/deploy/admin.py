@@ -1,9 +1,9 @@
-"""The supervisor's client of the balancer's admin API: who is in the rotation.
+"""Both runtimes' client of the balancer's admin API: who is in the rotation.
 
-The balancer owns its pool; the supervisor only tells it what changed: a container that
-started and is healthy joins (``POST /replicas``), one that is going away is drained
-(``POST /replicas/{name}/drain``, optionally waiting until its in-flight requests finished)
-and then removed (``DELETE /replicas/{name}``).
+The balancer owns its pool; a runtime's supervisor (local or Docker) only tells it what
+changed: a container that started and is healthy joins (``POST /replicas``), one that is going
+away is drained (``POST /replicas/{name}/drain``, optionally waiting until its in-flight
+requests finished) and then removed (``DELETE /replicas/{name}``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lbdemo.deploy.names import DEFAULT_VOLUME
 from lbdemo.errors import UsageError
 from lbdemo.store.dsn import redact_dsn
 
@@ -30,7 +31,6 @@ STORAGE_CHOICES = ("private", "shared")
 # What ``lbdemo demo --layouts`` takes: the two storage words, and the layouts beyond them.
 LAYOUT_CHOICES = ("private", "shared", "replicated-async", "replicated-sync", "shared-datadir")
 MAX_APPLY_DELAY_MS = 60_000
-DEFAULT_VOLUME = "lbdemo-pgdata"
 RUNTIME = "local"  # lbdemo's own container runtime (processes, layers and volumes on disk)
 
 

@@ -1,9 +1,12 @@
-"""The runtime's events in words: one line each, the same for `lbdemo up`'s terminal and the
-dashboard's event log (one source of truth)."""
+"""A running stack's events, either runtime's, in words: one line each, the same for `lbdemo up`'s
+terminal and the dashboard's event log (one source of truth)."""
 
 from __future__ import annotations
 
-from lbdemo.runtime.engine import Event
+from typing import Any
+
+# What a runtime reports of a change: {"event": "die", "name": ..., ...} (docs/runtime.md).
+Event = dict[str, Any]
 
 
 def describe_event(event: Event) -> str | None:

@@ -1,19 +1,6 @@
-"""What the pipeline loads, audits and reports on: a deployment, whoever runs it.
-
-The pipeline (:mod:`lbdemo.demo.pipeline`) needs four things of what it tests: start it, the
-balancer's URL, every replica's name and URL (the audit asks each one directly), stop it. Three
-things provide them:
-
-* ``local``: :class:`~lbdemo.stack.Stack`, lbdemo's own runtime (processes, layers and volumes in
-  the state root). The default: nothing to install.
-* ``docker``: :class:`~lbdemo.docker.stack.DockerStack`, the same stack as real containers of a
-  Docker Engine, the shared store's data on a real named volume.
-* ``target``: :class:`TargetDeployment`, a deployment someone else runs (``docker compose up``,
-  hosts of one's own, Kubernetes), given by URLs. lbdemo neither starts nor stops it.
-
-Scenarios that act on the stack itself (upgrade, faults, the replicated layouts' lag sampler,
-the live dashboard) need the local runtime's handles and say so before anything starts.
-"""
+"""The third runtime: a deployment someone else runs (``docker compose up``, hosts of one's own,
+Kubernetes), given by URLs (``--target`` and ``--replica-urls``). lbdemo neither starts nor
+stops it: it checks that every replica answers, loads it and audits it."""
 
 from __future__ import annotations
 
@@ -21,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
@@ -29,38 +16,10 @@ from aiohttp import ClientError, ClientSession, ClientTimeout
 from lbdemo.errors import ProcessError, UsageError
 
 if TYPE_CHECKING:
-    from lbdemo.stack import StackConfig
+    from lbdemo.runtime.stack import Stack
 
-RUNTIMES = ("local", "docker")
 MAX_TARGET_REPLICAS = 64
 TARGET_HEALTH_TIMEOUT_S = 10.0
-
-
-class Endpoint(Protocol):
-    """One replica as the audit sees it."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def url(self) -> str: ...
-
-
-class Deployment(Protocol):
-    """What :func:`~lbdemo.demo.pipeline.run_under_load` runs its load against."""
-
-    runtime_name: str  # "local", "docker" or "target": every report says which ran it
-    started_in_s: float | None
-
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def replicas(self) -> Sequence[Endpoint]: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def check_http_url(option: str, url: str) -> str:
@@ -154,6 +113,13 @@ class TargetDeployment:
         self._replicas = [TargetReplica(n, u) for n, u in zip(names, urls, strict=True)]
         self.started_in_s = time.monotonic() - began
 
+    @property
+    def local_stack(self) -> Stack | None:
+        return None  # no handles on processes someone else runs
+
+    def runtime_report(self) -> dict[str, Any] | None:
+        return None
+
     async def stop(self) -> None:
         """Not ours to stop."""
 
@@ -168,16 +134,3 @@ async def _health(http: ClientSession, url: str, option: str) -> dict[str, Any]:
         reason = str(exc) or type(exc).__name__
         raise ProcessError(f"{option} {url} is not reachable: {reason}") from None
     return body if isinstance(body, dict) else {}
-
-
-def open_deployment(config: StackConfig, target: Target | None = None) -> Deployment:
-    """The deployment a run loads: the one at ``target``, or a stack on ``config.runtime``."""
-    if target is not None:
-        return TargetDeployment(target)
-    if config.runtime == "docker":
-        from lbdemo.docker.stack import DockerStack
-
-        return DockerStack(config)
-    from lbdemo.stack import Stack
-
-    return Stack(config)
