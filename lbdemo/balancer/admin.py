@@ -33,7 +33,8 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     expected = "Bearer " + request.app[TOKEN_KEY]
     given = request.headers.get("Authorization", "")
     # compare_digest: how much of the token matched must not show in the response time.
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    # surrogateescape: a header that is not UTF-8 is a wrong token (401), not a 500.
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode()):
         return _error(401, "missing or wrong bearer token")
     return await handler(request)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, check, load_audit
 from lbdemo.errors import UsageError
+from lbdemo.files import printable
 from lbdemo.history import read_history
 from lbdemo.report import (
     Limits,
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{flag} only applies to --history")
         report = load_report(args.report)
         if not limits.any:
-            print(render_markdown(report))
+            print(printable(render_markdown(report)))
     else:
         report = _report_from_history(args)
         markdown = render_markdown(report)
@@ -155,11 +156,11 @@ def run(args: argparse.Namespace) -> int:
             write_json(args.json_out, report)
         if args.md_out:
             write_text(args.md_out, markdown)
-        print(markdown)
+        print(printable(markdown))
     judgements = judge(report, limits)
     if args.junit:
         write_text(args.junit, junit_xml(report, judgements, suite=_suite_name(args, report)))
     for j in judgements:
         if j.asked:
-            print(j.message)
+            print(printable(j.message))
     return 1 if any(j.passed is False for j in judgements) else 0

@@ -11,16 +11,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import (
+    STACK_LOCK_FD_ENV,
     STORE_DSN_ENV,
     add_state_argument,
     admin_token_from_env,
     state_root,
     store_dsn_from_env,
+    take_stack_lock_fd,
 )
 from lbdemo.containers.errors import VolumeInUseError
 from lbdemo.containers.volumes import VolumeStore
@@ -35,6 +38,7 @@ from lbdemo.dashboard.address import (
 from lbdemo.deploy.config import LOOPBACK, StackConfig
 from lbdemo.deploy.events import Event, describe_event
 from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
+from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
 from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
@@ -105,6 +109,12 @@ def register(subparsers: Any) -> None:
     )
     add_runtime_argument(up)
     add_project_argument(up)
+    up.add_argument(
+        "--adopt-volume",
+        action="store_true",
+        help="--runtime docker: use the named volume even when another state root's stack made "
+        "it (refused otherwise; its database's password is rewritten)",
+    )
     up.add_argument(
         "--detach",
         "-d",
@@ -178,6 +188,7 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         restart=args.restart,
         runtime=args.runtime,
         project=args.project,
+        adopt_volume=args.adopt_volume,
         **extra,
     )
 
@@ -212,6 +223,8 @@ def run_up(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
             )
+    elif args.adopt_volume:
+        raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
     dashboard = dashboard_from(args, config.state_root)
     if args.detach:
         # the background `up` never prints the link (up.log must not hold the token): this
@@ -446,6 +459,7 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         config.runtime,
         "--project",
         config.project,
+        *(["--adopt-volume"] if config.adopt_volume else []),
     ]
     if args.dashboard:
         argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
@@ -459,16 +473,62 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     stack_file = config.run_dir / "stack.json"
     log_path = config.run_dir / "up.log"
+    # The stack lock this process took at its first instant goes to the background process,
+    # which holds it from then on; a `down` meanwhile signals us (the lock names our pid until
+    # the child's does), and we stop the child before going.
+    lock_fd = take_stack_lock_fd(config.run_dir / "stack.lock")
+    stop_asked = False
+
+    def on_term(signum: int, frame: object) -> None:
+        nonlocal stop_asked
+        stop_asked = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    if lock_fd is not None:
+        env[STACK_LOCK_FD_ENV] = str(lock_fd)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+            pass_fds=() if lock_fd is None else (lock_fd,),
         )
+    if lock_fd is not None:
+        os.ftruncate(lock_fd, 0)
+        os.pwrite(lock_fd, str(process.pid).encode(), 0)
+        os.close(lock_fd)  # the child's copy keeps the lock
+    try:
+        return _wait_until_up(
+            args, process, stack_file, log_path, _timeout_of(config), lambda: stop_asked
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _timeout_of(config: StackConfig) -> float:
     # The docker runtime may first build its image (minutes on a new machine, no registry).
-    timeout_s = DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+    return DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+
+
+def _wait_until_up(
+    args: argparse.Namespace,
+    process: subprocess.Popen[bytes],
+    stack_file: Path,
+    log_path: Path,
+    timeout_s: float,
+    stop_asked: Callable[[], bool],
+) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if stop_asked():
+            process.terminate()  # during start-up it stops what it started (`up`'s handler)
+            process.wait()
+            raise StateError("stopped during start-up (by `lbdemo down`); nothing is running")
         description = _read_description(stack_file)
-        shown = running(config.state_root) if args.dashboard else None
+        shown = running(state_root(args)) if args.dashboard else None
         if (
             description is not None
             and description.get("pid") == process.pid
@@ -505,18 +565,35 @@ def _read_description(path: Path) -> dict[str, Any] | None:
 
 
 def run_down(args: argparse.Namespace) -> int:
-    supervisor_file = state_root(args) / "run" / "supervisor.pid"
-    pid = _running_supervisor(supervisor_file)
-    if pid is None:
+    """Stop the stack: whoever holds the state root's stack lock (an `up` from its first
+    instant, also while it starts) and the supervisor; wait until the lock is free. With
+    ``-v``, the shared volume goes too."""
+    run_dir = state_root(args) / "run"
+    supervisor_file, lock = run_dir / "supervisor.pid", run_dir / "stack.lock"
+
+    def holders() -> set[int]:
+        found = {_running_supervisor(supervisor_file), StackLock.holder(lock)}
+        return {pid for pid in found if pid is not None and pid != os.getpid()}
+
+    if not holders() and not StackLock.held(lock):
         print(f"lbdemo: no stack is running on {state_root(args)}", file=sys.stderr)
+        return _remove_volume(args) if getattr(args, "volumes", False) else 0
+    signalled: set[int] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        current = holders()
+        if not current and not StackLock.held(lock):
+            break
+        # The lock names `up -d`'s first process, then its background one: signal each.
+        for pid in current - signalled:
+            signal_pid(pid, signal.SIGTERM)
+            signalled.add(pid)
+        time.sleep(0.05)
     else:
-        signal_pid(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if pid_alive(pid):
-            signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
-        print("lbdemo: stopped")
+        for pid in signalled | holders():
+            if pid_alive(pid):
+                signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
+    print("lbdemo: stopped")
     return _remove_volume(args) if getattr(args, "volumes", False) else 0
 
 

@@ -53,7 +53,8 @@ def _status_for(exc: LbdemoError) -> int:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token first; then lbdemo's errors become Docker-like JSON errors, never a traceback."""
-    given = request.headers.get("Authorization", "").encode()
+    # aiohttp keeps bytes that are not UTF-8 as surrogates: back to those bytes, never a 500.
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, f"Bearer {request.app[TOKEN]}".encode()):
         return web.json_response({"message": "missing or wrong bearer token"}, status=401)
     try:
