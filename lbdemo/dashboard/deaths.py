@@ -2,9 +2,9 @@
 
 A replacement arrives within one sampling period, so a card that went away with its container
 would never be seen red. A death keeps its container's last card on the page for
-``DEAD_FOR_S`` seconds (beside its replacement, whose id it names once there is one), and no
-longer: a rolling upgrade that ran after the death drops it at once, since the upgrade replaced
-every replica there was.
+``DEAD_FOR_S`` seconds, counted again from its replacement's arrival (beside which it stays,
+naming its id, however slowly a loaded machine started it), and no longer: a rolling upgrade
+that ran after the death drops it at once, since the upgrade replaced every replica there was.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class _Death:
     card: dict[str, Any]
     exit_code: Any
     died_at: float
+    until: float  # when the card goes
     replaced_by: str | None = None
 
 
@@ -41,9 +42,12 @@ class DeadCards:
             kind = event.get("event")
             if kind == "die" and event.get("id") in last_cards:
                 card = last_cards[str(event["id"])]
-                self._deaths[str(event["id"])] = _Death(card, event.get("exit_code"), now)
+                death = _Death(card, event.get("exit_code"), now, now + self.dead_for_s)
+                self._deaths[str(event["id"])] = death
             elif kind == "replace" and str(event.get("old_id")) in self._deaths:
-                self._deaths[str(event["old_id"])].replaced_by = str(event.get("new_id"))[:12]
+                death = self._deaths[str(event["old_id"])]
+                death.replaced_by = str(event.get("new_id"))[:12]
+                death.until = now + self.dead_for_s  # the replacement is seen beside it
             elif kind in ("upgrade", "destroy", "restart"):
                 # an upgrade moved past them all; a removal or restart ends that container's story
                 if kind == "upgrade":
@@ -54,7 +58,7 @@ class DeadCards:
     def cards(self, running_ids: set[str]) -> list[dict[str, Any]]:
         """The dead cards to show now (none for a container that runs again)."""
         now = time.time()
-        for cid in [c for c, d in self._deaths.items() if now - d.died_at > self.dead_for_s]:
+        for cid in [c for c, d in self._deaths.items() if now > d.until]:
             del self._deaths[cid]
         return [
             {

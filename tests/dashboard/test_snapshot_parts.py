@@ -5,6 +5,7 @@ and ``POST /api/load``'s checks on a real socket."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,19 @@ async def test_load_messages_need_the_token_and_move_the_verdict() -> None:
         assert board.runs.counts.stale_reads == 3
     finally:
         await board.stop()
+
+
+def test_a_slow_replacement_is_still_seen_beside_the_dead_card() -> None:
+    deaths = DeadCards(dead_for_s=0.5)
+    last = {"old2": _card("lbdemo-r2", "old2")}
+    events: list[dict[str, Any]] = [
+        {"event": "die", "name": "lbdemo-r2", "id": "old2", "exit_code": 137}
+    ]
+    deaths.update(events, last)
+    time.sleep(0.4)  # a loaded machine starts the replacement late
+    events.append({"event": "replace", "name": "lbdemo-r2", "old_id": "old2", "new_id": "new2"})
+    deaths.update(events, last)
+    time.sleep(0.3)  # past the death's own time, not past the replacement's
+    assert [c["replaced_by"] for c in deaths.cards({"new2"})] == ["new2"]
+    time.sleep(0.3)
+    assert deaths.cards({"new2"}) == []
