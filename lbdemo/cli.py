@@ -29,6 +29,7 @@ HELP_ORDER = (
     "up",
     "get",
     "check",
+    "export",
     "compare",
     "lifecycle",
     "containers",

@@ -14,12 +14,16 @@ from aiohttp import web
 
 from lbdemo.balancer.config import parse_upstream_url
 from lbdemo.errors import UsageError
+from lbdemo.process.listener import BodyRefused, read_body
 
 if TYPE_CHECKING:
     from lbdemo.balancer.server import Balancer
 
 BALANCER_KEY: web.AppKey[Balancer] = web.AppKey("balancer")
 TOKEN_KEY = web.AppKey("token", str)
+
+# A replica's name and URL: a few hundred bytes at most.
+MAX_BODY_BYTES = 64 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -63,9 +67,13 @@ async def show_replica(request: web.Request) -> web.Response:
 async def add_replica(request: web.Request) -> web.Response:
     balancer = request.app[BALANCER_KEY]
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(await read_body(request, MAX_BODY_BYTES))
+    except BodyRefused as exc:
+        return _error(exc.status, exc.message)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return _error(400, 'body must be JSON: {"name": ..., "url": ...}')
+    except RecursionError:
+        return _error(400, "body is nested too deeply")
     if (
         not isinstance(body, dict)
         or not isinstance(body.get("name"), str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -281,6 +282,12 @@ def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashbo
         return None
     if not 0 <= args.dashboard_port <= 65535:
         raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
+    if not _is_loopback(args.dashboard_host):
+        print(
+            f"lbdemo: warning: the dashboard listens on {args.dashboard_host}: anyone who can "
+            "reach this machine can try its page and API (the token in its link guards them)",
+            file=sys.stderr,
+        )
     interval = args.dashboard_interval
     if not 0.1 <= interval <= 10:
         raise UsageError(
@@ -299,6 +306,17 @@ def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashbo
     )
     dashboard.port_may_change = not args.dashboard_port
     return dashboard
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address, or a name) stays on this machine; a name other than
+    localhost may resolve anywhere, so it counts as exposed."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def dashboard_line(dashboard: Dashboard) -> str:
