@@ -9,6 +9,7 @@ import contextlib
 import json
 import re
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,26 @@ def test_bad_options_and_no_stack_are_one_line_and_start_nothing(tmp_path: Path)
         == f"lbdemo: error: no stack is running on {tmp_path}; start one with `lbdemo up`\n"
     )
     assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
+
+
+def test_a_taken_web_port_is_one_line_before_locust_starts(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    stack = {
+        "balancer": {"url": "http://127.0.0.1:9"},
+        "replicas": [{"name": "lbdemo-r1", "url": "http://127.0.0.1:10"}],
+        "layout": {"storage": "private"},
+    }
+    (tmp_path / "run" / "stack.json").write_text(json.dumps(stack))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = lbdemo(
+            tmp_path, "load", "--web", "--web-port", str(port), "--out", str(tmp_path / "o")
+        )
+    assert result.returncode == 2
+    assert result.stderr == f"lbdemo: error: --web-port {port}: the port is taken on 127.0.0.1\n"
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.slow
