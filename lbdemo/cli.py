@@ -18,7 +18,9 @@ import sys
 from collections.abc import Sequence
 
 from lbdemo import __version__, commands
+from lbdemo.config import claim_stack_lock_early, release_early_claim
 from lbdemo.errors import LbdemoError
+from lbdemo.files import printable
 from lbdemo.process.options import OneLineParser
 
 # The order `lbdemo --help` lists command modules in: the main job first, Docker's verbs after.
@@ -27,6 +29,7 @@ HELP_ORDER = (
     "up",
     "get",
     "check",
+    "export",
     "compare",
     "lifecycle",
     "containers",
@@ -57,17 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    # `up` locks its state root first of all, so that a `down` during its start-up finds it.
+    claim_stack_lock_early(words)
+    try:
+        return _main(words)
+    finally:
+        release_early_claim()
+
+
+def _main(words: list[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     # The exact command, for the provenance of what the command writes.
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.argv = words
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         status: int = args.func(args)
     except LbdemoError as exc:
-        print(f"lbdemo: error: {exc}", file=sys.stderr)
+        # An error may quote a history or a report (a client's name, a key): one clean line.
+        print(f"lbdemo: error: {printable(str(exc), one_line=True)}", file=sys.stderr)
         return 2
     except OSError as exc:
         # Nearly always a path the user named (--state, --out) that cannot be made or written.

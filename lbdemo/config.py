@@ -17,7 +17,10 @@ It is ``--state DIR``, else ``$LBDEMO_STATE``, else ``.lbdemo`` in the working d
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from lbdemo.errors import UsageError
@@ -40,6 +43,86 @@ def state_root(args: argparse.Namespace) -> Path:
     """The absolute state root for a parsed command line (the directory may not exist yet)."""
     chosen = getattr(args, "state", None) or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
     return Path(chosen).expanduser().resolve()
+
+
+# -- `up` takes the state root's stack lock at its first instant --------------------------------
+#
+# `down` stops whoever holds run/stack.lock (lbdemo/commands/up.py). So that a `down` during an
+# `up`'s start-up finds it, `up` takes the lock before anything else (before the imports of
+# every command, seconds on a loaded machine); the stack's own StackLock.acquire adopts that
+# descriptor, and `up -d` hands it to its background process, through this variable.
+STACK_LOCK_FD_ENV = "LBDEMO_STACK_LOCK_FD"
+_early_claim: tuple[int, Path, list[Path]] | None = None  # descriptor, run/, directories made
+
+
+def _state_in_argv(argv: Sequence[str]) -> str | None:
+    for i, word in enumerate(argv):
+        if word == "--state" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--state="):
+            return word.removeprefix("--state=")
+    return None
+
+
+def claim_stack_lock_early(argv: Sequence[str]) -> None:
+    """For ``up``: take ``<state>/run/stack.lock`` now, if nobody holds it (when somebody does,
+    the stack's own acquire refuses in one line later). Anything that fails here is left to
+    the usual path, which says it in one line."""
+    global _early_claim
+    if not argv or argv[0] != "up" or STACK_LOCK_FD_ENV in os.environ:
+        return
+    chosen = _state_in_argv(argv) or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
+    run = Path(chosen).expanduser().resolve() / "run"
+    made = [d for d in (run.parent, run) if not d.exists()]
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run / "stack.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    os.environ[STACK_LOCK_FD_ENV] = str(fd)
+    _early_claim = (fd, run, made)
+
+
+def release_early_claim() -> None:
+    """When the command ends: a lock claimed early that nothing adopted (``up`` refused its
+    options, say) is closed, and what was made for it removed: nothing changed."""
+    global _early_claim
+    if _early_claim is None:
+        return
+    fd, run, made = _early_claim
+    _early_claim = None
+    if os.environ.get(STACK_LOCK_FD_ENV) != str(fd):
+        return  # adopted: the stack (or `up -d`'s background process) owns it now
+    del os.environ[STACK_LOCK_FD_ENV]
+    if made:
+        with contextlib.suppress(OSError):
+            (run / "stack.lock").unlink()
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only if empty: never what another command wrote
+    os.close(fd)
+
+
+def take_stack_lock_fd(path: Path) -> int | None:
+    """The descriptor of the lock at ``path`` that this process was handed (claimed early, or
+    passed by ``up -d``), taken out of the environment so that no later child takes it for its
+    own; None when there is none, or it is not that file."""
+    raw = os.environ.pop(STACK_LOCK_FD_ENV, None)
+    if raw is None:
+        return None
+    try:
+        fd = int(raw)
+        mine, wanted = os.fstat(fd), os.stat(path)
+    except (ValueError, OSError):
+        return None
+    return fd if (mine.st_dev, mine.st_ino) == (wanted.st_dev, wanted.st_ino) else None
 
 
 ADMIN_TOKEN_ENV = "LBDEMO_ADMIN_TOKEN"

@@ -186,6 +186,11 @@ LAYERS = [
     ("lbdemo.docker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.runtime"]),
     ("lbdemo.checker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.report"]),
     ("lbdemo.report", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy"]),
+    # other tools' histories: read into lbdemo's History, below the checker and the reports
+    (
+        "lbdemo.interop",
+        ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.checker", "lbdemo.report"],
+    ),
     ("lbdemo.balancer", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy"]),
     ("lbdemo.replica", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy"]),
     ("lbdemo.store", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy"]),

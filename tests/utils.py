@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lbdemo.cli import main
 from lbdemo.deploy.config import StackConfig
@@ -154,3 +155,26 @@ def read_lines_until(process: subprocess.Popen[str], last: str, timeout_s: float
         assert time.monotonic() < deadline and process.poll() is None, lines
         lines.append(process.stdout.readline().rstrip("\n"))
     return lines
+
+
+async def serve_app(app: Any) -> tuple[Any, int]:
+    """An aiohttp application served on 127.0.0.1 (a free port): its runner and the port."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, runner.addresses[0][1]
+
+
+async def raw_exchange(port: int, request: bytes, timeout_s: float = 10.0) -> bytes:
+    """Send ``request`` as it is (bytes a client library would refuse to send) and read the
+    whole answer (the request should say ``Connection: close``)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), timeout_s)
+    finally:
+        writer.close()

@@ -1,7 +1,9 @@
 """The load balancer: an asyncio HTTP/1.1 reverse proxy with per-request round robin.
 
-``server`` (lifecycle), ``proxy`` and ``upstream`` (the data path), ``pool`` (replicas and
-their keep-alive connections), ``strategy`` (round robin & co), ``health``, ``admin``, ``metrics``.
+``server`` (lifecycle), ``client``, ``exchange`` and ``upstream`` (the data path: a client
+socket, one request and its answer, the replica's side), ``flow`` (flow control), ``pool``
+(replicas and their keep-alive connections), ``strategy`` (round robin & co), ``health``,
+``admin``, ``metrics``.
 Run it with ``python -m lbdemo.balancer``.
 """
 

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--head-timeout", type=float, default=10.0, metavar="SECONDS")
     p.add_argument("--max-connections", type=int, default=1024, metavar="N")
+    p.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="of --max-connections, how many one client address may hold",
+    )
     return p
 
 
@@ -76,6 +83,7 @@ def config_from_args(args: argparse.Namespace, token: str | None) -> BalancerCon
         client_timeout=args.client_timeout,
         head_timeout=args.head_timeout,
         max_connections=args.max_connections,
+        max_connections_per_client=args.max_connections_per_client,
     )
 
 

@@ -14,12 +14,16 @@ from aiohttp import web
 
 from lbdemo.balancer.config import parse_upstream_url
 from lbdemo.errors import UsageError
+from lbdemo.process.listener import BodyRefused, read_body
 
 if TYPE_CHECKING:
     from lbdemo.balancer.server import Balancer
 
 BALANCER_KEY: web.AppKey[Balancer] = web.AppKey("balancer")
 TOKEN_KEY = web.AppKey("token", str)
+
+# A replica's name and URL: a few hundred bytes at most.
+MAX_BODY_BYTES = 64 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -33,7 +37,8 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     expected = "Bearer " + request.app[TOKEN_KEY]
     given = request.headers.get("Authorization", "")
     # compare_digest: how much of the token matched must not show in the response time.
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    # surrogateescape: a header that is not UTF-8 is a wrong token (401), not a 500.
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode()):
         return _error(401, "missing or wrong bearer token")
     return await handler(request)
 
@@ -62,9 +67,13 @@ async def show_replica(request: web.Request) -> web.Response:
 async def add_replica(request: web.Request) -> web.Response:
     balancer = request.app[BALANCER_KEY]
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(await read_body(request, MAX_BODY_BYTES))
+    except BodyRefused as exc:
+        return _error(exc.status, exc.message)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return _error(400, 'body must be JSON: {"name": ..., "url": ...}')
+    except RecursionError:
+        return _error(400, "body is nested too deeply")
     if (
         not isinstance(body, dict)
         or not isinstance(body.get("name"), str)

@@ -84,6 +84,10 @@ class BalancerConfig:
     # connection may hold two descriptors (client and replica): keep 2x this under the
     # process's descriptor limit.
     max_connections: int = 1024
+    # Of those, how many one client address may hold (nginx's limit_conn per address): one
+    # address cannot keep every other client at 503. Above the 1,000 users the demo's Locust
+    # may run, all from 127.0.0.1 with one connection each.
+    max_connections_per_client: int = 1000
     # Requests one client may have queued (pipelined) at once; one more is answered 429.
     max_pipeline: int = 128
     upstream_timeout: float = 30.0
@@ -123,6 +127,7 @@ class BalancerConfig:
             ("max_header_bytes", self.max_header_bytes),
             ("max_body_bytes", self.max_body_bytes),
             ("max_connections", self.max_connections),
+            ("max_connections_per_client", self.max_connections_per_client),
             ("max_pipeline", self.max_pipeline),
             ("rise", self.rise),
             ("fall", self.fall),

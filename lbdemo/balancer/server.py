@@ -14,14 +14,16 @@ import socket
 from aiohttp import web
 
 from lbdemo.balancer.admin import create_admin_app
+from lbdemo.balancer.client import ClientConnection
 from lbdemo.balancer.config import BalancerConfig, Upstream
+from lbdemo.balancer.context import ProxyContext
 from lbdemo.balancer.health import HealthChecker
 from lbdemo.balancer.metrics import Metrics
 from lbdemo.balancer.pool import Replica, ReplicaSet
-from lbdemo.balancer.proxy import ClientConnection, ProxyContext
 from lbdemo.balancer.strategy import Strategy, make_strategy
 from lbdemo.errors import ProcessError
 from lbdemo.process.address import http_url
+from lbdemo.process.listener import GuardedAppRunner, ListenerPolicy
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,13 @@ class Balancer:
         self._sweeper = loop.create_task(self._sweep())
 
     async def _start_admin(self, host: str, port: int, token: str) -> None:
-        runner = web.AppRunner(create_admin_app(self, token), access_log=None)
+        # The admin port shares the process (and its descriptors) with the data port: the same
+        # head deadline and idle timeout, and caps of its own (lbdemo/process/listener.py).
+        policy = ListenerPolicy(
+            head_timeout=self.config.head_timeout,
+            keepalive_timeout=self.config.keepalive_timeout,
+        )
+        runner = GuardedAppRunner(create_admin_app(self, token), policy=policy, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:

@@ -27,8 +27,10 @@ from lbdemo.balancer.http import (
 )
 
 if TYPE_CHECKING:
+    from lbdemo.balancer.client import ClientConnection
+    from lbdemo.balancer.context import ProxyContext
+    from lbdemo.balancer.exchange import Exchange
     from lbdemo.balancer.pool import Replica
-    from lbdemo.balancer.proxy import ClientConnection, Exchange, ProxyContext
 
 
 class _Surplus(Exception):

@@ -11,16 +11,15 @@ outcome, completed before it was invoked): it should be the final value somewher
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lbdemo.checker.anomalies import LOST_WRITE, Anomaly, AnomalyLog, at
 from lbdemo.errors import UsageError
+from lbdemo.files import read_json
 from lbdemo.history import Op
 
 AUDIT_FORMAT = "lbdemo-audit/1"
@@ -91,14 +90,8 @@ def audit_from_dict(data: object, source: str = "audit") -> Audit:
 
 
 def load_audit(path: str | os.PathLike[str]) -> Audit:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read audit {path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path}: audit is not JSON: {exc}") from None
+    # An audit holds one write id per key and replica: 256 MiB is millions of keys.
+    data = read_json(path, "audit", 256 << 20)
     return audit_from_dict(data, str(path))
 
 

@@ -3,7 +3,8 @@
     lbdemo check REPORT.json [--expect consistent|inconsistent] [--max-stale-rate R]
                  [--max-lost-writes N] [--junit FILE]
     lbdemo check --history H.jsonl [H2.jsonl ...] [--audit AUDIT.json] [same options]
-                 [--json REPORT.json] [--markdown REPORT.md]
+    lbdemo check --history FILE --from jepsen|porcupine [same options]
+                 [--json REPORT.json] [--markdown REPORT.md] [--html REPORT.html]
 
 Exit status: 0 when every expectation and limit holds (or none was given), 1 when one does not
 (one line each says why), 2 on bad input (missing file, not a report, malformed history, a
@@ -17,9 +18,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lbdemo.checker import CONSISTENT, INCONSISTENT, check, load_audit
+from lbdemo.checker import CONSISTENT, INCONSISTENT, Audit, CheckResult, check, load_audit
 from lbdemo.errors import UsageError
-from lbdemo.history import read_history
+from lbdemo.files import printable
+from lbdemo.history import History
+from lbdemo.interop.formats import FROM, load
 from lbdemo.report import (
     Limits,
     build_report,
@@ -30,6 +33,7 @@ from lbdemo.report import (
     write_json,
     write_text,
 )
+from lbdemo.report.history_page import render_history_html
 from lbdemo.report.io import refuse_overwriting_inputs
 from lbdemo.report.provenance import run_provenance
 
@@ -70,6 +74,14 @@ def register(subparsers: Any) -> None:
         help="check these history files instead of reading a report",
     )
     parser.add_argument(
+        "--from",
+        dest="source",
+        choices=FROM,
+        help="the --history file is another tool's: a Jepsen/Knossos history (EDN, or a "
+        "Jepsen log) or Porcupine's (JSON, or its test logs); without it the format is told "
+        "by the content when that is unambiguous (docs/history-format.md)",
+    )
+    parser.add_argument(
         "--audit", metavar="AUDIT.json", help="the final audit of the replicas (with --history)"
     )
     parser.add_argument(
@@ -106,11 +118,19 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="write the Markdown report here (with --history)",
     )
+    parser.add_argument(
+        "--html",
+        dest="html_out",
+        metavar="FILE",
+        help="write the HTML report here (with --history); what the history lacks is said on it",
+    )
     parser.set_defaults(func=run)
 
 
-def _report_from_history(args: argparse.Namespace) -> dict[str, Any]:
-    history = read_history(args.history)
+def _report_from_history(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any], History, CheckResult, Audit | None]:
+    history = load(args.history, args.source)
     audit = load_audit(args.audit) if args.audit else None
     result = check(history, audit)
     label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
@@ -120,7 +140,7 @@ def _report_from_history(args: argparse.Namespace) -> dict[str, Any]:
         "audit": args.audit,
         **run_provenance(args.argv, postgresql=None),
     }
-    return build_report(result, history, audit, meta)
+    return build_report(result, history, audit, meta), history, result, audit
 
 
 def _suite_name(args: argparse.Namespace, report: dict[str, Any]) -> str:
@@ -135,31 +155,44 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(args.expect, args.max_stale_rate, args.max_lost_writes)
     inputs = [args.report] if args.report else [*args.history, *filter(None, [args.audit])]
     refuse_overwriting_inputs(
-        inputs, {"--junit": args.junit, "--json": args.json_out, "--markdown": args.md_out}
+        inputs,
+        {
+            "--junit": args.junit,
+            "--json": args.json_out,
+            "--markdown": args.md_out,
+            "--html": args.html_out,
+        },
     )
     if args.report is not None:
         for flag, value in (
+            ("--from", args.source),
             ("--audit", args.audit),
             ("--json", args.json_out),
             ("--markdown", args.md_out),
+            ("--html", args.html_out),
         ):
             if value:
                 raise UsageError(f"{flag} only applies to --history")
         report = load_report(args.report)
         if not limits.any:
-            print(render_markdown(report))
+            print(printable(render_markdown(report)))
     else:
-        report = _report_from_history(args)
+        report, history, result, audit = _report_from_history(args)
         markdown = render_markdown(report)
         if args.json_out:
             write_json(args.json_out, report)
         if args.md_out:
             write_text(args.md_out, markdown)
-        print(markdown)
+        if args.html_out:
+            page = render_history_html(
+                report, history, result, audit, link_base=Path(args.html_out).parent.resolve()
+            )
+            write_text(args.html_out, page)
+        print(printable(markdown))
     judgements = judge(report, limits)
     if args.junit:
         write_text(args.junit, junit_xml(report, judgements, suite=_suite_name(args, report)))
     for j in judgements:
         if j.asked:
-            print(j.message)
+            print(printable(j.message))
     return 1 if any(j.passed is False for j in judgements) else 0

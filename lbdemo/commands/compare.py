@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.errors import UsageError
+from lbdemo.files import printable
 from lbdemo.report import compare_reports, load_report, settings_warning, write_text
 from lbdemo.report.compare import headings
 from lbdemo.report.html import render_compare_html
 from lbdemo.report.io import refuse_overwriting_inputs
+from lbdemo.report.markdown import md_text
 
 
 def register(subparsers: Any) -> None:
@@ -50,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     text = compare_reports(reports)
     warning = settings_warning(reports)
     if warning:
-        print(f"lbdemo: warning: {warning}", file=sys.stderr)
+        print(f"lbdemo: warning: {printable(warning)}", file=sys.stderr)
     if args.out and html:
-        write_text(args.out, f"# {' vs '.join(headings(reports))}\n\n{text}")
+        title = " vs ".join(map(md_text, headings(reports)))
+        write_text(args.out, f"# {title}\n\n{text}")
         write_text(html, render_compare_html(reports))
-    print(text, end="")
+    print(printable(text), end="")
     return 0

@@ -31,7 +31,7 @@ from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
 from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
-from lbdemo.files import write_text
+from lbdemo.files import printable, write_text
 from lbdemo.report import headline, settings_warning
 
 if TYPE_CHECKING:
@@ -233,16 +233,16 @@ def run(args: argparse.Namespace) -> int:
     dashboard = dashboard_from(args, state_root(args))
     outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
-        print(outcome.table)
+        print(printable(outcome.table))
     elif outcome.reports:
         # What matters first, readable from the back of the room; the whole table is in the file.
         print(headline(outcome.reports, color=color_wanted(sys.stdout)))
     warning = settings_warning(outcome.reports)
     if warning:
-        print(f"lbdemo: warning: {warning}", file=sys.stderr)
+        print(f"lbdemo: warning: {printable(warning)}", file=sys.stderr)
     for refusal in outcome.refusals:
         reason = refusal["refusal"]["reason"] or "not refused"
-        print(f"{refusal['run']['label']}: {refusal['verdict']}: {reason}")
+        print(printable(f"{refusal['run']['label']}: {refusal['verdict']}: {reason}"))
     print(
         "\n"
         + reports_line(

@@ -5,22 +5,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
 from lbdemo.config import (
+    STACK_LOCK_FD_ENV,
     STORE_DSN_ENV,
     add_state_argument,
     admin_token_from_env,
     state_root,
     store_dsn_from_env,
+    take_stack_lock_fd,
 )
 from lbdemo.dashboard import Dashboard
 from lbdemo.dashboard.address import (
@@ -33,6 +37,7 @@ from lbdemo.dashboard.address import (
 from lbdemo.deploy.config import LOOPBACK, StackConfig
 from lbdemo.deploy.events import Event, describe_event
 from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
+from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
 from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
@@ -104,6 +109,12 @@ def register(subparsers: Any) -> None:
     add_runtime_argument(up)
     add_project_argument(up)
     up.add_argument(
+        "--adopt-volume",
+        action="store_true",
+        help="--runtime docker: use the named volume even when another state root's stack made "
+        "it (refused otherwise; its database's password is rewritten)",
+    )
+    up.add_argument(
         "--detach",
         "-d",
         action="store_true",
@@ -169,6 +180,7 @@ def config_from(args: argparse.Namespace) -> StackConfig:
         restart=args.restart,
         runtime=args.runtime,
         project=args.project,
+        adopt_volume=args.adopt_volume,
         **extra,
     )
 
@@ -203,6 +215,8 @@ def run_up(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
             )
+    elif args.adopt_volume:
+        raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
     dashboard = dashboard_from(args, config.state_root)
     if args.detach:
         # the background `up` never prints the link (up.log must not hold the token): this
@@ -264,6 +278,12 @@ def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashbo
         raise UsageError(
             f"--dashboard-interval must be between 0.1 and 10 seconds, got {interval:g}"
         )
+    if not _is_loopback(args.dashboard_host):
+        print(
+            f"lbdemo: warning: the dashboard listens on {args.dashboard_host}: anyone who can "
+            "reach this machine can try its page and API (the token in its link guards them)",
+            file=sys.stderr,
+        )
     if root is None:
         return Dashboard(args.dashboard_host, args.dashboard_port, interval_s=interval)
     known = None if args.new_dashboard_address else remembered(root)
@@ -277,6 +297,17 @@ def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashbo
     )
     dashboard.port_may_change = not args.dashboard_port
     return dashboard
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address, or a name) stays on this machine; a name other than
+    localhost may resolve anywhere, so it counts as exposed."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def dashboard_line(dashboard: Dashboard) -> str:
@@ -433,6 +464,7 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         config.runtime,
         "--project",
         config.project,
+        *(["--adopt-volume"] if config.adopt_volume else []),
     ]
     if args.dashboard:
         argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
@@ -446,16 +478,63 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     stack_file = config.run_dir / "stack.json"
     log_path = config.run_dir / "up.log"
+    # The stack lock this process took at its first instant goes to the background process,
+    # which holds it from then on; a `down` meanwhile signals us (the lock names our pid until
+    # the child's does), and we stop the child before going.
+    lock_fd = take_stack_lock_fd(config.run_dir / "stack.lock")
+    stop_asked = False
+
+    def on_term(signum: int, frame: object) -> None:
+        nonlocal stop_asked
+        stop_asked = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    if lock_fd is not None:
+        env[STACK_LOCK_FD_ENV] = str(lock_fd)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+            pass_fds=() if lock_fd is None else (lock_fd,),
         )
+    if lock_fd is not None:
+        os.ftruncate(lock_fd, 0)
+        os.pwrite(lock_fd, str(process.pid).encode(), 0)
+        os.close(lock_fd)  # the child's copy keeps the lock
+    try:
+        return _wait_until_up(
+            args, process, stack_file, log_path, _timeout_of(config), lambda: stop_asked
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _timeout_of(config: StackConfig) -> float:
     # The docker runtime may first build its image (minutes on a new machine, no registry).
-    timeout_s = DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+    return DETACH_TIMEOUT_S if config.runtime == "local" else DOCKER_DETACH_TIMEOUT_S
+
+
+def _wait_until_up(
+    args: argparse.Namespace,
+    process: subprocess.Popen[bytes],
+    stack_file: Path,
+    log_path: Path,
+    timeout_s: float,
+    stop_asked: Callable[[], bool],
+) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if stop_asked():
+            process.terminate()  # during start-up it stops what it started (`up`'s handler)
+            process.wait()
+            raise StateError("stopped during start-up (by `lbdemo down`); nothing is running")
         description = _read_description(stack_file)
-        shown = running(config.state_root) if args.dashboard else None
+        # STATE/run/stack.json: the state root is two levels up
+        shown = running(stack_file.parent.parent) if args.dashboard else None
         if (
             description is not None
             and description.get("pid") == process.pid
@@ -492,17 +571,33 @@ def _read_description(path: Path) -> dict[str, Any] | None:
 
 
 def run_down(args: argparse.Namespace) -> int:
-    supervisor_file = state_root(args) / "run" / "supervisor.pid"
-    pid = _running_supervisor(supervisor_file)
-    if pid is None:
+    """Stop the stack: whoever holds the state root's stack lock (an `up` from its first
+    instant, also while it starts) and the supervisor; wait until the lock is free."""
+    run_dir = state_root(args) / "run"
+    supervisor_file, lock = run_dir / "supervisor.pid", run_dir / "stack.lock"
+
+    def holders() -> set[int]:
+        found = {_running_supervisor(supervisor_file), StackLock.holder(lock)}
+        return {pid for pid in found if pid is not None and pid != os.getpid()}
+
+    if not holders() and not StackLock.held(lock):
         print(f"lbdemo: no stack is running on {state_root(args)}", file=sys.stderr)
         return 0
-    signal_pid(pid, signal.SIGTERM)
+    signalled: set[int] = set()
     deadline = time.monotonic() + 30
-    while pid_alive(pid) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        current = holders()
+        if not current and not StackLock.held(lock):
+            break
+        # The lock names `up -d`'s first process, then its background one: signal each.
+        for pid in current - signalled:
+            signal_pid(pid, signal.SIGTERM)
+            signalled.add(pid)
         time.sleep(0.05)
-    if pid_alive(pid):
-        signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
+    else:
+        for pid in signalled | holders():
+            if pid_alive(pid):
+                signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
     print("lbdemo: stopped")
     return 0
 

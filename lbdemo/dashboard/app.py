@@ -52,7 +52,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     # A report's link is its own permission (a random id): a plain link sends no header.
     if request.path not in PUBLIC and not request.path.startswith(REPORTS):
         expected = f"Bearer {request.app[DASHBOARD].token}".encode()
-        given = request.headers.get("Authorization", "").encode()
+        # Not UTF-8 (kept as surrogates by aiohttp): compared as the bytes sent, never a 500.
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, expected):
             return _error(
                 401, "missing or wrong token: open the link `lbdemo up --dashboard` printed"

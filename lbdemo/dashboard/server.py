@@ -25,6 +25,7 @@ from lbdemo.dashboard.runs import SOURCES, LoadRun, checked_figures
 from lbdemo.dashboard.sampler import Sampler
 from lbdemo.dashboard.sse import Broadcaster, Message
 from lbdemo.deploy.events import describe_event
+from lbdemo.process.listener import CONTROL_POLICY, GuardedAppRunner, ListenerPolicy
 from lbdemo.runtime.stack import Stack
 
 SAMPLE_INTERVAL_S = 1.0
@@ -50,8 +51,10 @@ class Dashboard:
         token: str | None = None,
         interval_s: float = SAMPLE_INTERVAL_S,
         state_dir: Path | None = None,
+        policy: ListenerPolicy = CONTROL_POLICY,
     ) -> None:
         self.host = host
+        self.policy = policy
         self.port = port
         self.token = token or secrets.token_urlsafe(24)
         self.interval_s = interval_s
@@ -79,7 +82,9 @@ class Dashboard:
         return f"{self.url}/#token={self.token}"
 
     async def start(self) -> None:
-        runner = web.AppRunner(create_dashboard_app(self), access_log=None, shutdown_timeout=1.0)
+        runner = GuardedAppRunner(
+            create_dashboard_app(self), policy=self.policy, access_log=None, shutdown_timeout=1.0
+        )
         await runner.setup()
         self._runner = runner
         try:

@@ -42,6 +42,9 @@ class StackConfig:
     # Docker's project (as compose's ``-p``): names the containers, network and labels, so two
     # stacks on one engine (parallel tests, say) never touch each other's. The docker runtime's.
     project: str = PROJECT
+    # The docker runtime: take over a named volume another state root's stack made (its label
+    # says whose it is; unasked, that is refused).
+    adopt_volume: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= MAX_REPLICAS:

@@ -23,6 +23,7 @@ from lbdemo.deploy.names import (
     PRIVATE_STORE_OF_LABEL,
     REPLICA_SERVICE,
     SERVICE_LABEL,
+    STATE_ROOT_LABEL,
     STORE_SERVICE,
     Project,
 )
@@ -102,16 +103,27 @@ class Engine:
                 "(a network of that name that is not lbdemo's? choose another --project)"
             ) from None
 
-    def ensure_volume(self, project: Project, name: str) -> None:
+    def ensure_volume(self, project: Project, name: str, *, adopt: bool = False) -> None:
         """The named volume, made if missing (labelled as compose would); an existing one is
-        used as it is: its data is the point."""
+        used as it is (its data is the point), unless another state root's stack made it: then
+        refused in one line naming that state root, unless ``adopt`` (``--adopt-volume``).
+        Taking it over would rewrite that database's password. A volume without lbdemo's
+        label (made by hand) is the user's choice, used as it is."""
         import docker
 
         try:
-            self.client.volumes.get(name)
+            volume = self.client.volumes.get(name)
         except docker.errors.NotFound:
             labels = {**project.labels(STORE_SERVICE), "com.docker.compose.volume": name}
             self.client.volumes.create(name, labels=labels)
+            return
+        owner = (volume.attrs.get("Labels") or {}).get(STATE_ROOT_LABEL)
+        if owner and project.state_root and owner != project.state_root and not adopt:
+            raise StateError(
+                f"the volume {name} holds the database of the stack of {owner} (its label "
+                f"{STATE_ROOT_LABEL}); give this stack another --project, or pass "
+                "--adopt-volume to take it over (its database's password is rewritten)"
+            )
 
     # -- containers --------------------------------------------------------------------------
 

@@ -220,7 +220,9 @@ class DockerStack(HostBalancedStack):
             )
         else:
             assert config.layout.volume is not None
-            await engine.call(engine.ensure_volume, project, config.layout.volume)
+            await engine.call(
+                engine.ensure_volume, project, config.layout.volume, adopt=config.adopt_volume
+            )
             await engine.call(
                 engine.run_store,
                 project,

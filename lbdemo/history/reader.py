@@ -42,12 +42,20 @@ class _HeaderLine(msgspec.Struct, frozen=True, tag="header", tag_field="type"):
 
 
 _INVOKE = attrgetter("invoke")
+# Ties on invocation broken by completion: one client's [3, 3] goes before its [3, 4] whatever
+# the files' order, so the order the checker sees never depends on the lines' order.
+_INVOKE_COMPLETE = attrgetter("invoke", "complete")
 _KEY = attrgetter("key")
 
 _CHUNK_BYTES = 1 << 22  # decoded a slice at a time, so the file's bytes are never all in memory
+# The longest line read: a line is the slice's tail read to its newline, so without a bound a
+# file with no newline would be read whole into memory. (The fast path may accept a line up to
+# twice as long inside a slice; one this long at a slice's end is always refused.)
+MAX_LINE_BYTES = 1 << 22
 _OPS_DECODER = msgspec.json.Decoder(Op)
 _LINE_DECODER = msgspec.json.Decoder(Op | _HeaderLine)
-_DECODE_ERRORS = (msgspec.MsgspecError, ValueError)  # UnicodeDecodeError is a ValueError
+# UnicodeDecodeError is a ValueError; RecursionError: nested deeper than msgspec decodes.
+_DECODE_ERRORS = (msgspec.MsgspecError, ValueError, RecursionError)
 
 
 def read_history(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> History:
@@ -76,12 +84,17 @@ def _read(path_list: list[Path], *, by_key: bool) -> History:
         check_write_ids(ops)
         ops.sort(key=_INVOKE)
         overlap, ties = check_times(ops)
+        if ties:
+            # Only then: a float key sorts a million ops faster than a tuple key, and without
+            # two equal invocations the two orders are the same.
+            ops.sort(key=_INVOKE_COMPLETE)
+            overlap, _ = check_times(ops)
     except Malformed:
         _raise_first_bad_line(path_list)
         raise UsageError("malformed history (no single line to blame)") from None
     if ties and by_key:
-        # Operations invoked at the same instant stay in the files' order (the sort is
-        # stable), and decoding key by key has shuffled that order: read again in file order.
+        # Operations with the same times stay in the files' order (the sort is stable), and
+        # decoding key by key has shuffled that order: read again in file order.
         return _read(path_list, by_key=False)
     if overlap is not None:
         raise overlap_error(ops, overlap)
@@ -107,7 +120,7 @@ def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) ->
     """
     with _open(path) as fh:
         header: HistoryHeader | None = None
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in _lines(fh, path):
             if raw.strip():
                 header = _header(raw, str(path), lineno)
                 break
@@ -115,7 +128,10 @@ def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) ->
             raise UsageError(f"{path}: not an lbdemo history (no header line)")
         while chunk := fh.read(_CHUNK_BYTES):
             if not chunk.endswith(b"\n"):
-                chunk += fh.readline()
+                tail = fh.readline(MAX_LINE_BYTES)
+                if len(tail) == MAX_LINE_BYTES and not tail.endswith(b"\n"):
+                    raise Malformed  # a line too long: the slow path names it
+                chunk += tail
             batch = _decode_by_key(chunk, groups) if groups is not None else None
             if batch is None:
                 batch = _decode(chunk)
@@ -123,6 +139,18 @@ def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) ->
                     group_by_key(batch, groups)
             ops += batch
     return header
+
+
+def _lines(fh: IO[bytes], path: Path) -> Iterable[tuple[int, bytes]]:
+    """The numbered lines of ``fh``, each read with a bound: a longer one is a UsageError."""
+    lineno = 0
+    while raw := fh.readline(MAX_LINE_BYTES):
+        lineno += 1
+        if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise UsageError(
+                f"{path}:{lineno}: malformed history line: longer than {MAX_LINE_BYTES:,} bytes"
+            )
+        yield lineno, raw
 
 
 def _decode(chunk: bytes) -> list[Op]:
@@ -231,7 +259,7 @@ def _raise_first_bad_line(paths: list[Path]) -> None:
     for path in paths:
         with _open(path) as fh:
             has_header = False
-            for lineno, raw in enumerate(fh, 1):
+            for lineno, raw in _lines(fh, path):
                 if not raw.strip():
                     continue
                 try:
@@ -250,12 +278,18 @@ def _decode_line(raw: bytes) -> Op | _HeaderLine:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("history is not UTF-8 text") from None
+    # Only on this path (a line already found wrong) are the words for bad JSON needed: the
+    # package the locustfile imports stays free of the rest of lbdemo (test_writer_imports).
+    from lbdemo.files import describe_bad_json, too_deep
+
     try:
         return _LINE_DECODER.decode(raw)
+    except RecursionError:
+        raise ValueError(too_deep(raw)) from None
     except msgspec.ValidationError as exc:
         try:
             generic = msgspec.json.decode(raw)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, RecursionError):
             raise ValueError(str(exc)) from None  # e.g. a number out of range
         if type(generic) is not dict:
             raise ValueError("not a JSON object") from None
@@ -264,7 +298,7 @@ def _decode_line(raw: bytes) -> Op | _HeaderLine:
             raise ValueError(f"unknown line type {kind!r}") from None
         raise ValueError(str(exc)) from None
     except msgspec.DecodeError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(describe_bad_json(raw, str(exc))) from None
 
 
 def _check_op_line(raw: bytes, where: str, seen: dict[str, str]) -> None:

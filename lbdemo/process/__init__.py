@@ -1,2 +1,2 @@
 """Processes: spawning children and knowing them by pid, the skeleton every server process runs
-on, and the one "ready" line between the two."""
+on, the one "ready" line between the two, and the policy every aiohttp port listens under."""

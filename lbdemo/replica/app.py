@@ -7,7 +7,8 @@ lets the checker say which replica served a stale read.
 Requests aiohttp's parser refuses (a bad request line, a header over its 8 KiB line limit)
 never reach the application or its middlewares: aiohttp answers them from its protocol
 handler, in plain text. :func:`create_runner` serves the app with a protocol handler whose
-answer is the same JSON, with ``X-Replica`` (431 for a head too large, 400 otherwise).
+answer is the same JSON, with ``X-Replica`` (431 for a head too large, 400 otherwise), under
+the listener policy every aiohttp port of lbdemo has (``lbdemo/process/listener.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
-from aiohttp.web_protocol import RequestHandler
 
 from lbdemo.errors import StoreError
+from lbdemo.process import listener
+from lbdemo.process.listener import GuardedAppRunner, GuardedRequestHandler, ListenerPolicy
 from lbdemo.replica.catalog_config import (
     BANNER_HEADER,
     CatalogConfig,
@@ -114,13 +116,11 @@ async def add_replica_header(request: web.Request, response: web.StreamResponse)
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body, refusing more than MAX_BODY_BYTES before reading it all."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise InvalidInput(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidInput(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return body
+    """The whole request body (listener.read_body), refusing more than MAX_BODY_BYTES."""
+    try:
+        return await listener.read_body(request, MAX_BODY_BYTES)
+    except listener.BodyRefused as exc:
+        raise InvalidInput(exc.status, exc.message) from None
 
 
 async def put_product(request: web.Request) -> web.Response:
@@ -180,43 +180,47 @@ def _parse_error_status(status: int, exc: BaseException | None) -> tuple[int, st
     return status, "malformed HTTP request"
 
 
-def _json_error_server(name: str, server: web.Server) -> web.Server:
-    """``server`` with a protocol handler that answers parse errors in JSON with X-Replica."""
+class JsonErrorRequestHandler(GuardedRequestHandler):
+    """The replica's protocol handler: guarded (listener.py), parse errors answered in JSON."""
 
-    class JsonErrorRequestHandler(RequestHandler):
-        def handle_error(
-            self,
-            request: web.BaseRequest,
-            status: int = 500,
-            exc: BaseException | None = None,
-            message: str | None = None,
-        ) -> web.StreamResponse:
-            if request.writer.output_size > 0:  # as aiohttp does: too late for an answer
-                raise ConnectionError("response already started; cannot send an error")
-            status, text = _parse_error_status(status, exc)
-            if status >= 500:
-                log.error("unexpected error: %r", exc)  # one line: a client cannot flood it
-            else:
-                log.info("refused a malformed request from %s: %s", request.remote, message)
-            response = json_error(status, text, detail=(message or "")[:200])
-            response.headers[REPLICA_HEADER] = name
-            response.force_close()
-            return response
-
-    class JsonErrorServer(web.Server):
-        def __call__(self) -> RequestHandler:
-            return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
-
-    server.__class__ = JsonErrorServer
-    return server
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # as aiohttp does: too late for an answer
+            raise ConnectionError("response already started; cannot send an error")
+        status, text = _parse_error_status(status, exc)
+        if status >= 500:
+            log.error("unexpected error: %r", exc)  # one line: a client cannot flood it
+        else:
+            log.info("refused a malformed request from %s: %s", request.remote, message)
+        response = json_error(status, text, detail=(message or "")[:200])
+        for name, value in self._policy.headers:
+            response.headers[name] = value
+        response.force_close()
+        return response
 
 
-class ReplicaRunner(web.AppRunner):
-    """``web.AppRunner`` for a replica app: aiohttp's own error answers become JSON too."""
+def replica_policy(name: str) -> ListenerPolicy:
+    """The listener policy of replica ``name``: its answers carry X-Replica too.
 
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        return _json_error_server(self.app[SETTINGS].name, server)
+    The balancer reaches a replica from one address with up to its ``max_connections``
+    (1024) requests at once plus its idle pool: the caps stay above that.
+    """
+    return ListenerPolicy(
+        max_connections=4096, max_per_client=2048, headers=((REPLICA_HEADER, name),)
+    )
+
+
+class ReplicaRunner(GuardedAppRunner):
+    """``GuardedAppRunner`` for a replica app: aiohttp's own error answers become JSON too."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        kwargs.setdefault("policy", replica_policy(app[SETTINGS].name))
+        super().__init__(app, handler_class=JsonErrorRequestHandler, **kwargs)
 
 
 def create_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:

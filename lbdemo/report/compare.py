@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lbdemo.files import printable
 from lbdemo.report.figures import (
     COUNT,
     GIB,
@@ -30,7 +31,7 @@ from lbdemo.report.figures import (
     difference,
     figure,
 )
-from lbdemo.report.markdown import table
+from lbdemo.report.markdown import md_code, md_text, table
 
 Report = dict[str, Any]
 WIDTH = 100  # columns a terminal shows without wrapping
@@ -214,21 +215,21 @@ def _run_notes(reports: Sequence[Report]) -> list[str]:
         parts = []
         summary = _get("layout", "summary")(run)
         if summary:
-            parts.append(str(summary))
+            parts.append(md_text(summary))
         if run.get("command"):
-            parts.append(f"`{run['command']}`")
+            parts.append(md_code(run["command"]))
         host = run.get("host") or {}
         if host:
             memory = host.get("memory_bytes")
             gib = f", {figure(memory, GIB)}" if isinstance(memory, int) else ""
             parts.append(
                 f"host: {figure(host.get('cpus'), COUNT)} × "
-                f"{host.get('cpu_model') or 'unknown CPU'}{gib}"
+                f"{md_text(host.get('cpu_model') or 'unknown CPU')}{gib}"
             )
         files = run.get("files") or {}
         if files:
-            parts.append("files: " + ", ".join(str(f) for f in files.values() if f))
-        line = f"- **{name}**: " + "; ".join(parts) if parts else f"- **{name}**"
+            parts.append("files: " + ", ".join(md_text(f) for f in files.values() if f))
+        line = f"- **{md_text(name)}**: " + "; ".join(parts) if parts else f"- **{md_text(name)}**"
         lines.append(
             textwrap.fill(
                 line,
@@ -249,7 +250,7 @@ def compare_reports(reports: list[Report]) -> str:
     out = []
     warning = settings_warning(reports)
     if warning:
-        out += [f"> **Warning:** {warning}", ""]
+        out += [f"> **Warning:** {md_text(warning)}", ""]
     out += [
         "## Runs",
         "",
@@ -283,8 +284,9 @@ _HEADLINE = [  # (two-line heading, value, unit)
 def headline(reports: Sequence[Report], *, color: bool = False) -> str:
     """Per run: the verdict, stale-read rate, stale reads, read-your-writes violations,
     divergent keys and lost writes, aligned under a two-line heading."""
-    names = headings(reports)
-    verdicts = [str(r.get("verdict", NOT_MEASURED)) for r in reports]
+    # Only the colours are this function's own escapes: the reports' words are made printable.
+    names = [printable(n, one_line=True) for n in headings(reports)]
+    verdicts = [printable(str(r.get("verdict", NOT_MEASURED)), one_line=True) for r in reports]
     columns = [[*head, *(figure(get(r), unit) for r in reports)] for head, get, unit in _HEADLINE]
     widths = [max(len(c) for c in col) for col in columns]
     name_w = max(len(n) for n in [*names, "run"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,24 +9,17 @@ from typing import Any
 
 from lbdemo.checker import KINDS
 from lbdemo.errors import UsageError
-from lbdemo.files import write_json, write_text
+from lbdemo.files import read_json, write_json, write_text
 from lbdemo.report.build import REPORT_FORMAT
 
 REPORT_FAMILY = REPORT_FORMAT.rsplit("/", 1)[0]  # "lbdemo-report"
+# A report is tens of kilobytes (examples and witnesses are capped): far more is not one.
+MAX_REPORT_BYTES = 64 << 20
 
 
 def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A report of this version's format; anything else is a one-line UsageError."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read report {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not an lbdemo report (not UTF-8 text)") from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise UsageError(f"{path}: not an lbdemo report (not JSON)") from None
+    data = read_json(path, "report", MAX_REPORT_BYTES)
     found = data.get("format") if isinstance(data, dict) else None
     if isinstance(found, str) and found.startswith(f"{REPORT_FAMILY}/") and found != REPORT_FORMAT:
         raise UsageError(

@@ -1,9 +1,18 @@
-"""Markdown for people: a report as tables and sentences, readable raw in a terminal too."""
+"""Markdown for people: a report as tables and sentences, readable raw in a terminal too.
+
+Every string that came from a history, an audit or a report (write ids, keys, client and
+replica names, labels, commands, the checker's sentences that quote them) goes through
+:func:`md_text` or :func:`md_code`: a client named ``<img onerror=...>`` is shown, not rendered,
+and a control character is shown as an escape (issue 21, item 8).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+from lbdemo.files import printable
 
 KIND_LABELS = {
     "stale_read": "stale reads",
@@ -14,9 +23,31 @@ KIND_LABELS = {
 }
 
 
+# What Markdown (CommonMark and GitHub's tables, strikethrough and autolinks) can read as
+# syntax inside a line: each is shown as itself with a backslash before it. Punctuation that
+# only matters at the start of a line (#, -, +, digits) cannot start one here: every string from
+# outside is one line inside a sentence, a list item or a table cell. An underscore inside a
+# word (``locust_stats.csv``) is never emphasis, so it is left as it is, for the raw reader.
+_MARKDOWN = re.compile(r"([\\`*\[\]<>&|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+def md_text(text: object) -> str:
+    """``text`` from outside as one line of Markdown text that shows exactly it: controls
+    escaped (:func:`lbdemo.files.printable`), whitespace runs one space, syntax backslashed."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(printable(str(text)).split()))
+
+
+def md_code(text: object) -> str:
+    """``text`` from outside as one Markdown code span, whatever backticks it holds."""
+    line = " ".join(printable(str(text)).split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", line)), default=0) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
 def _cell(text: str) -> str:
-    """Text that stays inside its cell: a label from a file name may hold ``|`` or a newline."""
-    return " ".join(text.replace("|", "\\|").split())
+    """Text that stays inside its cell and shows as itself (a label may hold ``|``, ``<``)."""
+    return md_text(text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -90,7 +121,8 @@ def _title(run: dict[str, Any]) -> str:
     label = run.get("label") or run.get("scenario") or "run"
     layout = run.get("layout")
     name = layout.get("name") if isinstance(layout, dict) else None
-    return f"{label} ({name} layout)" if name and name != label else str(label)
+    title = f"{label} ({name} layout)" if name and name != label else str(label)
+    return md_text(title)
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -111,7 +143,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     out = [
         f"# lbdemo report: {_title(run)}",
         "",
-        f"**Verdict: {report['verdict'].upper()}**: {verdict_reason(report)}",
+        f"**Verdict: {md_text(report['verdict'].upper())}**: {verdict_reason(report)}",
         "",
     ]
 
@@ -175,17 +207,19 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
 
     if div["examples"]:
-        out += [f"Divergent keys (first {len(div['examples'])}): " + ", ".join(div["examples"]), ""]
+        examples = ", ".join(map(md_text, div["examples"]))
+        out += [f"Divergent keys (first {len(div['examples'])}): {examples}", ""]
     lost = report["lost_writes"]
     if lost["examples"]:
-        out += ["Lost writes (first few): " + ", ".join(lost["examples"]), ""]
+        out += ["Lost writes (first few): " + ", ".join(map(md_text, lost["examples"])), ""]
     if lin["witnesses"]:
         out += ["## Why not linearizable", ""]
-        out += [f"- {w['witness']}" for w in lin["witnesses"]] + [""]
+        out += [f"- {md_text(w['witness'])}" for w in lin["witnesses"]] + [""]
     explained = report.get("explained_anomalies", [])
     if explained:
         out += ["## Explained anomalies", ""]
         out += [
-            f"- **{KIND_LABELS.get(a['kind'], a['kind'])}**: {a['explanation']}" for a in explained
+            f"- **{md_text(KIND_LABELS.get(a['kind'], a['kind']))}**: {md_text(a['explanation'])}"
+            for a in explained
         ] + [""]
     return "\n".join(out)

@@ -31,11 +31,20 @@ from lbdemo.containers.errors import (
 from lbdemo.containers.mounts import Mount
 from lbdemo.deploy.signals import parse_signal
 from lbdemo.errors import LbdemoError, UsageError
+from lbdemo.process.listener import (
+    CONTROL_POLICY,
+    BodyRefused,
+    GuardedAppRunner,
+    ListenerPolicy,
+    read_body,
+)
 from lbdemo.runtime.supervisor import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 TOKEN = web.AppKey("token", str)
 DAEMON_FILE = "daemon.json"
+# A container's image, name, mounts and labels: far less than this.
+MAX_BODY_BYTES = 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,19 +62,22 @@ def _status_for(exc: LbdemoError) -> int:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token first; then lbdemo's errors become Docker-like JSON errors, never a traceback."""
-    given = request.headers.get("Authorization", "").encode()
+    # aiohttp keeps bytes that are not UTF-8 as surrogates: back to those bytes, never a 500.
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, f"Bearer {request.app[TOKEN]}".encode()):
         return web.json_response({"message": "missing or wrong bearer token"}, status=401)
     try:
         return await handler(request)
     except LbdemoError as exc:
         return web.json_response({"message": str(exc)}, status=_status_for(exc))
+    except BodyRefused as exc:  # too large or too slow
+        return web.json_response({"message": exc.message}, status=exc.status)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(await read_body(request, MAX_BODY_BYTES))
+    except (ValueError, RecursionError):
         raise UsageError("request body must be a JSON object") from None
     if not isinstance(body, dict):
         raise UsageError("request body must be a JSON object")
@@ -170,15 +182,20 @@ def create_control_app(runtime: Runtime, token: str) -> web.Application:
 class ControlServer:
     """The control API of one running daemon, and the ``daemon.json`` that points at it."""
 
-    def __init__(self, runtime: Runtime, run_dir: Path) -> None:
+    def __init__(
+        self, runtime: Runtime, run_dir: Path, policy: ListenerPolicy = CONTROL_POLICY
+    ) -> None:
         self.runtime = runtime
+        self.policy = policy
         self.file = run_dir / DAEMON_FILE
         self.token = secrets.token_urlsafe(24)
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        runner = web.AppRunner(create_control_app(self.runtime, self.token), access_log=None)
+        runner = GuardedAppRunner(
+            create_control_app(self.runtime, self.token), policy=self.policy, access_log=None
+        )
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, "127.0.0.1", 0)

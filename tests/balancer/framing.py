@@ -17,9 +17,10 @@ from typing import Any
 import h11
 
 from lbdemo.balancer import BalancerConfig, Upstream
+from lbdemo.balancer.client import ClientConnection
+from lbdemo.balancer.context import ProxyContext
 from lbdemo.balancer.metrics import Metrics
 from lbdemo.balancer.pool import ReplicaSet
-from lbdemo.balancer.proxy import ClientConnection, ProxyContext
 from lbdemo.balancer.strategy import make_strategy
 from lbdemo.balancer.upstream import UpstreamConnection
 

@@ -71,8 +71,10 @@ class RawClient:
         self._buffer = b""
 
     @classmethod
-    async def connect(cls, port: int) -> RawClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(cls, port: int, source: str | None = None) -> RawClient:
+        """Connect to 127.0.0.1:``port``, from ``source`` (another loopback address) if given."""
+        local = (source, 0) if source else None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
         return cls(reader, writer)
 
     async def close(self) -> None:

@@ -105,7 +105,7 @@ def test_an_audit_file_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", "audit is not JSON"),
+        ("{not json", r"not an lbdemo audit \(not JSON"),
         ('{"rows": {}}', "needs a 'replicas' object"),
         ('{"replicas": {"r1": {"p1": 3}}}', "replica 'r1' must map keys"),
         ('{"replicas": {}, "rows": {"r1": "x"}}', "'rows' must map"),
@@ -131,3 +131,23 @@ def test_restrict_keeps_only_the_keys_asked_and_marks_missing_ones_absent() -> N
     assert part.replicas == {"r1": {"p1": "a", "p2": None}, "r2": {"p1": None, "p2": None}}
     assert part.rows == {"r1": 1, "r2": 0}
     assert part.divergent_keys() == ["p1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('{"replicas": ' + "[" * 3000 + "]" * 3000 + "}", "nested 3,001 levels"),
+        ('{"replicas": {}, "rows": {"r1": NaN}}', "found NaN"),
+        ('{"replicas": {}, "rows": {"r1": ' + "9" * 30 + "}}", "30 digits"),
+        ("\ufeff{}", "byte-order mark"),
+    ],
+)
+def test_hostile_audit_files_are_one_line_naming_what_was_found(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    """Issue 21, item 7: deep JSON gave a RecursionError; NaN and 30-digit counts went in."""
+    path = tmp_path / "audit.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match=named) as caught:
+        load_audit(path)
+    assert "\n" not in str(caught.value)

@@ -92,7 +92,7 @@ async def test_a_connection_reset_between_connect_and_send_is_answered_not_left_
     import dataclasses
 
     from lbdemo.balancer import Balancer, BalancerConfig, Upstream
-    from lbdemo.balancer.proxy import ProxyContext
+    from lbdemo.balancer.context import ProxyContext
 
     async def product(_request: web.Request) -> web.Response:
         return web.json_response({"price": 1, "write_id": "w"})

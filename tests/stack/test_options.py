@@ -65,3 +65,12 @@ def test_only_a_non_loopback_host_exposes_the_balancer(tmp_path: Path) -> None:
     assert not StackConfig(state_root=tmp_path, balancer_listen="127.0.0.1:0").exposed
     assert not StackConfig(state_root=tmp_path, balancer_listen="[::1]:0").exposed
     assert StackConfig(state_root=tmp_path, balancer_listen="0.0.0.0:8080").exposed
+
+
+def test_adopt_volume_belongs_to_the_docker_runtime(tmp_path: Path) -> None:
+    """Issue 21, item 5: --adopt-volume takes over another state root's Docker volume; on the
+    local runtime it means nothing, so it is refused in one line and nothing starts."""
+    result = run_cli("up", "--state", str(tmp_path / "s"), "--adopt-volume")
+    assert result.status == 2 and result.err.count("\n") == 1, result
+    assert "--adopt-volume applies to --runtime docker" in result.err
+    assert not (tmp_path / "s").exists()

@@ -1,11 +1,12 @@
-"""The data path: a :class:`ClientConnection` per client socket, an :class:`Exchange` per request.
+"""The client side of the data path: a :class:`ClientConnection` per client socket.
 
 A request is parsed with httptools as it arrives; once its head is complete it is *dispatched*:
 the strategy picks a replica, an idle keep-alive connection to it is taken (or opened), the
 rewritten head and any body bytes received so far are written, and the rest of the body is
 streamed as it comes. Requests pipelined on one connection queue behind the active one (reading
 pauses meanwhile), so responses leave in order. Backpressure is passed both ways with
-``pause_reading``/``resume_reading``: memory per connection stays bounded whatever the body size.
+``pause_reading``/``resume_reading`` (:mod:`lbdemo.balancer.flow`): memory per connection stays
+bounded whatever the body size. Deadlines are checked by the sweeper (``check_timeouts``).
 """
 
 from __future__ import annotations
@@ -15,40 +16,39 @@ import errno
 import logging
 import time
 from collections import deque
-from collections.abc import Collection, Coroutine
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Collection
+from typing import TYPE_CHECKING, cast
 
 import httptools
 
+from lbdemo.balancer.chunks import MAX_SIZE_DIGITS, ChunkSizes
+from lbdemo.balancer.exchange import Exchange
+from lbdemo.balancer.flow import (
+    PAUSE_CLOSING,
+    PAUSE_PENDING,
+    PAUSE_PIPELINE,
+    FlowControl,
+)
 from lbdemo.balancer.heads import scan_request
 from lbdemo.balancer.http import (
     HOP_BY_HOP,
-    IDEMPOTENT_RETRYABLE,
     LAST_CHUNK,
     chunk,
     connection_tokens,
     drop_nominated,
     error_response,
 )
-from lbdemo.balancer.pool import Replica, ReplicaSet
-from lbdemo.balancer.upstream import UpstreamConnection
+from lbdemo.balancer.refused import RefusedConnection
 
 if TYPE_CHECKING:
-    from lbdemo.balancer.config import BalancerConfig
-    from lbdemo.balancer.metrics import Metrics
-    from lbdemo.balancer.strategy import Strategy
+    from lbdemo.balancer.context import ProxyContext
+    from lbdemo.balancer.pool import Replica
+    from lbdemo.balancer.upstream import UpstreamConnection
 
 log = logging.getLogger(__name__)
 
-# Reasons the client socket's reading is paused; reading resumes when none is left.
-PAUSE_PIPELINE = 1  # a request is queued behind the active one
-PAUSE_UPSTREAM = 2  # the replica's socket buffer is full
-PAUSE_PENDING = 4  # body bytes are piling up while we connect to the replica
-PAUSE_CLOSING = 8  # we will not read anything more
-PAUSE_WRITING = 16  # the client does not read its responses: read no more requests from it
+# Body bytes held while a replica connection is being opened, before reading pauses.
 PENDING_LIMIT = 256 * 1024
-# How long a refused connection (over max_connections) may stay open for its 503 to be read.
-REFUSED_LINGER = 1.0
 
 _NO_REPLICAS: tuple[Replica, ...] = ()
 
@@ -57,213 +57,11 @@ _NO_REPLICAS: tuple[Replica, ...] = ()
 clock = time.perf_counter
 
 
-class ProxyContext:
-    """What every connection of one balancer shares: config, membership, strategy, metrics."""
-
-    # Slots on the classes of the data path: their attributes are read on every request.
-    __slots__ = (
-        "closing",
-        "config",
-        "connections",
-        "fast_requests",
-        "key_from",
-        "loop",
-        "max_body",
-        "max_connections",
-        "max_header",
-        "max_pipeline",
-        "metrics",
-        "now",
-        "pool_max_idle",
-        "replicas",
-        "sticky_cookie",
-        "sticky_header",
-        "strategy",
-        "tasks",
-    )
-
-    def __init__(
-        self,
-        config: BalancerConfig,
-        replicas: ReplicaSet,
-        strategy: Strategy,
-        metrics: Metrics,
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        self.config = config
-        self.replicas = replicas
-        self.strategy = strategy
-        self.metrics = metrics
-        self.loop = loop
-        self.connections: set[ClientConnection] = set()
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.closing = False
-        # A coarse clock, advanced by the timeout sweeper: cheap enough to read per request.
-        self.now = loop.time()
-        self.max_header = config.max_header_bytes
-        self.max_body = config.max_body_bytes
-        self.max_connections = config.max_connections
-        self.max_pipeline = config.max_pipeline
-        self.pool_max_idle = config.pool_max_idle
-        sticky_header = getattr(strategy, "header", None)
-        sticky_cookie = getattr(strategy, "cookie", None)
-        self.sticky_header: bytes | None = sticky_header
-        self.sticky_cookie: bytes | None = sticky_cookie
-        self.key_from = getattr(strategy, "key_from", None)
-        # Sticky strategies read a header or cookie of every request: those take the parser.
-        self.fast_requests = sticky_header is None and sticky_cookie is None
-
-    def accept(self) -> asyncio.Protocol:
-        """The protocol for a new client socket: served, or refused when at the cap."""
-        if len(self.connections) >= self.max_connections:
-            return RefusedConnection(self)
-        return ClientConnection(self)
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = self.loop.create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def open_connection(self, replica: Replica) -> UpstreamConnection:
-        """A new connection to ``replica``; raises OSError or TimeoutError."""
-        _, conn = await asyncio.wait_for(
-            self.loop.create_connection(
-                lambda: UpstreamConnection(replica, self), replica.host, replica.port
-            ),
-            self.config.connect_timeout,
-        )
-        return conn
-
-    def connect_failed(self, replica: Replica) -> None:
-        """Passive ejection: a replica we cannot connect to leaves the rotation at once."""
-        replica.errors += 1
-        if not self.config.passive_ejection or not replica.healthy:
-            return
-        replica.set_healthy(False)
-        replica.passes = 0
-        log.warning("replica %s ejected: connect failed", replica.name)
-        if self.config.health_interval <= 0:
-            # Nobody checks actively, so give it another chance later.
-            self.loop.call_later(self.config.passive_cooldown, _readmit, replica)
-
-
-class RefusedConnection(asyncio.Protocol):
-    """A client over the connection cap: a 503 JSON answer, then the connection closes.
-
-    The answer is written at once, before the request is read. Closing with the client's
-    request unread would make the kernel reset the connection, which can destroy the answer
-    before the client reads it; so the write side is shut, what arrives is discarded, and
-    the socket closes when the client closes its side or after REFUSED_LINGER seconds.
-    """
-
-    def __init__(self, ctx: ProxyContext) -> None:
-        self.ctx = ctx
-        self.transport: asyncio.Transport | None = None
-        self.timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = t = cast(asyncio.Transport, transport)
-        message = f"too many connections (limit {self.ctx.max_connections})"
-        t.write(error_response(503, message, None, close=True))
-        self.ctx.metrics.observe(None, 503, 0.0)
-        try:
-            t.write_eof()
-        except (NotImplementedError, OSError, RuntimeError):
-            t.close()
-            return
-        self.timer = self.ctx.loop.call_later(REFUSED_LINGER, t.abort)
-
-    def data_received(self, data: bytes) -> None:
-        pass  # the request of a refused client is not read
-
-    def eof_received(self) -> bool:
-        if self.transport is not None:
-            self.transport.close()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-
-
-def _readmit(replica: Replica) -> None:
-    if not replica.removed:
-        replica.set_healthy(True)
-
-
-class Exchange:
-    """One request and its response, from head parsed to response sent.
-
-    ``head`` is the request head as it goes upstream, final empty line included (a ``Host``
-    line is added at attach time when the client sent none).
-    """
-
-    __slots__ = (
-        "body_size",
-        "chunked",
-        "discard",
-        "has_host",
-        "head",
-        "http10",
-        "idempotent",
-        "keep_alive",
-        "key",
-        "method",
-        "pending",
-        "pending_size",
-        "rechunk",
-        "replica",
-        "request_done",
-        "response_done",
-        "response_started",
-        "seen_up_at",
-        "seen_up_rx",
-        "started",
-        "status",
-        "upstream",
-    )
-
-    def __init__(self, method: bytes, head: bytes, started: float) -> None:
-        self.method = method
-        self.head = head
-        self.started = started
-        self.idempotent = method in IDEMPOTENT_RETRYABLE
-        self.has_host = True
-        self.chunked = False
-        self.keep_alive = True
-        self.http10 = False
-        self.key: bytes | None = None
-        # Body bytes that arrived before a replica connection; most requests have none, so
-        # the list is only made when needed.
-        self.pending: list[bytes] | None = None
-        self.pending_size = 0
-        self.body_size = 0
-        self.request_done = False
-        self.response_started = False
-        self.response_done = False
-        self.discard = False
-        self.rechunk = False
-        self.status = 0
-        self.replica: Replica | None = None
-        self.upstream: UpstreamConnection | None = None
-        self.seen_up_rx = 0
-        self.seen_up_at = 0.0
-
-    def hold(self, data: bytes) -> int:
-        """Keep body bytes until a replica connection is attached; returns the bytes held."""
-        if self.pending is None:
-            self.pending = [data]
-        else:
-            self.pending.append(data)
-        self.pending_size += len(data)
-        return self.pending_size
-
-
 class _Reject(Exception):
     """Raised inside a parser callback to abandon the connection with an error status."""
 
 
-class ClientConnection(asyncio.Protocol):
+class ClientConnection(FlowControl):
     """The client side of the data path."""
 
     __slots__ = (
@@ -271,6 +69,7 @@ class ClientConnection(asyncio.Protocol):
         "_body_at",
         "_checked_at",
         "_chunked",
+        "_chunks",
         "_close_when_idle",
         "_cookie",
         "_final",
@@ -287,38 +86,34 @@ class ClientConnection(asyncio.Protocol):
         "_length",
         "_no_more",
         "_parser",
-        "_pause",
         "_plain_host",
         "_plain_in",
         "_plain_method",
         "_plain_out",
+        "_proxy_connection",
         "_queue",
+        "_raw",
         "_reading",
         "_reject",
         "_seen_at",
         "_seen_rx",
-        "_stall_at",
-        "_stall_size",
         "_tokens",
         "_url",
         "_xff",
-        "closed",
         "ctx",
         "rx",
-        "transport",
-        "write_paused",
     )
 
     def __init__(self, ctx: ProxyContext) -> None:
+        super().__init__(ctx.now)
         self.ctx = ctx
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.write_paused = False
         self.rx = 0
         self._parser = httptools.HttpRequestParser(self)
+        # Whether a connection stays open after a request is decided here (Exchange.keep_alive,
+        # on_message_begin), by Connection alone: llhttp would also close on Proxy-Connection.
+        self._parser.set_dangerous_leniencies(lenient_keep_alive=True)
         self._queue: deque[Exchange] = deque()
         self._reading: Exchange | None = None
-        self._pause = 0
         self._no_more = False
         self._close_when_idle = False
         self._final: bytes | None = None
@@ -338,9 +133,6 @@ class ClientConnection(asyncio.Protocol):
         self._head_at = ctx.now
         self._body_at = ctx.now
         self._checked_at = ctx.now
-        # While writing is paused: the client's unread bytes when last looked, and since when.
-        self._stall_size = -1
-        self._stall_at = ctx.now
         self._begun = 0  # messages the parser has begun
         # Per-request parse state, reset in on_message_begin.
         self._in_head = False
@@ -356,6 +148,11 @@ class ClientConnection(asyncio.Protocol):
         self._length = -1
         self._key_header: bytes | None = None
         self._cookie: bytes | None = None
+        self._proxy_connection = False
+        # The reads the head in progress came in (the request line is checked in them), and
+        # the chunk-size lines of a chunked body, followed in the raw bytes (chunks.py).
+        self._raw: bytes | list[bytes] = b""
+        self._chunks: ChunkSizes | None = None
 
     # -- socket lifecycle --------------------------------------------------------------------------
 
@@ -367,14 +164,32 @@ class ClientConnection(asyncio.Protocol):
             self._ip = str(peer[0]).encode("latin-1")
         # The lines a plain request head gets, built once per connection.
         self._forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % self._ip
-        self.ctx.connections.add(self)
+        ctx = self.ctx
+        held = ctx.per_client.get(self._ip, 0)
+        if held >= ctx.max_per_client:
+            # nginx's limit_conn: this address holds its share; the socket gets the 503 the
+            # global cap gives, and this object never counts as a connection.
+            why = f"too many connections from {self._ip.decode()} (limit {ctx.max_per_client})"
+            refused = RefusedConnection(ctx, why)
+            transport.set_protocol(refused)
+            refused.connection_made(transport)
+            return
+        ctx.per_client[self._ip] = held + 1
+        ctx.connections.add(self)
         self._seen_at = self._head_at = self._checked_at = self.ctx.now
         if self.ctx.closing:
             transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.ctx.connections.discard(self)
+        ctx = self.ctx
+        if self in ctx.connections:
+            ctx.connections.discard(self)
+            left = ctx.per_client[self._ip] - 1
+            if left:
+                ctx.per_client[self._ip] = left
+            else:
+                del ctx.per_client[self._ip]
         for ex in self._queue:
             if not ex.response_done:
                 ex.status = ex.status if ex.response_started else 499
@@ -403,41 +218,14 @@ class ClientConnection(asyncio.Protocol):
         # With an error of our own still to send (_final), that error is the last answer.
         return self._no_more and self._final is None and bool(self._queue) and self._queue[-1] is ex
 
-    # -- flow control ------------------------------------------------------------------------------
+    # -- flow control (the rest is FlowControl's) -------------------------------------------------
 
-    def _set_pause(self, reason: int) -> None:
-        if not self._pause and self.transport is not None and not self.closed:
-            self.transport.pause_reading()
-        self._pause |= reason
-
-    def _clear_pause(self, reason: int) -> None:
-        if self._pause & reason:
-            self._pause &= ~reason
-            if not self._pause and self.transport is not None and not self.closed:
-                self.transport.resume_reading()
-
-    def upstream_full(self, full: bool) -> None:
-        if full:
-            self._set_pause(PAUSE_UPSTREAM)
-        else:
-            self._clear_pause(PAUSE_UPSTREAM)
-
-    def pause_writing(self) -> None:
-        # The client reads its responses slower than they come: stop reading the replica's,
-        # and stop reading more requests, which would only add answers nobody collects (the
-        # balancer's own answers above all, which no replica's pace holds back). A client
-        # that reads nothing more for client_timeout is dropped (check_timeouts).
-        self.write_paused = True
-        self._stall_size = -1
-        self._set_pause(PAUSE_WRITING)
+    def read_upstream(self, on: bool) -> None:
         if self._queue and self._queue[0].upstream is not None:
-            self._queue[0].upstream.pause_reading()
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        self._clear_pause(PAUSE_WRITING)
-        if self._queue and self._queue[0].upstream is not None:
-            self._queue[0].upstream.resume_reading()
+            if on:
+                self._queue[0].upstream.resume_reading()
+            else:
+                self._queue[0].upstream.pause_reading()
 
     # -- parsing the request -----------------------------------------------------------------------
 
@@ -457,6 +245,15 @@ class ClientConnection(asyncio.Protocol):
             return  # after "Connection: close" or an error, further input is ignored
         between = not self._in_head and self._reading is None
         begun = self._begun
+        if self._chunks is not None and not self._chunks.feed(data):
+            self._terminal(400, f"malformed request: a chunk size of {MAX_SIZE_DIGITS}+ digits")
+            return
+        if not self._in_head:
+            self._raw = data  # most heads come in one read: no list for them
+        elif isinstance(self._raw, bytes):
+            self._raw = [self._raw, data]
+        else:
+            self._raw.append(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -465,6 +262,9 @@ class ClientConnection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             if self._reject is not None:
                 status, message = self._reject
+                if not status:
+                    self._set_pause(PAUSE_CLOSING)
+                    return
             elif isinstance(exc, httptools.HttpParserCallbackError):
                 log.error("data path failed", exc_info=exc.__context__ or exc)
                 status, message = 500, "internal error in the balancer"
@@ -514,6 +314,8 @@ class ClientConnection(asyncio.Protocol):
         raise _Reject(message)
 
     def on_message_begin(self) -> None:
+        if self._no_more:
+            self._refuse(0, "")  # after a request that closes the connection: read no more
         self._begun += 1
         self._in_head = True
         self._head_at = self.ctx.now
@@ -529,6 +331,8 @@ class ClientConnection(asyncio.Protocol):
         self._length = -1
         self._key_header = None
         self._cookie = None
+        self._proxy_connection = False
+        self._chunks = None
 
     def on_url(self, url: bytes) -> None:
         self._url.append(url)
@@ -553,6 +357,8 @@ class ClientConnection(asyncio.Protocol):
                 self._chunked = True
             elif lname == b"connection":
                 self._tokens = connection_tokens(value)
+            elif lname == b"proxy-connection":
+                self._proxy_connection = True  # llhttp reads it as Connection; h11 does not
             return
         if lname == b"x-forwarded-for":
             self._xff = value if self._xff is None else self._xff + b", " + value
@@ -586,11 +392,19 @@ class ClientConnection(asyncio.Protocol):
         if self._length > ctx.max_body:
             self._refuse(413, f"request body larger than {ctx.max_body} bytes")
         method = parser.get_method()
+        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
+        raw = self._raw
+        if not isinstance(raw, bytes):
+            self._raw = last = raw[-1]  # a later head begins in this read at the earliest
+            raw = b"".join(raw)
+        else:
+            last = raw
+        if b"  " in raw or self._chunked:  # else the request line has no double space
+            self._check_raw_head(method, url, raw, last)
         headers = self._headers
         if self._tokens:
             headers = drop_nominated(headers, self._tokens)
         xff = self._ip if self._xff is None else self._xff + b", " + self._ip
-        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
         parts = [method, b" ", url, b" HTTP/1.1\r\n", *headers]
         parts += (b"X-Forwarded-For: ", xff, b"\r\nX-Forwarded-Proto: http\r\n")
         if self._chunked:
@@ -600,7 +414,13 @@ class ClientConnection(asyncio.Protocol):
         ex.has_host = self._has_host
         ex.chunked = self._chunked
         ex.http10 = parser.get_http_version() == "1.0"
-        ex.keep_alive = parser.should_keep_alive() and not self._close_when_idle
+        if self._proxy_connection:
+            # By Connection alone, as h11 reads it: llhttp counts Proxy-Connection too.
+            tokens = self._tokens or set()
+            keep = b"keep-alive" in tokens if ex.http10 else b"close" not in tokens
+        else:
+            keep = parser.should_keep_alive()
+        ex.keep_alive = keep and not self._close_when_idle
         if ctx.sticky_header is not None or ctx.sticky_cookie is not None:
             ex.key = ctx.key_from(self._key_header, self._cookie) if ctx.key_from else None
         queue = self._queue
@@ -613,6 +433,29 @@ class ClientConnection(asyncio.Protocol):
             self._dispatch(ex)
         else:
             self._set_pause(PAUSE_PIPELINE)
+
+    def _check_raw_head(self, method: bytes, url: bytes, raw: bytes, last: bytes) -> None:
+        """What llhttp lets through and h11 refuses, seen in the raw bytes of the head.
+
+        The request line must have single spaces (llhttp skips extra ones); a chunked body's
+        size lines are followed from the head's end on. Only the slow path gets here: the fast
+        path's scan already takes single spaces and no body. ``raw`` holds the reads of this
+        head (and maybe earlier messages), ``last`` the read in progress.
+        """
+        at = raw.find(b"%s %s HTTP/" % (method, url))
+        if at < 0:
+            self._refuse(400, "malformed request line (one space between its parts)")
+        if not self._chunked:
+            return
+        end = raw.find(b"\r\n\r\n", at)
+        start = end + 4 - (len(raw) - len(last))  # where the body begins in this read
+        if end < 0 or not 0 <= start <= len(last):
+            return  # cannot tell (never for a head refused by nothing else): llhttp decides
+        chunks = ChunkSizes()
+        if not chunks.feed(last, start):
+            self._refuse(400, f"malformed request: a chunk size of {MAX_SIZE_DIGITS}+ digits")
+        if not chunks.done:
+            self._chunks = chunks
 
     def on_body(self, body: bytes) -> None:
         ex = self._reading
@@ -637,6 +480,7 @@ class ClientConnection(asyncio.Protocol):
         if ex is None:
             return
         ex.request_done = True
+        self._chunks = None
         if not ex.keep_alive:
             self._no_more = True
         if ex.discard:
@@ -889,15 +733,10 @@ class ClientConnection(asyncio.Protocol):
             self._head_at += elapsed
             self._body_at += elapsed
         self._checked_at = now
-        if self.write_paused and self.transport is not None:
+        if self.stalled(now, config.client_timeout):
             # A client that reads nothing of its answers for client_timeout is dropped.
-            unread = self.transport.get_write_buffer_size()
-            if unread != self._stall_size:
-                self._stall_size = unread
-                self._stall_at = now
-            elif now - self._stall_at > config.client_timeout:
-                self._drop_stalled()
-                return
+            self._drop_stalled()
+            return
         idle = now - self._seen_at
         queue = self._queue
         if not self._pause and (self._in_head or self._reading is not None):

@@ -1,0 +1,1 @@
+"""Tests of lbdemo.interop: EDN, Jepsen and Porcupine histories both ways."""

@@ -1,0 +1,116 @@
+"""``lbdemo check --history FILE --from jepsen|porcupine`` and ``lbdemo export``, as a user runs
+them: outputs only where named; bad input is one line on stderr, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.utils import run_cli
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "interop"
+BAD = DATA / "knossos" / "bad" / "rethink-fail-minimal.edn"
+
+
+def refused(*argv: str) -> str:
+    result = run_cli(*argv)
+    assert result.status == 2, result
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err, result.err
+    assert result.out == ""
+    return result.err
+
+
+@pytest.mark.parametrize("source", [["--from", "jepsen"], []])
+def test_check_reads_a_knossos_history_named_or_told_by_content(source: list[str]) -> None:
+    result = run_cli("check", "--history", str(BAD), *source, "--expect", "inconsistent")
+    assert result.status == 0, result
+    assert "INCONSISTENT" in result.out and "as expected: inconsistent" in result.out
+
+
+def test_check_of_an_imported_history_writes_json_markdown_and_html_where_named(
+    tmp_path: Path,
+) -> None:
+    out = {ext: tmp_path / f"r.{ext}" for ext in ("json", "md", "html")}
+    result = run_cli(
+        "check", "--history", str(BAD), "--from", "porcupine",
+        "--json", str(out["json"]), "--markdown", str(out["md"]), "--html", str(out["html"]),
+    )  # fmt: skip
+    assert result.status == 0, result
+    assert json.loads(out["json"].read_text())["verdict"] == "inconsistent"
+    assert "INCONSISTENT" in out["md"].read_text()
+    page = out["html"].read_text()
+    assert 'data-lacks="audit"' in page and 'data-lacks="replicas"' in page
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.json", "r.md"]
+
+
+def test_export_writes_what_check_reads_back(tmp_path: Path) -> None:
+    history = RESULTS / "private-history.jsonl"
+    fields = ("verdict", "totals", "anomalies", "linearizability", "explained_anomalies")
+
+    def report(path: Path) -> dict[str, object]:
+        out = tmp_path / f"{path.name}.report.json"
+        result = run_cli("check", "--history", str(path), "--json", str(out))  # told by content
+        assert result.status == 0, result
+        data = json.loads(out.read_text())
+        return {k: data[k] for k in fields}
+
+    direct = report(history)
+    assert direct["verdict"] == "inconsistent"
+    for fmt in ("jepsen", "porcupine"):
+        out = tmp_path / f"h.{fmt}"
+        result = run_cli("export", "--format", fmt, str(history), str(out))
+        assert result.status == 0 and f"to {out} ({fmt})" in result.out, result
+        assert report(out) == direct
+
+
+def test_a_history_lbdemo_cannot_check_soundly_is_refused_in_one_line() -> None:
+    err = refused(
+        "check", "--history", str(DATA / "knossos/good/memstress3-33.edn"), "--from", "jepsen"
+    )
+    assert "cas (compare-and-set)" in err and "cannot be checked soundly" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["check", "--history", str(BAD), "--from", "nope"], "invalid choice"),
+        (
+            ["check", "--history", str(RESULTS / "private-history.jsonl"), "--from", "jepsen"],
+            "is an lbdemo history (JSON Lines), not a jepsen history",
+        ),
+        (["check", "--history", str(BAD), str(BAD), "--from", "jepsen"], "is one file"),
+        (
+            ["check", str(RESULTS / "private.json"), "--from", "jepsen"],
+            "--from only applies to --history",
+        ),
+        (
+            ["export", "--format", "jepsen", str(BAD), "/tmp/never-written.edn"],
+            "malformed history line",
+        ),
+        (["export", "--format", "edn", str(BAD), "x"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv: list[str], says: str) -> None:
+    assert says in refused(*argv)
+    assert not Path("/tmp/never-written.edn").exists()
+
+
+def test_export_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    history = tmp_path / "h.jsonl"
+    history.write_bytes((RESULTS / "shared-history.jsonl").read_bytes())
+    before = history.read_bytes()
+    assert "is one of the input files" in refused(
+        "export", "--format", "porcupine", str(history), str(history)
+    )
+    assert history.read_bytes() == before
+
+
+def test_a_malformed_edn_file_names_what_and_where(tmp_path: Path) -> None:
+    path = tmp_path / "h.edn"
+    path.write_text('[{:type :invoke, :f :read, :process 0, :at #inst "2020"}]')
+    assert f"{path}:1:44: EDN tagged values (#inst) are not supported" in refused(
+        "check", "--history", str(path)
+    )
