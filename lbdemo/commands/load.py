@@ -17,6 +17,7 @@ import asyncio
 import json
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import Coroutine, Sequence
@@ -40,7 +41,7 @@ from lbdemo.demo.pipeline import (
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import Layout
 from lbdemo.deploy.target import Target, TargetDeployment, TargetReplica
-from lbdemo.errors import StateError, UsageError
+from lbdemo.errors import ProcessError, StateError, UsageError
 from lbdemo.loadrun import LoadPlan, LocustRun, find_locustfile, run_process
 from lbdemo.process.ports import free_port
 from lbdemo.report import headline
@@ -210,6 +211,14 @@ async def _stopped_by_signals(work: Coroutine[Any, Any, T]) -> T:
     return await work
 
 
+def _check_free(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise UsageError(f"--web-port {port}: the port is taken on 127.0.0.1") from None
+
+
 def _layout(storage: str) -> Layout:
     try:
         return Layout.named(storage)
@@ -248,6 +257,7 @@ async def _web(
 ) -> int:
     """Locust's web UI on 127.0.0.1 with the workload; its progress lines fed to the page."""
     port = args.web_port or free_port()
+    _check_free(port)  # Locust would only say so in a traceback, after its start
     out = args.out.resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -291,10 +301,13 @@ async def _web(
             say(line)
 
     try:
-        await run_process(argv, deadline_s=WEB_DEADLINE_S, on_line=on_line)
+        result = await run_process(argv, deadline_s=WEB_DEADLINE_S, on_line=on_line)
     except asyncio.CancelledError:
-        pass
+        return 0  # Ctrl-C: how the web UI is meant to end
     finally:
         if feed is not None:
             await feed.end(None)
-    return 0
+    # Locust ended by itself: a taken port, say; its last line says why
+    said = [line.strip() for line in result.tail if "Error" in line]
+    reason = said[-1] if said else f"exit status {result.exit_code}"
+    raise ProcessError(f"Locust's web UI stopped: {reason}")

@@ -282,16 +282,16 @@ def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashbo
         return None
     if not 0 <= args.dashboard_port <= 65535:
         raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
+    interval = args.dashboard_interval
+    if not 0.1 <= interval <= 10:
+        raise UsageError(
+            f"--dashboard-interval must be between 0.1 and 10 seconds, got {interval:g}"
+        )
     if not _is_loopback(args.dashboard_host):
         print(
             f"lbdemo: warning: the dashboard listens on {args.dashboard_host}: anyone who can "
             "reach this machine can try its page and API (the token in its link guards them)",
             file=sys.stderr,
-        )
-    interval = args.dashboard_interval
-    if not 0.1 <= interval <= 10:
-        raise UsageError(
-            f"--dashboard-interval must be between 0.1 and 10 seconds, got {interval:g}"
         )
     if root is None:
         return Dashboard(args.dashboard_host, args.dashboard_port, interval_s=interval)
@@ -546,7 +546,8 @@ def _wait_until_up(
             process.wait()
             raise StateError("stopped during start-up (by `lbdemo down`); nothing is running")
         description = _read_description(stack_file)
-        shown = running(state_root(args)) if args.dashboard else None
+        # STATE/run/stack.json: the state root is two levels up
+        shown = running(stack_file.parent.parent) if args.dashboard else None
         if (
             description is not None
             and description.get("pid") == process.pid
