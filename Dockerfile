@@ -28,6 +28,15 @@ print("\n".join(p["build-system"]["requires"] + p["project"]["dependencies"]))' 
     /opt/lbdemo/bin/pip install --no-cache-dir --disable-pip-version-check --quiet $source \
         -r /src/requirements.txt
 
+# The project itself as a wheel, built the way any install builds it (not editable): the Locust
+# workload and the pages' assets reach the image as the wheel's package data, as on a user's
+# machine. A stage of its own, so the build tools' output never reaches the final image.
+FROM deps AS wheel
+COPY pyproject.toml README.md /src/lbdemo/
+COPY lbdemo /src/lbdemo/lbdemo
+RUN /opt/lbdemo/bin/pip wheel --no-cache-dir --disable-pip-version-check --quiet \
+        --no-index --no-deps --no-build-isolation --wheel-dir /dist /src/lbdemo
+
 FROM ${BASE}
 ENV PATH=/opt/lbdemo/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -42,14 +51,11 @@ RUN groupadd --gid 10001 lbdemo \
     && chown lbdemo:lbdemo /var/lib/lbdemo /var/lib/lbdemo/pgdata /etc/catalog /var/log/catalog \
     && chmod 0700 /var/lib/lbdemo/pgdata
 COPY --from=deps /opt/lbdemo /opt/lbdemo
-# An editable install, as in a checkout: the Locust workload (loadtests/) is found beside the
-# package, so `lbdemo demo` runs from the image too.
-COPY pyproject.toml README.md /usr/src/lbdemo/
-COPY loadtests /usr/src/lbdemo/loadtests
-COPY lbdemo /usr/src/lbdemo/lbdemo
-RUN pip install --no-cache-dir --disable-pip-version-check --quiet \
-        --no-index --no-deps --no-build-isolation -e /usr/src/lbdemo \
-    && python -m compileall -q /usr/src/lbdemo
+# pip compiles the package's bytecode as it installs the wheel.
+COPY --from=wheel /dist /tmp/dist
+RUN pip install --no-cache-dir --disable-pip-version-check --quiet --no-index --no-deps \
+        /tmp/dist/lbdemo-*.whl \
+    && rm -rf /tmp/dist
 USER lbdemo
 WORKDIR /var/lib/lbdemo
 EXPOSE 8000 5432

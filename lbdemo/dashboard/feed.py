@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
-from lbdemo.dashboard.counts import PROGRESS_MARK
 from lbdemo.dashboard.runs import checked_figures
+from lbdemo.load.lines import PROGRESS_MARK
 
 FEED_TIMEOUT_S = 2.0
 

@@ -35,7 +35,7 @@ from lbdemo.demo.upgrade import failed_requests
 from lbdemo.faults.balancer_metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, SETTLE_TIMEOUT_S, Injected, Nemesis
 from lbdemo.history import History, Op
-from lbdemo.loadrun import LocustRun
+from lbdemo.load.run import LocustRun
 from lbdemo.report.stats import percentile
 
 DEFAULT_DURATION_S = 40.0  # warm-up + 5 faults x (hold + recovery) + a tail, per layout

@@ -41,8 +41,9 @@ from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
 from lbdemo.history import History, read_history
-from lbdemo.loaddist import MAX_WORKERS, check_workers
-from lbdemo.loadrun import MAX_THINK_MS, LocustRun, live_history_files, run_locust
+from lbdemo.load.distributed import MAX_WORKERS, check_workers
+from lbdemo.load.lines import elapsed_s, progress_fields
+from lbdemo.load.run import MAX_THINK_MS, LocustRun, live_history_files, run_locust
 from lbdemo.report import build_report, render_markdown
 from lbdemo.report.html import render_report_html
 from lbdemo.report.provenance import run_provenance
@@ -464,11 +465,11 @@ def _relative(period: dict[str, Any], history: History) -> dict[str, Any]:
 
 
 def _locust_progress(line: str, duration_s: float, progress: Progress) -> None:
-    if not line.startswith("progress:"):
+    fields = progress_fields(line)
+    if fields is None:
         return
-    fields = dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
     try:
-        left = max(0.0, duration_s - float(fields.get("elapsed", "0").rstrip("s")))
+        left = max(0.0, duration_s - (elapsed_s(fields) if "elapsed" in fields else 0.0))
         remaining = f"{left:4.0f} s left"
     except ValueError:
         remaining = ""

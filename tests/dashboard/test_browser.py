@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from lbdemo.dashboard import Dashboard
-from lbdemo.loadrun import DEFAULT_KEY_PREFIX, run_locust
+from lbdemo.load.run import DEFAULT_KEY_PREFIX, run_locust
 from tests.browser.chromium import chromium, console_errors, unavailable
 from tests.utils import THINK_MS, running_stack
 

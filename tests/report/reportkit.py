@@ -88,7 +88,7 @@ def scenario_run(label: str, layout: str, **settings: Any) -> dict[str, Any]:
             "locust_html": f"{label}-locust.html",
             "html": f"{label}.html",
         },
-        **run_provenance(["demo"], postgresql="16.2"),
+        **run_provenance(["demo"], postgresql="18.6"),
     }
 
 

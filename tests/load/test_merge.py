@@ -10,8 +10,8 @@ import pytest
 
 from lbdemo.errors import UsageError
 from lbdemo.history import OK, HistoryWriter, read_history, worker_history_path
-from lbdemo.loaddist import ProgressCombiner, check_workers, parse_worker_summary
-from lbdemo.loadmerge import WorkerPart, merge_worker_histories
+from lbdemo.load.distributed import ProgressCombiner, check_workers, parse_worker_summary
+from lbdemo.load.merge import WorkerPart, merge_worker_histories
 from tests.utils import assert_demo_refused
 
 

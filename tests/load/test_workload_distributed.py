@@ -14,8 +14,8 @@ import pytest
 
 from lbdemo.errors import ProcessError
 from lbdemo.history import read_history, worker_history_path
-from lbdemo.loadrun import LocustRun, run_locust
-from tests.loadtests.products_fake import FakeProducts
+from lbdemo.load.run import LocustRun, run_locust
+from tests.load.products_fake import FakeProducts
 from tests.utils import eventually
 
 

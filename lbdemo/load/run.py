@@ -1,4 +1,4 @@
-"""Run the Locust workload (``loadtests/consistency.py``) in its own process and read its results.
+"""Run the Locust workload (``lbdemo/load/locustfile.py``) in its own process; read its results.
 
 Locust monkey-patches the interpreter with gevent, so it never runs inside lbdemo's asyncio
 processes: :func:`run_locust` starts ``python -m locust`` as a child, streams its output lines to
@@ -11,9 +11,9 @@ reports on purpose; that is a finished run with findings, not a crash. A crash i
 status of 2 or more (or death by a signal), or a run that left no history.
 
 With ``workers`` (``lbdemo demo --workers N``) the same run uses Locust's distributed mode: one
-master and N workers on 127.0.0.1 (:mod:`lbdemo.loaddist`), every one of them stopped here
+master and N workers on 127.0.0.1 (:mod:`lbdemo.load.distributed`), every one of them stopped here
 whatever happens, and the workers' parts of the history merged into the one history file
-(:mod:`lbdemo.loadmerge`); a worker that died or left an incomplete part is a crash.
+(:mod:`lbdemo.load.merge`); a worker that died or left an incomplete part is a crash.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import json
 import math
 import os
 import re
@@ -32,10 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lbdemo
 from lbdemo.errors import ProcessError, UsageError
 from lbdemo.history import worker_history_path
-from lbdemo.loaddist import (
+from lbdemo.load.distributed import (
     EXPECT_WORKERS_WAIT_S,
     ProgressCombiner,
     WorkerSummary,
@@ -44,15 +42,16 @@ from lbdemo.loaddist import (
     parse_worker_summary,
     worker_command,
 )
-from lbdemo.loadmerge import WorkerPart, merge_worker_histories
+from lbdemo.load.lines import SUMMARY_MARK, summary_data
+from lbdemo.load.merge import WorkerPart, merge_worker_histories
 from lbdemo.process.ports import free_port
 
-LOCUSTFILE_NAME = "consistency.py"
+# Beside this module, in the package: an installed lbdemo carries its workload.
+LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 DEFAULT_KEY_PREFIX = "p"
 # Product ids are [A-Za-z0-9_-]{1,64}; leave room for the key number.
 KEY_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,48}")
 STALE_READ_MARK = "stale read"
-SUMMARY_MARK = "summary: "  # the workload's final line, see loadtests/consistency.py
 # Locust needs a moment to import gevent and spawn users, and a moment to write its reports.
 DEFAULT_GRACE_S = 20.0
 # How long a terminated Locust may take to flush its history and reports before it is killed.
@@ -126,14 +125,14 @@ class LocustRun:
 
 
 def find_locustfile() -> Path:
-    """The workload file: ``loadtests/`` of the source tree the (editable) package lives in."""
-    path = Path(lbdemo.__file__).resolve().parent.parent / "loadtests" / LOCUSTFILE_NAME
-    if not path.is_file():
+    """The workload file inside the installed package; a commands calls this before it starts
+    anything, so a broken install is named before a stack runs."""
+    if not LOCUSTFILE.is_file():
         raise ProcessError(
-            f"cannot find the Locust workload at {path}; run lbdemo from its source tree "
-            "(pip install -e .)"
+            f"the Locust workload {LOCUSTFILE} is missing from the installed package; "
+            "reinstall lbdemo"
         )
-    return path
+    return LOCUSTFILE
 
 
 @dataclass(frozen=True)
@@ -425,10 +424,10 @@ def parse_summary(line: str | None, *, master: bool = False) -> LocustStats | No
     A distributed run's master (``master``) reports requests only: its stale reads and
     history are the workers' (0 and None here).
     """
-    if line is None or not line.startswith(SUMMARY_MARK):
+    data = summary_data(line)
+    if data is None:
         return None
     try:
-        data = json.loads(line[len(SUMMARY_MARK) :])
         if master != (data.get("role") == "master"):
             return None
         return LocustStats(

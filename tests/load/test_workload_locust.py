@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from lbdemo.history import History, Op, read_history
-from lbdemo.loadrun import LocustRun, find_locustfile, run_locust, run_process
-from tests.loadtests.products_fake import DROP, FakeProducts
+from lbdemo.load.run import LocustRun, find_locustfile, run_locust, run_process
+from tests.load.products_fake import DROP, FakeProducts
 from tests.utils import refused_port
 
 OP_FIELDS = {
