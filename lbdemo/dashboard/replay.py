@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.errors import UsageError
+from lbdemo.load.lines import progress_line
 
 MIN_SPEED, MAX_SPEED = 0.1, 1000.0
 
@@ -141,8 +142,13 @@ class Replay:
         while self._next < len(rec.t_end_s) and rec.t_end_s[self._next] <= now:
             i = self._next
             self._on_line(
-                f"progress: elapsed={rec.t_end_s[i]:.3f}s ops={rec.ops[i]} "
-                f"stale_reads={rec.stale_reads[i]}"
+                progress_line(
+                    {
+                        "elapsed": f"{rec.t_end_s[i]:.3f}s",
+                        "ops": str(rec.ops[i]),
+                        "stale_reads": str(rec.stale_reads[i]),
+                    }
+                )
             )
             self._next += 1
         self._say_periods(now)
