@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import fcntl
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -188,6 +189,12 @@ def color_wanted(stream: object) -> bool:
     """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def terminal_columns() -> int:
+    """The terminal's width (``$COLUMNS`` first); 80 where there is no terminal, as on a stage
+    the projector's font leaves about that many."""
+    return shutil.get_terminal_size(fallback=(80, 24)).columns
 
 
 # ``--runtime docker`` runs this image as it is instead of building the project's own (one built

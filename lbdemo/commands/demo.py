@@ -17,7 +17,7 @@ from lbdemo.commands.up import (
     dashboard_line,
     volume_for,
 )
-from lbdemo.config import add_state_argument, color_wanted, state_root
+from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
 from lbdemo.demo.pets import run_pets_lesson
 from lbdemo.demo.pipeline import (
@@ -231,7 +231,8 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario == "pets":
         return run_pets(args)
     plan = plan_from(args)
-    dashboard = dashboard_from(args)  # its options checked too before anything starts
+    # its options checked too before anything starts; the state root's address, as up's
+    dashboard = dashboard_from(args, state_root(args))
     # What the run needs from the installed package, found before a stack starts.
     find_locustfile()
     if plan.target is None and args.runtime == "local":
@@ -241,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         print(printable(outcome.table))
     elif outcome.reports:
         # What matters first, readable from the back of the room; the whole table is in the file.
-        print(headline(outcome.reports, color=color_wanted(sys.stdout)))
+        print(headline(outcome.reports, color=color_wanted(sys.stdout), width=terminal_columns()))
     warning = settings_warning(outcome.reports)
     if warning:
         print(f"lbdemo: warning: {printable(warning)}", file=sys.stderr)

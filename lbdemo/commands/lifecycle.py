@@ -143,10 +143,12 @@ def _upgrade(args: argparse.Namespace) -> int:
     except (Refused, Unreachable) as exc:
         print(exc, file=sys.stderr)
         return 1
+    # One short line per replica (under 80 columns, for a projector): the image is the one the
+    # first line names.
     for step in replaced:
         print(
-            f"  {step['old']} ({step['old_id'][:12]}, {step['old_image']}) -> "
-            f"{step['new']} ({step['new_id'][:12]}, {step['new_image']})"
+            f"  {step['old']} ({step['old_id'][:12]}, {step['old_image'].rsplit(':', 1)[-1]}) -> "
+            f"{step['new']} ({step['new_id'][:12]}, {step['new_image'].rsplit(':', 1)[-1]})"
         )
     print(f"{len(replaced)} replica(s) now run {args.image}")
     return 0

@@ -27,7 +27,16 @@ from lbdemo.config import (
     store_dsn_from_env,
     take_stack_lock_fd,
 )
+from lbdemo.containers.errors import VolumeInUseError
+from lbdemo.containers.volumes import VolumeStore
 from lbdemo.dashboard import Dashboard
+from lbdemo.dashboard.address import (
+    announce,
+    dashboard_dir,
+    remembered,
+    running,
+    withdraw,
+)
 from lbdemo.deploy.config import LOOPBACK, StackConfig
 from lbdemo.deploy.events import Event, describe_event
 from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
@@ -122,6 +131,13 @@ def register(subparsers: Any) -> None:
     down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
     add_state_argument(down)
     add_runtime_arguments(down)  # accepted as elsewhere: down stops whatever runtime runs it
+    down.add_argument(
+        "-v",
+        "--volumes",
+        action="store_true",
+        help=f"also remove the shared layout's named volume {DEFAULT_VOLUME} (its rows), "
+        "for a fresh start",
+    )
     down.set_defaults(func=run_down)
 
 
@@ -215,14 +231,12 @@ def run_up(args: argparse.Namespace) -> int:
         raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
     if config.runtime == "local" and config.layout.dsn is None:
         postgres_bin_dir()  # a broken install is named before anything starts
+    dashboard = dashboard_from(args, config.state_root)
     if args.detach:
-        if args.dashboard:
-            raise UsageError(
-                "--dashboard needs `up` in the foreground: its link carries a token, "
-                "which must not be written to up.log"
-            )
+        # the background `up` never prints the link (up.log must not hold the token): this
+        # process prints it, read from the 600 file the dashboard announces itself in
         return _detach(args, config)
-    return asyncio.run(_foreground(config, args.json, dashboard_from(args)))
+    return asyncio.run(_foreground(config, args.json, dashboard, quiet_link=args.no_link))
 
 
 # -- the live dashboard (lbdemo/dashboard/) ---------------------------------------------------
@@ -247,22 +261,56 @@ def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="the address the dashboard binds (default 127.0.0.1)",
     )
+    parser.add_argument(
+        "--new-dashboard-address",
+        action="store_true",
+        help="a new port and token for the dashboard (by default a state root keeps its "
+        "dashboard's port and token across runs, so an open tab reconnects)",
+    )
+    parser.add_argument(
+        "--dashboard-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between two snapshots of the stack (default 1; 0.1 to 10)",
+    )
+    # the background `up` of `up -d`: its parent prints the link, never up.log
+    parser.add_argument("--no-link", action="store_true", help=argparse.SUPPRESS)
 
 
-def dashboard_from(args: argparse.Namespace) -> Dashboard | None:
-    """The dashboard asked for, not started yet (None without --dashboard); options checked."""
+def dashboard_from(args: argparse.Namespace, root: Path | None = None) -> Dashboard | None:
+    """The dashboard asked for, not started yet (None without --dashboard); options checked.
+
+    With ``root``, the state root's remembered port and token are reused unless
+    ``--new-dashboard-address`` or ``--dashboard-port`` say otherwise."""
     if not args.dashboard:
         return None
-
     if not 0 <= args.dashboard_port <= 65535:
         raise UsageError(f"--dashboard-port must be between 0 and 65535, got {args.dashboard_port}")
+    interval = args.dashboard_interval
+    if not 0.1 <= interval <= 10:
+        raise UsageError(
+            f"--dashboard-interval must be between 0.1 and 10 seconds, got {interval:g}"
+        )
     if not _is_loopback(args.dashboard_host):
         print(
             f"lbdemo: warning: the dashboard listens on {args.dashboard_host}: anyone who can "
             "reach this machine can try its page and API (the token in its link guards them)",
             file=sys.stderr,
         )
-    return Dashboard(args.dashboard_host, args.dashboard_port)
+    if root is None:
+        return Dashboard(args.dashboard_host, args.dashboard_port, interval_s=interval)
+    known = None if args.new_dashboard_address else remembered(root)
+    port = args.dashboard_port or (known[0] if known else 0)
+    dashboard = Dashboard(
+        args.dashboard_host,
+        port,
+        token=known[1] if known else None,
+        interval_s=interval,
+        state_dir=dashboard_dir(root),
+    )
+    dashboard.port_may_change = not args.dashboard_port
+    return dashboard
 
 
 def _is_loopback(host: str) -> bool:
@@ -283,7 +331,11 @@ def dashboard_line(dashboard: Dashboard) -> str:
 
 
 async def _foreground(
-    config: StackConfig, as_json: bool, dashboard: Dashboard | None = None
+    config: StackConfig,
+    as_json: bool,
+    dashboard: Dashboard | None = None,
+    *,
+    quiet_link: bool = False,
 ) -> int:
     main = asyncio.current_task()
     assert main is not None
@@ -314,9 +366,11 @@ async def _foreground(
         local = stack.local_stack
         if dashboard is not None and local is not None:  # refused with docker before the start
             await dashboard.start()
+            assert dashboard.url is not None
+            announce(config.state_root, dashboard.url, dashboard.token)
             await dashboard.watch(local)
         description = stack.describe()
-        link = dashboard_line(dashboard) if dashboard is not None else None
+        link = dashboard_line(dashboard) if dashboard is not None and not quiet_link else None
         if as_json:
             print(json.dumps(description, indent=2), flush=True)
             if link is not None:  # beside the JSON, not in it: stdout stays one JSON document
@@ -333,20 +387,25 @@ async def _foreground(
     finally:
         if dashboard is not None:
             await dashboard.stop()
+            withdraw(config.state_root)
         await stack.stop()
         if wrote_pid:
             supervisor_file.unlink(missing_ok=True)
 
 
+TERMINAL_COLUMNS = 80  # a terminal at projector font size: the talk shows this output
+
+
 def render(description: dict[str, Any], dashboard: str | None = None) -> str:
-    """The human summary of a running stack, in lines of at most 100 columns where paths allow
+    """The human summary of a running stack, in lines of at most 80 columns where paths allow
     (``dashboard``: the dashboard's line, shown after the replicas; never part of stack.json)."""
     layout = description["layout"]
     balancer = description["balancer"]
-    lines = [
-        f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage: "
-        f"{layout['summary']}"
-    ]
+    head = f"lbdemo: {len(description['replicas'])} replicas, {layout['storage']} storage"
+    if len(f"{head}: {layout['summary']}") <= TERMINAL_COLUMNS:
+        lines = [f"{head}: {layout['summary']}"]
+    else:
+        lines = [f"{head}:", f"  {layout['summary']}"]
     if layout.get("container"):
         lines.append(f"  {layout['container']:<11} pid {layout['pid']}, data {layout['data']}")
     lines += [
@@ -356,15 +415,15 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
     ]
     for replica in description["replicas"]:
         lines.append(
-            f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]}  "
-            f"{replica['image']}  pid {replica['pid']}"
+            f"  {replica['name']:<11} {replica['url']}  {replica['id'][:12]} "
+            f"{replica['image']} pid {replica['pid']}"
         )
     if dashboard is not None:
         lines.append(dashboard)
     lines += [
         f"all healthy in {description['started_in_s']:.2f} s. Try:",
-        f'  curl -X PUT -d \'{{"price": 1200, "write_id": "w1"}}\' '
-        f"{balancer['url']}/products/apple",
+        '  curl -X PUT -d \'{"price": 1200, "write_id": "w1"}\' \\',
+        f"       {balancer['url']}/products/apple",
     ]
     if layout.get("runtime") == "docker":
         # the engine's own tools work on these containers; lbdemo's verbs with --runtime docker
@@ -425,6 +484,12 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         config.project,
         *(["--adopt-volume"] if config.adopt_volume else []),
     ]
+    if args.dashboard:
+        argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
+        argv += ["--dashboard-port", str(args.dashboard_port)]
+        argv += ["--dashboard-interval", f"{args.dashboard_interval:g}"]
+        if args.new_dashboard_address:
+            argv.append("--new-dashboard-address")
     env = dict(os.environ)
     if config.layout.dsn:
         env[STORE_DSN_ENV] = config.layout.dsn  # not on a command line, where anyone can read it
@@ -486,12 +551,21 @@ def _wait_until_up(
             process.wait()
             raise StateError("stopped during start-up (by `lbdemo down`); nothing is running")
         description = _read_description(stack_file)
-        if description is not None and description.get("pid") == process.pid:
+        # STATE/run/stack.json: the state root is two levels up
+        shown = running(stack_file.parent.parent) if args.dashboard else None
+        if (
+            description is not None
+            and description.get("pid") == process.pid
+            and (not args.dashboard or (shown is not None and shown["pid"] == process.pid))
+        ):
+            link = f"  {'dashboard':<11} {shown['url']}/#token={shown['token']}" if shown else None
             if args.json:
                 print(json.dumps(description, indent=2))
+                if link is not None:
+                    print(link, file=sys.stderr)
             else:
                 print(
-                    render(description).replace(
+                    render(description, dashboard=link).replace(
                         "Press Ctrl-C to stop.",
                         "Running in the background: `lbdemo down` stops it.",
                     )
@@ -516,7 +590,8 @@ def _read_description(path: Path) -> dict[str, Any] | None:
 
 def run_down(args: argparse.Namespace) -> int:
     """Stop the stack: whoever holds the state root's stack lock (an `up` from its first
-    instant, also while it starts) and the supervisor; wait until the lock is free."""
+    instant, also while it starts) and the supervisor; wait until the lock is free. With
+    ``-v``, the shared volume goes too."""
     resolve_runtime(args)  # a --project without a Docker runtime is refused, as elsewhere
     run_dir = state_root(args) / "run"
     supervisor_file, lock = run_dir / "supervisor.pid", run_dir / "stack.lock"
@@ -527,7 +602,7 @@ def run_down(args: argparse.Namespace) -> int:
 
     if not holders() and not StackLock.held(lock):
         print(f"lbdemo: no stack is running on {state_root(args)}", file=sys.stderr)
-        return 0
+        return _remove_volume(args) if getattr(args, "volumes", False) else 0
     signalled: set[int] = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -544,6 +619,22 @@ def run_down(args: argparse.Namespace) -> int:
             if pid_alive(pid):
                 signal_pid(pid, signal.SIGKILL)  # its children follow through PR_SET_PDEATHSIG
     print("lbdemo: stopped")
+    return _remove_volume(args) if getattr(args, "volumes", False) else 0
+
+
+def _remove_volume(args: argparse.Namespace) -> int:
+    """``down -v``: the shared volume goes too (as ``docker compose down -v``), so the next
+    rehearsal starts without the rows of this one. A container still mounting it (``second``,
+    refused but Created) keeps it, and is named."""
+    volumes = VolumeStore(state_root(args))
+    if not volumes.exists(DEFAULT_VOLUME):
+        return 0
+    try:
+        volumes.remove(DEFAULT_VOLUME)
+    except VolumeInUseError as exc:
+        print(f"Error response from daemon: {exc} (`lbdemo rm` it first)", file=sys.stderr)
+        return 1
+    print(f"lbdemo: removed volume {DEFAULT_VOLUME}")
     return 0
 
 

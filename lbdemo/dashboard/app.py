@@ -31,7 +31,14 @@ STATIC_FILES = {
     "/dashboard.css": ("dashboard.css", "text/css"),
     "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
-PUBLIC = frozenset(STATIC_FILES)
+# The report's vendored charting library (uPlot, MIT): served from there, so that the page, like
+# the reports, needs no network and there is one copy of it in the package.
+REPORT_ASSETS = {
+    "/uPlot.iife.min.js": ("uPlot.iife.min.js", "text/javascript"),
+    "/uPlot.min.css": ("uPlot.min.css", "text/css"),
+}
+PUBLIC = frozenset(STATIC_FILES) | frozenset(REPORT_ASSETS)
+REPORTS = "/reports/"
 # The page is ours alone: no framing by other sites, no script from anywhere else.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -48,7 +55,8 @@ def _error(status: int, message: str) -> web.Response:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token for everything but the page; errors as JSON, never a traceback or an HTML page."""
-    if request.path not in PUBLIC:
+    # A report's link is its own permission (a random id): a plain link sends no header.
+    if request.path not in PUBLIC and not request.path.startswith(REPORTS):
         expected = f"Bearer {request.app[DASHBOARD].token}".encode()
         # Not UTF-8 (kept as surrogates by aiohttp): compared as the bytes sent, never a 500.
         given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
@@ -67,8 +75,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def static_file(request: web.Request) -> web.Response:
-    name, content_type = STATIC_FILES[request.path]
-    body = resources.files("lbdemo.dashboard").joinpath("static", name).read_bytes()
+    if request.path in REPORT_ASSETS:
+        name, content_type = REPORT_ASSETS[request.path]
+        body = resources.files("lbdemo.report").joinpath("assets", name).read_bytes()
+    else:
+        name, content_type = STATIC_FILES[request.path]
+        body = resources.files("lbdemo.dashboard").joinpath("static", name).read_bytes()
     return web.Response(
         body=body, content_type=content_type, charset="utf-8", headers=SECURITY_HEADERS
     )
@@ -91,6 +103,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         while not dashboard.closing:
             message = await subscriber.get(HEARTBEAT_S)
             await response.write(message.encode() if message else b": still here\n\n")
+        # closing: the stack's last snapshot (no stack) and log lines, so a tab says it stopped
+        for message in subscriber.drain():
+            await response.write(message.encode())
     except ConnectionResetError:
         pass  # the page went away
     finally:
@@ -129,10 +144,55 @@ async def lookup(request: web.Request) -> web.Response:
     return web.json_response({"key": key, "rows": rows})
 
 
+async def feed_load(request: web.Request) -> web.Response:
+    """``lbdemo load`` telling the page about its run (docs/dashboard.md, ``POST /api/load``)."""
+    try:
+        message = await request.json()
+    except ValueError:
+        raise ActionError(400, "the body must be JSON") from None
+    if not isinstance(message, dict):
+        raise ActionError(400, "the body must be a JSON object")
+    try:
+        request.app[DASHBOARD].feed(message)
+    except ValueError as exc:
+        raise ActionError(400, str(exc)) from None
+    return web.json_response({"ok": True})
+
+
+async def watch_key(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    if not PRODUCT_ID.fullmatch(key):
+        raise ActionError(400, f"a product id must match {PRODUCT_ID.pattern}")
+    request.app[DASHBOARD].watch_key(key)
+    return web.json_response({"key": key})
+
+
+async def watch_hottest(request: web.Request) -> web.Response:
+    request.app[DASHBOARD].watch_key(None)
+    return web.json_response({"key": None})
+
+
+async def report(request: web.Request) -> web.Response:
+    path = request.app[DASHBOARD].reports.get(request.match_info["id"])
+    if path is None or path.name != request.match_info["name"]:
+        raise ActionError(404, "no such report")
+    try:
+        body = path.read_bytes()
+    except OSError:
+        raise ActionError(404, "the report is gone") from None
+    # The report's own inline charts need inline script and style; only from itself.
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": "default-src 'self' 'unsafe-inline' data:; "
+        "frame-ancestors 'none'",
+    }
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
+
+
 def create_dashboard_app(dashboard: Dashboard) -> web.Application:
     app = web.Application(middlewares=[guard])
     app[DASHBOARD] = dashboard
-    for path in STATIC_FILES:
+    for path in PUBLIC:
         app.router.add_get(path, static_file)
     app.router.add_get("/events", events)
     app.router.add_post("/api/replicas/{name}/kill", kill)
@@ -140,4 +200,8 @@ def create_dashboard_app(dashboard: Dashboard) -> web.Application:
     app.router.add_post("/api/replicas", add)
     app.router.add_post("/api/upgrade", upgrade)
     app.router.add_get("/api/lookup/{key}", lookup)
+    app.router.add_post("/api/load", feed_load)
+    app.router.add_put("/api/key/{key}", watch_key)
+    app.router.add_delete("/api/key", watch_hottest)
+    app.router.add_get(REPORTS + "{id}/{name}", report)
     return app

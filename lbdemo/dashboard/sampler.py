@@ -18,7 +18,10 @@ from aiohttp import ClientError, ClientSession, ClientTimeout
 from prometheus_client.parser import text_string_to_metric_families
 
 from lbdemo.checker import Audit
-from lbdemo.dashboard.counts import LoadCounts
+from lbdemo.dashboard.actions import UPGRADE_IMAGE
+from lbdemo.dashboard.deaths import DeadCards
+from lbdemo.dashboard.divergence import HotKeys, Listing, steady_divergence
+from lbdemo.replica.lookup import ask_one
 from lbdemo.runtime.stack import Stack
 
 PROBE_TIMEOUT_S = 0.8  # below the 1 s sampling period: a hung replica cannot stall the page
@@ -35,11 +38,13 @@ class _Previous:
 class Sampler:
     """Samples one stack; keeps what the next sample needs to compute rates."""
 
-    def __init__(self, stack: Stack, load: LoadCounts) -> None:
+    def __init__(self, stack: Stack) -> None:
         self.stack = stack
-        self.load = load
+        self.watched_key: str | None = None  # None: the hottest key
         self._previous: _Previous | None = None
-        self._last_cards: dict[str, dict[str, Any]] = {}
+        self._last_cards: dict[str, dict[str, Any]] = {}  # container id -> its last card
+        self._deaths = DeadCards()
+        self._hot = HotKeys()
         admin_url = stack.admin_url or ""
         self._admin_url = admin_url.rstrip("/")
         self._admin_headers = {"Authorization": f"Bearer {stack.config.admin_token}"}
@@ -57,7 +62,7 @@ class Sampler:
         rates, total_rate = self._rates(now, by_replica, total)
         in_rotation = {r["name"]: r for r in rotation or []}
         cards = []
-        listings: dict[str, dict[str, str | None]] = {}
+        listings: dict[str, Listing] = {}
         for replica, (health, products) in zip(replicas, looked, strict=True):
             member = in_rotation.get(replica.name)
             if products is not None:
@@ -80,11 +85,18 @@ class Sampler:
                     else None,
                 }
             )
-        cards += self._dead_cards({c["name"] for c in cards})
-        self._last_cards = {c["name"]: c for c in cards}
-        audit = Audit(replicas=listings)  # the final audit's own definition of divergence
+        # The second round starts once the whole first one answered (divergence.py says why).
+        listed = [r for r in replicas if r.name in listings]
+        again = await asyncio.gather(*(self._products(r.url) for r in listed))
+        second = {r.name: p for r, p in zip(listed, again, strict=True) if p is not None}
+        divergent, compared = steady_divergence(listings, second)
+        self._hot.observe(listings)
+        self._deaths.update(list(self.stack.runtime.events), self._last_cards)
+        self._last_cards = {r.id: c for r, c in zip(replicas, cards, strict=True)}
+        cards += self._deaths.cards({r.id for r in replicas})
         layout = self.stack.layout
         stack = {"storage": layout.storage, "summary": layout.summary, "balancer": self.stack.url}
+        images = {r.image for r in replicas}
         return {
             "time": time.time(),
             "stack": stack,
@@ -94,42 +106,31 @@ class Sampler:
             "counts": {
                 "requests": int(total) if metrics is not None else None,
                 "rps": round(total_rate, 1),
-                "divergent_keys": len(audit.divergent_keys()),
-                "keys": len(audit.keys()),
+                "divergent_keys": len(divergent),
+                "keys_compared": compared,
+                "keys": len(Audit(replicas=listings).keys()),
                 "replicas_listed": len(listings),
-                "load": self.load.describe(),
             },
+            "key": await self._key_view(replicas),
+            "upgrade": {"image": UPGRADE_IMAGE, "already": images == {UPGRADE_IMAGE}},
         }
 
-    def _dead_cards(self, running: set[str]) -> list[dict[str, Any]]:
-        """A replica that died stays on the page, dead, until its replacement runs: the moment
-        the audience should see. One removed or upgraded away just goes."""
-        last: dict[str, dict[str, Any]] = {}  # name -> its latest event
-        deaths: dict[str, dict[str, Any]] = {}  # name -> its latest "die"
-        for event in self.stack.runtime.events:
-            name = event.get("name")
-            if name is not None:
-                last[name] = event
-                if event.get("event") == "die":
-                    deaths[name] = event
-        dead = []
-        for name, card in self._last_cards.items():
-            if name in running or name not in deaths:
-                continue
-            if last[name].get("event") not in ("die", "leave"):
-                continue  # since its death: replaced, removed or upgraded away
-            dead.append(
-                {
-                    **card,
-                    "health": f"died, exit status {deaths[name].get('exit_code')}",
-                    "rotation": "out",
-                    "rps": 0.0,
-                    "in_flight": 0,
-                    "rows": None,
-                    "dead": True,
-                }
-            )
-        return dead
+    async def _key_view(self, replicas: list[Any]) -> dict[str, Any]:
+        """One key on every replica, as ``lbdemo get KEY --each-replica`` shows it."""
+        key = self.watched_key or self._hot.hottest()
+        chosen = "asked" if self.watched_key else "hottest"
+        if key is None:
+            return {"key": None, "chosen": chosen, "replicas": [], "agree": None}
+        rows = await asyncio.gather(
+            *(ask_one(self._http, r.name, r.id[:12], r.url, key) for r in replicas)
+        )
+        answered = {(r["price"], r["write_id"]) for r in rows if r["status"] in (200, 404)}
+        return {
+            "key": key,
+            "chosen": chosen,
+            "replicas": list(rows),
+            "agree": len(answered) == 1 if answered else None,
+        }
 
     def _rates(
         self, now: float, by_replica: dict[str, float], total: float
@@ -149,14 +150,17 @@ class Sampler:
         health = await self._health(url)
         if health != "healthy":
             return health, None
+        return health, await self._products(url)
+
+    async def _products(self, url: str) -> Listing | None:
         try:
             async with self._http.get(f"{url}/products") as response:
                 if response.status != 200:
-                    return health, None
+                    return None
                 body = await response.json()
-            return health, dict(body["products"])
+            return dict(body["products"])
         except (ClientError, TimeoutError, ValueError, KeyError, TypeError):
-            return health, None
+            return None
 
     async def _health(self, url: str) -> str:
         try:

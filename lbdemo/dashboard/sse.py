@@ -55,6 +55,11 @@ class Subscriber:
                 return None
         return self._pending.popleft()
 
+    def drain(self) -> list[Message]:
+        """What is pending, without waiting (the last words before the server closes)."""
+        pending, self._pending = list(self._pending), deque()
+        return pending
+
 
 class Broadcaster:
     """The latest snapshot and the recent log, and every subscriber's queue."""

@@ -60,6 +60,7 @@ class LiveView(Protocol):
     async def watch(self, stack: Stack) -> None: ...
     async def forget(self) -> None: ...
     def locust_line(self, line: str) -> None: ...
+    def checked(self, report: dict[str, Any], html: Path) -> None: ...
 
 
 # Set by ``lbdemo demo --dashboard`` around the whole demo: every run's stack is shown in turn
@@ -150,6 +151,7 @@ class RunSpec:
     out_dir: Path
     argv: Sequence[str] = ()  # the command line that asked for it, for the report
     target: Target | None = None  # a running deployment to load instead of starting a stack
+    deployment: Deployment | None = None  # one the caller opened (lbdemo load's running stack)
 
 
 @dataclass
@@ -208,7 +210,7 @@ class RunOutcome:
 async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) -> RunOutcome:
     """Start the stack, load it (while the scenario does its part), audit, stop, check, report."""
     history_file = _fresh_history_file(spec)
-    stack = open_deployment(spec.stack, spec.target)
+    stack = spec.deployment or open_deployment(spec.stack, spec.target)
     progress(_starting_line(spec, stack.runtime_name))
     await stack.start()
     started_at = datetime.now(UTC)

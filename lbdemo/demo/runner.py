@@ -12,7 +12,14 @@ from typing import Any
 
 from lbdemo.demo.datadir import REFUSED, render_refusal, run_refusal
 from lbdemo.demo.faults import FaultsScenario, faults_document, faults_table
-from lbdemo.demo.pipeline import LoadSettings, RunOutcome, RunSpec, Scenario, run_under_load
+from lbdemo.demo.pipeline import (
+    LIVE_VIEW,
+    LoadSettings,
+    RunOutcome,
+    RunSpec,
+    Scenario,
+    run_under_load,
+)
 from lbdemo.demo.upgrade import UpgradeScenario
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import Layout
@@ -89,6 +96,9 @@ async def run_demo(plan: DemoPlan, say: Progress) -> DemoOutcome:
             refusals.append(await run_refusal(spec, _tagged(say, tag)))
             continue
         runs.append(await run_under_load(spec, _scenario(plan.scenario), _tagged(say, tag)))
+        live = LIVE_VIEW.get()
+        if live is not None:  # the run's checked verdict and its report, on the dashboard
+            live.checked(runs[-1].report, spec.out_dir / f"{spec.label}.html")
     reports = [run.report for run in runs]
     if plan.scenario == "upgrade":
         name, title = "upgrade-compare.md", "A rolling upgrade under load"

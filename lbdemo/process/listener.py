@@ -150,6 +150,7 @@ class GuardedRequestHandler(RequestHandler):
         self._head_timer: asyncio.TimerHandle | None = None
         self._heads = 0  # complete heads when the timer was armed
         self._got_bytes = False  # since the timer was armed
+        self._draining = False  # answered 408: what still comes is dropped until we close
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
@@ -178,8 +179,8 @@ class GuardedRequestHandler(RequestHandler):
         self._linger = self._loop.call_later(REFUSED_LINGER, transport.abort)
 
     def data_received(self, data: bytes) -> None:
-        if self._refused is not None:
-            return  # the request of a refused client is not read
+        if self._refused is not None or self._draining:
+            return  # the request of a refused or timed-out client is not read
         heads = self._request_count
         super().data_received(data)
         if self._request_count != heads:
@@ -206,14 +207,36 @@ class GuardedRequestHandler(RequestHandler):
         transport = self.transport
         if transport is None or self._request_count != self._heads:
             return
-        if self._got_bytes:
-            message = f"request head not complete within {self._policy.head_timeout:g} s"
-            transport.write(error_answer(408, message, self._policy))
-        self.force_close()
+        if not self._got_bytes:
+            self.force_close()  # nothing came: nobody to answer
+            return
+        message = f"request head not complete within {self._policy.head_timeout:g} s"
+        transport.write(error_answer(408, message, self._policy))
+        # A slow client sends on after the deadline. Closing with its bytes unread would reset
+        # the connection, and a reset can destroy the 408 before the client reads it: linger
+        # instead, dropping what comes, until the client closes or REFUSED_LINGER ends.
+        if self._counts.lingering >= MAX_LINGERING:
+            self.force_close()
+            return
+        try:
+            transport.write_eof()
+        except (NotImplementedError, OSError, RuntimeError):
+            self.force_close()
+            return
+        self._counts.lingering += 1
+        self._draining = True
+        # Answered: the connection leaves its caps (the lingering count bounds it from now on),
+        # so a client that sent one slow head is not held to its share by it.
+        if self._peer is not None:
+            self._counts.release(self._peer)
+            self._peer = None
+        self._linger = self._loop.call_later(REFUSED_LINGER, self.force_close)
 
     def eof_received(self) -> None:
         if self._refused is not None:
             self._refused.close()
+        elif self._draining:
+            self.force_close()  # the client has read its 408 and closed: so do we
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._refused is not None:
@@ -226,6 +249,12 @@ class GuardedRequestHandler(RequestHandler):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if self._draining:
+            self._draining = False
+            if self._linger is not None:
+                self._linger.cancel()
+                self._linger = None
+            self._counts.lingering -= 1
         if self._peer is not None:
             self._counts.release(self._peer)
             self._peer = None

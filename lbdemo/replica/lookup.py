@@ -14,10 +14,10 @@ TIMEOUT_S = 5.0
 
 async def ask_every(targets: list[tuple[str, str, str]], key: str) -> list[dict[str, Any]]:
     async with ClientSession(timeout=ClientTimeout(total=TIMEOUT_S)) as http:
-        return list(await asyncio.gather(*(_ask(http, *t, key) for t in targets)))
+        return list(await asyncio.gather(*(ask_one(http, *t, key) for t in targets)))
 
 
-async def _ask(http: ClientSession, name: str, cid: str, url: str, key: str) -> dict[str, Any]:
+async def ask_one(http: ClientSession, name: str, cid: str, url: str, key: str) -> dict[str, Any]:
     row: dict[str, Any] = {
         "asked": name,
         "container_id": cid[:12],

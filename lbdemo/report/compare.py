@@ -12,6 +12,7 @@ Every figure goes through :mod:`lbdemo.report.figures`: one format for each unit
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -281,15 +282,29 @@ _HEADLINE = [  # (two-line heading, value, unit)
 ]
 
 
-def headline(reports: Sequence[Report], *, color: bool = False) -> str:
+def headline(reports: Sequence[Report], *, color: bool = False, width: int | None = None) -> str:
     """Per run: the verdict, stale-read rate, stale reads, read-your-writes violations,
-    divergent keys and lost writes, aligned under a two-line heading."""
+    divergent keys and lost writes, aligned under a two-line heading.
+
+    ``width``: the terminal's columns. Where one line per run would be wider (a projector's
+    terminal has about 80), each run's name goes on a line of its own above its figures."""
+    wide = _headline(reports, color, names_inline=True)
+    if width is None or max(len(_plain(line)) for line in wide.splitlines()) <= width:
+        return wide
+    return _headline(reports, color, names_inline=False)
+
+
+def _plain(line: str) -> str:
+    return re.sub(r"\033\[[0-9;]*m", "", line)
+
+
+def _headline(reports: Sequence[Report], color: bool, *, names_inline: bool) -> str:
     # Only the colours are this function's own escapes: the reports' words are made printable.
     names = [printable(n, one_line=True) for n in headings(reports)]
     verdicts = [printable(str(r.get("verdict", NOT_MEASURED)), one_line=True) for r in reports]
     columns = [[*head, *(figure(get(r), unit) for r in reports)] for head, get, unit in _HEADLINE]
     widths = [max(len(c) for c in col) for col in columns]
-    name_w = max(len(n) for n in [*names, "run"])
+    name_w = max(len(n) for n in [*names, "run"]) if names_inline else 0
     verdict_w = max(len(v) for v in [*verdicts, "verdict"])
 
     def line(name: str, verdict: str, cells: list[str], paint: str = "") -> str:
@@ -297,10 +312,14 @@ def headline(reports: Sequence[Report], *, color: bool = False) -> str:
         if paint:
             padded = f"{paint}{verdict}{RESET}" + " " * (verdict_w - len(verdict))
         numbers = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
-        return f"{name.ljust(name_w)}  {padded}  {numbers}".rstrip()
+        head = f"{name.ljust(name_w)}  " if names_inline else ""
+        return f"{head}{padded}  {numbers}".rstrip()
 
-    lines = [line("", "", [c[0] for c in columns]), line("run", "verdict", [c[1] for c in columns])]
+    first = "run" if names_inline else ""
+    lines = [line("", "", [c[0] for c in columns]), line(first, "verdict", [c[1] for c in columns])]
     for i, (name, verdict) in enumerate(zip(names, verdicts, strict=True)):
         paint = (GREEN if verdict == "consistent" else RED) if color else ""
+        if not names_inline:
+            lines.append(name)
         lines.append(line(name, verdict, [c[i + 2] for c in columns], paint))
     return "\n".join(lines)

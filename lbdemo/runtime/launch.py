@@ -123,11 +123,12 @@ class Launcher:
         except StoreError as exc:
             if holder is None:
                 raise
+            # Three short lines rather than PostgreSQL's log in one: a terminal of 80 columns at
+            # projector font size shows them whole (the talk's step 9:00 shows this refusal).
             raise StateError(
-                f"cannot start {container.name}: the data directory is in use by the PostgreSQL "
-                f"server of container {holder.name}; PostgreSQL says: {exc}. Several database "
-                "servers cannot share one data directory: run one server with its data on the "
-                "volume, and let the stateless replicas share that server"
+                f"cannot start {container.name}: its data directory is in use\n"
+                f"  PostgreSQL: {_fatal_line(str(exc))}\n"
+                f"  two servers cannot share one data directory ({holder.name}'s has it)"
             ) from None
         return server
 
@@ -259,3 +260,11 @@ def _replica_env(dsn: str, password: str | None, read_dsn: str | None = None) ->
     if password is not None:
         env[PASSWORD_ENV] = password
     return env
+
+
+def _fatal_line(message: str) -> str:
+    """PostgreSQL's own reason from the tail of its log (``... | ... FATAL:  lock file ...``)."""
+    for part in message.split(" | "):
+        if "FATAL:" in part:
+            return "FATAL: " + part.split("FATAL:", 1)[1].strip()
+    return message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,14 +94,14 @@ def test_key_selector_changes_the_per_key_chart(browser: Any, pages: Pages) -> N
     assert console_errors(browser) == []
 
 
-def test_hovering_an_anomaly_mark_shows_its_sentence(browser: Any, pages: Pages) -> None:
+def test_hovering_an_anomaly_mark_says_it_in_plain_words(browser: Any, pages: Pages) -> None:
     run = pages.runs["private"]
     open_page(browser, run.page)
     sentences = {a.explanation for a in run.result.anomalies()}
     canvas = browser.find_element(By.ID, "timeline")
     mark = browser.execute_script(
         "const t = LBDEMO.timeline; const i = t.visibleMarks()[0];"
-        "return Object.assign(t.markPoint(i), t.canvasSize())"
+        "return Object.assign(t.markPoint(i), t.canvasSize(), {plain: t.tipText(i)})"
     )
     # Selenium offsets from the element's centre.
     dx = round(mark["x"] - mark["width"] / 2)
@@ -109,7 +110,14 @@ def test_hovering_an_anomaly_mark_shows_its_sentence(browser: Any, pages: Pages)
     tip = browser.find_element(By.ID, "tl-tip")
     assert tip.is_displayed()
     shown = tip.text  # one WebDriver round trip, not one per sentence
-    assert any(s in shown for s in sentences), shown
+    # Plain words for a room: what was read, what was answered, what had been written; no
+    # write id or run tag (8 hex digits) in sight.
+    assert shown == mark["plain"] and re.search(r"[0-9a-f]{8}", shown) is None, shown
+    assert shown.startswith(("Stale read: ", "Read your own write failed: ", "Time went back"))
+    assert (
+        float(browser.execute_script("return getComputedStyle(arguments[0]).fontSize", tip)[:-2])
+        >= 16
+    )
     ActionChains(browser).click().perform()
     detail = browser.find_element(By.ID, "tl-detail")
     assert "anomaly" in (detail.get_attribute("class") or "")
@@ -175,3 +183,42 @@ def test_a_replicated_run_gets_a_lag_chart_with_one_line_per_standby(
     assert browser.execute_script(
         "return [document.getElementById('replication').hidden, 'replication' in LBDEMO.charts]"
     ) == [True, False]
+
+
+def test_anomaly_marks_show_at_the_default_zoom(browser: Any, pages: Pages) -> None:
+    """Not one-pixel ticks: the canvas is red where each visible anomaly is, as the page opens."""
+    open_page(browser, pages.runs["private"].page)
+    colours = browser.execute_script(
+        "const t = LBDEMO.timeline, c = document.getElementById('timeline');"
+        "const ctx = c.getContext('2d'), dpr = c.width / t.canvasSize().width;"
+        "return t.visibleMarks().slice(0, 40).map(i => { const p = t.markPoint(i);"
+        " return Array.from(ctx.getImageData(Math.round(p.x * dpr), Math.round((p.y - 1) * dpr),"
+        " 1, 1).data); })"
+    )
+    assert len(colours) >= 10, colours  # the private run has many, the view opens on them
+    red = [c for c in colours if c[0] > 180 and c[1] < 90 and c[2] < 90]
+    assert len(red) == len(colours), colours
+
+
+def test_key_chart_covers_the_whole_run_from_the_key_of_most_anomalies(
+    browser: Any, pages: Pages
+) -> None:
+    run = pages.runs["private"]
+    open_page(browser, run.page)
+    per_key: dict[str, int] = {}
+    for a in run.result.anomalies():
+        if a.ops:
+            per_key[a.ops[0].key] = per_key.get(a.ops[0].key, 0) + 1
+    most = max(per_key.values())
+    select = Select(browser.find_element(By.ID, "key-select"))
+    first = select.options[0]
+    assert per_key[first.get_attribute("value")] == most
+    assert select.first_selected_option.get_attribute("value") == first.get_attribute("value")
+    # Readable: a fruit's name and the count, not the run's tag.
+    assert re.fullmatch(r"[a-z]+( \d+)? · [\d,]+ anomal(y|ies)", first.text), first.text
+    shown = browser.execute_script(
+        "const u = LBDEMO.charts.key; return [u.scales.x.min, u.scales.x.max, u.data[0][0],"
+        " u.data[0][u.data[0].length - 1]]"
+    )
+    x_min, x_max, first_point, last_point = shown
+    assert x_min <= first_point and x_max >= last_point, shown

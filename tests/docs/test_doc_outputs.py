@@ -41,6 +41,9 @@ KNOWN_UNCHECKED = {
     ("README.md", "lbdemo get apple --each-replica"): "a running private stack after one PUT "
     "(tests/stack/ checks the table's shape against a real stack)",
     ("docs/dashboard.md", "lbdemo up --dashboard"): "a running stack; the token is random",
+    ("docs/dashboard.md", "lbdemo load --duration 5"): "a running stack with its dashboard; "
+    "ports, token and figures are that run's (tests/dashboard/test_load_command.py checks the "
+    "lines and the live figures)",
     ("docs/checker.md", ".venv/bin/python benchmarks/check_speed.py"): "timings of a quiet "
     "machine, a million operations per history (about a minute)",
     (
@@ -106,8 +109,15 @@ BLOCKS = [block for path in DOC_FILES for block in parse(path).blocks]
 KINDS = {"output checked", "output from a real run", "synopsis", "diagram"}
 
 
+# docs/presenting.md's console blocks are the talk: tests/browser/test_talk.py runs every one
+# of them in order against a real stack (and a browser) and compares every output.
+TALK = ROOT / "docs" / "presenting.md"
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.where)
 def test_each_block_is_code_or_says_what_it_is(block: Block) -> None:
+    if block.path == TALK and block.lang == "console":
+        return
     kind, _ = _kind(block.marker)
     assert not block.marker or kind in KINDS, f"{block.where}: unknown marker {block.marker!r}"
     if block.lang in CODE_LANGS:

@@ -257,3 +257,27 @@ async def test_a_head_trickled_a_byte_at_a_time_gets_408_at_the_deadline(
             writer.close()
         assert status == 408 and "head" in body["error"]
         assert HEAD_TIMEOUT * 0.9 <= time.monotonic() - began < HEAD_TIMEOUT + 2
+
+
+@pytest.mark.parametrize("name", PORTS)
+async def test_a_408_survives_bytes_the_client_sends_after_the_deadline(
+    name: str, tmp_path: Path
+) -> None:
+    """A slow client does not stop sending because the server gave up: closing on its unread
+    bytes would reset the connection, and a reset destroys the 408 before the client reads it
+    (seen as ConnectionResetError under load). The server lingers: it reads and drops what
+    still comes, and closes once the client does or the linger ends."""
+    policy = ListenerPolicy(head_timeout=HEAD_TIMEOUT, keepalive_timeout=30)
+    async with _port(name, policy, tmp_path) as port:
+        reader, writer = await _open(port, "127.0.0.1", HALF_HEAD)
+        # Bytes every few milliseconds across the deadline: some arrive while the server
+        # writes its 408, and more after it.
+        ends = time.monotonic() + HEAD_TIMEOUT + 0.5
+        with contextlib.suppress(ConnectionError):
+            while time.monotonic() < ends:
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.002)
+        status, _, _ = await _answer(reader, 5)
+        writer.close()
+        assert status == 408

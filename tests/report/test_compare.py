@@ -173,3 +173,19 @@ def test_a_label_with_a_pipe_or_newline_stays_in_its_cell(tmp_path: Path) -> Non
     header = next(line for line in text.splitlines() if line.startswith("| setting"))
     assert "a\\|b c (private)" in header
     assert len(re.findall(r"(?<!\\)\|", header)) == 5  # four cells: five unescaped bars
+
+
+def test_headline_fits_80_columns_with_each_name_on_its_own_line(
+    private_shared: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    wide = headline(list(private_shared))
+    assert max(len(line) for line in wide.splitlines()) > 80  # this pair needs the narrow form
+    narrow = headline(list(private_shared), width=80).splitlines()
+    assert all(len(line) <= 80 for line in narrow), narrow
+    assert narrow[2] == "private" and narrow[4] == "shared (shared-volume)"
+    assert narrow[3].split() == ["inconsistent", "33.33", "%", "1", "0", "2", "0"]
+    assert narrow[5].split() == ["consistent", "0.00", "%", "0", "0", "0", "0"]
+    # Wide enough: one line per run, as before.
+    assert headline(list(private_shared), width=200) == wide
+    coloured = headline(list(private_shared), color=True, width=80)
+    assert re.sub(r"\033\[[0-9;]*m", "", coloured) == "\n".join(narrow)

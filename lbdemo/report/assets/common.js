@@ -16,6 +16,18 @@ LB.decode = async function (id) {
   return JSON.parse(await new Response(stream).text());
 };
 
+// A run's product keys carry its tag (`private-e4f2e01c-p6`: the tag keeps runs apart in one
+// database). A person reads the product: the workload's `p<n>` gets a fruit's name, the tag goes.
+LB.fruits = ["apple", "pear", "plum", "cherry", "peach", "mango", "lemon", "grape", "kiwi", "melon",
+             "fig", "lime", "banana", "orange", "apricot", "papaya"];
+LB.keyName = function (key) {
+  const rest = String(key).replace(/^(?:[A-Za-z0-9_-]*-)?[0-9a-f]{8}-/, "");
+  const m = /^p(\d+)$/.exec(rest);
+  if (!m) return rest;
+  const i = Number(m[1]), f = LB.fruits.length;
+  return LB.fruits[i % f] + (i >= f ? " " + (Math.floor(i / f) + 1) : "");
+};
+
 LB.fmt = function (v, digits) {
   if (v === null || v === undefined) return "–";
   return Number(v).toLocaleString("en-US", {maximumFractionDigits: digits === undefined ? 1 : digits});

@@ -65,9 +65,17 @@
 
   // ---- the value each replica holds for one key -----------------------------------------
   const keySelect = document.getElementById("key-select");
-  D.keys.forEach(function (k) {
+  // The key of most anomalies first: where the story is.
+  const perKey = D.keys.map(function () { return 0; });
+  A.op.forEach(function (opIndex) { if (opIndex >= 0) perKey[O.key[opIndex]]++; });
+  const keyOrder = D.keys.map(function (k, i) { return i; })
+    .sort(function (a, b) { return perKey[b] - perKey[a] || a - b; });
+  keyOrder.forEach(function (ki) {
+    const k = D.keys[ki];
     const o = document.createElement("option");
-    o.value = k; o.textContent = k;
+    o.value = k;
+    o.textContent = LB.keyName(k) + " · " + perKey[ki].toLocaleString("en-US") + " anomal" + (perKey[ki] === 1 ? "y" : "ies");
+    o.title = "key " + k;
     keySelect.appendChild(o);
   });
   if (D.default_key) keySelect.value = D.default_key;
@@ -110,7 +118,7 @@
         ys[r].push(row ? row[3] : undefined);
       }
     }
-    const finals = audited.map(function (row) { return row[0] + ": " + (row[2] === null ? "absent" : LB.fmt(row[3], 0) + " (" + row[2] + ")"); });
+    const finals = audited.map(function (row) { return row[0] + ": " + (row[2] === null ? "nothing" : LB.fmt(row[3], 0)); });
     return {data: data, observations: observations, finals: finals};
   }
 
@@ -131,14 +139,13 @@
       series: series,
       plugins: [LB.periodsPlugin(D.periods)],
     }, kd.data, keyEl);
-    // The whole run is a blur of prices: start on its last moments and the final audit, where
-    // the replicas end apart (private storage) or together (shared). Drag to zoom, double-click: all.
-    const xs = kd.data[0];
-    if (xs.length > 1 && xs[xs.length - 1] > 1.5) api.charts.key.setScale("x", {min: xs[xs.length - 1] - 0.8, max: xs[xs.length - 1] + 0.05});
+    // The whole run, to the final audit: the replicas drift apart over time (private storage)
+    // or stay on the staircase (shared). Drag to zoom, double-click for the whole run again.
     keyEl.dataset.key = key;
     keyEl.dataset.points = String(kd.observations);
-    document.getElementById("key-summary").textContent = kd.observations.toLocaleString("en-US") +
-      " values observed on " + key + (kd.finals.length ? "; final audit: " + kd.finals.join(", ") : "; no final audit");
+    document.getElementById("key-summary").textContent = LB.keyName(key) + " (key " + key + "): " +
+      kd.observations.toLocaleString("en-US") + " values observed" +
+      (kd.finals.length ? "; at the end " + kd.finals.join(", ") : "; no final audit");
   }
   keySelect.addEventListener("change", function () { drawKey(keySelect.value); });
   if (D.keys.length) drawKey(keySelect.value);
@@ -176,7 +183,7 @@
 
   function draw() {
     ctx.clearRect(0, 0, cssW, cssH);
-    ctx.font = "11px sans-serif";
+    ctx.font = "14px sans-serif";
     ctx.fillStyle = "#444";
     // Time axis.
     const step = niceStep((view.to - view.from) / 8);
@@ -203,20 +210,28 @@
     // Anomaly marks on top: a red triangle over the op and a red outline.
     ctx.fillStyle = "#d62728"; ctx.strokeStyle = "#d62728";
     const marks = visibleMarks();
-    if (marks.length > plotW / 4) {
-      // Too many to tell apart (a whole large run): thin ticks; zoom in for marks you can hover.
+    if (marks.length > plotW / 8) {
+      // Too many for a triangle each: a red block per few pixels of each client's row, as tall
+      // as the row, so that a room sees where the anomalies are at any zoom (hover still finds
+      // each one).
+      const seen = new Set();
       for (const i of marks) {
-        const p = markPoint(i);
-        ctx.fillRect(p.x - 0.5, top + O.cli[i] * rowH, 1, Math.max(2, rowH / 2));
+        const x = Math.round(markPoint(i).x);
+        const id = O.cli[i] * 1000000 + (x >> 1);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        ctx.fillRect(x - 2, top + O.cli[i] * rowH, 4, rowH);
       }
       marks.length = 0;
     }
+    ctx.lineWidth = 2;
     for (const i of marks) {
       const p = markPoint(i);
-      ctx.beginPath(); ctx.moveTo(p.x - 4, p.y - 5); ctx.lineTo(p.x + 4, p.y - 5); ctx.lineTo(p.x, p.y + 2); ctx.fill();
-      ctx.strokeRect(Math.max(left, xOf(inv[i])) - 0.5, top + O.cli[i] * rowH + 0.5,
-                     Math.max(1, xOf(comp[i]) - xOf(inv[i])) + 1, rowH - 1);
+      ctx.beginPath(); ctx.moveTo(p.x - 6, p.y - 7); ctx.lineTo(p.x + 6, p.y - 7); ctx.lineTo(p.x, p.y + 3); ctx.fill();
+      ctx.strokeRect(Math.max(left, xOf(inv[i])) - 1, top + O.cli[i] * rowH + 1,
+                     Math.max(1, xOf(comp[i]) - xOf(inv[i])) + 2, rowH - 2);
     }
+    ctx.lineWidth = 1;
     if (view.pinned >= 0) drawWitnesses(view.pinned);
     document.getElementById("tl-range").textContent = view.from.toFixed(3) + " s – " + view.to.toFixed(3) + " s of " + span.toFixed(3) + " s";
     syncControls();
@@ -252,6 +267,47 @@
     ctx.restore();
   }
 
+  // What happened, in words a room can follow: prices, products, clients and replicas, times in
+  // seconds; no write ids (the checker's exact sentence is in the pinned detail).
+  const secs = function (t) { return t.toFixed(3) + " s"; };
+  const price = function (j) {
+    if (!isWrite(j) && O.val[j] === -1) return "nothing (not found)";
+    return O.price[j] === null ? "an unreadable value" : LB.fmt(O.price[j], 0);
+  };
+  const via = function (j) { return O.rep[j] >= 0 ? D.replicas[O.rep[j]] : "no replica"; };
+  function plain(a) {
+    const i = A.op[a], wit = A.wit[a].filter(function (w) { return w >= 0; });
+    const who = D.clients[O.cli[i]], product = LB.keyName(D.keys[O.key[i]]);
+    const asked = who + " read the price of " + product + " at " + secs(inv[i]) + " and " + via(i) +
+      " answered " + price(i);
+    const kind = D.kinds[A.kind[a]];
+    if (kind === "stale_read" && wit.length) {
+      const n = wit[wit.length - 1];
+      return "Stale read: " + asked + ", though " + price(n) + " had been written (by " +
+        D.clients[O.cli[n]] + " via " + via(n) + ", done at " + secs(comp[n]) + ") before the read began.";
+    }
+    if (kind === "read_your_writes" && wit.length) {
+      const mine = wit[0];
+      return "Read your own write failed: " + who + " had written " + price(mine) + " for " + product +
+        " (done at " + secs(comp[mine]) + "), then read it at " + secs(inv[i]) + " and " + via(i) +
+        " answered " + price(i) + ".";
+    }
+    if (kind === "monotonic_read" && wit.length >= 2) {
+      const earlier = wit[0];
+      return "Time went backwards: " + who + " had already seen " + price(earlier) + " for " + product +
+        " from " + via(earlier) + " at " + secs(inv[earlier]) + ", then " + via(i) + " answered the older " +
+        price(i) + " at " + secs(inv[i]) + ".";
+    }
+    if (kind === "garbage_read") {
+      return "Impossible value: " + asked + ", a value no successful write made.";
+    }
+    if (kind === "lost_write") {
+      return "Lost write: " + who + " wrote " + price(i) + " for " + product + ", acknowledged by " + via(i) +
+        " at " + secs(comp[i]) + ", but no replica held it at the end.";
+    }
+    return D.kind_labels[A.kind[a]] + ": " + asked + ".";
+  }
+
   function describe(i) {
     const value = isWrite(i) ? widOf[i] : (O.val[i] === -1 ? "not found" : O.val[i] >= 0 ? widOf[O.val[i]] : "an unknown write id");
     const head = D.clients[O.cli[i]] + " " + (isWrite(i) ? "wrote" : "read") + " " + D.keys[O.key[i]] +
@@ -278,9 +334,19 @@
     return -1;
   }
 
+  // The tooltip: plain words only. The pinned detail adds the checker's exact sentences.
+  function tipText(i) {
+    const found = byOp.get(i);
+    if (found) return found.map(plain).join("\n");
+    const product = LB.keyName(D.keys[O.key[i]]);
+    return D.clients[O.cli[i]] + (isWrite(i) ? " wrote " + price(i) + " for " : " read ") + product +
+      (isWrite(i) ? "" : ": " + price(i)) + " via " + via(i) + ", " + outcome(i) + ", " +
+      secs(inv[i]) + " to " + secs(comp[i]);
+  }
   function show(el, i) {
     const d = describe(i);
-    el.textContent = d.head + (d.sentences.length ? "\n" + d.sentences.join("\n") : "");
+    if (el === tip) el.textContent = tipText(i);
+    else el.textContent = tipText(i) + "\n\n" + d.head + (d.sentences.length ? "\n" + d.sentences.join("\n") : "");
     el.classList.toggle("anomaly", d.sentences.length > 0);
   }
 
@@ -297,7 +363,7 @@
     if (i < 0) { tip.hidden = true; return; }
     show(tip, i);
     tip.hidden = false;
-    tip.style.left = Math.min(x + 14, cssW - 300) + "px";
+    tip.style.left = Math.max(0, Math.min(x + 14, cssW - 560)) + "px";
     tip.style.top = (y + 16) + "px";
   });
   canvas.addEventListener("mouseleave", function () { tip.hidden = true; drag = null; });
@@ -392,7 +458,8 @@
     : "No anomaly in this run.";
   for (let a = 0; a < shown; a++) {
     const li = document.createElement("li");
-    li.textContent = D.kind_labels[A.kind[a]] + ": " + A.text[a];
+    li.textContent = A.op[a] >= 0 ? plain(a) : D.kind_labels[A.kind[a]] + ": " + A.text[a];
+    li.title = A.text[a];  // the checker's exact sentence
     if (A.op[a] >= 0) li.addEventListener("click", function () { goTo(A.op[a]); canvas.scrollIntoView({block: "center"}); });
     list.appendChild(li);
   }
@@ -404,6 +471,7 @@
     markPoint: markPoint,
     visibleMarks: visibleMarks,
     sentences: function (i) { return describe(i).sentences; },
+    tipText: tipText,
     canvasSize: function () { return {width: cssW, height: cssH}; },
   };
   api.anomalyCount = A.text.length;
