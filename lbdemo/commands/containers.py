@@ -12,8 +12,15 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
+from lbdemo.commands.backend import (
+    add_runtime_arguments,
+    backend_for,
+    each,
+    elsewhere_on_docker,
+    resolve_runtime,
+)
 from lbdemo.commands.volume import parse_labels
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
@@ -38,6 +45,8 @@ from lbdemo.containers.format import (
 from lbdemo.containers.images import find_image, image_rows
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.containers.volumes import VolumeStore
+from lbdemo.deploy.verbs import Refused
+from lbdemo.docker.verbs import DockerBackend
 from lbdemo.errors import LbdemoError, StateError, UsageError
 
 # ``docker create``/``docker run`` exit 125 when the engine refuses.
@@ -80,6 +89,8 @@ def _inspect(args: argparse.Namespace) -> int:
             template = compile_format(args.format)
         except TemplateError as exc:
             raise TemplateError(f"template parsing error: {exc}") from None
+    if resolve_runtime(args) == "docker":
+        return _inspect_on_docker(args, template if args.format not in (None, "", "json") else None)
     root = state_root(args)
     containers, volumes = ContainerStore(root), VolumeStore(root)
     found, status = [], 0
@@ -113,12 +124,39 @@ def _inspect(args: argparse.Namespace) -> int:
     return status
 
 
+def _inspect_on_docker(args: argparse.Namespace, template: Any) -> int:
+    """``inspect`` on the engine: its own JSON for a container, an image or a volume."""
+    backend = DockerBackend(args.project)
+    found, status = [], 0
+    for ref in args.names:
+        try:
+            obj = backend.inspect(ref)
+        except Refused as exc:
+            print(exc, file=sys.stderr)
+            status = 1
+            continue
+        if obj is None:
+            print(f"Error: No such object: {ref}", file=sys.stderr)
+            status = 1
+            continue
+        found.append(obj)
+    if template is None:
+        print(json_array(found))
+        return status
+    for obj in found:
+        print(render_inspect(template, obj))
+    return status
+
+
 def _rm(args: argparse.Namespace) -> int:
     backend = backend_for(args)
     return each(args.names, lambda ref: backend.remove(ref, force=args.force, volumes=args.volumes))
 
 
 def _images(args: argparse.Namespace) -> int:
+    elsewhere = elsewhere_on_docker(args, "images", "docker images")
+    if elsewhere is not None:
+        return elsewhere
     fmt = args.format
     if fmt not in (None, "", "table"):
         compile_format(fmt)
@@ -200,6 +238,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-f", "--format", help="a Go template, e.g. '{{json .Mounts}}' or '{{.State.Status}}'"
     )
     add_state_argument(inspect)
+    add_runtime_arguments(inspect)
     inspect.set_defaults(func=_inspect)
 
     rm = subparsers.add_parser("rm", help="remove containers and their layers (docker rm)")
@@ -219,6 +258,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     images.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     images.add_argument("--format", help="'table', 'json', or a Go template ({{.Repository}} ...)")
     add_state_argument(images)
+    add_runtime_arguments(images)
     images.set_defaults(func=_images)
 
     create = subparsers.add_parser(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from lbdemo.commands.backend import add_runtime_arguments, elsewhere_on_docker
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import Container, ContainerStore
 from lbdemo.containers.display import error_line, human_size
@@ -240,6 +241,9 @@ def stream_in(container: Container, archive: BinaryIO, dest_path: str, scratch_r
 
 
 def _cp(args: argparse.Namespace) -> int:
+    elsewhere = elsewhere_on_docker(args, "cp", f"docker cp {args.src} {args.dest}")
+    if elsewhere is not None:
+        return elsewhere
     src, dest = parse_endpoint(args.src), parse_endpoint(args.dest)
     if args.src == "-" and args.dest == "-":
         raise UsageError("cp: one end must be a container path, not both '-'")
@@ -295,4 +299,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cp.add_argument("src", metavar="SRC")
     cp.add_argument("dest", metavar="DEST")
     add_state_argument(cp)
+    add_runtime_arguments(cp)
     cp.set_defaults(func=_cp)

@@ -10,15 +10,27 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lbdemo.commands.backend import add_runtime_arguments, resolve_runtime
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
 from lbdemo.containers.display import error_line
 from lbdemo.containers.errors import NoSuchContainerError, NoSuchImageError
 from lbdemo.containers.fs import layer_changes
 from lbdemo.containers.images import find_image
+from lbdemo.deploy.verbs import Refused
+from lbdemo.docker.verbs import DockerBackend
 
 
 def _diff(args: argparse.Namespace) -> int:
+    if resolve_runtime(args) == "docker":  # the engine's own record of the layer
+        try:
+            changes = DockerBackend(args.project).diff(args.container)
+        except Refused as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        for kind, path in changes:
+            print(f"{kind} {path}")
+        return 0
     try:
         container = ContainerStore(state_root(args)).get(args.container)
     except NoSuchContainerError as exc:
@@ -39,4 +51,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     diff.add_argument("container", metavar="CONTAINER")
     add_state_argument(diff)
+    add_runtime_arguments(diff)
     diff.set_defaults(func=_diff)

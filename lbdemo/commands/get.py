@@ -11,6 +11,7 @@ import asyncio
 import json
 from typing import Any
 
+from lbdemo.commands.backend import add_runtime_arguments, resolve_runtime
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.errors import StateError, UsageError
 from lbdemo.replica.lookup import ask_every
@@ -27,6 +28,7 @@ def register(subparsers: Any) -> None:
         "--each-replica, ask every replica directly and show what each one holds.",
     )
     add_state_argument(get)
+    add_runtime_arguments(get)  # accepted as elsewhere; the stack's stack.json says the rest
     get.add_argument("key", metavar="KEY", help="product id")
     get.add_argument(
         "--each-replica", action="store_true", help="ask every replica directly, not the balancer"
@@ -38,6 +40,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if not PRODUCT_ID.fullmatch(args.key):
         raise UsageError(f"a product id must match {PRODUCT_ID.pattern}, got {args.key!r}")
+    resolve_runtime(args)  # a --project without a Docker runtime is refused, as elsewhere
     description = _running_stack(args)
     if args.each_replica:
         targets = [(r["name"], r["id"], r["url"]) for r in description["replicas"]]

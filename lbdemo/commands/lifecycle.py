@@ -5,6 +5,11 @@ talks to dockerd. Output and errors follow Docker's CLI: ``stop``/``start``/``ki
 name as given; ``run -d`` prints the new container's id; an engine error prints
 ``Error response from daemon: ...`` and the command exits 1 (``run`` exits 125); with no daemon
 they print ``Cannot connect to the lbdemo daemon at <state>. Is 'lbdemo up' running?`` and exit 1.
+
+``start``, ``stop``, ``restart``, ``kill`` and ``upgrade`` go through the runtime's
+:class:`~lbdemo.deploy.verbs.Backend`, so they act on a Docker stack too (its runtime read from
+the state root); ``run`` acts on the local runtime only, and on a Docker stack says in one line
+which ``docker run`` does it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
+from lbdemo.commands.backend import (
+    add_runtime_arguments,
+    backend_for,
+    each,
+    elsewhere_on_docker,
+    resolve_runtime,
+)
 from lbdemo.commands.logs import write_output
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.containers import ContainerStore
@@ -23,6 +34,7 @@ from lbdemo.containers.errors import DaemonError
 from lbdemo.containers.logs import follow
 from lbdemo.containers.mounts import Mount, parse_mount_spec, parse_volume_spec
 from lbdemo.deploy.restart import RESTART_POLICIES
+from lbdemo.deploy.verbs import Refused, Unreachable
 from lbdemo.errors import LbdemoError, UsageError
 from lbdemo.runtime.client import DaemonClient, DaemonRefusal, DaemonUnavailable
 
@@ -41,36 +53,19 @@ def _quote(ref: str) -> str:
     return urllib.parse.quote(ref, safe="")
 
 
-def _each(args: argparse.Namespace, verb: str, query: str = "") -> int:
-    """Apply ``verb`` to every named container; report each failure, go on with the rest."""
-    client = _connect(args)
-    if client is None:
-        return 1
-    status = 0
-    for ref in args.names:
-        try:
-            client.request("POST", f"/containers/{_quote(ref)}/{verb}{query}", {})
-        except DaemonUnavailable as exc:
-            print(exc, file=sys.stderr)
-            return 1
-        except DaemonRefusal as exc:
-            print(f"Error response from daemon: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        print(ref)
-    return status
-
-
 def _start(args: argparse.Namespace) -> int:
-    return _each(args, "start")
+    backend = backend_for(args)
+    return each(args.names, backend.start)
 
 
 def _stop(args: argparse.Namespace) -> int:
-    return _each(args, "stop", f"?t={args.time:g}")
+    backend = backend_for(args)
+    return each(args.names, lambda ref: backend.stop(ref, args.time))
 
 
 def _restart(args: argparse.Namespace) -> int:
-    return _each(args, "restart")
+    backend = backend_for(args)
+    return each(args.names, backend.restart)
 
 
 def _kill(args: argparse.Namespace) -> int:
@@ -80,6 +75,16 @@ def _kill(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    resolve_runtime(args)  # the stack's project, for the line below
+    elsewhere = elsewhere_on_docker(
+        args,
+        "run",
+        "",
+        how="a container it runs joins its own balancer's rotation; on Docker run: docker run "
+        f"--network {args.project} {args.image} (the stack's balancer does not send it requests)",
+    )
+    if elsewhere is not None:
+        return elsewhere
     cwd = Path.cwd()
     # Specs are read here, in the caller's working directory, as Docker's CLI reads them.
     try:
@@ -128,26 +133,24 @@ def _follow(client: DaemonClient, root: Path, name: str) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    client = _connect(args)
-    if client is None:
-        return 1
-    print(f"rolling upgrade to {args.image}, one replica at a time ...", flush=True)
+    backend = backend_for(args)
+
+    def begin() -> None:
+        print(f"rolling upgrade to {args.image}, one replica at a time ...", flush=True)
+
     try:
-        result = client.request("POST", "/upgrade", {"image": args.image})
-    except DaemonUnavailable as exc:
+        replaced = backend.upgrade(args.image, begin)
+    except (Refused, Unreachable) as exc:
         print(exc, file=sys.stderr)
-        return 1
-    except DaemonRefusal as exc:
-        print(f"Error response from daemon: {exc}", file=sys.stderr)
         return 1
     # One short line per replica (under 80 columns, for a projector): the image is the one the
     # first line names.
-    for step in result["replaced"]:
+    for step in replaced:
         print(
             f"  {step['old']} ({step['old_id'][:12]}, {step['old_image'].rsplit(':', 1)[-1]}) -> "
             f"{step['new']} ({step['new_id'][:12]}, {step['new_image'].rsplit(':', 1)[-1]})"
         )
-    print(f"{len(result['replaced'])} replica(s) now run {args.image}")
+    print(f"{len(replaced)} replica(s) now run {args.image}")
     return 0
 
 
@@ -169,6 +172,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("image", metavar="IMAGE")
     add_state_argument(run)
+    add_runtime_arguments(run)
     run.set_defaults(func=_run)
 
     for verb, func, text in (
@@ -183,6 +187,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 "-t", "--time", type=float, default=10.0, help="seconds before SIGKILL (10)"
             )
         add_state_argument(parser)
+        add_runtime_arguments(parser)
         parser.set_defaults(func=func)
 
     kill = subparsers.add_parser("kill", help="send a signal to containers (SIGKILL by default)")
@@ -197,4 +202,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     upgrade.add_argument("--image", required=True, help="the new image, e.g. lbdemo/catalog:1.1")
     add_state_argument(upgrade)
+    add_runtime_arguments(upgrade)
     upgrade.set_defaults(func=_upgrade)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
+from lbdemo.commands.backend import add_runtime_arguments, resolve_runtime
 from lbdemo.config import (
     STACK_LOCK_FD_ENV,
     STORE_DSN_ENV,
@@ -129,6 +130,7 @@ def register(subparsers: Any) -> None:
 
     down = subparsers.add_parser("down", help="stop a stack started with `lbdemo up -d`")
     add_state_argument(down)
+    add_runtime_arguments(down)  # accepted as elsewhere: down stops whatever runtime runs it
     down.add_argument(
         "-v",
         "--volumes",
@@ -590,6 +592,7 @@ def run_down(args: argparse.Namespace) -> int:
     """Stop the stack: whoever holds the state root's stack lock (an `up` from its first
     instant, also while it starts) and the supervisor; wait until the lock is free. With
     ``-v``, the shared volume goes too."""
+    resolve_runtime(args)  # a --project without a Docker runtime is refused, as elsewhere
     run_dir = state_root(args) / "run"
     supervisor_file, lock = run_dir / "supervisor.pid", run_dir / "stack.lock"
 

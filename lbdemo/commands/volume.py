@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lbdemo.commands.backend import add_runtime_arguments, backend_for, each
+from lbdemo.commands.backend import (
+    add_runtime_arguments,
+    backend_for,
+    each,
+    elsewhere_on_docker,
+)
 from lbdemo.config import add_state_argument, state_root
 from lbdemo.containers.display import (
     VOLUME_HEADER,
@@ -51,6 +56,13 @@ def parse_labels(specs: list[str] | None) -> dict[str, str]:
 
 
 def _create(args: argparse.Namespace) -> int:
+    elsewhere = elsewhere_on_docker(
+        args,
+        "volume create",
+        " ".join(["docker volume create", *([args.name] if args.name else [])]),
+    )
+    if elsewhere is not None:
+        return elsewhere
     store = VolumeStore(state_root(args))
     try:
         volume = store.create(
@@ -106,6 +118,9 @@ def confirm(prompt: str) -> bool:
 
 
 def _prune(args: argparse.Namespace) -> int:
+    elsewhere = elsewhere_on_docker(args, "volume prune", "docker volume prune")
+    if elsewhere is not None:
+        return elsewhere
     store = VolumeStore(state_root(args))
     if not args.force and not confirm(PRUNE_WARNING_ALL if args.all else PRUNE_WARNING_ANONYMOUS):
         print("Total reclaimed space: 0B")
@@ -137,6 +152,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--label", action="append", metavar="KEY=VALUE", help="set metadata (repeatable)"
     )
     add_state_argument(create)
+    add_runtime_arguments(create)
     create.set_defaults(func=_create)
 
     ls = commands.add_parser("ls", aliases=["list"], help="list volumes")
@@ -180,4 +196,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--filter", action="append", metavar="FILTER", help="label=KEY[=VALUE], label!=KEY[=VALUE]"
     )
     add_state_argument(prune)
+    add_runtime_arguments(prune)
     prune.set_defaults(func=_prune)

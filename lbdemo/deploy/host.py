@@ -4,7 +4,9 @@ replicas, its admin token, and the files under ``run/`` that ``up``, ``down`` an
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,7 @@ class HostBalancedStack:
 
     def _remove_state_files(self) -> None:
         (self.config.run_dir / "stack.json").unlink(missing_ok=True)
+        shutil.rmtree(self.config.run_dir / "stopped", ignore_errors=True)  # stopped_mark's
         self.admin_token_file.unlink(missing_ok=True)
 
 
@@ -87,3 +90,24 @@ def write_admin_token(path: Path, token: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(token + "\n")
+
+
+def recorded_runtime(state_root: Path) -> tuple[str, str | None] | None:
+    """The runtime (and Docker project) the stack of ``state_root`` runs on, as its
+    ``run/stack.json`` records it; None when no stack has described itself there. So that no
+    command needs ``--runtime`` once the stack exists."""
+    try:
+        data = json.loads((state_root / "run" / "stack.json").read_text())
+        config = data["config"]
+        runtime = str(config["runtime"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    project = config.get("project")
+    return runtime, (str(project) if project is not None else None)
+
+
+def stopped_mark(run_dir: Path, name: str) -> Path:
+    """The file ``lbdemo stop`` leaves for a replica it stops on purpose, so that the stack's
+    supervisor (another process, seeing only the engine's ``die``) takes the death for a stop,
+    not a crash: no restart policy; and lets it back into the rotation when it starts again."""
+    return run_dir / "stopped" / name

@@ -1,6 +1,6 @@
-"""What the container commands (``ps``, ``kill``, ``rm``, ``logs``, ``volume ls|inspect|rm``) ask
-of a runtime: :class:`Backend`, implemented by the local runtime
-(:class:`~lbdemo.runtime.verbs.LocalBackend`) and the Docker runtime
+"""What the container commands (``ps``, ``kill``, ``stop``, ``start``, ``restart``, ``rm``,
+``logs``, ``volume ls|inspect|rm``) ask of a runtime: :class:`Backend`, implemented by the
+local runtime (:class:`~lbdemo.runtime.verbs.LocalBackend`) and the Docker runtime
 (:class:`~lbdemo.docker.verbs.DockerBackend`). The CLI chooses one once
 (:mod:`lbdemo.commands.backend`) and prints what it answers with one printer per command.
 
@@ -70,6 +70,24 @@ class Backend(Protocol):
         ...
 
     def kill(self, ref: str, signal: str) -> None: ...
+
+    def stop(self, ref: str, timeout_s: float) -> None:
+        """``stop``: out of the balancer's rotation once drained, then SIGTERM (SIGKILL after
+        ``timeout_s``); the stack's restart policy does not apply to it."""
+        ...
+
+    def start(self, ref: str) -> None:
+        """``start``: a stopped container again; a replica joins the rotation once healthy."""
+        ...
+
+    def restart(self, ref: str) -> None: ...
+
+    def upgrade(self, image: str, begin: Callable[[], None]) -> list[dict[str, Any]]:
+        """A rolling upgrade of the stack's replicas to ``image``, one at a time: each new one
+        in the rotation before the old one is drained out (``begin`` called once the runtime
+        was reached and the upgrade starts); one dict per step (``old``,
+        ``old_id``, ``old_image``, ``new``, ``new_id``, ``new_image``)."""
+        ...
 
     def remove(self, ref: str, *, force: bool, volumes: bool) -> bool:
         """``rm``: True once removed; False for one already gone with ``force``."""

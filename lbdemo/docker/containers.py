@@ -28,6 +28,7 @@ from lbdemo.deploy.names import (
     Project,
 )
 from lbdemo.docker import contract
+from lbdemo.docker.causes import cause_of, with_cause
 from lbdemo.errors import ProcessError, StateError
 from lbdemo.process.ready import parse_ready_line
 from lbdemo.store.embedded import SUPERUSER
@@ -40,6 +41,7 @@ T = TypeVar("T")
 READY_TIMEOUT_S = 60.0  # a first start runs initdb in the container
 HEALTH_TIMEOUT_S = 30.0
 POLL_S = 0.1
+STATUS_EVERY_S = 1.0  # how often a replica not yet healthy is asked whether it exited
 REPLICA_STOP_S = 5
 STORE_STOP_S = 10  # PostgreSQL's fast shutdown, so a volume's cluster is left clean
 
@@ -62,7 +64,9 @@ class Engine:
         try:
             return await asyncio.shield(task)
         except docker.errors.DockerException as exc:
-            raise ProcessError(f"docker: {engine_says(exc)}") from None
+            said = engine_says(exc)
+            cause = cause_of(said)
+            raise ProcessError(f"docker: {said}" + (f" ({cause})" if cause else "")) from None
 
     async def settle(self) -> None:
         """Until every call already made has finished (its outcome is not ours to raise)."""
@@ -88,6 +92,13 @@ class Engine:
             if network.name == project.network and project.owns(network.attrs):
                 with contextlib.suppress(docker.errors.NotFound):
                     network.remove()
+
+    def remove_container(self, name: str) -> None:
+        """``docker rm -f NAME``, its layer with it; one already gone is no failure."""
+        import docker
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(name).remove(force=True)
 
     def create_network(self, project: Project) -> None:
         """The project's bridge: containers on it find each other by name (Docker's DNS)."""
@@ -208,15 +219,22 @@ class Engine:
                 return container
             if container.status in ("exited", "dead"):
                 tail = await self.call(log_tail, container)
-                raise ProcessError(f"{name} exited before it was ready: {tail}")
+                raise ProcessError(with_cause(f"{name} exited before it was ready", tail))
             if time.monotonic() > deadline:
                 raise ProcessError(f"{name} was not ready within {READY_TIMEOUT_S:.0f} s")
             await asyncio.sleep(POLL_S)
 
-    async def wait_healthy(self, name: str, url: str) -> None:
+    async def wait_healthy(
+        self, container: Container, url: str, *, timeout_s: float | None = None
+    ) -> None:
         """Until ``/healthz`` answers 200 through the published port (the engine accepts on that
-        port before the replica listens: a reset then is not an answer)."""
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        port before the replica listens: a reset then is not an answer). A container that
+        exits, or does not answer in time, is a ProcessError carrying its last log lines and
+        the cause in words when one is recognised (:mod:`lbdemo.docker.causes`)."""
+        limit = HEALTH_TIMEOUT_S if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit
+        next_look = time.monotonic() + STATUS_EVERY_S
+        name = container.name
         last = "no answer"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while time.monotonic() < deadline:
@@ -227,8 +245,20 @@ class Engine:
                         last = f"HTTP {response.status}"
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     last = str(exc) or type(exc).__name__
+                if time.monotonic() >= next_look:  # an engine call: not at every poll
+                    next_look = time.monotonic() + STATUS_EVERY_S
+                    await self.call(container.reload)
+                    if container.status in ("exited", "dead"):
+                        code = container.attrs.get("State", {}).get("ExitCode")
+                        said = await self.call(log_tail, container)
+                        raise ProcessError(
+                            with_cause(f"{name} exited (status {code}) before it was healthy", said)
+                        )
                 await asyncio.sleep(POLL_S)
-        raise ProcessError(f"{name} is not healthy at {url} after {HEALTH_TIMEOUT_S:.0f} s: {last}")
+        said = await self.call(log_tail, container)
+        raise ProcessError(
+            with_cause(f"{name} is not healthy at {url} after {limit:.0f} s: {last}", said)
+        )
 
 
 def put_secret(container: Container, password: str) -> None:

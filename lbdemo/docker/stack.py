@@ -256,7 +256,7 @@ class DockerStack(HostBalancedStack):
         assert self.engine is not None and self.image is not None
         await self.engine.call(container.reload)
         url = published_url(container)
-        await self.engine.wait_healthy(container.name, url)
+        await self.engine.wait_healthy(container, url)
         return DockerReplica(
             container.name, container.id, url, self.image, container_pid(container)
         )
@@ -265,6 +265,16 @@ class DockerStack(HostBalancedStack):
 
     def replica_named(self, name: str) -> DockerReplica | None:
         return self._replicas.get(name)
+
+    def store_id(self, name: str) -> str | None:
+        known = self._store_ids.get(name)
+        return known[0] if known else None
+
+    def set_store(self, container: Container) -> None:
+        self._store_ids[container.name] = (container.id, container_pid(container))
+
+    def forget_store(self, name: str) -> None:
+        self._store_ids.pop(name, None)
 
     def forget_replica(self, name: str) -> None:
         self._replicas.pop(name, None)

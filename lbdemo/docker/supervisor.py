@@ -11,11 +11,15 @@ applies a service's restart policy to its tasks:
 * ``always``: the *same* container is started again (same id, its writable layer kept), and
   joins the rotation again at its new published port once healthy;
 * ``replace``: the dead container is removed with its layer and a new one (new id, empty layer)
-  from the same image takes its name, then joins;
+  from the same image takes its name, then joins. With ``private`` storage the replica's own
+  store container (``<project>-db-rK``) is replaced with it, by a new, empty one first: a
+  replica's private data lives and dies with the replica, whatever process holds it, as on the
+  local runtime (docs/lessons.md, lesson 9). ``always`` leaves that store as it is;
 * ``no``: it stays dead (and out of the rotation).
 
 A store container that dies is started again as itself (its data is on the volume, or in its
-layer for a private store) unless the policy is ``no``.
+layer for a private store) unless the policy is ``no``; the death of one the supervisor replaced
+itself (no longer the stack's store of that name) is ignored.
 
 The events are read by a thread (the ``docker`` package blocks) and handled one at a time on the
 event loop, in the order the engine reported them.
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lbdemo.deploy.admin import BalancerAdmin
 from lbdemo.deploy.config import StackConfig
+from lbdemo.deploy.host import stopped_mark
 from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, Project
 from lbdemo.deploy.restart import leave_rotation, with_backoff
 from lbdemo.docker.containers import Engine, ready_lines
@@ -50,6 +55,12 @@ class Supervised(Protocol):
     image: str | None
 
     def replica_named(self, name: str) -> Any: ...
+
+    def store_id(self, name: str) -> str | None: ...
+
+    def set_store(self, container: Container) -> None: ...
+
+    def forget_store(self, name: str) -> None: ...
 
     def forget_replica(self, name: str) -> None: ...
 
@@ -77,7 +88,7 @@ class Supervisor:
             decode=True,
             filters={
                 "type": "container",
-                "event": "die",
+                "event": ["die", "start"],
                 "label": self.stack.project.label_filter,
             },
         )
@@ -120,11 +131,19 @@ class Supervisor:
         attributes = event.get("Actor", {}).get("Attributes", {})
         container_id = str(event.get("id") or event.get("Actor", {}).get("ID", ""))
         name = str(attributes.get("name", ""))
+        if (event.get("Action") or event.get("status")) == "start":
+            await self._started(container_id, name, attributes)
+            return
         code = int(attributes.get("exitCode", -1))
         if attributes.get(SERVICE_LABEL) == REPLICA_SERVICE:
             replica = self.stack.replica_named(name)
             if replica is None or replica.id != container_id:
                 return  # not one in the rotation (a replaced container's last breath, say)
+            if stopped_mark(self.stack.config.run_dir, name).exists():
+                # `lbdemo stop` (drained already): a stop on purpose, no policy applies
+                await self._leave(name)
+                self.stack.event("stop", id=container_id, name=name, exit_code=code)
+                return
             self.stack.event("die", id=container_id, name=name, exit_code=code)
             await self._leave(name)
             policy = self.stack.config.restart
@@ -133,9 +152,25 @@ class Supervisor:
                     name, policy, lambda: self._bring_back(container_id, policy)
                 )
         else:
+            if self.stack.store_id(name) != container_id:
+                return  # a store container the supervisor replaced (or never knew)
             self.stack.event("die", id=container_id, name=name, exit_code=code)
             if self.stack.config.restart != "no":
                 await self._with_retries(name, "always", lambda: self._restart_store(container_id))
+
+    async def _started(self, container_id: str, name: str, attributes: dict[str, Any]) -> None:
+        """A replica ``lbdemo stop`` stopped, started again (``lbdemo start``, or ``docker
+        start`` by hand): back into the rotation once healthy. Other starts are the
+        supervisor's own, or a container it does not keep."""
+        mark = stopped_mark(self.stack.config.run_dir, name)
+        if attributes.get(SERVICE_LABEL) != REPLICA_SERVICE or not mark.exists():
+            return
+        if self.stack.replica_named(name) is not None:
+            return
+        mark.unlink(missing_ok=True)
+        container = await self.engine.call(self.engine.client.containers.get, container_id)
+        await self.stack.admit_replica(container)
+        self.stack.event("start", id=container_id, name=name, image=self.stack.image)
 
     async def _leave(self, name: str) -> None:
         admin = self.stack.admin
@@ -165,11 +200,36 @@ class Supervisor:
             self.stack.event("restart", id=dead.id, name=dead.name)
             return
         password = load_or_create_secret(self.stack.config.state_root)
+        if self.stack.config.layout.store_per_replica:
+            await self._replace_private_store(dead.name, password)
         fresh = await engine.call(engine.recreate, dead, password)
         await self.stack.admit_replica(fresh)
         self.stack.event(
             "replace", name=fresh.name, old_id=dead.id, new_id=fresh.id, image=self.stack.image
         )
+
+    async def _replace_private_store(self, replica: str, password: str) -> None:
+        """The replica's own store container removed with its layer (its data) and a new,
+        empty one started under its name: the replica's DSN names it, so the new replica finds
+        it. Forgotten first, so its death is not taken for one to restart."""
+        engine, stack = self.engine, self.stack
+        name = stack.project.private_store_name(replica)
+        old_id = stack.store_id(name)
+        stack.forget_store(name)
+        await engine.call(engine.remove_container, name)
+        assert stack.image is not None
+        await engine.call(
+            engine.run_store,
+            stack.project,
+            stack.image,
+            name,
+            password,
+            volume=None,
+            replica=replica,
+        )
+        fresh = await engine.wait_store_ready(name)
+        stack.set_store(fresh)
+        stack.event("replace", name=name, old_id=old_id, new_id=fresh.id, image=stack.image)
 
     async def _restart_store(self, container_id: str) -> None:
         engine = self.engine

@@ -121,8 +121,30 @@ class LocalBackend:
         """The daemon judges the signal (and refuses a bad one in its own words)."""
 
     def kill(self, ref: str, signal: str) -> None:
+        self._post(f"/containers/{_quote(ref)}/kill?signal={_quote(signal)}")
+
+    def stop(self, ref: str, timeout_s: float) -> None:
+        self._post(f"/containers/{_quote(ref)}/stop?t={timeout_s:g}")
+
+    def start(self, ref: str) -> None:
+        self._post(f"/containers/{_quote(ref)}/start")
+
+    def restart(self, ref: str) -> None:
+        self._post(f"/containers/{_quote(ref)}/restart")
+
+    def upgrade(self, image: str, begin: Callable[[], None]) -> list[dict[str, Any]]:
         daemon = self._connected()
-        path = f"/containers/{_quote(ref)}/kill?signal={_quote(signal)}"
+        begin()
+        try:
+            result = daemon.request("POST", "/upgrade", {"image": image})
+        except DaemonUnavailable as exc:
+            raise Unreachable(str(exc)) from None
+        except DaemonRefusal as exc:
+            raise Refused(f"Error response from daemon: {exc}") from None
+        return list(result["replaced"])
+
+    def _post(self, path: str) -> None:
+        daemon = self._connected()
         try:
             daemon.request("POST", path, {})
         except DaemonUnavailable as exc:

@@ -86,7 +86,7 @@ class PostgresStore:
                 command_timeout=timeout_s,
             )
         except DB_ERRORS as exc:
-            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+            raise StoreError(f"cannot connect to PostgreSQL: {error_text(exc)}") from exc
         store = cls(pool)
         if create_schema:
             await store.ensure_schema()
@@ -141,3 +141,10 @@ class _Translating:
         if isinstance(exc, DB_ERRORS):
             raise StoreError(f"database error: {exc}") from exc
         return False
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: message``; the type alone when the message is empty (asyncio's TimeoutError has
+    none), so a log line never ends at its colon."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

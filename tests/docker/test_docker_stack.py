@@ -144,8 +144,12 @@ async def kill_and_wait(stack: DockerStack, kind: str) -> dict[str, Any]:
     replica = stack.replicas[0]
     container = stack.engine.client.containers.get(replica.name)  # type: ignore[union-attr]
     await asyncio.to_thread(container.kill)
-    await eventually(lambda: any(e["event"] == kind for e in stack.events), timeout_s=60)
-    return next(e for e in stack.events if e["event"] == kind)
+
+    def ended(e: dict[str, Any]) -> bool:  # the replica's own (not its private store's)
+        return bool(e["event"] == kind and e.get("name") == replica.name)
+
+    await eventually(lambda: any(ended(e) for e in stack.events), timeout_s=60)
+    return next(e for e in stack.events if ended(e))
 
 
 def read_marker(client: Any, name: str) -> tuple[int, bytes]:
@@ -225,3 +229,38 @@ async def test_replace_makes_a_new_container_with_an_empty_layer(
         await stack.stop()
     assert leftovers(docker_client, project) == []
     assert project.volume not in [v.name for v in docker_client.volumes.list()]
+
+
+async def put_json(url: str, body: dict[str, Any]) -> int:
+    async with aiohttp.ClientSession() as http, http.put(url, json=body) as response:
+        return response.status
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("replace", False), ("always", True)])
+async def test_a_replicas_private_data_goes_with_it_under_replace_and_stays_under_always(
+    docker_client: Any, image_env: str, tmp_path: Path, policy: str, kept: bool
+) -> None:
+    """Lesson 9 on the real engine: a key written straight to a replica (its private store
+    container ``-db-r1``) is gone from its successor under ``replace``, there under ``always``."""
+    project = Project(f"lbdemo-t{secrets.token_hex(3)}")
+    stack = started_stack(tmp_path / "state", project, "private", restart=policy)
+    await stack.start()
+    try:
+        replica = stack.replicas[0]
+        store = project.private_store_name(replica.name)
+        store_before = docker_client.containers.get(store).id
+        body = {"price": 7, "write_id": "before-the-kill"}
+        assert await put_json(f"{replica.url}/products/lesson9", body) == 200
+        await kill_and_wait(stack, "restart" if policy == "always" else "replace")
+        await eventually(lambda: len(stack.replicas) == 1, timeout_s=60)
+        status, product = await get_json(f"{stack.replicas[0].url}/products/lesson9")
+        assert (status == 200) is kept, product
+        store_after = docker_client.containers.get(store).id
+        assert (store_after == store_before) is kept
+        if kept:
+            assert product["write_id"] == "before-the-kill"
+        # the replaced store's death was not taken for one to restart
+        assert not [e for e in stack.events if e["event"] == "warning"], stack.events
+    finally:
+        await stack.stop()
+    assert leftovers(docker_client, project) == []

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lbdemo.deploy.host import stopped_mark
 from lbdemo.docker.stack import DockerReplica
 from lbdemo.docker.supervisor import Supervisor
 
@@ -51,9 +52,19 @@ class FakeEngine:
 
 
 @dataclass
+class FakeLayout:
+    store_per_replica: bool = False
+
+
+@dataclass
 class FakeConfig:
     restart: str
     state_root: Path
+    layout: FakeLayout = field(default_factory=FakeLayout)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_root / "run"
 
 
 class FakeStack:
@@ -71,6 +82,9 @@ class FakeStack:
 
     def forget_replica(self, name: str) -> None:
         self._replicas.pop(name, None)
+
+    def store_id(self, name: str) -> str | None:
+        return {"p-db": "store-id"}.get(name)
 
     async def admit_replica(self, container: FakeContainer) -> None:
         self.admitted.append(container.id)
@@ -118,3 +132,32 @@ async def test_the_death_of_a_container_no_longer_in_the_rotation_is_ignored(
     # a replaced container's die event arriving late: not the replica in the rotation
     await Supervisor(stack, engine)._died(die("gone-id"))  # type: ignore[arg-type]
     assert stack.events == [] and stack.admitted == []
+
+
+async def test_the_death_of_a_store_the_supervisor_replaced_is_ignored(tmp_path: Path) -> None:
+    engine = FakeEngine({"old-store": FakeContainer("old-store", "p-db")})
+    stack = FakeStack("replace", tmp_path)
+    # the private store removed with its replica: its die event comes after the new one is up
+    await Supervisor(stack, engine)._died(die("old-store", "p-db", "store"))  # type: ignore[arg-type]
+    assert stack.events == []
+
+
+async def test_a_replica_lbdemo_stop_stopped_gets_no_policy_and_rejoins_when_started(
+    tmp_path: Path,
+) -> None:
+    old = FakeContainer("old-id", "p-r1")
+    engine = FakeEngine({"old-id": old})
+    stack = FakeStack("replace", tmp_path)
+    mark = stopped_mark(tmp_path / "run", "p-r1")
+    mark.parent.mkdir(parents=True)
+    mark.touch()
+    supervisor = Supervisor(stack, engine)  # type: ignore[arg-type]
+    await supervisor._died(die("old-id"))
+    assert [e["event"] for e in stack.events] == ["leave", "stop"]
+    assert engine.recreated == [] and stack.admitted == [] and old.started == 0
+    await supervisor._died({**die("old-id"), "Action": "start"})
+    assert stack.admitted == ["old-id"] and not mark.exists()
+    assert stack.events[-1]["event"] == "start"
+    # a start the supervisor made itself (no mark): nothing to do
+    await supervisor._died({**die("old-id"), "Action": "start"})
+    assert stack.admitted == ["old-id"]
