@@ -141,7 +141,7 @@ PGDATA_PATH = "/var/lib/postgresql/data"
 BUILTIN_IMAGES: tuple[Image, ...] = (
     _catalog("1.1", "2024-06-01T00:00:00Z", aliases=(DEFAULT_TAG,)),
     _catalog("1.0", "2024-01-01T00:00:00Z"),
-    _postgres("16", "2024-05-01T00:00:00Z", aliases=(DEFAULT_TAG,)),
+    _postgres("18", "2026-09-01T00:00:00Z", aliases=(DEFAULT_TAG,)),
 )
 
 

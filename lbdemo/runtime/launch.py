@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -128,7 +129,8 @@ class Launcher:
             raise StateError(
                 f"cannot start {container.name}: its data directory is in use\n"
                 f"  PostgreSQL: {_fatal_line(str(exc))}\n"
-                f"  two servers cannot share one data directory ({holder.name}'s has it)"
+                f"  held by {holder.name}'s server{_holder_pid(str(exc))}\n"
+                "  two servers cannot share one data directory"
             ) from None
         return server
 
@@ -260,6 +262,13 @@ def _replica_env(dsn: str, password: str | None, read_dsn: str | None = None) ->
     if password is not None:
         env[PASSWORD_ENV] = password
     return env
+
+
+def _holder_pid(message: str) -> str:
+    """`` (PID N)`` of the server PostgreSQL's hint names as the data directory's holder: what
+    a speaker (and the test that checks it was stopped after) can point at."""
+    found = re.search(r"another postmaster \(PID (\d+)\)", message)
+    return f" (PID {found[1]})" if found else ""
 
 
 def _fatal_line(message: str) -> str:

@@ -12,7 +12,7 @@ config's :class:`~lbdemo.deploy.layout.Layout`, passed to the runtime unchanged:
 * ``private``: replica container ``lbdemo-rK`` runs its own PostgreSQL whose data directory is
   ``/var/lib/postgresql/data`` inside its container layer
   (``<state>/containers/<id>/layer/var/lib/postgresql/data``): deleted with the container.
-* ``shared-volume``: one store container ``lbdemo-db`` (image ``lbdemo/postgres:16``) mounts the
+* ``shared-volume``: one store container ``lbdemo-db`` (image ``lbdemo/postgres:18``) mounts the
   named volume at ``/var/lib/postgresql/data``; the volume outlives the stack.
 * ``external``: every replica uses the server given by ``--dsn``; no store container is made.
 * ``replicated-async`` / ``replicated-sync``: the store container is the primary; each replica
@@ -55,7 +55,7 @@ from lbdemo.runtime.launch import ContainerProcess
 from lbdemo.runtime.supervisor import Runtime
 from lbdemo.store.embedded import EmbeddedPostgres
 
-STORE_IMAGE = "lbdemo/postgres:16"
+STORE_IMAGE = "lbdemo/postgres:18"
 
 
 class Stack(HostBalancedStack):

@@ -181,12 +181,12 @@ def test_images_lists_every_tag_with_its_id(tmp_path: Path) -> None:
     assert lines[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
     rows = {tuple(line.split()[:3]) for line in lines[1:]}
     v11, v10 = find_image("lbdemo/catalog:1.1"), find_image("lbdemo/catalog:1.0")
-    pg = find_image("lbdemo/postgres:16")
+    pg = find_image("lbdemo/postgres:18")
     assert rows == {
         ("lbdemo/catalog", "1.1", v11.short_id),
         ("lbdemo/catalog", "latest", v11.short_id),
         ("lbdemo/catalog", "1.0", v10.short_id),
-        ("lbdemo/postgres", "16", pg.short_id),
+        ("lbdemo/postgres", "18", pg.short_id),
         ("lbdemo/postgres", "latest", pg.short_id),
     }
     assert lbdemo("images", "-q", "--state", str(tmp_path)).out.split() == [

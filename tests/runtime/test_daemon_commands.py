@@ -178,7 +178,7 @@ async def test_a_new_store_container_on_the_same_volume_finds_every_write(tmp_pa
             "lbdemo-db",
             "-v",
             "lbdemo-pgdata:/var/lib/postgresql/data",
-            "lbdemo/postgres:16",
+            "lbdemo/postgres:18",
         )
         assert ran.status == 0, ran.err
         assert ran.out.strip() != old.id

@@ -101,7 +101,7 @@ async def test_a_second_database_container_never_becomes_the_stacks_store(tmp_pa
             "db2",
             "-v",
             "pg2:/var/lib/postgresql/data",
-            "lbdemo/postgres:16",
+            "lbdemo/postgres:18",
         )
         assert ran.status == 0, ran.err
         victim = next(r for r in stack.replicas if r.name == "lbdemo-r2")
@@ -128,13 +128,15 @@ async def test_a_second_server_on_the_stores_volume_is_refused_with_postgresqls_
             "second",
             "-v",
             "lbdemo-pgdata:/var/lib/postgresql/data",
-            "lbdemo/postgres:16",
+            "lbdemo/postgres:18",
         )
         assert ran.status != 0
         assert "postmaster.pid" in ran.err, "PostgreSQL's own reason is shown"
         assert "cannot share one data directory" in ran.err
-        # Three lines a projector's 80 columns show whole, not PostgreSQL's log in one.
-        assert ran.err.count("\n") == 3 and max(map(len, ran.err.splitlines())) <= 80
+        # Four short lines a projector's 80 columns show whole, not PostgreSQL's log in one,
+        # naming the server that holds the directory by its pid.
+        assert ran.err.count("\n") == 4 and max(map(len, ran.err.splitlines())) <= 80
+        assert f"held by lbdemo-db's server (PID {store.pid})" in ran.err
         assert stack.runtime.stack_store is store and pid_alive(store.pid)
         assert await put(http, stack.url, "still", "w1") == 200
 
@@ -169,7 +171,7 @@ async def test_a_store_replaced_by_hand_does_not_block_the_next_up(tmp_path: Pat
             "lbdemo-db",
             "-v",
             "lbdemo-pgdata:/var/lib/postgresql/data",
-            "lbdemo/postgres:16",
+            "lbdemo/postgres:18",
         )
         assert ran.status == 0, ran.err
     async with running_stack(tmp_path, replicas=1) as again, ClientSession() as http:

@@ -19,7 +19,7 @@ BAD_UP = [
     ["--port", "99999"],
     ["--port", "-1"],
     ["--image", "lbdemo/catalog:9.9"],
-    ["--image", "lbdemo/postgres:16"],
+    ["--image", "lbdemo/postgres:18"],
     ["--restart", "sometimes"],
     ["--storage", "private", "--apply-delay", "100"],
     ["--storage", "replicated-async", "--apply-delay", "-5"],
