@@ -126,7 +126,7 @@ async def test_shared_storage_reads_0_divergent_keys_in_100_snapshots_under_load
     tmp_path: Path,
 ) -> None:
     state, out = tmp_path / "state", tmp_path / "out"
-    with detached_stack(state, "--storage", "shared", "--dashboard-interval", "0.2") as (
+    with detached_stack(state, "--storage", "shared", "--dashboard-interval", "0.1") as (
         url,
         token,
     ):
