@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES
-from lbdemo.commands.backend import add_runtime_arguments, resolve_runtime
+from lbdemo.commands.backend import add_runtime_arguments, backend_for, resolve_runtime
 from lbdemo.config import (
     STACK_LOCK_FD_ENV,
     STORE_DSN_ENV,
@@ -27,8 +27,6 @@ from lbdemo.config import (
     store_dsn_from_env,
     take_stack_lock_fd,
 )
-from lbdemo.containers.errors import VolumeInUseError
-from lbdemo.containers.volumes import VolumeStore
 from lbdemo.dashboard import Dashboard
 from lbdemo.dashboard.address import (
     announce,
@@ -43,6 +41,7 @@ from lbdemo.deploy.layout import LAYOUT_CHOICES, Layout
 from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import DEFAULT_VOLUME, PROJECT, RUNTIMES, Project
 from lbdemo.deploy.restart import RESTART_POLICIES
+from lbdemo.deploy.verbs import Refused, Unreachable
 from lbdemo.errors import StateError, UsageError
 from lbdemo.process.pids import pid_alive, signal_pid
 from lbdemo.stacks import open_stack
@@ -623,18 +622,23 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def _remove_volume(args: argparse.Namespace) -> int:
-    """``down -v``: the shared volume goes too (as ``docker compose down -v``), so the next
-    rehearsal starts without the rows of this one. A container still mounting it (``second``,
-    refused but Created) keeps it, and is named."""
-    volumes = VolumeStore(state_root(args))
-    if not volumes.exists(DEFAULT_VOLUME):
-        return 0
+    """``down -v``: the stack's shared volume goes too (as ``docker compose down -v``), so the
+    next rehearsal starts without the rows of this one; on the runtime that ran the stack (the
+    engine's volume for a Docker stack, never a local one of the same name). A container still
+    mounting it (``second``, refused but Created) keeps it, and is named."""
+    backend = backend_for(args)
+    name = Project(args.project).volume if args.runtime == "docker" else DEFAULT_VOLUME
     try:
-        volumes.remove(DEFAULT_VOLUME)
-    except VolumeInUseError as exc:
-        print(f"Error response from daemon: {exc} (`lbdemo rm` it first)", file=sys.stderr)
+        if backend.volume_inspect(name) is None:
+            return 0
+        backend.remove_volume(name, force=False)
+    except Refused as exc:
+        print(f"{exc} (`lbdemo rm` it first)", file=sys.stderr)
         return 1
-    print(f"lbdemo: removed volume {DEFAULT_VOLUME}")
+    except Unreachable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"lbdemo: removed volume {name}")
     return 0
 
 
