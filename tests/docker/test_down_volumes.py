@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,5 @@ def test_down_v_on_the_docker_runtime_removes_the_engines_volume(
         with pytest.raises(docker.errors.NotFound):
             docker_client.volumes.get(project.volume)
     finally:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             docker_client.volumes.get(project.volume).remove(force=True)
-        except docker.errors.NotFound:
-            pass
