@@ -188,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         argv=tuple(getattr(args, "argv", None) or ("load",)),
         target=target,
         deployment=RunningStack(target, root / "run" / "stack.json"),
+        layout_described=description.get("layout") or None,
     )
     try:
         report = asyncio.run(_stopped_by_signals(_load(spec, shown)))

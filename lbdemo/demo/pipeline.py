@@ -152,6 +152,9 @@ class RunSpec:
     argv: Sequence[str] = ()  # the command line that asked for it, for the report
     target: Target | None = None  # a running deployment to load instead of starting a stack
     deployment: Deployment | None = None  # one the caller opened (lbdemo load's running stack)
+    # the running stack's own description of its layout (lbdemo load: from its stack.json), for
+    # a target lbdemo started itself with `up`; None: a target is described as someone else's
+    layout_described: dict[str, Any] | None = None
 
 
 @dataclass
@@ -221,7 +224,13 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
         local = stack.local_stack
         if live is not None and local is not None:
             await live.watch(local)
-        progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
+        if spec.target is None:
+            progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
+        else:  # already running: lbdemo only checked that it answers
+            progress(
+                f"{len(stack.replicas)} replicas answer ({stack.started_in_s:.2f} s); "
+                f"balancer {stack.url}"
+            )
         loaded = await _load_and_audit(ctx, scenario, replication, live)
     finally:
         if replication is not None:
@@ -445,6 +454,9 @@ def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
     layout = spec.stack.layout
     if spec.target is None:
         return layout.describe(runtime=runtime)
+    if spec.layout_described is not None:
+        known = ("name", "storage", "runtime", "summary")
+        return {k: spec.layout_described[k] for k in known if k in spec.layout_described}
     summary = (
         f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "
         f"replicas, said to run {layout.storage} storage (started by someone else: lbdemo only "

@@ -98,6 +98,11 @@ async def test_private_storage_stale_reads_reach_the_dashboard_within_5_s(tmp_pa
             assert "stale reads seen live=" in stderr and "inconsistent" in stdout
             report = json.loads((out / "private.json").read_text())
             _, done = await snapshots.first(lambda s: s["verdict"]["state"] == "finished")
+        # the stack `up` started, described as `up` describes it: not "started by someone else",
+        # and not "stack up in 0.01 s" for a stack that was already up
+        described = json.loads((state / "run" / "stack.json").read_text())["layout"]
+        assert report["run"]["layout"]["summary"] == described["summary"]
+        assert "stack up in" not in stderr and "replicas answer" in stderr
         verdict = done["verdict"]
         assert verdict["text"] == "INCONSISTENT" and verdict["source"] == "load"
         assert verdict["stale_reads"] == report["anomalies"]["stale_read"]["count"] > 0
