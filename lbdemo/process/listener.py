@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -165,18 +166,40 @@ class GuardedRequestHandler(RequestHandler):
 
     def _refuse(self, transport: asyncio.Transport, why: str) -> None:
         self._refused = transport
-        transport.write(error_answer(503, why, self._policy))
-        counts = self._counts
-        if counts.lingering >= MAX_LINGERING:
-            transport.close()
-            return
+        answer = error_answer(503, why, self._policy)
+        self._answer_and_linger(transport, answer, close=transport.close, expire=transport.abort)
+
+    def _answer_and_linger(
+        self,
+        transport: asyncio.Transport,
+        answer: bytes,
+        *,
+        close: Callable[[], None],
+        expire: Callable[[], None],
+    ) -> bool:
+        """Write an answer given before the request was read, half-close, and linger up to
+        REFUSED_LINGER (then ``expire``) dropping what the client still sends: closing on its
+        unread bytes would reset the connection, and a reset can destroy the answer before the
+        client reads it. Past MAX_LINGERING at once, or where the transport cannot half-close,
+        ``close`` at once instead (a flood must not hold descriptors). True when it lingers."""
+        transport.write(answer)
+        if self._counts.lingering >= MAX_LINGERING:
+            close()
+            return False
         try:
             transport.write_eof()
         except (NotImplementedError, OSError, RuntimeError):
-            transport.close()
-            return
-        counts.lingering += 1
-        self._linger = self._loop.call_later(REFUSED_LINGER, transport.abort)
+            close()
+            return False
+        self._counts.lingering += 1
+        self._linger = self._loop.call_later(REFUSED_LINGER, expire)
+        return True
+
+    def _stop_lingering(self) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+            self._counts.lingering -= 1
 
     def data_received(self, data: bytes) -> None:
         if self._refused is not None or self._draining:
@@ -211,26 +234,18 @@ class GuardedRequestHandler(RequestHandler):
             self.force_close()  # nothing came: nobody to answer
             return
         message = f"request head not complete within {self._policy.head_timeout:g} s"
-        transport.write(error_answer(408, message, self._policy))
-        # A slow client sends on after the deadline. Closing with its bytes unread would reset
-        # the connection, and a reset can destroy the 408 before the client reads it: linger
-        # instead, dropping what comes, until the client closes or REFUSED_LINGER ends.
-        if self._counts.lingering >= MAX_LINGERING:
-            self.force_close()
+        # A slow client sends on after the deadline: linger rather than close on its bytes.
+        answer = error_answer(408, message, self._policy)
+        if not self._answer_and_linger(
+            transport, answer, close=self.force_close, expire=self.force_close
+        ):
             return
-        try:
-            transport.write_eof()
-        except (NotImplementedError, OSError, RuntimeError):
-            self.force_close()
-            return
-        self._counts.lingering += 1
         self._draining = True
         # Answered: the connection leaves its caps (the lingering count bounds it from now on),
         # so a client that sent one slow head is not held to its share by it.
         if self._peer is not None:
             self._counts.release(self._peer)
             self._peer = None
-        self._linger = self._loop.call_later(REFUSED_LINGER, self.force_close)
 
     def eof_received(self) -> None:
         if self._refused is not None:
@@ -239,22 +254,14 @@ class GuardedRequestHandler(RequestHandler):
             self.force_close()  # the client has read its 408 and closed: so do we
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        self._stop_lingering()
         if self._refused is not None:
-            if self._linger is not None:
-                self._linger.cancel()
-                self._linger = None
-                self._counts.lingering -= 1
             self._refused = None
             return
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        if self._draining:
-            self._draining = False
-            if self._linger is not None:
-                self._linger.cancel()
-                self._linger = None
-            self._counts.lingering -= 1
+        self._draining = False
         if self._peer is not None:
             self._counts.release(self._peer)
             self._peer = None
