@@ -25,11 +25,10 @@ from lbdemo.checker import Audit, CheckResult
 from lbdemo.history import History
 from lbdemo.interop.calls import POSITIONS
 from lbdemo.report import html as page
-from lbdemo.report.compare import run_label
 
 NO_REPLICA = "replica not recorded"  # the one series the per-key chart draws without names
 _LACKS_CSS = (
-    ".lacks { border-left: 4px solid #8a6d00; background: #fff8e1; padding: .4rem .8rem; "
+    "\n.lacks { border-left: 4px solid #8a6d00; background: #fff8e1; padding: .4rem .8rem; "
     "margin: .6rem 0; font-size: .95rem; }\n.lacks ul { margin: .2rem 0; padding-left: 1.2rem; }"
 )
 
@@ -110,18 +109,13 @@ def render_history_html(
 ) -> str:
     """Any history as one self-contained HTML page: the run's page, with what it lacks said."""
     missing = lacks(report, history, audit)
-    label = run_label(report, 1)
-    header = (
-        f"<h1>{html.escape(label)}</h1>"
-        f'<div class="top">{page._verdict_html(report)}'
-        f'<div class="tiles">{page._tiles_html(report)}</div></div>'
-        f'<p class="settings">{page._settings_html(report)}</p>'
-        f'<p class="links">{page._links_html(report, link_base)}</p>'
-        f"{_lacks_html(missing)}"
+    text = page.run_page(
+        report,
+        history_page_data(report, history, result, audit),
+        link_base=link_base,
+        extra_header=_lacks_html(missing),
+        extra_css=_LACKS_CSS,
     )
-    data = history_page_data(report, history, result, audit)
-    text = page._page("report.html", f"lbdemo report: {label}", header, data, "report.js")
-    text = text.replace("</style>", _LACKS_CSS + "\n</style>", 1)
     if "replicas" in missing:
         text = _say_at_chart(
             text,

@@ -53,10 +53,12 @@ def _pack(data: object) -> str:
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
-def _page(template: str, title: str, header: str, data: object, script: str) -> str:
+def _page(
+    template: str, title: str, header: str, data: object, script: str, extra_css: str = ""
+) -> str:
     return _template(template).substitute(
         title=html.escape(title),
-        css=_asset("uPlot.min.css") + "\n" + _asset("page.css"),
+        css=_asset("uPlot.min.css") + "\n" + _asset("page.css") + extra_css,
         header=header,
         data=_pack(data),
         uplot=_asset("uPlot.iife.min.js"),
@@ -376,6 +378,19 @@ def render_report_html(
     ``link_base``: the folder the page will be written to, so that absolute file paths in
     ``report["run"]["files"]`` become relative links (relative ones are kept as they are).
     """
+    return run_page(report, report_data(report, history, result, audit), link_base=link_base)
+
+
+def run_page(
+    report: dict[str, Any],
+    data: object,
+    *,
+    link_base: str | os.PathLike[str] | None = None,
+    extra_header: str = "",
+    extra_css: str = "",
+) -> str:
+    """The page of one run around its chart ``data``: the verdict, the tiles, the settings and
+    the links of ``report``, then ``extra_header`` (what a bare history lacks, say)."""
     label = run_label(report, 1)
     header = (
         f"<h1>{html.escape(label)}</h1>"
@@ -383,9 +398,10 @@ def render_report_html(
         f'<div class="tiles">{_tiles_html(report)}</div></div>'
         f'<p class="settings">{_settings_html(report)}</p>'
         f'<p class="links">{_links_html(report, link_base)}</p>'
+        f"{extra_header}"
     )
-    data = report_data(report, history, result, audit)
-    return _page("report.html", f"lbdemo report: {label}", header, data, "report.js")
+    title = f"lbdemo report: {label}"
+    return _page("report.html", title, header, data, "report.js", extra_css)
 
 
 # ---------------------------------------------------------------------------------------------
