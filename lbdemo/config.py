@@ -42,7 +42,12 @@ def add_state_argument(parser: argparse.ArgumentParser) -> None:
 
 def state_root(args: argparse.Namespace) -> Path:
     """The absolute state root for a parsed command line (the directory may not exist yet)."""
-    chosen = getattr(args, "state", None) or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
+    return _state_root(getattr(args, "state", None))
+
+
+def _state_root(given: str | None) -> Path:
+    """``--state`` as given, else ``$LBDEMO_STATE``, else ``./.lbdemo``; absolute."""
+    chosen = given or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
     return Path(chosen).expanduser().resolve()
 
 
@@ -72,8 +77,7 @@ def claim_stack_lock_early(argv: Sequence[str]) -> None:
     global _early_claim
     if not argv or argv[0] != "up" or STACK_LOCK_FD_ENV in os.environ:
         return
-    chosen = _state_in_argv(argv) or os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR
-    run = Path(chosen).expanduser().resolve() / "run"
+    run = _state_root(_state_in_argv(argv)) / "run"
     made = [d for d in (run.parent, run) if not d.exists()]
     try:
         run.mkdir(parents=True, exist_ok=True)
