@@ -1,0 +1,132 @@
+"""The model of docs/model.md: its closed forms, and its prediction against the real checker's
+count on histories made under exactly the model's assumptions."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from lbdemo.checker.anomalies import STALE_READ, AnomalyLog
+from lbdemo.checker.scan import scan
+from lbdemo.history import History, HistoryHeader, Op
+from lbdemo.sweep.model import (
+    in_flight,
+    pbs_stale_rate,
+    private_stale_rate,
+    read_gaps_ms,
+)
+from tests.checker.opbuild import H, R, W
+
+
+def test_one_replica_or_no_writes_is_never_stale() -> None:
+    assert private_stale_rate(1, 8, 0.3, 20) == 0.0
+    assert private_stale_rate(3, 8, 0.0, 20) == 0.0
+
+
+def test_strategies_without_a_model_say_so() -> None:
+    assert private_stale_rate(3, 8, 0.3, 20, strategy="sticky") is None
+
+
+def test_without_overlap_round_robin_is_the_geometric_sum() -> None:
+    # C = 1: the read is fresh only when the newest write of its key is a multiple of n back
+    n, p = 3, 0.3 / 8
+    fresh = p * (1 - p) ** (n - 1) / (1 - (1 - p) ** n)
+    assert private_stale_rate(n, 8, 0.3, 1) == pytest.approx(1 - fresh, rel=1e-9)
+
+
+def test_more_replicas_more_stale_and_more_overlap_less() -> None:
+    rates = [private_stale_rate(n, 8, 0.3, 18) for n in (2, 3, 5, 8)]
+    assert rates == sorted(rates) and len(set(rates)) == 4
+    assert private_stale_rate(3, 8, 0.3, 40) < private_stale_rate(3, 8, 0.3, 10)  # type: ignore[operator]
+    # C between two whole numbers lies between their rates
+    low, mid, high = (private_stale_rate(3, 8, 0.3, c) for c in (10, 10.5, 11))
+    assert min(low, high) <= mid <= max(low, high)  # type: ignore[type-var]
+
+
+def test_a_short_run_counts_its_first_reads_as_fresh() -> None:
+    long, short = private_stale_rate(3, 1000, 0.3, 5), private_stale_rate(3, 1000, 0.3, 5, ops=2000)
+    assert short < long  # type: ignore[operator]
+
+
+def _model_history(
+    n: int, c: int, keys: int, ratio: float, ops: int, strategy: str, at_ack: bool = False
+) -> History:
+    """Operations exactly as the model assumes: position i is invoked at i and completes at
+    i + c - 0.5 (so i precedes j iff j - i >= c), goes to replica i mod n (or a random one), and
+    a read returns the newest write its replica received before it (``at_ack``: the newest
+    that was acknowledged before it)."""
+    rng = random.Random(24)
+    held: dict[tuple[int, int], str] = {}
+    pending: list[tuple[int, int, int]] = []  # at_ack: (position, replica, key) not yet applied
+    out = []
+    for i in range(ops):
+        while pending and pending[0][0] <= i - c:
+            m, r, k = pending.pop(0)
+            held[(r, k)] = f"w{m}"
+        replica = i % n if strategy == "round-robin" else rng.randrange(n)
+        key = rng.randrange(keys)
+        client = f"u{i % c}"  # one operation at a time per client: c clients in turn
+        name = f"r{replica}"
+        if rng.random() < ratio:
+            if at_ack:
+                pending.append((i, replica, key))
+            else:
+                held[(replica, key)] = f"w{i}"
+            out.append(W(client, f"k{key}", f"w{i}", i, i + c - 0.5, replica=name))
+        else:
+            value = held.get((replica, key))
+            out.append(R(client, f"k{key}", value, i, i + c - 0.5, replica=name))
+    return H(*out)
+
+
+@pytest.mark.parametrize(
+    ("n", "c", "keys", "ratio", "strategy", "at_ack"),
+    [
+        (3, 6, 4, 0.3, "round-robin", False),
+        (2, 9, 8, 0.5, "round-robin", True),
+        (3, 6, 4, 0.3, "random", False),
+    ],
+)
+def test_the_model_predicts_what_the_checker_counts(
+    n: int, c: int, keys: int, ratio: float, strategy: str, at_ack: bool
+) -> None:
+    ops = 10_000
+    history = _model_history(n, c, keys, ratio, ops, strategy, at_ack)
+    log = AnomalyLog()
+    tally = scan(history.by_key(), log, history.t0)
+    measured = len(log.found[STALE_READ]) / tally.reads
+    model = private_stale_rate(
+        n, keys, ratio, c, strategy=strategy, ops=ops, visible_after=1.0 if at_ack else 0.0
+    )
+    assert model is not None
+    sigma = math.sqrt(model * (1 - model) / tally.reads)
+    assert abs(measured - model) < 4 * sigma + 0.005, (measured, model)
+    assert in_flight(history) == pytest.approx(c - 0.5, rel=0.01)
+
+
+def test_pbs_is_the_share_of_lags_beyond_each_gap() -> None:
+    lags = [0.0, 10.0, 20.0, 30.0]
+    # a read with no write before it is fresh; one 5 ms after misses with P(lag > 5) = 3/4 ...
+    assert pbs_stale_rate(lags, [None, 5.0, 15.0, 100.0]) == pytest.approx((0.75 + 0.5) / 4)
+    assert pbs_stale_rate([], [1.0]) is None
+    assert pbs_stale_rate(lags, []) is None
+
+
+def test_read_gaps_count_from_the_newest_ack_before_the_read() -> None:
+    history = H(
+        W("a", "k", "w1", 0.0, 1.0),
+        W("b", "k", "w2", 0.5, 3.0),
+        R("c", "k", None, 0.2, 0.3),  # nothing acknowledged yet
+        R("d", "k", "w1", 2.0, 2.1),  # 1 s after w1
+        R("e", "k", "w2", 3.0, 3.1),  # w2 completes at the instant: not before; still w1
+        R("f", "k", "w2", 3.5, 3.6),  # 0.5 s after w2
+        W("g", "other", "w3", 0.0, 0.1),
+    )
+    assert read_gaps_ms(history) == [None, 1000.0, 2000.0, 500.0]
+
+
+def test_in_flight_of_nothing_is_zero() -> None:
+    assert in_flight(History(headers=[HistoryHeader(wall_anchor=0.0, mono_anchor=0.0)])) == 0.0
+    _ = Op  # the history's operation type, built above through opbuild

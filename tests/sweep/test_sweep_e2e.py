@@ -1,0 +1,60 @@
+"""End to end: ``lbdemo sweep`` over two points of one layout (real Locust, PostgreSQL, replicas
+and balancer), its three files, and the model beside each measured point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_results_schemas import problems
+from tests.utils import THINK_MS, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_two_point_sweep_writes_its_chart_table_and_json(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli(
+        "sweep",
+        "--state",
+        str(tmp_path / "state"),
+        "--out",
+        str(out),
+        "--layouts",
+        "private",
+        "--duration",
+        "2",
+        "--vary",
+        "replicas=2,3",
+        "--vary",
+        "users=6",
+        "--vary",
+        f"think_time={THINK_MS}",
+    )
+    assert result.status == 0, result
+    progress = [line for line in result.err.splitlines() if line.startswith("[sweep ")]
+    assert (
+        progress[0].startswith("[sweep 1/2 replicas=2,users=6,think_time=")
+        and "left" in progress[0]
+    )
+    assert sum("done: private" in line for line in progress) == 2
+
+    document = json.loads((out / "sweep.json").read_text())
+    assert problems(document) == []
+    assert [p["values"]["replicas"] for p in document["points"]] == [2, 3]
+    for point in document["points"]:
+        (run,) = point["runs"]
+        assert run["stale_read_rate"] > 0, "private storage serves stale reads"
+        model = run["model"]
+        assert model["kind"] == "private round-robin" and model["in_flight"] > 0
+        assert 0 < model["stale_read_rate"] <= model["stale_read_rate_at_ack"] < 1
+        assert (out / run["report"]).is_file(), "each point links its run's report"
+
+    markdown = (out / "sweep.md").read_text()
+    assert "[private](<replicas=2,users=6,think_time=" in markdown
+    page = (out / "sweep.html").read_text()
+    assert page.count("<svg viewBox") == 4  # stale reads with the model, then three small ones
+    assert 'stroke-dasharray="8 6"' in page and "<polygon" in page  # the model and its band
+    assert 'href="replicas=3,users=6,think_time=' in page
