@@ -24,7 +24,8 @@ class Series:
     color: str
     points: list[tuple[Any, float]]  # (x value, y)
     dashed: bool = False  # the model
-    band: list[tuple[Any, float]] | None = None  # the model's other bound, shaded to the line
+    # the model's bounds, (lower, upper) at the same xs, shaded between
+    band: tuple[list[tuple[Any, float]], list[tuple[Any, float]]] | None = None
 
 
 def _esc(text: object) -> str:
@@ -32,7 +33,7 @@ def _esc(text: object) -> str:
 
 
 def _nice_max(value: float) -> float:
-    for top in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0):
+    for top in (0.01, 0.02, 0.04, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0):  # quarters read round
         if value <= top:
             return top
     step = 10 ** (len(str(int(value))) - 1)
@@ -95,10 +96,9 @@ def svg_chart(
         f'text-anchor="middle" class="axis-title">{_esc(y_title)}</text>'
     )
     for s in series:
-        if s.band and s.points:
-            edge = [(px(x), py(y)) for x, y in s.points] + [
-                (px(x), py(y)) for x, y in reversed(s.band)
-            ]
+        if s.band:
+            lower, upper = s.band
+            edge = [(px(x), py(y)) for x, y in lower] + [(px(x), py(y)) for x, y in reversed(upper)]
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge)
             out.append(f'<polygon points="{path}" fill="{s.color}" fill-opacity="0.12"/>')
     for s in series:
@@ -154,7 +154,7 @@ def _lines(document: dict[str, Any]) -> tuple[list[Any], list[Line]]:
 
 
 def _pct(y: float) -> str:
-    return f"{y * 100:.0f} %"
+    return f"{round(y * 100, 1):g} %"
 
 
 def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> str:
@@ -167,14 +167,16 @@ def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> 
             pts = [(x, v) for x, run in runs if (v := value(run)) is not None]
             out.append(Series(label, colors[label], pts))
             if model:
-                mpts, upper = [], []
+                mpts, lower, upper = [], [], []
                 for x, run in runs:
                     m = run["model"]["stale_read_rate"]
                     if m is not None:
                         mpts.append((x, m))
-                        u = run["model"].get("stale_read_rate_at_ack")
-                        upper.append((x, m if u is None else u))
-                band = upper if upper != mpts else None
+                        low = run["model"].get("stale_read_rate_on_arrival")
+                        high = run["model"].get("stale_read_rate_at_ack")
+                        lower.append((x, m if low is None else low))
+                        upper.append((x, m if high is None else high))
+                band = (lower, upper) if lower != upper else None
                 out.append(Series(f"{label}, model", colors[label], mpts, dashed=True, band=band))
         return out
 
@@ -182,6 +184,13 @@ def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> 
         [(label, colors[label], False) for label, _ in lines]
         + [(f"{label}: model", colors[label], True) for label, _ in lines]
     )
+    if any(s.band for s in series(lambda r: None, model=True)):
+        legend = legend.replace(
+            "</div>",
+            '<span><svg width="34" height="14" aria-hidden="true"><rect width="34" height="14" '
+            f'fill="{PALETTE[0]}" fill-opacity="0.12"/></svg> the model\'s range: each write '
+            "visible on arrival to only once acknowledged</span></div>",
+        )
     main = svg_chart(
         series(lambda r: r["stale_read_rate"], model=True),
         xs,
@@ -277,11 +286,12 @@ after: {load} (a busy machine). <code>{command}</code></p>
 <main>
 {legend}
 {main}
-<p class="note">Solid: measured. Dashed, hollow points: the model (docs/model.md): private
-storage from the replicas, keys, write ratio and the operations in flight, each write visible
-as it reaches its replica; the shaded band reaches up to the same model with each write visible
-only once acknowledged. Replicated-async: the measured replication lag over the reads' gaps
-after the writes; shared and synchronous layouts: none.</p>
+<p class="note">Solid: measured. Dashed, hollow points: the model (docs/model.md). Private
+storage: from the replicas, keys and write ratio, with the operations in flight and how soon a
+write becomes visible on its replica, both measured in the run; the shaded band is the same
+model from every write visible as it reaches its replica (bottom) to only once acknowledged
+(top). Replicated-async: the measured replication lag over the reads' gaps after the writes;
+shared and synchronous layouts: none.</p>
 <div class="smalls">
 <div><h3>Read-your-writes violations</h3>{ryw}</div>
 <div><h3>Monotonic-read violations</h3>{mono}</div>

@@ -66,6 +66,7 @@ def rows(document: dict[str, Any]) -> list[list[Cell]]:
                     run["label"],
                     percent(run["stale_read_rate"]),
                     percent(run["model"]["stale_read_rate"]),
+                    percent(run["model"].get("stale_read_rate_on_arrival")),
                     percent(run["model"].get("stale_read_rate_at_ack")),
                     _gap(run),
                     percent(run["read_your_writes_rate"]),
@@ -74,6 +75,7 @@ def rows(document: dict[str, Any]) -> list[list[Cell]]:
                     f"{_ms(lat['writes']['p50'])} / {_ms(lat['writes']['p99'])}",
                     _ms((lag.get("replay") or {}).get("p99")),
                     _ms(run["model"].get("in_flight")),
+                    percent(run["model"].get("missed_in_flight")),
                     f"{run['ops_per_s']:,.0f}" if run["ops_per_s"] is not None else "–",
                     (run["label"], run["report"]),
                 ]
@@ -86,7 +88,8 @@ HEADERS = [
     "layout",
     "stale reads",
     "model",
-    "model, at ack",
+    "on arrival",
+    "at ack",
     "gap (pp)",
     "read-your-writes",
     "monotonic",
@@ -94,6 +97,7 @@ HEADERS = [
     "write p50 / p99 (ms)",
     "replay lag p99 (ms)",
     "in flight",
+    "missed in flight",
     "ops/s",
     "report",
 ]
@@ -110,14 +114,16 @@ def render_sweep_markdown(document: dict[str, Any]) -> str:
         f"before {_loads(load['before'])}, after {_loads(load['after'])}: a busy machine's "
         "figures.",
         "",
-        "Stale reads, read-your-writes and monotonic-read violations are shares of the reads; "
-        "the model is docs/model.md's (private: round robin per request with the in-flight "
-        "operations measured, each write visible as it reaches its replica; model, at ack: "
-        "visible only once acknowledged, the upper bound; replicated-async: the measured lag "
-        "over the read-after-write gaps; shared and replicated-sync: none). gap = measured − "
-        "model, in percentage points.",
+        "Stale reads, read-your-writes and monotonic-read violations are shares of the reads. "
+        "The model is docs/model.md's. Private storage: round robin per request, from the "
+        "replicas, keys and write ratio with two measured inputs, the operations in flight at "
+        "once (Little's law: in flight) and how often a read missed a write of its key still "
+        "open on its own replica (missed in flight); on arrival and at ack: the same with "
+        "every write visible as it reaches its replica, and only once acknowledged (the "
+        "model's bounds). replicated-async: the measured lag over the read-after-write gaps; "
+        "shared and replicated-sync: none. gap = measured − model, in percentage points.",
         "",
-        md_table(HEADERS, rows(document), right=tuple(range(2, 13))),
+        md_table(HEADERS, rows(document), right=tuple(range(2, 15))),
         "",
     ]
     if document["problems"]:

@@ -25,10 +25,11 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
-from lbdemo.history import OK, WRITE, History
+from lbdemo.history import OK, WRITE, History, Op
 
 TAIL = 1e-12  # the geometric sum stops when what is left is below this
 MAX_TERMS = 5_000_000
+IN_FLIGHT_LOOKBACK = 8  # a replica's writes of one key still open when a read begins: a few
 
 
 def _fresh_round_robin(g: int, n: int, c: int, p: float, hidden: int) -> float:
@@ -129,6 +130,38 @@ def read_gaps_ms(history: History) -> list[float | None]:
         i = bisect_left(completes, op.invoke)  # completes[:i] ended strictly before the read
         gaps.append((op.invoke - completes[i - 1]) * 1000.0 if i else None)
     return gaps
+
+
+def missed_in_flight(history: History) -> float | None:
+    """Of the reads that began while a write of their key, invoked earlier, was still in flight
+    on their own replica, the share that returned none of those writes: how often a write was
+    not yet visible to a read that reached its replica after it (assumption 4 of
+    docs/model.md; 0 would be "visible on arrival", 1 "only once acknowledged"). None: no such
+    read. Invocation order stands in for arrival order at the replica."""
+    ops_of: dict[tuple[str, str | None], list[Op]] = {}
+    invoked: dict[str, float] = {}
+    for op in history.ops:
+        ops_of.setdefault((op.key, op.replica), []).append(op)
+        if op.op == WRITE and op.write_id is not None:
+            invoked[op.write_id] = op.invoke
+    had = missed = 0
+    for (_, replica), ops in ops_of.items():
+        if replica is None:
+            continue
+        writes: list[Op] = []
+        for op in ops:  # in invocation order
+            if op.op == WRITE:
+                writes.append(op)
+                continue
+            if op.outcome != OK:
+                continue
+            open_writes = [w for w in writes[-IN_FLIGHT_LOOKBACK:] if w.complete > op.invoke]
+            if not open_writes:
+                continue
+            had += 1
+            seen = invoked.get(op.write_id, -math.inf) if op.write_id is not None else -math.inf
+            missed += all(seen < w.invoke for w in open_writes)
+    return missed / had if had else None
 
 
 def pbs_stale_rate(lags_ms: Sequence[float], gaps_ms: Iterable[float | None]) -> float | None:

@@ -10,7 +10,13 @@ from typing import Any
 
 from lbdemo.demo.pipeline import RunOutcome
 from lbdemo.demo.runner import DemoPlan, run_demo
-from lbdemo.sweep.model import in_flight, pbs_stale_rate, private_stale_rate, read_gaps_ms
+from lbdemo.sweep.model import (
+    in_flight,
+    missed_in_flight,
+    pbs_stale_rate,
+    private_stale_rate,
+    read_gaps_ms,
+)
 from lbdemo.sweep.params import point_name
 
 Progress = Callable[[str], None]
@@ -63,8 +69,10 @@ def model_of(run: RunOutcome) -> dict[str, Any]:
         return {"kind": "pbs", "stale_read_rate": rate}
     if storage == "private":
         c = in_flight(history)
-        rates = [
-            private_stale_rate(
+        missed = missed_in_flight(history)
+
+        def predict(visible_after: float) -> float | None:
+            return private_stale_rate(
                 int(settings["replicas"]),
                 int(settings["keys"]),
                 float(settings["write_ratio"]),
@@ -73,15 +81,21 @@ def model_of(run: RunOutcome) -> dict[str, Any]:
                 ops=len(history.ops),
                 visible_after=visible_after,
             )
-            for visible_after in (0.0, 1.0)
-        ]
+
         return {
             "kind": f"private {settings['strategy']}",
-            "stale_read_rate": rates[0],  # writes visible as they reach their replica
-            "stale_read_rate_at_ack": rates[1],  # ... only once acknowledged
+            # with the visibility measured in this run; its bounds either side
+            "stale_read_rate": predict(0.0 if missed is None else missed),
+            "stale_read_rate_on_arrival": predict(0.0),
+            "stale_read_rate_at_ack": predict(1.0),
             "in_flight": round(c, 3),
+            "missed_in_flight": _rounded(missed),
         }
     return {"kind": None, "stale_read_rate": None}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _ms(section: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
@@ -148,9 +162,7 @@ async def run_sweep(points: Sequence[SweepPoint], say: Progress) -> SweepOutcome
             f"{point.name}: {p}" for p in demo.problems if not p.endswith(NOT_A_FAILURE)
         ]
         stale = ", ".join(
-            f"{r['label']} {_percent(r['stale_read_rate'])} stale"
-            f" (model {_percent(r['model']['stale_read_rate'])})"
-            for r in runs
+            f"{r['label']} {_percent(r['stale_read_rate'])} stale{_model_text(r)}" for r in runs
         )
         say(f"[sweep {number}/{len(points)} {point.name}] done: {stale}")
     outcome.took_s = time.monotonic() - began
@@ -159,6 +171,20 @@ async def run_sweep(points: Sequence[SweepPoint], say: Progress) -> SweepOutcome
 
 def _indented(say: Progress, tag: str) -> Progress:
     return lambda line: say(f"  [{tag}] {line}")
+
+
+def _model_text(run: dict[str, Any]) -> str:
+    model = run["model"]
+    rate, low, high = (
+        model["stale_read_rate"],
+        model.get("stale_read_rate_on_arrival"),
+        model.get("stale_read_rate_at_ack"),
+    )
+    if rate is None:
+        return ""
+    if low is None or high is None:
+        return f" (model {_percent(rate)})"
+    return f" (model {_percent(rate)}, between {_percent(low)} and {_percent(high)})"
 
 
 def _percent(rate: float | None) -> str:

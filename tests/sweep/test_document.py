@@ -9,7 +9,9 @@ from lbdemo.sweep.chart import render_sweep_html
 from lbdemo.sweep.document import render_sweep_markdown
 
 
-def _run(label: str, stale: float, model: float | None, at_ack: float | None) -> dict[str, Any]:
+def _run(
+    label: str, stale: float, model: float | None, bounds: tuple[float, float] | None
+) -> dict[str, Any]:
     return {
         "layout": label,
         "label": label,
@@ -22,7 +24,12 @@ def _run(label: str, stale: float, model: float | None, at_ack: float | None) ->
         "monotonic_read_rate": stale / 4,
         "latency_ms": {"reads": {"p50": 5.0, "p99": 9.0}, "writes": {"p50": 6.0, "p99": 11.0}},
         "lag_ms": None,
-        "model": {"kind": "k", "stale_read_rate": model, "stale_read_rate_at_ack": at_ack},
+        "model": {
+            "kind": "k",
+            "stale_read_rate": model,
+            "stale_read_rate_on_arrival": bounds and bounds[0],
+            "stale_read_rate_at_ack": bounds and bounds[1],
+        },
     }
 
 
@@ -38,7 +45,10 @@ DOCUMENT = {
         {
             "point": f"strategy={s}",
             "values": {"strategy": s},
-            "runs": [_run("private", 0.4, m, m and m + 0.1), _run("sha<red>", 0.0, 0.0, None)],
+            "runs": [
+                _run("private", 0.4, m, m and (m - 0.02, m + 0.1)),
+                _run("sha<red>", 0.0, 0.0, None),
+            ],
         }
         for s, m in (("round-robin", 0.42), ("sticky", None))
     ],
@@ -50,8 +60,9 @@ def test_the_markdown_has_a_row_and_a_link_per_run_and_the_gap() -> None:
     text = render_sweep_markdown(DOCUMENT)
     assert text.count("[private](<strategy=x/private.md>)") == 2
     row = next(line for line in text.splitlines() if line.startswith("| strategy=round-robin"))
-    assert [c.strip() for c in row.split("|")[3:6]] == ["40.0 %", "42.0 %", "52.0 %"]
-    assert row.split("|")[6].strip() == "-2.0"  # measured - model, in percentage points
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[3:7] == ["40.0 %", "42.0 %", "40.0 %", "52.0 %"]  # measured, model, bounds
+    assert cells[7] == "-2.0"  # measured - model, in percentage points
     assert "[sha\\<red\\>](<strategy=x/sha%3Cred%3E.md>)" in text
 
 

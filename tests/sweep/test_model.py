@@ -13,6 +13,7 @@ from lbdemo.checker.scan import scan
 from lbdemo.history import History, HistoryHeader, Op
 from lbdemo.sweep.model import (
     in_flight,
+    missed_in_flight,
     pbs_stale_rate,
     private_stale_rate,
     read_gaps_ms,
@@ -130,3 +131,15 @@ def test_read_gaps_count_from_the_newest_ack_before_the_read() -> None:
 def test_in_flight_of_nothing_is_zero() -> None:
     assert in_flight(History(headers=[HistoryHeader(wall_anchor=0.0, mono_anchor=0.0)])) == 0.0
     _ = Op  # the history's operation type, built above through opbuild
+
+
+def test_missed_in_flight_counts_reads_that_saw_none_of_their_replicas_open_writes() -> None:
+    history = H(
+        W("a", "k", "w1", 0.0, 1.0, replica="r1"),
+        R("b", "k", None, 0.5, 0.6, replica="r1"),  # w1 open on r1, not seen: missed
+        R("c", "k", "w1", 0.7, 0.8, replica="r1"),  # w1 open on r1 and seen
+        R("d", "k", None, 0.5, 0.6, replica="r2"),  # nothing open on r2: not counted
+        R("e", "k", "w1", 2.0, 2.1, replica="r1"),  # w1 closed by then: not counted
+    )
+    assert missed_in_flight(history) == 0.5
+    assert missed_in_flight(H(R("b", "k", None, 0.5, 0.6))) is None
