@@ -263,6 +263,9 @@ SWEEP_CSS = """
 .legend { margin: .2rem 0 .2rem; }
 .legend svg { vertical-align: -2px; }
 header p { margin: .2rem 0; }
+.table-wrap { overflow-x: auto; }
+table.compare { font-size: .85rem; }
+table.compare th, table.compare td { padding: .2rem .45rem; }
 table.compare td { white-space: nowrap; }
 h1 { font-size: 1.6rem; }
 """
@@ -298,7 +301,8 @@ shared and synchronous layouts: none.</p>
 <div><h3>Read latency p99</h3>{latency}</div>
 </div>
 <h2>Every point</h2>
-<table class="compare"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+<div class="table-wrap"><table class="compare"><thead><tr>{head}</tr></thead>
+<tbody>{rows}</tbody></table></div>
 <ul class="problems">{problems}</ul>
 </main>
 <footer>Made by lbdemo sweep. Each point's report is linked from its row.</footer>
