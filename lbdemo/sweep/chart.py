@@ -172,8 +172,8 @@ def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> 
                     m = run["model"]["stale_read_rate"]
                     if m is not None:
                         mpts.append((x, m))
-                        low = run["model"].get("stale_read_rate_on_arrival")
-                        high = run["model"].get("stale_read_rate_at_ack")
+                        low = run["model"].get("stale_read_rate_low")
+                        high = run["model"].get("stale_read_rate_high")
                         lower.append((x, m if low is None else low))
                         upper.append((x, m if high is None else high))
                 band = (lower, upper) if lower != upper else None

@@ -66,8 +66,8 @@ def rows(document: dict[str, Any]) -> list[list[Cell]]:
                     run["label"],
                     percent(run["stale_read_rate"]),
                     percent(run["model"]["stale_read_rate"]),
-                    percent(run["model"].get("stale_read_rate_on_arrival")),
-                    percent(run["model"].get("stale_read_rate_at_ack")),
+                    percent(run["model"].get("stale_read_rate_low")),
+                    percent(run["model"].get("stale_read_rate_high")),
                     _gap(run),
                     percent(run["read_your_writes_rate"]),
                     percent(run["monotonic_read_rate"]),
@@ -88,8 +88,8 @@ HEADERS = [
     "layout",
     "stale reads",
     "model",
-    "on arrival",
-    "at ack",
+    "model low",
+    "model high",
     "gap (pp)",
     "read-your-writes",
     "monotonic",
@@ -115,13 +115,15 @@ def render_sweep_markdown(document: dict[str, Any]) -> str:
         "figures.",
         "",
         "Stale reads, read-your-writes and monotonic-read violations are shares of the reads. "
-        "The model is docs/model.md's. Private storage: round robin per request, from the "
-        "replicas, keys and write ratio with two measured inputs, the operations in flight at "
-        "once (Little's law: in flight) and how often a read missed a write of its key still "
-        "open on its own replica (missed in flight); on arrival and at ack: the same with "
-        "every write visible as it reaches its replica, and only once acknowledged (the "
-        "model's bounds). replicated-async: the measured lag over the read-after-write gaps; "
-        "shared and replicated-sync: none. gap = measured − model, in percentage points.",
+        "The model is docs/model.md's, with its bounds (model low, model high). Private "
+        "storage: round robin per request, from the replicas, keys and write ratio with two "
+        "measured inputs, the operations in flight at once (in flight: Little's law) and how "
+        "often a read missed a write of its key still open on its own replica (missed in "
+        "flight); its bounds: every write visible as it reaches its replica, or only once "
+        "acknowledged. replicated-async: Probabilistically Bounded Staleness over the "
+        "replay_lag sampled on the primary and each read's own times; its bounds: the commit "
+        "and the read's snapshot at either end of their operations. shared and "
+        "replicated-sync: none. gap = measured − model, in percentage points.",
         "",
         md_table(HEADERS, rows(document), right=tuple(range(2, 15))),
         "",

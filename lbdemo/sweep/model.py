@@ -115,7 +115,7 @@ def in_flight(history: History) -> float:
 
 def read_gaps_ms(history: History) -> list[float | None]:
     """Per observed read: ms from the acknowledgement of the newest write of its key that
-    completed before the read began (None: none had)."""
+    completed before the read began (None: none had): the ``t`` of PBS's t-visibility."""
     acked: dict[str, list[float]] = {}
     for op in history.ops:
         if op.op == WRITE and op.outcome == OK:
@@ -164,10 +164,9 @@ def missed_in_flight(history: History) -> float | None:
     return missed / had if had else None
 
 
-def pbs_stale_rate(lags_ms: Sequence[float], gaps_ms: Iterable[float | None]) -> float | None:
-    """The share of reads expected to miss the newest write before them: for each read issued t
-    after that write's acknowledgement, P(lag > t) over the lag samples; a read with no write
-    before it counts as fresh. None without lag samples or reads."""
+def pbs_textbook_rate(lags_ms: Sequence[float], gaps_ms: Iterable[float | None]) -> float | None:
+    """PBS as published: for each read issued t after the newest preceding acknowledgement,
+    P(lag > t); a read with no write before it counts as fresh. None without lags or reads."""
     lags = sorted(lags_ms)
     if not lags:
         return None
@@ -176,4 +175,57 @@ def pbs_stale_rate(lags_ms: Sequence[float], gaps_ms: Iterable[float | None]) ->
         reads += 1
         if gap is not None:
             total += (len(lags) - bisect_right(lags, gap)) / len(lags)
+    return total / reads if reads else None
+
+
+def stale_thresholds_ms(
+    history: History, commit_at: float = 0.5, snapshot_at: float = 0.5
+) -> list[float]:
+    """Per observed read: the smallest standby lag (ms) that makes it stale by the checker's
+    rule (inf: none can). A write commits ``commit_at`` of the way through its operation, and
+    the read takes its snapshot ``snapshot_at`` of the way through its own (0: at the start, 1:
+    at the end; 0.5 is PBS's WARS split when the way there and the way back take as long).
+
+    The read returns the newest write committed at least ``lag`` before its snapshot; it is
+    stale when that write completed before the newest write acknowledged before the read was
+    invoked. So it is fresh while the standby holds any write that did not complete before
+    that one began: the threshold is the snapshot minus the earliest commit among them."""
+    out: list[float] = []
+    for ops in history.by_key().values():
+        acked = sorted((op for op in ops if op.op == WRITE and op.outcome == OK), key=_done)
+        completes = [w.complete for w in acked]
+        newest, best = [], -math.inf  # newest[i]: the latest invocation among acked[:i + 1]
+        for w in acked:
+            best = max(best, w.invoke)
+            newest.append(best)
+        earliest = [w.invoke + commit_at * (w.complete - w.invoke) for w in acked]
+        for i in range(len(earliest) - 2, -1, -1):  # the earliest commit from acked[i] on
+            earliest[i] = min(earliest[i], earliest[i + 1])
+        for r in ops:
+            if r.op == WRITE or r.outcome != OK:
+                continue
+            i = bisect_left(completes, r.invoke)  # acked[:i] completed before the read began
+            if not i:
+                out.append(math.inf)  # no write before it: never stale
+                continue
+            j = bisect_left(completes, newest[i - 1])  # acked[j:] not older than the newest
+            snapshot = r.invoke + snapshot_at * (r.complete - r.invoke)
+            out.append((snapshot - earliest[j]) * 1000.0)
+    return out
+
+
+def _done(op: Op) -> float:
+    return op.complete
+
+
+def pbs_stale_rate(lags_ms: Sequence[float], thresholds_ms: Iterable[float]) -> float | None:
+    """The share of reads expected stale: the mean over the reads of P(lag > threshold) over
+    the lag samples. None without lag samples or reads."""
+    lags = sorted(lags_ms)
+    if not lags:
+        return None
+    total, reads = 0.0, 0
+    for threshold in thresholds_ms:
+        reads += 1
+        total += (len(lags) - bisect_right(lags, threshold)) / len(lags)
     return total / reads if reads else None

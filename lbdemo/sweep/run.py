@@ -14,8 +14,10 @@ from lbdemo.sweep.model import (
     in_flight,
     missed_in_flight,
     pbs_stale_rate,
+    pbs_textbook_rate,
     private_stale_rate,
     read_gaps_ms,
+    stale_thresholds_ms,
 )
 from lbdemo.sweep.params import point_name
 
@@ -65,8 +67,22 @@ def model_of(run: RunOutcome) -> dict[str, Any]:
         why = "one store" if storage == "shared" else "standbys apply before the ack"
         return {"kind": "consistent", "stale_read_rate": 0.0, "why": why}
     if storage == "replicated-async":
-        rate = pbs_stale_rate(_lags(report), read_gaps_ms(history))
-        return {"kind": "pbs", "stale_read_rate": rate}
+        lags = _lags(report)
+        delay = [float(report["run"]["layout"].get("apply_delay_ms") or 0.0)]
+
+        def pbs(samples: list[float], commit_at: float = 0.5) -> float | None:
+            thresholds = stale_thresholds_ms(history, commit_at, 1.0 - commit_at)
+            return pbs_stale_rate(samples, thresholds)
+
+        return {
+            "kind": "pbs",
+            "stale_read_rate": pbs(lags),
+            "stale_read_rate_low": pbs(lags, 0.0),  # commit early, snapshot late
+            "stale_read_rate_high": pbs(lags, 1.0),  # commit late, snapshot early
+            "stale_read_rate_textbook": pbs_textbook_rate(lags, read_gaps_ms(history)),
+            "stale_read_rate_configured_lag": pbs(delay),
+            "lag_samples": len(lags),
+        }
     if storage == "private":
         c = in_flight(history)
         missed = missed_in_flight(history)
@@ -86,8 +102,8 @@ def model_of(run: RunOutcome) -> dict[str, Any]:
             "kind": f"private {settings['strategy']}",
             # with the visibility measured in this run; its bounds either side
             "stale_read_rate": predict(0.0 if missed is None else missed),
-            "stale_read_rate_on_arrival": predict(0.0),
-            "stale_read_rate_at_ack": predict(1.0),
+            "stale_read_rate_low": predict(0.0),
+            "stale_read_rate_high": predict(1.0),
             "in_flight": round(c, 3),
             "missed_in_flight": _rounded(missed),
         }
@@ -177,8 +193,8 @@ def _model_text(run: dict[str, Any]) -> str:
     model = run["model"]
     rate, low, high = (
         model["stale_read_rate"],
-        model.get("stale_read_rate_on_arrival"),
-        model.get("stale_read_rate_at_ack"),
+        model.get("stale_read_rate_low"),
+        model.get("stale_read_rate_high"),
     )
     if rate is None:
         return ""

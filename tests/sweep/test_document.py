@@ -27,8 +27,8 @@ def _run(
         "model": {
             "kind": "k",
             "stale_read_rate": model,
-            "stale_read_rate_on_arrival": bounds and bounds[0],
-            "stale_read_rate_at_ack": bounds and bounds[1],
+            "stale_read_rate_low": bounds and bounds[0],
+            "stale_read_rate_high": bounds and bounds[1],
         },
     }
 

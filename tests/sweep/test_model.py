@@ -15,8 +15,10 @@ from lbdemo.sweep.model import (
     in_flight,
     missed_in_flight,
     pbs_stale_rate,
+    pbs_textbook_rate,
     private_stale_rate,
     read_gaps_ms,
+    stale_thresholds_ms,
 )
 from tests.checker.opbuild import H, R, W
 
@@ -107,12 +109,29 @@ def test_the_model_predicts_what_the_checker_counts(
     assert in_flight(history) == pytest.approx(c - 0.5, rel=0.01)
 
 
-def test_pbs_is_the_share_of_lags_beyond_each_gap() -> None:
+def test_pbs_is_the_share_of_lags_beyond_each_reads_threshold() -> None:
     lags = [0.0, 10.0, 20.0, 30.0]
-    # a read with no write before it is fresh; one 5 ms after misses with P(lag > 5) = 3/4 ...
-    assert pbs_stale_rate(lags, [None, 5.0, 15.0, 100.0]) == pytest.approx((0.75 + 0.5) / 4)
-    assert pbs_stale_rate([], [1.0]) is None
+    # a read no lag can make stale is fresh; one stale beyond 5 ms is stale with P = 3/4 ...
+    assert pbs_stale_rate(lags, [math.inf, 5.0, 15.0, 100.0]) == pytest.approx((0.75 + 0.5) / 4)
+    assert pbs_textbook_rate(lags, [None, 5.0, 15.0, 100.0]) == pytest.approx((0.75 + 0.5) / 4)
+    assert pbs_stale_rate([], [1.0]) is None and pbs_textbook_rate([], [1.0]) is None
     assert pbs_stale_rate(lags, []) is None
+
+
+def test_a_reads_threshold_is_its_snapshot_minus_the_earliest_commit_not_older() -> None:
+    history = H(
+        W("a", "k", "w1", 0.0, 1.0),
+        W("b", "k", "w2", 2.0, 3.0),  # begins after w1 completed: w1 is older than it
+        W("c", "k", "w3", 2.5, 6.0),  # overlaps w2: not older than it, whatever it returned
+        R("d", "k", None, 0.2, 0.4),  # nothing acknowledged before it: never stale
+        R("e", "k", "w2", 4.0, 5.0),  # newest acknowledged before it: w2
+    )
+    # commits and snapshots at the middles: w2 at 2.5, w3 at 4.25; the read's snapshot at 4.5
+    assert stale_thresholds_ms(history) == [math.inf, pytest.approx(2000.0)]
+    # the lower bound (commits at the start, the snapshot at the end): 5.0 - 2.0
+    assert stale_thresholds_ms(history, 0.0, 1.0)[1] == pytest.approx(3000.0)
+    # a lag of 2.5 s: the standby holds only w1 at 4.5 - 2.5 = 2.0, older than w2: stale
+    assert pbs_stale_rate([2500.0], stale_thresholds_ms(history)) == pytest.approx(0.5)
 
 
 def test_read_gaps_count_from_the_newest_ack_before_the_read() -> None:

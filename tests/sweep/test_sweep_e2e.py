@@ -49,7 +49,7 @@ def test_a_two_point_sweep_writes_its_chart_table_and_json(tmp_path: Path) -> No
         assert run["stale_read_rate"] > 0, "private storage serves stale reads"
         model = run["model"]
         assert model["kind"] == "private round-robin" and model["in_flight"] > 0
-        low, high = model["stale_read_rate_on_arrival"], model["stale_read_rate_at_ack"]
+        low, high = model["stale_read_rate_low"], model["stale_read_rate_high"]
         assert 0 < low <= model["stale_read_rate"] <= high < 1
         assert (out / run["report"]).is_file(), "each point links its run's report"
 
