@@ -5,6 +5,7 @@ numbers), styled by the report pages' own stylesheet."""
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -33,11 +34,15 @@ def _esc(text: object) -> str:
 
 
 def _nice_max(value: float) -> float:
-    for top in (0.01, 0.02, 0.04, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0):  # quarters read round
+    """The axis top: a value whose quarters (the grid lines) read round."""
+    for top in (0.01, 0.02, 0.04, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0):
         if value <= top:
             return top
-    step = 10 ** (len(str(int(value))) - 1)
-    return float(((int(value) // step) + 1) * step)
+    scale = 10.0 ** math.floor(math.log10(value))
+    for m in (1, 2, 4, 6, 8, 10):
+        if value <= m * scale:
+            return m * scale
+    return 10 * scale
 
 
 def svg_chart(
@@ -188,8 +193,8 @@ def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> 
         legend = legend.replace(
             "</div>",
             '<span><svg width="34" height="14" aria-hidden="true"><rect width="34" height="14" '
-            f'fill="{PALETTE[0]}" fill-opacity="0.12"/></svg> the model\'s range: each write '
-            "visible on arrival to only once acknowledged</span></div>",
+            f'fill="{PALETTE[0]}" fill-opacity="0.12"/></svg> the model\'s bounds (docs/model.md)'
+            "</span></div>",
         )
     main = svg_chart(
         series(lambda r: r["stale_read_rate"], model=True),
@@ -293,8 +298,8 @@ after: {load} (a busy machine). <code>{command}</code></p>
 storage: from the replicas, keys and write ratio, with the operations in flight and how soon a
 write becomes visible on its replica, both measured in the run; the shaded band is the same
 model from every write visible as it reaches its replica (bottom) to only once acknowledged
-(top). Replicated-async: the measured replication lag over the reads' gaps after the writes;
-shared and synchronous layouts: none.</p>
+(top). Replicated-async: Probabilistically Bounded Staleness over the measured replication lag,
+by the checker's rule; shared and synchronous layouts: none.</p>
 <div class="smalls">
 <div><h3>Read-your-writes violations</h3>{ryw}</div>
 <div><h3>Monotonic-read violations</h3>{mono}</div>

@@ -128,6 +128,34 @@ def render_sweep_markdown(document: dict[str, Any]) -> str:
         md_table(HEADERS, rows(document), right=tuple(range(2, 15))),
         "",
     ]
+    pbs = [
+        [record["point"], run["label"], percent(run["stale_read_rate"])]
+        + [percent(run["model"].get(k)) for k in PBS_FIGURES]
+        for record in document["points"]
+        for run in record["runs"]
+        if run["model"].get("kind") == "pbs"
+    ]
+    if pbs:
+        lines += [
+            "replicated-async, the model beside two variants: PBS as published (P(lag > the "
+            "time since the newest acknowledgement), counting misses the checker cannot prove), "
+            "and the model with the lag taken as the configured apply delay instead of the "
+            "sampled replay_lag.",
+            "",
+            md_table(
+                [
+                    "point",
+                    "layout",
+                    "stale reads",
+                    "model",
+                    "PBS as published",
+                    "lag = apply delay",
+                ],
+                [[*row] for row in pbs],
+                right=(2, 3, 4, 5),
+            ),
+            "",
+        ]
     if document["problems"]:
         lines += ["Problems:", "", *(f"- {md_text(p)}" for p in document["problems"]), ""]
     return "\n".join(lines)
@@ -161,6 +189,9 @@ def md_table(headers: Sequence[str], cells: list[list[Cell]], right: Sequence[in
         + "|"
     )
     return "\n".join([line(headers), rule, *(line(r) for r in text)])
+
+
+PBS_FIGURES = ("stale_read_rate", "stale_read_rate_textbook", "stale_read_rate_configured_lag")
 
 
 def _loads(values: list[float] | None) -> str:

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 
 from lbdemo.sweep.chart import render_sweep_html
 from lbdemo.sweep.params import PARAMETERS
-from tests.browser.chromium import console_errors, screenshot_full_page
+from tests.browser.chromium import console_errors
 
 pytestmark = pytest.mark.slow
 SWEEP = Path(__file__).resolve().parents[2] / "results" / "sweep" / "replicas" / "sweep.json"
@@ -44,4 +44,3 @@ def test_the_sweep_chart_fits_a_1280x720_screen_with_its_model(
     assert console_errors(browser) == []
     if screenshots is not None:
         browser.save_screenshot(str(screenshots / "sweep-replicas.png"))
-        screenshot_full_page(browser, str(screenshots / "sweep-replicas-full.png"))
