@@ -49,14 +49,21 @@ def run_point(rtt: str, duration: float, work: Path) -> tuple[list[str], dict[st
     # exit status 1 is the demo's verdict (replicated-async is expected to be inconsistent);
     # anything else, or a missing report, is a failed run
     done = subprocess.run([sys.executable, "-m", "lbdemo", *argv[1:]], capture_output=True)
+    if done.returncode not in (0, 1):
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise RunFailed(f"{' '.join(argv)}: exit {done.returncode}: {' '.join(tail)}")
+    return argv, read_point(rtt, work)
+
+
+def read_point(rtt: str, work: Path) -> dict[str, Any]:
+    """The three reports one command wrote."""
     reports = {}
     for layout in LAYOUTS:
         path = work / f"rtt{rtt}" / f"{layout}.json"
-        if done.returncode not in (0, 1) or not path.exists():
-            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            raise RunFailed(f"{' '.join(argv)}: exit {done.returncode}: {' '.join(tail)}")
+        if not path.exists():
+            raise RunFailed(f"no report {path}")
         reports[layout] = json.loads(path.read_text())
-    return argv, reports
+    return reports
 
 
 def ms(value: float | None) -> str:
@@ -76,8 +83,10 @@ def row(rtt: str, layout: str, report: dict[str, Any]) -> str:
         f"{ms(lat['reads']['p50'])} / {ms(lat['reads']['p99'])}",
         f"{stale['count']:,} / {reads:,}",
         f"{(stale['rate'] or 0) * 100:.2f} %",
+        str((report.get("linearizability") or {}).get("keys_not_linearizable", "–")),
         f"{ms(lag.get('p50'))} / {ms(lag.get('p99'))}" if lag else "–",
         f"{report['ops_per_s']:,.0f}",
+        f"{(report['run'].get('load_average') or ['–'])[0]}",
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -88,6 +97,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/lbdemo-regions/table.md"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/lbdemo-regions"))
+    parser.add_argument(
+        "--table-only", action="store_true", help="run nothing: the table of WORK's reports"
+    )
     args = parser.parse_args()
     rtts = [r.strip() for r in args.rtts.split(",")]
     if any(r != "none" and not r.isdigit() for r in rtts):
@@ -95,21 +107,28 @@ def main() -> int:
     rows, runs = [], []
     for rtt in rtts:
         before = uptime()
-        print(f"RTT {rtt}: running ...", file=sys.stderr, flush=True)
+        if not args.table_only:
+            print(f"RTT {rtt}: running ...", file=sys.stderr, flush=True)
         try:
-            argv, reports = run_point(rtt, args.duration, args.work)
+            if args.table_only:
+                argv, reports = command(rtt, args.duration, args.work), read_point(rtt, args.work)
+                before = ""
+            else:
+                argv, reports = run_point(rtt, args.duration, args.work)
         except RunFailed as exc:
             print(f"regions: {exc}", file=sys.stderr)
             return 1
-        runs.append((argv, before, uptime()))
+        runs.append((argv, before, uptime() if before else ""))
         rows += [row(rtt, layout, reports[layout]) for layout in LAYOUTS]
     header = [
         "| RTT (ms) | layout | verdict | write p50 / p99 (ms) | read p50 / p99 (ms) "
-        "| stale reads / reads | stale-read rate | replay_lag p50 / p99 (ms) | ops/s |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "| stale reads / reads | stale-read rate | keys not linearizable "
+        "| replay_lag p50 / p99 (ms) | ops/s | load (1 min) at start |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     commands = [
-        f"- `{' '.join(argv)}`  \n  before: `{before}`  \n  after: `{after}`"
+        f"- `{' '.join(argv)}`"
+        + (f"  \n  before: `{before}`  \n  after: `{after}`" if before else "")
         for argv, before, after in runs
     ]
     text = "\n".join(["<!-- table from benchmarks/regions.py -->", *header, *rows, "",
