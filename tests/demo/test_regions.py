@@ -1,5 +1,5 @@
 """Two simulated regions for real: the shared store in region B, RTT 50 ms away from the
-replicas, and every operation pays the round trip (one short run, 2 replicas, 4 users)."""
+replicas, and every operation pays the round trip (one short run: 1 replica, 3 users, 2 s)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ RTT_MS = 50
 async def test_a_far_shared_store_costs_every_operation_the_round_trip(tmp_path: Path) -> None:
     layout = Layout.named("shared", region_rtt_ms=RTT_MS)
     stack = StackConfig(
-        state_root=tmp_path / "state", layout=layout, replicas=2, balancer_listen="127.0.0.1:0"
+        state_root=tmp_path / "state", layout=layout, replicas=1, balancer_listen="127.0.0.1:0"
     )
-    load = LoadSettings(users=4, duration_s=2, keys=4, think_ms=THINK_MS)
+    load = LoadSettings(users=3, duration_s=2, keys=4, think_ms=THINK_MS)
     spec = RunSpec(layout.storage, "consistency", stack, load, tmp_path / "out")
     outcome = await run_under_load(spec, Scenario(), lambda _line: None)
     report = outcome.report
