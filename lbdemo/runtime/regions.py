@@ -7,8 +7,9 @@ replication connection (and its base backup) alike, goes through a
 :class:`~lbdemo.faults.proxy.FaultProxy` in front of that store, which delays each direction by
 half the round trip (:meth:`~lbdemo.faults.proxy.FaultProxy.round_trip`). Everything else
 (Locust to the balancer, the balancer to the replicas, a replica to its own standby) stays
-direct, and so does lbdemo's own observer (the lag sampler, the catch-up wait, the final audit),
-which measures the regions and is in neither.
+direct, and so does lbdemo's own observer of the primary (the lag sampler, the catch-up wait),
+which measures the link and is in neither region. The final audit asks the replicas, which
+answer from their own stores as they answer any read.
 
 What it models: the propagation delay of a long link, per packet, both ways. What it does not:
 bandwidth (the proxy forwards as fast as loopback), loss and retransmission, jitter, and
