@@ -49,6 +49,32 @@ class Call:
     extra: dict[str, Any] = field(default_factory=dict)  # price, replica, status
 
 
+@dataclass(slots=True)
+class Foreign:
+    """A foreign history as read, before lbdemo's model is asked to take it: its operations and
+    what the general search (``lbdemo.checker.wgl``) needs to judge them instead."""
+
+    calls: list[Call]
+    path: str
+    model: str  # register, cas-register, kv, mutex, multi-register (lbdemo.checker.models)
+    initial: Any  # every key's value before any write
+    what: str  # "Jepsen history", ... for messages
+    source: str  # the format, for the header
+    positions: bool = False  # times are positions in the file
+    nil_read_unknown: bool = True  # a read of nil: value not known (Knossos), else nil read
+
+    def history(self) -> History:
+        """The lbdemo History of these calls, or :class:`Refused` in one line."""
+        return to_history(
+            self.calls,
+            self.path,
+            initial=self.initial,
+            what=self.what,
+            source=self.source,
+            positions=self.positions,
+        )
+
+
 class Refused(UsageError):
     """A foreign history lbdemo's checker cannot decide soundly (one line: what and where)."""
 
