@@ -159,6 +159,8 @@ def decide(
                 f"{op.where}: {op.f} is not an operation of the {model.name} model "
                 f"({', '.join(model.steps)}); lbdemo cannot check {foreign.path}"
             )
+        if model.name == "kv" and op.f != "read" and not isinstance(op.arg, str):
+            raise UsageError(f"{op.where}: the kv model's {op.f} takes a string")
     return search(ops, model, max_states=max_states, max_seconds=max_seconds)
 
 

@@ -9,7 +9,7 @@
 
 A foreign history lbdemo's own checker cannot take (values written twice, cas, append, a
 mutex, transactions) is decided by the general linearizability search instead
-(``lbdemo.checker.wgl``): three lines, the last ``verdict: consistent``, ``verdict:
+(``lbdemo.checker.wgl``): four lines, the last ``verdict: consistent``, ``verdict:
 inconsistent: why`` or ``verdict: unknown: search budget exceeded (...)``.
 
 Exit status: 0 when every expectation and limit holds (or none was given), 1 when one does not
@@ -167,7 +167,7 @@ def _read(args: argparse.Namespace) -> History | tuple[Foreign, Refused]:
 
 
 def _general(args: argparse.Namespace, foreign: Foreign, refusal: Refused) -> int:
-    """The general search's verdict on a history lbdemo's own checker refuses, in three lines."""
+    """The general search's verdict on a history lbdemo's own checker refuses, in four lines."""
     for flag, value in (
         ("--audit", args.audit),
         ("--json", args.json_out),
@@ -191,10 +191,11 @@ def _general(args: argparse.Namespace, foreign: Foreign, refusal: Refused) -> in
         )
     )
     print(printable(f"lbdemo's own checker cannot take it: {_reason(refusal)}"))
+    print(f"general linearizability search: {_cost(result)}")
     line = f"verdict: {result.verdict}"
     if result.witness:
         line += f": {result.witness}"
-    print(printable(f"{line}; general linearizability search, {_cost(result)}"))
+    print(printable(line))
     if args.expect is None:
         return 0
     if result.verdict == args.expect:
