@@ -61,11 +61,11 @@ def porcupine(root: Path) -> list[tuple[str, str, str]]:
     return sorted(set(out))
 
 
-def answer(path: str, source: str, initial: Any = None) -> tuple[str, str, float]:
-    """(lbdemo's verdict or why none, what decided, seconds)."""
+def answer(path: str, source: str, initial: Any = None) -> tuple[str, str, float, float]:
+    """(lbdemo's verdict or why none, what decided, wall seconds, CPU seconds)."""
     if not Path(path).is_file() or Path(path).stat().st_size == 0:
-        return "(file not in the checkout)", "", 0.0
-    start = time.monotonic()
+        return "(file not in the checkout)", "", 0.0, 0.0
+    start, cpu = time.monotonic(), time.process_time()
     try:
         found = load_any([path], source)
         assert isinstance(found, Foreign)
@@ -77,7 +77,7 @@ def answer(path: str, source: str, initial: Any = None) -> tuple[str, str, float
             got, how = decide(found).verdict, "general search"
     except UsageError as exc:
         got, how = "refused: " + str(exc).split(": ")[-1], ""
-    return got, how, time.monotonic() - start
+    return got, how, time.monotonic() - start, time.process_time() - cpu
 
 
 def main() -> int:
@@ -93,25 +93,28 @@ def main() -> int:
     for path, name, expected in porcupine(args.porcupine):
         rows.append(("Porcupine", name, expected, *answer(path, "porcupine")))
     lines = [
-        "| file | origin | expected | lbdemo | decided by | seconds |",
-        "|---|---|---|---|---|---|",
+        "| file | origin | expected | lbdemo | decided by | wall s | CPU s |",
+        "|---|---|---|---|---|---|---|",
     ]
     tally: Counter[str] = Counter()
-    for origin, name, expected, got, how, seconds in rows:
+    for origin, name, expected, got, how, seconds, cpu in rows:
         if got.startswith("refused") or got.startswith("("):
             tally["refused" if got.startswith("refused") else "missing"] += 1
         elif got == "unknown":
             tally["unknown"] += 1
         else:
             tally["agrees" if got == expected else "DIFFERS"] += 1
-        lines.append(f"| `{name}` | {origin} | {expected} | {got} | {how} | {seconds:.2f} |")
-    decided = Counter(how for *_, how, _ in rows if how)
+        lines.append(
+            f"| `{name}` | {origin} | {expected} | {got} | {how} | {seconds:.2f} | {cpu:.2f} |"
+        )
+    decided = Counter(row[4] for row in rows if row[4])
     summary = (
         f"{len(rows)} files: lbdemo agrees on {tally['agrees']}, differs on {tally['DIFFERS']}, "
         f"unknown (search budget exceeded) on {tally['unknown']}, refuses {tally['refused']}; "
         f"{tally['missing']} not in the checkout. Decided by the zone check: "
         f"{decided['zone check']}, by the general search: {decided['general search']}; "
-        f"slowest file {max(r[-1] for r in rows):.2f} s"
+        f"slowest file {max(r[-2] for r in rows):.2f} s wall, {max(r[-1] for r in rows):.2f} s CPU; "
+        f"all files {sum(r[-1] for r in rows):.1f} s CPU"
     )
     text = "\n".join(lines) + "\n"
     print(summary)
