@@ -146,9 +146,13 @@ def decide(
     foreign: ForeignLike, *, max_states: int = MAX_STATES, max_seconds: float = MAX_SECONDS
 ) -> SearchVerdict:
     """The search's verdict on a foreign history, in the model it names."""
-    model = (
-        MODELS[foreign.model](foreign.initial) if foreign.model != "mutex" else MODELS["mutex"]()
-    )
+    initial = foreign.initial
+    if foreign.model == "kv" and not isinstance(initial, str):
+        raise UsageError(f"the initial value of a kv history is a string, not {initial!r}")
+    if foreign.model == "multi-register" and not isinstance(initial, dict | None):
+        raise UsageError("the initial value of a multi-register history is a map, e.g. {:x 0}")
+    # A mutex starts free, whatever the initial value.
+    model = MODELS[foreign.model]() if foreign.model == "mutex" else MODELS[foreign.model](initial)
     try:
         ops = operations(foreign.calls, nil_read_unknown=foreign.nil_read_unknown)
     except ValueError as exc:

@@ -117,6 +117,10 @@ def test_a_report_of_a_history_only_the_general_search_decides_is_refused(
         (["export", "--format", "edn", str(BAD), "x"], "invalid choice"),
         (["check", "--history", str(CAS), "--initial", "[1"], "--initial"),
         (
+            ["check", "--history", str(DATA / "porcupine/c01-ok.txt"), "--initial", "1"],
+            "the initial value of a kv history is a string",
+        ),
+        (
             ["check", "--history", str(RESULTS / "private-history.jsonl"), "--initial", "0"],
             "--initial only applies to another tool's history",
         ),
