@@ -113,7 +113,8 @@ def main() -> int:
         f"unknown (search budget exceeded) on {tally['unknown']}, refuses {tally['refused']}; "
         f"{tally['missing']} not in the checkout. Decided by the zone check: "
         f"{decided['zone check']}, by the general search: {decided['general search']}; "
-        f"slowest file {max(r[-2] for r in rows):.2f} s wall, {max(r[-1] for r in rows):.2f} s CPU; "
+        f"slowest file {max(r[-2] for r in rows):.2f} s wall, "
+        f"{max(r[-1] for r in rows):.2f} s CPU; "
         f"all files {sum(r[-1] for r in rows):.1f} s CPU"
     )
     text = "\n".join(lines) + "\n"

@@ -71,7 +71,7 @@ def _call(op: Any, model: str, where: str, outcome: str) -> Call:
     else:
         key = REGISTER_KEY
     unknown = isinstance(out, dict) and out.get("Unknown") is True
-    if f == WRITE:
+    if f in (WRITE, "append"):  # the argument, whatever the outcome
         value = inp.get("Value")
     elif unknown or outcome != OK:
         value = None
@@ -83,7 +83,7 @@ def _call(op: Any, model: str, where: str, outcome: str) -> Call:
         ok_type = str if model == "kv" else int
         if isinstance(value, bool) or not isinstance(value, ok_type):
             raise UsageError(f"{where}: a get's Output must hold a {ok_type.__name__}")
-    if f == WRITE and (isinstance(value, bool) or not isinstance(value, str | int)):
+    if f in (WRITE, "append") and (isinstance(value, bool) or not isinstance(value, str | int)):
         raise UsageError(f"{where}: a put's Input.Value must be a string or an integer")
     if unknown and isinstance(meta.get("gave_up"), int):
         return_t = meta["gave_up"]  # when the client gave up (lbdemo's complete)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from lbdemo.checker import check
+from lbdemo.checker.wgl import decide
 from lbdemo.errors import UsageError
 from lbdemo.interop.jepsen import read_edn, read_log
-from lbdemo.interop.porcupine import read_json
+from lbdemo.interop.porcupine import json_calls, read_json
 
 
 def edn(tmp_path: Path, text: str) -> Path:
@@ -222,6 +223,24 @@ def test_porcupine_kv_model_with_an_unknown_put(tmp_path: Path) -> None:
     h = read_json(porcupine(tmp_path, {"model": "kv", "operations": ops}))
     assert [op.outcome for op in h.ops] == ["unknown", "ok", "ok"]
     assert verdict(tmp_path / "h.json", read_json) == "inconsistent"  # "a" then "" again
+
+
+def test_porcupine_kv_appends_go_to_the_general_search(tmp_path: Path) -> None:
+    ops = [
+        {"ClientId": 0, "Input": {"Op": "append", "Key": "k", "Value": "x"}, "Call": 0,
+         "Output": {"Value": ""}, "Return": 10},
+        {"ClientId": 1, "Input": {"Op": "append", "Key": "k", "Value": "y"}, "Call": 0,
+         "Output": {"Unknown": True}, "Return": 100},
+        {"ClientId": 2, "Input": {"Op": "get", "Key": "k"}, "Call": 20,
+         "Output": {"Value": "yx"}, "Return": 30},
+    ]  # fmt: skip
+    found = json_calls(porcupine(tmp_path, {"model": "kv", "operations": ops}))
+    assert [(c.f, c.value) for c in found.calls[:2]] == [("append", "x"), ("append", "y")]
+    assert decide(found).verdict == "consistent"  # the unknown "y" came first
+    ops[2]["Output"] = {"Value": "xyx"}
+    assert decide(json_calls(porcupine(tmp_path, {"model": "kv", "operations": ops}))).verdict == (
+        "inconsistent"
+    )
 
 
 @pytest.mark.parametrize(
