@@ -201,7 +201,19 @@ def random_kv(rng: random.Random) -> str:
             if unknown:
                 break  # a client whose operation never returned does nothing more
             t = ret + rng.randint(0, 2)
-    for op in ops:
+    # Most gets return what executing the operations in call order gives (often linearizable,
+    # sometimes not, as calls and returns overlap); the others a value drawn at random.
+    state = dict.fromkeys(keys, "")
+    for op in sorted(ops, key=lambda o: o["Call"]):  # type: ignore[arg-type, return-value]
+        inp, out = op["Input"], op["Output"]
+        assert isinstance(inp, dict) and isinstance(out, dict)
+        key = inp["Key"]
+        if inp["Op"] == "put":
+            state[key] = inp["Value"]
+        elif inp["Op"] == "append":
+            state[key] += inp["Value"]
+        elif rng.random() < 0.7:
+            out["Value"] = state[key]
         if op["Return"] == -1:
             op["Return"] = end + 1
     return json.dumps({"model": "kv", "operations": ops})
