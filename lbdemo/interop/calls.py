@@ -19,6 +19,10 @@ What maps: a write of a value becomes a write whose ``write_id`` is that value; 
 value, a read returning that id (a read of the initial value: "not found"); ``ok`` stays ``ok``,
 ``fail`` (certainly not applied) stays ``fail``, ``info``/no completion (unknown outcome)
 becomes ``unknown``. Every such verdict is then the checker's own, with nothing guessed.
+
+A refused history is not the end: :class:`Foreign` keeps its operations and the model they are
+of, and ``lbdemo check`` hands them to the general linearizability search
+(``lbdemo.checker.wgl``), which decides them in Knossos's and Porcupine's models.
 """
 
 from __future__ import annotations
