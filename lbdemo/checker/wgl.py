@@ -45,7 +45,9 @@ from lbdemo.checker.models import (
 from lbdemo.errors import UsageError
 
 INF = math.inf
-MAX_STATES = 1_000_000  # cached (set, state) pairs per key: some 200 MB of Python objects
+# Cached (set, state) pairs per key: a search that spent them all on a kv key of 230 operations
+# (Porcupine's c50-bad.txt) peaked at 273 MB of resident memory, the interpreter included.
+MAX_STATES = 1_000_000
 MAX_SECONDS = 60.0
 _CLOCK_EVERY = 4096  # look at the clock once per this many steps
 
