@@ -130,9 +130,13 @@ def to_history(
     for c in calls:
         if c.f == "cas":
             if c.outcome != FAIL:
+                if c.extra.get("swapped") is False:
+                    how = "that found another value reads"  # a Jepsen log's :fail
+                else:
+                    outcome = "ok" if c.outcome == OK else "unknown"
+                    how = f"whose outcome is {outcome} reads and writes"
                 raise Refused(
-                    f"{c.where}: a cas (compare-and-set) whose outcome is "
-                    f"{'ok' if c.outcome == OK else 'unknown'} reads and writes in one step; "
+                    f"{c.where}: a cas (compare-and-set) {how} in one step; "
                     "lbdemo checks registers of reads and unique writes only, so this "
                     f"{what} cannot be checked soundly"
                 )

@@ -10,7 +10,7 @@ import pytest
 from lbdemo.checker import check
 from lbdemo.checker.wgl import decide
 from lbdemo.errors import UsageError
-from lbdemo.interop.jepsen import read_edn, read_log
+from lbdemo.interop.jepsen import edn_calls, log_calls, read_edn, read_log
 from lbdemo.interop.porcupine import json_calls, read_json
 
 
@@ -182,6 +182,29 @@ def test_jepsen_logs_as_porcupine_ships_them(tmp_path: Path, read: str, expected
     h = read_log(path)
     assert [op.outcome for op in h.ops if op.op == "write"] == ["ok", "unknown"]
     assert verdict(path, read_log) == expected
+
+
+def test_a_failed_cas_ran_in_a_log_and_did_not_happen_in_edn(tmp_path: Path) -> None:
+    """Porcupine reads an etcd log's ``:fail :cas`` as a compare that found another value;
+    Knossos reads an EDN ``:fail`` as an operation that did not happen."""
+    log = tmp_path / "etcd.log"
+    log.write_text(
+        "INFO  jepsen.util - 0\t:invoke\t:write\t0\n"
+        "INFO  jepsen.util - 0\t:ok\t:write\t0\n"
+        "INFO  jepsen.util - 1\t:invoke\t:cas\t[0 1]\n"
+        "INFO  jepsen.util - 1\t:fail\t:cas\t[0 1]\n",
+        encoding="utf-8",
+    )
+    assert decide(log_calls(log)).verdict == "inconsistent"  # the register held 0
+    edn = tmp_path / "h.edn"
+    edn.write_text(
+        "[{:process 0, :type :invoke, :f :write, :value 0}"
+        " {:process 0, :type :ok, :f :write, :value 0}"
+        " {:process 1, :type :invoke, :f :cas, :value [0 1]}"
+        " {:process 1, :type :fail, :f :cas, :value [0 1]}]",
+        encoding="utf-8",
+    )
+    assert decide(edn_calls(edn)).verdict == "consistent"
 
 
 def test_a_jepsen_log_with_another_line_is_refused(tmp_path: Path) -> None:
