@@ -61,6 +61,7 @@ PARAMETERS = {
         Parameter("think_time", "--think-time", _number(float), "think time (ms)"),
         Parameter("apply_delay", "--apply-delay", _number(int), "apply delay (ms)"),
         Parameter("strategy", "--strategy", _strategy, "strategy", numeric=False),
+        Parameter("region_rtt", "--region-rtt", _number(int), "round trip between regions (ms)"),
     )
 }
 
