@@ -33,7 +33,8 @@ def register(subparsers: Any) -> None:
         description="Run the consistency pipeline (as lbdemo demo) once per point of --vary "
         "and each layout; write sweep.json, sweep.md and sweep.html: the stale-read rate "
         "(and read-your-writes, monotonic reads, lag, latency) against the varied parameter, "
-        "beside the model of docs/model.md. Exits 1 if a consistent layout showed an anomaly.",
+        "beside the model of docs/model.md. Exits 1 if a point fails lbdemo demo's checks (private "
+        "storage showing no anomaly excepted: one replica is a point on the curve).",
     )
     add_state_argument(sweep)
     sweep.add_argument(
