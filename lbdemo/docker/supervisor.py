@@ -169,8 +169,8 @@ class Supervisor:
             return
         mark.unlink(missing_ok=True)
         container = await self.engine.call(self.engine.client.containers.get, container_id)
-        await self.stack.admit_replica(container)
-        self.stack.event("start", id=container_id, name=name, image=self.stack.image)
+        replica = await self.stack.admit_replica(container)
+        self.stack.event("start", id=container_id, name=name, image=replica.image)
 
     async def _leave(self, name: str) -> None:
         admin = self.stack.admin

@@ -29,7 +29,7 @@ from lbdemo.deploy.host import stopped_mark
 from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, STATE_ROOT_LABEL, Project
 from lbdemo.deploy.signals import parse_signal
 from lbdemo.deploy.verbs import Refused, Unreachable
-from lbdemo.docker.containers import Engine, engine_says
+from lbdemo.docker.containers import Engine, engine_says, is_catalog
 from lbdemo.errors import ProcessError, UsageError
 from lbdemo.store.secret import load_or_create_secret
 
@@ -112,6 +112,11 @@ class DockerBackend:
             self._client = connect()
         return self._client
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     # -- containers ------------------------------------------------------------------------
 
     def check_ps_format(self, fmt: str | None) -> None:
@@ -172,6 +177,10 @@ class DockerBackend:
         if described is None:
             raise Unreachable(f"no stack is running on {self.state_root}")
         try:
+            stack_image = (described.get("docker") or {}).get("image")
+            if is_catalog(image) and stack_image:
+                # the demo's lbdemo/catalog:1.1: this stack's image under that name
+                self.client.images.get(stack_image).tag(image)
             self.client.images.get(image)
         except Exception as exc:
             raise _daemon_error(exc) from None
