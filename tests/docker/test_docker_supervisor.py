@@ -86,8 +86,9 @@ class FakeStack:
     def store_id(self, name: str) -> str | None:
         return {"p-db": "store-id"}.get(name)
 
-    async def admit_replica(self, container: FakeContainer) -> None:
+    async def admit_replica(self, container: FakeContainer) -> DockerReplica:
         self.admitted.append(container.id)
+        return DockerReplica(container.name, container.id, "http://x", self.image, 1)
 
     def event(self, kind: str, **fields: Any) -> None:
         self.events.append({"event": kind, **fields})

@@ -266,6 +266,22 @@ def test_the_dashboard_shows_the_engines_containers_and_a_death_from_its_events(
     # its replacement joins while the next test removes the stack: nothing waits for it
 
 
+def test_load_runs_against_the_docker_stack_and_feeds_its_dashboard(
+    docker_stack: Running, tmp_path: Path
+) -> None:
+    """``lbdemo load`` on the Docker stack: real Locust through its balancer, told to the
+    stack's dashboard, checked and reported (its replicas answer as the engine's containers)."""
+    out = tmp_path / "load"
+    argv = ("--duration", "2", "--users", "2", "--out", str(out))
+    result = run_cli("load", "--state", str(docker_stack.state), *argv)
+    assert result.status == 0, result
+    assert "shown live on the dashboard at http://127.0.0.1:" in result.out + result.err
+    report = json.loads((out / "shared-volume.json").read_text())
+    assert report["verdict"] == "consistent" and report["totals"]["ops"] > 0, report["totals"]
+    history = (out / "shared-volume-history.jsonl").read_text()
+    assert any(f'"{name}"' in history for name in in_rotation(docker_stack))
+
+
 def test_rm_volume_rm_and_down_act_on_the_engine_without_runtime(
     docker_stack: Running, docker_client: Any
 ) -> None:
