@@ -141,15 +141,15 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     target = Target.from_options(args.target, args.replica_urls)
     if target is not None or args.runtime != "local":
         where = "--target" if target is not None else f"--runtime {args.runtime}"
-        if args.scenario != "consistency":
+        # upgrade and faults act on the containers of a stack lbdemo runs, on either runtime
+        on_engine = ("consistency", "upgrade", "faults") if target is None else ("consistency",)
+        if args.scenario not in on_engine:
             raise UsageError(
                 f"--scenario {args.scenario} acts on lbdemo's own containers; "
                 f"it does not run with {where}"
             )
-        if args.dashboard:
-            raise UsageError(
-                f"--dashboard shows lbdemo's own runtime; it does not run with {where}"
-            )
+        if args.dashboard and target is not None:
+            raise UsageError("--dashboard shows a stack lbdemo runs; it does not run with --target")
         if args.dsn is not None:
             raise UsageError(f"--dsn does not go with {where}")
     if target is not None and getattr(args, "region_rtt", None) is not None:
@@ -244,6 +244,11 @@ async def _demo_with_dashboard(plan: DemoPlan, dashboard: Dashboard | None) -> D
 
 def run(args: argparse.Namespace) -> int:
     if args.scenario == "pets":
+        if args.runtime != "local":
+            raise UsageError(
+                f"--scenario pets runs on lbdemo's own runtime, not --runtime {args.runtime} "
+                "(on Docker: docker run, docker kill, docker diff do each step by hand)"
+            )
         return run_pets(args)
     plan = plan_from(args)
     # its options checked too before anything starts; the state root's address, as up's

@@ -222,10 +222,6 @@ def run_up(args: argparse.Namespace) -> int:
                 "--dsn does not go with --runtime docker: its stack runs its own "
                 "PostgreSQL container"
             )
-        if args.dashboard:
-            raise UsageError(
-                "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
-            )
     elif args.adopt_volume:
         raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
     if config.runtime == "local" and config.layout.dsn is None:
@@ -362,12 +358,12 @@ async def _foreground(
         # Only once the stack lock is ours: a refused `up` must not overwrite another's pid.
         supervisor_file.write_text(str(os.getpid()))
         wrote_pid = True
-        local = stack.local_stack
-        if dashboard is not None and local is not None:  # refused with docker before the start
+        shown = stack.live_stack
+        if dashboard is not None and shown is not None:  # either runtime's stack
             await dashboard.start()
             assert dashboard.url is not None
             announce(config.state_root, dashboard.url, dashboard.token)
-            await dashboard.watch(local)
+            await dashboard.watch(shown)
         description = stack.describe()
         link = dashboard_line(dashboard) if dashboard is not None and not quiet_link else None
         if as_json:

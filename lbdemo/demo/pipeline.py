@@ -37,6 +37,7 @@ from lbdemo.demo.replication import (
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.deployment import Deployment
 from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.live import LiveStack
 from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
@@ -57,7 +58,7 @@ Progress = Callable[[str], None]
 class LiveView(Protocol):
     """Something that shows each stack while it runs (``lbdemo demo --dashboard``)."""
 
-    async def watch(self, stack: Stack) -> None: ...
+    async def watch(self, stack: LiveStack) -> None: ...
     async def forget(self) -> None: ...
     def locust_line(self, line: str) -> None: ...
     def checked(self, report: dict[str, Any], html: Path) -> None: ...
@@ -177,6 +178,15 @@ class RunContext:
             raise UsageError(f"the {self.spec.scenario} scenario runs on the local runtime only")
         return local
 
+    @property
+    def live_stack(self) -> LiveStack:
+        """The stack, on either runtime, for scenarios that act on its containers (the plan
+        refuses those scenarios on a ``--target`` before anything starts)."""
+        live = self.stack.live_stack
+        if live is None:
+            raise UsageError(f"the {self.spec.scenario} scenario needs a stack lbdemo runs")
+        return live
+
 
 class Scenario:
     """The consistency scenario, and the base of every other: it adds nothing to the pipeline."""
@@ -221,9 +231,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     replication = _Replication.of(spec, stack.local_stack)
     live = LIVE_VIEW.get()
     try:
-        local = stack.local_stack
-        if live is not None and local is not None:
-            await live.watch(local)
+        shown = stack.live_stack
+        if live is not None and shown is not None:
+            await live.watch(shown)
         if spec.target is None:
             progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         else:  # already running: lbdemo only checked that it answers

@@ -26,7 +26,9 @@ The X-Replica header of every response is the name of the container that served 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +41,7 @@ from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.events import Event
 from lbdemo.deploy.host import STACK_FORMAT, HostBalancedStack, start_balancer, write_admin_token
 from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.live import StoreKill
 from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import (
     DB_NAME,
@@ -81,6 +84,10 @@ class Stack(HostBalancedStack):
     def local_stack(self) -> Stack:
         return self
 
+    @property
+    def live_stack(self) -> Stack:
+        return self
+
     def runtime_report(self) -> dict[str, Any] | None:
         return None  # the local runtime is all there is to say: the report names it
 
@@ -97,6 +104,47 @@ class Stack(HostBalancedStack):
     def servers(self) -> list[EmbeddedPostgres]:
         """Every PostgreSQL server the stack runs (store container, or one per replica)."""
         return [p.server for p in self.runtime.procs.values() if p.server is not None]
+
+    # -- what acts on it (lbdemo.deploy.live.LiveStack: the dashboard, the scenarios) --------
+
+    @property
+    def events(self) -> list[Event]:
+        return self.runtime.events
+
+    @property
+    def admin(self) -> BalancerAdmin | None:
+        return self.runtime.admin
+
+    async def kill(self, name: str) -> None:
+        await self.runtime.kill(name, signal.SIGKILL)
+
+    async def pause(self, name: str) -> None:
+        self.runtime.pause(name)
+
+    async def unpause(self, name: str) -> None:
+        self.runtime.unpause(name)
+
+    async def kill_store(self, replica: str) -> StoreKill:
+        """The store container's PostgreSQL (restarted on its volume), or with private storage
+        ``replica``'s own server: the replica dies with it and is replaced, empty."""
+        layout = self.layout
+        if layout.store_container:
+            store = self.runtime.stack_store
+            pid = store.server.pid if store and store.server else None
+            kill = StoreKill(DB_NAME, f"pid {pid}", "restart", DB_NAME)
+        elif layout.store_per_replica:
+            proc = next(r for r in self.replicas if r.name == replica)
+            pid = proc.server.pid if proc.server else None
+            kill = StoreKill(f"{replica}'s own PostgreSQL", f"pid {pid}", "replace", replica)
+        else:
+            return StoreKill("", "skipped: external server")
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return kill
+
+    async def upgrade(self, image: str, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+        return list(await self.runtime.upgrade(image, progress))
 
     async def start(self) -> None:
         """Take the state root's stack lock, then start everything; on any failure, stop what

@@ -41,6 +41,11 @@ KNOWN_UNCHECKED = {
     ("README.md", "lbdemo get apple --each-replica"): "a running private stack after one PUT "
     "(tests/stack/ checks the table's shape against a real stack)",
     ("docs/dashboard.md", "lbdemo up --dashboard"): "a running stack; the token is random",
+    ("docs/lessons.md", "lbdemo up --runtime docker -d --dashboard --port 0"): "a Docker "
+    "Engine and a running stack: ids, ports and token are that run's (tests/docker/"
+    "test_verbs_without_runtime.py checks the dashboard line and what the page shows)",
+    ("docs/lessons.md", "lbdemo upgrade --image lbdemo/catalog:1.1"): "a running Docker stack "
+    "(test_upgrade_rolls_the_docker_stack_with_no_failed_request checks the lines)",
     ("docs/dashboard.md", "lbdemo load --duration 5"): "a running stack with its dashboard; "
     "ports, token and figures are that run's (tests/dashboard/test_load_command.py checks the "
     "lines and the live figures)",
