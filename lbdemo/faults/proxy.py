@@ -9,6 +9,10 @@ otherwise:
   one is reset as soon as it is accepted (toxiproxy's ``reset_peer`` with timeout 0);
 * ``heal()``: back to forwarding untouched.
 
+With ``steady=True`` the latency is a fixed one-way delay (a long link) rather than a stall: each
+chunk leaves ``latency`` after it arrived, however many follow it, so a stream (a replication
+link) runs that far behind but at full speed. Without it each chunk waits in turn.
+
 It runs on the caller's event loop; :meth:`FaultProxy.close` closes the listener and every
 connection it holds.
 """
@@ -19,6 +23,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+import time
 from dataclasses import dataclass, field
 
 CHUNK = 65536
@@ -50,9 +55,10 @@ class _Link:
 class FaultProxy:
     """Forwards 127.0.0.1:<port> to ``upstream_host:upstream_port``, faults on demand."""
 
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, *, steady: bool = False) -> None:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
+        self.steady = steady  # latency as a fixed delay per byte, not a wait per chunk
         self.latency_s = 0.0
         self.resetting = False
         self.connections = 0  # accepted, for the record
@@ -112,7 +118,11 @@ class FaultProxy:
             link.upstream = up_writer
             link.tasks = [
                 asyncio.create_task(self._pump(reader, up_writer, delay=False)),
-                asyncio.create_task(self._pump(up_reader, writer, delay=True)),
+                asyncio.create_task(
+                    self._pump_steady(up_reader, writer)
+                    if self.steady
+                    else self._pump(up_reader, writer, delay=True)
+                ),
             ]
             # Either direction ending ends the link: a half-closed HTTP connection is done.
             await asyncio.wait(link.tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -136,6 +146,36 @@ class FaultProxy:
                     return
                 writer.write(chunk)
                 await writer.drain()
+
+    async def _pump_steady(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Each chunk stamped on arrival and written ``latency_s`` after that stamp: reading
+        never waits for writing, so the delay does not add up along a stream."""
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def send() -> None:
+            while True:
+                due, chunk = await queue.get()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not chunk or writer.is_closing():
+                    return
+                writer.write(chunk)
+                await writer.drain()
+
+        sender = asyncio.create_task(send())
+        try:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while chunk := await reader.read(CHUNK):
+                    queue.put_nowait((time.monotonic() + self.latency_s, chunk))
+            queue.put_nowait((time.monotonic() + self.latency_s, b""))  # end, after the rest
+            with contextlib.suppress(OSError):
+                await sender
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     async def close(self) -> None:
         if self._server is not None:
