@@ -12,10 +12,11 @@ otherwise:
   one is reset as soon as it is accepted (toxiproxy's ``reset_peer`` with timeout 0);
 * ``heal()``: back to forwarding untouched.
 
-Each direction is a delay line: a chunk is timestamped when it arrives and forwarded once it is
-``seconds`` old, so a stream of small messages (raft heartbeats and appends) arrives late by
-that much, not by that much per message queued ahead of it. A bounded queue between the reader
-and the writer keeps TCP's back-pressure.
+With ``steady=True`` the latency is a fixed one-way delay (a long link) rather than a stall:
+each direction is a delay line, a chunk stamped when it arrives and forwarded once it is
+``seconds`` old, however many follow it, so a stream (a replication link, raft's heartbeats and
+appends) runs that far behind but at full speed; a bounded queue between reader and writer
+keeps TCP's back-pressure. Without it each chunk waits in turn (a stall, as before).
 
 It runs on the caller's event loop; :meth:`FaultProxy.close` closes the listener and every
 connection it holds.
@@ -61,9 +62,10 @@ class _Link:
 class FaultProxy:
     """Forwards 127.0.0.1:<port> to ``upstream_host:upstream_port``, faults on demand."""
 
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, *, steady: bool = False) -> None:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
+        self.steady = steady  # latency as a fixed delay per byte, not a wait per chunk
         self.latency_s = 0.0  # downstream: what the upstream sends back
         self.upstream_latency_s = 0.0  # upstream: what the client sends
         self.resetting = False
@@ -151,8 +153,11 @@ class FaultProxy:
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
     ) -> None:
-        """One direction: a reader filling a bounded queue, a writer emptying it on time. It ends
-        when the reader's end is forwarded, or at once when the writer's side is gone."""
+        if not self.steady:
+            await self._pump_in_turn(reader, writer, direction)
+            return
+        # A reader filling a bounded queue, a writer emptying it on time. It ends when the
+        # reader's end is forwarded, or at once when the writer's side is gone.
         queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(QUEUE_CHUNKS)
         reading = asyncio.create_task(_read_into(reader, queue))
         forwarding = asyncio.create_task(self._forward(queue, writer, direction))
@@ -164,6 +169,19 @@ class FaultProxy:
             for task in (reading, forwarding):
                 task.cancel()
             await asyncio.gather(reading, forwarding, return_exceptions=True)
+
+    async def _pump_in_turn(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
+    ) -> None:
+        """Each chunk read, held, written, then the next: a stall per chunk."""
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while chunk := await reader.read(CHUNK):
+                if (delay := self._delay(direction)) > 0:
+                    await asyncio.sleep(delay)
+                if writer.is_closing():
+                    return
+                writer.write(chunk)
+                await writer.drain()
 
     async def _forward(
         self,

@@ -103,9 +103,10 @@ async def test_close_ends_every_connection_and_the_listener(proxy: FaultProxy) -
 
 
 async def test_upstream_latency_is_a_delay_line_not_a_delay_per_chunk(proxy: FaultProxy) -> None:
-    """A chunk sent 0.15 s after another, through 0.3 s of upstream delay, arrives 0.3 s after
-    it was sent, not 0.3 s after the first one was forwarded (0.45 s): a stream of raft
-    messages on an etcd peer link lags by the delay set, not by more when they queue."""
+    """Steady: a chunk sent 0.15 s after another, through 0.3 s of upstream delay, arrives
+    0.3 s after it was sent, not 0.3 s after the first one was forwarded (0.45 s): a stream of
+    raft messages on an etcd peer link lags by the delay set, not by more when they queue."""
+    proxy.steady = True
     proxy.latency(0.3, direction="upstream")
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     try:
