@@ -11,12 +11,14 @@ token) and one folder per member (``m1/data``, ``m1/etcd.log``, ``m1/etcd.pid``)
 peer URL is written into its data at the first start, so a directory that already holds a
 cluster is started again on the ports it recorded; client ports are chosen afresh each time.
 
-``peer_link``: given, every member's advertised peer URL is a link in front of its real peer
-port (lbdemo's fault proxy, handed in from above: the store package sits below the faults
-package), so :meth:`EtcdCluster.set_apply_delay` can hold the leader's raft messages to the
-other members. Why both directions of those links: in etcd's transport a member receives
-another's stream messages on the connection *it* dialed (the downstream of the sender's link)
-and its pipeline messages on connections the sender dialed (the upstream of its own link).
+Every member of a cluster has two peer ports: the real one, and the one it advertises (written
+into the cluster's data). Without links the member listens on both itself, so one cluster's
+data serves either way. ``peer_link``: given, every member's advertised peer port is a link in
+front of its real peer port (lbdemo's fault proxy, handed in by the engine), so
+:meth:`EtcdCluster.set_apply_delay` can hold the leader's raft messages to the other members.
+Why both directions of those links: in etcd's transport a member receives another's stream
+messages on the connection *it* dialed (the downstream of the sender's link) and its pipeline
+messages on connections the sender dialed (the upstream of its own link).
 
 etcd listens on 127.0.0.1 only, without TLS or authentication: every process of this machine
 can read and write its keys (docs/stores.md says what that does and does not protect).
@@ -43,7 +45,7 @@ from lbdemo.errors import StoreError
 from lbdemo.process.pids import pid_alive, signal_pid
 from lbdemo.process.ports import free_port
 from lbdemo.process.spawn import Child, spawn
-from lbdemo.store.etcd import READY_KEY
+from lbdemo.store.etcd_store import READY_KEY, etcd_url
 
 ETCD_PROGRAM = "etcd"
 CLUSTER_FILE = "cluster.json"
@@ -85,8 +87,9 @@ class Member:
     name: str
     folder: Path
     peer_port: int
-    advertised_peer_port: int  # the link's port when there is one, else peer_port
+    advertised_peer_port: int  # the link's port when there is one, else also the member's
     client_port: int = 0
+    log_path: Path | None = None  # default: etcd.log in its folder
     child: Child | None = None
     link: PeerLink | None = None
     member_id: str = ""  # etcd's id, learned from the gateway once running
@@ -105,7 +108,7 @@ class Member:
 
     @property
     def log_file(self) -> Path:
-        return self.folder / "etcd.log"
+        return self.log_path or self.folder / "etcd.log"
 
     @property
     def pid_file(self) -> Path:
@@ -131,6 +134,8 @@ class EtcdCluster:
     members: list[Member] = field(default_factory=list)
     token: str = ""
     apply_delay_s: float = 0.0
+    log_dir: Path | None = None  # each member's log as <log_dir>/<log_name>-<member>.log
+    log_name: str = "etcd"
 
     async def __aenter__(self) -> EtcdCluster:
         await self.start()
@@ -146,7 +151,12 @@ class EtcdCluster:
     def endpoints_for(self, index: int) -> list[str]:
         """Member ``index``'s client URL first, then the others': what one replica is given."""
         urls = self.client_urls
+        index %= len(urls)
         return urls[index:] + urls[:index]
+
+    def store_url(self, index: int, read_mode: str = "linearizable") -> str:
+        """The store URL of a replica talking to member ``index`` (the others after it)."""
+        return etcd_url(self.endpoints_for(index), read_mode)
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -204,7 +214,7 @@ class EtcdCluster:
         self.members = []
         for index in range(self.size):
             peer = free_port()
-            advertised = free_port() if self.peer_link else peer
+            advertised = free_port() if self.size > 1 else peer
             self.members.append(
                 Member(f"m{index + 1}", self.root / f"m{index + 1}", peer, advertised)
             )
@@ -222,8 +232,16 @@ class EtcdCluster:
         (self.root / CLUSTER_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     async def _start_members(self, *, fresh: bool) -> None:
+        if self.log_dir is not None:
+            for member in self.members:
+                member.log_path = self.log_dir / f"{self.log_name}-{member.name}.log"
         if self.peer_link is not None:
             for member in self.members:
+                if member.advertised_peer_port == member.peer_port:
+                    raise StoreError(
+                        f"the etcd cluster in {self.root} has a single peer port per member: "
+                        "it cannot take peer links (remove it to start afresh)"
+                    )
                 member.link = await self.peer_link(member.peer_port, member.advertised_peer_port)
         initial_cluster = ",".join(f"{m.name}={m.advertised_peer_url}" for m in self.members)
         for member in self.members:
@@ -247,7 +265,11 @@ class EtcdCluster:
             "--advertise-client-urls",
             member.client_url,
             "--listen-peer-urls",
-            f"http://127.0.0.1:{member.peer_port}",
+            ",".join(
+                f"http://127.0.0.1:{port}"
+                for port in sorted({member.peer_port, member.advertised_peer_port})
+                if port == member.peer_port or member.link is None
+            ),
             "--initial-advertise-peer-urls",
             member.advertised_peer_url,
             "--initial-cluster",

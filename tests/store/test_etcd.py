@@ -16,19 +16,15 @@ import pytest
 import pytest_asyncio
 
 from lbdemo.errors import StoreError
-from lbdemo.faults.proxy import FaultProxy
 from lbdemo.process.pids import pid_alive
-from lbdemo.store.etcd import EtcdStore
-from lbdemo.store.etcd_server import EtcdCluster, PeerLink
+from lbdemo.store.etcd_engine import proxy_link
+from lbdemo.store.etcd_server import EtcdCluster
+from lbdemo.store.etcd_store import EtcdStore, etcd_url
 
 pytestmark = pytest.mark.skipif(
     shutil.which("etcd") is None,
     reason="etcd is not installed (apt-get install etcd-server; scripts/ensure-stores does it)",
 )
-
-
-async def proxy_link(peer_port: int, listen_port: int) -> PeerLink:
-    return await FaultProxy("127.0.0.1", peer_port).start(listen_port)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -46,8 +42,8 @@ async def _follower(cluster: EtcdCluster, leader: int) -> int:
 
 async def test_put_get_and_snapshot_through_the_gateway(cluster: EtcdCluster) -> None:
     leader = await cluster.leader()
-    writer = await EtcdStore.connect(cluster.endpoints_for(leader))
-    reader = await EtcdStore.connect(cluster.endpoints_for(await _follower(cluster, leader)))
+    writer = await EtcdStore.connect(cluster.store_url(leader))
+    reader = await EtcdStore.connect(cluster.store_url(await _follower(cluster, leader)))
     try:
         assert await reader.get("kiwi") is None
         first = await writer.put("kiwi", 100, "w-1")
@@ -69,9 +65,9 @@ async def test_an_apply_delay_is_seen_by_serializable_reads_only(cluster: EtcdCl
     acknowledged write misses it (every time, of three); a linearizable read there never does."""
     leader = await cluster.set_apply_delay(0.1)
     follower = await _follower(cluster, leader)
-    writer = await EtcdStore.connect(cluster.endpoints_for(leader))
-    local = await EtcdStore.connect(cluster.endpoints_for(follower), serializable=True)
-    linear = await EtcdStore.connect(cluster.endpoints_for(follower))
+    writer = await EtcdStore.connect(cluster.store_url(leader))
+    local = await EtcdStore.connect(cluster.store_url(follower, "serializable"))
+    linear = await EtcdStore.connect(cluster.store_url(follower))
     try:
         missed = 0
         for n in range(3):
@@ -92,7 +88,7 @@ async def test_a_store_whose_member_was_killed_uses_the_others(cluster: EtcdClus
     (connection refused: nothing was sent, so the next member is asked)."""
     leader = await cluster.leader()
     victim = await _follower(cluster, leader)
-    store = await EtcdStore.connect(cluster.endpoints_for(victim))
+    store = await EtcdStore.connect(cluster.store_url(victim))
     try:
         await store.put("pear", 1, "pear-1")
         pid = cluster.kill(victim)
@@ -103,9 +99,8 @@ async def test_a_store_whose_member_was_killed_uses_the_others(cluster: EtcdClus
         assert got is not None and got.write_id == "pear-2"
     finally:
         await store.close()
-    only_dead = EtcdStore(store._session, [cluster.members[victim].client_url])
     with pytest.raises(StoreError, match="no etcd member answered"):
-        await EtcdStore.connect(only_dead.endpoints)
+        await EtcdStore.connect(etcd_url([cluster.members[victim].client_url]))
 
 
 async def test_a_single_node_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
@@ -113,13 +108,13 @@ async def test_a_single_node_keeps_its_data_across_a_restart(tmp_path: Path) -> 
     recorded, the data is there; its process is gone after each stop."""
     node = EtcdCluster(tmp_path / "node", 1)
     async with node:
-        store = await EtcdStore.connect(node.client_urls)
+        store = await EtcdStore.connect(node.store_url(0))
         await store.put("lime", 7, "lime-1")
         await store.close()
         pid = node.members[0].pid
     assert pid is not None and not pid_alive(pid)
     async with EtcdCluster(tmp_path / "node", 1) as again:
-        store = await EtcdStore.connect(again.client_urls)
+        store = await EtcdStore.connect(again.store_url(0))
         try:
             got = await store.get("lime")
             assert got is not None and got.write_id == "lime-1"

@@ -15,6 +15,12 @@ before it began, whichever member it asks. ``serializable=True`` answers from th
 applied state without asking anyone: fast, and possibly behind the leader (how far is what
 ``--apply-delay`` makes visible).
 
+A replica's store URL names every member, its own first, and the read mode:
+``etcd://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3?read=serializable`` (:func:`etcd_url`). There is
+no password: etcd runs without authentication on 127.0.0.1 (the password argument
+:func:`lbdemo.store.factory.open_store` hands every store is not used; docs/stores.md says what
+an unauthenticated etcd on loopback does not protect).
+
 Several endpoints: the replica's own member first, then the others. A request that could not
 even connect (the member is down: refused) goes to the next one, for every operation: nothing
 was sent, so nothing can be applied twice. A request that was sent and then lost its answer
@@ -30,10 +36,11 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from lbdemo.errors import StoreError
+from lbdemo.errors import StoreError, UsageError
 from lbdemo.store.base import Product
 
 PREFIX = "lbdemo/products/"
@@ -41,6 +48,33 @@ PREFIX = "lbdemo/products/"
 PREFIX_END = PREFIX[:-1] + chr(ord(PREFIX[-1]) + 1)
 READY_KEY = "lbdemo/ready"
 TIMEOUT_S = 5.0
+SCHEME = "etcd"
+READ_MODES = ("linearizable", "serializable")
+
+
+def etcd_url(endpoints: Sequence[str], read_mode: str = "linearizable") -> str:
+    """``etcd://host:port,host:port?read=MODE`` from ``http://host:port`` client URLs."""
+    hosts = ",".join(url.split("://", 1)[-1].rstrip("/") for url in endpoints)
+    return f"{SCHEME}://{hosts}?read={read_mode}"
+
+
+def parse_etcd_url(url: str) -> tuple[list[str], bool]:
+    """The client URLs (``http://host:port``) and whether reads are serializable; UsageError
+    on anything else (one line, the URL not echoed beyond its scheme)."""
+    parts = urlsplit(url)
+    if parts.scheme != SCHEME or not parts.netloc or "@" in parts.netloc:
+        raise UsageError("an etcd store URL is etcd://HOST:PORT[,HOST:PORT...][?read=MODE]")
+    modes = parse_qs(parts.query).get("read", ["linearizable"])
+    if modes[-1] not in READ_MODES:
+        raise UsageError(f"etcd read mode must be one of {', '.join(READ_MODES)}")
+    endpoints = []
+    for host in parts.netloc.split(","):
+        name, _, port = host.rpartition(":")
+        if not name or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+            raise UsageError("an etcd store URL names HOST:PORT pairs separated by commas")
+        endpoints.append(f"http://{host}")
+    return endpoints, modes[-1] == "serializable"
+
 
 # What aiohttp raises when a member is down, slow or answers garbage.
 _SENT_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError)
@@ -87,16 +121,25 @@ class EtcdStore:
     @classmethod
     async def connect(
         cls,
-        endpoints: Sequence[str],
+        url: str,
         *,
-        serializable: bool = False,
+        password: str | None = None,
+        pool_size: int = 10,
+        read_only: bool = False,
         timeout_s: float = TIMEOUT_S,
         ping: bool = True,
     ) -> EtcdStore:
-        """A store on ``endpoints`` (``http://127.0.0.1:PORT``, the replica's own member first);
-        with ``ping``, one read through the read path chosen, so a replica is ready only once
-        its store answers as it will."""
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
+        """A store on the members ``url`` names (:func:`etcd_url`; the replica's own first).
+        ``password`` is not used (no authentication, see the module's doc); ``pool_size``
+        bounds the connections to each member; ``read_only`` changes nothing (a member takes
+        writes and reads alike). With ``ping``, one read through the read path chosen, so a
+        replica is ready only once its store answers as it will."""
+        del password, read_only
+        endpoints, serializable = parse_etcd_url(url)
+        session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+            connector=aiohttp.TCPConnector(limit_per_host=pool_size),
+        )
         store = cls(session, endpoints, serializable=serializable)
         if ping:
             try:
