@@ -25,8 +25,9 @@ Several endpoints: the replica's own member first, then the others. A request th
 even connect (the member is down: refused) goes to the next one, for every operation: nothing
 was sent, so nothing can be applied twice. A request that was sent and then lost its answer
 (the member died mid-request, a timeout) is a read tried again elsewhere (a read changes
-nothing), but a put is *not* retried: it may have been committed, so the replica answers an
-error and the history records the write as of unknown outcome, which is what it is.
+nothing), but a put is *not* retried: it may have been committed, so it raises
+:class:`~lbdemo.errors.StoreOutcomeUnknown`, the replica answers 504 and the history records
+the write as of unknown outcome, which is what it is (a 503 would record it as failed).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from lbdemo.errors import StoreError, UsageError
+from lbdemo.errors import StoreError, StoreOutcomeUnknown, UsageError
 from lbdemo.store.base import Product
 
 PREFIX = "lbdemo/products/"
@@ -171,7 +172,7 @@ class EtcdStore:
                 reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
             reasons.append(f"{endpoint}: {reason}")
             if not idempotent:
-                raise StoreError(f"etcd put of unknown outcome: {reason}")
+                raise StoreOutcomeUnknown(f"etcd put of unknown outcome: {reason}")
         raise StoreError("no etcd member answered: " + "; ".join(reasons))
 
     async def put(self, product_id: str, price: int, write_id: str) -> Product:
