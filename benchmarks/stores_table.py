@@ -9,7 +9,7 @@ A ROW is ``STORE:LAYOUT[:READ][@DELAY_MS]``, e.g. ``redis:replicated-async@100``
 (one state root per row under ``--state``), then computes the lag from the run's history while
 it is there (histories are not committed): for every stale read, how long after the first newer
 write had been acknowledged the read still returned the older value
-(:func:`lbdemo.demo.replication.history_lags_ms`), kept beside the report in ``lag.json``.
+(:func:`lbdemo.demo.replication.history_lags_ms`), kept beside the report in ``LABEL-lag.tsv``.
 ``table`` reads every report under ``runs/`` (also those another command put there, e.g. the
 etcd member-kill run) and writes ``results/stores/README.md`` (the table, with the commands
 that made each row) and ``compare.md``/``compare.html`` (``lbdemo compare`` across them).
@@ -103,9 +103,24 @@ def write_lag(report_path: Path) -> None:
         "p99": _round(percentile(lags, 99)),
         "max": round(lags[-1], 1) if lags else None,
     }
-    (report_path.parent / f"{report['run']['label']}-lag.json").write_text(
-        json.dumps(summary, indent=2) + "\n"
+    # TSV, not JSON: every JSON file under results/ is a format with a schema
+    (report_path.parent / f"{report['run']['label']}-lag.tsv").write_text(
+        "\t".join(summary)
+        + "\n"
+        + "\t".join("" if v is None else str(v) for v in summary.values())
+        + "\n"
     )
+
+
+def read_lag(path: Path) -> dict[str, float | None]:
+    try:
+        names, values = path.read_text().splitlines()[:2]
+    except (OSError, ValueError):
+        return {}
+    return {
+        name: float(value) if value else None
+        for name, value in zip(names.split("\t"), values.split("\t"), strict=False)
+    }
 
 
 def _round(value: float | None) -> float | None:
@@ -134,8 +149,7 @@ def make_table(args: argparse.Namespace) -> int:
             continue
         run, lat = report["run"], report["latency_ms"]
         layout = run["layout"]
-        lag_file = path.with_name(f"{run['label']}-lag.json")
-        lag = json.loads(lag_file.read_text()) if lag_file.exists() else {}
+        lag = read_lag(path.with_name(f"{run['label']}-lag.tsv"))
         stale = report["anomalies"]["stale_read"]["count"]
         reads = report["totals"]["reads"]
         rows.append(

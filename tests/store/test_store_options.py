@@ -96,3 +96,15 @@ def test_the_url_scheme_names_the_store_kind() -> None:
     with pytest.raises(UsageError) as refused:
         store_kind("mysql://secret@h/db")
     assert "secret" not in str(refused.value)
+
+
+def test_get_each_replica_names_the_store_and_read_mode_beyond_postgres() -> None:
+    from lbdemo.commands.get import _served_by, render
+
+    row = {"asked": "lbdemo-r1", "replica": "lbdemo-r1", "container_id": "abc", "status": 200}
+    row |= {"price": 7, "write_id": "w1", "error": None}
+    stack = {"layout": {"store": "redis", "read_mode": "replica"}, "replicas": []}
+    _served_by([row], stack)
+    assert "redis/replica" in render([row], "apple")
+    pg = {**row, "store": "postgres", "read_mode": "primary"}
+    assert "STORE/READ" not in render([pg], "apple")  # PostgreSQL's output as the docs show it
