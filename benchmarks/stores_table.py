@@ -143,7 +143,9 @@ def _ms(value: Any) -> str:
 
 def make_table(args: argparse.Namespace) -> int:
     rows, paths, commands = [], [], []
-    for path in sorted((args.out / "runs").glob("*/*.json")):
+    # every report under the folder: the rows `run` made and those of other commands (the etcd
+    # member-kill run of benchmarks/etcd_kill.py)
+    for path in sorted(args.out.rglob("*.json")):
         report = _report(path)
         if report is None:
             continue
@@ -156,7 +158,8 @@ def make_table(args: argparse.Namespace) -> int:
             "| "
             + " | ".join(
                 [
-                    f"[{path.parent.name}](runs/{path.parent.name}/{run['label']}.md)",
+                    f"[{path.parent.name}]({path.parent.relative_to(args.out).as_posix()}/"
+                    f"{run['label']}.md)",
                     layout.get("store", "postgres"),
                     layout.get("storage", layout["name"]),
                     layout.get("read_mode", "primary"),
