@@ -138,8 +138,8 @@ def register(subparsers: Any) -> None:
         "-v",
         "--volumes",
         action="store_true",
-        help=f"also remove the shared layout's named volume {DEFAULT_VOLUME} (its rows), "
-        "for a fresh start",
+        help=f"also remove the shared layout's named volume {DEFAULT_VOLUME} (its rows; and "
+        "lbdemo-redisdata, lbdemo-etcddata of --store redis|etcd), for a fresh start",
     )
     down.set_defaults(func=run_down)
 
@@ -515,6 +515,9 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         "--project",
         config.project,
         *(["--adopt-volume"] if config.adopt_volume else []),
+        # the engine and etcd's read mode, as given (none given: PostgreSQL, as before)
+        *(["--store", config.layout.store] if not config.layout.postgres else []),
+        *(["--read", config.layout.read_mode] if config.layout.read_mode else []),
     ]
     if args.dashboard:
         argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
@@ -660,18 +663,22 @@ def _remove_volume(args: argparse.Namespace) -> int:
     engine's volume for a Docker stack, never a local one of the same name). A container still
     mounting it (``second``, refused but Created) keeps it, and is named."""
     backend = backend_for(args)
-    name = Project(args.project).volume if args.runtime == "docker" else DEFAULT_VOLUME
-    try:
-        if backend.volume_inspect(name) is None:
-            return 0
-        backend.remove_volume(name, force=False)
-    except Refused as exc:
-        print(f"{exc} (`lbdemo rm` it first)", file=sys.stderr)
-        return 1
-    except Unreachable as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"lbdemo: removed volume {name}")
+    if args.runtime == "docker":
+        names = [Project(args.project).volume]
+    else:  # and the volumes of --store redis|etcd's shared layouts (docs/stores.md)
+        names = [DEFAULT_VOLUME, *(f"lbdemo-{kind}data" for kind in STORE_KINDS[1:])]
+    for name in names:
+        try:
+            if backend.volume_inspect(name) is None:
+                continue
+            backend.remove_volume(name, force=False)
+        except Refused as exc:
+            print(f"{exc} (`lbdemo rm` it first)", file=sys.stderr)
+            return 1
+        except Unreachable as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"lbdemo: removed volume {name}")
     return 0
 
 

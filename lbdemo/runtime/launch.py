@@ -46,7 +46,8 @@ from lbdemo.process.spawn import spawn
 from lbdemo.runtime.process import ContainerProcess, stack_store_of
 from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
-from lbdemo.store.engines import EngineSpec, StoreEngine, make_engine
+from lbdemo.store.engines import EngineSpec, StoreEngine
+from lbdemo.store.factory import make_engine
 from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
 
 HEALTH_TIMEOUT_S = 10.0

@@ -54,7 +54,8 @@ from lbdemo.runtime.api import ControlServer
 from lbdemo.runtime.launch import ContainerProcess
 from lbdemo.runtime.supervisor import Runtime
 from lbdemo.store.embedded import EmbeddedPostgres
-from lbdemo.store.engines import EngineSpec, StoreEngine, make_engine
+from lbdemo.store.engines import EngineSpec, StoreEngine
+from lbdemo.store.factory import make_engine
 
 STORE_IMAGE = "lbdemo/postgres:18"
 

@@ -12,16 +12,18 @@ For the kinds other than ``postgres`` the stack runs a :class:`StoreEngine`: the
 servers (``redis-server``; ``etcd`` members) as lbdemo's children on 127.0.0.1. The local
 runtime starts one engine per stack for the shared layouts (before the replicas, stopped after
 them) and one per replica container for ``private`` (data in that container's layer, started and
-stopped with the container, like a private PostgreSQL). :func:`make_engine` picks the class by
-kind; each engine module provides one class with the constructor ``Engine(spec)``:
-:class:`lbdemo.store.redis_engine.RedisEngine`, ``lbdemo.store.etcd_engine.EtcdEngine``.
+stopped with the container, like a private PostgreSQL).
+:func:`lbdemo.store.factory.make_engine` picks the class by kind; each engine module provides
+one class with the constructor ``Engine(spec)``: :class:`lbdemo.store.redis_engine.RedisEngine`,
+``lbdemo.store.etcd_engine.EtcdEngine``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -114,14 +116,14 @@ def engine_binary(kind: str) -> str:
     return found
 
 
-def make_engine(spec: EngineSpec) -> StoreEngine:
-    """The engine of ``spec.kind`` (not started)."""
-    if spec.kind == "redis":
-        from lbdemo.store.redis_engine import RedisEngine
-
-        return RedisEngine(spec)
-    if spec.kind == "etcd":
-        # the etcd branch's module; by name until it is merged (then a plain import)
-        engine: StoreEngine = importlib.import_module("lbdemo.store.etcd_engine").EtcdEngine(spec)
-        return engine
-    raise StoreError(f"no engine for store kind {spec.kind!r} (postgres runs as before)")
+def engine_version(kind: str) -> str | None:
+    """The engine's version as its binary says it (``7.0.15``, ``3.4.23``), for a report's
+    provenance; None when it cannot be told (never an error: provenance only)."""
+    try:
+        out = subprocess.run(
+            [engine_binary(kind), "--version"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (StoreError, OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"(?:v=|Version:\s*)(\d+\.\d+\.\d+)", out)
+    return found[1] if found else None

@@ -23,7 +23,7 @@ import asyncio
 from typing import Any
 
 from lbdemo.errors import StoreError
-from lbdemo.faults.proxy import FaultProxy
+from lbdemo.process.proxy import FaultProxy
 from lbdemo.store.engines import EngineSpec
 from lbdemo.store.etcd_server import EtcdCluster, PeerLink, etcd_binary
 
@@ -66,6 +66,12 @@ class EtcdEngine:
         except BaseException:
             await self.stop()
             raise
+
+    async def wait_caught_up(self, timeout_s: float) -> float:
+        """Before the final audit: every member has applied what the leader committed."""
+        if len(self.cluster.members) < 2:
+            return 0.0
+        return await self.cluster.wait_caught_up(timeout_s)
 
     async def stop(self) -> None:
         await self.cluster.stop()

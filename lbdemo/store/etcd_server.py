@@ -368,6 +368,25 @@ class EtcdCluster:
         self.apply_delay_s = seconds
         return leader
 
+    async def wait_caught_up(self, timeout_s: float) -> float:
+        """Seconds until every running member has applied the leader's commit index of now
+        (``raftIndex`` of the leader's status against each member's ``raftAppliedIndex``), so a
+        serializable audit after the load reads what was written, not the apply delay; a
+        StoreError past ``timeout_s``."""
+        began = time.monotonic()
+        leader = self.members[await self.leader()]
+        target = int((await self._status(leader)).get("raftIndex", 0))
+        while time.monotonic() - began < timeout_s:
+            applied = [
+                int((await self._status(m)).get("raftAppliedIndex", 0))
+                for m in self.members
+                if m.running
+            ]
+            if min(applied) >= target:
+                return time.monotonic() - began
+            await asyncio.sleep(0.02)
+        raise StoreError(f"the etcd members did not catch up within {timeout_s:.0f} s")
+
     def kill(self, index: int) -> int:
         """SIGKILL member ``index`` (a crash: no goodbye to its peers); returns its pid."""
         member = self.members[index]

@@ -1,4 +1,4 @@
-"""A replica's Store from its store URL: the scheme names the kind, the rest is the engine's.
+"""A replica's Store from its store URL (the scheme names the kind), and a stack's engine by kind.
 
 * ``postgresql://`` / ``postgres://``: :class:`~lbdemo.store.postgres.PostgresStore`;
 * ``redis://127.0.0.1:PORT``: :class:`~lbdemo.store.redis_store.RedisStore`;
@@ -6,7 +6,9 @@
 
 With a read URL (a replicated layout) writes go to the first, reads to the second
 (:class:`~lbdemo.store.split.SplitStore`). A URL never carries a password: it comes beside it.
-Each engine module provides ``Class.connect(url, *, password, pool_size, read_only) -> Store``.
+Each engine module provides ``Class.connect(url, *, password, pool_size, read_only) -> Store``;
+:func:`make_engine` gives the runtime the servers of ``--store redis|etcd``
+(:mod:`lbdemo.store.engines`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import importlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from lbdemo.errors import UsageError
+from lbdemo.errors import StoreError, UsageError
 from lbdemo.store.base import Store
+from lbdemo.store.engines import EngineSpec, StoreEngine
 from lbdemo.store.split import SplitStore
 
 SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "redis": "redis", "etcd": "etcd"}
@@ -94,3 +97,16 @@ async def _connect(url: str, *, password: str | None, pool_size: int, read_only:
         url, password=password, pool_size=pool_size, read_only=read_only
     )
     return store
+
+
+def make_engine(spec: EngineSpec) -> StoreEngine:
+    """The engine of ``spec.kind`` (not started)."""
+    if spec.kind == "redis":
+        from lbdemo.store.redis_engine import RedisEngine
+
+        return RedisEngine(spec)
+    if spec.kind == "etcd":
+        # the etcd branch's module; by name until it is merged (then a plain import)
+        engine: StoreEngine = importlib.import_module("lbdemo.store.etcd_engine").EtcdEngine(spec)
+        return engine
+    raise StoreError(f"no engine for store kind {spec.kind!r} (postgres runs as before)")

@@ -6,7 +6,7 @@
   ``masterauth``), each in its own directory under the volume's; writes go to the primary,
   reads to the lbdemo replica's own Redis replica. Redis replicates asynchronously: the primary
   acknowledges a write before any replica has it. With ``apply_delay_ms`` each Redis replica
-  connects to the primary through lbdemo's fault proxy (:class:`~lbdemo.faults.proxy.FaultProxy`,
+  connects to the primary through lbdemo's fault proxy (:class:`~lbdemo.process.proxy.FaultProxy`,
   steady mode), which holds every byte from the primary that long: the replication stream, and so
   what a replica serves, runs that far behind.
 
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.errors import StoreError
-from lbdemo.faults.proxy import FaultProxy
 from lbdemo.process.ports import free_port
+from lbdemo.process.proxy import FaultProxy
 from lbdemo.process.spawn import Child, spawn
 from lbdemo.store.engines import EngineSpec, engine_binary
 
@@ -130,6 +130,30 @@ class RedisEngine:
         # together: each replica's first sync is a full one (an RDB sent through its link)
         await asyncio.gather(*(self._launch(binary, r, persistent=False) for r in self.replicas))
 
+    async def wait_caught_up(self, timeout_s: float) -> float:
+        """Seconds until every Redis replica has processed the replication stream up to the
+        primary's offset of now (``INFO replication``: ``master_repl_offset`` against each
+        replica's ``slave_repl_offset``); a StoreError past ``timeout_s``."""
+        began = time.monotonic()
+        if not self.replicas or self.primary is None:
+            return 0.0
+        target = _offset(
+            await _command(self.primary.port, self.spec.password, "INFO", "replication"),
+            "master_repl_offset",
+        )
+        while time.monotonic() - began < timeout_s:
+            offsets = [
+                _offset(
+                    await _command(r.port, self.spec.password, "INFO", "replication"),
+                    "slave_repl_offset",
+                )
+                for r in self.replicas
+            ]
+            if min(offsets) >= target:
+                return time.monotonic() - began
+            await asyncio.sleep(POLL_S)
+        raise StoreError(f"the Redis replicas did not catch up within {timeout_s:.0f} s")
+
     async def stop(self) -> None:
         # replicas first: a primary going away first would have them retry its link
         await asyncio.gather(*(self._stop(r) for r in self.replicas))
@@ -229,6 +253,15 @@ async def _command(port: int, password: str | None, *words: str) -> str:
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
+
+
+def _offset(info: str, field: str) -> int:
+    """One integer field of ``INFO`` (``field:123``); -1 when absent (a link not up yet)."""
+    for line in info.splitlines():
+        name, _, value = line.partition(":")
+        if name == field and value.strip().lstrip("-").isdigit():
+            return int(value)
+    return -1
 
 
 def _resp(words: tuple[str, ...]) -> bytes:

@@ -77,6 +77,12 @@ async def test_an_apply_delay_is_seen_by_serializable_reads_only(cluster: EtcdCl
             current = await linear.get("fig")
             assert current is not None and current.write_id == f"fig-{n}"
         assert missed == 3
+        # before an audit: waiting until the members caught up takes about the delay, and
+        # then the serializable read has the last write
+        await writer.put("fig", 9, "fig-9")
+        assert await cluster.wait_caught_up(5) >= 0.05
+        caught_up = await local.get("fig")
+        assert caught_up is not None and caught_up.write_id == "fig-9"
     finally:
         await cluster.set_apply_delay(0)
         for store in (writer, local, linear):
