@@ -372,20 +372,28 @@ class EtcdCluster:
         """Seconds until every running member has applied the leader's commit index of now
         (``raftIndex`` of the leader's status against each member's ``raftAppliedIndex``), so a
         serializable audit after the load reads what was written, not the apply delay; a
-        StoreError past ``timeout_s``."""
+        StoreError past ``timeout_s``. Waits for a leader first (an election after a member
+        was killed takes a second or two)."""
         began = time.monotonic()
-        leader = self.members[await self.leader()]
-        target = int((await self._status(leader)).get("raftIndex", 0))
+        target: int | None = None
+        reason = "no leader"
         while time.monotonic() - began < timeout_s:
-            applied = [
-                int((await self._status(m)).get("raftAppliedIndex", 0))
-                for m in self.members
-                if m.running
-            ]
-            if min(applied) >= target:
-                return time.monotonic() - began
+            try:
+                if target is None:
+                    leader = self.members[await self.leader(timeout_s=1.0)]
+                    target = int((await self._status(leader)).get("raftIndex", 0))
+                applied = [
+                    int((await self._status(m, timeout_s=1.0)).get("raftAppliedIndex", 0))
+                    for m in self.members
+                    if m.running
+                ]
+                if min(applied) >= target:
+                    return time.monotonic() - began
+                reason = f"applied {min(applied)} of {target}"
+            except StoreError as exc:
+                reason = str(exc)
             await asyncio.sleep(0.02)
-        raise StoreError(f"the etcd members did not catch up within {timeout_s:.0f} s")
+        raise StoreError(f"the etcd members did not catch up within {timeout_s:.0f} s: {reason}")
 
     def kill(self, index: int) -> int:
         """SIGKILL member ``index`` (a crash: no goodbye to its peers); returns its pid."""
