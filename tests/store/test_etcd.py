@@ -8,7 +8,9 @@ whether or not the kill ran first (two members keep a majority).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,9 +111,12 @@ async def test_a_store_whose_member_was_killed_uses_the_others(cluster: EtcdClus
         await EtcdStore.connect(etcd_url([cluster.members[victim].client_url]))
 
 
-async def test_a_single_node_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
+async def test_a_single_node_keeps_its_data_and_a_failed_start_leaves_nothing(
+    tmp_path: Path,
+) -> None:
     """The private layout's store and a named volume's: stopped, started again on the ports it
-    recorded, the data is there; its process is gone after each stop."""
+    recorded, the data is there; its process is gone after each stop, and after a start that
+    failed."""
     node = EtcdCluster(tmp_path / "node", 1)
     async with node:
         store = await EtcdStore.connect(node.store_url(0))
@@ -126,3 +131,21 @@ async def test_a_single_node_keeps_its_data_across_a_restart(tmp_path: Path) -> 
             assert got is not None and got.write_id == "lime-1"
         finally:
             await store.close()
+    # its recorded peer port taken: the start fails in one line naming the log, nothing runs
+    peer_port = again.members[0].peer_port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", peer_port))
+        squatter.listen()
+        third = EtcdCluster(tmp_path / "node", 1)
+        with pytest.raises(StoreError, match=r"etcd member m1 exited: .*etcd\.log"):
+            await third.start()
+    assert third.members[0].child is None and not _etcd_on(third.members[0].data_dir)
+
+
+def _etcd_on(data_dir: Path) -> bool:
+    """Whether any process's command line names ``data_dir`` (an etcd left running on it)."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and str(data_dir).encode() in (entry / "cmdline").read_bytes():
+                return True
+    return False
