@@ -51,6 +51,7 @@ ETCD_PROGRAM = "etcd"
 CLUSTER_FILE = "cluster.json"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+LEADER_STOP_S = 3.0  # the last member: a leadership transfer to no one is all it could wait for
 START_ATTEMPTS = 3  # a port taken between free_port() and etcd's bind: a fresh cluster retries
 
 
@@ -408,26 +409,31 @@ class EtcdCluster:
     async def stop(self) -> None:
         """Every member, by pid (SIGTERM, then SIGKILL), then the links. Safe to call twice.
 
-        The followers first, the leader last: a leader told to stop first hands its leadership
-        to a peer and waits for it to take over, up to etcd's request timeout (7 s), which
-        never comes when that peer is stopping too; alone, it has no one to hand it to."""
+        The followers first, then the links, then the leader: a leader told to stop hands its
+        leadership to a peer it believes connected and waits for it to take over, up to etcd's
+        request timeout (7 s), which never comes when that peer is stopping too. Alone, with its
+        links closed at once (a delay line would keep a dead follower looking alive for the
+        delay), it has no one to hand it to; should it still wait, SIGKILL comes after
+        ``LEADER_STOP_S`` (etcd's data survives a kill: it syncs its log before it answers)."""
         leader: int | None = None
         with contextlib.suppress(StoreError):
             leader = await self.leader(timeout_s=1.0)
         await asyncio.gather(
             *(_stop_member(m) for index, m in enumerate(self.members) if index != leader)
         )
-        await asyncio.gather(*(_stop_member(member) for member in self.members))
         for member in self.members:
             link, member.link = member.link, None
             if link is not None:
                 await link.close()
+        await asyncio.gather(
+            *(_stop_member(member, timeout_s=LEADER_STOP_S) for member in self.members)
+        )
 
 
-async def _stop_member(member: Member) -> None:
+async def _stop_member(member: Member, timeout_s: float = STOP_TIMEOUT_S) -> None:
     child, member.child = member.child, None
     if child is not None:
-        await child.stop(signal.SIGTERM, timeout_s=STOP_TIMEOUT_S)
+        await child.stop(signal.SIGTERM, timeout_s=timeout_s)
     member.pid_file.unlink(missing_ok=True)
 
 
