@@ -485,7 +485,11 @@ def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
     if spec.target is None:
         return layout.describe(runtime=runtime)
     if spec.layout_described is not None:
-        known = ("name", "storage", "runtime", "summary")
+        # what stack.json says of the layout, the store and its read mode too (not its pids)
+        known = [
+            *("name", "storage", "runtime", "summary"),
+            *("store", "read_mode", "volume", "apply_delay_ms"),
+        ]
         return {k: spec.layout_described[k] for k in known if k in spec.layout_described}
     summary = (
         f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "

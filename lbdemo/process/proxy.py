@@ -5,13 +5,18 @@ otherwise:
 
 * ``latency(seconds)``: every chunk the upstream sends back is held that long before it is
   forwarded (toxiproxy's ``latency`` toxic on the downstream direction);
+  ``latency(seconds, direction="upstream")`` holds what the client sends instead (etcd's peer
+  links: a member receives the leader's messages on connections it dialed, but the leader's
+  pipeline requests on connections the leader dialed, so both directions are needed);
 * ``reset()``: every open connection is reset (RST, "connection reset by peer") and every new
   one is reset as soon as it is accepted (toxiproxy's ``reset_peer`` with timeout 0);
 * ``heal()``: back to forwarding untouched.
 
-With ``steady=True`` the latency is a fixed one-way delay (a long link) rather than a stall: each
-chunk leaves ``latency`` after it arrived, however many follow it, so a stream (a replication
-link) runs that far behind but at full speed. Without it each chunk waits in turn.
+With ``steady=True`` the latency is a fixed one-way delay (a long link) rather than a stall:
+each direction is a delay line, a chunk stamped when it arrives and forwarded once it is
+``seconds`` old, however many follow it, so a stream (a replication link, raft's heartbeats and
+appends) runs that far behind but at full speed; a bounded queue between reader and writer
+keeps TCP's back-pressure. Without it each chunk waits in turn (a stall, as before).
 
 It runs on the caller's event loop; :meth:`FaultProxy.close` closes the listener and every
 connection it holds.
@@ -27,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 
 CHUNK = 65536
+QUEUE_CHUNKS = 64  # at most 4 MiB held per direction; then the reader waits (back-pressure)
+DIRECTIONS = ("downstream", "upstream")
 
 
 def reset_transport(writer: asyncio.StreamWriter) -> None:
@@ -59,7 +66,8 @@ class FaultProxy:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         self.steady = steady  # latency as a fixed delay per byte, not a wait per chunk
-        self.latency_s = 0.0
+        self.latency_s = 0.0  # downstream: what the upstream sends back
+        self.upstream_latency_s = 0.0  # upstream: what the client sends
         self.resetting = False
         self.connections = 0  # accepted, for the record
         self.resets = 0  # connections reset by the proxy
@@ -76,16 +84,23 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> FaultProxy:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> FaultProxy:
+        """Listen on ``port`` (0: any free one; a fixed one for a link whose address is
+        recorded elsewhere, as an etcd member's advertised peer URL is in its data)."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
         return self
 
     # -- the faults --------------------------------------------------------------------------
 
-    def latency(self, seconds: float) -> None:
+    def latency(self, seconds: float, *, direction: str = "downstream") -> None:
         if seconds < 0:
             raise ValueError(f"latency must not be negative, got {seconds}")
-        self.latency_s = seconds
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction}")
+        if direction == "downstream":
+            self.latency_s = seconds
+        else:
+            self.upstream_latency_s = seconds
 
     def reset(self) -> None:
         self.resetting = True
@@ -94,7 +109,8 @@ class FaultProxy:
             link.reset()
 
     def heal(self) -> None:
-        self.latency_s = 0.0
+        self.latency_s = 0.0  # downstream: what the upstream sends back
+        self.upstream_latency_s = 0.0  # upstream: what the client sends
         self.resetting = False
 
     # -- forwarding --------------------------------------------------------------------------
@@ -117,12 +133,8 @@ class FaultProxy:
                 return
             link.upstream = up_writer
             link.tasks = [
-                asyncio.create_task(self._pump(reader, up_writer, delay=False)),
-                asyncio.create_task(
-                    self._pump_steady(up_reader, writer)
-                    if self.steady
-                    else self._pump(up_reader, writer, delay=True)
-                ),
+                asyncio.create_task(self._pump(reader, up_writer, "upstream")),
+                asyncio.create_task(self._pump(up_reader, writer, "downstream")),
             ]
             # Either direction ending ends the link: a half-closed HTTP connection is done.
             await asyncio.wait(link.tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -135,47 +147,59 @@ class FaultProxy:
                 if w is not None:
                     w.close()
 
+    def _delay(self, direction: str) -> float:
+        return self.latency_s if direction == "downstream" else self.upstream_latency_s
+
     async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, delay: bool
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
     ) -> None:
+        if not self.steady:
+            await self._pump_in_turn(reader, writer, direction)
+            return
+        # A reader filling a bounded queue, a writer emptying it on time. It ends when the
+        # reader's end is forwarded, or at once when the writer's side is gone.
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(QUEUE_CHUNKS)
+        reading = asyncio.create_task(_read_into(reader, queue))
+        forwarding = asyncio.create_task(self._forward(queue, writer, direction))
+        try:
+            done, _ = await asyncio.wait([reading, forwarding], return_when=asyncio.FIRST_COMPLETED)
+            if forwarding not in done:
+                await forwarding
+        finally:
+            for task in (reading, forwarding):
+                task.cancel()
+            await asyncio.gather(reading, forwarding, return_exceptions=True)
+
+    async def _pump_in_turn(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
+    ) -> None:
+        """Each chunk read, held, written, then the next: a stall per chunk."""
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while chunk := await reader.read(CHUNK):
-                if delay and self.latency_s > 0:
-                    await asyncio.sleep(self.latency_s)
+                if (delay := self._delay(direction)) > 0:
+                    await asyncio.sleep(delay)
                 if writer.is_closing():
                     return
                 writer.write(chunk)
                 await writer.drain()
 
-    async def _pump_steady(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    async def _forward(
+        self,
+        queue: asyncio.Queue[tuple[float, bytes] | None],
+        writer: asyncio.StreamWriter,
+        direction: str,
     ) -> None:
-        """Each chunk stamped on arrival and written ``latency_s`` after that stamp: reading
-        never waits for writing, so the delay does not add up along a stream."""
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-        async def send() -> None:
-            while True:
-                due, chunk = await queue.get()
-                wait = due - time.monotonic()
+        with contextlib.suppress(OSError):
+            while (item := await queue.get()) is not None:
+                arrived, chunk = item
+                # the delay read now, not at arrival: heal() releases what is held at once
+                wait = arrived + self._delay(direction) - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                if not chunk or writer.is_closing():
+                if writer.is_closing():
                     return
                 writer.write(chunk)
                 await writer.drain()
-
-        sender = asyncio.create_task(send())
-        try:
-            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-                while chunk := await reader.read(CHUNK):
-                    queue.put_nowait((time.monotonic() + self.latency_s, chunk))
-            queue.put_nowait((time.monotonic() + self.latency_s, b""))  # end, after the rest
-            with contextlib.suppress(OSError):
-                await sender
-        finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
 
     async def close(self) -> None:
         if self._server is not None:
@@ -188,3 +212,13 @@ class FaultProxy:
                     link.upstream.transport.abort()
             await self._server.wait_closed()
             self._server = None
+
+
+async def _read_into(
+    reader: asyncio.StreamReader, queue: asyncio.Queue[tuple[float, bytes] | None]
+) -> None:
+    """Timestamp each chunk as it arrives; None marks the end (EOF or a broken socket)."""
+    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+        while chunk := await reader.read(CHUNK):
+            await queue.put((time.monotonic(), chunk))
+    await queue.put(None)
