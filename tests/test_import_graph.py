@@ -236,3 +236,11 @@ def test_no_cycle_between_packages() -> None:
     opener in stacks/ above them)."""
     cycle = find_cycle(folder_graph(import_graph()))
     assert cycle is None, "packages import each other: " + " -> ".join(cycle or [])
+
+
+def test_the_runtime_uses_only_the_fault_proxy_and_it_imports_nothing_of_lbdemo() -> None:
+    """The regions' link (runtime/regions.py) is the fault proxy; the rest of faults/ (the
+    nemesis, which drives a stack) stays above the runtime."""
+    used = {t for _, t in _imports_of("lbdemo.runtime") if _under(t, "lbdemo.faults")}
+    assert used <= {"lbdemo.faults", "lbdemo.faults.proxy"}
+    assert {t for _, t in _imports_of("lbdemo.faults.proxy") if _under(t, "lbdemo")} == set()
