@@ -236,3 +236,12 @@ def test_no_cycle_between_packages() -> None:
     opener in stacks/ above them)."""
     cycle = find_cycle(folder_graph(import_graph()))
     assert cycle is None, "packages import each other: " + " -> ".join(cycle or [])
+
+
+def test_the_runtime_uses_only_the_fault_proxy_and_it_imports_nothing_of_lbdemo() -> None:
+    """The regions' link (runtime/regions.py) and the stores' delayed links (store/) are the
+    fault proxy, which lives in process/ and imports nothing of lbdemo; faults/ (the nemesis,
+    which drives a stack) stays above the runtime and the stores."""
+    for below in ("lbdemo.runtime", "lbdemo.store"):
+        assert not {t for _, t in _imports_of(below) if _under(t, "lbdemo.faults")}, below
+    assert {t for _, t in _imports_of("lbdemo.process.proxy") if _under(t, "lbdemo")} == set()

@@ -85,6 +85,15 @@ def register(subparsers: Any) -> None:
     )
     add_store_arguments(demo)
     demo.add_argument(
+        "--region-rtt",
+        type=int,
+        default=None,
+        metavar="MS",
+        help="spread the stack over two simulated regions this many ms apart (round trip): "
+        "balancer, replicas and standbys in one, the shared store or primary in the other "
+        "(docs/scale-out.md; default: one region)",
+    )
+    demo.add_argument(
         "--scenario",
         choices=(*SCENARIOS, "pets"),
         default="consistency",
@@ -146,6 +155,8 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
             )
         if args.dsn is not None:
             raise UsageError(f"--dsn does not go with {where}")
+    if target is not None and getattr(args, "region_rtt", None) is not None:
+        raise UsageError("--region-rtt places lbdemo's own stack; it does not go with --target")
     if target is not None and args.runtime != "local":
         raise UsageError("--target loads a running deployment; --runtime starts one: choose one")
     if args.store not in (None, "postgres") and args.scenario != "consistency":
@@ -207,6 +218,9 @@ def layouts_from(args: argparse.Namespace) -> list[Layout]:
     delayed = "shared" if store == "etcd" else "replicated-async"  # etcd: its peer links
     if args.apply_delay and delayed not in names:
         raise UsageError(f"--apply-delay applies to {delayed}; add it to --layouts")
+    region_rtt = getattr(args, "region_rtt", None)
+    if region_rtt is not None and args.scenario != "consistency":
+        raise UsageError("--region-rtt: only with --scenario consistency")
     return [
         Layout.named(
             name,
@@ -215,6 +229,7 @@ def layouts_from(args: argparse.Namespace) -> list[Layout]:
             apply_delay_ms=args.apply_delay if name == delayed else 0,
             store=store,
             read_mode=getattr(args, "read", None),
+            region_rtt_ms=region_rtt,
         )
         for name in names
     ]

@@ -79,6 +79,8 @@ class StackConfig:
                 f"--store {self.layout.store} runs on the local runtime only (its engine is "
                 "lbdemo's child); drop --runtime"
             )
+        if self.layout.region_rtt_ms is not None and self.runtime != "local":
+            raise UsageError("--region-rtt runs on the local runtime only")
         if self.project != PROJECT and self.runtime != "docker":
             raise UsageError("--project names a Docker project: it goes with --runtime docker")
         host, _, port = self.balancer_listen.rpartition(":")

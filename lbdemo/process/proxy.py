@@ -8,9 +8,14 @@ otherwise:
   ``latency(seconds, direction="upstream")`` holds what the client sends instead (etcd's peer
   links: a member receives the leader's messages on connections it dialed, but the leader's
   pipeline requests on connections the leader dialed, so both directions are needed);
+* ``round_trip(seconds)``: a link between two regions: every chunk, either way, is delivered
+  half that long after it arrived, so one request and its answer take the round trip longer
+  (a delay line, as ``steady`` below: latency, no bandwidth limit), so a stream (PostgreSQL's
+  WAL to a standby) lags by half the round trip, not by half of it per chunk; a ``latency()``
+  fault adds to it. It applies to the connections opened after it is set;
 * ``reset()``: every open connection is reset (RST, "connection reset by peer") and every new
   one is reset as soon as it is accepted (toxiproxy's ``reset_peer`` with timeout 0);
-* ``heal()``: back to forwarding untouched.
+* ``heal()``: back to forwarding untouched; a round trip stays (a distance is not a fault).
 
 With ``steady=True`` the latency is a fixed one-way delay (a long link) rather than a stall:
 each direction is a delay line, a chunk stamped when it arrives and forwarded once it is
@@ -32,7 +37,9 @@ import time
 from dataclasses import dataclass, field
 
 CHUNK = 65536
-QUEUE_CHUNKS = 64  # at most 4 MiB held per direction; then the reader waits (back-pressure)
+# Chunks held per direction before the reader waits (TCP's back-pressure): the bandwidth-delay
+# product a delayed link allows (64 KiB chunks: 64 MiB), far above what a demo run puts on one.
+QUEUE_CHUNKS = 1024
 DIRECTIONS = ("downstream", "upstream")
 
 
@@ -68,6 +75,7 @@ class FaultProxy:
         self.steady = steady  # latency as a fixed delay per byte, not a wait per chunk
         self.latency_s = 0.0  # downstream: what the upstream sends back
         self.upstream_latency_s = 0.0  # upstream: what the client sends
+        self.one_way_s = 0.0  # round_trip(): each direction's own delay, beside the faults
         self.resetting = False
         self.connections = 0  # accepted, for the record
         self.resets = 0  # connections reset by the proxy
@@ -101,6 +109,12 @@ class FaultProxy:
             self.latency_s = seconds
         else:
             self.upstream_latency_s = seconds
+
+    def round_trip(self, seconds: float) -> None:
+        """Delay each direction by half of ``seconds`` (the link's round-trip time)."""
+        if seconds < 0:
+            raise ValueError(f"round trip must not be negative, got {seconds}")
+        self.one_way_s = seconds / 2
 
     def reset(self) -> None:
         self.resetting = True
@@ -148,12 +162,14 @@ class FaultProxy:
                     w.close()
 
     def _delay(self, direction: str) -> float:
-        return self.latency_s if direction == "downstream" else self.upstream_latency_s
+        fault = self.latency_s if direction == "downstream" else self.upstream_latency_s
+        return self.one_way_s + fault
 
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
     ) -> None:
-        if not self.steady:
+        # a link with a distance is a delay line whatever the faults do
+        if not self.steady and self.one_way_s == 0:
             await self._pump_in_turn(reader, writer, direction)
             return
         # A reader filling a bounded queue, a writer emptying it on time. It ends when the
