@@ -370,19 +370,18 @@ class EtcdCluster:
         return leader
 
     async def wait_caught_up(self, timeout_s: float) -> float:
-        """Seconds until every running member has applied the leader's commit index of now
+        """Seconds until every running member has applied what the leader has committed
         (``raftIndex`` of the leader's status against each member's ``raftAppliedIndex``), so a
         serializable audit after the load reads what was written, not the apply delay; a
-        StoreError past ``timeout_s``. Waits for a leader first (an election after a member
-        was killed takes a second or two)."""
+        StoreError past ``timeout_s``. The leader's index is read again on every round: a put
+        still in flight when the load stopped may commit after the first look. Waits for a
+        leader first (an election after a member was killed takes a second or two)."""
         began = time.monotonic()
-        target: int | None = None
         reason = "no leader"
         while time.monotonic() - began < timeout_s:
             try:
-                if target is None:
-                    leader = self.members[await self.leader(timeout_s=1.0)]
-                    target = int((await self._status(leader)).get("raftIndex", 0))
+                leader = self.members[await self.leader(timeout_s=1.0)]
+                target = int((await self._status(leader, timeout_s=1.0)).get("raftIndex", 0))
                 applied = [
                     int((await self._status(m, timeout_s=1.0)).get("raftAppliedIndex", 0))
                     for m in self.members
