@@ -175,7 +175,8 @@ def test_the_ground_floor_imports_nothing_of_lbdemo_above_it() -> None:
 
 # (lower layer, what it must never import): an arrow points down only
 LAYERS = [
-    ("lbdemo.demo", ["lbdemo.commands"]),
+    ("lbdemo.sweep", ["lbdemo.commands"]),
+    ("lbdemo.demo", ["lbdemo.commands", "lbdemo.sweep"]),
     ("lbdemo.dashboard", ["lbdemo.commands", "lbdemo.demo"]),
     ("lbdemo.faults", ["lbdemo.commands", "lbdemo.demo"]),
     (
@@ -185,7 +186,7 @@ LAYERS = [
     ("lbdemo.runtime", ["lbdemo.commands", "lbdemo.demo", "lbdemo.docker"]),
     ("lbdemo.docker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.runtime"]),
     ("lbdemo.checker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.report"]),
-    ("lbdemo.report", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy"]),
+    ("lbdemo.report", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.sweep"]),
     # other tools' histories: read into lbdemo's History, below the checker and the reports
     (
         "lbdemo.interop",
