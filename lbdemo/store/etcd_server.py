@@ -52,6 +52,7 @@ CLUSTER_FILE = "cluster.json"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 LEADER_STOP_S = 3.0  # the last member: a leadership transfer to no one is all it could wait for
+LINKS_SETTLE_S = 0.2  # after the links close, before the leader is told (see stop())
 START_ATTEMPTS = 3  # a port taken between free_port() and etcd's bind: a fresh cluster retries
 
 
@@ -420,10 +421,15 @@ class EtcdCluster:
         await asyncio.gather(
             *(_stop_member(m) for index, m in enumerate(self.members) if index != leader)
         )
+        links = [m.link for m in self.members if m.link is not None]
         for member in self.members:
-            link, member.link = member.link, None
-            if link is not None:
-                await link.close()
+            member.link = None
+        for link in links:
+            await link.close()
+        if links and any(m.running for m in self.members):
+            # the leader notices its peers' connections reset only once it is scheduled: on a
+            # loaded machine a SIGTERM sent at once can still find them "connected"
+            await asyncio.sleep(LINKS_SETTLE_S)
         await asyncio.gather(
             *(_stop_member(member, timeout_s=LEADER_STOP_S) for member in self.members)
         )
