@@ -96,7 +96,14 @@ class Sampler:
         self._last_cards = {r.id: c for r, c in zip(replicas, cards, strict=True)}
         cards += self._deaths.cards({r.id for r in replicas})
         layout = self.stack.layout
-        stack = {"storage": layout.storage, "summary": layout.summary, "balancer": self.stack.url}
+        stack = {
+            "storage": layout.storage,
+            "summary": layout.summary,
+            "balancer": self.stack.url,
+            # which engine and read mode serve every read (docs/stores.md)
+            "store": layout.store,
+            "read_mode": layout.reads_served_by,
+        }
         images = {r.image for r in replicas}
         return {
             "time": time.time(),

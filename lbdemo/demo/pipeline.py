@@ -50,6 +50,7 @@ from lbdemo.report.html import render_report_html
 from lbdemo.report.provenance import run_provenance
 from lbdemo.runtime.stack import Stack
 from lbdemo.stacks import open_deployment
+from lbdemo.store.engines import engine_version
 from lbdemo.store.version import embedded_postgres_version
 
 Progress = Callable[[str], None]
@@ -331,6 +332,20 @@ class _Replication:
         )
 
 
+async def _engine_caught_up(ctx: RunContext) -> None:
+    """A stack's Redis/etcd copies (replicas, members) given the time to apply what the
+    primary/leader acknowledged before the audit asks what each serves, as PostgreSQL's standbys
+    are (an engine without ``wait_caught_up`` has nothing to wait for)."""
+    local = ctx.stack.local_stack
+    engine = getattr(local, "engine", None) if local is not None else None
+    wait = getattr(engine, "wait_caught_up", None)
+    if wait is None:
+        return
+    layout = ctx.spec.stack.layout
+    took = await wait(layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S)
+    ctx.progress(f"{layout.store} copies caught up {took:.2f} s after the load")
+
+
 @dataclass
 class _Loaded:
     run: LocustRun
@@ -361,6 +376,7 @@ async def _load_and_audit(
             await asyncio.gather(locust, return_exceptions=True)
     if replication is not None:
         await replication.after_load(progress)
+    await _engine_caught_up(ctx)
     progress("final audit: asking every replica directly ...")
     run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
     full_audit = await take_audit(
@@ -432,9 +448,23 @@ def _run_meta(
         **run_provenance(
             spec.argv,
             postgresql=None
-            if spec.stack.layout.dsn or spec.target
+            if spec.stack.layout.dsn or spec.target or not spec.stack.layout.postgres
             else embedded_postgres_version(),
         ),
+        **_store_provenance(spec.stack.layout),
+    }
+
+
+def _store_provenance(layout: Layout) -> dict[str, Any]:
+    """A store beyond PostgreSQL: which engine (and version) and read mode served the reads."""
+    if layout.postgres:
+        return {}
+    return {
+        "store": {
+            "kind": layout.store,
+            "version": engine_version(layout.store),
+            "read_mode": layout.reads_served_by,
+        }
     }
 
 
@@ -465,7 +495,11 @@ def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
     if spec.target is None:
         return layout.describe(runtime=runtime)
     if spec.layout_described is not None:
-        known = ("name", "storage", "runtime", "summary")
+        # what stack.json says of the layout, the store and its read mode too (not its pids)
+        known = [
+            *("name", "storage", "runtime", "summary"),
+            *("store", "read_mode", "volume", "apply_delay_ms"),
+        ]
         return {k: spec.layout_described[k] for k in known if k in spec.layout_described}
     summary = (
         f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "

@@ -50,9 +50,12 @@ from lbdemo.runtime.process import ContainerProcess, stack_store_of
 from lbdemo.runtime.regions import RegionLink
 from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.engines import EngineSpec, StoreEngine
+from lbdemo.store.factory import make_engine
 from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
 
 HEALTH_TIMEOUT_S = 10.0
+ENGINE_DATA_PATH = "/var/lib/lbdemo/store"  # a private engine's data, in the container's layer
 STANDBY_WAL_SENDERS = 40  # above MAX_REPLICAS standbys, plus pg_basebackup's own two
 
 
@@ -75,6 +78,12 @@ class Launcher:
         # use the state root's secret, a --dsn's own password is split off; both go to the
         # replicas in PGPASSWORD, which only their own user can read.
         self.pg_password = load_or_create_secret(state_root)
+        # --store redis|etcd: the engine's own secret (Redis requirepass/masterauth), and the
+        # stack's shared engine once the stack started it (not for private: one per replica)
+        self.engine_password: str | None = None
+        if not layout.postgres:
+            self.engine_password = load_or_create_secret(state_root, f"{layout.store}-password")
+        self.shared_engine: StoreEngine | None = None
         # What lbdemo/postgres's entrypoint would run initdb into, made once per state root.
         self.pg_template = state_root / "cache" / "postgres-initdb"
         self._external_dsn: str | None = None
@@ -200,8 +209,14 @@ class Launcher:
         return server
 
     async def _replica(self, container: Container) -> ContainerProcess:
-        """The replica process, with its own PostgreSQL or standby if the layout gives it one."""
-        server, dsn, password, read_dsn = await self._replica_stores(container)
+        """The replica process, with its own PostgreSQL or standby if the layout gives it one
+        (or, with ``--store redis|etcd``, its own engine or the stack's)."""
+        engine: StoreEngine | None = None
+        server: EmbeddedPostgres | None = None
+        if self.layout.postgres:
+            server, dsn, password, read_dsn = await self._replica_stores(container)
+        else:
+            engine, dsn, password, read_dsn = await self._engine_stores(container)
         try:
             child = await spawn(
                 f"replica {container.name}",
@@ -221,10 +236,41 @@ class Launcher:
         except BaseException:
             if server is not None:
                 await server.stop()
+            if engine is not None:
+                await engine.stop()
             with contextlib.suppress(StateError):
                 self.store.set_state(container.id, "exited", exit_code=1)
             raise
-        return ContainerProcess(container, child, server, dsn)
+        return ContainerProcess(container, child, server, dsn, engine=engine)
+
+    async def _engine_stores(
+        self, container: Container
+    ) -> tuple[StoreEngine | None, str, str | None, str | None]:
+        """``--store redis|etcd``: the replica's own engine (private: started here, data in its
+        container layer) or the stack's; the URL it writes to, the password, its read URL."""
+        layout = self.layout
+        if layout.engine_per_replica:
+            spec = EngineSpec(
+                kind=layout.store,
+                layout="private",
+                data_dir=ContainerFS(container).resolve(ENGINE_DATA_PATH, write=True),
+                log_dir=self.run_dir,
+                name=container.name,
+                password=self.engine_password,
+                read_mode=layout.read_mode or "linearizable",
+            )
+            engine = make_engine(spec)
+            try:
+                await engine.start()
+            except BaseException:
+                await engine.stop()
+                raise
+            return engine, engine.store_url(0), self.engine_password, engine.read_url(0)
+        shared = self.shared_engine
+        if shared is None:
+            raise StateError(f"no {layout.store} to connect a replica to: it is not running")
+        index = replica_index(container.name)
+        return None, shared.store_url(index), self.engine_password, shared.read_url(index)
 
     async def _replica_stores(
         self, container: Container
@@ -257,6 +303,13 @@ class Launcher:
                     raise ProcessError(f"{proc.name} is not healthy: HTTP {r.status}")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise ProcessError(f"{proc.name} is not healthy: {exc}") from exc
+
+
+def replica_index(name: str) -> int:
+    """Which of a shared engine's URLs replica ``name`` takes: ``lbdemo-rK`` the (K-1)th (a
+    replacement ``lbdemo-r4`` of three wraps around to the first)."""
+    found = re.search(r"-r(\d+)$", name)
+    return int(found[1]) - 1 if found else 0
 
 
 def _catalog_dirs(container: Container) -> list[str]:

@@ -4,8 +4,8 @@ With ``--region-rtt`` (:attr:`~lbdemo.deploy.layout.Layout.region_rtt_ms`) the b
 replicas and their standbys are in region A, the stack's store container (shared store or
 primary) in region B. Every connection from A to B, a replica's to its store and a standby's
 replication connection (and its base backup) alike, goes through a
-:class:`~lbdemo.faults.proxy.FaultProxy` in front of that store, which delays each direction by
-half the round trip (:meth:`~lbdemo.faults.proxy.FaultProxy.round_trip`). Everything else
+:class:`~lbdemo.process.proxy.FaultProxy` in front of that store, which delays each direction by
+half the round trip (:meth:`~lbdemo.process.proxy.FaultProxy.round_trip`). Everything else
 (Locust to the balancer, the balancer to the replicas, a replica to its own standby) stays
 direct, and so does lbdemo's own observer of the primary (the lag sampler, the catch-up wait),
 which measures the link and is in neither region. The final audit asks the replicas, which
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from lbdemo.faults.proxy import FaultProxy
+from lbdemo.process.proxy import FaultProxy
 
 
 class RegionLink:

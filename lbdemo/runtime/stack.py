@@ -57,6 +57,8 @@ from lbdemo.runtime.api import ControlServer
 from lbdemo.runtime.launch import ContainerProcess
 from lbdemo.runtime.supervisor import Runtime
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.engines import EngineSpec, StoreEngine
+from lbdemo.store.factory import make_engine
 
 STORE_IMAGE = "lbdemo/postgres:18"
 
@@ -79,6 +81,8 @@ class Stack(HostBalancedStack):
         self.control: ControlServer | None = None
         self.started_in_s: float | None = None
         self._lock: StackLock | None = None
+        # --store redis|etcd, shared layouts: the stack's one engine (lbdemo's children)
+        self.engine: StoreEngine | None = None
 
     @property
     def local_stack(self) -> Stack:
@@ -158,6 +162,8 @@ class Stack(HostBalancedStack):
             self._remove_leftovers()
             if config.layout.store_container:
                 await self._start_store()
+            if config.layout.engine_shared:
+                await self._start_engine()
             containers = [
                 self._create_replica(DEFAULT_PROJECT.replica_name(k))
                 for k in range(1, config.replicas + 1)
@@ -200,6 +206,30 @@ class Stack(HostBalancedStack):
             restart="always" if self.config.restart != "no" else "no",
         )
         await self.runtime.launch(container)
+
+    async def _start_engine(self) -> None:
+        """The stack's Redis or etcd, data on the named volume (made if missing), before any
+        replica: every replica is handed one of its URLs (:meth:`StoreEngine.store_url`)."""
+        from lbdemo.containers.volumes import VolumeStore
+
+        layout = self.config.layout
+        assert layout.volume is not None
+        volume = VolumeStore(self.config.state_root).create(layout.volume, labels={})
+        self.engine = make_engine(
+            EngineSpec(
+                kind=layout.store,
+                layout="replicated-async" if layout.name == "replicated-async" else "shared",
+                data_dir=volume.mountpoint,
+                log_dir=self.config.run_dir,
+                name=DB_NAME,
+                password=self.runtime.launcher.engine_password,
+                readers=self.config.replicas,
+                apply_delay_ms=layout.apply_delay_ms,
+                read_mode=layout.read_mode or "linearizable",
+            )
+        )
+        await self.engine.start()  # a failed start stops what it started (stop() below too)
+        self.runtime.launcher.shared_engine = self.engine
 
     async def _launch_replicas(self, containers: list[Container]) -> None:
         """Together, and every launch finished (or failed) before a failure is raised: a launch
@@ -246,6 +276,9 @@ class Stack(HostBalancedStack):
             self.balancer = None
         admin = self.runtime.admin
         await self.runtime.close()
+        if self.engine is not None:  # after the replicas: none of them is left to use it
+            await self.engine.stop()
+            self.engine = None
         if admin is not None:
             await admin.close()
         self._remove_leftovers()
@@ -265,6 +298,8 @@ class Stack(HostBalancedStack):
                 "pid": db.pid if db else None,
                 "data": str(config.volume_data_dir()),
             }
+        if self.engine is not None:
+            store |= {"engine": self.engine.describe(), "data": str(config.volume_data_dir())}
         return {
             "format": STACK_FORMAT,
             "pid": os.getpid(),

@@ -102,6 +102,28 @@ async def test_close_ends_every_connection_and_the_listener(proxy: FaultProxy) -
         await asyncio.open_connection("127.0.0.1", port)
 
 
+async def test_upstream_latency_is_a_delay_line_not_a_delay_per_chunk(proxy: FaultProxy) -> None:
+    """Steady: a chunk sent 0.15 s after another, through 0.3 s of upstream delay, arrives
+    0.3 s after it was sent, not 0.3 s after the first one was forwarded (0.45 s): a stream of
+    raft messages on an etcd peer link lags by the delay set, not by more when they queue."""
+    proxy.steady = True
+    proxy.latency(0.3, direction="upstream")
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    try:
+        writer.write(b"a")
+        await asyncio.sleep(0.15)
+        writer.write(b"b")
+        sent_b = time.monotonic()
+        assert await asyncio.wait_for(reader.readexactly(1), 5) == b"a"
+        assert await asyncio.wait_for(reader.readexactly(1), 5) == b"b"
+        lag_b = time.monotonic() - sent_b
+    finally:
+        writer.close()
+    assert 0.29 <= lag_b < 0.42, lag_b
+    with pytest.raises(ValueError, match="direction"):
+        proxy.latency(0.1, direction="sideways")
+
+
 async def test_round_trip_delays_each_direction_by_half_of_it() -> None:
     """A request crosses one way (RTT/2), its answer the other (RTT/2): a real socket pair,
     the times taken on either side. Lower bounds only: a loaded machine only adds to them."""
