@@ -1,0 +1,216 @@
+"""A single-node Docker swarm on a dockerd of its own, started and stopped by pid here.
+
+Why not the engine the other Docker tests use: ``swarm init`` changes that engine for every
+session using it at the same time (docker-compose v1 warns on every ``up`` that the engine runs in
+swarm mode, ``docker network ls`` shows ``ingress`` and ``docker_gwbridge``), and the swarm's
+``docker_gwbridge`` must exist *before* ``swarm init`` with the options below, which a shared
+engine may already have made otherwise. So this dockerd has its own data root, exec root,
+socket and pid file, no default bridge and no iptables rules (nothing it publishes needs NAT:
+every published port is reached on 127.0.0.1 through the engine's userland proxy), and its own
+address pools (10.212.0.0/16 for overlays, 10.213.0.0/24 for docker_gwbridge), away from the
+172.17-31 and 192.168 pools a default engine takes its bridges from.
+
+Its data root is kept in pytest's cache directory between sessions, so the project's image (the
+tag ``lbdemo_image`` built on the main engine, copied over by ``docker save | docker load``) is
+copied once per source tree; older tags are removed when a new one arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lbdemo.docker.image import REPOSITORY
+from lbdemo.process.spawn import Child, spawn
+
+ENGINE_READY_S = 60.0
+ENGINE_STOP_S = 30.0
+COPY_TIMEOUT_S = 300
+CLI_TIMEOUT_S = 120
+GWBRIDGE_SUBNET = "10.213.0.0/24"
+OVERLAY_POOL = "10.212.0.0/16"
+GWBRIDGE_DEVICE = "lbdswarm0"  # the bridge's interface name on the host: not docker_gwbridge
+STORE_LABEL = "lbdemo-store=true"  # deploy/swarm/stack.yaml pins the store to this node label
+
+
+@dataclass(frozen=True)
+class SwarmEngine:
+    """The swarm's engine: ``docker`` commands go to ``host`` (``DOCKER_HOST``)."""
+
+    host: str
+    image: str
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DOCKER_HOST": self.host, **extra}
+
+    def docker(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """``docker ARGS`` on this engine; its stdout, or AssertionError with its stderr."""
+        result = subprocess.run(
+            ["docker", *args],
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)}: {result.stderr.strip()[-1500:]}")
+        return result.stdout
+
+
+def _missing() -> str | None:
+    if shutil.which("dockerd") is None or shutil.which("docker") is None:
+        return "no dockerd or docker command: install docker.io (scripts/ensure-docker)"
+    if os.geteuid() != 0:
+        return "a swarm needs a dockerd of its own, and only root may start one"
+    return None
+
+
+async def _answers(host: str) -> bool:
+    probe = await asyncio.create_subprocess_exec(
+        "docker",
+        "version",
+        "--format",
+        "{{.Server.Version}}",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DOCKER_HOST": host},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await probe.wait() == 0
+
+
+async def _start_engine(root: Path, run: Path) -> tuple[Child, str]:
+    socket = run / "docker.sock"
+    host = f"unix://{socket}"
+    argv = [
+        "dockerd",
+        "--data-root",
+        str(root),
+        "--exec-root",
+        str(run / "exec"),
+        "--host",
+        host,
+        "--pidfile",
+        str(run / "dockerd.pid"),
+        "--bridge",
+        "none",
+        "--iptables=false",
+        "--ip-masq=false",
+    ]
+    engine = await spawn("dockerd-swarm", argv, log_path=run / "dockerd.log", wait_ready=False)
+    deadline = time.monotonic() + ENGINE_READY_S
+    while not await _answers(host):
+        if not engine.running or time.monotonic() > deadline:
+            await engine.stop(signal.SIGTERM, timeout_s=ENGINE_STOP_S)
+            tail = engine.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            pytest.skip(f"the swarm's dockerd did not come up: {' | '.join(tail)}")
+        await asyncio.sleep(0.2)
+    return engine, host
+
+
+def _copy_image(swarm: SwarmEngine) -> None:
+    """The main engine's ``swarm.image`` (the one ``$DOCKER_HOST`` names, else the local
+    socket) onto the swarm's engine, unless it is there; older tags of the project's image there
+    are removed."""
+    tags = swarm.docker("image", "ls", REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}")
+    present = set(tags.split())
+    if swarm.image not in present:
+        save = subprocess.Popen(["docker", "save", swarm.image], stdout=subprocess.PIPE)
+        try:
+            load = subprocess.run(
+                ["docker", "load", "--quiet"],
+                stdin=save.stdout,
+                env=swarm.env(),
+                capture_output=True,
+                timeout=COPY_TIMEOUT_S,
+                check=False,
+            )
+        finally:
+            assert save.stdout is not None
+            save.stdout.close()
+            save.wait(COPY_TIMEOUT_S)
+        assert save.returncode == 0 and load.returncode == 0, load.stderr[-1500:]
+    old = sorted(present - {swarm.image})
+    if old:
+        swarm.docker("image", "rm", *old)
+
+
+def _leave(swarm: SwarmEngine) -> None:
+    """No swarm and no docker_gwbridge left on the engine (a session killed earlier may have
+    left both in the kept data root)."""
+    state = swarm.docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip()
+    if state != "inactive":
+        swarm.docker("swarm", "leave", "--force")
+    with contextlib.suppress(AssertionError):  # absent: nothing to remove
+        swarm.docker("network", "rm", "docker_gwbridge")
+
+
+def _init(swarm: SwarmEngine, port: int) -> None:
+    # Made before `swarm init`, which then uses it: every port a task publishes in host mode is
+    # bound to 127.0.0.1 (host_binding_ipv4), the way compose.yaml publishes on loopback only.
+    swarm.docker(
+        "network",
+        "create",
+        "--driver",
+        "bridge",
+        "--subnet",
+        GWBRIDGE_SUBNET,
+        "--opt",
+        f"com.docker.network.bridge.name={GWBRIDGE_DEVICE}",
+        "--opt",
+        "com.docker.network.bridge.enable_icc=false",
+        "--opt",
+        "com.docker.network.bridge.enable_ip_masquerade=false",
+        "--opt",
+        "com.docker.network.bridge.host_binding_ipv4=127.0.0.1",
+        "docker_gwbridge",
+    )
+    try:
+        swarm.docker(
+            "swarm",
+            "init",
+            "--advertise-addr",
+            f"127.0.0.1:{port}",
+            "--listen-addr",
+            f"127.0.0.1:{port}",
+            "--default-addr-pool",
+            OVERLAY_POOL,
+        )
+    except AssertionError as exc:
+        pytest.skip(f"docker swarm init failed: {exc}")
+    node = swarm.docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+    swarm.docker("node", "update", "--label-add", STORE_LABEL, node)
+
+
+@contextlib.asynccontextmanager
+async def single_node_swarm(
+    image: str, root: Path, run: Path, port: int
+) -> AsyncIterator[SwarmEngine]:
+    """A dockerd on ``root`` (kept) and ``run`` (this session's), in a swarm of one node that
+    has ``image`` and manages on 127.0.0.1:``port``; on exit the swarm is left and the dockerd
+    stopped by pid, also on failure."""
+    reason = _missing()
+    if reason is not None:
+        pytest.skip(reason)
+    engine, host = await _start_engine(root, run)
+    try:
+        swarm = SwarmEngine(host, image)
+        await asyncio.to_thread(_copy_image, swarm)
+        await asyncio.to_thread(_leave, swarm)
+        await asyncio.to_thread(_init, swarm, port)
+        try:
+            yield swarm
+        finally:
+            await asyncio.to_thread(_leave, swarm)
+    finally:
+        await engine.stop(signal.SIGTERM, timeout_s=ENGINE_STOP_S)
