@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ async def _answers(host: str) -> bool:
     return await probe.wait() == 0
 
 
-async def _start_engine(root: Path, run: Path) -> tuple[Child, str]:
+async def _start_engine(root: Path, run: Path, log: Path) -> tuple[Child, str]:
     socket = run / "docker.sock"
     host = f"unix://{socket}"
     argv = [
@@ -107,7 +108,7 @@ async def _start_engine(root: Path, run: Path) -> tuple[Child, str]:
         "--iptables=false",
         "--ip-masq=false",
     ]
-    engine = await spawn("dockerd-swarm", argv, log_path=run / "dockerd.log", wait_ready=False)
+    engine = await spawn("dockerd-swarm", argv, log_path=log, wait_ready=False)
     deadline = time.monotonic() + ENGINE_READY_S
     while not await _answers(host):
         if not engine.running or time.monotonic() > deadline:
@@ -194,15 +195,28 @@ def _init(swarm: SwarmEngine, port: int) -> None:
 
 @contextlib.asynccontextmanager
 async def single_node_swarm(
-    image: str, root: Path, run: Path, port: int
+    image: str, root: Path, log: Path, port: int
 ) -> AsyncIterator[SwarmEngine]:
-    """A dockerd on ``root`` (kept) and ``run`` (this session's), in a swarm of one node that
-    has ``image`` and manages on 127.0.0.1:``port``; on exit the swarm is left and the dockerd
-    stopped by pid, also on failure."""
+    """A dockerd on ``root`` (kept), logging to ``log``, in a swarm of one node that has
+    ``image`` and manages on 127.0.0.1:``port``; on exit the swarm is left, the dockerd stopped
+    by pid and its run directory removed, also on failure."""
     reason = _missing()
     if reason is not None:
         pytest.skip(reason)
-    engine, host = await _start_engine(root, run)
+    # A short path of its own: the engine's sockets live in it (108 bytes at most each).
+    run = Path(tempfile.mkdtemp(prefix="lbdemo-swarm-"))
+    try:
+        async with _engine(image, root, run, log, port) as swarm:
+            yield swarm
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def _engine(
+    image: str, root: Path, run: Path, log: Path, port: int
+) -> AsyncIterator[SwarmEngine]:
+    engine, host = await _start_engine(root, run, log)
     try:
         swarm = SwarmEngine(host, image)
         await asyncio.to_thread(_copy_image, swarm)
