@@ -1,4 +1,4 @@
-"""The lbdemo image's entry point: one image, two roles.
+"""The lbdemo image's entry point: one image, three roles.
 
     replica [OPTIONS]   python -m lbdemo.replica listening on 0.0.0.0:8000, with /etc/catalog
                         and /var/log/catalog, named after the container's host name
@@ -65,10 +65,7 @@ def _private_replica(argv: list[str]) -> int:
     orchestrator whose unit is one container (a Docker swarm task), where a per-replica store
     container could not be paired with its replica. The store listens on loopback only; when the
     replica has stopped, the store gets SIGTERM (PostgreSQL's fast shutdown)."""
-    command = [sys.executable, "-m", "lbdemo.docker.entry", "store"]
-    store = subprocess.Popen(
-        [*command, "--listen", f"127.0.0.1:{contract.STORE_PORT}"], stdout=subprocess.PIPE
-    )
+    store = subprocess.Popen(_private_store_argv(), stdout=subprocess.PIPE)
     try:
         assert store.stdout is not None
         if not _until_ready(store.stdout):
@@ -87,6 +84,12 @@ def _private_replica(argv: list[str]) -> int:
         except subprocess.TimeoutExpired:
             store.kill()
             store.wait()
+
+
+def _private_store_argv() -> list[str]:
+    """The store role again, as a child, on the container's loopback only."""
+    role = [sys.executable, "-m", "lbdemo.docker.entry", "store"]
+    return [*role, "--listen", f"127.0.0.1:{contract.STORE_PORT}"]
 
 
 def _until_ready(lines: IO[bytes]) -> bool:
