@@ -5,29 +5,38 @@ session using it at the same time (docker-compose v1 warns on every ``up`` that 
 swarm mode, ``docker network ls`` shows ``ingress`` and ``docker_gwbridge``), and the swarm's
 ``docker_gwbridge`` must exist *before* ``swarm init`` with the options below, which a shared
 engine may already have made otherwise. So this dockerd has its own data root, exec root,
-socket and pid file, no default bridge and no iptables rules (nothing it publishes needs NAT:
-every published port is reached on 127.0.0.1 through the engine's userland proxy), and its own
-address pools (10.212.0.0/16 for overlays, 10.213.0.0/24 for docker_gwbridge), away from the
-172.17-31 and 192.168 pools a default engine takes its bridges from.
+socket and pid file, no iptables rules (nothing it publishes needs NAT: every published port is
+reached on 127.0.0.1 through the engine's userland proxy), and its own address pools
+(10.212.0.0/16 for overlays, 10.213.0.0/24 for docker_gwbridge, 10.216.0.0/24 for its default
+bridge), away from the 172.17-31 and 192.168 pools a default engine takes its bridges from.
+
+Its default bridge is a device made here (``BRIDGE``), given with ``--bridge``, and removed
+after. Not ``--bridge none``: a dockerd started with it *deletes* the host's ``docker0``, the
+default bridge of the other engine, whose containers and builds then fail ("could not find
+bridge docker0").
 
 Its data root is kept in pytest's cache directory between sessions, so the project's image (the
 tag ``lbdemo_image`` built on the main engine, copied over by ``docker save | docker load``) is
-copied once per source tree; older tags are removed when a new one arrives.
+copied once per source tree; older tags are removed when a new one arrives. Its bridge's name,
+its subnets and the swarm's VXLAN port are the machine's, so one such engine runs at a time
+(``MACHINE_LOCK``; another session waits for it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -41,6 +50,12 @@ CLI_TIMEOUT_S = 120
 GWBRIDGE_SUBNET = "10.213.0.0/24"
 OVERLAY_POOL = "10.212.0.0/16"
 GWBRIDGE_DEVICE = "lbdswarm0"  # the bridge's interface name on the host: not docker_gwbridge
+BRIDGE = "lbdswarm-br0"  # this engine's default bridge, made and removed here
+BRIDGE_ADDRESS = "10.216.0.1/24"
+# The bridge's name and subnet, the swarm's VXLAN port: one swarm engine per machine at a time,
+# whichever checkout's session starts it (its data root is per checkout).
+MACHINE_LOCK = Path("/tmp/lbdemo-swarm-engine.lock")
+LOCK_WAIT_S = 600.0
 STORE_LABEL = "lbdemo-store=true"  # deploy/swarm/stack.yaml pins the store to this node label
 
 
@@ -74,7 +89,28 @@ def _missing() -> str | None:
         return "no dockerd or docker command: install docker.io (scripts/ensure-docker)"
     if os.geteuid() != 0:
         return "a swarm needs a dockerd of its own, and only root may start one"
+    if shutil.which("ip") is None:
+        return "no ip command (iproute2): the swarm's dockerd needs a bridge of its own"
     return None
+
+
+@contextlib.contextmanager
+def _own_bridge() -> Iterator[str]:
+    """The bridge device ``BRIDGE`` for the engine's ``--bridge``, deleted on exit."""
+    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)  # a leftover
+    for command in (
+        ["ip", "link", "add", BRIDGE, "type", "bridge"],
+        ["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE],
+        ["ip", "link", "set", BRIDGE, "up"],
+    ):
+        made = subprocess.run(command, capture_output=True, text=True, check=False)
+        if made.returncode != 0:
+            subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
+            pytest.skip(f"cannot make the swarm engine's bridge: {made.stderr.strip()}")
+    try:
+        yield BRIDGE
+    finally:
+        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
 
 
 async def _answers(host: str) -> bool:
@@ -104,7 +140,7 @@ async def _start_engine(root: Path, run: Path, log: Path) -> tuple[Child, str]:
         "--pidfile",
         str(run / "dockerd.pid"),
         "--bridge",
-        "none",
+        BRIDGE,
         "--iptables=false",
         "--ip-masq=false",
     ]
@@ -203,11 +239,32 @@ async def single_node_swarm(
     reason = _missing()
     if reason is not None:
         pytest.skip(reason)
+    with MACHINE_LOCK.open("a") as lock:
+        await _lock(lock)
+        async with _session(image, root, log, port) as swarm:
+            yield swarm
+
+
+async def _lock(lock: IO[str]) -> None:
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                pytest.skip(f"another session's swarm engine held {MACHINE_LOCK} for too long")
+            await asyncio.sleep(1.0)
+
+
+@contextlib.asynccontextmanager
+async def _session(image: str, root: Path, log: Path, port: int) -> AsyncIterator[SwarmEngine]:
     # A short path of its own: the engine's sockets live in it (108 bytes at most each).
     run = Path(tempfile.mkdtemp(prefix="lbdemo-swarm-"))
     try:
-        async with _engine(image, root, run, log, port) as swarm:
-            yield swarm
+        with _own_bridge():
+            async with _engine(image, root, run, log, port) as swarm:
+                yield swarm
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
