@@ -67,6 +67,7 @@ class Discovery:
         self._resolve = resolve
         self._ours: dict[str, Replica] = {}  # address -> the member made for it
         self._removing: set[asyncio.Task[bool]] = set()
+        self._failing = False  # a failed lookup is logged once, until one succeeds again
 
     async def refresh(self) -> bool:
         """One lookup and the changes it implies; False when the lookup failed (nothing
@@ -75,9 +76,14 @@ class Discovery:
             async with asyncio.timeout(LOOKUP_TIMEOUT_S):
                 found = set(await self._resolve(self.spec.host, self.spec.port))
         except (OSError, TimeoutError) as exc:  # socket.gaierror is an OSError
-            reason = str(exc) or type(exc).__name__
-            log.warning("discover %s: lookup failed: %s", self.spec.host, reason)
+            if not self._failing:
+                reason = str(exc) or type(exc).__name__
+                log.warning("discover %s: lookup failed: %s", self.spec.host, reason)
+            self._failing = True
             return False
+        if self._failing:
+            log.warning("discover %s: lookups answer again", self.spec.host)
+        self._failing = False
         for address in sorted(found - self._ours.keys()):
             name = member_name(self.spec.name, address)
             upstream = Upstream(name=name, host=address, port=self.spec.port)

@@ -32,7 +32,9 @@ class Answers:
         return answer
 
 
-async def test_members_follow_the_answer_and_a_failed_lookup_changes_nothing() -> None:
+async def test_members_follow_the_answer_and_a_failed_lookup_changes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     replicas = ReplicaSet((Upstream("static", "127.0.0.1", 9),))
     removed: list[str] = []
 
@@ -41,12 +43,8 @@ async def test_members_follow_the_answer_and_a_failed_lookup_changes_nothing() -
         replicas.remove(replica)
         return True
 
-    resolve = Answers(
-        ["10.0.1.5", "10.0.1.6"],
-        ["10.0.1.6", "10.0.1.7"],
-        socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
-        [],
-    )
+    nxdomain = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    resolve = Answers(["10.0.1.5", "10.0.1.6"], ["10.0.1.6", "10.0.1.7"], nxdomain, nxdomain, [])
     spec = Upstream("replica", "tasks.replica", 8000)
     discovery = Discovery(spec, replicas, remove, resolve=resolve)
 
@@ -64,7 +62,10 @@ async def test_members_follow_the_answer_and_a_failed_lookup_changes_nothing() -
     assert removed == ["replica-10.0.1.5"]
     assert names() == ["replica-10.0.1.6", "replica-10.0.1.7", "static"]
     assert not await discovery.refresh()  # NXDOMAIN: kept as they were
+    assert not await discovery.refresh()
     assert names() == ["replica-10.0.1.6", "replica-10.0.1.7", "static"]
+    failed = [r for r in caplog.records if "lookup failed" in r.getMessage()]
+    assert len(failed) == 1, "said once, not at every lookup"
     assert await discovery.refresh()  # an empty answer: every member it made goes, not others
     await asyncio.sleep(0)
     await discovery.stop()
