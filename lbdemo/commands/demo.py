@@ -82,6 +82,15 @@ def register(subparsers: Any) -> None:
         "(recovery_min_apply_delay; default 0)",
     )
     demo.add_argument(
+        "--region-rtt",
+        type=int,
+        default=None,
+        metavar="MS",
+        help="spread the stack over two simulated regions this many ms apart (round trip): "
+        "balancer, replicas and standbys in one, the shared store or primary in the other "
+        "(docs/scale-out.md; default: one region)",
+    )
+    demo.add_argument(
         "--scenario",
         choices=(*SCENARIOS, "pets"),
         default="consistency",
@@ -143,6 +152,8 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
             )
         if args.dsn is not None:
             raise UsageError(f"--dsn does not go with {where}")
+    if target is not None and getattr(args, "region_rtt", None) is not None:
+        raise UsageError("--region-rtt places lbdemo's own stack; it does not go with --target")
     if target is not None and args.runtime != "local":
         raise UsageError("--target loads a running deployment; --runtime starts one: choose one")
     duration = args.duration
@@ -198,12 +209,16 @@ def layouts_from(args: argparse.Namespace) -> list[Layout]:
         raise UsageError("--dsn names the shared layout's server; add shared to --layouts")
     if args.apply_delay and "replicated-async" not in names:
         raise UsageError("--apply-delay applies to replicated-async; add it to --layouts")
+    region_rtt = getattr(args, "region_rtt", None)
+    if region_rtt is not None and args.scenario != "consistency":
+        raise UsageError("--region-rtt: only with --scenario consistency")
     return [
         Layout.named(
             name,
             dsn=args.dsn if name == "shared" else None,
             volume=volume_for(args.runtime, args.project),
             apply_delay_ms=args.apply_delay if name == "replicated-async" else 0,
+            region_rtt_ms=region_rtt,
         )
         for name in names
     ]

@@ -13,11 +13,17 @@ describe it from this same value (:meth:`Layout.describe`, :attr:`Layout.summary
 * ``replicated-sync``: the same, every standby synchronous (``remote_apply``).
 * ``shared-datadir``: the seed's drawing taken literally: every replica runs its own PostgreSQL
   on one data directory (the volume). PostgreSQL refuses the second one: a lesson, not a stack.
+
+With ``region_rtt_ms`` (``--region-rtt``) the stack is spread over two simulated regions on this
+machine (:meth:`Layout.regions` says what is where): the balancer, the replicas and their
+standbys in region A, the store container (shared store or primary) in region B, every
+connection from A to B through a link that delays each direction by half the round trip
+(:mod:`lbdemo.runtime.regions`). ``private`` has nothing in region B.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from lbdemo.deploy.names import DEFAULT_VOLUME
@@ -31,6 +37,9 @@ STORAGE_CHOICES = ("private", "shared")
 # What ``lbdemo demo --layouts`` takes: the two storage words, and the layouts beyond them.
 LAYOUT_CHOICES = ("private", "shared", "replicated-async", "replicated-sync", "shared-datadir")
 MAX_APPLY_DELAY_MS = 60_000
+MAX_REGION_RTT_MS = 1_000  # beyond a round trip around the Earth (~300 ms): not a region, a fault
+# The layouts that can be spread over two regions: a far store (or none at all, private).
+REGION_LAYOUTS = ("private", "shared", "replicated-async", "replicated-sync")
 RUNTIME = "local"  # lbdemo's own container runtime (processes, layers and volumes on disk)
 
 
@@ -42,6 +51,8 @@ class Layout:
     volume: str | None = None  # shared-volume: the named volume holding PostgreSQL's data
     dsn: str | None = None  # external: the user's server (may carry a password: never shown)
     apply_delay_ms: int = 0  # replicated-async: recovery_min_apply_delay on every standby
+    # --region-rtt: the round trip between region A (replicas) and B (the store); None: one region
+    region_rtt_ms: int | None = None
 
     @classmethod
     def from_options(
@@ -71,12 +82,23 @@ class Layout:
         dsn: str | None = None,
         volume: str = DEFAULT_VOLUME,
         apply_delay_ms: int = 0,
+        region_rtt_ms: int | None = None,
     ) -> Layout:
         """The layout ``--layouts`` names (one of :data:`LAYOUT_CHOICES`), or a UsageError."""
         if name not in LAYOUT_CHOICES:
             raise UsageError(
                 f"--layouts: unknown layout {name!r}; choose from {', '.join(LAYOUT_CHOICES)}"
             )
+        if region_rtt_ms is not None:
+            check_region_rtt(region_rtt_ms)
+            if name not in REGION_LAYOUTS:
+                raise UsageError(
+                    f"--region-rtt spreads {', '.join(REGION_LAYOUTS)} over two regions; not {name}"
+                )
+            if dsn is not None:
+                raise UsageError("--region-rtt puts lbdemo's own store in a far region; drop --dsn")
+            layout = cls.named(name, volume=volume, apply_delay_ms=apply_delay_ms)
+            return replace(layout, region_rtt_ms=region_rtt_ms)
         if apply_delay_ms and name != "replicated-async":
             raise UsageError("--apply-delay applies to the replicated-async layout only")
         if name in STORAGE_CHOICES:
@@ -125,7 +147,52 @@ class Layout:
         return self.name == "shared-datadir"
 
     @property
+    def far_store(self) -> bool:
+        """Whether the replicas reach the store container across the regions' link."""
+        return self.region_rtt_ms is not None and self.store_container
+
+    def regions(self) -> dict[str, Any] | None:
+        """What is where with ``--region-rtt`` (None without): region A, region B, and what
+        crosses the link between them; for reports, ``stack.json`` and the docs' table."""
+        if self.region_rtt_ms is None:
+            return None
+        a = ["Locust", "balancer", "replicas"]
+        if self.name == "private":
+            return {
+                "a": [*a, "each replica's own PostgreSQL"],
+                "b": [],
+                "across": "nothing: every replica's store is beside it",
+            }
+        if self.replicated:
+            mode = "synchronous (remote_apply)" if self.synchronous else "asynchronous"
+            return {
+                "a": [*a, f"one {mode} standby per replica (its reads)"],
+                "b": ["the primary (every replica's writes)"],
+                "across": "every write (replica to primary), each standby's replication stream"
+                + (" and its remote_apply confirmation" if self.synchronous else ""),
+            }
+        return {
+            "a": a,
+            "b": ["the shared PostgreSQL (every replica's reads and writes)"],
+            "across": "every store query of every replica",
+        }
+
+    @property
     def summary(self) -> str:
+        text = self._store_summary
+        if self.region_rtt_ms is not None:
+            where = (
+                "every replica's store beside it"
+                if self.name == "private"
+                else "replicas and standbys in A, the primary in B"
+                if self.replicated
+                else "replicas in A, the store in B"
+            )
+            text += f"; regions {self.region_rtt_ms} ms round trip apart: {where}"
+        return text
+
+    @property
+    def _store_summary(self) -> str:
         if self.name == "private":
             return "a private PostgreSQL per replica, data in its container layer"
         if self.name == "shared-volume":
@@ -167,4 +234,13 @@ class Layout:
         if self.replicated:
             out["synchronous"] = self.synchronous
             out["apply_delay_ms"] = self.apply_delay_ms
+        if self.region_rtt_ms is not None:
+            out["region_rtt_ms"] = self.region_rtt_ms
+            out["regions"] = self.regions()
         return out
+
+
+def check_region_rtt(rtt_ms: int) -> None:
+    """``--region-rtt``'s range, or a one-line UsageError."""
+    if not 0 <= rtt_ms <= MAX_REGION_RTT_MS:
+        raise UsageError(f"--region-rtt must be between 0 and {MAX_REGION_RTT_MS} ms, got {rtt_ms}")

@@ -5,9 +5,15 @@ otherwise:
 
 * ``latency(seconds)``: every chunk the upstream sends back is held that long before it is
   forwarded (toxiproxy's ``latency`` toxic on the downstream direction);
+* ``round_trip(seconds)``: a link between two regions: every chunk, either way, is delivered
+  half that long after it arrived, so one request and its answer take the round trip longer.
+  Chunks are timed one by one and delivered in order without waiting for each other (a
+  pipelined link: latency, no bandwidth limit), so a stream (PostgreSQL's WAL to a standby)
+  lags by half the round trip, not by half of it per chunk. It applies to the connections
+  opened after it is set;
 * ``reset()``: every open connection is reset (RST, "connection reset by peer") and every new
   one is reset as soon as it is accepted (toxiproxy's ``reset_peer`` with timeout 0);
-* ``heal()``: back to forwarding untouched.
+* ``heal()``: back to forwarding untouched; a round trip stays (a distance is not a fault).
 
 It runs on the caller's event loop; :meth:`FaultProxy.close` closes the listener and every
 connection it holds.
@@ -22,6 +28,9 @@ import struct
 from dataclasses import dataclass, field
 
 CHUNK = 65536
+# Chunks in flight on one direction of a delayed link before its reader waits: the bandwidth-
+# delay product it allows (64 KiB chunks: 64 MiB), far above what a demo run puts on a link.
+IN_FLIGHT = 1024
 
 
 def reset_transport(writer: asyncio.StreamWriter) -> None:
@@ -54,6 +63,7 @@ class FaultProxy:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         self.latency_s = 0.0
+        self.one_way_s = 0.0  # round_trip(): each direction's delay
         self.resetting = False
         self.connections = 0  # accepted, for the record
         self.resets = 0  # connections reset by the proxy
@@ -80,6 +90,12 @@ class FaultProxy:
         if seconds < 0:
             raise ValueError(f"latency must not be negative, got {seconds}")
         self.latency_s = seconds
+
+    def round_trip(self, seconds: float) -> None:
+        """Delay each direction by half of ``seconds`` (the link's round-trip time)."""
+        if seconds < 0:
+            raise ValueError(f"round trip must not be negative, got {seconds}")
+        self.one_way_s = seconds / 2
 
     def reset(self) -> None:
         self.resetting = True
@@ -128,6 +144,9 @@ class FaultProxy:
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, delay: bool
     ) -> None:
+        if self.one_way_s > 0:
+            await self._pump_delayed(reader, writer, downstream=delay)
+            return
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while chunk := await reader.read(CHUNK):
                 if delay and self.latency_s > 0:
@@ -136,6 +155,39 @@ class FaultProxy:
                     return
                 writer.write(chunk)
                 await writer.drain()
+
+    async def _pump_delayed(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, downstream: bool
+    ) -> None:
+        """One direction of a link with a one-way delay: the reader stamps each chunk with the
+        time it is due and reads on; the sender delivers each when due, in order. Everything
+        read before the end is delivered before the direction ends (a FIN arrives late too)."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(IN_FLIGHT)
+
+        async def send() -> None:
+            while (item := await queue.get()) is not None:
+                due, chunk = item
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                if writer.is_closing():
+                    return
+                writer.write(chunk)
+                await writer.drain()
+
+        sender = asyncio.create_task(send())
+        try:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while chunk := await reader.read(CHUNK):
+                    # the downstream latency() fault, if set, adds to the link's own delay
+                    extra = self.latency_s if downstream else 0.0
+                    await queue.put((loop.time() + self.one_way_s + extra, chunk))
+            await queue.put(None)
+            with contextlib.suppress(OSError):
+                await sender
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     async def close(self) -> None:
         if self._server is not None:

@@ -8,6 +8,8 @@
   with the container); with ``shared-volume`` it uses the stack's store container ``lbdemo-db``
   (never another database container a user started); with ``external`` the server given by
   ``--dsn``; in a replicated layout also its own streaming standby of ``lbdemo-db`` for reads.
+  With ``--region-rtt`` the store container is in region B: the replicas' connections to it, and
+  the standbys' replication connections, cross the regions' link (:mod:`lbdemo.runtime.regions`).
 * ``lbdemo/postgres:*``: an embedded PostgreSQL on whatever ``/var/lib/postgresql/data``
   resolves to (a named volume). Like PostgreSQL itself, lbdemo refuses a second server on a data
   directory a running container's server holds.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -44,6 +47,7 @@ from lbdemo.deploy.names import DB_NAME
 from lbdemo.errors import ProcessError, StateError, StoreError
 from lbdemo.process.spawn import spawn
 from lbdemo.runtime.process import ContainerProcess, stack_store_of
+from lbdemo.runtime.regions import RegionLink
 from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
 from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
@@ -81,6 +85,9 @@ class Launcher:
         # replicated-sync: how many standbys every commit waits for (the stack's replicas)
         self.synchronous_standbys = 1
         self._base_backups = asyncio.Lock()
+        # --region-rtt: the store container is in region B, the replicas and standbys in A
+        rtt = layout.region_rtt_ms
+        self.regions = RegionLink(rtt) if rtt is not None and layout.far_store else None
 
     async def start(self, container: Container) -> ContainerProcess:
         """The container's processes, started (a store's server, or a replica and its own)."""
@@ -157,14 +164,16 @@ class Launcher:
         self._ports[container.name] = server.info.port
         return ContainerProcess(container, None, server, server.info.dsn)
 
-    def _replica_store(self) -> tuple[str, str | None]:
+    async def _replica_store(self) -> tuple[str, str | None]:
         """The store every replica of this stack shares (not for a private layout): its
-        password-free DSN and its password."""
+        password-free DSN (across the regions' link if it is far) and its password."""
         if self._external_dsn is not None:
             return self._external_dsn, self._external_password
         store = stack_store_of(self._running())
         if store is None:
             raise StateError(f"no store to connect a replica to: {DB_NAME} is not running")
+        if self.regions is not None:
+            return await self.regions.far_dsn(store.store_dsn), self.pg_password
         return store.store_dsn, self.pg_password
 
     async def _start_standby(self, container: Container) -> EmbeddedPostgres:
@@ -177,10 +186,13 @@ class Launcher:
             log_file=self.run_dir / f"postgres-{container.name}.log",
             password=self.pg_password,
         )
+        info = primary.server.info
+        if self.regions is not None:  # the standby is in region A, its primary in B
+            info = dataclasses.replace(info, port=await self.regions.port_for(info.port))
         async with self._base_backups:  # one at a time: each asks the primary for a checkpoint
-            await server.base_backup(primary.server.info)
+            await server.base_backup(info)
         await server.start_standby(
-            primary.server.info,
+            info,
             application_name=container.name.replace("-", "_"),
             apply_delay_ms=self.layout.apply_delay_ms,
             settings={"max_wal_senders": str(STANDBY_WAL_SENDERS)},  # a standby's >= primary's
@@ -222,11 +234,16 @@ class Launcher:
         if self.layout.store_per_replica:
             server = await self._start_postgres(container)
             return server, server.info.dsn, self.pg_password, None
-        dsn, password = self._replica_store()
+        dsn, password = await self._replica_store()
         if self.layout.replicated:
             standby = await self._start_standby(container)
             return standby, dsn, password, standby.info.dsn
         return None, dsn, password, None
+
+    async def close(self) -> None:
+        """The regions' link, once every process that used it has stopped."""
+        if self.regions is not None:
+            await self.regions.close()
 
     @staticmethod
     async def healthy(proc: ContainerProcess) -> None:

@@ -422,3 +422,4 @@ class Runtime:
 
         await asyncio.gather(*(stop(p) for p in replicas), return_exceptions=True)
         await asyncio.gather(*(stop(p) for p in stores), return_exceptions=True)
+        await self.launcher.close()

@@ -164,7 +164,10 @@ def _same_text(shown: str, real: str) -> bool:
     if " ".join(shown.split()) in " ".join(real.split()):
         return True
     pattern = "\n".join(
-        r"(?:.*\n)*?" if line.strip() == "..." else r"[ \t]*" + re.escape(line.strip()) + r"[ \t]*"
+        # `...`: one line or more (any content, blank ones too)
+        r"(?:.*\n)*?.*"
+        if line.strip() == "..."
+        else r"[ \t]*" + re.escape(line.strip()) + r"[ \t]*"
         for line in shown.strip("\n").splitlines()
     )
     return re.search(pattern, real) is not None
