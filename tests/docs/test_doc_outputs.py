@@ -36,6 +36,15 @@ DRAWING = re.compile(r"[─│┌┐└┘├┤┬┴┼▶◀▲▼]")
 # Quoted outputs that need what a unit test cannot have: a running stack, a Docker Engine, or
 # minutes of a quiet machine (their figures are timings of that run).
 KNOWN_UNCHECKED = {
+    (
+        "docs/scale-out.md",
+        "lbdemo demo --layouts shared/private --target (deploy/swarm/stack.yaml, --duration 10)",
+    ): "a stack deployed on a Docker swarm; figures of that run (tests/docker/test_swarm_stack.py "
+    "gets the same verdicts from a real swarm)",
+    (
+        "docs/scale-out.md",
+        "docker service ps lbdemo_replica --filter desired-state=running",
+    ): "a running swarm after a task was killed: its ports and ages are that run's",
     ("README.md", "lbdemo up -d --storage private --port 0"): "a running stack: its ports, pids "
     "and container ids are that run's (tests/stack/ and tests/runtime/ check the lines)",
     ("README.md", "lbdemo get apple --each-replica"): "a running private stack after one PUT "
