@@ -54,7 +54,10 @@ class Sampler:
         await self._http.close()
 
     async def sample(self) -> dict[str, Any]:
-        # a copy: the runtime may change it meanwhile (either runtime's: deploy/live.py)
+        # The events before the replicas, each a copy (the runtime changes both meanwhile): a
+        # replacement joins the replicas before its "replace" event is written, so a death
+        # that names its replacement is never shown without the replacement's own card.
+        events = list(self.stack.events)
         replicas = list(self.stack.replicas)
         probes = asyncio.gather(*(self._probe(r.name, r.url) for r in replicas))
         rotation, metrics, looked = await asyncio.gather(self._rotation(), self._metrics(), probes)
@@ -92,7 +95,7 @@ class Sampler:
         second = {r.name: p for r, p in zip(listed, again, strict=True) if p is not None}
         divergent, compared = steady_divergence(listings, second)
         self._hot.observe(listings)
-        self._deaths.update(list(self.stack.events), self._last_cards)
+        self._deaths.update(events, self._last_cards)
         self._last_cards = {r.id: c for r, c in zip(replicas, cards, strict=True)}
         cards += self._deaths.cards({r.id for r in replicas})
         layout = self.stack.layout
