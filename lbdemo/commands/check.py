@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, Audit, CheckResult, check, load_audit
 from lbdemo.errors import UsageError
 from lbdemo.files import printable
 from lbdemo.history import History
-from lbdemo.interop.formats import FROM, load
+from lbdemo.interop.formats import FROM, load, sniff
 from lbdemo.report import (
     Limits,
     build_report,
@@ -36,6 +36,9 @@ from lbdemo.report import (
 from lbdemo.report.history_page import render_history_html
 from lbdemo.report.io import refuse_overwriting_inputs
 from lbdemo.report.provenance import run_provenance
+
+if TYPE_CHECKING:
+    from lbdemo.history.columns import OpColumns
 
 
 def rate_limit(text: str) -> float:
@@ -129,10 +132,19 @@ def register(subparsers: Any) -> None:
 
 def _report_from_history(
     args: argparse.Namespace,
-) -> tuple[dict[str, Any], History, CheckResult, Audit | None]:
-    history = load(args.history, args.source)
+) -> tuple[dict[str, Any], History | None, CheckResult, Audit | None]:
+    """The report of ``--history``, its history (None: read as columns), result and audit."""
+    columns = _columns(args)
+    history = load(args.history, args.source) if columns is None else None
     audit = load_audit(args.audit) if args.audit else None
-    result = check(history, audit)
+    result: CheckResult
+    if columns is not None:
+        from lbdemo.checker.columnar import check_columns
+
+        result = check_columns(columns, audit)
+    else:
+        assert history is not None
+        result = check(history, audit)
     label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
     meta = {
         "label": label,
@@ -140,7 +152,22 @@ def _report_from_history(
         "audit": args.audit,
         **run_provenance(args.argv, postgresql=None),
     }
-    return build_report(result, history, audit, meta), history, result, audit
+    source = history if history is not None else columns
+    assert source is not None
+    report = build_report(result, source, audit, meta)
+    return report, history, result, audit
+
+
+def _columns(args: argparse.Namespace) -> OpColumns | None:
+    """lbdemo's own history files as columns: a long run's in a fraction of the memory and
+    time (docs/checker.md, "Memory and speed"). None when the general path must read them:
+    another tool's format, an HTML page wanted (it draws every operation), or anything
+    read_columns leaves to read_history."""
+    if args.source is not None or args.html_out or any(sniff(p) != "lbdemo" for p in args.history):
+        return None
+    from lbdemo.history.columns import read_columns
+
+    return read_columns(args.history)
 
 
 def _suite_name(args: argparse.Namespace, report: dict[str, Any]) -> str:
@@ -184,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         if args.md_out:
             write_text(args.md_out, markdown)
         if args.html_out:
+            assert history is not None  # an HTML page is only drawn from a History
             page = render_history_html(
                 report, history, result, audit, link_base=Path(args.html_out).parent.resolve()
             )
