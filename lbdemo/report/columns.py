@@ -151,16 +151,16 @@ def _series(h: OpColumns, result: CheckResult, latency: Floats) -> dict[str, Any
             )
             by_kind[kind] = np.bincount(index(invokes), minlength=n).tolist()
 
-    # Each bucket's latencies of operations that took effect, sorted: one sort for all.
+    # Each bucket's latencies of operations that took effect: grouped by bucket (a sort of
+    # small ints), then each group sorted.
     ok = h.outcome == OK_CODE
-    ok_bucket, ok_latency = bucket[ok], latency[ok]
-    order = np.lexsort((ok_latency, ok_bucket))
-    ok_latency = ok_latency[order]
+    ok_bucket = bucket[ok]
+    ok_latency = latency[ok][np.argsort(ok_bucket, kind="stable")]
     sizes = np.bincount(ok_bucket, minlength=n).tolist()
     quantiles: dict[str, list[float | None]] = {f"p{q}": [] for q in QUANTILES}
     start = 0
     for size in sizes:
-        values = ok_latency[start : start + size]
+        values = np.sort(ok_latency[start : start + size])
         start += size
         for q in QUANTILES:
             quantiles[f"p{q}"].append(_round(_percentile(values, q)))
