@@ -25,9 +25,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import check_blocks  # noqa: E402  (benchmarks/ is not a package)
-from check_scale import BEFORE, ROOT, old_tree  # noqa: E402
+import check_blocks
+from check_scale import BEFORE, ROOT, old_tree, write_section
 
+BEGIN = (
+    "<!-- checker identity: written by benchmarks/check_identity.py; run it again to replace -->"
+)
+END = "<!-- checker identity: end -->"
 _RUN_SECTION = re.compile(r"^## Run\n.*?(?=^## )", re.MULTILINE | re.DOTALL)
 
 
@@ -51,9 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stale-ops", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--against", default=BEFORE)
     parser.add_argument("--dir", type=Path, help="write (and keep) the generated histories here")
-    parser.add_argument("--write", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--write", type=Path, help="put the output into this Markdown file (results/scale.md)"
+    )
     args = parser.parse_args(argv)
     lines = [
+        "### The same reports as the checker before",
+        "",
         f"`python benchmarks/check_identity.py {' '.join(argv or sys.argv[1:])}`".replace(
             " `", "`"
         ),
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
             lines.append(line)
     if args.write:
-        args.write.write_text("\n".join(lines) + "\n")
+        write_section(args.write, lines, BEGIN, END)
     return 1 if differ else 0
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import check_blocks  # noqa: E402  (benchmarks/ is not a package)
+import check_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 # The checker before issue 25's work on it: an Op object per operation, about 570 bytes each.
@@ -101,16 +101,14 @@ def command(history: Path) -> list[str]:
     return [sys.executable, "-m", "lbdemo", "check", "--history", str(history)]
 
 
-def section(lines: list[str]) -> str:
-    return "\n".join([BEGIN, *lines, END]) + "\n"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` into ``path`` in place of the section a previous run wrote."""
+def write_section(path: Path, lines: list[str], begin: str = BEGIN, end: str = END) -> None:
+    """Put ``lines`` into ``path`` between ``begin`` and ``end``, in place of what a previous
+    run put there (else at the end); the rest of the file stays as it was."""
+    text = "\n".join([begin, *lines, end]) + "\n"
     old = path.read_text() if path.exists() else "# Scale\n\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
         new = head + text + ("\n" + tail if tail else "")
     else:
         new = old.rstrip("\n") + "\n\n" + text
@@ -178,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         say("Medians, and the paired ratio new/old (median over the pairs of runs):")
         say()
         say(
-            "| history | ops | checker | B/op over baseline | CPU s | wall s | new/old CPU | new/old wall |"
+            "| history | ops | checker | B/op over baseline | CPU s | wall s "
+            "| new/old CPU | new/old wall |"
         )
         say("|---|---:|---|---:|---:|---:|---:|---:|")
         for (label, n, name), runs_of in results.items():
@@ -194,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(r.wall for r in runs_of):.2f} | {ratio_cpu} | {ratio_wall} |"
             )
     if args.write:
-        write_section(args.write, section(out))
+        write_section(args.write, out)
     return 0
 
 
