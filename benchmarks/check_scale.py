@@ -117,7 +117,7 @@ def write_section(path: Path, lines: list[str], begin: str = BEGIN, end: str = E
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ops", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--ops", type=int, nargs="*", default=[1_000_000, 10_000_000])
     parser.add_argument("--stale-ops", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--runs", type=int, default=5, help="runs per checker up to 1 M ops")
     parser.add_argument("--large-runs", type=int, default=2, help="runs above 1 M ops")
