@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/check_identity.py [--ops 1000000 10000000] [--stale-ops 1000000]
         [--against REF] [--dir DIR] [--write FILE]
 
-For every committed history (``results/**/*history*.jsonl``) and for generated ones (the
+For every committed history (``results/**/*history*.jsonl``, with its audit when one lies
+beside it) and for generated ones (the
 shapes of benchmarks/check_blocks.py: ``consistent`` of each ``--ops`` size, ``stale``, with
 private stores and so hundreds of thousands of anomalies, of each ``--stale-ops`` size), runs
 ``lbdemo check --history H --json R.json --markdown R.md`` with this tree's checker and with
@@ -36,10 +37,15 @@ _RUN_SECTION = re.compile(r"^## Run\n.*?(?=^## )", re.MULTILINE | re.DOTALL)
 
 
 def digests(tree: Path, history: Path, out: Path) -> tuple[str, str, int]:
-    """The digests of the JSON and Markdown reports of ``history`` by ``tree``'s checker."""
+    """The digests of the JSON and Markdown reports of ``history`` by ``tree``'s checker (with
+    the final audit beside it, ``NAME-audit.json`` for ``NAME-history.jsonl``, when there is
+    one)."""
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "report.json", out / "report.md"
     argv = [sys.executable, "-m", "lbdemo", "check", "--history", str(history)]
+    audit = history.with_name(history.name.replace("-history.jsonl", "-audit.json"))
+    if audit != history and audit.exists():
+        argv += ["--audit", str(audit)]
     argv += ["--json", str(json_path), "--markdown", str(md_path)]
     code = subprocess.run(argv, cwd=tree, stdout=subprocess.DEVNULL).returncode
     report = json.loads(json_path.read_text())
