@@ -30,6 +30,7 @@ up: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-chromium
 	scripts/ensure-docker
+	scripts/ensure-stores
 	$(BIN)/ruff check lbdemo loadtests tests
 	$(BIN)/ruff format --check lbdemo loadtests tests
 	$(BIN)/mypy

@@ -29,5 +29,11 @@ class StoreError(LbdemoError):
     """A PostgreSQL server could not be started, reached or queried."""
 
 
+class StoreOutcomeUnknown(StoreError):
+    """A write reached the store and its answer was lost (a member died, a timeout): it may or
+    may not have been applied. A replica answers 504 for it, never the 503 of a write that
+    certainly failed, so the history records it as ``unknown``."""
+
+
 class ProcessError(LbdemoError):
     """A child process failed to start, or died while it was needed."""

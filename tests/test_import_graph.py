@@ -175,7 +175,8 @@ def test_the_ground_floor_imports_nothing_of_lbdemo_above_it() -> None:
 
 # (lower layer, what it must never import): an arrow points down only
 LAYERS = [
-    ("lbdemo.demo", ["lbdemo.commands"]),
+    ("lbdemo.sweep", ["lbdemo.commands"]),
+    ("lbdemo.demo", ["lbdemo.commands", "lbdemo.sweep"]),
     ("lbdemo.dashboard", ["lbdemo.commands", "lbdemo.demo"]),
     ("lbdemo.faults", ["lbdemo.commands", "lbdemo.demo"]),
     (
@@ -185,7 +186,7 @@ LAYERS = [
     ("lbdemo.runtime", ["lbdemo.commands", "lbdemo.demo", "lbdemo.docker"]),
     ("lbdemo.docker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.runtime"]),
     ("lbdemo.checker", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.report"]),
-    ("lbdemo.report", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy"]),
+    ("lbdemo.report", ["lbdemo.commands", "lbdemo.demo", "lbdemo.deploy", "lbdemo.sweep"]),
     # other tools' histories: read into lbdemo's History, below the checker and the reports
     (
         "lbdemo.interop",
@@ -236,3 +237,12 @@ def test_no_cycle_between_packages() -> None:
     opener in stacks/ above them)."""
     cycle = find_cycle(folder_graph(import_graph()))
     assert cycle is None, "packages import each other: " + " -> ".join(cycle or [])
+
+
+def test_the_runtime_uses_only_the_fault_proxy_and_it_imports_nothing_of_lbdemo() -> None:
+    """The regions' link (runtime/regions.py) and the stores' delayed links (store/) are the
+    fault proxy, which lives in process/ and imports nothing of lbdemo; faults/ (the nemesis,
+    which drives a stack) stays above the runtime and the stores."""
+    for below in ("lbdemo.runtime", "lbdemo.store"):
+        assert not {t for _, t in _imports_of(below) if _under(t, "lbdemo.faults")}, below
+    assert {t for _, t in _imports_of("lbdemo.process.proxy") if _under(t, "lbdemo")} == set()

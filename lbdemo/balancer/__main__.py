@@ -33,6 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=URL",
         help="a replica, e.g. r1=http://127.0.0.1:8001 (repeatable)",
     )
+    p.add_argument(
+        "--discover",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="replicas by DNS: one per address URL's host resolves to, named NAME-ADDRESS, "
+        "e.g. replica=http://tasks.replica:8000 (repeatable)",
+    )
+    p.add_argument(
+        "--discover-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often --discover looks its names up again",
+    )
     p.add_argument("--strategy", choices=STRATEGIES, default="round-robin")
     p.add_argument("--sticky-header", default="X-Client-Id")
     p.add_argument("--sticky-cookie", default=None)
@@ -68,6 +83,8 @@ def config_from_args(args: argparse.Namespace, token: str | None) -> BalancerCon
     admin_host, admin_port = args.admin or (None, 0)
     return BalancerConfig(
         upstreams=tuple(parse_upstream(s) for s in args.upstream),
+        discover=tuple(parse_upstream(s, "--discover") for s in args.discover),
+        discover_interval=args.discover_interval,
         listen_host=host,
         listen_port=port,
         strategy=args.strategy,

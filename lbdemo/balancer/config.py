@@ -46,11 +46,11 @@ def parse_upstream_url(name: str, url: str) -> Upstream:
     return Upstream(name=name, host=parts.hostname, port=port or 80)
 
 
-def parse_upstream(spec: str) -> Upstream:
-    """Parse ``NAME=http://HOST:PORT`` as given to ``--upstream``."""
+def parse_upstream(spec: str, option: str = "--upstream") -> Upstream:
+    """Parse ``NAME=http://HOST:PORT`` as given to ``--upstream`` (or ``--discover``)."""
     name, sep, url = spec.partition("=")
     if not sep:
-        raise UsageError(f"invalid --upstream {spec!r}: expected NAME=http://HOST:PORT")
+        raise UsageError(f"invalid {option} {spec!r}: expected NAME=http://HOST:PORT")
     return parse_upstream_url(name, url)
 
 
@@ -59,6 +59,10 @@ class BalancerConfig:
     """Everything a :class:`lbdemo.balancer.server.Balancer` needs; times are in seconds."""
 
     upstreams: tuple[Upstream, ...] = ()
+    # Replicas found by DNS (lbdemo/balancer/discovery.py): NAME=http://HOST:PORT, one upstream
+    # per address HOST resolves to, looked up every discover_interval seconds.
+    discover: tuple[Upstream, ...] = ()
+    discover_interval: float = 2.0
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
     strategy: str = "round-robin"
@@ -143,6 +147,7 @@ class BalancerConfig:
             ("upstream_timeout", self.upstream_timeout),
             ("connect_timeout", self.connect_timeout),
             ("health_timeout", self.health_timeout),
+            ("discover_interval", self.discover_interval),
         ):
             if seconds <= 0:
                 raise UsageError(f"{label} must be positive")

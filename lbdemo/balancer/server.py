@@ -17,6 +17,7 @@ from lbdemo.balancer.admin import create_admin_app
 from lbdemo.balancer.client import ClientConnection
 from lbdemo.balancer.config import BalancerConfig, Upstream
 from lbdemo.balancer.context import ProxyContext
+from lbdemo.balancer.discovery import Discovery
 from lbdemo.balancer.health import HealthChecker
 from lbdemo.balancer.metrics import Metrics
 from lbdemo.balancer.pool import Replica, ReplicaSet
@@ -45,6 +46,10 @@ class Balancer:
         self._admin: web.AppRunner | None = None
         self._ctx: ProxyContext | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.discoveries = [
+            Discovery(spec, self.replicas, self.remove_replica) for spec in config.discover
+        ]
+        self._discovering: list[asyncio.Task[None]] = []
 
     @property
     def url(self) -> str:
@@ -82,6 +87,9 @@ class Balancer:
         self.port = sock.getsockname()[1]
         if config.admin_host is not None and config.admin_token:
             await self._start_admin(config.admin_host, config.admin_port, config.admin_token)
+        # The first lookups before start() returns: a ready balancer already has its replicas.
+        await asyncio.gather(*(d.refresh() for d in self.discoveries))
+        self._discovering = [loop.create_task(self._rediscover(d)) for d in self.discoveries]
         self.health.start()
         self._sweeper = loop.create_task(self._sweep())
 
@@ -136,6 +144,11 @@ class Balancer:
             for replica in self.replicas:
                 replica.close_idle(older_than=stale)
 
+    async def _rediscover(self, discovery: Discovery) -> None:
+        interval = self.config.discover_interval
+        await asyncio.sleep(interval)
+        await discovery.run(interval)
+
     # -- membership, for the admin API and tests -------------------------------------------------
 
     def add_replica(self, upstream: Upstream) -> Replica:
@@ -166,6 +179,13 @@ class Balancer:
                     conn.transport.abort()
             for task in list(ctx.tasks):
                 task.cancel()
+        for task in self._discovering:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._discovering = []
+        for discovery in self.discoveries:
+            await discovery.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,6 +7,9 @@
 - :mod:`.linearizability`: the per-key zone check
 - :mod:`.audit`: what the replicas hold at the end; divergent keys and lost writes
 - :mod:`.result`: ``check()`` runs them all; ``CheckResult.anomalies()`` explains every one
+- :mod:`.wgl` and :mod:`.models`: the general linearizability search (Wing and Gong, Lowe's
+  memoisation) for the foreign histories the zone check cannot take: values written twice,
+  cas, append, mutexes, transactions
 """
 
 from __future__ import annotations

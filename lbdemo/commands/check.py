@@ -5,6 +5,12 @@
     lbdemo check --history H.jsonl [H2.jsonl ...] [--audit AUDIT.json] [same options]
     lbdemo check --history FILE --from jepsen|porcupine [same options]
                  [--json REPORT.json] [--markdown REPORT.md] [--html REPORT.html]
+                 [--initial EDN] [--max-search-states N]
+
+A foreign history lbdemo's own checker cannot take (values written twice, cas, append, a
+mutex, transactions) is decided by the general linearizability search instead
+(``lbdemo.checker.wgl``): four lines, the last ``verdict: consistent``, ``verdict:
+inconsistent: why`` or ``verdict: unknown: search budget exceeded (...)``.
 
 Exit status: 0 when every expectation and limit holds (or none was given), 1 when one does not
 (one line each says why), 2 on bad input (missing file, not a report, malformed history, a
@@ -15,14 +21,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, Audit, CheckResult, check, load_audit
+from lbdemo.checker.wgl import MAX_STATES, SearchVerdict, decide
 from lbdemo.errors import UsageError
 from lbdemo.files import printable
 from lbdemo.history import History
-from lbdemo.interop.formats import FROM, load, sniff
+from lbdemo.interop.calls import Foreign, Refused
+from lbdemo.interop.edn import dumps, loads
+from lbdemo.interop.formats import FROM, load_any, sniff
 from lbdemo.report import (
     Limits,
     build_report,
@@ -127,24 +137,100 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="write the HTML report here (with --history); what the history lacks is said on it",
     )
+    parser.add_argument(
+        "--initial",
+        metavar="EDN",
+        help="with --from: the value every register holds before any write, in EDN (default "
+        "nil; \"\" for a key-value history), e.g. 0 or '{:x 0 :y 0}' (Knossos's tests)",
+    )
+    parser.add_argument(
+        "--max-search-states",
+        type=count_limit,
+        metavar="N",
+        default=MAX_STATES,
+        help="the general search's budget: states cached per key before it answers unknown "
+        f"(default {MAX_STATES:,}; it also stops after a minute)",
+    )
     parser.set_defaults(func=run)
 
 
+def _read(args: argparse.Namespace) -> History | tuple[Foreign, Refused]:
+    """lbdemo's History of ``--history``, or a foreign history its model refuses (and why)."""
+    found = load_any(args.history, args.source)
+    if args.initial is not None:
+        if not isinstance(found, Foreign):
+            raise UsageError("--initial only applies to another tool's history (--from)")
+        found.initial = loads(args.initial, "--initial")
+    if isinstance(found, History):
+        return found
+    try:
+        return found.history()
+    except Refused as refusal:
+        return found, refusal
+
+
+def _general(args: argparse.Namespace, foreign: Foreign, refusal: Refused) -> int:
+    """The general search's verdict on a history lbdemo's own checker refuses, in four lines."""
+    for flag, value in (
+        ("--audit", args.audit),
+        ("--json", args.json_out),
+        ("--markdown", args.md_out),
+        ("--html", args.html_out),
+        ("--junit", args.junit),
+        ("--max-stale-rate", args.max_stale_rate),
+        ("--max-lost-writes", args.max_lost_writes),
+    ):
+        if value is not None:
+            raise UsageError(
+                f"{flag} needs a history lbdemo's own checker takes; {foreign.path} is "
+                "decided by the general linearizability search instead (docs/history-format.md)"
+            )
+    result = decide(foreign, max_states=args.max_search_states)
+    keys = f" on {result.keys} key{'s' * (result.keys != 1)}" * (result.keys > 1)
+    print(
+        printable(
+            f"{foreign.path}: {foreign.what}, {result.operations} operations{keys}, "
+            f"{foreign.model} model, initial value {dumps(foreign.initial)}"
+        )
+    )
+    print(printable(f"lbdemo's own checker cannot take it: {_reason(refusal)}"))
+    print(f"general linearizability search: {_cost(result)}")
+    line = f"verdict: {result.verdict}"
+    if result.witness:
+        line += f": {result.witness}"
+    print(printable(line))
+    if args.expect is None:
+        return 0
+    if result.verdict == args.expect:
+        print(printable(f"as expected: {result.verdict}"))
+        return 0
+    print(printable(f"expected {args.expect}, but the history is {result.verdict}"))
+    return 1
+
+
+def _reason(refusal: Refused) -> str:
+    """The refusal without where it happened (the first line says the file)."""
+    text = str(refusal)
+    if "}: " in text:
+        text = text.split("}: ", 1)[-1]
+    return re.sub(r" \(first: .*\)$", "", text.split(";")[0])
+
+
+def _cost(result: SearchVerdict) -> str:
+    return f"{result.states:,} states in {result.seconds:.2f} s"
+
+
 def _report_from_history(
-    args: argparse.Namespace,
+    args: argparse.Namespace, history: History | OpColumns
 ) -> tuple[dict[str, Any], History | None, CheckResult, Audit | None]:
-    """The report of ``--history``, its history (None: read as columns), result and audit."""
-    columns = _columns(args)
-    history = load(args.history, args.source) if columns is None else None
+    """The report of ``--history``, its History (None when read as columns), result, audit."""
     audit = load_audit(args.audit) if args.audit else None
-    result: CheckResult
-    if columns is not None:
+    if isinstance(history, History):
+        result = check(history, audit)
+    else:
         from lbdemo.checker.columnar import check_columns
 
-        result = check_columns(columns, audit)
-    else:
-        assert history is not None
-        result = check(history, audit)
+        result = check_columns(history, audit)
     label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
     meta = {
         "label": label,
@@ -152,10 +238,8 @@ def _report_from_history(
         "audit": args.audit,
         **run_provenance(args.argv, postgresql=None),
     }
-    source = history if history is not None else columns
-    assert source is not None
-    report = build_report(result, source, audit, meta)
-    return report, history, result, audit
+    report = build_report(result, history, audit, meta)
+    return report, history if isinstance(history, History) else None, result, audit
 
 
 def _columns(args: argparse.Namespace) -> OpColumns | None:
@@ -163,7 +247,12 @@ def _columns(args: argparse.Namespace) -> OpColumns | None:
     time (docs/checker.md, "Memory and speed"). None when the general path must read them:
     another tool's format, an HTML page wanted (it draws every operation), or anything
     read_columns leaves to read_history."""
-    if args.source is not None or args.html_out or any(sniff(p) != "lbdemo" for p in args.history):
+    if (
+        args.source is not None
+        or args.initial is not None
+        or args.html_out
+        or any(sniff(p) != "lbdemo" for p in args.history)
+    ):
         return None
     from lbdemo.history.columns import read_columns
 
@@ -204,7 +293,11 @@ def run(args: argparse.Namespace) -> int:
         if not limits.any:
             print(printable(render_markdown(report)))
     else:
-        report, history, result, audit = _report_from_history(args)
+        columns = _columns(args)
+        found = columns if columns is not None else _read(args)
+        if isinstance(found, tuple):
+            return _general(args, *found)
+        report, history, result, audit = _report_from_history(args, found)
         markdown = render_markdown(report)
         if args.json_out:
             write_json(args.json_out, report)

@@ -13,6 +13,8 @@ from lbdemo.commands.up import (
     add_dashboard_arguments,
     add_project_argument,
     add_runtime_argument,
+    add_store_arguments,
+    check_engine_installed,
     dashboard_from,
     dashboard_line,
     volume_for,
@@ -34,7 +36,6 @@ from lbdemo.errors import UsageError
 from lbdemo.files import printable, write_text
 from lbdemo.load.run import find_locustfile
 from lbdemo.report import headline, settings_warning
-from lbdemo.store.embedded import postgres_bin_dir
 
 if TYPE_CHECKING:
     from lbdemo.dashboard import Dashboard
@@ -79,7 +80,18 @@ def register(subparsers: Any) -> None:
         default=0,
         metavar="MS",
         help="replicated-async: the standbys apply each commit this many ms late "
-        "(recovery_min_apply_delay; default 0)",
+        "(recovery_min_apply_delay; default 0); with --store redis the replication link, "
+        "with --store etcd (shared) the peer links, hold every byte that long",
+    )
+    add_store_arguments(demo)
+    demo.add_argument(
+        "--region-rtt",
+        type=int,
+        default=None,
+        metavar="MS",
+        help="spread the stack over two simulated regions this many ms apart (round trip): "
+        "balancer, replicas and standbys in one, the shared store or primary in the other "
+        "(docs/scale-out.md; default: one region)",
     )
     demo.add_argument(
         "--scenario",
@@ -132,19 +144,25 @@ def plan_from(args: argparse.Namespace) -> DemoPlan:
     target = Target.from_options(args.target, args.replica_urls)
     if target is not None or args.runtime != "local":
         where = "--target" if target is not None else f"--runtime {args.runtime}"
-        if args.scenario != "consistency":
+        # upgrade and faults act on the containers of a stack lbdemo runs, on either runtime
+        on_engine = ("consistency", "upgrade", "faults") if target is None else ("consistency",)
+        if args.scenario not in on_engine:
             raise UsageError(
                 f"--scenario {args.scenario} acts on lbdemo's own containers; "
                 f"it does not run with {where}"
             )
-        if args.dashboard:
-            raise UsageError(
-                f"--dashboard shows lbdemo's own runtime; it does not run with {where}"
-            )
+        if args.dashboard and target is not None:
+            raise UsageError("--dashboard shows a stack lbdemo runs; it does not run with --target")
         if args.dsn is not None:
             raise UsageError(f"--dsn does not go with {where}")
+    if target is not None and getattr(args, "region_rtt", None) is not None:
+        raise UsageError("--region-rtt places lbdemo's own stack; it does not go with --target")
     if target is not None and args.runtime != "local":
         raise UsageError("--target loads a running deployment; --runtime starts one: choose one")
+    if args.store not in (None, "postgres") and args.scenario != "consistency":
+        raise UsageError(f"--store {args.store} runs --scenario consistency only")
+    if args.store not in (None, "postgres") and (target is not None or args.runtime != "local"):
+        raise UsageError(f"--store {args.store} runs on lbdemo's own runtime only")
     duration = args.duration
     if duration is None:
         duration = FAULTS_DURATION_S if args.scenario == "faults" else 20.0
@@ -196,14 +214,22 @@ def layouts_from(args: argparse.Namespace) -> list[Layout]:
         raise UsageError(f"--layouts {','.join(beyond)}: only with --scenario consistency")
     if args.dsn is not None and "shared" not in names:
         raise UsageError("--dsn names the shared layout's server; add shared to --layouts")
-    if args.apply_delay and "replicated-async" not in names:
-        raise UsageError("--apply-delay applies to replicated-async; add it to --layouts")
+    store = getattr(args, "store", None) or "postgres"
+    delayed = "shared" if store == "etcd" else "replicated-async"  # etcd: its peer links
+    if args.apply_delay and delayed not in names:
+        raise UsageError(f"--apply-delay applies to {delayed}; add it to --layouts")
+    region_rtt = getattr(args, "region_rtt", None)
+    if region_rtt is not None and args.scenario != "consistency":
+        raise UsageError("--region-rtt: only with --scenario consistency")
     return [
         Layout.named(
             name,
             dsn=args.dsn if name == "shared" else None,
             volume=volume_for(args.runtime, args.project),
-            apply_delay_ms=args.apply_delay if name == "replicated-async" else 0,
+            apply_delay_ms=args.apply_delay if name == delayed else 0,
+            store=store,
+            read_mode=getattr(args, "read", None),
+            region_rtt_ms=region_rtt,
         )
         for name in names
     ]
@@ -229,6 +255,11 @@ async def _demo_with_dashboard(plan: DemoPlan, dashboard: Dashboard | None) -> D
 
 def run(args: argparse.Namespace) -> int:
     if args.scenario == "pets":
+        if args.runtime != "local":
+            raise UsageError(
+                f"--scenario pets runs on lbdemo's own runtime, not --runtime {args.runtime} "
+                "(on Docker: docker run, docker kill, docker diff do each step by hand)"
+            )
         return run_pets(args)
     plan = plan_from(args)
     # its options checked too before anything starts; the state root's address, as up's
@@ -236,7 +267,8 @@ def run(args: argparse.Namespace) -> int:
     # What the run needs from the installed package, found before a stack starts.
     find_locustfile()
     if plan.target is None and args.runtime == "local":
-        postgres_bin_dir()
+        for layout in plan.layouts:
+            check_engine_installed(layout)
     outcome = asyncio.run(_demo_with_dashboard(plan, dashboard))
     if plan.scenario == "upgrade":
         print(printable(outcome.table))

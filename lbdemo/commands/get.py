@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         targets = [("balancer", "", description["balancer"]["url"])]
     rows = asyncio.run(ask_every(targets, args.key))
+    if args.each_replica:
+        _served_by(rows, description)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -65,8 +67,26 @@ def _running_stack(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+def _served_by(rows: list[dict[str, Any]], description: dict[str, Any]) -> None:
+    """Each row gets the store and read mode its replica said serve it (its ready line, in
+    ``stack.json``), else the stack's layout's: e.g. ``redis``/``replica``, ``etcd``/
+    ``serializable``, ``postgres``/``standby``."""
+    layout = description.get("layout") or {}
+    replicas = {r.get("name"): r for r in description.get("replicas", [])}
+    for row in rows:
+        replica = replicas.get(row["asked"], {})
+        row["store"] = replica.get("store") or layout.get("store") or "postgres"
+        row["read_mode"] = replica.get("read_mode") or layout.get("read_mode") or "primary"
+
+
 def render(rows: list[dict[str, Any]], key: str) -> str:
+    # a store beyond PostgreSQL (the default, whose output stays as the docs show it) gets a
+    # column saying which store and read mode served each replica's answer
+    engines = any(row.get("store", "postgres") != "postgres" for row in rows)
+    served = f"  {'STORE/READ':<20}" if engines else ""
     lines = [f"{key}:", f"  {'REPLICA':<12} {'CONTAINER':<12} {'PRICE':>10}  WRITE ID"]
+    if engines:
+        lines[1] = f"  {'REPLICA':<12} {'CONTAINER':<12}{served} {'PRICE':>10}  WRITE ID"
     for row in rows:
         who = row["replica"] or row["asked"]
         if row["status"] == 200:
@@ -76,7 +96,8 @@ def render(rows: list[dict[str, Any]], key: str) -> str:
         else:
             why = row["error"] or f"HTTP {row['status']}"
             what = f"{'?':>10}  ({why})"
-        lines.append(f"  {who:<12} {row['container_id']:<12} {what}")
+        via = f"  {row['store'] + '/' + row['read_mode']:<20}" if engines else ""
+        lines.append(f"  {who:<12} {row['container_id']:<12}{via} {what}")
     values = {(r["price"], r["write_id"]) for r in rows if r["status"] in (200, 404)}
     if len(rows) > 1:
         lines.append(

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
+from lbdemo.commands.up import add_store_arguments
 from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.dashboard.address import running
 from lbdemo.dashboard.feed import DashboardFeed
@@ -38,6 +39,7 @@ from lbdemo.demo.pipeline import (
     add_think_time_argument,
     run_under_load,
 )
+from lbdemo.demo.runner import store_label
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import Layout
 from lbdemo.deploy.target import Target, TargetDeployment, TargetReplica
@@ -74,6 +76,7 @@ def register(subparsers: Any) -> None:
         help="where reports go (default results/load/; named after the layout, e.g. "
         "private.html, so a later load of the same storage replaces them)",
     )
+    add_store_arguments(load)
     load.add_argument(
         "--web",
         action="store_true",
@@ -168,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
     root = state_root(args)
     description = running_stack(root)
     storage = str(description.get("layout", {}).get("storage", "shared"))
+    layout = _layout(storage, description.get("layout") or {})
+    _check_store(args, layout)
     target = Target(
         str(description["balancer"]["url"]),
         tuple(str(r["url"]) for r in description["replicas"]),
@@ -175,10 +180,9 @@ def run(args: argparse.Namespace) -> int:
     shown = running(root)
     if args.web:
         return asyncio.run(_stopped_by_signals(_web(args, target, load, shown, storage)))
-    layout = _layout(storage)
     # the layout's own name (private, shared-volume): the headline then needs no "(layout)"
     # after it, and fits 80 columns
-    label = layout.name
+    label = layout.name if layout.postgres else store_label(layout)
     spec = RunSpec(
         label=label,
         scenario="consistency",
@@ -220,11 +224,32 @@ def _check_free(port: int) -> None:
             raise UsageError(f"--web-port {port}: the port is taken on 127.0.0.1") from None
 
 
-def _layout(storage: str) -> Layout:
+def _layout(storage: str, described: dict[str, Any]) -> Layout:
+    """The running stack's layout, from what ``stack.json`` says of it (store and read mode)."""
+    store = str(described.get("store") or "postgres")
+    mode = described.get("read_mode") if store == "etcd" else None
     try:
-        return Layout.named(storage)
-    except UsageError:
+        return Layout.named(
+            storage,
+            store=store,
+            read_mode=str(mode) if mode else None,
+            apply_delay_ms=int(described.get("apply_delay_ms") or 0),
+        )
+    except (UsageError, ValueError):
         return Layout.named("shared")
+
+
+def _check_store(args: argparse.Namespace, layout: Layout) -> None:
+    """``--store``/``--read`` name what the load expects the running stack to be: a mismatch
+    is refused before any load (the stack's store is chosen by ``up``, not here)."""
+    if args.store is not None and args.store != layout.store:
+        raise UsageError(
+            f"--store {args.store}: the running stack's store is {layout.store} "
+            "(chosen by `lbdemo up --store`)"
+        )
+    if args.read is not None and args.read != layout.read_mode:
+        running = layout.read_mode or f"{layout.reads_served_by} ({layout.store})"
+        raise UsageError(f"--read {args.read}: the running stack reads {running}")
 
 
 def say(message: str) -> None:

@@ -46,6 +46,7 @@ from lbdemo.errors import StateError, UsageError
 from lbdemo.process.pids import pid_alive, signal_pid
 from lbdemo.stacks import open_stack
 from lbdemo.store.embedded import postgres_bin_dir
+from lbdemo.store.engines import READ_MODES, STORE_KINDS, engine_binary
 
 DETACH_TIMEOUT_S = 60.0
 DOCKER_DETACH_TIMEOUT_S = 900.0
@@ -75,8 +76,11 @@ def register(subparsers: Any) -> None:
         type=int,
         default=0,
         metavar="MS",
-        help="replicated-async: the standbys apply each commit this many ms late (default 0)",
+        help="replicated-async: the standbys apply each commit this many ms late (default 0); "
+        "with --store redis the replication link, with --store etcd the peer links, hold "
+        "every byte that long (lbdemo's fault proxy)",
     )
+    add_store_arguments(up)
     up.add_argument(
         "--dsn",
         default=store_dsn_from_env(),
@@ -134,10 +138,37 @@ def register(subparsers: Any) -> None:
         "-v",
         "--volumes",
         action="store_true",
-        help=f"also remove the shared layout's named volume {DEFAULT_VOLUME} (its rows), "
-        "for a fresh start",
+        help=f"also remove the shared layout's named volume {DEFAULT_VOLUME} (its rows; and "
+        "lbdemo-redisdata, lbdemo-etcddata of --store redis|etcd), for a fresh start",
     )
     down.set_defaults(func=run_down)
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--store`` and ``--read``, for the commands that start or load a stack (docs/stores.md)."""
+    parser.add_argument(
+        "--store",
+        choices=STORE_KINDS,
+        default=None,
+        help="the engine the replicas keep products in: postgres (default), redis or etcd, "
+        "run as lbdemo's children on 127.0.0.1 (docs/stores.md)",
+    )
+    parser.add_argument(
+        "--read",
+        choices=READ_MODES,
+        default=None,
+        metavar="MODE",
+        help="--store etcd: linearizable (default: through the leader) or serializable "
+        "(each member's local state, which may lag)",
+    )
+
+
+def check_engine_installed(layout: Layout) -> None:
+    """What the stack runs, found before it starts: PostgreSQL's binaries, or the engine's."""
+    if layout.postgres:
+        postgres_bin_dir()
+    else:
+        engine_binary(layout.store)
 
 
 def add_runtime_argument(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +212,8 @@ def config_from(args: argparse.Namespace) -> StackConfig:
             dsn=args.dsn,
             apply_delay_ms=args.apply_delay,
             volume=volume_for(args.runtime, args.project),
+            store=args.store or "postgres",
+            read_mode=args.read,
         ),
         replicas=args.replicas,
         image=args.image,
@@ -222,14 +255,10 @@ def run_up(args: argparse.Namespace) -> int:
                 "--dsn does not go with --runtime docker: its stack runs its own "
                 "PostgreSQL container"
             )
-        if args.dashboard:
-            raise UsageError(
-                "--dashboard shows lbdemo's own runtime; it does not run with --runtime docker"
-            )
     elif args.adopt_volume:
         raise UsageError("--adopt-volume applies to --runtime docker (its named volumes)")
     if config.runtime == "local" and config.layout.dsn is None:
-        postgres_bin_dir()  # a broken install is named before anything starts
+        check_engine_installed(config.layout)  # a broken install is named before anything starts
     dashboard = dashboard_from(args, config.state_root)
     if args.detach:
         # the background `up` never prints the link (up.log must not hold the token): this
@@ -362,12 +391,12 @@ async def _foreground(
         # Only once the stack lock is ours: a refused `up` must not overwrite another's pid.
         supervisor_file.write_text(str(os.getpid()))
         wrote_pid = True
-        local = stack.local_stack
-        if dashboard is not None and local is not None:  # refused with docker before the start
+        shown = stack.live_stack
+        if dashboard is not None and shown is not None:  # either runtime's stack
             await dashboard.start()
             assert dashboard.url is not None
             announce(config.state_root, dashboard.url, dashboard.token)
-            await dashboard.watch(local)
+            await dashboard.watch(shown)
         description = stack.describe()
         link = dashboard_line(dashboard) if dashboard is not None and not quiet_link else None
         if as_json:
@@ -482,6 +511,9 @@ def _detach(args: argparse.Namespace, config: StackConfig) -> int:
         "--project",
         config.project,
         *(["--adopt-volume"] if config.adopt_volume else []),
+        # the engine and etcd's read mode, as given (none given: PostgreSQL, as before)
+        *(["--store", config.layout.store] if not config.layout.postgres else []),
+        *(["--read", config.layout.read_mode] if config.layout.read_mode else []),
     ]
     if args.dashboard:
         argv += ["--dashboard", "--no-link", "--dashboard-host", args.dashboard_host]
@@ -627,18 +659,22 @@ def _remove_volume(args: argparse.Namespace) -> int:
     engine's volume for a Docker stack, never a local one of the same name). A container still
     mounting it (``second``, refused but Created) keeps it, and is named."""
     backend = backend_for(args)
-    name = Project(args.project).volume if args.runtime == "docker" else DEFAULT_VOLUME
-    try:
-        if backend.volume_inspect(name) is None:
-            return 0
-        backend.remove_volume(name, force=False)
-    except Refused as exc:
-        print(f"{exc} (`lbdemo rm` it first)", file=sys.stderr)
-        return 1
-    except Unreachable as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"lbdemo: removed volume {name}")
+    if args.runtime == "docker":
+        names = [Project(args.project).volume]
+    else:  # and the volumes of --store redis|etcd's shared layouts (docs/stores.md)
+        names = [DEFAULT_VOLUME, *(f"lbdemo-{kind}data" for kind in STORE_KINDS[1:])]
+    for name in names:
+        try:
+            if backend.volume_inspect(name) is None:
+                continue
+            backend.remove_volume(name, force=False)
+        except Refused as exc:
+            print(f"{exc} (`lbdemo rm` it first)", file=sys.stderr)
+            return 1
+        except Unreachable as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"lbdemo: removed volume {name}")
     return 0
 
 

@@ -4,6 +4,11 @@
 The dashboard is one more client of that API: whatever the page does, a terminal could have done
 with the same request. The one exception is the look-up, which (like ``lbdemo get KEY
 --each-replica``) asks the replicas themselves.
+
+On a Docker stack (:class:`EngineActions`) the engine is the daemon: the kill is ``docker kill``
+and the upgrade ``lbdemo upgrade``'s, through the stack
+(:class:`~lbdemo.deploy.live.LiveStack`); adding and removing a replica are refused with the
+``docker`` command that does it, as the CLI's verbs refuse what they do not do there.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from urllib.parse import quote
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
+from lbdemo.deploy.live import LiveStack
 from lbdemo.deploy.names import DEFAULT_PROJECT, PROJECT, PROJECT_LABEL, SERVICE_LABEL
 from lbdemo.replica.lookup import ask_every
 from lbdemo.runtime.stack import Stack
@@ -107,6 +113,58 @@ class StackActions:
         """``lbdemo get KEY --each-replica``: every replica asked directly, same rows."""
         targets = [(r.name, r.id, r.url) for r in self.stack.replicas]
         return await ask_every(targets, key)
+
+
+class EngineActions:
+    """The same moves on a stack another runtime runs (the Docker Engine's), through the stack."""
+
+    def __init__(self, stack: LiveStack) -> None:
+        self.stack = stack
+
+    async def close(self) -> None:
+        """Nothing held: the stack's own engine client does the work."""
+
+    def _replica(self, name: str) -> str:
+        if name not in {r.name for r in self.stack.replicas}:
+            raise ActionError(404, f"no running replica named {name!r}")
+        return name
+
+    async def kill(self, name: str) -> dict[str, Any]:
+        """``docker kill NAME``: the stack's supervisor applies its restart policy."""
+        try:
+            await self.stack.kill(self._replica(name))
+        except ActionError:
+            raise
+        except Exception as exc:
+            raise ActionError(502, f"the engine refused: {exc}") from None
+        return {"name": name, "killed": True}
+
+    async def remove(self, name: str) -> dict[str, Any]:
+        raise ActionError(501, f"not from this page on Docker: docker rm -f {self._replica(name)}")
+
+    async def add(self) -> dict[str, Any]:
+        raise ActionError(501, "not from this page on Docker: lbdemo up -n N starts N replicas")
+
+    async def upgrade(self, image: str = UPGRADE_IMAGE) -> dict[str, Any]:
+        """``lbdemo upgrade --image IMAGE``: one replica at a time, drained before it goes."""
+        try:
+            steps = await self.stack.upgrade(image, lambda _line: None)
+        except Exception as exc:
+            raise ActionError(502, f"the upgrade stopped: {exc}") from None
+        return {"image": image, "replaced": steps}
+
+    async def lookup(self, key: str) -> list[dict[str, Any]]:
+        targets = [(r.name, r.id, r.url) for r in self.stack.replicas]
+        return await ask_every(targets, key)
+
+
+Actions = StackActions | EngineActions
+
+
+def actions_for(stack: LiveStack) -> Actions:
+    """The local runtime's daemon API when there is one, else the stack itself."""
+    local = stack.local_stack
+    return StackActions(local) if local is not None else EngineActions(stack)
 
 
 def _next_name(names: list[str]) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lbdemo.dashboard.actions import ActionError, StackActions
+from lbdemo.dashboard.actions import ActionError, Actions
 from lbdemo.dashboard.sse import HEARTBEAT_S
 from lbdemo.replica.validation import PRODUCT_ID
 
@@ -113,7 +113,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _actions(request: web.Request) -> StackActions:
+def _actions(request: web.Request) -> Actions:
     actions = request.app[DASHBOARD].actions
     if actions is None:
         raise ActionError(503, "no stack is running right now")

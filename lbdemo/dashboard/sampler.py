@@ -21,8 +21,8 @@ from lbdemo.checker import Audit
 from lbdemo.dashboard.actions import UPGRADE_IMAGE
 from lbdemo.dashboard.deaths import DeadCards
 from lbdemo.dashboard.divergence import HotKeys, Listing, steady_divergence
+from lbdemo.deploy.live import LiveStack
 from lbdemo.replica.lookup import ask_one
-from lbdemo.runtime.stack import Stack
 
 PROBE_TIMEOUT_S = 0.8  # below the 1 s sampling period: a hung replica cannot stall the page
 REQUESTS_METRIC = "lbdemo_balancer_requests_total"
@@ -38,7 +38,7 @@ class _Previous:
 class Sampler:
     """Samples one stack; keeps what the next sample needs to compute rates."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: LiveStack) -> None:
         self.stack = stack
         self.watched_key: str | None = None  # None: the hottest key
         self._previous: _Previous | None = None
@@ -54,7 +54,8 @@ class Sampler:
         await self._http.close()
 
     async def sample(self) -> dict[str, Any]:
-        replicas = list(self.stack.replicas)  # a copy: the runtime may change it meanwhile
+        # a copy: the runtime may change it meanwhile (either runtime's: deploy/live.py)
+        replicas = list(self.stack.replicas)
         probes = asyncio.gather(*(self._probe(r.name, r.url) for r in replicas))
         rotation, metrics, looked = await asyncio.gather(self._rotation(), self._metrics(), probes)
         now = time.monotonic()
@@ -91,11 +92,18 @@ class Sampler:
         second = {r.name: p for r, p in zip(listed, again, strict=True) if p is not None}
         divergent, compared = steady_divergence(listings, second)
         self._hot.observe(listings)
-        self._deaths.update(list(self.stack.runtime.events), self._last_cards)
+        self._deaths.update(list(self.stack.events), self._last_cards)
         self._last_cards = {r.id: c for r, c in zip(replicas, cards, strict=True)}
         cards += self._deaths.cards({r.id for r in replicas})
         layout = self.stack.layout
-        stack = {"storage": layout.storage, "summary": layout.summary, "balancer": self.stack.url}
+        stack = {
+            "storage": layout.storage,
+            "summary": layout.summary,
+            "balancer": self.stack.url,
+            # which engine and read mode serve every read (docs/stores.md)
+            "store": layout.store,
+            "read_mode": layout.reads_served_by,
+        }
         images = {r.image for r in replicas}
         return {
             "time": time.time(),

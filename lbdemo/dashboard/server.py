@@ -18,15 +18,15 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from lbdemo.dashboard.actions import StackActions
+from lbdemo.dashboard.actions import Actions, actions_for
 from lbdemo.dashboard.address import remember
 from lbdemo.dashboard.app import create_dashboard_app
 from lbdemo.dashboard.runs import SOURCES, LoadRun, checked_figures
 from lbdemo.dashboard.sampler import Sampler
 from lbdemo.dashboard.sse import Broadcaster, Message
 from lbdemo.deploy.events import describe_event
+from lbdemo.deploy.live import LiveStack
 from lbdemo.process.listener import CONTROL_POLICY, GuardedAppRunner, ListenerPolicy
-from lbdemo.runtime.stack import Stack
 
 SAMPLE_INTERVAL_S = 1.0
 EVENT_POLL_S = 0.2  # events reach the page within this, not a whole sampling period
@@ -67,11 +67,11 @@ class Dashboard:
         self.runs = LoadRun(state_dir / LAST_RUN_FILE if state_dir is not None else None)
         self.reports: dict[str, Path] = {}  # random id -> a finished run's HTML report
         self.watched_key: str | None = None
-        self.actions: StackActions | None = None
+        self.actions: Actions | None = None
         self.closing = False
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
-        self._stack: Stack | None = None
+        self._stack: LiveStack | None = None
         self._source: Source | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -112,11 +112,11 @@ class Dashboard:
 
     # -- the stack shown ---------------------------------------------------------------------
 
-    async def watch(self, stack: Stack) -> None:
+    async def watch(self, stack: LiveStack) -> None:
         """Show ``stack`` from now on (its events so far included), until :meth:`forget`."""
         await self.forget()
         self._stack = stack
-        self.actions = StackActions(stack)
+        self.actions = actions_for(stack)
         sampler = Sampler(stack)
         self.runs.next_label = stack.layout.storage  # the demo's run on it says no more
         sampler.watched_key = self.watched_key
@@ -272,10 +272,10 @@ class Dashboard:
             with contextlib.suppress(Exception):
                 await sampler.close()
 
-    async def _follow_events(self, stack: Stack) -> None:
+    async def _follow_events(self, stack: LiveStack) -> None:
         seen = 0
         while True:
-            events = stack.runtime.events
+            events = stack.events
             for event in events[seen:]:
                 self._log_event(event)
             seen = len(events)

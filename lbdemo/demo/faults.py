@@ -72,7 +72,7 @@ class FaultsScenario(Scenario):
         self.retries: list[int | None] = []  # at each fault's start, then once after the load
 
     async def before(self, ctx: RunContext) -> None:
-        self.nemesis = Nemesis(ctx.local_stack)
+        self.nemesis = Nemesis(ctx.live_stack)
         await self.nemesis.start()
         ctx.progress(f"fault proxy in front of {self.nemesis.proxied} at {self.nemesis.proxy_url}")
 
@@ -137,7 +137,7 @@ async def _settled(nemesis: Nemesis, load: asyncio.Task[LocustRun]) -> bool:
 
 
 async def _retries(ctx: RunContext) -> int | None:
-    stack = ctx.local_stack
+    stack = ctx.live_stack
     if stack.admin_url is None:
         return None
     return parse_retries(await scrape_metrics(stack.admin_url, stack.config.admin_token))

@@ -37,6 +37,7 @@ from lbdemo.demo.replication import (
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.deployment import Deployment
 from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.live import LiveStack
 from lbdemo.deploy.target import Target
 from lbdemo.errors import UsageError
 from lbdemo.files import write_json, write_text
@@ -49,6 +50,7 @@ from lbdemo.report.html import render_report_html
 from lbdemo.report.provenance import run_provenance
 from lbdemo.runtime.stack import Stack
 from lbdemo.stacks import open_deployment
+from lbdemo.store.engines import engine_version
 from lbdemo.store.version import embedded_postgres_version
 
 Progress = Callable[[str], None]
@@ -57,7 +59,7 @@ Progress = Callable[[str], None]
 class LiveView(Protocol):
     """Something that shows each stack while it runs (``lbdemo demo --dashboard``)."""
 
-    async def watch(self, stack: Stack) -> None: ...
+    async def watch(self, stack: LiveStack) -> None: ...
     async def forget(self) -> None: ...
     def locust_line(self, line: str) -> None: ...
     def checked(self, report: dict[str, Any], html: Path) -> None: ...
@@ -177,6 +179,15 @@ class RunContext:
             raise UsageError(f"the {self.spec.scenario} scenario runs on the local runtime only")
         return local
 
+    @property
+    def live_stack(self) -> LiveStack:
+        """The stack, on either runtime, for scenarios that act on its containers (the plan
+        refuses those scenarios on a ``--target`` before anything starts)."""
+        live = self.stack.live_stack
+        if live is None:
+            raise UsageError(f"the {self.spec.scenario} scenario needs a stack lbdemo runs")
+        return live
+
 
 class Scenario:
     """The consistency scenario, and the base of every other: it adds nothing to the pipeline."""
@@ -221,9 +232,9 @@ async def run_under_load(spec: RunSpec, scenario: Scenario, progress: Progress) 
     replication = _Replication.of(spec, stack.local_stack)
     live = LIVE_VIEW.get()
     try:
-        local = stack.local_stack
-        if live is not None and local is not None:
-            await live.watch(local)
+        shown = stack.live_stack
+        if live is not None and shown is not None:
+            await live.watch(shown)
         if spec.target is None:
             progress(f"stack up in {stack.started_in_s:.2f} s; balancer {stack.url}")
         else:  # already running: lbdemo only checked that it answers
@@ -321,6 +332,20 @@ class _Replication:
         )
 
 
+async def _engine_caught_up(ctx: RunContext) -> None:
+    """A stack's Redis/etcd copies (replicas, members) given the time to apply what the
+    primary/leader acknowledged before the audit asks what each serves, as PostgreSQL's standbys
+    are (an engine without ``wait_caught_up`` has nothing to wait for)."""
+    local = ctx.stack.local_stack
+    engine = getattr(local, "engine", None) if local is not None else None
+    wait = getattr(engine, "wait_caught_up", None)
+    if wait is None:
+        return
+    layout = ctx.spec.stack.layout
+    took = await wait(layout.apply_delay_ms / 1000.0 + CATCH_UP_SLACK_S)
+    ctx.progress(f"{layout.store} copies caught up {took:.2f} s after the load")
+
+
 @dataclass
 class _Loaded:
     run: LocustRun
@@ -351,6 +376,7 @@ async def _load_and_audit(
             await asyncio.gather(locust, return_exceptions=True)
     if replication is not None:
         await replication.after_load(progress)
+    await _engine_caught_up(ctx)
     progress("final audit: asking every replica directly ...")
     run_keys = {f"{key_prefix}{n}" for n in range(load.keys)}
     full_audit = await take_audit(
@@ -422,9 +448,23 @@ def _run_meta(
         **run_provenance(
             spec.argv,
             postgresql=None
-            if spec.stack.layout.dsn or spec.target
+            if spec.stack.layout.dsn or spec.target or not spec.stack.layout.postgres
             else embedded_postgres_version(),
         ),
+        **_store_provenance(spec.stack.layout),
+    }
+
+
+def _store_provenance(layout: Layout) -> dict[str, Any]:
+    """A store beyond PostgreSQL: which engine (and version) and read mode served the reads."""
+    if layout.postgres:
+        return {}
+    return {
+        "store": {
+            "kind": layout.store,
+            "version": engine_version(layout.store),
+            "read_mode": layout.reads_served_by,
+        }
     }
 
 
@@ -455,7 +495,11 @@ def _described_layout(spec: RunSpec, runtime: str) -> dict[str, Any]:
     if spec.target is None:
         return layout.describe(runtime=runtime)
     if spec.layout_described is not None:
-        known = ("name", "storage", "runtime", "summary")
+        # what stack.json says of the layout, the store and its read mode too (not its pids)
+        known = [
+            *("name", "storage", "runtime", "summary"),
+            *("store", "read_mode", "volume", "apply_delay_ms"),
+        ]
         return {k: spec.layout_described[k] for k in known if k in spec.layout_described}
     summary = (
         f"a running deployment at {spec.target.url} with {len(spec.target.replica_urls)} "

@@ -47,7 +47,7 @@ class UpgradeScenario(Scenario):
         await wait_for_traffic(ctx.history_file, load)
         ctx.progress(f"traffic flowing; rolling upgrade to {self.to_image}")
         self.began = time.monotonic()
-        self.replaced = await ctx.local_stack.runtime.upgrade(self.to_image, ctx.progress)
+        self.replaced = await ctx.live_stack.upgrade(self.to_image, ctx.progress)
         self.ended = time.monotonic()
         ctx.periods.append({"label": "rolling upgrade", "start": self.began, "end": self.ended})
         ctx.progress(f"upgrade done in {self.ended - self.began:.2f} s; the load goes on")
@@ -63,7 +63,7 @@ class UpgradeScenario(Scenario):
         return {
             "from_image": ctx.spec.stack.image,
             "to_image": self.to_image,
-            "images_after": sorted({r.image for r in ctx.local_stack.replicas} or {self.to_image}),
+            "images_after": sorted({r.image for r in ctx.live_stack.replicas} or {self.to_image}),
             "upgrade_s": round(self.ended - self.began, 3),
             "replaced": self.replaced,
             "requests_during_upgrade": len(during),

@@ -11,4 +11,5 @@ events.py      a running stack's events, in words
 signals.py     ``kill -s``'s signal names
 target.py      a deployment someone else runs, given by URLs
 deployment.py  the :class:`Deployment` protocol, and the one place that opens one by runtime name
+live.py        the :class:`LiveStack` protocol: what the dashboard and the scenarios act on
 """

@@ -74,6 +74,13 @@ class StackConfig:
                 "--project must be 1-40 lowercase letters, digits, '-' or '_', starting with a "
                 f"letter or digit, got {self.project!r}"
             )
+        if self.layout.store != "postgres" and self.runtime != "local":
+            raise UsageError(
+                f"--store {self.layout.store} runs on the local runtime only (its engine is "
+                "lbdemo's child); drop --runtime"
+            )
+        if self.layout.region_rtt_ms is not None and self.runtime != "local":
+            raise UsageError("--region-rtt runs on the local runtime only")
         if self.project != PROJECT and self.runtime != "docker":
             raise UsageError("--project names a Docker project: it goes with --runtime docker")
         host, _, port = self.balancer_listen.rpartition(":")

@@ -12,9 +12,10 @@ balancer's URL, every replica's name and URL (the audit asks each one directly),
 * ``target``: :class:`~lbdemo.deploy.target.TargetDeployment`, a deployment someone else runs,
   given by URLs. lbdemo neither starts nor stops it.
 
-Scenarios that act on the stack itself (upgrade, faults, the replicated layouts' lag sampler,
-the live dashboard) need the local runtime's handles (:attr:`Deployment.local_stack`) and say so
-before anything starts.
+Scenarios that act on the stack's containers (upgrade, faults) and the live dashboard need a
+stack lbdemo runs, on either runtime (:attr:`Deployment.live_stack`,
+:class:`~lbdemo.deploy.live.LiveStack`); the replicated layouts' lag sampler needs the local
+runtime's own handles (:attr:`Deployment.local_stack`). Each says so before anything starts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the runtimes import deploy/, never the other way round
+    from lbdemo.deploy.live import LiveStack
     from lbdemo.runtime.stack import Stack
 
 
@@ -51,6 +53,11 @@ class Deployment(Protocol):
     @property
     def local_stack(self) -> Stack | None:
         """The local runtime's stack, for what acts on its processes; None on another."""
+        ...
+
+    @property
+    def live_stack(self) -> LiveStack | None:
+        """The stack, for what acts on its containers (either runtime); None for a target."""
         ...
 
     def runtime_report(self) -> dict[str, Any] | None:

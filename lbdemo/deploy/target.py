@@ -117,6 +117,10 @@ class TargetDeployment:
     def local_stack(self) -> Stack | None:
         return None  # no handles on processes someone else runs
 
+    @property
+    def live_stack(self) -> None:
+        return None  # nor on its containers
+
     def runtime_report(self) -> dict[str, Any] | None:
         return None
 

@@ -171,9 +171,11 @@ class Engine:
     ) -> Container:
         """A replica container, started, its port 8000 published on 127.0.0.1 only."""
         dsn = f"postgresql://{SUPERUSER}@{store}:{contract.STORE_PORT}/postgres"
+        # a lbdemo/catalog:X replica answers as that version (1.1's currency), as locally
+        told = ["--image", image] if is_catalog(image) else []
         container = self.client.containers.create(
             image,
-            ["replica", "--name", name],
+            ["replica", "--name", name, *told],
             name=name,
             hostname=name,
             labels=project.labels(REPLICA_SERVICE),
@@ -285,6 +287,16 @@ def engine_says(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     text = str(explanation or exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+CATALOG_REPOSITORY = "lbdemo/catalog"
+
+
+def is_catalog(image: str) -> bool:
+    """``lbdemo/catalog:X``: the names the demo's steps use for the replica's versions (the
+    local runtime's built-in images). On the engine each is the project's own image, tagged
+    under that name when an upgrade asks for it, and its replicas are told which one they run."""
+    return image.startswith(CATALOG_REPOSITORY + ":")
 
 
 def published_url(container: Container) -> str:

@@ -49,10 +49,13 @@ from lbdemo.deploy.admin import BalancerAdmin
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.events import Event
 from lbdemo.deploy.host import STACK_FORMAT, HostBalancedStack, start_balancer, write_admin_token
+from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.live import StoreKill
 from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import STATE_ROOT_LABEL, Project
 from lbdemo.docker.containers import Engine, container_pid, published_url
 from lbdemo.docker.supervisor import Supervisor
+from lbdemo.docker.verbs import DockerBackend
 from lbdemo.errors import StateError
 from lbdemo.process.spawn import Child
 from lbdemo.store.secret import load_or_create_secret
@@ -120,6 +123,14 @@ class DockerStack(HostBalancedStack):
     @property
     def local_stack(self) -> None:
         return None  # the engine's containers: no local process handles
+
+    @property
+    def live_stack(self) -> DockerStack:
+        return self
+
+    @property
+    def layout(self) -> Layout:
+        return self.config.layout
 
     def runtime_report(self) -> dict[str, Any] | None:
         """The engine's version and the image (tag and id) the containers ran."""
@@ -257,9 +268,8 @@ class DockerStack(HostBalancedStack):
         await self.engine.call(container.reload)
         url = published_url(container)
         await self.engine.wait_healthy(container, url)
-        return DockerReplica(
-            container.name, container.id, url, self.image, container_pid(container)
-        )
+        image = str(container.attrs["Config"].get("Image") or self.image)  # an upgrade's own
+        return DockerReplica(container.name, container.id, url, image, container_pid(container))
 
     # -- what the supervisor changes ---------------------------------------------------------
 
@@ -296,6 +306,65 @@ class DockerStack(HostBalancedStack):
         if self._on_event is not None and self.started_in_s is not None:
             self._on_event(event)
         self._changed()
+
+    # -- what acts on it (lbdemo.deploy.live.LiveStack: the dashboard, the scenarios) --------
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise StateError("the Docker stack is not running")
+        return self.engine
+
+    async def kill(self, name: str) -> None:
+        """``docker kill NAME``: the supervisor sees the engine's ``die`` and applies the
+        stack's restart policy."""
+        engine = self._engine()
+        container = await engine.call(engine.client.containers.get, name)
+        await engine.call(container.kill, signal="KILL")
+
+    async def pause(self, name: str) -> None:
+        """``docker pause NAME``: the engine freezes the container's processes (its cgroup
+        freezer); nothing dies, so the balancer finds out by its health checks."""
+        engine = self._engine()
+        container = await engine.call(engine.client.containers.get, name)
+        await engine.call(container.pause)
+        self.event("pause", id=container.id, name=name)
+
+    async def unpause(self, name: str) -> None:
+        engine = self._engine()
+        container = await engine.call(engine.client.containers.get, name)
+        await engine.call(container.unpause)
+        self.event("unpause", id=container.id, name=name)
+
+    async def kill_store(self, replica: str) -> StoreKill:
+        """``docker kill`` of the stack's store container, or with private storage of
+        ``replica``'s own (``<project>-db-rK``): the supervisor starts it again as itself, its
+        data on the volume or in its layer."""
+        engine = self._engine()
+        layout = self.config.layout
+        if layout.store_per_replica:
+            name = self.project.private_store_name(replica)
+        elif layout.store_container:
+            name = self.project.store_name
+        else:
+            return StoreKill("", "skipped: external server")
+        container = await engine.call(engine.client.containers.get, name)
+        pid = container_pid(container)
+        await engine.call(container.kill, signal="KILL")
+        return StoreKill(name, f"pid {pid}", "restart", name)
+
+    async def upgrade(self, image: str, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+        """``lbdemo upgrade --image IMAGE`` on this stack: the same rolling upgrade through
+        the Backend (:meth:`lbdemo.docker.verbs.DockerBackend.upgrade`), in a thread, while
+        this stack's supervisor admits each new replica from the engine's events."""
+        backend = DockerBackend(self.project.name, self.config.state_root)
+        try:
+            steps = await asyncio.to_thread(backend.upgrade, image, lambda: None)
+        finally:
+            backend.close()
+        for step in steps:
+            self.event("upgrade", old=step["old"], new=step["new"], image=image)
+            progress(f"{step['old']} -> {step['new']} ({step['new_id'][:12]}, {image})")
+        return steps
 
     # -- stopping ----------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lbdemo.deploy.admin import BalancerAdmin
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.host import stopped_mark
-from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, Project
+from lbdemo.deploy.names import PRIVATE_STORE_OF_LABEL, REPLICA_SERVICE, SERVICE_LABEL, Project
 from lbdemo.deploy.restart import leave_rotation, with_backoff
 from lbdemo.docker.containers import Engine, ready_lines
 from lbdemo.errors import ProcessError
@@ -154,6 +154,10 @@ class Supervisor:
         else:
             if self.stack.store_id(name) != container_id:
                 return  # a store container the supervisor replaced (or never knew)
+            owner = attributes.get(PRIVATE_STORE_OF_LABEL)
+            if owner and self.stack.replica_named(owner) is None:
+                self.stack.forget_store(name)  # its replica went first (an upgrade): it follows
+                return
             self.stack.event("die", id=container_id, name=name, exit_code=code)
             if self.stack.config.restart != "no":
                 await self._with_retries(name, "always", lambda: self._restart_store(container_id))
@@ -169,8 +173,14 @@ class Supervisor:
             return
         mark.unlink(missing_ok=True)
         container = await self.engine.call(self.engine.client.containers.get, container_id)
-        await self.stack.admit_replica(container)
-        self.stack.event("start", id=container_id, name=name, image=self.stack.image)
+        if self.stack.config.layout.store_per_replica:  # its own store, from the upgrade
+            store = self.stack.project.private_store_name(name)
+            with contextlib.suppress(Exception):
+                self.stack.set_store(
+                    await self.engine.call(self.engine.client.containers.get, store)
+                )
+        replica = await self.stack.admit_replica(container)
+        self.stack.event("start", id=container_id, name=name, image=replica.image)
 
     async def _leave(self, name: str) -> None:
         admin = self.stack.admin

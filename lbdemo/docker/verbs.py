@@ -29,7 +29,14 @@ from lbdemo.deploy.host import stopped_mark
 from lbdemo.deploy.names import REPLICA_SERVICE, SERVICE_LABEL, STATE_ROOT_LABEL, Project
 from lbdemo.deploy.signals import parse_signal
 from lbdemo.deploy.verbs import Refused, Unreachable
-from lbdemo.docker.containers import Engine, engine_says
+from lbdemo.docker.containers import (
+    POLL_S,
+    READY_TIMEOUT_S,
+    Engine,
+    engine_says,
+    is_catalog,
+    ready_lines,
+)
 from lbdemo.errors import ProcessError, UsageError
 from lbdemo.store.secret import load_or_create_secret
 
@@ -112,6 +119,11 @@ class DockerBackend:
             self._client = connect()
         return self._client
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     # -- containers ------------------------------------------------------------------------
 
     def check_ps_format(self, fmt: str | None) -> None:
@@ -172,6 +184,10 @@ class DockerBackend:
         if described is None:
             raise Unreachable(f"no stack is running on {self.state_root}")
         try:
+            stack_image = (described.get("docker") or {}).get("image")
+            if is_catalog(image) and stack_image:
+                # the demo's lbdemo/catalog:1.1: this stack's image under that name
+                self.client.images.get(stack_image).tag(image)
             self.client.images.get(image)
         except Exception as exc:
             raise _daemon_error(exc) from None
@@ -189,7 +205,14 @@ class DockerBackend:
             mark.parent.mkdir(mode=0o700, exist_ok=True)
             mark.touch()  # the supervisor admits a replica with a mark when it starts
             engine = Engine(self.client)
+            # a private store is the old replica's own: the new one gets its own, empty (as
+            # a local container's layer), and the old one's goes with it (lesson 9)
+            private = store == project.private_store_name(old_name)
             try:
+                if private:
+                    store = project.private_store_name(new_name)
+                    engine.run_store(project, image, store, password, volume=None, replica=new_name)
+                    _until_ready(self.client, store)
                 new = engine.run_replica(project, image, new_name, store, password)
             except Exception as exc:
                 mark.unlink(missing_ok=True)
@@ -197,6 +220,8 @@ class DockerBackend:
             _until(run, new_name)
             self.stop(old_name, 10.0)
             old.remove(force=True)
+            if private:
+                engine.remove_container(project.private_store_name(old_name))
             stopped_mark(run, old_name).unlink(missing_ok=True)
             steps.append(
                 {
@@ -358,6 +383,15 @@ def _until(run: Path, name: str) -> None:
                 f"Error response from daemon: {name} did not join within {JOIN_TIMEOUT_S:.0f} s"
             )
         time.sleep(0.2)
+
+
+def _until_ready(client: docker.DockerClient, name: str) -> None:
+    """Until the store container ``name`` printed its ready line (its server listens)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while ready_lines(client.containers.get(name)) < 1:
+        if time.monotonic() > deadline:
+            raise Refused(f"Error response from daemon: {name} was not ready in time")
+        time.sleep(POLL_S)
 
 
 def _env(container: Container, key: str) -> str | None:

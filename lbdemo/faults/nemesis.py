@@ -4,14 +4,19 @@ Each fault has an ``inject`` and a ``heal``; the time between the two is the fau
 period. What heals a fault is what would heal it in production:
 
 * ``kill-replica``: ``kill -9`` of a replica container; healed when the supervisor has replaced
-  it (restart policy ``always``: a fresh container under the same name joined the rotation);
-* ``pause-replica``: SIGSTOP of a replica container's processes (``docker pause``), SIGCONT to
-  heal (``docker unpause``);
+  it (restart policy ``replace``: a fresh container under the same name joined the rotation);
+* ``pause-replica``: SIGSTOP of a replica container's processes, SIGCONT to heal (on the Docker
+  runtime ``docker pause`` and ``docker unpause`` themselves: the engine's freezer);
 * ``kill-store``: ``kill -9`` of PostgreSQL: the shared store ``lbdemo-db`` (restarted by the
-  supervisor on the same volume), or with private storage one replica's own server (the
-  replica dies with it and is replaced, with an empty layer); healed when it is back;
-* ``latency``: every answer of one replica delayed (the fault proxy in front of it);
+  supervisor on the same volume), or with private storage one replica's own server (locally the
+  replica dies with it and is replaced, with an empty layer; on Docker its own store container
+  ``lbdemo-db-rK`` is started again as itself); healed when it is back;
+* ``latency``: every answer of one replica delayed (the fault proxy in front of it: Docker has
+  no such fault of its own);
 * ``reset``: every connection to that replica reset (the same proxy).
+
+Each fault is done by the stack (:class:`~lbdemo.deploy.live.LiveStack`) with its runtime's own
+mechanism; what healed it is read from the stack's events.
 
 Targets are fixed by position so that faults never interfere: the first replica is killed, the
 second paused (and with private storage its server is the one killed), the last one sits behind
@@ -21,22 +26,15 @@ the proxy from :meth:`Nemesis.start` on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lbdemo.deploy.admin import BalancerAdmin
-from lbdemo.deploy.names import DB_NAME
+from lbdemo.deploy.live import LiveStack
 from lbdemo.errors import ProcessError, StateError, UsageError
 from lbdemo.faults.proxy import FaultProxy
-
-if TYPE_CHECKING:
-    from lbdemo.runtime.stack import Stack
 
 FAULTS = ("kill-replica", "pause-replica", "kill-store", "latency", "reset")
 LATENCY_S = 0.2  # below the balancer's health check timeout (1 s): slow, not ejected
@@ -54,12 +52,14 @@ class Injected:
     end: float = 0.0
     note: str = ""
     events_mark: int = 0  # the runtime's events before the fault: what healed it comes after
+    heal_event: str = ""  # the event (for the container heal_name) that says it is back
+    heal_name: str = ""
 
 
 class Nemesis:
     """Injects and heals faults on one running stack."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: LiveStack) -> None:
         if len(stack.replicas) < 3:
             raise UsageError("the fault schedule needs at least 3 replicas (--replicas 3)")
         self.stack = stack
@@ -70,15 +70,6 @@ class Nemesis:
     @property
     def proxy_url(self) -> str:
         return self.proxy.url if self.proxy is not None else ""
-
-    @property
-    def store_target(self) -> str:
-        layout = self.stack.layout
-        if layout.store_container:
-            return DB_NAME
-        if layout.store_per_replica:
-            return f"{self.pause_target}'s own PostgreSQL"
-        return ""  # an external --dsn server is not ours to kill
 
     async def start(self) -> None:
         """Put the last replica behind the fault proxy (before the load: nothing in flight)."""
@@ -95,7 +86,7 @@ class Nemesis:
             raise
 
     def _admin(self) -> BalancerAdmin:
-        admin = self.stack.runtime.admin
+        admin = self.stack.admin
         if admin is None:
             raise StateError("the stack has no balancer admin API")
         return admin
@@ -107,7 +98,7 @@ class Nemesis:
             self.proxy = None
 
     async def inject(self, fault: str) -> Injected:
-        mark = len(self.stack.runtime.events)
+        mark = len(self.stack.events)
         began = time.monotonic()  # before the signal: a request cut by it is this fault's
         injected = await self._inject(fault)
         injected.events_mark = mark
@@ -115,16 +106,19 @@ class Nemesis:
         return injected
 
     async def _inject(self, fault: str) -> Injected:
-        runtime = self.stack.runtime
+        stack = self.stack
         now = time.monotonic
         if fault == "kill-replica":
-            await runtime.kill(self.kill_target, signal.SIGKILL)
+            await stack.kill(self.kill_target)
             return Injected(fault, self.kill_target, now())
         if fault == "pause-replica":
-            runtime.pause(self.pause_target)
+            await stack.pause(self.pause_target)
             return Injected(fault, self.pause_target, now())
         if fault == "kill-store":
-            return self._kill_store()
+            kill = await stack.kill_store(self.pause_target)
+            injected = Injected(fault, kill.target, now(), note=kill.note)
+            injected.heal_event, injected.heal_name = kill.heal_event, kill.heal_name
+            return injected
         assert self.proxy is not None, "start() first"
         if fault == "latency":
             self.proxy.latency(LATENCY_S)
@@ -133,23 +127,6 @@ class Nemesis:
             self.proxy.reset()
             return Injected(fault, self.proxied, now())
         raise UsageError(f"unknown fault {fault!r}")
-
-    def _kill_store(self) -> Injected:
-        layout = self.stack.layout
-        if layout.store_container:
-            store = self.stack.runtime.stack_store
-            pid = store.server.pid if store and store.server else None
-            target, note = DB_NAME, f"pid {pid}"
-        elif layout.store_per_replica:
-            replica = next(r for r in self.stack.replicas if r.name == self.pause_target)
-            pid = replica.server.pid if replica.server else None
-            target, note = self.store_target, f"pid {pid}"
-        else:
-            return Injected("kill-store", "", time.monotonic(), note="skipped: external server")
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        return Injected("kill-store", target, time.monotonic(), note=note)
 
     async def settled(self, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
         """Until every replica is back in the balancer's rotation and healthy (so that the next
@@ -173,11 +150,9 @@ class Nemesis:
             if fault == "kill-replica":
                 await self._until(injected, "replace", self.kill_target)
             elif fault == "pause-replica":
-                self.stack.runtime.unpause(self.pause_target)
-            elif fault == "kill-store" and injected.target == DB_NAME:
-                await self._until(injected, "restart", DB_NAME)
-            elif fault == "kill-store" and injected.target:
-                await self._until(injected, "replace", self.pause_target)
+                await self.stack.unpause(self.pause_target)
+            elif fault == "kill-store" and injected.heal_event:
+                await self._until(injected, injected.heal_event, injected.heal_name)
             elif fault in ("latency", "reset") and self.proxy is not None:
                 self.proxy.heal()
         finally:
@@ -188,7 +163,7 @@ class Nemesis:
         rotation, a store restarted), at most HEAL_TIMEOUT_S."""
 
         def happened() -> bool:
-            events = self.stack.runtime.events[injected.events_mark :]
+            events = self.stack.events[injected.events_mark :]
             return any(e["event"] == event and e.get("name") == name for e in events)
 
         if not await wait_for(happened, HEAL_TIMEOUT_S):

@@ -70,6 +70,10 @@ _OP, _OUTCOME = attrgetter("op"), attrgetter("outcome")
 _INVOKE, _COMPLETE = attrgetter("invoke"), attrgetter("complete")
 _OP_CODES = {v: i for i, v in enumerate(OPS)}
 _OUTCOME_CODES = {v: i for i, v in enumerate(OUTCOMES)}
+# Smaller slices than read_history's: each slice's structs are freed once made into columns,
+# and 1 MiB of them took fewer page faults than 4 MiB (38,500 against 47,400 for a million
+# operations): 1.42-1.43 s against 1.53-1.68 s to read them, and 9 MB less at the peak.
+_SLICE_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -219,7 +223,7 @@ def read_columns(paths: Sequence[str | os.PathLike[str]]) -> OpColumns | None:
         for path in map(Path, paths):
             with path.open("rb") as fh:
                 headers.append(read_header(fh, path))
-                for chunk in read_chunks(fh):
+                for chunk in read_chunks(fh, _SLICE_BYTES):
                     builder.add(decode_ops(chunk))
         check_one_clock(headers)
     except (OSError, UsageError, Malformed):

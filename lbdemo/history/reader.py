@@ -138,9 +138,10 @@ def read_header(fh: IO[bytes], path: Path) -> HistoryHeader:
     raise UsageError(f"{path}: not an lbdemo history (no header line)")
 
 
-def read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
-    """The rest of ``fh`` in slices of whole lines; Malformed for a line too long."""
-    while chunk := fh.read(_CHUNK_BYTES):
+def read_chunks(fh: IO[bytes], size: int = _CHUNK_BYTES) -> Iterator[bytes]:
+    """The rest of ``fh`` in slices of whole lines of about ``size`` bytes; Malformed for a
+    line too long."""
+    while chunk := fh.read(size):
         if not chunk.endswith(b"\n"):
             tail = fh.readline(MAX_LINE_BYTES)
             if len(tail) == MAX_LINE_BYTES and not tail.endswith(b"\n"):

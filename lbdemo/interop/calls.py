@@ -19,6 +19,10 @@ What maps: a write of a value becomes a write whose ``write_id`` is that value; 
 value, a read returning that id (a read of the initial value: "not found"); ``ok`` stays ``ok``,
 ``fail`` (certainly not applied) stays ``fail``, ``info``/no completion (unknown outcome)
 becomes ``unknown``. Every such verdict is then the checker's own, with nothing guessed.
+
+A refused history is not the end: :class:`Foreign` keeps its operations and the model they are
+of, and ``lbdemo check`` hands them to the general linearizability search
+(``lbdemo.checker.wgl``), which decides them in Knossos's and Porcupine's models.
 """
 
 from __future__ import annotations
@@ -47,6 +51,32 @@ class Call:
     complete: float | None  # None: never completed (an unknown outcome)
     where: str  # for messages: "FILE: operation N {...}"
     extra: dict[str, Any] = field(default_factory=dict)  # price, replica, status
+
+
+@dataclass(slots=True)
+class Foreign:
+    """A foreign history as read, before lbdemo's model is asked to take it: its operations and
+    what the general search (``lbdemo.checker.wgl``) needs to judge them instead."""
+
+    calls: list[Call]
+    path: str
+    model: str  # register, cas-register, kv, mutex, multi-register (lbdemo.checker.models)
+    initial: Any  # every key's value before any write
+    what: str  # "Jepsen history", ... for messages
+    source: str  # the format, for the header
+    positions: bool = False  # times are positions in the file
+    nil_read_unknown: bool = True  # a read of nil: value not known (Knossos), else nil read
+
+    def history(self) -> History:
+        """The lbdemo History of these calls, or :class:`Refused` in one line."""
+        return to_history(
+            self.calls,
+            self.path,
+            initial=self.initial,
+            what=self.what,
+            source=self.source,
+            positions=self.positions,
+        )
 
 
 class Refused(UsageError):
@@ -100,9 +130,13 @@ def to_history(
     for c in calls:
         if c.f == "cas":
             if c.outcome != FAIL:
+                if c.extra.get("swapped") is False:
+                    how = "that found another value reads"  # a Jepsen log's :fail
+                else:
+                    outcome = "ok" if c.outcome == OK else "unknown"
+                    how = f"whose outcome is {outcome} reads and writes"
                 raise Refused(
-                    f"{c.where}: a cas (compare-and-set) whose outcome is "
-                    f"{'ok' if c.outcome == OK else 'unknown'} reads and writes in one step; "
+                    f"{c.where}: a cas (compare-and-set) {how} in one step; "
                     "lbdemo checks registers of reads and unique writes only, so this "
                     f"{what} cannot be checked soundly"
                 )

@@ -15,6 +15,7 @@ from pathlib import Path
 from lbdemo.errors import UsageError
 from lbdemo.history import History, read_history
 from lbdemo.interop import jepsen, porcupine
+from lbdemo.interop.calls import Foreign
 
 FROM = ("jepsen", "porcupine")
 # The kinds of file each --from takes: Porcupine ships Jepsen logs and EDN logs as test data.
@@ -23,9 +24,9 @@ ACCEPTS = {
     "porcupine": ("porcupine-json", "jepsen-edn", "jepsen-log"),
 }
 READERS = {
-    "jepsen-edn": jepsen.read_edn,
-    "jepsen-log": jepsen.read_log,
-    "porcupine-json": porcupine.read_json,
+    "jepsen-edn": jepsen.edn_calls,
+    "jepsen-log": jepsen.log_calls,
+    "porcupine-json": porcupine.json_calls,
 }
 NAMES = {
     "lbdemo": "an lbdemo history (JSON Lines)",
@@ -57,7 +58,16 @@ def sniff(path: str | Path) -> str | None:
 
 def load(paths: Sequence[str], source: str | None = None) -> History:
     """The history in ``paths``: lbdemo's files, or one file of another tool (``source``:
-    ``jepsen`` or ``porcupine``; None: recognised by content, else read as lbdemo's)."""
+    ``jepsen`` or ``porcupine``; None: recognised by content, else read as lbdemo's).
+
+    A foreign history lbdemo's own model cannot take raises
+    :class:`~lbdemo.interop.calls.Refused`; :func:`load_any` gives its operations instead."""
+    found = load_any(paths, source)
+    return found if isinstance(found, History) else found.history()
+
+
+def load_any(paths: Sequence[str], source: str | None = None) -> History | Foreign:
+    """lbdemo's history in ``paths``, or the operations of another tool's (one file)."""
     kinds = {p: sniff(p) for p in paths}
     foreign = [p for p, k in kinds.items() if k not in (None, "lbdemo")]
     if source is None and not foreign:

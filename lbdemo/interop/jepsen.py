@@ -19,7 +19,7 @@ from typing import Any
 
 from lbdemo.errors import UsageError
 from lbdemo.history import FAIL, OK, READ, UNKNOWN, WRITE, History, Op
-from lbdemo.interop.calls import Call, show, to_history
+from lbdemo.interop.calls import Call, Foreign, show
 from lbdemo.interop.edn import EdnError, Keyword, dumps, loads, loads_all
 
 TYPES = {"invoke": None, "ok": OK, "fail": FAIL, "info": UNKNOWN}
@@ -115,7 +115,7 @@ def calls_from_ops(ops: list[Any], where: str) -> tuple[list[Call], bool]:
             raise UsageError(f"{at}: :time is before its invocation's ({call.where})")
         call.outcome = TYPES[kind] or UNKNOWN
         call.complete = t
-        if f == READ and call.outcome == OK:
+        if f in (READ, "txn") and call.outcome == OK:
             call.value = value  # a read's value is known at its completion
         for name in ("price", "replica", "status"):
             v = op.get(Keyword(name))
@@ -126,17 +126,33 @@ def calls_from_ops(ops: list[Any], where: str) -> tuple[list[Call], bool]:
 
 def read_edn(path: str | Path) -> History:
     """A Jepsen/Knossos register history in EDN as an lbdemo History (or a one-line refusal)."""
+    return edn_calls(path).history()
+
+
+def edn_calls(path: str | Path) -> Foreign:
+    """The operations of a Jepsen/Knossos history in EDN, and the model they are of: Knossos's
+    cas-register (read, write, cas), Porcupine's key-value model (get, put, append with
+    ``:key``: every key starts as ""), a mutex (acquire, release) or Knossos's multi-register
+    (``:txn``)."""
     where = str(path)
     values = loads_all(_text(path), where)
     if len(values) == 1 and isinstance(values[0], list):
         values = values[0]
     calls, timed = calls_from_ops(values, where)
-    # Porcupine's key-value logs (:f :get/:put/:append with :key): every key starts as "".
-    kv = any(_name(v.get(Keyword("f"))) in KV_FS for v in values if isinstance(v, dict))
-    return to_history(
+    names = {_name(v.get(Keyword("f"))) for v in values if isinstance(v, dict)}
+    if names & set(KV_FS):
+        model, initial = "kv", ""
+    elif "txn" in names:
+        model, initial = "multi-register", None
+    elif names & {"acquire", "release"}:
+        model, initial = "mutex", None
+    else:
+        model, initial = "cas-register", None
+    return Foreign(
         calls,
         where,
-        initial="" if kv else None,
+        model=model,
+        initial=initial,
         what="Jepsen history",
         source="jepsen-edn",
         positions=not timed,
@@ -147,8 +163,16 @@ _LOG_LINE = re.compile(r"^INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(\w+)\s+:(\w+)\s+(.
 
 
 def read_log(path: str | Path) -> History:
+    """A Jepsen log as Porcupine's etcd test data has it, as an lbdemo History."""
+    return log_calls(path).history()
+
+
+def log_calls(path: str | Path) -> Foreign:
     """A Jepsen log as Porcupine's etcd test data has it: ``INFO  jepsen.util - P :type :f V``
-    per line (tabs or spaces), one register, no times (the line order is the time)."""
+    per line (tabs or spaces), one register, no times (the line order is the time).
+
+    Read as Porcupine's etcd test reads it: a ``:fail :cas`` ran and found another value (etcd
+    answered "compare failed"), and a read of ``nil`` read the empty register."""
     where = str(path)
     ops: list[dict[Any, Any]] = []
     for n, line in enumerate(_text(path).splitlines(), 1):
@@ -174,7 +198,20 @@ def read_log(path: str | Path) -> History:
         )
     # A read that failed (timed out) observed nothing: Porcupine's parser says the same.
     calls, _ = calls_from_ops(ops, where)
-    return to_history(calls, where, what="Jepsen log", source="jepsen-log", positions=True)
+    for call in calls:
+        if call.f == "cas" and call.outcome == FAIL:
+            call.outcome = OK
+            call.extra["swapped"] = False
+    return Foreign(
+        calls,
+        where,
+        model="cas-register",
+        initial=None,
+        what="Jepsen log",
+        source="jepsen-log",
+        positions=True,
+        nil_read_unknown=False,
+    )
 
 
 def _text(path: str | Path) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 
 from lbdemo.errors import UsageError
 from lbdemo.history import FAIL, OK, READ, UNKNOWN, WRITE, History
-from lbdemo.interop.calls import Call, to_history
+from lbdemo.interop.calls import Call, Foreign
 
 MODELS = {"register": 0, "kv": ""}  # model -> every key's initial value
 OPS = {"get": READ, "put": WRITE}
@@ -71,7 +71,7 @@ def _call(op: Any, model: str, where: str, outcome: str) -> Call:
     else:
         key = REGISTER_KEY
     unknown = isinstance(out, dict) and out.get("Unknown") is True
-    if f == WRITE:
+    if f in (WRITE, "append"):  # the argument, whatever the outcome
         value = inp.get("Value")
     elif unknown or outcome != OK:
         value = None
@@ -83,7 +83,7 @@ def _call(op: Any, model: str, where: str, outcome: str) -> Call:
         ok_type = str if model == "kv" else int
         if isinstance(value, bool) or not isinstance(value, ok_type):
             raise UsageError(f"{where}: a get's Output must hold a {ok_type.__name__}")
-    if f == WRITE and (isinstance(value, bool) or not isinstance(value, str | int)):
+    if f in (WRITE, "append") and (isinstance(value, bool) or not isinstance(value, str | int)):
         raise UsageError(f"{where}: a put's Input.Value must be a string or an integer")
     if unknown and isinstance(meta.get("gave_up"), int):
         return_t = meta["gave_up"]  # when the client gave up (lbdemo's complete)
@@ -106,6 +106,11 @@ def _call(op: Any, model: str, where: str, outcome: str) -> Call:
 
 def read_json(path: str | Path) -> History:
     """A Porcupine JSON history (register or kv model) as an lbdemo History."""
+    return json_calls(path).history()
+
+
+def json_calls(path: str | Path) -> Foreign:
+    """The operations of a Porcupine JSON history and its model (register or kv)."""
     where = str(path)
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -129,8 +134,13 @@ def read_json(path: str | Path) -> History:
     # order its anomalies are listed in.
     found.sort(key=lambda cs: (cs[0].invoke, cs[1], cs[0].complete or 0.0))
     calls = [call for call, _ in found]
-    return to_history(
-        calls, where, initial=MODELS[model], what="Porcupine history", source="porcupine-json"
+    return Foreign(
+        calls,
+        where,
+        model=model,
+        initial=MODELS[model],
+        what="Porcupine history",
+        source="porcupine-json",
     )
 
 

@@ -1,10 +1,12 @@
 """``python -m lbdemo.replica --name r1``: one replica process ("container").
 
 Its store is ``--dsn URL``, else ``$LBDEMO_STORE_DSN`` (a password belongs in the environment,
-not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). The password: the file
-``$LBDEMO_STORE_PASSWORD_FILE`` names (a container's mounted secret), else the DSN's, else
-``$PGPASSWORD``. With ``$LBDEMO_READ_DSN``
-(a replicated layout: its own streaming standby) its reads go there and its writes to the first.
+not on a command line: see :func:`lbdemo.config.store_dsn_from_env`). The URL's scheme names the
+store kind (``postgresql://``, ``redis://``, ``etcd://``: :mod:`lbdemo.store.factory`). The
+password: the file ``$LBDEMO_STORE_PASSWORD_FILE`` names (a container's mounted secret), else the
+DSN's, else ``$PGPASSWORD``. With ``$LBDEMO_READ_DSN`` (a replicated layout: its own streaming
+standby, or its own Redis replica) its reads go there and its writes to the first. The ready
+line names the store kind and read mode (``stack.json``, ``lbdemo get --each-replica``).
 Runs on the server skeleton of :mod:`lbdemo.process.serve`: the ready line comes once it is
 connected to its store and listening.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo.config import (
+    PGPASSWORD_ENV,
     READ_DSN_ENV,
     STORE_DSN_ENV,
     store_dsn_from_env,
@@ -33,8 +36,7 @@ from lbdemo.process.serve import AppServer, serve
 from lbdemo.replica.app import ReplicaSettings, create_app, create_runner
 from lbdemo.replica.catalog_config import LOG_FILE, CatalogConfigSource
 from lbdemo.store.base import Store
-from lbdemo.store.postgres import PostgresStore
-from lbdemo.store.split import SplitStore
+from lbdemo.store.factory import describe_store, open_store, store_kind
 
 PROG = "python -m lbdemo.replica"
 
@@ -58,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--name", required=True, type=_container_name, help="sent as X-Replica")
     parser.add_argument(
         "--dsn",
-        help=f"PostgreSQL URL of this replica's store (default: ${STORE_DSN_ENV}); every user "
+        help=f"URL of this replica's store: postgresql://, redis:// or etcd:// "
+        f"(default: ${STORE_DSN_ENV}); every user "
         "of the machine can read a command line: keep a password in the environment "
         "($PGPASSWORD or the URL in that variable)",
     )
@@ -72,15 +75,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"no store: give --dsn URL or set ${STORE_DSN_ENV}")
     # Only the scheme is checked here (asyncpg also takes multi-host URLs); never echo the DSN,
     # it may hold a password.
-    if not args.dsn.startswith(("postgresql://", "postgres://")):
-        parser.error("the store DSN must be a postgresql:// URL")
     try:
+        kind = store_kind(args.dsn)
         args.password = store_password_file_from_env()
     except UsageError as exc:
         parser.error(str(exc))
+    if kind != "postgres" and args.password is None:
+        # asyncpg reads PGPASSWORD itself; the other engines' clients are handed it
+        args.password = os.environ.get(PGPASSWORD_ENV) or None
     args.read_dsn = os.environ.get(READ_DSN_ENV) or None
-    if args.read_dsn is not None and not args.read_dsn.startswith(("postgresql://", "postgres://")):
-        parser.error(f"${READ_DSN_ENV} must be a postgresql:// URL")
+    if args.read_dsn is not None:
+        try:
+            read_kind = store_kind(args.read_dsn)
+        except UsageError:
+            read_kind = ""
+        if read_kind != kind:
+            parser.error(f"${READ_DSN_ENV} must be a URL of the same store kind as the store's")
     return args
 
 
@@ -105,24 +115,10 @@ class ReplicaServer:
             args.config_dir or "built-in",
             catalog.current.describe(),
         )
-        try:
-            self._store = await PostgresStore.connect(
-                args.dsn,
-                password=args.password,
-                min_size=min(2, args.pool_size),
-                max_size=args.pool_size,
-            )
-            if args.read_dsn is not None:
-                reads = await PostgresStore.connect(
-                    args.read_dsn,
-                    password=args.password,
-                    min_size=min(2, args.pool_size),
-                    max_size=args.pool_size,
-                    create_schema=False,  # a standby is read-only: the primary made the schema
-                )
-                self._store = SplitStore(self._store, reads)
-        except (ValueError, OverflowError) as exc:  # asyncpg's word for a malformed DSN
-            raise UsageError(f"invalid store DSN: {exc}") from None
+        # the factory picks the engine's client by the URL's scheme; the handlers never know
+        self._store = await open_store(
+            args.dsn, read_url=args.read_dsn, password=args.password, pool_size=args.pool_size
+        )
         settings = ReplicaSettings(name=args.name, image=args.image, catalog=catalog)
         app = create_app(settings, self._store)
         host, port = args.listen
@@ -130,7 +126,7 @@ class ReplicaServer:
         self._http = AppServer(app, host, port, make_runner=create_runner)
         ready = await self._http.startup()
         log.info("listening on %s", ready["url"])
-        return {**ready, "name": args.name}
+        return {**ready, "name": args.name, **describe_store(args.dsn, args.read_dsn)}
 
     async def shutdown(self) -> None:
         if self._http is not None:

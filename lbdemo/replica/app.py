@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
 
-from lbdemo.errors import StoreError
+from lbdemo.errors import StoreError, StoreOutcomeUnknown
 from lbdemo.process import listener
 from lbdemo.process.listener import GuardedAppRunner, GuardedRequestHandler, ListenerPolicy
 from lbdemo.replica.catalog_config import (
@@ -95,6 +95,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except InvalidInput as exc:
         return json_error(exc.status, exc.message)
+    except StoreOutcomeUnknown as exc:  # before StoreError, its base: maybe applied, not failed
+        return json_error(504, "database did not answer", detail=str(exc))
     except StoreError as exc:
         return json_error(503, "database unavailable", detail=str(exc))
     except web.HTTPException as exc:

@@ -23,6 +23,7 @@ ERROR_STATUSES = {
     "422": "well-formed, but the price is negative, fractional or too large",
     "431": "request line or header field too large",
     "503": "the replica's database is unavailable",
+    "504": "the database did not answer a write it received: it may have been applied",
 }
 
 
@@ -138,7 +139,7 @@ def openapi_spec() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(_ref("Product"), "the row as stored"),
-                        **_errors(*_ANY_REQUEST, "413", "422", "503"),
+                        **_errors(*_ANY_REQUEST, "413", "422", "503", "504"),
                     },
                 },
             },

@@ -8,6 +8,8 @@
   with the container); with ``shared-volume`` it uses the stack's store container ``lbdemo-db``
   (never another database container a user started); with ``external`` the server given by
   ``--dsn``; in a replicated layout also its own streaming standby of ``lbdemo-db`` for reads.
+  With ``--region-rtt`` the store container is in region B: the replicas' connections to it, and
+  the standbys' replication connections, cross the regions' link (:mod:`lbdemo.runtime.regions`).
 * ``lbdemo/postgres:*``: an embedded PostgreSQL on whatever ``/var/lib/postgresql/data``
   resolves to (a named volume). Like PostgreSQL itself, lbdemo refuses a second server on a data
   directory a running container's server holds.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -44,11 +47,15 @@ from lbdemo.deploy.names import DB_NAME
 from lbdemo.errors import ProcessError, StateError, StoreError
 from lbdemo.process.spawn import spawn
 from lbdemo.runtime.process import ContainerProcess, stack_store_of
+from lbdemo.runtime.regions import RegionLink
 from lbdemo.store.dsn import split_dsn_password
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.engines import EngineSpec, StoreEngine
+from lbdemo.store.factory import make_engine
 from lbdemo.store.secret import PASSWORD_ENV, load_or_create_secret
 
 HEALTH_TIMEOUT_S = 10.0
+ENGINE_DATA_PATH = "/var/lib/lbdemo/store"  # a private engine's data, in the container's layer
 STANDBY_WAL_SENDERS = 40  # above MAX_REPLICAS standbys, plus pg_basebackup's own two
 
 
@@ -71,6 +78,12 @@ class Launcher:
         # use the state root's secret, a --dsn's own password is split off; both go to the
         # replicas in PGPASSWORD, which only their own user can read.
         self.pg_password = load_or_create_secret(state_root)
+        # --store redis|etcd: the engine's own secret (Redis requirepass/masterauth), and the
+        # stack's shared engine once the stack started it (not for private: one per replica)
+        self.engine_password: str | None = None
+        if not layout.postgres:
+            self.engine_password = load_or_create_secret(state_root, f"{layout.store}-password")
+        self.shared_engine: StoreEngine | None = None
         # What lbdemo/postgres's entrypoint would run initdb into, made once per state root.
         self.pg_template = state_root / "cache" / "postgres-initdb"
         self._external_dsn: str | None = None
@@ -81,6 +94,9 @@ class Launcher:
         # replicated-sync: how many standbys every commit waits for (the stack's replicas)
         self.synchronous_standbys = 1
         self._base_backups = asyncio.Lock()
+        # --region-rtt: the store container is in region B, the replicas and standbys in A
+        rtt = layout.region_rtt_ms
+        self.regions = RegionLink(rtt) if rtt is not None and layout.far_store else None
 
     async def start(self, container: Container) -> ContainerProcess:
         """The container's processes, started (a store's server, or a replica and its own)."""
@@ -157,14 +173,16 @@ class Launcher:
         self._ports[container.name] = server.info.port
         return ContainerProcess(container, None, server, server.info.dsn)
 
-    def _replica_store(self) -> tuple[str, str | None]:
+    async def _replica_store(self) -> tuple[str, str | None]:
         """The store every replica of this stack shares (not for a private layout): its
-        password-free DSN and its password."""
+        password-free DSN (across the regions' link if it is far) and its password."""
         if self._external_dsn is not None:
             return self._external_dsn, self._external_password
         store = stack_store_of(self._running())
         if store is None:
             raise StateError(f"no store to connect a replica to: {DB_NAME} is not running")
+        if self.regions is not None:
+            return await self.regions.far_dsn(store.store_dsn), self.pg_password
         return store.store_dsn, self.pg_password
 
     async def _start_standby(self, container: Container) -> EmbeddedPostgres:
@@ -177,10 +195,13 @@ class Launcher:
             log_file=self.run_dir / f"postgres-{container.name}.log",
             password=self.pg_password,
         )
+        info = primary.server.info
+        if self.regions is not None:  # the standby is in region A, its primary in B
+            info = dataclasses.replace(info, port=await self.regions.port_for(info.port))
         async with self._base_backups:  # one at a time: each asks the primary for a checkpoint
-            await server.base_backup(primary.server.info)
+            await server.base_backup(info)
         await server.start_standby(
-            primary.server.info,
+            info,
             application_name=container.name.replace("-", "_"),
             apply_delay_ms=self.layout.apply_delay_ms,
             settings={"max_wal_senders": str(STANDBY_WAL_SENDERS)},  # a standby's >= primary's
@@ -188,8 +209,14 @@ class Launcher:
         return server
 
     async def _replica(self, container: Container) -> ContainerProcess:
-        """The replica process, with its own PostgreSQL or standby if the layout gives it one."""
-        server, dsn, password, read_dsn = await self._replica_stores(container)
+        """The replica process, with its own PostgreSQL or standby if the layout gives it one
+        (or, with ``--store redis|etcd``, its own engine or the stack's)."""
+        engine: StoreEngine | None = None
+        server: EmbeddedPostgres | None = None
+        if self.layout.postgres:
+            server, dsn, password, read_dsn = await self._replica_stores(container)
+        else:
+            engine, dsn, password, read_dsn = await self._engine_stores(container)
         try:
             child = await spawn(
                 f"replica {container.name}",
@@ -209,10 +236,41 @@ class Launcher:
         except BaseException:
             if server is not None:
                 await server.stop()
+            if engine is not None:
+                await engine.stop()
             with contextlib.suppress(StateError):
                 self.store.set_state(container.id, "exited", exit_code=1)
             raise
-        return ContainerProcess(container, child, server, dsn)
+        return ContainerProcess(container, child, server, dsn, engine=engine)
+
+    async def _engine_stores(
+        self, container: Container
+    ) -> tuple[StoreEngine | None, str, str | None, str | None]:
+        """``--store redis|etcd``: the replica's own engine (private: started here, data in its
+        container layer) or the stack's; the URL it writes to, the password, its read URL."""
+        layout = self.layout
+        if layout.engine_per_replica:
+            spec = EngineSpec(
+                kind=layout.store,
+                layout="private",
+                data_dir=ContainerFS(container).resolve(ENGINE_DATA_PATH, write=True),
+                log_dir=self.run_dir,
+                name=container.name,
+                password=self.engine_password,
+                read_mode=layout.read_mode or "linearizable",
+            )
+            engine = make_engine(spec)
+            try:
+                await engine.start()
+            except BaseException:
+                await engine.stop()
+                raise
+            return engine, engine.store_url(0), self.engine_password, engine.read_url(0)
+        shared = self.shared_engine
+        if shared is None:
+            raise StateError(f"no {layout.store} to connect a replica to: it is not running")
+        index = replica_index(container.name)
+        return None, shared.store_url(index), self.engine_password, shared.read_url(index)
 
     async def _replica_stores(
         self, container: Container
@@ -222,11 +280,16 @@ class Launcher:
         if self.layout.store_per_replica:
             server = await self._start_postgres(container)
             return server, server.info.dsn, self.pg_password, None
-        dsn, password = self._replica_store()
+        dsn, password = await self._replica_store()
         if self.layout.replicated:
             standby = await self._start_standby(container)
             return standby, dsn, password, standby.info.dsn
         return None, dsn, password, None
+
+    async def close(self) -> None:
+        """The regions' link, once every process that used it has stopped."""
+        if self.regions is not None:
+            await self.regions.close()
 
     @staticmethod
     async def healthy(proc: ContainerProcess) -> None:
@@ -240,6 +303,13 @@ class Launcher:
                     raise ProcessError(f"{proc.name} is not healthy: HTTP {r.status}")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise ProcessError(f"{proc.name} is not healthy: {exc}") from exc
+
+
+def replica_index(name: str) -> int:
+    """Which of a shared engine's URLs replica ``name`` takes: ``lbdemo-rK`` the (K-1)th (a
+    replacement ``lbdemo-r4`` of three wraps around to the first)."""
+    found = re.search(r"-r(\d+)$", name)
+    return int(found[1]) - 1 if found else 0
 
 
 def _catalog_dirs(container: Container) -> list[str]:

@@ -11,6 +11,7 @@ from lbdemo.containers.containers import Container
 from lbdemo.deploy.names import DB_NAME
 from lbdemo.process.spawn import Child
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.engines import StoreEngine
 
 
 def exit_status(returncode: int | None) -> int:
@@ -28,6 +29,8 @@ class ContainerProcess:
     child: Child | None  # the replica process; None for a store container
     server: EmbeddedPostgres | None  # its PostgreSQL: private store, or the store container's own
     store_dsn: str = ""
+    # --store redis|etcd, private: the replica's own engine, started and stopped with it
+    engine: StoreEngine | None = None
     stopping: bool = False
     watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -59,8 +62,14 @@ class ContainerProcess:
             return self.child.pid
         return self.server.pid or 0 if self.server else 0
 
+    @property
+    def store_processes(self) -> list[asyncio.subprocess.Process]:
+        """The container's store servers' processes: its PostgreSQL, or its own engine's."""
+        found = [self.server.process] if self.server and self.server.process else []
+        return found + (self.engine.processes if self.engine is not None else [])
+
     def describe(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "name": self.name,
             "image": self.image,
@@ -69,6 +78,15 @@ class ContainerProcess:
             "data": str(self.server.pgdata) if self.server and self.child else None,
             "store_pid": self.server.pid if self.server and self.child else None,
         }
+        if self.child is not None and "store" in self.child.ready:
+            # what the replica said serves it: the store kind and the read mode
+            out["store"] = self.child.ready["store"]
+            out["read_mode"] = self.child.ready.get("read_mode")
+        if self.engine is not None:
+            out["engine"] = self.engine.describe()
+            processes = self.engine.processes
+            out["store_pid"] = processes[0].pid if processes else None
+        return out
 
 
 def stack_store_of(procs: Iterable[ContainerProcess]) -> ContainerProcess | None:

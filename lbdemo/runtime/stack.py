@@ -26,7 +26,9 @@ The X-Replica header of every response is the name of the container that served 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +41,7 @@ from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.events import Event
 from lbdemo.deploy.host import STACK_FORMAT, HostBalancedStack, start_balancer, write_admin_token
 from lbdemo.deploy.layout import Layout
+from lbdemo.deploy.live import StoreKill
 from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import (
     DB_NAME,
@@ -54,6 +57,8 @@ from lbdemo.runtime.api import ControlServer
 from lbdemo.runtime.launch import ContainerProcess
 from lbdemo.runtime.supervisor import Runtime
 from lbdemo.store.embedded import EmbeddedPostgres
+from lbdemo.store.engines import EngineSpec, StoreEngine
+from lbdemo.store.factory import make_engine
 
 STORE_IMAGE = "lbdemo/postgres:18"
 
@@ -76,9 +81,15 @@ class Stack(HostBalancedStack):
         self.control: ControlServer | None = None
         self.started_in_s: float | None = None
         self._lock: StackLock | None = None
+        # --store redis|etcd, shared layouts: the stack's one engine (lbdemo's children)
+        self.engine: StoreEngine | None = None
 
     @property
     def local_stack(self) -> Stack:
+        return self
+
+    @property
+    def live_stack(self) -> Stack:
         return self
 
     def runtime_report(self) -> dict[str, Any] | None:
@@ -98,6 +109,47 @@ class Stack(HostBalancedStack):
         """Every PostgreSQL server the stack runs (store container, or one per replica)."""
         return [p.server for p in self.runtime.procs.values() if p.server is not None]
 
+    # -- what acts on it (lbdemo.deploy.live.LiveStack: the dashboard, the scenarios) --------
+
+    @property
+    def events(self) -> list[Event]:
+        return self.runtime.events
+
+    @property
+    def admin(self) -> BalancerAdmin | None:
+        return self.runtime.admin
+
+    async def kill(self, name: str) -> None:
+        await self.runtime.kill(name, signal.SIGKILL)
+
+    async def pause(self, name: str) -> None:
+        self.runtime.pause(name)
+
+    async def unpause(self, name: str) -> None:
+        self.runtime.unpause(name)
+
+    async def kill_store(self, replica: str) -> StoreKill:
+        """The store container's PostgreSQL (restarted on its volume), or with private storage
+        ``replica``'s own server: the replica dies with it and is replaced, empty."""
+        layout = self.layout
+        if layout.store_container:
+            store = self.runtime.stack_store
+            pid = store.server.pid if store and store.server else None
+            kill = StoreKill(DB_NAME, f"pid {pid}", "restart", DB_NAME)
+        elif layout.store_per_replica:
+            proc = next(r for r in self.replicas if r.name == replica)
+            pid = proc.server.pid if proc.server else None
+            kill = StoreKill(f"{replica}'s own PostgreSQL", f"pid {pid}", "replace", replica)
+        else:
+            return StoreKill("", "skipped: external server")
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return kill
+
+    async def upgrade(self, image: str, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+        return list(await self.runtime.upgrade(image, progress))
+
     async def start(self) -> None:
         """Take the state root's stack lock, then start everything; on any failure, stop what
         was started. Without the lock nothing is cleaned, created or started."""
@@ -110,6 +162,8 @@ class Stack(HostBalancedStack):
             self._remove_leftovers()
             if config.layout.store_container:
                 await self._start_store()
+            if config.layout.engine_shared:
+                await self._start_engine()
             containers = [
                 self._create_replica(DEFAULT_PROJECT.replica_name(k))
                 for k in range(1, config.replicas + 1)
@@ -152,6 +206,30 @@ class Stack(HostBalancedStack):
             restart="always" if self.config.restart != "no" else "no",
         )
         await self.runtime.launch(container)
+
+    async def _start_engine(self) -> None:
+        """The stack's Redis or etcd, data on the named volume (made if missing), before any
+        replica: every replica is handed one of its URLs (:meth:`StoreEngine.store_url`)."""
+        from lbdemo.containers.volumes import VolumeStore
+
+        layout = self.config.layout
+        assert layout.volume is not None
+        volume = VolumeStore(self.config.state_root).create(layout.volume, labels={})
+        self.engine = make_engine(
+            EngineSpec(
+                kind=layout.store,
+                layout="replicated-async" if layout.name == "replicated-async" else "shared",
+                data_dir=volume.mountpoint,
+                log_dir=self.config.run_dir,
+                name=DB_NAME,
+                password=self.runtime.launcher.engine_password,
+                readers=self.config.replicas,
+                apply_delay_ms=layout.apply_delay_ms,
+                read_mode=layout.read_mode or "linearizable",
+            )
+        )
+        await self.engine.start()  # a failed start stops what it started (stop() below too)
+        self.runtime.launcher.shared_engine = self.engine
 
     async def _launch_replicas(self, containers: list[Container]) -> None:
         """Together, and every launch finished (or failed) before a failure is raised: a launch
@@ -198,6 +276,9 @@ class Stack(HostBalancedStack):
             self.balancer = None
         admin = self.runtime.admin
         await self.runtime.close()
+        if self.engine is not None:  # after the replicas: none of them is left to use it
+            await self.engine.stop()
+            self.engine = None
         if admin is not None:
             await admin.close()
         self._remove_leftovers()
@@ -217,6 +298,8 @@ class Stack(HostBalancedStack):
                 "pid": db.pid if db else None,
                 "data": str(config.volume_data_dir()),
             }
+        if self.engine is not None:
+            store |= {"engine": self.engine.describe(), "data": str(config.volume_data_dir())}
         return {
             "format": STACK_FORMAT,
             "pid": os.getpid(),

@@ -161,6 +161,8 @@ class Runtime:
             code = exit_status(await proc.child.stop(sig, timeout_s=timeout_s))
         if proc.server is not None:
             await proc.server.stop()
+        if proc.engine is not None:
+            await proc.engine.stop()
         if proc.watcher is not None and proc.watcher is not asyncio.current_task():
             proc.watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -178,10 +180,7 @@ class Runtime:
         tell)."""
         waits = [
             p.wait()
-            for p in (
-                proc.child.process if proc.child else None,
-                proc.server.process if proc.server else None,
-            )
+            for p in (proc.child.process if proc.child else None, *proc.store_processes)
             if p
         ]
         tasks = [asyncio.ensure_future(w) for w in waits]
@@ -328,10 +327,7 @@ class Runtime:
         proc = self.procs.get(container.id)
         if proc is None:
             raise StateError(f"Container {container.id} is not running")
-        for process in (
-            proc.child.process if proc.child else None,
-            proc.server.process if proc.server else None,
-        ):
+        for process in (proc.child.process if proc.child else None, *proc.store_processes):
             if process is not None and process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.send_signal(sig)
@@ -422,3 +418,4 @@ class Runtime:
 
         await asyncio.gather(*(stop(p) for p in replicas), return_exceptions=True)
         await asyncio.gather(*(stop(p) for p in stores), return_exceptions=True)
+        await self.launcher.close()

@@ -30,19 +30,20 @@ def new_password() -> str:
     return secrets.token_urlsafe(32)
 
 
-def load_or_create_secret(state_root: Path) -> str:
-    """The state root's PostgreSQL password, created on first use (race-free between processes)."""
+def load_or_create_secret(state_root: Path, name: str = PASSWORD_FILE) -> str:
+    """The state root's PostgreSQL password (or, with ``name``, another engine's: the file
+    ``redis-password``), created on first use (race-free between processes)."""
     directory = state_root / SECRETS_DIR
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     _owner_only(directory, 0o700)
-    path = directory / PASSWORD_FILE
+    path = directory / name
     if not path.exists():
         _create(path)
     _owner_only(path, 0o600)
     try:
         password = path.read_text().strip()
     except OSError as exc:
-        raise StoreError(f"cannot read the PostgreSQL password in {path}: {exc}") from exc
+        raise StoreError(f"cannot read the password in {path}: {exc}") from exc
     if not password:
         raise StoreError(f"{path} is empty: remove it to have a new password made")
     return password

@@ -1,5 +1,5 @@
-"""``--layouts`` and ``--apply-delay``: refused before anything starts when wrong; and the lag a
-client saw, computed from a hand-written history."""
+"""``--layouts``, ``--apply-delay`` and ``--region-rtt``: refused before anything starts when
+wrong; what the regions place where; and the lag a client saw, from a hand-written history."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ BAD = [
     ["--layouts", "replicated-async", "--apply-delay", "-1"],
     ["--layouts", "replicated-async", "--apply-delay", "600000"],
     ["--layouts", "replicated-async", "--scenario", "upgrade"],
+    ["--layouts", "shared", "--region-rtt", "-1"],
+    ["--layouts", "shared", "--region-rtt", "1001"],
+    ["--layouts", "shared", "--region-rtt", "20ms"],
+    ["--layouts", "shared-datadir", "--region-rtt", "20"],
+    ["--layouts", "shared", "--region-rtt", "20", "--dsn", "postgresql://localhost/x"],
+    ["--layouts", "shared", "--region-rtt", "20", "--runtime", "docker"],
 ]
 
 
@@ -58,3 +64,22 @@ def test_history_lag_counts_from_the_first_newer_write_acknowledged() -> None:
     assert result.counts["stale_read"] == 1
     lags = history_lags_ms(result, history)
     assert len(lags) == 1 and lags[0] == pytest.approx(500.0)
+
+
+def test_region_rtt_places_the_store_in_region_b_and_says_so() -> None:
+    """What is where, per layout, as reports and stack.json say it."""
+    shared = Layout.named("shared", region_rtt_ms=80)
+    assert shared.far_store and shared.describe()["region_rtt_ms"] == 80
+    assert shared.regions() == {
+        "a": ["Locust", "balancer", "replicas"],
+        "b": ["the shared PostgreSQL (every replica's reads and writes)"],
+        "across": "every store query of every replica",
+    }
+    assert "regions 80 ms round trip apart" in shared.summary
+    sync = Layout.named("replicated-sync", region_rtt_ms=0).regions()
+    assert sync is not None and "remote_apply" in sync["across"]
+    assert sync["b"] == ["the primary (every replica's writes)"]
+    private = Layout.named("private", region_rtt_ms=20)
+    assert not private.far_store and private.describe()["regions"]["b"] == []
+    assert Layout.named("shared").regions() is None
+    assert "region_rtt_ms" not in Layout.named("shared").describe()

@@ -61,7 +61,7 @@ BAD = [
         "--dashboard",
     ],
     ["--runtime", "kubernetes"],
-    ["--runtime", "docker", "--scenario", "faults"],
+    ["--runtime", "docker", "--scenario", "pets"],
     ["--runtime", "docker", "--layouts", "replicated-async"],
 ]
 

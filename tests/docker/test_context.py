@@ -7,6 +7,7 @@ follow every byte the build reads. The entry point's roles are checked in-proces
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from lbdemo import config
 from lbdemo.docker import contract, entry
 from lbdemo.docker.image import (
     LOCAL_BASE,
@@ -157,7 +159,7 @@ def test_the_roles_run_with_the_containers_defaults_and_options_win(
 @pytest.mark.parametrize(
     ("argv", "status", "out", "err"),
     [
-        ([], 2, "", "give a role (replica, store) or a command"),
+        ([], 2, "", "give a role (replica, store, private-replica) or a command"),
         (["echo", "any", "command"], 0, "any command\n", ""),
         (["no-such-program-here"], 127, "", "cannot run 'no-such-program-here'"),
     ],
@@ -173,3 +175,55 @@ def test_anything_else_runs_as_given(argv: list[str], status: int, out: str, err
     assert result.returncode == status
     assert result.stdout == out
     assert err in result.stderr and result.stderr.count("\n") == (1 if err else 0)
+
+
+def _fake_store(tmp_path: Path, ready: bool) -> list[str]:
+    """A stand-in for the store child: writes its pid, prints a line, then the ready line (or
+    exits 3 without it), and waits to be stopped."""
+    script = (
+        "import json, os, sys, time\n"
+        f"open({str(tmp_path / 'store.pid')!r}, 'w').write(str(os.getpid()))\n"
+        "print('initdb ...', flush=True)\n"
+        f"if not {ready}: sys.exit(3)\n"
+        "print(json.dumps({'event': 'ready', 'pid': os.getpid()}), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    return [sys.executable, "-c", script]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_the_private_replica_runs_on_its_own_store_and_stops_it_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def replica(argv: list[str]) -> int:
+        seen["argv"], seen["dsn"] = argv, os.environ[config.STORE_DSN_ENV]
+        seen["store_running"] = not _gone(int((tmp_path / "store.pid").read_text()))
+        return 0
+
+    monkeypatch.setattr(entry, "_private_store_argv", lambda: _fake_store(tmp_path, True))
+    monkeypatch.setattr("lbdemo.replica.__main__.main", replica)
+    monkeypatch.delenv(config.STORE_DSN_ENV, raising=False)
+    assert entry.main(["private-replica", "--name", "private-replica-1"]) == 0
+    assert seen["argv"][-2:] == ["--name", "private-replica-1"]
+    assert seen["dsn"] == f"postgresql://postgres@127.0.0.1:{contract.STORE_PORT}/postgres"
+    assert seen["store_running"], "the replica starts once its store is ready"
+    assert _gone(int((tmp_path / "store.pid").read_text())), "and the store stops after it"
+    assert "initdb ..." in capsys.readouterr().out  # the store's own lines reach the log
+
+
+def test_a_private_replica_whose_store_dies_first_exits_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(entry, "_private_store_argv", lambda: _fake_store(tmp_path, False))
+    monkeypatch.setattr("lbdemo.replica.__main__.main", lambda argv: pytest.fail("no store"))
+    assert entry.main(["private-replica"]) == 1
+    assert "the store exited (status 3)" in capsys.readouterr().err

@@ -259,8 +259,48 @@ async def test_a_replicas_private_data_goes_with_it_under_replace_and_stays_unde
         assert (store_after == store_before) is kept
         if kept:
             assert product["write_id"] == "before-the-kill"
+            await faults_on_the_engine(stack, docker_client)
         # the replaced store's death was not taken for one to restart
         assert not [e for e in stack.events if e["event"] == "warning"], stack.events
     finally:
         await stack.stop()
     assert leftovers(docker_client, project) == []
+
+
+async def faults_on_the_engine(stack: DockerStack, client: Any) -> None:
+    """The faults scenario's moves with Docker's own mechanisms (the stack as a
+    :class:`~lbdemo.deploy.live.LiveStack`): ``docker pause`` freezes the replica (no answer,
+    nothing dies) until ``docker unpause``; ``docker kill`` of its store container is seen in
+    the engine's events and the store restarted as itself, its data still in its layer."""
+    replica = stack.replicas[0]
+    await stack.pause(replica.name)
+    assert client.containers.get(replica.name).status == "paused"
+    with pytest.raises((aiohttp.ClientError, TimeoutError)):
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as http:
+            await http.get(f"{replica.url}/healthz")
+    await stack.unpause(replica.name)
+    assert (await get_json(f"{replica.url}/healthz"))[0] == 200
+    mark = len(stack.events)
+    kill = await stack.kill_store(replica.name)
+    assert kill.target == stack.project.private_store_name(replica.name), kill
+    assert (kill.heal_event, kill.heal_name) == ("restart", kill.target)
+
+    def restarted() -> bool:
+        return any(
+            e["event"] == "restart" and e.get("name") == kill.target for e in stack.events[mark:]
+        )
+
+    await eventually(restarted, timeout_s=60)
+    assert any(e["event"] == "die" and e.get("name") == kill.target for e in stack.events[mark:])
+
+    async def answers() -> bool:
+        return (await get_json(f"{replica.url}/products/lesson9"))[0] == 200
+
+    await eventually_async(answers)
+
+
+async def eventually_async(check: Any, timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time"
+        await asyncio.sleep(0.2)

@@ -75,6 +75,7 @@ class FakeStack:
         self.config = FakeConfig(restart, state_root)
         self.events: list[dict[str, Any]] = []
         self.admitted: list[str] = []
+        self.forgotten: list[str] = []
         self._replicas = {"p-r1": DockerReplica("p-r1", "old-id", "http://x", "img", 1)}
 
     def replica_named(self, name: str) -> DockerReplica | None:
@@ -84,10 +85,14 @@ class FakeStack:
         self._replicas.pop(name, None)
 
     def store_id(self, name: str) -> str | None:
-        return {"p-db": "store-id"}.get(name)
+        return {"p-db": "store-id", "p-db-r9": "r9-store"}.get(name)
 
-    async def admit_replica(self, container: FakeContainer) -> None:
+    def forget_store(self, name: str) -> None:
+        self.forgotten.append(name)
+
+    async def admit_replica(self, container: FakeContainer) -> DockerReplica:
         self.admitted.append(container.id)
+        return DockerReplica(container.name, container.id, "http://x", self.image, 1)
 
     def event(self, kind: str, **fields: Any) -> None:
         self.events.append({"event": kind, **fields})
@@ -140,6 +145,19 @@ async def test_the_death_of_a_store_the_supervisor_replaced_is_ignored(tmp_path:
     # the private store removed with its replica: its die event comes after the new one is up
     await Supervisor(stack, engine)._died(die("old-store", "p-db", "store"))  # type: ignore[arg-type]
     assert stack.events == []
+
+
+async def test_the_death_of_a_private_store_whose_replica_went_is_no_restart(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine({"r9-store": FakeContainer("r9-store", "p-db-r9")})
+    stack = FakeStack("always", tmp_path)
+    # an upgrade removed p-r9 (out of the rotation), then its own store: nothing to bring back
+    event = die("r9-store", "p-db-r9", "store")
+    event["Actor"]["Attributes"]["io.lbdemo.private-store-of"] = "p-r9"
+    await Supervisor(stack, engine)._died(event)  # type: ignore[arg-type]
+    assert stack.events == [] and stack.forgotten == ["p-db-r9"]
+    assert engine.containers["r9-store"].started == 0
 
 
 async def test_a_replica_lbdemo_stop_stopped_gets_no_policy_and_rejoins_when_started(

@@ -34,13 +34,15 @@ class Running:
     project: Project
     extra: str  # a stopped container of the project's image, for `rm`
     volume: str  # a volume on the engine, for `volume inspect` and `volume rm`
+    up_out: str  # what `up -d --dashboard` printed (its dashboard line)
 
 
 @pytest.fixture(scope="module")
 def docker_stack(
     docker_client: Any, lbdemo_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Running]:
-    """``lbdemo up -d --runtime docker`` once for the module (two private replicas)."""
+    """``lbdemo up -d --runtime docker --dashboard`` once for the module (two replicas on the
+    shared store: an upgrade or a replacement starts no store)."""
     state = tmp_path_factory.mktemp("verbs") / "state"
     project = Project(f"lbdemo-t{secrets.token_hex(3)}")
     extra, volume = f"{project.name}-extra", f"{project.name}-vol"
@@ -56,16 +58,19 @@ def docker_stack(
                 "--project",
                 project.name,
                 "--storage",
-                "private",
+                "shared",
                 "--replicas",
                 "2",
                 "--port",
                 "0",
+                "--dashboard",
+                "--dashboard-interval",
+                "0.2",
             )
             assert up.returncode == 0, up.stderr
             docker_client.containers.create(lbdemo_image, ["replica"], name=extra)
             docker_client.volumes.create(volume)
-            yield Running(state, project, extra, volume)
+            yield Running(state, project, extra, volume, up.stdout)
         finally:
             run_cli_process(state, "down")
             for name in [c.name for c in project.containers(docker_client)] + [extra]:
@@ -73,8 +78,9 @@ def docker_stack(
                     docker_client.containers.get(name).remove(force=True)
             for network in docker_client.networks.list(names=[project.network]):
                 network.remove()
-            with contextlib.suppress(Exception):  # removed by the test's `volume rm`
-                docker_client.volumes.get(volume).remove(force=True)
+            for name in (volume, project.volume):  # the first removed by the test's `volume rm`
+                with contextlib.suppress(Exception):
+                    docker_client.volumes.get(name).remove(force=True)
 
 
 def verb(running: Running, *argv: str, runtime: bool = False) -> Result:
@@ -217,6 +223,63 @@ def eventually_sync(condition: Any, timeout_s: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not within the time"
         time.sleep(0.2)
+
+
+def dashboard_snapshot(running: Running, want: Any, timeout_s: float = 30.0) -> dict[str, Any]:
+    """The first snapshot of the dashboard ``up`` printed the link of that ``want`` accepts."""
+    line = next(x for x in running.up_out.splitlines() if x.strip().startswith("dashboard"))
+    url, _, token = line.split()[1].partition("/#token=")
+    request = urllib.request.Request(f"{url}/events", headers={"Authorization": f"Bearer {token}"})
+    deadline = time.monotonic() + timeout_s
+    with urllib.request.urlopen(request, timeout=timeout_s) as stream:
+        event = ""
+        for raw in stream:
+            text = raw.decode().rstrip("\n")
+            if text.startswith("event: "):
+                event = text[7:]
+            elif text.startswith("data: ") and event == "snapshot":
+                snapshot: dict[str, Any] = json.loads(text[6:])
+                if want(snapshot):
+                    return snapshot
+            assert time.monotonic() < deadline, "no such snapshot in time"
+    raise AssertionError("the stream ended")
+
+
+def test_the_dashboard_shows_the_engines_containers_and_a_death_from_its_events(
+    docker_stack: Running, docker_client: Any
+) -> None:
+    """``up -d --runtime docker --dashboard`` printed its line; the page lists the replica
+    containers (their engine ids, healthy, in the rotation), and a ``docker kill`` is a red
+    card from the engine's ``die`` event until its replacement joins."""
+    r1, r2 = in_rotation(docker_stack)  # after the upgrade above: its new containers
+    shown = dashboard_snapshot(docker_stack, lambda s: len(s.get("replicas") or []) == 2)
+    cards = {c["name"]: c for c in shown["replicas"]}
+    assert set(cards) == {r1, r2}, cards
+    assert cards[r1]["id"] == docker_client.containers.get(r1).id[:12]
+    assert {c["health"] for c in cards.values()} == {"healthy"}
+    assert {c["rotation"] for c in cards.values()} == {"up"}
+    assert shown["stack"]["storage"] == "shared"
+    docker_client.containers.get(r2).kill()
+    dead = dashboard_snapshot(docker_stack, lambda s: any(c["dead"] for c in s["replicas"]))
+    card = next(c for c in dead["replicas"] if c["dead"])
+    assert card["name"] == r2 and card["health"] == "died, exit status 137", card
+    # its replacement joins while the next test removes the stack: nothing waits for it
+
+
+def test_load_runs_against_the_docker_stack_and_feeds_its_dashboard(
+    docker_stack: Running, tmp_path: Path
+) -> None:
+    """``lbdemo load`` on the Docker stack: real Locust through its balancer, told to the
+    stack's dashboard, checked and reported (its replicas answer as the engine's containers)."""
+    out = tmp_path / "load"
+    argv = ("--duration", "2", "--users", "2", "--out", str(out))
+    result = run_cli("load", "--state", str(docker_stack.state), *argv)
+    assert result.status == 0, result
+    assert "shown live on the dashboard at http://127.0.0.1:" in result.out + result.err
+    report = json.loads((out / "shared-volume.json").read_text())
+    assert report["verdict"] == "consistent" and report["totals"]["ops"] > 0, report["totals"]
+    history = (out / "shared-volume-history.jsonl").read_text()
+    assert any(f'"{name}"' in history for name in in_rotation(docker_stack))
 
 
 def test_rm_volume_rm_and_down_act_on_the_engine_without_runtime(

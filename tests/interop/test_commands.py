@@ -66,11 +66,35 @@ def test_export_writes_what_check_reads_back(tmp_path: Path) -> None:
         assert report(out) == direct
 
 
-def test_a_history_lbdemo_cannot_check_soundly_is_refused_in_one_line() -> None:
-    err = refused(
-        "check", "--history", str(DATA / "knossos/good/memstress3-33.edn"), "--from", "jepsen"
+CAS = DATA / "knossos/good/memstress3-33.edn"  # successful cas: the general search decides
+
+
+def test_the_general_search_decides_what_the_fast_check_cannot() -> None:
+    result = run_cli("check", "--history", str(CAS), "--expect", "consistent")
+    assert result.status == 0, result
+    first, why, cost, verdict, judged = result.out.splitlines()
+    assert "cas-register model, initial value nil" in first
+    assert "cannot take it: a cas (compare-and-set) whose outcome is ok" in why
+    assert cost.startswith("general linearizability search: ") and " states in " in cost
+    assert verdict == "verdict: consistent"
+    assert judged == "as expected: consistent"
+
+
+def test_a_search_over_its_budget_says_unknown_and_fails_an_expectation() -> None:
+    result = run_cli(
+        "check", "--history", str(CAS), "--max-search-states", "3", "--expect", "consistent"
     )
-    assert "cas (compare-and-set)" in err and "cannot be checked soundly" in err
+    assert result.status == 1, result
+    assert "verdict: unknown: search budget exceeded (4 states on a key of" in result.out
+    assert result.out.endswith("expected consistent, but the history is unknown\n")
+
+
+def test_a_report_of_a_history_only_the_general_search_decides_is_refused(
+    tmp_path: Path,
+) -> None:
+    err = refused("check", "--history", str(CAS), "--html", str(tmp_path / "r.html"))
+    assert "--html needs a history lbdemo's own checker takes" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -91,6 +115,15 @@ def test_a_history_lbdemo_cannot_check_soundly_is_refused_in_one_line() -> None:
             "malformed history line",
         ),
         (["export", "--format", "edn", str(BAD), "x"], "invalid choice"),
+        (["check", "--history", str(CAS), "--initial", "[1"], "--initial"),
+        (
+            ["check", "--history", str(DATA / "porcupine/c01-ok.txt"), "--initial", "1"],
+            "the initial value of a kv history is a string",
+        ),
+        (
+            ["check", "--history", str(RESULTS / "private-history.jsonl"), "--initial", "0"],
+            "--initial only applies to another tool's history",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], says: str) -> None:

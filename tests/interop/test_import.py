@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from lbdemo.checker import check
+from lbdemo.checker.wgl import decide
 from lbdemo.errors import UsageError
-from lbdemo.interop.jepsen import read_edn, read_log
-from lbdemo.interop.porcupine import read_json
+from lbdemo.interop.jepsen import edn_calls, log_calls, read_edn, read_log
+from lbdemo.interop.porcupine import json_calls, read_json
 
 
 def edn(tmp_path: Path, text: str) -> Path:
@@ -183,6 +184,29 @@ def test_jepsen_logs_as_porcupine_ships_them(tmp_path: Path, read: str, expected
     assert verdict(path, read_log) == expected
 
 
+def test_a_failed_cas_ran_in_a_log_and_did_not_happen_in_edn(tmp_path: Path) -> None:
+    """Porcupine reads an etcd log's ``:fail :cas`` as a compare that found another value;
+    Knossos reads an EDN ``:fail`` as an operation that did not happen."""
+    log = tmp_path / "etcd.log"
+    log.write_text(
+        "INFO  jepsen.util - 0\t:invoke\t:write\t0\n"
+        "INFO  jepsen.util - 0\t:ok\t:write\t0\n"
+        "INFO  jepsen.util - 1\t:invoke\t:cas\t[0 1]\n"
+        "INFO  jepsen.util - 1\t:fail\t:cas\t[0 1]\n",
+        encoding="utf-8",
+    )
+    assert decide(log_calls(log)).verdict == "inconsistent"  # the register held 0
+    edn = tmp_path / "h.edn"
+    edn.write_text(
+        "[{:process 0, :type :invoke, :f :write, :value 0}"
+        " {:process 0, :type :ok, :f :write, :value 0}"
+        " {:process 1, :type :invoke, :f :cas, :value [0 1]}"
+        " {:process 1, :type :fail, :f :cas, :value [0 1]}]",
+        encoding="utf-8",
+    )
+    assert decide(edn_calls(edn)).verdict == "consistent"
+
+
 def test_a_jepsen_log_with_another_line_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "etcd.log"
     path.write_text(LOG.replace("{READ}", "1") + "WARN something else\n", encoding="utf-8")
@@ -222,6 +246,24 @@ def test_porcupine_kv_model_with_an_unknown_put(tmp_path: Path) -> None:
     h = read_json(porcupine(tmp_path, {"model": "kv", "operations": ops}))
     assert [op.outcome for op in h.ops] == ["unknown", "ok", "ok"]
     assert verdict(tmp_path / "h.json", read_json) == "inconsistent"  # "a" then "" again
+
+
+def test_porcupine_kv_appends_go_to_the_general_search(tmp_path: Path) -> None:
+    ops = [
+        {"ClientId": 0, "Input": {"Op": "append", "Key": "k", "Value": "x"}, "Call": 0,
+         "Output": {"Value": ""}, "Return": 10},
+        {"ClientId": 1, "Input": {"Op": "append", "Key": "k", "Value": "y"}, "Call": 0,
+         "Output": {"Unknown": True}, "Return": 100},
+        {"ClientId": 2, "Input": {"Op": "get", "Key": "k"}, "Call": 20,
+         "Output": {"Value": "yx"}, "Return": 30},
+    ]  # fmt: skip
+    found = json_calls(porcupine(tmp_path, {"model": "kv", "operations": ops}))
+    assert [(c.f, c.value) for c in found.calls[:2]] == [("append", "x"), ("append", "y")]
+    assert decide(found).verdict == "consistent"  # the unknown "y" came first
+    ops[2]["Output"] = {"Value": "xyx"}
+    assert decide(json_calls(porcupine(tmp_path, {"model": "kv", "operations": ops}))).verdict == (
+        "inconsistent"
+    )
 
 
 @pytest.mark.parametrize(

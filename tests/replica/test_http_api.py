@@ -9,6 +9,7 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from lbdemo.errors import StoreError, StoreOutcomeUnknown
 from lbdemo.replica.app import ReplicaSettings, create_app
 from lbdemo.store.base import MemoryStore, Product
 from lbdemo.store.postgres import PostgresStore
@@ -155,5 +156,29 @@ async def test_an_unexpected_error_is_a_500_in_json_with_x_replica(http: ClientS
             assert r.status == 500
             assert r.headers["X-Replica"] == "r5"
             assert (await r.json())["error"] == "internal error"
+    finally:
+        await server.close()
+
+
+async def test_a_write_of_unknown_outcome_is_a_504_a_failed_store_a_503(
+    http: ClientSession,
+) -> None:
+    """The workload records 503 as certainly not applied and 504 as maybe applied: a store
+    that lost the answer to a sent write (etcd's member died) must not say 503."""
+
+    class LosingStore(MemoryStore):
+        async def put(self, product_id: str, price: int, write_id: str) -> Product:
+            if product_id == "lost":
+                raise StoreOutcomeUnknown("sent, no answer")
+            raise StoreError("refused")
+
+    server = TestServer(create_app(ReplicaSettings("r6"), LosingStore()), host="127.0.0.1")
+    await server.start_server()
+    body = {"price": 1, "write_id": "w-1"}
+    try:
+        async with http.put(str(server.make_url("/products/lost")), json=body) as r:
+            assert (r.status, (await r.json())["error"]) == (504, "database did not answer")
+        async with http.put(str(server.make_url("/products/refused")), json=body) as r:
+            assert (r.status, (await r.json())["error"]) == (503, "database unavailable")
     finally:
         await server.close()

@@ -156,7 +156,10 @@ function render(snap) {
   } else {
     setStopped(null);
   }
-  setText($("stack"), stack ? `${stack.summary} · balancer ${stack.balancer}` : "no stack running");
+  // a store beyond PostgreSQL: which engine and read mode serve every read
+  const served = stack && stack.store && stack.store !== "postgres"
+    ? ` · reads: ${stack.store} ${stack.read_mode}` : "";
+  setText($("stack"), stack ? `${stack.summary}${served} · balancer ${stack.balancer}` : "no stack running");
   const counts = snap.counts || {};
   const load = counts.load || {};
   setText($("count-rps"), counts.rps === undefined || counts.rps === null ? "–" : Number(counts.rps).toFixed(0));
