@@ -72,7 +72,8 @@ _OP_CODES = {v: i for i, v in enumerate(OPS)}
 _OUTCOME_CODES = {v: i for i, v in enumerate(OUTCOMES)}
 # Smaller slices than read_history's: each slice's structs are freed once made into columns,
 # and 1 MiB of them took fewer page faults than 4 MiB (38,500 against 47,400 for a million
-# operations): 1.42-1.43 s against 1.53-1.68 s to read them, and 9 MB less at the peak.
+# operations): 1.42-1.43 s against 1.53-1.68 s to read them. The command's peak moved by a few
+# bytes per operation (1 M: 149 against 150; 10 M: 167 against 160; results/scale.md).
 _SLICE_BYTES = 1 << 20
 
 
