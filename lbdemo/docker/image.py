@@ -42,6 +42,11 @@ REGISTRY_BASE = "python:3.11-slim"
 LOCAL_BASE = "lbdemo/base:bookworm"
 # Both bases carry CPython 3.11: the wheelhouse is fetched for it, whatever the host runs.
 IMAGE_PYTHON = "3.11"
+# pip evaluates environment markers with the host's interpreter, whatever --python-version says:
+# a dependency that only older 3.11 releases need is not fetched from a newer host, and the
+# image's pip (--no-index) then cannot install. redis needs async-timeout before 3.11.3, and
+# the local base (Debian bookworm) carries 3.11.2. Fetched by name; unused where not needed.
+IMAGE_ONLY_WHEELS = ("async-timeout>=4.0.3",)
 
 # What the Dockerfile reads from the context, besides wheelhouse/.
 CONTEXT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md")
@@ -154,7 +159,8 @@ def ensure_image(
     with _locked(cache / f"{CONTEXT_DIR}.lock"):
         if not no_cache and _image_id(client, tag) is not None:  # built while we waited
             return tag
-        wheels = ensure_wheelhouse(cache / WHEELHOUSE_DIR, requirements(root), say)
+        needed = [*requirements(root), *IMAGE_ONLY_WHEELS]
+        wheels = ensure_wheelhouse(cache / WHEELHOUSE_DIR, needed, say)
         context = _assemble_context(root, cache / CONTEXT_DIR, wheels)
         log_path = cache / BUILD_LOG
         say(f"building {tag} on {base} (log: {log_path})")

@@ -211,7 +211,11 @@ def test_the_private_replica_runs_on_its_own_store_and_stops_it_after(
 
     monkeypatch.setattr(entry, "_private_store_argv", lambda: _fake_store(tmp_path, True))
     monkeypatch.setattr("lbdemo.replica.__main__.main", replica)
-    monkeypatch.delenv(config.STORE_DSN_ENV, raising=False)
+    # The role sets the variable itself: setenv first, so that the teardown removes it again
+    # (a bare delenv of an unset variable records nothing to undo, and the address leaked into
+    # every later test of this worker, `lbdemo up --storage private` among them).
+    monkeypatch.setenv(config.STORE_DSN_ENV, "unset by the next line")
+    monkeypatch.delenv(config.STORE_DSN_ENV)
     assert entry.main(["private-replica", "--name", "private-replica-1"]) == 0
     assert seen["argv"][-2:] == ["--name", "private-replica-1"]
     assert seen["dsn"] == f"postgresql://postgres@127.0.0.1:{contract.STORE_PORT}/postgres"
