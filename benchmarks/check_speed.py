@@ -40,8 +40,21 @@ from lbdemo.checker import check
 from lbdemo.history import History, HistoryWriter, Op, read_history
 
 
-def generate(n_ops: int, *, replicas: int, seed: int = 1) -> list[Op]:
-    """``n_ops`` operations; ``replicas`` > 1 simulates private stores behind round robin."""
+def generate(
+    n_ops: int,
+    *,
+    replicas: int,
+    seed: int = 1,
+    start: float = 0.0,
+    stores: list[dict[str, tuple[str, int]]] | None = None,
+    tag: str = "",
+) -> list[Op]:
+    """``n_ops`` operations; ``replicas`` > 1 simulates private stores behind round robin.
+
+    A longer history comes in blocks (see benchmarks/check_memory.py): each block from
+    ``start`` on (after the previous one's last completion), its write ids marked with ``tag``,
+    the replicas' ``stores`` carried over from the block before.
+    """
     rng = random.Random(seed)
     clients, keys = 200, [f"p{i}" for i in range(50)]
     # Each client issues one op at a time; draw every op's interval and linearization point.
@@ -49,16 +62,17 @@ def generate(n_ops: int, *, replicas: int, seed: int = 1) -> list[Op]:
     per_client = n_ops // clients
     for c in range(clients):
         client = f"u{c}"
-        t = rng.random() * 0.01
+        t = start + rng.random() * 0.01
         for i in range(per_client):
             latency = 0.001 + rng.random() * 0.019
             point = t + rng.random() * latency
             is_write = rng.random() < 0.3
             key = keys[int(rng.random() * len(keys))]
-            planned.append((point, t, t + latency, client, key, is_write, f"{client}-{i}"))
+            planned.append((point, t, t + latency, client, key, is_write, f"{client}-{tag}{i}"))
             t += latency + rng.random() * 0.002
     planned.sort()
-    stores: list[dict[str, tuple[str, int]]] = [{} for _ in range(replicas)]
+    if stores is None:
+        stores = [{} for _ in range(replicas)]
     ops: list[Op] = []
     for n, (_, inv, comp, client, key, is_write, wid) in enumerate(planned):
         store = stores[n % replicas]

@@ -23,7 +23,7 @@ import argparse
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.checker import CONSISTENT, INCONSISTENT, Audit, CheckResult, check, load_audit
 from lbdemo.checker.wgl import MAX_STATES, SearchVerdict, decide
@@ -32,7 +32,7 @@ from lbdemo.files import printable
 from lbdemo.history import History
 from lbdemo.interop.calls import Foreign, Refused
 from lbdemo.interop.edn import dumps, loads
-from lbdemo.interop.formats import FROM, load_any
+from lbdemo.interop.formats import FROM, load_any, sniff
 from lbdemo.report import (
     Limits,
     build_report,
@@ -46,6 +46,9 @@ from lbdemo.report import (
 from lbdemo.report.history_page import render_history_html
 from lbdemo.report.io import refuse_overwriting_inputs
 from lbdemo.report.provenance import run_provenance
+
+if TYPE_CHECKING:
+    from lbdemo.history.columns import OpColumns
 
 
 def rate_limit(text: str) -> float:
@@ -218,10 +221,16 @@ def _cost(result: SearchVerdict) -> str:
 
 
 def _report_from_history(
-    args: argparse.Namespace, history: History
-) -> tuple[dict[str, Any], History, CheckResult, Audit | None]:
+    args: argparse.Namespace, history: History | OpColumns
+) -> tuple[dict[str, Any], History | None, CheckResult, Audit | None]:
+    """The report of ``--history``, its History (None when read as columns), result, audit."""
     audit = load_audit(args.audit) if args.audit else None
-    result = check(history, audit)
+    if isinstance(history, History):
+        result = check(history, audit)
+    else:
+        from lbdemo.checker.columnar import check_columns
+
+        result = check_columns(history, audit)
     label = Path(args.history[0]).stem.removesuffix("-history")  # "private-history.jsonl"
     meta = {
         "label": label,
@@ -229,7 +238,25 @@ def _report_from_history(
         "audit": args.audit,
         **run_provenance(args.argv, postgresql=None),
     }
-    return build_report(result, history, audit, meta), history, result, audit
+    report = build_report(result, history, audit, meta)
+    return report, history if isinstance(history, History) else None, result, audit
+
+
+def _columns(args: argparse.Namespace) -> OpColumns | None:
+    """lbdemo's own history files as columns: a long run's in a fraction of the memory and
+    time (docs/checker.md, "Memory and speed"). None when the general path must read them:
+    another tool's format, an HTML page wanted (it draws every operation), or anything
+    read_columns leaves to read_history."""
+    if (
+        args.source is not None
+        or args.initial is not None
+        or args.html_out
+        or any(sniff(p) != "lbdemo" for p in args.history)
+    ):
+        return None
+    from lbdemo.history.columns import read_columns
+
+    return read_columns(args.history)
 
 
 def _suite_name(args: argparse.Namespace, report: dict[str, Any]) -> str:
@@ -266,8 +293,9 @@ def run(args: argparse.Namespace) -> int:
         if not limits.any:
             print(printable(render_markdown(report)))
     else:
-        found = _read(args)
-        if not isinstance(found, History):
+        columns = _columns(args)
+        found = columns if columns is not None else _read(args)
+        if isinstance(found, tuple):
             return _general(args, *found)
         report, history, result, audit = _report_from_history(args, found)
         markdown = render_markdown(report)
@@ -276,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
         if args.md_out:
             write_text(args.md_out, markdown)
         if args.html_out:
+            assert history is not None  # an HTML page is only drawn from a History
             page = render_history_html(
                 report, history, result, audit, link_base=Path(args.html_out).parent.resolve()
             )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from operator import attrgetter, call
 from pathlib import Path
 from typing import IO
@@ -119,19 +119,8 @@ def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) ->
     append each key's to its list in ``groups``, in the file's order.
     """
     with _open(path) as fh:
-        header: HistoryHeader | None = None
-        for lineno, raw in _lines(fh, path):
-            if raw.strip():
-                header = _header(raw, str(path), lineno)
-                break
-        if header is None:
-            raise UsageError(f"{path}: not an lbdemo history (no header line)")
-        while chunk := fh.read(_CHUNK_BYTES):
-            if not chunk.endswith(b"\n"):
-                tail = fh.readline(MAX_LINE_BYTES)
-                if len(tail) == MAX_LINE_BYTES and not tail.endswith(b"\n"):
-                    raise Malformed  # a line too long: the slow path names it
-                chunk += tail
+        header = read_header(fh, path)
+        for chunk in read_chunks(fh):
             batch = _decode_by_key(chunk, groups) if groups is not None else None
             if batch is None:
                 batch = _decode(chunk)
@@ -139,6 +128,31 @@ def _read_fast(path: Path, ops: list[Op], groups: dict[str, list[Op]] | None) ->
                     group_by_key(batch, groups)
             ops += batch
     return header
+
+
+def read_header(fh: IO[bytes], path: Path) -> HistoryHeader:
+    """The header of the history open in ``fh`` (its first non-blank line), or a UsageError."""
+    for lineno, raw in _lines(fh, path):
+        if raw.strip():
+            return _header(raw, str(path), lineno)
+    raise UsageError(f"{path}: not an lbdemo history (no header line)")
+
+
+def read_chunks(fh: IO[bytes], size: int = _CHUNK_BYTES) -> Iterator[bytes]:
+    """The rest of ``fh`` in slices of whole lines of about ``size`` bytes; Malformed for a
+    line too long."""
+    while chunk := fh.read(size):
+        if not chunk.endswith(b"\n"):
+            tail = fh.readline(MAX_LINE_BYTES)
+            if len(tail) == MAX_LINE_BYTES and not tail.endswith(b"\n"):
+                raise Malformed  # a line too long: the slow path names it
+            chunk += tail
+        yield chunk
+
+
+def decode_ops(chunk: bytes) -> list[Op]:
+    """The ops of a slice of whole lines, one per line, each validated; Malformed if not."""
+    return _decode(chunk)
 
 
 def _lines(fh: IO[bytes], path: Path) -> Iterable[tuple[int, bytes]]:

@@ -12,12 +12,15 @@ figures.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lbdemo.checker import KINDS, Audit, CheckResult
 from lbdemo.history import History, Op
 from lbdemo.report.series import build_series
 from lbdemo.report.stats import percentile
+
+if TYPE_CHECKING:
+    from lbdemo.history.columns import OpColumns
 
 REPORT_FORMAT = "lbdemo-report/2"
 EXPLAINED_PER_KIND = 5
@@ -78,19 +81,55 @@ def _replicas(history: History, result: CheckResult, audit: Audit | None) -> lis
     return [per[name] for name in sorted(per)]
 
 
+def _figures(history: History, result: CheckResult, audit: Audit | None) -> dict[str, Any]:
+    """What the report says of the operations themselves (see :func:`column_figures`)."""
+    ops = history.ops
+    reads = [op for op in ops if op.op == "read"]
+    writes = [op for op in ops if op.op == "write"]
+    ok = [op for op in ops if op.outcome == "ok"]
+    return {
+        "ops": len(ops),
+        "reads": len(reads),
+        "writes": len(writes),
+        "by_outcome": _by_outcome(ops),
+        "reads_by_outcome": _by_outcome(reads),
+        "writes_by_outcome": _by_outcome(writes),
+        "ops_without_replica": sum(op.replica is None for op in ops),
+        "clients": len({op.client for op in ops}),
+        "span": history.span,
+        "latency_ms": {
+            "all": _latency(ok),
+            "reads": _latency([op for op in ok if op.op == "read"]),
+            "writes": _latency([op for op in ok if op.op == "write"]),
+        },
+        "replicas": _replicas(history, result, audit),
+        "series": build_series(history, result),
+    }
+
+
 def build_report(
     result: CheckResult,
-    history: History,
+    history: History | OpColumns,
     audit: Audit | None = None,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready report of one run. ``meta`` (label, scenario, layout, settings, started_at,
-    locust, files and the provenance) is copied under ``"run"`` as given."""
-    ops = history.ops
-    reads = [op for op in ops if op.op == "read"]
-    writes = [op for op in ops if op.op == "write"]
-    span = history.span
-    ok = [op for op in ops if op.outcome == "ok"]
+    locust, files and the provenance) is copied under ``"run"`` as given.
+
+    ``history`` as columns (:func:`lbdemo.history.columns.read_columns`) gives the same report
+    as the same history read by :func:`lbdemo.history.read_history`, in a fraction of the time
+    and memory for a long run.
+    """
+    if isinstance(history, History):
+        figures = _figures(history, result, audit)
+    else:
+        # Imported here: numpy only for who holds columns (the CLI's --history), not for every
+        # command that imports the reports.
+        from lbdemo.report.columns import column_figures
+
+        figures = column_figures(history, result, audit)
+    span = figures["span"]
+    n_ops = figures["ops"]
     rates = result.rates
     keys_bad = [v for v in result.keys.values() if not v.linearizable]
     lost = result.samples["lost_write"]
@@ -100,29 +139,25 @@ def build_report(
         "verdict": result.verdict,
         "audited": result.audited,
         "totals": {
-            "ops": len(ops),
-            "reads": len(reads),
-            "writes": len(writes),
-            "by_outcome": _by_outcome(ops),
-            "reads_by_outcome": _by_outcome(reads),
-            "writes_by_outcome": _by_outcome(writes),
+            "ops": n_ops,
+            "reads": figures["reads"],
+            "writes": figures["writes"],
+            "by_outcome": figures["by_outcome"],
+            "reads_by_outcome": figures["reads_by_outcome"],
+            "writes_by_outcome": figures["writes_by_outcome"],
             "observed_reads": result.reads,
             "acknowledged_writes": result.acknowledged_writes,
             "unknown_writes": result.unknown_writes,
-            "ops_without_replica": sum(op.replica is None for op in ops),
+            "ops_without_replica": figures["ops_without_replica"],
             "keys": len(result.keys),
-            "clients": len({op.client for op in ops}),
+            "clients": figures["clients"],
         },
         "measured_duration_s": round(span, 6),
-        "ops_per_s": round(len(ops) / span, 3) if span > 0 else None,
+        "ops_per_s": round(n_ops / span, 3) if span > 0 else None,
         # Latency of operations that took effect: failures return early and would flatter it.
-        "latency_ms": {
-            "all": _latency(ok),
-            "reads": _latency([op for op in ok if op.op == "read"]),
-            "writes": _latency([op for op in ok if op.op == "write"]),
-        },
+        "latency_ms": figures["latency_ms"],
         "anomalies": {kind: {"count": result.counts[kind], "rate": rates[kind]} for kind in KINDS},
-        "replicas": _replicas(history, result, audit),
+        "replicas": figures["replicas"],
         "divergent_keys": {
             "count": len(result.divergent_keys) if result.audited else None,
             "examples": result.divergent_keys[:DIVERGENT_EXAMPLES],
@@ -140,7 +175,7 @@ def build_report(
                 {"key": v.key, "witness": v.witness} for v in keys_bad[:EXPLAINED_PER_KIND]
             ],
         },
-        "series": build_series(history, result),
+        "series": figures["series"],
         "explained_anomalies": [
             a.to_dict() for kind in KINDS for a in result.samples[kind][:EXPLAINED_PER_KIND]
         ],
