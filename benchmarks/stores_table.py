@@ -177,7 +177,16 @@ def make_table(args: argparse.Namespace) -> int:
             + " |"
         )
         paths.append(path)
-        commands.append(f"- {path.parent.name}: `{run['command']}`")
+        # a run another script drove (the etcd member kill) says so in a MADE_BY file beside it:
+        # the report's own command is only the load that script ran
+        made_by = path.parent / "MADE_BY"
+        if made_by.is_file():
+            commands.append(
+                f"- {path.parent.name}: `{made_by.read_text().strip()}` "
+                f"(which ran `{run['command']}`)"
+            )
+        else:
+            commands.append(f"- {path.parent.name}: `{run['command']}`")
     header = (
         "| run | store | layout | read mode | delay (ms) | verdict | stale reads / reads "
         "| lag from history p50 / p99 (ms) | write p50 / p99 (ms) | read p50 / p99 (ms) "

@@ -16,7 +16,7 @@ from lbdemo.store.embedded import EmbeddedPostgres, ServerInfo
 from lbdemo.store.postgres import PostgresStore
 from lbdemo.store.secret import PASSWORD_ENV
 
-# Under pytest-xdist (`make test` runs three workers), the tests below each of these paths run on
+# Under pytest-xdist (`make test` runs four workers), the tests below each of these paths run on
 # one worker: the browser tests share one session-scoped demo run, the Docker tests one dockerd
 # (started by a session when none runs) and one image build in one cache directory, and the
 # balancer fuzz file's last test checks the cases its first one counted in that process.
