@@ -227,6 +227,13 @@ def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> 
         y_text=lambda y: f"{y:g}",
         **small,  # type: ignore[arg-type]
     )
+    throughput = svg_chart(
+        series(lambda r: r.get("ops_per_s"), False),
+        xs,
+        y_title="operations per second",
+        y_text=lambda y: f"{y:,.0f}",
+        **small,  # type: ignore[arg-type]
+    )
     table_rows = "".join(
         "<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in rows(document)
     )
@@ -248,6 +255,7 @@ def render_sweep_html(document: dict[str, Any], numeric: bool, x_title: str) -> 
         ryw=ryw,
         mono=mono,
         latency=latency,
+        throughput=throughput,
         head=head,
         rows=table_rows,
         problems="".join(f"<li>{_esc(p)}</li>" for p in document["problems"]),
@@ -304,6 +312,7 @@ by the checker's rule; shared and synchronous layouts: none.</p>
 <div><h3>Read-your-writes violations</h3>{ryw}</div>
 <div><h3>Monotonic-read violations</h3>{mono}</div>
 <div><h3>Read latency p99</h3>{latency}</div>
+<div><h3>Throughput through the balancer</h3>{throughput}</div>
 </div>
 <h2>Every point</h2>
 <div class="table-wrap"><table class="compare"><thead><tr>{head}</tr></thead>

@@ -171,9 +171,14 @@ async def run_sweep(points: Sequence[SweepPoint], say: Progress) -> SweepOutcome
         else:
             left = sum(guess)
         say(f"[sweep {number}/{len(points)} {point.name}] starting; about {_clock(left)} left")
+        point_began = time.monotonic()
         demo = await run_demo(point.plan, _indented(say, point.name))
+        # the point's wall time, every layout's whole demo (start, load, audit, stop, check)
+        point_took = round(time.monotonic() - point_began, 1)
         runs = [measured(run, f"{point.name}/{run.report['run']['label']}.md") for run in demo.runs]
-        outcome.records.append({"point": point.name, "values": point.values, "runs": runs})
+        outcome.records.append(
+            {"point": point.name, "values": point.values, "took_s": point_took, "runs": runs}
+        )
         outcome.problems += [
             f"{point.name}: {p}" for p in demo.problems if not p.endswith(NOT_A_FAILURE)
         ]

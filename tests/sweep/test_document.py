@@ -18,7 +18,7 @@ def _run(
         "report": f"strategy=x/{label}.md",
         "verdict": "inconsistent" if stale else "consistent",
         "reads": 100,
-        "ops_per_s": 1000.0,
+        "ops_per_s": 1000.0 + stale * 1000,
         "stale_read_rate": stale,
         "read_your_writes_rate": stale / 2,
         "monotonic_read_rate": stale / 4,
@@ -72,3 +72,6 @@ def test_the_page_draws_slots_for_words_and_the_model_where_there_is_one() -> No
     assert page.count("<polygon") == 1  # private's band; shared's model has no other bound
     assert "sha&lt;red&gt;" in page and "<red>" not in page
     assert "&lt;b&gt;not&lt;/b&gt;" in page
+    throughput = page[page.index("Throughput through the balancer") :]
+    assert 'aria-label="operations per second against strategy"' in throughput
+    assert "1,400</title>" in throughput  # private's 1,400 ops/s drawn as a point

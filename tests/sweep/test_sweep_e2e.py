@@ -47,6 +47,7 @@ def test_a_two_point_sweep_writes_its_chart_table_and_json(tmp_path: Path) -> No
         low, high = model["stale_read_rate_low"], model["stale_read_rate_high"]
         assert 0 < low <= model["stale_read_rate"] <= high < 1
         assert (out / run["report"]).is_file(), "each point links its run's report"
+        assert point["took_s"] > 2, "a point's wall time includes its two seconds of load"
 
     stale = [point["runs"][0]["stale_read_rate"] for point in document["points"]]
     assert max(stale) > 0, "private storage serves stale reads"
@@ -54,6 +55,6 @@ def test_a_two_point_sweep_writes_its_chart_table_and_json(tmp_path: Path) -> No
     markdown = (out / "sweep.md").read_text()
     assert "[private](<replicas=2,users=4/private.md>)" in markdown
     page = (out / "sweep.html").read_text()
-    assert page.count("<svg viewBox") == 4  # stale reads with the model, then three small ones
+    assert page.count("<svg viewBox") == 5  # stale reads with the model, then four small ones
     assert 'stroke-dasharray="8 6"' in page  # the model's curve beside the measured one
     assert 'href="replicas=3,users=4/private.md"' in page
