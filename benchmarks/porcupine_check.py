@@ -126,13 +126,17 @@ func main() {
 				Output: op.Output, Return: op.Return,
 			})
 		}
-		switch porcupine.CheckOperationsTimeout(kv, ops, 60*time.Second) {
+		// the check alone is timed: not the reading and decoding above
+		began := time.Now()
+		result := porcupine.CheckOperationsTimeout(kv, ops, 60*time.Second)
+		took := time.Since(began).Seconds()
+		switch result {
 		case porcupine.Ok:
-			fmt.Println(path, "consistent")
+			fmt.Println(path, "consistent", took)
 		case porcupine.Illegal:
-			fmt.Println(path, "inconsistent")
+			fmt.Println(path, "inconsistent", took)
 		default:
-			fmt.Println(path, "unknown")
+			fmt.Println(path, "unknown", took)
 		}
 	}
 }
@@ -228,8 +232,10 @@ def lbdemo_verdict(path: Path) -> str:
         return decide(found).verdict
 
 
-def porcupine_verdicts(checkout: Path, files: list[Path], work: Path) -> dict[str, str]:
-    """Porcupine's verdict on each exported file."""
+def porcupine_verdicts(
+    checkout: Path, files: list[Path], work: Path
+) -> dict[str, tuple[str, float]]:
+    """Porcupine's verdict on each exported file, and the seconds its check alone took."""
     prog = work / "prog"
     prog.mkdir()
     (prog / "main.go").write_text(GO_MAIN)
@@ -247,15 +253,15 @@ def porcupine_verdicts(checkout: Path, files: list[Path], work: Path) -> dict[st
         "HOME": str(work),
     }
     subprocess.run(["go", "build", "-o", "check"], cwd=prog, env=env, check=True)
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, float]] = {}
     for start in range(0, len(files), 500):  # argv stays short
         chunk = [str(f) for f in files[start : start + 500]]
         done = subprocess.run(
             [str(prog / "check"), *chunk], cwd=prog, env=env, check=True, capture_output=True
         )
         for line in done.stdout.decode().splitlines():
-            path, verdict = line.rsplit(" ", 1)
-            out[path] = verdict
+            path, verdict, took = line.rsplit(" ", 2)
+            out[path] = (verdict, float(took))
     return out
 
 
@@ -292,10 +298,14 @@ def main() -> int:
             labels[str(path)] = f"random-kv-{n}"
             files.append(path)
         theirs = porcupine_verdicts(args.porcupine, files, work)
-    differ = [p for p in lbdemo if theirs.get(p) != lbdemo[p]]
+    differ = [p for p in lbdemo if theirs.get(p, ("", 0.0))[0] != lbdemo[p]]
     for p in lbdemo:
         if not labels[p].startswith("random-"):
-            print(f"{labels[p]}: lbdemo {lbdemo[p]}, Porcupine {theirs.get(p)}")
+            verdict, took = theirs.get(p, (None, 0.0))
+            print(
+                f"{labels[p]}: lbdemo {lbdemo[p]}, Porcupine {verdict}"
+                f" (Porcupine's check alone: {took:.2f} s)"
+            )
     tally = {v: sum(1 for p in lbdemo if lbdemo[p] == v) for v in ("consistent", "inconsistent")}
     print(
         f"{len(lbdemo)} histories ({len(named)} named, {args.random} random, {args.random_kv} "
