@@ -21,7 +21,8 @@ from lbdemo.commands.up import (
 )
 from lbdemo.config import add_state_argument, color_wanted, state_root, terminal_columns
 from lbdemo.demo.faults import DEFAULT_DURATION_S as FAULTS_DURATION_S
-from lbdemo.demo.pets import run_pets_lesson
+from lbdemo.demo.pets import PetsOutcome, run_pets_lesson
+from lbdemo.demo.pets_live import run_pets_on_stack
 from lbdemo.demo.pipeline import (
     LIVE_VIEW,
     LoadSettings,
@@ -36,6 +37,7 @@ from lbdemo.errors import UsageError
 from lbdemo.files import printable, write_text
 from lbdemo.load.run import find_locustfile
 from lbdemo.report import headline, settings_warning
+from lbdemo.stacks import open_stack
 
 if TYPE_CHECKING:
     from lbdemo.dashboard import Dashboard
@@ -255,11 +257,6 @@ async def _demo_with_dashboard(plan: DemoPlan, dashboard: Dashboard | None) -> D
 
 def run(args: argparse.Namespace) -> int:
     if args.scenario == "pets":
-        if args.runtime != "local":
-            raise UsageError(
-                f"--scenario pets runs on lbdemo's own runtime, not --runtime {args.runtime} "
-                "(on Docker: docker run, docker kill, docker diff do each step by hand)"
-            )
         return run_pets(args)
     plan = plan_from(args)
     # its options checked too before anything starts; the state root's address, as up's
@@ -307,11 +304,35 @@ def reports_line(out_dir: Path, reports: list[str], refusals: list[str]) -> str:
     return f"reports in {out_dir}/: {'; '.join(parts)}"
 
 
+async def _pets_on_docker(args: argparse.Namespace, root: Path) -> PetsOutcome:
+    """The lesson on a two-replica shared stack on the engine, through its LiveStack; the
+    stack always stopped again (its containers and network removed, the volume kept)."""
+    config = StackConfig(
+        state_root=root,
+        layout=Layout.named("shared", volume=volume_for(args.runtime, args.project)),
+        replicas=2,
+        balancer_listen="127.0.0.1:0",
+        restart="replace",
+        runtime="docker",
+        project=args.project,
+    )
+    stack = open_stack(config)
+    say("Start two replicas on one shared database (docker, restart policy replace).")
+    await stack.start()
+    try:
+        return await run_pets_on_stack(stack, root / "lesson-pets", say)
+    finally:
+        await stack.stop()
+
+
 def run_pets(args: argparse.Namespace) -> int:
     """The pets lesson (lbdemo.demo.pets): its transcript on stdout and in OUT/pets.md."""
     out_dir = args.out.resolve()
     root = state_root(args).resolve()
-    outcome = run_pets_lesson(root, root / "lesson-pets", say)
+    if args.runtime == "docker":
+        outcome = asyncio.run(_pets_on_docker(args, root))
+    else:
+        outcome = run_pets_lesson(root, root / "lesson-pets", say)
     print(outcome.markdown(), end="")
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(

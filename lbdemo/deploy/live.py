@@ -6,14 +6,16 @@ replicas (name, id, URL, image), its events (``die``, ``replace``, ... as
 :mod:`lbdemo.deploy.events` words them), the balancer's admin API, and a few moves done with the
 runtime's own mechanism: ``kill -9`` of a replica, ``pause``/``unpause`` (SIGSTOP and SIGCONT of
 its processes on the local runtime, the cgroup freezer of ``docker pause`` on the engine), the
-store killed, a rolling upgrade. The local :class:`~lbdemo.runtime.stack.Stack` and the
+store killed, a rolling upgrade, and the pets lesson's own moves: a file copied into a
+container's layer (``docker cp``), a signal (``docker kill -s HUP``: reload), a replica run with
+bind mounts (``docker run -v``). The local :class:`~lbdemo.runtime.stack.Stack` and the
 :class:`~lbdemo.docker.stack.DockerStack` both are one; a ``--target`` deployment is none (lbdemo
 does not run its containers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -99,4 +101,19 @@ class LiveStack(Protocol):
     async def upgrade(self, image: str, progress: Callable[[str], None]) -> list[dict[str, Any]]:
         """A rolling upgrade of every replica to ``image`` (one dict per step, as
         :meth:`lbdemo.deploy.verbs.Backend.upgrade` returns)."""
+        ...
+
+    async def copy_into(self, name: str, path: str, data: bytes) -> None:
+        """``docker cp``: ``data`` as the file ``path`` in the container's own layer."""
+        ...
+
+    async def signal(self, name: str, signal: str) -> None:
+        """``docker kill -s SIGNAL``: just the signal (``HUP``: the replica reloads its
+        config)."""
+        ...
+
+    async def run_replica(self, name: str, binds: Mapping[str, str]) -> LiveReplica:
+        """``docker run -d --name NAME -v HOST:PATH[:ro] IMAGE``: a replica of the stack's
+        image on its store, with ``binds`` (host directory -> ``PATH[:ro]``), healthy and in
+        the rotation, kept by the stack's restart policy as the others."""
         ...

@@ -13,7 +13,7 @@ import contextlib
 import io
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -167,9 +167,16 @@ class Engine:
         return container
 
     def run_replica(
-        self, project: Project, image: str, name: str, store: str, password: str
+        self,
+        project: Project,
+        image: str,
+        name: str,
+        store: str,
+        password: str,
+        binds: Sequence[str] = (),
     ) -> Container:
-        """A replica container, started, its port 8000 published on 127.0.0.1 only."""
+        """A replica container, started, its port 8000 published on 127.0.0.1 only; ``binds``:
+        ``-v HOST:PATH[:ro]`` specs."""
         dsn = f"postgresql://{SUPERUSER}@{store}:{contract.STORE_PORT}/postgres"
         # a lbdemo/catalog:X replica answers as that version (1.1's currency), as locally
         told = ["--image", image] if is_catalog(image) else []
@@ -182,6 +189,7 @@ class Engine:
             network=project.network,
             environment={STORE_DSN_ENV: dsn, contract.PASSWORD_FILE_ENV: contract.PASSWORD_FILE},
             ports={f"{contract.REPLICA_PORT}/tcp": ("127.0.0.1", None)},
+            volumes=list(binds) or None,
         )
         put_secret(container, password)
         container.start()
@@ -206,6 +214,8 @@ class Engine:
             network=host.get("NetworkMode"),
             environment=config.get("Env"),
             ports=ports or None,
+            # its -v binds too: a bind-mounted config outlives the container (the pets lesson)
+            volumes=host.get("Binds") or None,
         )
         put_secret(container, password)
         container.start()
@@ -261,6 +271,18 @@ class Engine:
         raise ProcessError(
             with_cause(f"{name} is not healthy at {url} after {limit:.0f} s: {last}", said)
         )
+
+
+def one_file_tar(name: str, data: bytes) -> bytes:
+    """A tar of one file ``name`` (what ``docker cp`` sends to ``put_archive``), owned by the
+    image's user as the file it replaces, so the replica can read it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.uid, info.gid = len(data), 0o644, contract.UID, contract.GID
+        info.mtime = int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def put_secret(container: Container, password: str) -> None:

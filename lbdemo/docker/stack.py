@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +53,8 @@ from lbdemo.deploy.layout import Layout
 from lbdemo.deploy.live import StoreKill
 from lbdemo.deploy.lock import StackLock
 from lbdemo.deploy.names import STATE_ROOT_LABEL, Project
-from lbdemo.docker.containers import Engine, container_pid, published_url
+from lbdemo.deploy.signals import parse_signal
+from lbdemo.docker.containers import Engine, container_pid, one_file_tar, published_url
 from lbdemo.docker.supervisor import Supervisor
 from lbdemo.docker.verbs import DockerBackend
 from lbdemo.errors import StateError
@@ -365,6 +366,34 @@ class DockerStack(HostBalancedStack):
             self.event("upgrade", old=step["old"], new=step["new"], image=image)
             progress(f"{step['old']} -> {step['new']} ({step['new_id'][:12]}, {image})")
         return steps
+
+    async def copy_into(self, name: str, path: str, data: bytes) -> None:
+        """``docker cp``: a one-file tar into the container (``put_archive``), its layer."""
+        engine = self._engine()
+        container = await engine.call(engine.client.containers.get, name)
+        directory, _, base = path.rstrip("/").rpartition("/")
+        archive = one_file_tar(base, data)
+        if not await engine.call(container.put_archive, directory or "/", archive):
+            raise StateError(f"docker cp into {name}:{path} was refused")
+
+    async def signal(self, name: str, signal: str) -> None:
+        engine = self._engine()
+        container = await engine.call(engine.client.containers.get, name)
+        await engine.call(container.kill, signal=parse_signal(signal).name)
+
+    async def run_replica(self, name: str, binds: Mapping[str, str]) -> DockerReplica:
+        """``docker run -d -v HOST:PATH``: on the stack's store, healthy, into the rotation;
+        the supervisor keeps it from its ``die`` on (its binds go with a replacement)."""
+        engine, project = self._engine(), self.project
+        assert self.image is not None
+        if self.config.layout.store_per_replica:
+            raise StateError("a replica of its own with private storage: not on this runtime")
+        password = load_or_create_secret(self.config.state_root)
+        specs = [f"{Path(host).resolve()}:{path}" for host, path in binds.items()]
+        container = await engine.call(
+            engine.run_replica, project, self.image, name, project.store_name, password, specs
+        )
+        return await self.admit_replica(container)
 
     # -- stopping ----------------------------------------------------------------------------
 

@@ -30,10 +30,11 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lbdemo.containers.containers import Container
+from lbdemo.containers.fs import ContainerFS
 from lbdemo.containers.images import PGDATA_PATH
 from lbdemo.containers.mounts import parse_volume_spec
 from lbdemo.deploy.admin import BalancerAdmin
@@ -52,6 +53,7 @@ from lbdemo.deploy.names import (
     SERVICE_LABEL,
     STORE_SERVICE,
 )
+from lbdemo.deploy.signals import parse_signal
 from lbdemo.process.spawn import Child
 from lbdemo.runtime.api import ControlServer
 from lbdemo.runtime.launch import ContainerProcess
@@ -149,6 +151,26 @@ class Stack(HostBalancedStack):
 
     async def upgrade(self, image: str, progress: Callable[[str], None]) -> list[dict[str, Any]]:
         return list(await self.runtime.upgrade(image, progress))
+
+    async def copy_into(self, name: str, path: str, data: bytes) -> None:
+        """``lbdemo cp``: the file written through the container's filesystem (its layer, or
+        a mount there)."""
+        with ContainerFS(self.runtime.store.get(name)).open(path, "wb") as out:
+            out.write(data)
+
+    async def signal(self, name: str, signal: str) -> None:
+        await self.runtime.kill(name, parse_signal(signal))
+
+    async def run_replica(self, name: str, binds: Mapping[str, str]) -> ContainerProcess:
+        """``lbdemo run -d --name NAME -v HOST:PATH IMAGE``: joins the rotation."""
+        mounts = [parse_volume_spec(f"{host}:{path}") for host, path in binds.items()]
+        return await self.runtime.run(
+            self.config.image,
+            name,
+            mounts,
+            labels={PROJECT_LABEL: PROJECT, SERVICE_LABEL: REPLICA_SERVICE},
+            restart=self.config.restart,
+        )
 
     async def start(self) -> None:
         """Take the state root's stack lock, then start everything; on any failure, stop what

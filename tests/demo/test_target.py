@@ -61,7 +61,6 @@ BAD = [
         "--dashboard",
     ],
     ["--runtime", "kubernetes"],
-    ["--runtime", "docker", "--scenario", "pets"],
     ["--runtime", "docker", "--layouts", "replicated-async"],
 ]
 

@@ -31,7 +31,6 @@ BAD = [
     ["demo", "--runtime", "docker", "--project", "Upper"],
     ["demo", "--runtime", "docker", "--project", "-dash"],
     ["demo", "--runtime", "docker", "--project", "x" * 41],
-    ["demo", "--runtime", "docker", "--scenario", "pets"],
     ["up", "--runtime", "docker", "--dsn", "postgresql://u@127.0.0.1:1/db"],
     ["up", "--runtime", "docker", "--dashboard", "--dashboard-interval", "0"],
     ["up", "--runtime", "docker", "--storage", "replicated-async"],

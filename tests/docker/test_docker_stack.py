@@ -304,3 +304,52 @@ async def eventually_async(check: Any, timeout_s: float = 30.0) -> None:
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "not within the time"
         await asyncio.sleep(0.2)
+
+
+def answers_of(transcript: str, name: str) -> list[str]:
+    """The banner lines of each GET the pets lesson asked ``name`` directly, in order."""
+    blocks = transcript.split("```")
+    return [
+        b.split("\n")[2]
+        for b in blocks
+        if b.startswith("\n> GET ") and f"(asked {name} directly)" in b.split("\n")[1]
+    ]
+
+
+async def test_pets_on_docker_a_patch_dies_with_its_container_a_bind_mount_survives(
+    docker_client: Any, image_env: str, tmp_path: Path
+) -> None:
+    """``lbdemo demo --runtime docker --scenario pets``: a file docker-cp'd into r1 is gone
+    from its replacement; a config bind-mounted from the host outlives the container."""
+    project = Project(f"lbdemo-t{secrets.token_hex(3)}")
+    state, out = tmp_path / "state", tmp_path / "out"
+    try:
+        result = await run_cli_async(
+            "demo",
+            "--runtime",
+            "docker",
+            "--project",
+            project.name,
+            "--scenario",
+            "pets",
+            "--state",
+            str(state),
+            "--out",
+            str(out),
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.volumes.get(project.volume).remove(force=True)
+    assert result.status == 0, result.err
+    r1, cattle = project.replica_name(1), f"{project.name}-cattle"
+    assert answers_of(result.out, r1) == [
+        "X-Catalog-Banner: patched by hand in lbdemo-r1",  # patched in its layer
+        "X-Catalog-Banner: (none)",  # its replacement: the patch is gone
+    ]
+    assert answers_of(result.out, cattle) == [
+        "X-Catalog-Banner: from the host's ./config",
+        "X-Catalog-Banner: edited on the host, v2",  # edited on the host, reloaded
+        "X-Catalog-Banner: edited on the host, v2",  # its replacement: kept
+    ]
+    assert (out / "pets.md").read_text().endswith(result.out)
+    assert leftovers(docker_client, project) == []
