@@ -12,12 +12,13 @@ figures.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from lbdemo.checker import KINDS, Audit, CheckResult
 from lbdemo.history import History, Op
 from lbdemo.report.series import build_series
-from lbdemo.report.stats import percentile
+from lbdemo.report.stats import percentile, replica_rows
 
 if TYPE_CHECKING:
     from lbdemo.history.columns import OpColumns
@@ -50,35 +51,13 @@ def _by_outcome(ops: list[Op]) -> dict[str, int]:
 
 
 def _replicas(history: History, result: CheckResult, audit: Audit | None) -> list[dict[str, Any]]:
-    per: dict[str, dict[str, Any]] = {}
-
-    def entry(name: str) -> dict[str, Any]:
-        if name not in per:
-            per[name] = {
-                "replica": name,
-                "ops": 0,
-                "reads": 0,
-                "writes": 0,
-                "stale_reads": 0,
-                "rows": None,
-            }
-        return per[name]
-
+    reads: Counter[str] = Counter()
+    writes: Counter[str] = Counter()
     for op in history.ops:
-        if op.replica is None:
-            continue
-        e = entry(op.replica)
-        e["ops"] += 1
-        e["reads" if op.op == "read" else "writes"] += 1
-    for name, n in result.by_replica["stale_read"].items():
-        if name != "-":
-            entry(name)["stale_reads"] = n
-    if audit is not None:
-        for name in audit.replicas:
-            entry(name)
-        for name, rows in audit.rows.items():
-            entry(name)["rows"] = rows
-    return [per[name] for name in sorted(per)]
+        if op.replica is not None:
+            (reads if op.op == "read" else writes)[op.replica] += 1
+    traffic = ((name, reads[name], writes[name]) for name in reads.keys() | writes.keys())
+    return replica_rows(traffic, result.by_replica["stale_read"], audit)
 
 
 def _figures(history: History, result: CheckResult, audit: Audit | None) -> dict[str, Any]:

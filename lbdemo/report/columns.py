@@ -28,6 +28,7 @@ from lbdemo.history.columns import (
     OpColumns,
 )
 from lbdemo.report.series import QUANTILES, SERIES_FORMAT, bucket_width
+from lbdemo.report.stats import replica_rows
 
 
 def column_figures(h: OpColumns, result: CheckResult, audit: Audit | None) -> dict[str, Any]:
@@ -86,36 +87,15 @@ def _latency(ms: Floats) -> dict[str, float | int | None]:
 
 
 def _replicas(h: OpColumns, result: CheckResult, audit: Audit | None) -> list[dict[str, Any]]:
-    per: dict[str, dict[str, Any]] = {}
-
-    def entry(name: str) -> dict[str, Any]:
-        if name not in per:
-            per[name] = {
-                "replica": name,
-                "ops": 0,
-                "reads": 0,
-                "writes": 0,
-                "stale_reads": 0,
-                "rows": None,
-            }
-        return per[name]
-
     n = len(h.replicas)
     reads = np.bincount(h.replica[h.op == READ_CODE], minlength=n).tolist()
     writes = np.bincount(h.replica[h.op == WRITE_CODE], minlength=n).tolist()
-    for name, r, w in zip(h.replicas, reads, writes, strict=True):
-        if name is not None and r + w:
-            e = entry(name)
-            e["ops"], e["reads"], e["writes"] = r + w, r, w
-    for name, count in result.by_replica["stale_read"].items():
-        if name != "-":
-            entry(name)["stale_reads"] = count
-    if audit is not None:
-        for name in audit.replicas:
-            entry(name)
-        for name, rows in audit.rows.items():
-            entry(name)["rows"] = rows
-    return [per[name] for name in sorted(per)]
+    traffic = (
+        (name, r, w)
+        for name, r, w in zip(h.replicas, reads, writes, strict=True)
+        if name is not None and r + w
+    )
+    return replica_rows(traffic, result.by_replica["stale_read"], audit)
 
 
 def _rates(counts: list[int], widths: list[float]) -> list[float]:
