@@ -63,19 +63,7 @@ def check_columns(
         if audit is not None:
             writes = np.flatnonzero((h.op == WRITE_CODE) & (h.outcome != FAIL_CODE))
             find_lost_writes(h.ops(writes), audit, log, h.t0)
-        return CheckResult(
-            counts=log.counts,
-            samples=log.samples(),
-            by_replica=log.by_replica(),
-            keys=scanned.keys,
-            reads=scanned.reads,
-            acknowledged_writes=scanned.acknowledged_writes,
-            unknown_writes=scanned.unknown_writes,
-            failed_ops=scanned.failed_ops,
-            audited=audit is not None,
-            divergent_keys=audit.divergent_keys() if audit is not None else [],
-            log=log,
-        )
+        return CheckResult.of(log, scanned, audit)
 
 
 @dataclass(slots=True)

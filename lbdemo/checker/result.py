@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from lbdemo.checker.anomalies import KINDS, LOST_WRITE, READ_KINDS, Anomaly, AnomalyLog
 from lbdemo.checker.audit import Audit, find_lost_writes
 from lbdemo.checker.linearizability import KeyVerdict
-from lbdemo.checker.scan import scan
+from lbdemo.checker.scan import Scan, scan
 from lbdemo.history import History, Op
 
 CONSISTENT = "consistent"
@@ -62,6 +62,23 @@ class CheckResult:
             out[LOST_WRITE] = self.counts[LOST_WRITE] / ack if ack else 0.0
         return out
 
+    @classmethod
+    def of(cls, log: AnomalyLog, scanned: Scan, audit: Audit | None) -> CheckResult:
+        """The result of a finished scan (per operation or per column) and its anomaly log."""
+        return cls(
+            counts=log.counts,
+            samples=log.samples(),
+            by_replica=log.by_replica(),
+            keys=scanned.keys,
+            reads=scanned.reads,
+            acknowledged_writes=scanned.acknowledged_writes,
+            unknown_writes=scanned.unknown_writes,
+            failed_ops=scanned.failed_ops,
+            audited=audit is not None,
+            divergent_keys=audit.divergent_keys() if audit is not None else [],
+            log=log,
+        )
+
     @property
     def linearizable(self) -> bool:
         return all(v.linearizable for v in self.keys.values())
@@ -89,19 +106,7 @@ def _check(history: History, audit: Audit | None, sample_limit: int) -> CheckRes
     scanned = scan(history.by_key(), log, t0)
     if audit is not None:
         find_lost_writes(history.ops, audit, log, t0)
-    return CheckResult(
-        counts=log.counts,
-        samples=log.samples(),
-        by_replica=log.by_replica(),
-        keys=scanned.keys,
-        reads=scanned.reads,
-        acknowledged_writes=scanned.acknowledged_writes,
-        unknown_writes=scanned.unknown_writes,
-        failed_ops=scanned.failed_ops,
-        audited=audit is not None,
-        divergent_keys=audit.divergent_keys() if audit is not None else [],
-        log=log,
-    )
+    return CheckResult.of(log, scanned, audit)
 
 
 @contextmanager
