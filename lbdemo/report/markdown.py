@@ -52,7 +52,15 @@ def _cell(text: str) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
     """A Markdown table padded so that its columns also line up as plain text."""
-    headers, rows = [_cell(h) for h in headers], [[_cell(c) for c in row] for row in rows]
+    return padded_table(
+        [_cell(h) for h in headers], [[_cell(c) for c in row] for row in rows], right
+    )
+
+
+def padded_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
+) -> str:
+    """:func:`table` for cells that are Markdown already (escaped text, links): padded only."""
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lbdemo.report.markdown import md_code, md_text
+from lbdemo.report.markdown import md_code, md_text, padded_table
 from lbdemo.report.provenance import load_average
 from lbdemo.sweep.params import Axis
 
@@ -167,28 +167,12 @@ def _target(path: str) -> str:
 
 
 def md_table(headers: Sequence[str], cells: list[list[Cell]], right: Sequence[int]) -> str:
-    """report.markdown.table's padded table, with links: its cells are escaped text only."""
+    """report.markdown.table with links: its cells are escaped text, or (text, target) links."""
     text = [
         [md_text(c) if isinstance(c, str) else f"[{md_text(c[0])}](<{_target(c[1])}>)" for c in row]
         for row in cells
     ]
-    widths = [max([len(h), *(len(row[i]) for row in text)]) for i, h in enumerate(headers)]
-
-    def line(row: Sequence[str]) -> str:
-        padded = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = (
-        "|"
-        + "|".join(
-            "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
-        )
-        + "|"
-    )
-    return "\n".join([line(headers), rule, *(line(r) for r in text)])
+    return padded_table(headers, text, right)
 
 
 PBS_FIGURES = ("stale_read_rate", "stale_read_rate_textbook", "stale_read_rate_configured_lag")
