@@ -86,7 +86,7 @@ class FaultsScenario(Scenario):
                 if load.done():
                     ctx.progress(f"the load ended before {fault}: not injected")
                     break
-                self.retries.append(await _retries(ctx))
+                self.retries.append(await balancer_retries(ctx))
                 injected = await nemesis.inject(fault)
                 ctx.progress(f"fault: {fault} on {injected.target or '-'} {injected.note}")
                 await _sleep_while(load, self.hold_s)
@@ -107,7 +107,7 @@ class FaultsScenario(Scenario):
                 if not load.done() and not await _settled(nemesis, load):
                     ctx.progress(f"not every replica back up {SETTLE_TIMEOUT_S:g} s after {fault}")
             await asyncio.wait({load})  # the proxy stays until the load is over
-            self.retries.append(await _retries(ctx))
+            self.retries.append(await balancer_retries(ctx))
         finally:
             await nemesis.close()
 
@@ -136,7 +136,8 @@ async def _settled(nemesis: Nemesis, load: asyncio.Task[LocustRun]) -> bool:
     return settle.result()
 
 
-async def _retries(ctx: RunContext) -> int | None:
+async def balancer_retries(ctx: RunContext) -> int | None:
+    """The balancer's retry counter now (from its admin /metrics), or None without an admin API."""
     stack = ctx.live_stack
     if stack.admin_url is None:
         return None

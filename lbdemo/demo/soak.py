@@ -19,9 +19,8 @@ import time
 from typing import Any
 
 from lbdemo.checker import Audit
-from lbdemo.demo.faults import fault_section
+from lbdemo.demo.faults import balancer_retries, fault_section
 from lbdemo.demo.pipeline import RunContext, Scenario, wait_for_traffic
-from lbdemo.faults.balancer_metrics import parse_retries, scrape_metrics
 from lbdemo.faults.nemesis import FAULTS, Injected, Nemesis
 from lbdemo.faults.sampling import Series
 from lbdemo.history import History
@@ -70,7 +69,7 @@ class SoakScenario(Scenario):
                 if load.done():
                     break
                 fault = FAULTS[(number - 1) % len(FAULTS)]
-                self.retries.append(await _retries(ctx))
+                self.retries.append(await balancer_retries(ctx))
                 injected = await nemesis.inject(fault)
                 ctx.progress(f"fault {number}: {fault} on {injected.target or '-'}")
                 await asyncio.wait({load}, timeout=HOLD_S)
@@ -83,7 +82,7 @@ class SoakScenario(Scenario):
                         "end": injected.end,
                     }
                 )
-            self.retries.append(await _retries(ctx))
+            self.retries.append(await balancer_retries(ctx))
             await sampler
         finally:
             if sampler is not None and not sampler.done():
@@ -120,13 +119,6 @@ class SoakScenario(Scenario):
 
     def render_section(self, section: dict[str, Any]) -> str:
         return "\n" + render_soak(section)
-
-
-async def _retries(ctx: RunContext) -> int | None:
-    stack = ctx.local_stack
-    if stack.admin_url is None:
-        return None
-    return parse_retries(await scrape_metrics(stack.admin_url, stack.config.admin_token))
 
 
 def soak_problems(
