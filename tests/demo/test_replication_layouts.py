@@ -4,7 +4,6 @@ delay: stale reads; sync: none) and the seed's shared data directory (refused, n
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from lbdemo.demo.datadir import REFUSED, processes_using, run_refusal
 from lbdemo.demo.pipeline import LoadSettings, RunSpec, Scenario, run_under_load
 from lbdemo.deploy.config import StackConfig
 from lbdemo.deploy.layout import Layout
+from lbdemo.process.pids import pid_alive
 from lbdemo.runtime.stack import Stack
 from tests.utils import THINK_MS
 
@@ -27,14 +27,6 @@ def _spec(tmp_path: Path, layout: Layout) -> RunSpec:
         state_root=tmp_path / "state", layout=layout, replicas=2, balancer_listen="127.0.0.1:0"
     )
     return RunSpec(layout.storage, "consistency", stack, LOAD, tmp_path / "out")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_async_standbys_behind_an_apply_delay_serve_stale_reads(tmp_path: Path) -> None:
@@ -76,7 +68,7 @@ async def test_shared_datadir_is_refused_and_leaves_nothing_running(tmp_path: Pa
     assert 'lock file "postmaster.pid" already exists' in refusal["reason"]
     assert "lbdemo-r2" in refusal["reason"] and "lbdemo-r1" in refusal["reason"]
     holder = re.search(r"\(PID (\d+)\)", refusal["reason"])
-    assert holder is not None and not _alive(int(holder[1])), "the first server was stopped"
+    assert holder is not None and not pid_alive(int(holder[1])), "the first server was stopped"
     assert refusal["left_running"] == []
     assert processes_using(Path(refusal["data_directory"])) == []
     assert processes_using(tmp_path / "state") == []

@@ -28,6 +28,7 @@ from lbdemo.docker.image import (
     source_root,
 )
 from lbdemo.errors import StateError, UsageError
+from lbdemo.process.pids import pid_alive
 from tests.utils import run_cli
 
 ROOT = source_root()
@@ -191,14 +192,6 @@ def _fake_store(tmp_path: Path, ready: bool) -> list[str]:
     return [sys.executable, "-c", script]
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def test_the_private_replica_runs_on_its_own_store_and_stops_it_after(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -206,7 +199,7 @@ def test_the_private_replica_runs_on_its_own_store_and_stops_it_after(
 
     def replica(argv: list[str]) -> int:
         seen["argv"], seen["dsn"] = argv, os.environ[config.STORE_DSN_ENV]
-        seen["store_running"] = not _gone(int((tmp_path / "store.pid").read_text()))
+        seen["store_running"] = pid_alive(int((tmp_path / "store.pid").read_text()))
         return 0
 
     monkeypatch.setattr(entry, "_private_store_argv", lambda: _fake_store(tmp_path, True))
@@ -220,7 +213,7 @@ def test_the_private_replica_runs_on_its_own_store_and_stops_it_after(
     assert seen["argv"][-2:] == ["--name", "private-replica-1"]
     assert seen["dsn"] == f"postgresql://postgres@127.0.0.1:{contract.STORE_PORT}/postgres"
     assert seen["store_running"], "the replica starts once its store is ready"
-    assert _gone(int((tmp_path / "store.pid").read_text())), "and the store stops after it"
+    assert not pid_alive(int((tmp_path / "store.pid").read_text())), "and the store stops after it"
     assert "initdb ..." in capsys.readouterr().out  # the store's own lines reach the log
 
 

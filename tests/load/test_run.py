@@ -4,7 +4,6 @@ finished run with failures is told apart from a crash."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from lbdemo.load.run import (
     run_locust,
     run_process,
 )
+from lbdemo.process.pids import pid_alive
 from tests.utils import assert_demo_refused
 
 # A child that announces its pid and then ignores SIGTERM, so only SIGKILL ends it.
@@ -29,14 +29,6 @@ STUBBORN_CHILD = (
     "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
     "print(os.getpid(), flush=True); time.sleep(60)"
 )
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 async def test_a_child_outliving_its_deadline_is_killed_even_if_it_ignores_sigterm() -> None:
@@ -50,7 +42,7 @@ async def test_a_child_outliving_its_deadline_is_killed_even_if_it_ignores_sigte
     )
     assert result.timed_out and result.exit_code is None
     assert time.monotonic() - started < 10
-    assert _gone(int(lines[0]))
+    assert not pid_alive(int(lines[0]))
 
 
 async def test_cancelling_the_caller_stops_the_child() -> None:
@@ -70,7 +62,7 @@ async def test_cancelling_the_caller_stops_the_child() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _gone(int(lines[0]))
+    assert not pid_alive(int(lines[0]))
 
 
 async def test_output_lines_reach_the_callback_and_the_summary_line_is_kept() -> None:
