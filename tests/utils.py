@@ -118,7 +118,9 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 15.0) -> None
         await asyncio.sleep(0.05)
 
 
-def run_cli_process(state: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def run_cli_process(
+    state: Path, *argv: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """``lbdemo ARGV`` as a real process on ``state``, for what only a shell shows (argv bytes
     as typed, the exit status of the interpreter itself)."""
     env = {**os.environ, "LBDEMO_STATE": str(state)}
@@ -127,7 +129,7 @@ def run_cli_process(state: Path, *argv: str) -> subprocess.CompletedProcess[str]
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 

@@ -18,19 +18,13 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout
 
+from tests.utils import run_cli_process
+
 LINK = re.compile(r"^  dashboard   (http://127\.0\.0\.1:\d+)/#token=([\w-]+)$", re.M)
 
 
 def lbdemo(state: Path, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LBDEMO_STATE": str(state)}
-    return subprocess.run(
-        [sys.executable, "-m", "lbdemo", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
+    return run_cli_process(state, *argv, timeout=timeout)
 
 
 @contextlib.contextmanager
