@@ -28,6 +28,8 @@ from lbdemo.errors import UsageError
 
 STATE_ENV = "LBDEMO_STATE"
 DEFAULT_STATE_DIR = ".lbdemo"
+# Under the state root: builds of the balancer's compiled data path (lbdemo compile).
+COMPILED_DIR = "compiled"
 
 
 def add_state_argument(parser: argparse.ArgumentParser) -> None:

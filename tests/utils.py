@@ -119,11 +119,13 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 15.0) -> None
 
 
 def run_cli_process(
-    state: Path, *argv: str, timeout: float = 60
+    state: Path, *argv: str, timeout: float = 60, path: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``lbdemo ARGV`` as a real process on ``state``, for what only a shell shows (argv bytes
-    as typed, the exit status of the interpreter itself)."""
+    as typed, the exit status of the interpreter itself); ``path``: its ``$PATH`` instead."""
     env = {**os.environ, "LBDEMO_STATE": str(state)}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run(
         [sys.executable, "-m", "lbdemo", *argv],
         capture_output=True,

@@ -9,7 +9,12 @@ Run it with ``python -m lbdemo.balancer``.
 
 from __future__ import annotations
 
-from lbdemo.balancer.config import BalancerConfig, Upstream, parse_upstream
-from lbdemo.balancer.server import Balancer
+# Before anything imports the data path: with $LBDEMO_COMPILED set, its compiled build.
+from lbdemo.balancer.native import activate_from_environment
+
+activate_from_environment()
+
+from lbdemo.balancer.config import BalancerConfig, Upstream, parse_upstream  # noqa: E402
+from lbdemo.balancer.server import Balancer  # noqa: E402
 
 __all__ = ["Balancer", "BalancerConfig", "Upstream", "parse_upstream"]

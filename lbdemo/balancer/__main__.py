@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lbdemo.balancer.config import STRATEGIES, BalancerConfig, parse_upstream
+from lbdemo.balancer.native import data_path_kind
 from lbdemo.balancer.server import Balancer
 from lbdemo.config import ADMIN_TOKEN_ENV, admin_token_from_env
 from lbdemo.errors import UsageError
@@ -116,7 +117,12 @@ class BalancerServer:
         # Everything allocated so far lives as long as the process: keep the collector from
         # walking it again and again (a full collection of it would be a latency spike).
         gc.freeze()
-        ready: dict[str, Any] = {"url": self.balancer.url, "admin_url": self.balancer.admin_url}
+        ready: dict[str, Any] = {
+            "url": self.balancer.url,
+            "admin_url": self.balancer.admin_url,
+            # "compiled" when $LBDEMO_COMPILED named a build of these sources (native.py).
+            "data_path": data_path_kind(),
+        }
         if self.generated_token is not None and self.balancer.admin_url is not None:
             ready["admin_token"] = self.generated_token
             print(f"admin token: {self.generated_token}", file=sys.stderr, flush=True)

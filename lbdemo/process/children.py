@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lbdemo.errors import ProcessError
@@ -25,11 +25,15 @@ class Children:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv``; ``env``: variables added to this process's environment for it."""
         log = (self.log_dir / f"{name}.log").open("wb")
         try:
             proc = subprocess.Popen(
                 list(argv),
+                env={**os.environ, **env} if env else None,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
@@ -43,13 +47,17 @@ class Children:
         return proc
 
     def start_with_ready_line(
-        self, name: str, argv: Sequence[str], timeout: float = 30.0
+        self,
+        name: str,
+        argv: Sequence[str],
+        timeout: float = 30.0,
+        env: Mapping[str, str] | None = None,
     ) -> dict[str, object]:
         """Start a server process (see :mod:`lbdemo.process.serve`); return its JSON ready line.
 
         Other lines before it are skipped, as :func:`lbdemo.process.spawn.spawn` skips them.
         """
-        proc = self.start(name, argv)
+        proc = self.start(name, argv, env)
         assert proc.stdout is not None
         deadline = time.monotonic() + timeout
         os.set_blocking(proc.stdout.fileno(), False)

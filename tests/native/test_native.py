@@ -1,0 +1,214 @@
+"""The compiled data path's loader (lbdemo/balancer/native.py) and ``lbdemo compile``'s refusals.
+
+No C compiler needed: builds here are directories made by hand, so what is tested is what the
+loader accepts. ``test_compiled_balancer.py`` compiles for real.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lbdemo.balancer import native
+from lbdemo.balancer.native_build import missing_build_tool
+from tests.utils import run_cli, run_cli_process
+
+VERSION = "9.9.9"
+
+
+def fake_build(root: Path, digest: str, files: dict[str, str] | None = None) -> Path:
+    """A build directory as ``lbdemo compile`` leaves it, with garbage for extension modules."""
+    build = root / digest
+    build.mkdir(parents=True)
+    if files is None:
+        files = {name: f"{name}.so" for name in native.hot_module_names()}
+    for relative in files.values():
+        target = (build / relative).resolve()
+        if build.resolve() in target.parents:
+            target.write_bytes(b"not a shared object")
+    manifest = {"format": native.MANIFEST_FORMAT, "mypyc": VERSION, "files": files}
+    (build / native.MANIFEST).write_text(json.dumps(manifest))
+    return build
+
+
+@pytest.fixture
+def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the balancer's sources that the digest is taken from, and a fixed compiler."""
+    copy = tmp_path / "balancer"
+    shutil.copytree(native.package_dir(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(native, "package_dir", lambda: copy)
+    monkeypatch.setattr(native, "compiler_version", lambda: VERSION)
+    return copy
+
+
+def test_the_digest_names_sources_compiler_and_interpreter(sources: Path) -> None:
+    before = native.source_digest(VERSION)
+    assert native.source_digest(VERSION) == before
+    assert native.source_digest("1.0") != before
+    # Any source of the package counts, compiled or not: the compiled modules bind to them.
+    config = sources / "config.py"
+    config.write_text(config.read_text() + "\n# edited\n")
+    assert native.source_digest(VERSION) != before
+
+
+def test_a_build_of_todays_sources_is_found(sources: Path, tmp_path: Path) -> None:
+    build = fake_build(tmp_path / "builds", native.source_digest(VERSION))
+    assert native.find_build(tmp_path / "builds") == build
+
+
+def test_a_build_of_edited_sources_is_never_found(sources: Path, tmp_path: Path) -> None:
+    fake_build(tmp_path / "builds", native.source_digest(VERSION))
+    client = sources / "client.py"
+    client.write_text(client.read_text() + "\n# edited after the build\n")
+    assert native.find_build(tmp_path / "builds") is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["no manifest", "not json", "other format", "a module missing", "files not a dict"],
+)
+def test_an_incomplete_build_is_not_found(sources: Path, tmp_path: Path, damage: str) -> None:
+    build = fake_build(tmp_path / "builds", native.source_digest(VERSION))
+    manifest_path = build / native.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    if damage == "no manifest":
+        manifest_path.unlink()
+    elif damage == "not json":
+        manifest_path.write_text("{")
+    else:
+        if damage == "other format":
+            manifest["format"] = "lbdemo-compiled/0"
+        elif damage == "a module missing":
+            del manifest["files"]["lbdemo.balancer.client"]
+        else:
+            manifest["files"] = ["lbdemo.balancer.client"]
+        manifest_path.write_text(json.dumps(manifest))
+    assert native.find_build(tmp_path / "builds") is None
+
+
+def test_without_mypyc_there_is_no_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(native, "compiler_version", lambda: None)
+    assert native.find_build(tmp_path) is None
+
+
+def test_a_manifest_naming_files_outside_its_build_is_refused(
+    sources: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "evil.so"
+    outside.write_bytes(b"")
+    files = {name: f"{name}.so" for name in native.hot_module_names()}
+    files["lbdemo.balancer.client"] = "../../evil.so"
+    fake_build(tmp_path / "builds", native.source_digest(VERSION), files)
+    # As in a fresh process: none of the hot modules imported yet.
+    for name in native.hot_module_names():
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    meta_path = list(sys.meta_path)
+    with caplog.at_level(logging.WARNING, logger=native.__name__):
+        assert native.activate(tmp_path / "builds") is None
+    assert sys.meta_path == meta_path
+    assert "outside" in caplog.text
+
+
+def test_activation_after_the_data_path_is_imported_is_refused(
+    sources: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_build(tmp_path / "builds", native.source_digest(VERSION))
+    assert "lbdemo.balancer.client" in sys.modules  # this process imported it as Python
+    meta_path = list(sys.meta_path)
+    with caplog.at_level(logging.WARNING, logger=native.__name__):
+        assert native.activate(tmp_path / "builds") is None
+    assert sys.meta_path == meta_path
+    assert "already imported" in caplog.text
+    assert native.data_path_kind() == "interpreted"
+
+
+def test_without_the_variable_nothing_is_activated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(native.COMPILED_ENV, raising=False)
+    assert native.activate_from_environment() is None
+
+
+def _import_in_a_fresh_process(env_dir: Path) -> subprocess.CompletedProcess[str]:
+    code = "import lbdemo.balancer.client, lbdemo.balancer.native as n; print(n.data_path_kind())"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**_clean_env(), native.COMPILED_ENV: str(env_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != native.COMPILED_ENV}
+
+
+@pytest.mark.skipif(native.compiler_version() is None, reason="mypy (mypyc) is not installed")
+def test_a_damaged_build_falls_back_to_python_with_a_warning(tmp_path: Path) -> None:
+    # The real digest of the real sources, with garbage where the extension modules should be.
+    version = native.compiler_version()
+    assert version is not None
+    fake_build(tmp_path / "builds", native.source_digest(version))
+    done = _import_in_a_fresh_process(tmp_path / "builds")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interpreted"
+    assert "failed to load" in done.stderr and "running interpreted" in done.stderr
+
+
+def test_no_build_for_these_sources_runs_python_and_says_how_to_make_one(tmp_path: Path) -> None:
+    done = _import_in_a_fresh_process(tmp_path / "nothing-here")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interpreted"
+    if native.compiler_version() is not None:
+        assert "lbdemo compile" in done.stderr
+    assert not (tmp_path / "nothing-here").exists()  # looking creates nothing
+
+
+def test_compile_without_a_c_compiler_is_one_line_and_makes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    done = run_cli_process(state, "compile", timeout=120, path=str(tmp_path / "empty-path"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "cannot compile the balancer" in done.stderr
+    assert not state.exists()
+
+
+def test_compile_refuses_extra_arguments(tmp_path: Path) -> None:
+    result = run_cli("compile", "--state", str(tmp_path / "s"), "--now")
+    assert result.status == 2 and result.err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_bench_says_why_there_is_no_compiled_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    from lbdemo.balancer import native_build
+    from lbdemo.commands import bench
+
+    monkeypatch.setattr(native_build, "missing_build_tool", lambda: "no C compiler (cc)")
+    args = argparse.Namespace(no_compiled=False, state=str(tmp_path / "state"))
+    compiled, notes = bench._compiled_build(args)
+    assert compiled is None
+    assert notes == ("lbdemo-compiled not measured: no C compiler (cc)",)
+    assert not (tmp_path / "state").exists()
+    args.no_compiled = True
+    assert bench._compiled_build(args) == (None, ())
+
+
+def test_missing_build_tool_names_the_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    why = missing_build_tool()
+    if native.compiler_version() is None:
+        assert why is not None and "mypyc" in why
+    else:
+        assert why is not None and why.startswith("no C compiler")
