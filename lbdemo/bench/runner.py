@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from lbdemo import __version__
+from lbdemo.balancer.native import COMPILED_ENV, compiler_version
+from lbdemo.balancer.native_build import build
 from lbdemo.bench import loadgen
 from lbdemo.bench.loadgen import LoadResult
 from lbdemo.bench.peers import haproxy_command, nginx_command, version_of
+from lbdemo.errors import ProcessError
 from lbdemo.files import write_json, write_text
 from lbdemo.process.children import Children
 from lbdemo.process.ports import free_port, wait_port
@@ -45,6 +48,11 @@ class BenchConfig:
     out_dir: Path = Path("results")
     use_wrk: bool = True
     command: str = "lbdemo bench"
+    # A directory of compiled data-path builds (lbdemo compile), where one of today's sources
+    # is made if missing: the balancer is measured a second time, compiled, as
+    # "lbdemo-compiled". None: interpreted only.
+    compiled: Path | None = None
+    notes: tuple[str, ...] = ()  # said before the run (e.g. why there is no compiled row)
 
 
 @dataclass(frozen=True)
@@ -165,8 +173,11 @@ def machine_info() -> dict[str, Any]:
 def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the whole benchmark and return the report (also written to ``config.out_dir``)."""
     config.out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails now, not after
-    notes: list[str] = []
-    load_before = round(os.getloadavg()[0], 2)
+    notes: list[str] = list(config.notes)
+    if config.compiled is not None:
+        progress(f"compiling the data path with mypyc into {config.compiled} (once per change)")
+        build(config.compiled)
+    load_before = round(os.getloadavg()[0], 2)  # after the compiler, which loads the machine
     with_wrk = config.use_wrk and loadgen.wrk_available()
     if not with_wrk:
         notes.append("wrk not installed (or --no-wrk): built-in Python load generator used")
@@ -174,7 +185,7 @@ def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -
         workdir = Path(tmp)
         children = Children(workdir)
         try:
-            targets = _start_everything(children, workdir, notes, progress)
+            targets = _start_everything(children, workdir, notes, progress, config.compiled)
             if config.warmup > 0:
                 warmup = dataclasses.replace(config, duration=config.warmup)
                 for target in targets:
@@ -194,7 +205,11 @@ def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -
 
 
 def _start_everything(
-    children: Children, workdir: Path, notes: list[str], progress: Callable[[str], None]
+    children: Children,
+    workdir: Path,
+    notes: list[str],
+    progress: Callable[[str], None],
+    compiled: Path | None = None,
 ) -> list[_Target]:
     python = sys.executable
     progress("starting 3 replicas")
@@ -209,6 +224,18 @@ def _start_everything(
         "lbdemo", [python, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0", *ups]
     )
     targets = [_Target("lbdemo", [("127.0.0.1", _port_of(ready["url"]))])]
+    if compiled is not None:
+        progress("starting lbdemo-compiled")
+        ready = children.start_with_ready_line(
+            "lbdemo-compiled",
+            [python, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0", *ups],
+            env={COMPILED_ENV: str(compiled)},
+        )
+        # The balancer falls back to Python when the build does not match its sources; a row
+        # called "compiled" must not measure that.
+        if ready.get("data_path") != "compiled":
+            raise ProcessError(f"the balancer did not load the compiled build in {compiled}")
+        targets.append(_Target("lbdemo-compiled", [("127.0.0.1", _port_of(ready["url"]))]))
     for name, make in (("nginx", nginx_command), ("haproxy", haproxy_command)):
         peer = make(workdir, free_port(), replica_ports)
         if peer is None:
@@ -258,6 +285,7 @@ def _report(
             "warmup_s": config.warmup,
             "connections": config.connections,
             "load_generator": "wrk -t1 --latency" if with_wrk else "built-in (asyncio)",
+            "compiled_with": f"mypyc {compiler_version()}" if config.compiled else None,
         },
         "results": results,
         "ratios_to_nginx": ratios,
@@ -272,6 +300,11 @@ def _versions(machine: dict[str, Any]) -> list[str]:
     return [v for v in libraries if not v.endswith(" None")] + [t for t in tools if t]
 
 
+def _tool_versions(report: dict[str, Any]) -> list[str]:
+    compiled = report["settings"].get("compiled_with")
+    return _versions(report["machine"]) + ([compiled] if compiled else [])
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     settings = report["settings"]
     machine = report["machine"]
@@ -284,7 +317,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{machine['loadavg_1m_before']} before the bench started; "
         "the bench itself keeps about 3 processes busy), "
         f"{machine['platform']}, Python {machine['python']}",
-        f"- versions: {', '.join(_versions(machine))}",
+        f"- versions: {', '.join(_tool_versions(report))}",
         f"- load: {settings['load_generator']}, {settings['connections']} connections, "
         f"{settings['warmup_s']:g} s warm-up, then "
         f"{settings['duration_s']} s x {settings['rounds']} rounds per target (order alternates); "

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from lbdemo.config import COMPILED_DIR, add_state_argument, state_root
 from lbdemo.errors import UsageError
 
 # nginx and HAProxy are set up for 4096 connections; each proxied client also holds one upstream.
@@ -33,11 +34,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--no-wrk", action="store_true", help="use the built-in load generator even if wrk exists"
     )
+    parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help="measure the balancer as Python only (by default it is also measured compiled, "
+        "when mypyc and a C compiler are here; the build is kept in the state root)",
+    )
+    add_state_argument(parser)
     parser.set_defaults(func=run)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _compiled_build(args: argparse.Namespace) -> tuple[Path | None, tuple[str, ...]]:
+    """Where the compiled data path is to be built (by the runner), or why it is not measured."""
+    if args.no_compiled:
+        return None, ()
+    from lbdemo.balancer.native_build import missing_build_tool
+
+    why = missing_build_tool()
+    if why is not None:
+        return None, (f"lbdemo-compiled not measured: {why}",)
+    return state_root(args) / COMPILED_DIR, ()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--warmup must be zero or more seconds")
     if not 1 <= args.connections <= MAX_CONNECTIONS:
         raise UsageError(f"--connections must be from 1 to {MAX_CONNECTIONS}")
+    compiled, notes = _compiled_build(args)
     config = BenchConfig(
         duration=args.duration,
         rounds=args.rounds,
@@ -74,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
                 args.out,
             ]
             + (["--no-wrk"] if args.no_wrk else [])
+            + (["--no-compiled"] if args.no_compiled else [])
         ),
+        compiled=compiled,
+        notes=notes,
     )
     # SIGTERM like Ctrl-C: unwind through the runner's finally, which stops every child.
     signal.signal(signal.SIGTERM, _interrupt)
