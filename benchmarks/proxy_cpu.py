@@ -1,0 +1,167 @@
+"""CPU time per request of every process behind each proxy: where `lbdemo bench`'s ratios come from.
+
+    .venv/bin/python benchmarks/proxy_cpu.py [--rounds 3] [--duration 5] [--no-compiled]
+
+Starts the bench's three replicas, this balancer as Python, the same balancer compiled (the
+build `lbdemo compile` makes in ./.lbdemo/compiled, made now if missing; skipped with
+``--no-compiled`` or when it cannot be built) and nginx when installed, all as `lbdemo bench`
+sets them up. Each round runs ``wrk -t1 -c32 --latency`` against every proxy in turn (order
+alternating) and reads the CPU time (utime and stime from ``/proc/PID/stat``) of the proxy
+(nginx: master and worker), of the three replicas and of wrk itself (``RUSAGE_CHILDREN``)
+before and after, divided by the requests wrk counted. On a machine whose cores are all busy
+during the load, throughput is the cores' time divided by the sum of these figures, so a
+microsecond per request anywhere is a few percent of requests per second. Prints a Markdown
+table (one row per round and proxy) and the load average. Every process is stopped by pid,
+also on failure or Ctrl-C. Linux only.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lbdemo.balancer.native import COMPILED_ENV
+from lbdemo.balancer.native_build import build, missing_build_tool
+from lbdemo.bench.loadgen import LoadResult, parse_wrk
+from lbdemo.bench.peers import nginx_command
+from lbdemo.config import COMPILED_DIR, DEFAULT_STATE_DIR
+from lbdemo.process.children import Children
+from lbdemo.process.options import OneLineParser
+from lbdemo.process.ports import free_port, wait_port
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Proxy:
+    name: str
+    port: int
+    pid: int
+
+
+def _cpu_ticks(pid: int) -> tuple[int, int]:
+    """utime and stime of ``pid`` and its children that are alive (nginx's worker)."""
+    pids = [pid]
+    for task in os.listdir(f"/proc/{pid}/task"):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    user = system = 0
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        user += int(fields[11])
+        system += int(fields[12])
+    return user, system
+
+
+def _wrk(port: int, duration: int) -> tuple[LoadResult, float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        ["wrk", "-t1", "-c32", f"-d{duration}s", "--latency", f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return parse_wrk(done.stdout), user, system
+
+
+def _start(
+    children: Children, workdir: Path, compiled: Path | None
+) -> tuple[list[Proxy], list[int]]:
+    python = sys.executable
+    ports, pids = [], []
+    for i in (1, 2, 3):
+        ready = children.start_with_ready_line(
+            f"r{i}", [python, "-m", "lbdemo.bench.replica", "--name", f"r{i}"]
+        )
+        ports.append(int(str(ready["url"]).rsplit(":", 1)[1]))
+        pids.append(int(str(ready["pid"])))
+    ups = [f"--upstream=r{i}=http://127.0.0.1:{p}" for i, p in enumerate(ports, 1)]
+    argv = [python, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0", *ups]
+    variants: list[tuple[str, dict[str, str] | None]] = [("lbdemo", None)]
+    if compiled is not None:
+        variants.append(("lbdemo-compiled", {COMPILED_ENV: str(compiled)}))
+    proxies = []
+    for name, env in variants:
+        ready = children.start_with_ready_line(name, argv, env=env)
+        if env and ready.get("data_path") != "compiled":
+            raise SystemExit(f"proxy_cpu.py: {name} did not load the build in {compiled}")
+        port = int(str(ready["url"]).rsplit(":", 1)[1])
+        proxies.append(Proxy(name, port, int(str(ready["pid"]))))
+    nginx = nginx_command(workdir, free_port(), ports)
+    if nginx is not None:
+        proc = children.start("nginx", nginx.argv)
+        wait_port("nginx", nginx.port, proc)
+        proxies.append(Proxy("nginx", nginx.port, proc.pid))
+    return proxies, pids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="proxy_cpu.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per measurement")
+    parser.add_argument("--no-compiled", action="store_true")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
+    compiled = None
+    if not args.no_compiled:
+        why = missing_build_tool()
+        if why is None:
+            compiled = Path(DEFAULT_STATE_DIR, COMPILED_DIR).resolve()
+            build(compiled)
+        else:
+            print(f"lbdemo-compiled skipped: {why}", file=sys.stderr)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print()
+    print(
+        "| round | proxy | requests/s | p99 ms | proxy user µs | proxy system µs "
+        "| replicas µs | wrk µs | all µs |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="lbdemo-proxy-cpu-") as tmp:
+        children = Children(Path(tmp))
+        try:
+            proxies, replica_pids = _start(children, Path(tmp), compiled)
+            for proxy in proxies:
+                _wrk(proxy.port, 1)  # warm-up: pools filled, the interpreter specialised
+            for round_no in range(1, args.rounds + 1):
+                order = proxies if round_no % 2 else list(reversed(proxies))
+                for proxy in order:
+                    p0 = _cpu_ticks(proxy.pid)
+                    r0 = [_cpu_ticks(pid) for pid in replica_pids]
+                    result, wrk_user, wrk_system = _wrk(proxy.port, args.duration)
+                    p1 = _cpu_ticks(proxy.pid)
+                    r1 = [_cpu_ticks(pid) for pid in replica_pids]
+                    n = max(result.requests, 1)
+
+                    def per_request(ticks: float, n: int = n) -> float:
+                        return ticks / TICK / n * 1e6
+
+                    user = per_request(p1[0] - p0[0])
+                    system = per_request(p1[1] - p0[1])
+                    replicas = per_request(
+                        sum(b[0] + b[1] - a[0] - a[1] for a, b in zip(r0, r1, strict=True))
+                    )
+                    wrk = (wrk_user + wrk_system) / n * 1e6
+                    print(
+                        f"| {round_no} | {proxy.name} | {result.rps:.0f} | {result.p99_ms:.2f} "
+                        f"| {user:.1f} | {system:.1f} | {replicas:.1f} | {wrk:.1f} "
+                        f"| {user + system + replicas + wrk:.1f} |",
+                        flush=True,
+                    )
+        finally:
+            children.stop_all()
+    print()
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
