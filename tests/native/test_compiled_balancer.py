@@ -83,7 +83,12 @@ def test_the_balancer_tests_pass_on_the_compiled_data_path(builds: Path, tmp_pat
             "tests/balancer",
             "-q",
             "-n",
-            "2",
+            "0",
+            # 11 s of 1,030 slow bodies, for the per-address cap: its logic is also tested by
+            # test_one_address_cannot_take_every_slot, which stays.
+            "--deselect",
+            "tests/balancer/test_balancer_per_client.py"
+            "::test_1030_slow_bodies_from_one_address_leave_room_for_others",
             "-p",
             "no:cacheprovider",
             "-p",
@@ -102,6 +107,7 @@ def test_the_balancer_tests_pass_on_the_compiled_data_path(builds: Path, tmp_pat
     assert done.returncode == 0, tail
     passed = re.search(r"(\d+) passed", done.stdout)
     assert passed is not None and int(passed.group(1)) >= 150, tail
+    assert " failed" not in done.stdout and " error" not in done.stdout, tail
 
 
 def test_the_bench_measures_the_compiled_balancer_under_its_own_name(
