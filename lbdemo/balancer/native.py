@@ -143,13 +143,33 @@ def find_build(root: Path) -> Path | None:
     return build
 
 
+def _check_owner(path: Path) -> None:
+    """Loading a file runs its code: it and its directories must be ours (or root's) and not
+    writable by anybody else, as ssh asks of its keys. A build in a shared /tmp named by
+    ``$LBDEMO_COMPILED`` could otherwise be swapped by another user between compile and load."""
+    st = path.stat()
+    if st.st_uid not in (os.geteuid(), 0):
+        raise ValueError(f"{path} belongs to another user (uid {st.st_uid})")
+    if st.st_mode & 0o022:
+        raise ValueError(f"{path} is writable by others (mode {st.st_mode & 0o777:o})")
+
+
 def _manifest_files(build: Path) -> dict[str, Path]:
-    manifest = json.loads((build / MANIFEST).read_text())
+    root = build.resolve()
+    _check_owner(root.parent)
+    _check_owner(root)
+    _check_owner(root / MANIFEST)
+    manifest = json.loads((root / MANIFEST).read_text())
     files: dict[str, Path] = {}
     for module, relative in manifest["files"].items():
-        path = (build / relative).resolve()
-        if build.resolve() not in path.parents:  # a manifest names files of its build only
+        path = (root / relative).resolve()
+        if root not in path.parents:  # a manifest names files of its build only
             raise ValueError(f"{module} points outside {build}")
+        for directory in path.parents:
+            if directory == root:
+                break
+            _check_owner(directory)
+        _check_owner(path)
         files[str(module)] = path
     return files
 

@@ -60,7 +60,8 @@ def build(root: Path, timeout: float = 900.0) -> Path:
         raise UsageError(f"cannot compile the balancer: {why}")
     version = compiler_version()
     assert version is not None
-    root.mkdir(parents=True, exist_ok=True)
+    # The loader refuses builds others can write to (native._check_owner), whatever the umask.
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = root / source_digest(version)
     with tempfile.TemporaryDirectory(dir=root, prefix=".build-") as tmp:
         out = Path(tmp) / "out"
@@ -83,6 +84,8 @@ def build(root: Path, timeout: float = 900.0) -> Path:
         if done.returncode != 0:
             raise ProcessError(f"mypyc failed (exit {done.returncode}): see {log_path}")
         _write_manifest(out, version)
+        for path in [out, *out.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o022)
         try:
             out.rename(final)
         except OSError:

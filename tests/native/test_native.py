@@ -212,3 +212,61 @@ def test_missing_build_tool_names_the_compiler(monkeypatch: pytest.MonkeyPatch) 
         assert why is not None and "mypyc" in why
     else:
         assert why is not None and why.startswith("no C compiler")
+
+
+@pytest.mark.parametrize("where", ["builds", "build", "module"])
+def test_a_build_others_can_write_to_is_refused(
+    sources: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    # Loading runs the files' code: another user able to swap them must not get it run.
+    build = fake_build(tmp_path / "builds", native.source_digest(VERSION))
+    target = {
+        "builds": tmp_path / "builds",
+        "build": build,
+        "module": build / "lbdemo.balancer.client.so",
+    }[where]
+    target.chmod(0o777 if target.is_dir() else 0o666)
+    for name in native.hot_module_names():
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    meta_path = list(sys.meta_path)
+    with caplog.at_level(logging.WARNING, logger=native.__name__):
+        assert native.activate(tmp_path / "builds") is None
+    assert sys.meta_path == meta_path
+    assert "writable by others" in caplog.text
+
+
+def test_a_build_is_not_writable_by_others_whatever_the_umask(
+    sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With umask 002 the compiler's files come out group-writable, which the loader refuses:
+    the build takes those bits away before it is renamed into place."""
+    import os
+
+    from lbdemo.balancer import native_build
+
+    suffix = native_build.importlib.machinery.EXTENSION_SUFFIXES[0]
+
+    def fake_compiler(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        out = Path(argv[-1])
+        for name in native.hot_module_names():
+            path = out.joinpath(*name.split(".")).with_suffix(suffix)
+            path.parent.mkdir(mode=0o775, parents=True, exist_ok=True)
+            path.write_bytes(b"")
+            path.chmod(0o775)
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(native_build, "missing_build_tool", lambda: None)
+    monkeypatch.setattr(native_build, "compiler_version", lambda: VERSION)
+    monkeypatch.setattr(native_build.subprocess, "run", fake_compiler)
+    old_umask = os.umask(0o002)
+    try:
+        built = native_build.build(tmp_path / "builds")
+    finally:
+        os.umask(old_umask)
+    for path in [tmp_path / "builds", *built.rglob("*"), built]:
+        assert not path.stat().st_mode & 0o022, path
+    assert native._manifest_files(built)["lbdemo.balancer.client"].name == f"client{suffix}"
