@@ -11,7 +11,8 @@ alternating) and reads the CPU time (utime and stime from ``/proc/PID/stat``) of
 before and after, divided by the requests wrk counted. On a machine whose cores are all busy
 during the load, throughput is the cores' time divided by the sum of these figures, so a
 microsecond per request anywhere is a few percent of requests per second. Prints a Markdown
-table (one row per round and proxy) and the load average. Every process is stopped by pid,
+table (one row per round and proxy, with latency percentiles from wrk's Lua `done` hook) and
+the load average. Every process is stopped by pid,
 also on failure or Ctrl-C. Linux only.
 """
 
@@ -35,6 +36,15 @@ from lbdemo.process.options import OneLineParser
 from lbdemo.process.ports import free_port, wait_port
 
 TICK = os.sysconf("SC_CLK_TCK")
+PERCENTILES = (50, 90, 98, 99, 99.9)
+# wrk's Lua hook: after the run, the latency percentiles wrk's own table leaves out.
+PERCENTILES_LUA = (
+    "done = function(summary, latency, requests)\n"
+    "  for _, p in ipairs({" + ", ".join(f"{p:g}" for p in PERCENTILES) + "}) do\n"
+    '    io.write(string.format("percentile %g %.3f\\n", p, latency:percentile(p) / 1000))\n'
+    "  end\n"
+    "end\n"
+)
 
 
 @dataclass
@@ -57,10 +67,13 @@ def _cpu_ticks(pid: int) -> tuple[int, int]:
     return user, system
 
 
-def _wrk(port: int, duration: int) -> tuple[LoadResult, float, float]:
+def _wrk(
+    port: int, duration: int, script: Path
+) -> tuple[LoadResult, dict[float, float], float, float]:
+    url = f"http://127.0.0.1:{port}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{duration}s", "--latency", f"http://127.0.0.1:{port}/"],
+        ["wrk", "-t1", "-c32", f"-d{duration}s", "--latency", "-s", str(script), f"{url}/"],
         capture_output=True,
         text=True,
         timeout=duration + 60,
@@ -68,7 +81,12 @@ def _wrk(port: int, duration: int) -> tuple[LoadResult, float, float]:
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    return parse_wrk(done.stdout), user, system
+    percentiles = {
+        float(words[1]): float(words[2])
+        for words in (line.split() for line in done.stdout.splitlines())
+        if len(words) == 3 and words[0] == "percentile"
+    }
+    return parse_wrk(done.stdout), percentiles, user, system
 
 
 def _start(
@@ -120,23 +138,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lbdemo-compiled skipped: {why}", file=sys.stderr)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print()
+    latency_columns = " | ".join(f"p{p:g} ms" for p in PERCENTILES)
     print(
-        "| round | proxy | requests/s | p99 ms | proxy user µs | proxy system µs "
+        f"| round | proxy | requests/s | {latency_columns} | proxy user µs | proxy system µs "
         "| replicas µs | wrk µs | all µs |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|" + "---:|" * len(PERCENTILES) + "---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="lbdemo-proxy-cpu-") as tmp:
+        script = Path(tmp) / "percentiles.lua"
+        script.write_text(PERCENTILES_LUA)
         children = Children(Path(tmp))
         try:
             proxies, replica_pids = _start(children, Path(tmp), compiled)
             for proxy in proxies:
-                _wrk(proxy.port, 1)  # warm-up: pools filled, the interpreter specialised
+                _wrk(proxy.port, 1, script)  # warm-up: pools filled, the interpreter specialised
             for round_no in range(1, args.rounds + 1):
                 order = proxies if round_no % 2 else list(reversed(proxies))
                 for proxy in order:
                     p0 = _cpu_ticks(proxy.pid)
                     r0 = [_cpu_ticks(pid) for pid in replica_pids]
-                    result, wrk_user, wrk_system = _wrk(proxy.port, args.duration)
+                    measured = _wrk(proxy.port, args.duration, script)
+                    result, latency, wrk_user, wrk_system = measured
                     p1 = _cpu_ticks(proxy.pid)
                     r1 = [_cpu_ticks(pid) for pid in replica_pids]
                     n = max(result.requests, 1)
@@ -151,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     wrk = (wrk_user + wrk_system) / n * 1e6
                     print(
-                        f"| {round_no} | {proxy.name} | {result.rps:.0f} | {result.p99_ms:.2f} "
-                        f"| {user:.1f} | {system:.1f} | {replicas:.1f} | {wrk:.1f} "
+                        f"| {round_no} | {proxy.name} | {result.rps:.0f} | "
+                        + " | ".join(f"{latency[float(p)]:.2f}" for p in PERCENTILES)
+                        + f" | {user:.1f} | {system:.1f} | {replicas:.1f} | {wrk:.1f} "
                         f"| {user + system + replicas + wrk:.1f} |",
                         flush=True,
                     )
