@@ -323,8 +323,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{settings['duration_s']} s x {settings['rounds']} rounds per target (order alternates); "
         "medians shown; *paired* = median of the per-round ratios",
         "- three aiohttp replicas answer `GET /` with 6 bytes; every proxy: 1 worker, round robin,"
-        " keep-alive upstream, adds X-Forwarded-For and -Proto; `direct` = the replicas without a"
-        " proxy (the ceiling)",
+        " keep-alive upstream, adds X-Forwarded-For and -Proto; `lbdemo` = this balancer as"
+        " Python, `lbdemo-compiled` = the same source with its data path compiled by mypyc"
+        " (`lbdemo compile`); `direct` = the replicas without a proxy (the ceiling)",
         "",
         "| target | requests/s | p50 ms | p99 ms | errors | rps / nginx | p99 / nginx "
         "| rps / nginx, paired | p99 / nginx, paired |",
