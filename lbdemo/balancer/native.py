@@ -63,11 +63,13 @@ def hot_module_names() -> list[str]:
     return [f"{PACKAGE}.{name}" for name in HOT_MODULES]
 
 
-def hot_sources() -> list[Path]:
-    return [package_dir() / f"{name}.py" for name in HOT_MODULES]
+def hot_sources(directory: Path | None = None) -> list[Path]:
+    """The hot modules' files in ``directory`` (a copy of this package's), else in this one."""
+    base = directory or package_dir()
+    return [base / f"{name}.py" for name in HOT_MODULES]
 
 
-def source_digest(compiler_version: str) -> str:
+def source_digest(compiler_version: str, directory: Path | None = None) -> str:
     """A name for a build of today's sources by this compiler for this interpreter.
 
     Every ``.py`` of the package counts, not only the compiled ones: the compiled modules bind
@@ -76,7 +78,7 @@ def source_digest(compiler_version: str) -> str:
     h = hashlib.sha256()
     h.update(f"{MANIFEST_FORMAT}\0{sys.implementation.cache_tag}\0".encode())
     h.update(f"{importlib.machinery.EXTENSION_SUFFIXES[0]}\0{compiler_version}\0".encode())
-    for path in sorted(package_dir().glob("*.py")):
+    for path in sorted((directory or package_dir()).glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:20]
 

@@ -28,6 +28,7 @@ from lbdemo.balancer.native import (
     find_build,
     hot_module_names,
     hot_sources,
+    package_dir,
     source_digest,
 )
 from lbdemo.errors import ProcessError, UsageError
@@ -62,14 +63,18 @@ def build(root: Path, timeout: float = 900.0) -> Path:
     assert version is not None
     # The loader refuses builds others can write to (native._check_owner), whatever the umask.
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    final = root / source_digest(version)
     with tempfile.TemporaryDirectory(dir=root, prefix=".build-") as tmp:
         out = Path(tmp) / "out"
+        # mypyc compiles a copy: the build is named after exactly what it compiled (an edit
+        # during the build cannot give it a wrong name), and mypy never takes an installed
+        # package's site-packages for a source root (where mypy_extensions.py "shadows" itself).
+        copy = _copy_package(Path(tmp) / "src")
+        final = root / source_digest(version, copy / "balancer")
         log_path = root / BUILD_LOG
         with log_path.open("wb") as log:
             try:
                 done = subprocess.run(
-                    [sys.executable, "-m", "lbdemo.balancer.native_build", str(out)],
+                    [sys.executable, "-m", "lbdemo.balancer.native_build", str(out), str(copy)],
                     cwd=tmp,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -111,12 +116,28 @@ def _write_manifest(out: Path, version: str) -> None:
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def _compile_into(out: Path) -> None:
-    """In the child: compile the hot modules into ``out`` (cwd is a scratch directory)."""
+def _copy_package(into: Path) -> Path:
+    """This lbdemo package's Python files under ``into``; returns the copy's ``lbdemo/``."""
+    package = package_dir().parent
+    copy = into / package.name
+    shutil.copytree(
+        package,
+        copy,
+        ignore=lambda folder, names: (
+            [n for n in names if not (n.endswith(".py") or (Path(folder) / n).is_dir())]
+            + ["__pycache__"]
+        ),
+    )
+    return copy
+
+
+def _compile_into(out: Path, package: Path) -> None:
+    """In the child: compile the hot modules of the copy ``package`` (``.../lbdemo``) into
+    ``out``; the working directory is a scratch directory."""
     from mypyc.build import mypycify
     from setuptools import setup
 
-    sources = [str(path) for path in hot_sources()]
+    sources = [str(path) for path in hot_sources(package / "balancer")]
     setup(
         name="lbdemo-compiled",
         ext_modules=mypycify(["--ignore-missing-imports", *sources], opt_level="3"),
@@ -125,6 +146,6 @@ def _compile_into(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m lbdemo.balancer.native_build OUT")
-    _compile_into(Path(sys.argv[1]))
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m lbdemo.balancer.native_build OUT LBDEMO_COPY")
+    _compile_into(Path(sys.argv[1]), Path(sys.argv[2]))

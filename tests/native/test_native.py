@@ -251,7 +251,7 @@ def test_a_build_is_not_writable_by_others_whatever_the_umask(
     suffix = native_build.importlib.machinery.EXTENSION_SUFFIXES[0]
 
     def fake_compiler(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-        out = Path(argv[-1])
+        out = Path(argv[-2])
         for name in native.hot_module_names():
             path = out.joinpath(*name.split(".")).with_suffix(suffix)
             path.parent.mkdir(mode=0o775, parents=True, exist_ok=True)
@@ -270,3 +270,32 @@ def test_a_build_is_not_writable_by_others_whatever_the_umask(
     for path in [tmp_path / "builds", *built.rglob("*"), built]:
         assert not path.stat().st_mode & 0o022, path
     assert native._manifest_files(built)["lbdemo.balancer.client"].name == f"client{suffix}"
+
+
+def test_mypyc_compiles_a_copy_outside_the_installed_package(
+    sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed from a wheel, the sources sit in site-packages, which mypy then takes for a
+    source root: every installed module "shadows" itself and the build fails. The child gets a
+    copy of the package to compile, and the build is named after that copy."""
+    from lbdemo.balancer import native_build
+
+    seen: dict[str, object] = {}
+
+    def fake_compiler(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        copy = Path(argv[-1])
+        seen["copy"] = copy
+        seen["files"] = sorted(p.name for p in (copy / "balancer").glob("*.py"))
+        seen["digest"] = native.source_digest(VERSION, copy / "balancer")
+        return subprocess.CompletedProcess(argv, 1)  # stop here: nothing to load
+
+    monkeypatch.setattr(native_build, "missing_build_tool", lambda: None)
+    monkeypatch.setattr(native_build, "compiler_version", lambda: VERSION)
+    monkeypatch.setattr(native_build.subprocess, "run", fake_compiler)
+    with pytest.raises(native_build.ProcessError, match="mypyc failed"):
+        native_build.build(tmp_path / "builds")
+    copy = seen["copy"]
+    assert isinstance(copy, Path) and copy.name == "lbdemo"
+    assert (tmp_path / "builds") in copy.parents  # a scratch copy, not the package itself
+    assert seen["files"] == sorted(p.name for p in native.package_dir().glob("*.py"))
+    assert seen["digest"] == native.source_digest(VERSION)
