@@ -37,6 +37,20 @@ def fake_build(root: Path, digest: str, files: dict[str, str] | None = None) -> 
     return build
 
 
+def assert_refused_in_a_fresh_process(
+    builds: Path, why: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``activate(builds)`` as a fresh process would call it (no hot module imported yet)
+    loads nothing, installs no finder and logs ``why``."""
+    for name in native.hot_module_names():
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    meta_path = list(sys.meta_path)
+    with caplog.at_level(logging.WARNING, logger=native.__name__):
+        assert native.activate(builds) is None
+    assert sys.meta_path == meta_path
+    assert why in caplog.text
+
+
 @pytest.fixture
 def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the balancer's sources that the digest is taken from, and a fixed compiler."""
@@ -105,14 +119,7 @@ def test_a_manifest_naming_files_outside_its_build_is_refused(
     files = {name: f"{name}.so" for name in native.hot_module_names()}
     files["lbdemo.balancer.client"] = "../../evil.so"
     fake_build(tmp_path / "builds", native.source_digest(VERSION), files)
-    # As in a fresh process: none of the hot modules imported yet.
-    for name in native.hot_module_names():
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    meta_path = list(sys.meta_path)
-    with caplog.at_level(logging.WARNING, logger=native.__name__):
-        assert native.activate(tmp_path / "builds") is None
-    assert sys.meta_path == meta_path
-    assert "outside" in caplog.text
+    assert_refused_in_a_fresh_process(tmp_path / "builds", "outside", caplog, monkeypatch)
 
 
 def test_activation_after_the_data_path_is_imported_is_refused(
@@ -230,13 +237,9 @@ def test_a_build_others_can_write_to_is_refused(
         "module": build / "lbdemo.balancer.client.so",
     }[where]
     target.chmod(0o777 if target.is_dir() else 0o666)
-    for name in native.hot_module_names():
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    meta_path = list(sys.meta_path)
-    with caplog.at_level(logging.WARNING, logger=native.__name__):
-        assert native.activate(tmp_path / "builds") is None
-    assert sys.meta_path == meta_path
-    assert "writable by others" in caplog.text
+    assert_refused_in_a_fresh_process(
+        tmp_path / "builds", "writable by others", caplog, monkeypatch
+    )
 
 
 def test_a_build_is_not_writable_by_others_whatever_the_umask(
