@@ -91,8 +91,13 @@ async def test_a_connection_reset_between_connect_and_send_is_answered_not_left_
     elsewhere for a GET), not wait for a timeout on a dead connection."""
     import dataclasses
 
-    from lbdemo.balancer import Balancer, BalancerConfig, Upstream
+    from lbdemo.balancer import Balancer, BalancerConfig, Upstream, native
     from lbdemo.balancer.context import ProxyContext
+
+    if native.data_path_kind() == "compiled":
+        # A compiled class's methods are called directly, not looked up: the patch below
+        # would not be seen. The test above has the same race on real sockets.
+        pytest.skip("patches ProxyContext.open_connection, which compiled code calls directly")
 
     async def product(_request: web.Request) -> web.Response:
         return web.json_response({"price": 1, "write_id": "w"})
