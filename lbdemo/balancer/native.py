@@ -223,4 +223,10 @@ def activate_from_environment() -> Path | None:
     root = os.environ.get(COMPILED_ENV)
     if not root:
         return None
-    return activate(Path(root).expanduser())
+    path = Path(root).expanduser()
+    if not path.is_absolute():
+        # Children inherit the variable but not always the directory it was typed in: a
+        # relative value would load the build in some processes and not in others.
+        log.warning("%s must be an absolute path, not %r: running interpreted", COMPILED_ENV, root)
+        return None
+    return activate(path)

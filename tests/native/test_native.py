@@ -302,3 +302,13 @@ def test_mypyc_compiles_a_copy_outside_the_installed_package(
     assert (tmp_path / "builds") in copy.parents  # a scratch copy, not the package itself
     assert seen["files"] == sorted(p.name for p in native.package_dir().glob("*.py"))
     assert seen["digest"] == native.source_digest(VERSION)
+
+
+def test_a_relative_directory_is_refused_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Children started elsewhere would resolve it elsewhere: compiled in some, not in others.
+    monkeypatch.setenv(native.COMPILED_ENV, ".lbdemo/compiled")
+    with caplog.at_level(logging.WARNING, logger=native.__name__):
+        assert native.activate_from_environment() is None
+    assert "must be an absolute path" in caplog.text
