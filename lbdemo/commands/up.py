@@ -437,7 +437,8 @@ def render(description: dict[str, Any], dashboard: str | None = None) -> str:
     if layout.get("container"):
         lines.append(f"  {layout['container']:<11} pid {layout['pid']}, data {layout['data']}")
     lines += [
-        f"  {'balancer':<11} {balancer['url']}  (pid {balancer['pid']})",
+        f"  {'balancer':<11} {balancer['url']}  (pid {balancer['pid']}"
+        + (", compiled)" if balancer.get("data_path") == "compiled" else ")"),
         f"  {'admin API':<11} {balancer['admin_url']}  (/replicas, /metrics)",
         f"  {'':<11} bearer token in {balancer['admin_token_file']}",
     ]

@@ -51,6 +51,8 @@ class HostBalancedStack:
             "admin_url": self.admin_url,
             "admin_token_file": str(self.admin_token_file),
             "pid": self.balancer.pid if self.balancer else None,
+            # "compiled" when LBDEMO_COMPILED gave it a build of its sources (balancer.md).
+            "data_path": self.balancer.ready.get("data_path") if self.balancer else None,
         }
 
     def _write_state_file(self) -> None:

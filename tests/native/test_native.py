@@ -312,3 +312,26 @@ def test_a_relative_directory_is_refused_with_a_warning(
     with caplog.at_level(logging.WARNING, logger=native.__name__):
         assert native.activate_from_environment() is None
     assert "must be an absolute path" in caplog.text
+
+
+def test_up_says_compiled_beside_the_balancer_and_nothing_when_interpreted() -> None:
+    from lbdemo.commands.up import render
+
+    def described(data_path: str | None) -> dict[str, object]:
+        return {
+            "layout": {"storage": "shared", "summary": "one PostgreSQL"},
+            "balancer": {
+                "url": "http://127.0.0.1:8080",
+                "admin_url": "http://127.0.0.1:8081",
+                "admin_token_file": "/s/run/admin-token",
+                "pid": 42,
+                "data_path": data_path,
+            },
+            "replicas": [],
+            "started_in_s": 1.0,
+        }
+
+    compiled, plain, older = (render(described(k)) for k in ("compiled", "interpreted", None))
+    assert "http://127.0.0.1:8080  (pid 42, compiled)" in compiled
+    assert "http://127.0.0.1:8080  (pid 42)" in plain and "compiled" not in plain
+    assert older == plain  # a stack.json of an older lbdemo has no data_path
