@@ -356,7 +356,9 @@ class ClientConnection(FlowControl):
                     self._refuse(501, "unsupported Transfer-Encoding (only chunked)")
                 self._chunked = True
             elif lname == b"connection":
-                self._tokens = connection_tokens(value)
+                # Several Connection headers are one list (RFC 9110 §5.3): all nominate.
+                tokens = connection_tokens(value)
+                self._tokens = tokens if self._tokens is None else self._tokens | tokens
             elif lname == b"proxy-connection":
                 self._proxy_connection = True  # llhttp reads it as Connection; h11 does not
             return

@@ -117,6 +117,26 @@ async def test_connection_naming_host_still_forwards_the_clients_host(
     assert "x-gone" not in seen  # other nominations are still honoured
 
 
+async def test_every_connection_header_nominates_not_only_the_last(
+    replicas: list[FakeReplica], make_balancer: BalancerFactory
+) -> None:
+    # Two Connection headers are one list (RFC 9110 §5.3): a later one must not make the
+    # balancer forget what an earlier one named, or that hop-by-hop header reaches the replica.
+    balancer = await make_balancer(replicas[:1])
+    client = await RawClient.connect(balancer.port)
+    try:
+        await client.send(
+            b"GET /x HTTP/1.1\r\nHost: t\r\nConnection: x-gone\r\nConnection: keep-alive\r\n"
+            b"Proxy-Connection: keep-alive\r\nX-Gone: 1\r\n\r\n"
+        )
+        answer = await client.read_response()
+    finally:
+        await client.close()
+    assert answer.status == 200, answer.body
+    seen = {k.lower() for k in answer.json()["headers"]}
+    assert "x-gone" not in seen
+
+
 async def test_two_host_headers_are_refused_with_400_and_nothing_is_forwarded(
     replicas: list[FakeReplica], make_balancer: BalancerFactory
 ) -> None:
