@@ -225,7 +225,8 @@ def compare(data: bytes, splits: tuple[int, ...] = ()) -> str:
     h11 accepts, e.g. over a size limit), "balancer-laxer" (the balancer forwarded, in clean
     re-framed form, a request h11 refuses), "balancer-adds-host" (that request only lacked
     the Host header, which the balancer supplies), "balancer-skips-crlf" (empty lines before
-    a request line, which RFC 9112 §2.2 says to ignore).
+    a request line, which RFC 9112 §2.2 says to ignore, or a stray CR or LF there, which llhttp
+    and nginx skip too).
     """
     ref = h11_reading(data)
     bal = balancer_reading(data, splits)
@@ -257,5 +258,10 @@ def _laxer(ref: Reading) -> str:
     # Empty lines before a request line: RFC 9112 §2.2 says a server SHOULD ignore them, as
     # llhttp does (they are not forwarded); h11 refuses them.
     if ref.error == "no request line received":
+        return "balancer-skips-crlf"
+    # A stray CR or LF (not a whole empty line) before a request line: llhttp skips it as
+    # nginx's request-line parser does (its start state passes over CR and LF), and forwards
+    # the request after it, re-framed; h11 refuses the line.
+    if re.match(r"illegal request line: bytearray\(b'\\[rn]", ref.error):
         return "balancer-skips-crlf"
     return "balancer-laxer"
