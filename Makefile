@@ -5,15 +5,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Five pytest-xdist workers on this project's 2-core machines: most long tests wait (on a stack
+# Four pytest-xdist workers on this project's 2-core machines: most long tests wait (on a stack
 # starting, Locust's fixed duration, a Docker engine, a browser, a head deadline) rather than
-# compute (`time make test` counted 383 s of CPU in 267 s of wall: 1.4 of the 2 cores, dockerd
-# and detached stacks not counted). Measured in one fresh clone on 2026-12-06 (2,413 tests):
-# four workers 297 s, then five 266 s (results/test-times.md); earlier, four took 253 s where
-# three had taken 332 s beside another job's benchmark. Each worker has its own temporary tree
-# and its own session PostgreSQL (tests/conftest.py says which tests share one worker).
+# compute (`time make test` counted 340 s of CPU in 253 s of wall: 1.3 of the 2 cores, dockerd
+# and detached stacks not counted). Measured on one tree on 2026-12-06 (2,339 tests): 253 s
+# with four workers on a quiet machine; three took 332 s, but beside another job's benchmark,
+# so that pair is not a clean comparison. Each worker has its own temporary tree and its own
+# session PostgreSQL (tests/conftest.py says which tests share one worker).
 # `make test ARGS="-n 0"` runs in one process.
-PYTEST_PARALLEL ?= -n 5
+PYTEST_PARALLEL ?= -n 4
 
 .PHONY: demo up test lint bench clean
 
