@@ -167,15 +167,8 @@ def missed_in_flight(history: History) -> float | None:
 def pbs_textbook_rate(lags_ms: Sequence[float], gaps_ms: Iterable[float | None]) -> float | None:
     """PBS as published: for each read issued t after the newest preceding acknowledgement,
     P(lag > t); a read with no write before it counts as fresh. None without lags or reads."""
-    lags = sorted(lags_ms)
-    if not lags:
-        return None
-    total, reads = 0.0, 0
-    for gap in gaps_ms:
-        reads += 1
-        if gap is not None:
-            total += (len(lags) - bisect_right(lags, gap)) / len(lags)
-    return total / reads if reads else None
+    # No write before the read: no lag can exceed an infinite gap, so it adds 0 and counts.
+    return pbs_stale_rate(lags_ms, (math.inf if gap is None else gap for gap in gaps_ms))
 
 
 def stale_thresholds_ms(
