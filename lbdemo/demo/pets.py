@@ -234,6 +234,21 @@ class Lesson:
         return status, shown, text.decode()
 
 
+def expect_only_the_pet_patched(
+    expect: Callable[[bool, str], None], patched: dict[str, Any], other: dict[str, Any]
+) -> None:
+    """What the patch shows, on either runtime: the patched replica answers with it (PATCH's
+    currency and banner), the other one as its image says."""
+    expect(
+        patched["currency"] == "EUR" and patched["banner"] is not None,
+        "the patched replica answers with the patch",
+    )
+    expect(
+        other["currency"] is None and other["banner"] is None,
+        "the other replica, unpatched, answers as its image says",
+    )
+
+
 class LessonFailed(Exception):
     """A command of the lesson failed: the lesson cannot go on."""
 
@@ -266,14 +281,7 @@ def pets_script(lesson: Lesson) -> None:
     lesson.lbdemo("kill", "-s", "HUP", "lbdemo-r1")
     patched = lesson.ask_until("lbdemo-r1", "patched by hand in lbdemo-r1")
     other = lesson.ask("lbdemo-r2")
-    lesson.expect(
-        patched["currency"] == "EUR" and patched["banner"] is not None,
-        "the patched replica answers with the patch",
-    )
-    lesson.expect(
-        other["currency"] is None and other["banner"] is None,
-        "the other replica, unpatched, answers as its image says",
-    )
+    expect_only_the_pet_patched(lesson.expect, patched, other)
     diff = lesson.lbdemo("diff", "lbdemo-r1")
     lesson.expect(
         "C /etc/catalog/catalog.conf" in diff.output.splitlines(),
