@@ -111,12 +111,7 @@ class _BuildFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, file, loader=loader)
 
 
-_active: Path | None = None
-
-
-def active_build() -> Path | None:
-    """The build directory the hot modules were loaded from, or None (interpreted)."""
-    return _active
+_active: Path | None = None  # the build the hot modules were loaded from, once they were
 
 
 def data_path_kind() -> str:
