@@ -4,16 +4,16 @@
 
 Starts the bench's three replicas, this balancer as Python, the same balancer compiled (the
 build `lbdemo compile` makes in ./.lbdemo/compiled, made now if missing; skipped with
-``--no-compiled`` or when it cannot be built) and nginx when installed, all as `lbdemo bench`
-sets them up. Each round runs ``wrk -t1 -c32 --latency`` against every proxy in turn (order
+``--no-compiled`` or when it cannot be built) and nginx when installed, as `lbdemo bench` does
+(``lbdemo.bench.runner.start_targets``, which also starts HAProxy when installed: it stays
+idle here). Each round runs ``wrk -t1 -c32 --latency`` against every proxy in turn (order
 alternating) and reads the CPU time (utime and stime from ``/proc/PID/stat``) of the proxy
 (nginx: master and worker), of the three replicas and of wrk itself (``RUSAGE_CHILDREN``)
 before and after, divided by the requests wrk counted. On a machine whose cores are all busy
 during the load, throughput is the cores' time divided by the sum of these figures, so a
 microsecond per request anywhere is a few percent of requests per second. Prints a Markdown
 table (one row per round and proxy, with latency percentiles from wrk's Lua `done` hook) and
-the load average. Every process is stopped by pid,
-also on failure or Ctrl-C. Linux only.
+the load average. Every process is stopped by pid, also on failure or Ctrl-C. Linux only.
 """
 
 from __future__ import annotations
@@ -23,19 +23,17 @@ import resource
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from lbdemo.balancer.native import COMPILED_ENV
 from lbdemo.balancer.native_build import build, missing_build_tool
 from lbdemo.bench.loadgen import LoadResult, parse_wrk
-from lbdemo.bench.peers import nginx_command
+from lbdemo.bench.runner import Target, start_targets
 from lbdemo.config import COMPILED_DIR, DEFAULT_STATE_DIR
 from lbdemo.process.children import Children
 from lbdemo.process.options import OneLineParser
-from lbdemo.process.ports import free_port, wait_port
 
 TICK = os.sysconf("SC_CLK_TCK")
+MEASURED = ("lbdemo", "lbdemo-compiled", "nginx")
 PERCENTILES = (50, 90, 98, 99, 99.9)
 # wrk's Lua hook: after the run, the latency percentiles wrk's own table leaves out.
 PERCENTILES_LUA = (
@@ -45,13 +43,6 @@ PERCENTILES_LUA = (
     "  end\n"
     "end\n"
 )
-
-
-@dataclass
-class Proxy:
-    name: str
-    port: int
-    pid: int
 
 
 def _cpu_ticks(pid: int) -> tuple[int, int]:
@@ -91,33 +82,12 @@ def _wrk(
 
 def _start(
     children: Children, workdir: Path, compiled: Path | None
-) -> tuple[list[Proxy], list[int]]:
-    python = sys.executable
-    ports, pids = [], []
-    for i in (1, 2, 3):
-        ready = children.start_with_ready_line(
-            f"r{i}", [python, "-m", "lbdemo.bench.replica", "--name", f"r{i}"]
-        )
-        ports.append(int(str(ready["url"]).rsplit(":", 1)[1]))
-        pids.append(int(str(ready["pid"])))
-    ups = [f"--upstream=r{i}=http://127.0.0.1:{p}" for i, p in enumerate(ports, 1)]
-    argv = [python, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0", *ups]
-    variants: list[tuple[str, dict[str, str] | None]] = [("lbdemo", None)]
-    if compiled is not None:
-        variants.append(("lbdemo-compiled", {COMPILED_ENV: str(compiled)}))
-    proxies = []
-    for name, env in variants:
-        ready = children.start_with_ready_line(name, argv, env=env)
-        if env and ready.get("data_path") != "compiled":
-            raise SystemExit(f"proxy_cpu.py: {name} did not load the build in {compiled}")
-        port = int(str(ready["url"]).rsplit(":", 1)[1])
-        proxies.append(Proxy(name, port, int(str(ready["pid"]))))
-    nginx = nginx_command(workdir, free_port(), ports)
-    if nginx is not None:
-        proc = children.start("nginx", nginx.argv)
-        wait_port("nginx", nginx.port, proc)
-        proxies.append(Proxy("nginx", nginx.port, proc.pid))
-    return proxies, pids
+) -> tuple[list[Target], list[int]]:
+    """The bench's targets (lbdemo bench starts the same): the proxies measured here, and the
+    replicas' pids. HAProxy, when installed, is started with them but left idle."""
+    targets = start_targets(children, workdir, [], lambda _: None, compiled)
+    proxies = [t for t in targets if t.name in MEASURED]
+    return proxies, next(t for t in targets if t.name == "direct").pids
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,16 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         children = Children(Path(tmp))
         try:
             proxies, replica_pids = _start(children, Path(tmp), compiled)
-            for proxy in proxies:
-                _wrk(proxy.port, 1, script)  # warm-up: pools filled, the interpreter specialised
+            for proxy in proxies:  # warm-up: pools filled, the interpreter specialised
+                _wrk(proxy.urls[0][1], 1, script)
             for round_no in range(1, args.rounds + 1):
                 order = proxies if round_no % 2 else list(reversed(proxies))
                 for proxy in order:
-                    p0 = _cpu_ticks(proxy.pid)
+                    p0 = _cpu_ticks(proxy.pids[0])
                     r0 = [_cpu_ticks(pid) for pid in replica_pids]
-                    measured = _wrk(proxy.port, args.duration, script)
+                    measured = _wrk(proxy.urls[0][1], args.duration, script)
                     result, latency, wrk_user, wrk_system = measured
-                    p1 = _cpu_ticks(proxy.pid)
+                    p1 = _cpu_ticks(proxy.pids[0])
                     r1 = [_cpu_ticks(pid) for pid in replica_pids]
                     n = max(result.requests, 1)
 

@@ -62,10 +62,13 @@ class _Round:
 
 
 @dataclass
-class _Target:
+class Target:
+    """One thing measured: a proxy (its process in ``pids``) or the replicas directly."""
+
     name: str
     urls: list[tuple[str, int]]
     rounds: list[_Round] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)  # for CPU accounting (benchmarks/proxy_cpu.py)
 
     @property
     def results(self) -> list[LoadResult]:
@@ -76,7 +79,11 @@ def _port_of(url: object) -> int:
     return int(str(url).rsplit(":", 1)[1])
 
 
-def _measure(target: _Target, config: BenchConfig, with_wrk: bool) -> LoadResult:
+def _pid_of(ready: dict[str, object]) -> int:
+    return int(str(ready["pid"]))
+
+
+def _measure(target: Target, config: BenchConfig, with_wrk: bool) -> LoadResult:
     if not with_wrk:
         return asyncio.run(loadgen.run_builtin(target.urls, config.duration, config.connections))
     if len(target.urls) == 1:
@@ -112,7 +119,7 @@ def _parallel_wrk(urls: list[tuple[str, int]], config: BenchConfig) -> LoadResul
     )
 
 
-def _summary(target: _Target) -> dict[str, Any]:
+def _summary(target: Target) -> dict[str, Any]:
     results = target.results
     return {
         "rps": round(statistics.median(r.rps for r in results), 1),
@@ -185,7 +192,7 @@ def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -
         workdir = Path(tmp)
         children = Children(workdir)
         try:
-            targets = _start_everything(children, workdir, notes, progress, config.compiled)
+            targets = start_targets(children, workdir, notes, progress, config.compiled)
             if config.warmup > 0:
                 warmup = dataclasses.replace(config, duration=config.warmup)
                 for target in targets:
@@ -204,26 +211,29 @@ def run(config: BenchConfig, progress: Callable[[str], None] = lambda _: None) -
     return report
 
 
-def _start_everything(
+def start_targets(
     children: Children,
     workdir: Path,
     notes: list[str],
     progress: Callable[[str], None],
     compiled: Path | None = None,
-) -> list[_Target]:
+) -> list[Target]:
+    """Start the three replicas and every proxy in front of them (each stopped by the caller's
+    ``children``); the last target is the replicas themselves, ``direct``."""
     python = sys.executable
     progress("starting 3 replicas")
-    replica_ports = []
+    replica_ports, replica_pids = [], []
     for i in (1, 2, 3):
         ready = children.start_with_ready_line(
             f"replica-r{i}", [python, "-m", "lbdemo.bench.replica", "--name", f"r{i}"]
         )
         replica_ports.append(_port_of(ready["url"]))
+        replica_pids.append(_pid_of(ready))
     ups = [f"--upstream=r{i}=http://127.0.0.1:{p}" for i, p in enumerate(replica_ports, 1)]
     ready = children.start_with_ready_line(
         "lbdemo", [python, "-m", "lbdemo.balancer", "--listen", "127.0.0.1:0", *ups]
     )
-    targets = [_Target("lbdemo", [("127.0.0.1", _port_of(ready["url"]))])]
+    targets = [Target("lbdemo", [("127.0.0.1", _port_of(ready["url"]))], pids=[_pid_of(ready)])]
     if compiled is not None:
         progress("starting lbdemo-compiled")
         ready = children.start_with_ready_line(
@@ -235,7 +245,8 @@ def _start_everything(
         # called "compiled" must not measure that.
         if ready.get("data_path") != "compiled":
             raise ProcessError(f"the balancer did not load the compiled build in {compiled}")
-        targets.append(_Target("lbdemo-compiled", [("127.0.0.1", _port_of(ready["url"]))]))
+        url = ("127.0.0.1", _port_of(ready["url"]))
+        targets.append(Target("lbdemo-compiled", [url], pids=[_pid_of(ready)]))
     for name, make in (("nginx", nginx_command), ("haproxy", haproxy_command)):
         peer = make(workdir, free_port(), replica_ports)
         if peer is None:
@@ -244,14 +255,14 @@ def _start_everything(
         progress(f"starting {name}")
         proc = children.start(name, peer.argv)
         wait_port(name, peer.port, proc)
-        targets.append(_Target(name, [("127.0.0.1", peer.port)]))
-    targets.append(_Target("direct", [("127.0.0.1", p) for p in replica_ports]))
+        targets.append(Target(name, [("127.0.0.1", peer.port)], pids=[proc.pid]))
+    targets.append(Target("direct", [("127.0.0.1", p) for p in replica_ports], pids=replica_pids))
     return targets
 
 
 def _report(
     config: BenchConfig,
-    targets: list[_Target],
+    targets: list[Target],
     notes: list[str],
     with_wrk: bool,
     loadavg_1m_before: float,

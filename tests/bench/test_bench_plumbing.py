@@ -17,9 +17,9 @@ from lbdemo.bench.loadgen import LoadResult, parse_wrk, run_builtin
 from lbdemo.bench.replica import create_app
 from lbdemo.bench.runner import (
     BenchConfig,
+    Target,
     _report,
     _Round,
-    _Target,
     render_markdown,
     write_report,
 )
@@ -79,8 +79,8 @@ def test_report_gives_ratios_to_nginx_and_is_written_as_json_and_markdown(
     tmp_path: Path,
 ) -> None:
     targets = [
-        _Target("lbdemo", [], [_round(1100, 4.0, 1.5), _round(900, 6.0), _round(1000, 5.0)]),
-        _Target("nginx", [], [_round(1000, 5.0)] * 3),
+        Target("lbdemo", [], [_round(1100, 4.0, 1.5), _round(900, 6.0), _round(1000, 5.0)]),
+        Target("nginx", [], [_round(1000, 5.0)] * 3),
     ]
     notes = ["haproxy not installed: skipped"]
     config = BenchConfig(rounds=3, command="lbdemo bench --rounds 3")
@@ -107,8 +107,8 @@ def test_report_gives_ratios_to_nginx_and_is_written_as_json_and_markdown(
 def test_paired_ratio_compares_rounds_measured_together() -> None:
     # Round 2 was slow for nginx, round 3 for lbdemo: the medians hide it, the pairs do not.
     targets = [
-        _Target("lbdemo", [], [_round(1000, 4.0), _round(2000, 4.0), _round(3000, 4.0)]),
-        _Target("nginx", [], [_round(900, 5.0), _round(2500, 5.0), _round(2000, 5.0)]),
+        Target("lbdemo", [], [_round(1000, 4.0), _round(2000, 4.0), _round(3000, 4.0)]),
+        Target("nginx", [], [_round(900, 5.0), _round(2500, 5.0), _round(2000, 5.0)]),
     ]
     report = _report(BenchConfig(rounds=3), targets, [], True, loadavg_1m_before=0.5)
     ratios = report["ratios_to_nginx"]["lbdemo"]

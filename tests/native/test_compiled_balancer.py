@@ -113,11 +113,11 @@ def test_the_balancer_tests_pass_on_the_compiled_data_path(builds: Path, tmp_pat
 def test_the_bench_measures_the_compiled_balancer_under_its_own_name(
     builds: Path, tmp_path: Path
 ) -> None:
-    from lbdemo.bench.runner import _start_everything
+    from lbdemo.bench.runner import start_targets
 
     children = Children(tmp_path)
     try:
-        targets = _start_everything(children, tmp_path, [], lambda _: None, builds)
+        targets = start_targets(children, tmp_path, [], lambda _: None, builds)
     finally:
         children.stop_all()
     names = [target.name for target in targets]
@@ -125,12 +125,12 @@ def test_the_bench_measures_the_compiled_balancer_under_its_own_name(
 
 
 def test_the_bench_refuses_a_compiled_row_that_runs_python(tmp_path: Path) -> None:
-    from lbdemo.bench.runner import _start_everything
+    from lbdemo.bench.runner import start_targets
     from lbdemo.errors import ProcessError
 
     children = Children(tmp_path)
     try:
         with pytest.raises(ProcessError, match="did not load the compiled build"):
-            _start_everything(children, tmp_path, [], lambda _: None, tmp_path / "no-builds")
+            start_targets(children, tmp_path, [], lambda _: None, tmp_path / "no-builds")
     finally:
         children.stop_all()
